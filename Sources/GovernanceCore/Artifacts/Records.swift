@@ -1,0 +1,157 @@
+import Foundation
+
+/// A finding or a recovery, as the watchdog observed it: the canonical event.
+public struct CanonicalEvent: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable { case finding, resolved }
+
+    public var schema = "rgov.event/v1"
+    public var event_id: String
+    public var kind: Kind
+    public var rule_id: String
+    public var severity: Severity
+    public var mission_id: String
+    public var task_id: String
+    public var correlation_id: String
+    public var dedup_key: String
+    public var episode_id: String
+    /// When the condition began (for a missed checkpoint: when the checkpoint fell due).
+    public var occurred_at: Date
+    /// When the watchdog saw it.
+    public var observed_at: Date
+    public var summary: String
+    public var facts: [String: JSONValue]
+    public var watchdog_run_id: String
+    public var profile: String
+    public var capability_descriptor: String
+}
+
+/// What rgov decided to do about an event, and why.
+public struct DecisionRecord: Codable, Sendable, Equatable {
+    public enum Outcome: String, Codable, Sendable, CaseIterable {
+        case notify, force_checkpoint, downgrade_status, block, escalate, require_approval
+    }
+
+    public var schema = "rgov.decision/v1"
+    public var decision_id: String
+    public var event_id: String
+    public var rule_id: String
+    public var mission_id: String
+    public var task_id: String
+    public var correlation_id: String
+    public var outcome: Outcome
+    public var reason: String
+    public var decided_at: Date
+    public var decided_by: String
+    public var notice_id: String?
+    public var profile: String
+    public var capability_descriptor: String
+}
+
+/// A piece of evidence attached to a mission (a file or reference, with its hash).
+public struct EvidenceRecord: Codable, Sendable, Equatable {
+    public var schema = "rgov.evidence/v1"
+    public var evidence_id: String
+    public var mission_id: String
+    public var task_id: String
+    public var correlation_id: String
+    public var kind: String
+    public var ref: String
+    public var sha256: String?
+    public var size_bytes: Int?
+    public var recorded_at: Date
+    public var recorded_by: String
+}
+
+/// Proof of dispatch: the rendered message handed to the spool, with its binding and idempotency key.
+public struct SpoolHandoff: Codable, Sendable, Equatable {
+    public var schema = "rgov.spool/v1"
+    public var spool_id: String
+    public var notice_id: String
+    public var mission_id: String
+    public var task_id: String
+    public var correlation_id: String
+    public var rule_id: String
+    public var severity: Severity
+    public var target: String
+    /// Stable across retries of this notice, so receivers that honour it deduplicate.
+    public var idempotency_key: String
+    public var message: NoticeMessage
+    public var sender_mode: String
+    public var dispatched_at: Date
+    public var dispatched_by: String
+    public var profile: String
+    public var capability_descriptor: String
+}
+
+/// The bridge's intent, made durable before a sender runs: the basis of at-most-once sending.
+public struct SenderAttempt: Codable, Sendable, Equatable {
+    public var schema = "rgov.attempt/v1"
+    public var attempt_id: String
+    public var notice_id: String
+    public var attempt_number: Int
+    public var idempotency_key: String
+    public var sender_mode: String
+    public var started_at: Date
+    public var deadline_ms: Int
+    public var bridge_pid: Int32
+    public var host: String
+}
+
+/// What the bridge concluded about one attempt (or an operator attested), chained to the notice.
+public struct Receipt: Codable, Sendable, Equatable {
+    public var schema = "rgov.receipt/v1"
+    public var receipt_id: String
+    public var attempt_id: String?
+    public var notice_id: String
+    public var mission_id: String
+    public var task_id: String
+    public var correlation_id: String
+    public var delivery_state: DeliveryState
+    public var sender_mode: String
+    public var reason: String
+    public var ack_evidence: AckEvidence?
+    /// SHA-256 of everything the sender printed on stdout (of the empty string when nothing ran).
+    public var sha256: String
+    public var sender_exit_status: Int32?
+    public var sender_message_id: String?
+    public var sender_stderr_tail: String?
+    public var duration_ms: Int?
+    public var recorded_at: Date
+    public var recorded_by: String
+    public var prev_sha256: String
+    public var profile: String
+    public var capability_descriptor: String
+    public var capability_gaps: [String]?
+}
+
+/// One watchdog run: what it scanned, found and wrote, under which profile and runtime.
+public struct WatchdogRun: Codable, Sendable, Equatable {
+    public var schema = "rgov.watchdog-run/v1"
+    public var run_id: String
+    public var started_at: Date
+    public var finished_at: Date
+    public var duration_ms: Int
+    public var profile: String
+    public var capability_descriptor: String
+    public var scanned: Int
+    public var findings: Int
+    public var findings_by_rule: [String: Int]
+    public var notices_created: [String]
+    public var notices_by_state: [String: Int]
+    public var episodes_open: Int
+    public var quarantined: [String]
+    public var capability_gaps: [String]
+}
+
+/// The watchdog's memory of one condition on one mission while it holds (one notice per episode).
+public struct Episode: Codable, Sendable, Equatable {
+    public var schema = "rgov.episode/v1"
+    public var episode_id: String
+    public var dedup_key: String
+    public var mission_id: String
+    public var rule_id: String
+    public var opened_at: Date
+    public var event_id: String
+    public var notice_id: String?
+    public var last_seen_at: Date
+}

@@ -1,0 +1,173 @@
+import Foundation
+
+/// `rgov`: the orchestrator (`tick`) and the operator verbs.
+public enum RgovCommand {
+    public static let help = """
+        usage: rgov VERB [options]
+
+        verbs:
+          tick      run watchdog, dispatcher and bridge in order, each as a child process
+                    [--missions-from DIR] first copies mission snapshots from DIR into STATE/missions
+          status    notices per state, quarantine, last watchdog run, lock holders
+          validate  check a profile and capability descriptor together (exit 78 when refused)
+
+        shared options:
+          --state DIR          state directory (env RGOV_STATE_DIR, default ./state)
+          --profile FILE|ID    deployment profile (env RGOV_PROFILE, default minimal-solo-mode)
+          --capabilities ID    capability descriptor (default: the profile's)
+          --now TIME           pin the clock to an RFC 3339 time
+          --json               machine-readable output on stdout; logs go to stderr
+          --help, --version
+
+        exit: 0 ok, 1 a stage failed, 64 usage, 65 bad data, 66 no input, 73/74 cannot create /
+        I/O error, 78 configuration refused.
+        """
+
+    public static func main(arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Int32 {
+        do {
+            guard let verb = arguments.first, !verb.hasPrefix("-") else {
+                if arguments.contains("--version") {
+                    Sys.writeStandardOutput("rgov \(PackageInfo.version)\n")
+                    return 0
+                }
+                Sys.writeStandardOutput(help + "\n")
+                return arguments.contains("--help") ? 0 : ExitCode.usage.rawValue
+            }
+            let rest = Array(arguments.dropFirst())
+            switch verb {
+            case "tick": return try tick(try Options(rest, valued: ["missions-from", "stage-deadline"]))
+            case "status": return try status(try Options(rest))
+            case "validate": return try validate(try Options(rest))
+            case "help":
+                Sys.writeStandardOutput(help + "\n")
+                return 0
+            default:
+                throw RgovError.usage("unknown verb \(Identifier.quoted(verb)) (see rgov --help)")
+            }
+        } catch let error as RgovError {
+            Log.error("rgov", error.message)
+            return error.exitCode.rawValue
+        } catch let error as SystemCallError {
+            Log.error("rgov", error.description)
+            return error.rgovError.exitCode.rawValue
+        } catch {
+            Log.error("rgov", "\(error)")
+            return ExitCode.failure.rawValue
+        }
+    }
+
+    private static func helpRequested(_ options: Options, _ text: String) -> Bool {
+        guard options.has("help") else { return false }
+        Sys.writeStandardOutput(text + "\n")
+        return true
+    }
+
+    static func tick(_ options: Options) throws -> Int32 {
+        if helpRequested(options, help) { return 0 }
+        let deployment = try Deployment.load(options)
+        try deployment.layout.prepare()
+        guard let lock = try StageLock.acquire(deployment.layout.locks + "/tick.lock", holder: "rgov tick pid \(Sys.processID())") else {
+            Log.info("rgov", "another tick holds the lock; nothing to do")
+            return 0
+        }
+        defer { withExtendedLifetime(lock) {} }
+        var passThrough = ["--state", deployment.layout.root, "--profile", deployment.profile.source]
+        if let now = options.value("now") { passThrough += ["--now", now] }
+        if let capabilities = options.value("capabilities") { passThrough += ["--capabilities", capabilities] }
+        let deadline = Double(options.value("stage-deadline") ?? "600") ?? 600
+        let report = try Tick(
+            deployment: deployment, passThrough: passThrough,
+            binDirectory: (Sys.executablePath() as NSString).deletingLastPathComponent, stageDeadline: deadline
+        ).run(importingFrom: options.value("missions-from"))
+        Sys.writeStandardOutput((options.json ? CanonicalJSON.line(report) : Tick.describe(report)) + "\n")
+        return report.ok ? 0 : ExitCode.failure.rawValue
+    }
+
+    static func status(_ options: Options) throws -> Int32 {
+        if helpRequested(options, help) { return 0 }
+        let layout = StateLayout(root: options.stateDirectory)
+        guard Sys.isDirectory(layout.root) else { throw RgovError(.noInput, "no state directory at \(layout.root)") }
+        let status = try StatusReport.gather(layout: layout)
+        Sys.writeStandardOutput((options.json ? CanonicalJSON.line(status) : status.describe()) + "\n")
+        return 0
+    }
+
+    static func validate(_ options: Options) throws -> Int32 {
+        if helpRequested(options, help) { return 0 }
+        let deployment = try Deployment.load(options)
+        try deployment.layout.prepare()
+        struct Validation: Codable {
+            var ok: Bool
+            var profile: String
+            var profile_source: String
+            var profile_sha256: String
+            var capability_descriptor: String
+            var sender_mode: String
+            var capability_gaps: [String]
+            var state_dir: String
+        }
+        let v = Validation(
+            ok: true, profile: deployment.profileReference, profile_source: deployment.profile.source,
+            profile_sha256: deployment.profile.sha256, capability_descriptor: deployment.descriptorReference,
+            sender_mode: deployment.profile.senderMode.rawValue, capability_gaps: deployment.capabilityGaps,
+            state_dir: deployment.layout.root)
+        let text = """
+            profile \(v.profile) (\(v.profile_source)) is valid on runtime \(v.capability_descriptor)
+              sender mode: \(v.sender_mode)
+              capability gaps: \(v.capability_gaps.isEmpty ? "none" : v.capability_gaps.joined(separator: ", "))
+              state dir: \(v.state_dir) (writable)
+            """
+        Sys.writeStandardOutput((options.json ? CanonicalJSON.line(v) : text) + "\n")
+        return 0
+    }
+}
+
+/// What `rgov status` shows: counts and health, from directory listings and the last run artifact.
+public struct StatusReport: Codable, Sendable {
+    public var state_dir: String
+    public var notices_by_state: [String: Int]
+    public var quarantined: Int
+    public var open_episodes: Int
+    public var inflight_attempts: Int
+    public var last_watchdog_run: WatchdogRun?
+    public var lock_holders: [String: String]
+
+    public static func gather(layout: StateLayout) throws -> StatusReport {
+        let counts = try NoticeStore(layout: layout).counts()
+        var last: WatchdogRun? = nil
+        if let day = try layout.dayPartitions(in: layout.watchdogRuns).last,
+            let name = try layout.artifactNames(in: layout.watchdogRuns + "/" + day).last
+        {
+            last = try? CanonicalJSON.decode(
+                WatchdogRun.self, from: try Sys.readFile(layout.watchdogRuns + "/" + day + "/" + name, limit: 1 << 20))
+        }
+        var holders: [String: String] = [:]
+        for name in try Sys.listDirectory(layout.locks) where name.hasSuffix(".lock") {
+            if let holder = StageLock.currentHolder(layout.locks + "/" + name) { holders[String(name.dropLast(5))] = holder }
+        }
+        return StatusReport(
+            state_dir: layout.root,
+            notices_by_state: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
+            quarantined: try Sys.listDirectory(layout.quarantine).filter { !$0.hasPrefix(".") }.count,
+            open_episodes: try layout.artifactNames(in: layout.openEpisodes).count,
+            inflight_attempts: try layout.artifactNames(in: layout.inflightAttempts).count, last_watchdog_run: last,
+            lock_holders: holders)
+    }
+
+    public func describe() -> String {
+        var lines = ["state \(state_dir)"]
+        for state in DeliveryState.allCases {
+            lines.append("  " + state.rawValue.padding(toLength: 22, withPad: " ", startingAt: 0) + String(notices_by_state[state.rawValue] ?? 0))
+        }
+        lines.append("  open episodes: \(open_episodes), attempts in flight: \(inflight_attempts), quarantined: \(quarantined)")
+        if let run = last_watchdog_run {
+            lines.append(
+                "  last watchdog run: \(Timestamp.format(run.started_at)), scanned \(run.scanned), findings \(run.findings), "
+                    + "profile \(run.profile)")
+        } else {
+            lines.append("  last watchdog run: none")
+        }
+        for (lock, holder) in lock_holders.sorted(by: { $0.key < $1.key }) { lines.append("  lock \(lock): held by \(holder)") }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+
+/// The shared life of a stage executable: options, help, validation, lock, run, report, exit code.
+///
+/// Each `main.swift` under `Sources/` is one call to `StageCommand.main`.
+public enum StageCommand {
+    public enum Kind: String, Sendable, CaseIterable {
+        case watchdog, dispatcher, bridge
+
+        var executable: String { "rgov-" + rawValue }
+
+        var summary: String {
+            switch self {
+            case .watchdog: return "evaluate colony missions in STATE/missions and write events, decisions and notices"
+            case .dispatcher: return "hand queued notices to the dispatch spool (queued -> dispatched)"
+            case .bridge: return "run rgov-sender for dispatched notices and record receipts (-> acked | pending_external_send | blocked)"
+            }
+        }
+    }
+
+    public static func help(_ kind: Kind) -> String {
+        """
+        usage: \(kind.executable) [--state DIR] [--profile FILE|ID] [--now TIME] [--json]
+
+        \(kind.summary).
+
+        options:
+          --state DIR          state directory (env RGOV_STATE_DIR, default ./state)
+          --profile FILE|ID    deployment profile (env RGOV_PROFILE, default minimal-solo-mode)
+          --capabilities ID    capability descriptor (default: the profile's)
+          --now TIME           pin the clock to an RFC 3339 time, for tests and replays
+          --json               print the run report as JSON on stdout (logs go to stderr)
+          --help, --version
+
+        exit: 0 ok (also when another run holds the lock), 64 usage, 65 bad data, 73/74 cannot
+        create / I/O error, 78 configuration refused.
+        """
+    }
+
+    /// Runs one stage; returns the process exit status.
+    public static func main(_ kind: Kind, arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Int32 {
+        let options: Options
+        do {
+            options = try Options(arguments)
+        } catch let error as RgovError {
+            Log.error(kind.executable, error.message + " (see --help)")
+            return error.exitCode.rawValue
+        } catch {
+            return ExitCode.usage.rawValue
+        }
+        if options.has("help") {
+            Sys.writeStandardOutput(help(kind) + "\n")
+            return 0
+        }
+        if options.has("version") {
+            Sys.writeStandardOutput("\(kind.executable) \(PackageInfo.version)\n")
+            return 0
+        }
+        if let extra = options.positionals.first {
+            Log.error(kind.executable, "unexpected argument \(Identifier.quoted(extra)) (see --help)")
+            return ExitCode.usage.rawValue
+        }
+        return run(kind, options: options)
+    }
+
+    static func run(_ kind: Kind, options: Options) -> Int32 {
+        do {
+            let deployment = try Deployment.load(options)
+            try deployment.layout.prepare()
+            let lockPath = deployment.layout.locks + "/" + kind.rawValue + ".lock"
+            let holder = "pid \(Sys.processID()) on \(Sys.hostName()) since \(Timestamp.format(Date()))"
+            guard let lock = try StageLock.acquire(lockPath, holder: holder) else {
+                let current = StageLock.currentHolder(lockPath) ?? "another run"
+                Log.info(kind.executable, "another run holds \(lockPath) (\(current)); nothing to do")
+                if options.json { Sys.writeStandardOutput(CanonicalJSON.line(["stage": kind.rawValue, "skipped": "lock_held"]) + "\n") }
+                return 0
+            }
+            defer { withExtendedLifetime(lock) {} }
+            for gap in deployment.capabilityGaps {
+                Log.info(kind.executable, "capability gap: profile uses \(gap), runtime \(deployment.descriptorReference) lacks it")
+            }
+            let output: String
+            switch kind {
+            case .watchdog:
+                let report = try Watchdog(deployment: deployment).run()
+                output = options.json ? CanonicalJSON.line(report) : Log.describe(report)
+            case .dispatcher:
+                let report = try Dispatcher(deployment: deployment).run()
+                output = options.json ? CanonicalJSON.line(report) : Log.describe(report)
+            case .bridge:
+                let sender = Sys.environment("RGOV_SENDER_BIN") ?? siblingExecutable("rgov-sender")
+                let report = try Bridge(
+                    deployment: deployment, senderExecutable: sender, environment: ProcessInfo.processInfo.environment
+                ).run()
+                output = options.json ? CanonicalJSON.line(report) : Log.describe(report)
+            }
+            Sys.writeStandardOutput(output + "\n")
+            return 0
+        } catch let error as RgovError {
+            Log.error(kind.executable, error.message)
+            return error.exitCode.rawValue
+        } catch let error as SystemCallError {
+            Log.error(kind.executable, error.description)
+            return error.rgovError.exitCode.rawValue
+        } catch {
+            Log.error(kind.executable, "\(error)")
+            return ExitCode.failure.rawValue
+        }
+    }
+
+    /// An executable installed beside the running one (how stages find each other).
+    public static func siblingExecutable(_ name: String) -> String {
+        ((Sys.executablePath() as NSString).deletingLastPathComponent as NSString).appendingPathComponent(name)
+    }
+}
+
+/// Logs go to standard error, one line each, unbuffered.
+public enum Log {
+    public static func info(_ who: String, _ message: String) { Sys.writeStandardError("\(who): \(message)\n") }
+    public static func error(_ who: String, _ message: String) { Sys.writeStandardError("\(who): error: \(message)\n") }
+
+    static func describe(_ r: Watchdog.Report) -> String {
+        var lines = ["watchdog: scanned \(r.scanned) missions, \(r.findings) findings, \(r.notices_created.count) new notices"]
+        for (rule, n) in r.findings_by_rule.sorted(by: { $0.key < $1.key }) { lines.append("  \(rule): \(n)") }
+        if r.episodes_resolved > 0 { lines.append("  resolved episodes: \(r.episodes_resolved)") }
+        if !r.quarantined.isEmpty { lines.append("  quarantined: \(r.quarantined.joined(separator: ", "))") }
+        lines.append("  run artifact: \(r.run_artifact)")
+        return lines.joined(separator: "\n")
+    }
+
+    static func describe(_ r: Dispatcher.Report) -> String {
+        if r.disabled { return "dispatcher: disabled by profile; queued notices stay queued" }
+        var line = "dispatcher: \(r.dispatched.count) notices handed to the spool"
+        if r.skipped_held > 0 { line += ", \(r.skipped_held) held" }
+        if !r.quarantined.isEmpty { line += ", quarantined: \(r.quarantined.joined(separator: ", "))" }
+        return line
+    }
+
+    static func describe(_ r: Bridge.Report) -> String {
+        var lines = ["bridge: \(r.outcomes.count) sends concluded, \(r.recovered.count) interrupted attempts recovered"]
+        for o in r.recovered + r.outcomes { lines.append("  \(o.notice_id): \(o.state.rawValue) (\(o.reason))") }
+        if r.skipped_held > 0 { lines.append("  held: \(r.skipped_held)") }
+        if r.deferred_by_cap > 0 { lines.append("  deferred to the next tick (max_sends_per_tick): \(r.deferred_by_cap)") }
+        if !r.quarantined.isEmpty { lines.append("  quarantined: \(r.quarantined.joined(separator: ", "))") }
+        return lines.joined(separator: "\n")
+    }
+}

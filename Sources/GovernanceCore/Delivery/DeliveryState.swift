@@ -1,0 +1,88 @@
+import Foundation
+
+/// Where a notice stands on its way to an operator. Each state proves exactly one thing.
+public enum DeliveryState: String, Codable, CaseIterable, Sendable, Comparable {
+    /// Recorded, but not accepted into the queue (queue disabled by profile or capability, or held).
+    case prepared
+    /// Waiting for the dispatcher.
+    case queued
+    /// A spool handoff exists. Proves dispatch, not delivery.
+    case dispatched
+    /// Handed toward a sender; delivery not proven (dry run, no ack, retry pending, outcome unknown).
+    case pending_external_send
+    /// Ack evidence exists: a sender's proof or an operator's attestation. Final.
+    case acked
+    /// Refused, with the reason recorded. Final.
+    case blocked
+
+    public var isFinal: Bool { self == .acked || self == .blocked }
+
+    /// The legal moves of DESIGN §2; nothing else may change a notice's state.
+    public var legalSuccessors: Set<DeliveryState> {
+        switch self {
+        case .prepared: return [.queued, .blocked]
+        case .queued: return [.prepared, .dispatched, .blocked]
+        case .dispatched: return [.pending_external_send, .acked, .blocked]
+        case .pending_external_send: return [.acked, .blocked]
+        case .acked, .blocked: return []
+        }
+    }
+
+    private var order: Int { Self.allCases.firstIndex(of: self)! }
+    public static func < (a: DeliveryState, b: DeliveryState) -> Bool { a.order < b.order }
+}
+
+/// The proof behind `acked`. No other path reaches `acked`.
+public struct AckEvidence: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable {
+        /// A binding that declares ack support returned an explicit ok with a message id.
+        case sender_ack
+        /// An operator attested delivery with `rgov ack`, naming who and when.
+        case operator_attestation
+    }
+
+    public var kind: Kind
+    public var at: Date
+    public var message_id: String?
+    public var sender_mode: String?
+    public var receipt_id: String?
+    public var by: String?
+    public var os_user: String?
+    public var note: String?
+
+    public init(
+        kind: Kind, at: Date, message_id: String? = nil, sender_mode: String? = nil, receipt_id: String? = nil,
+        by: String? = nil, os_user: String? = nil, note: String? = nil
+    ) {
+        self.kind = kind
+        self.at = at
+        self.message_id = message_id
+        self.sender_mode = sender_mode
+        self.receipt_id = receipt_id
+        self.by = by
+        self.os_user = os_user
+        self.note = note
+    }
+
+    /// Evidence strong enough for `acked`: a sender ack names its message id, an attestation its author.
+    public var isSufficient: Bool {
+        switch kind {
+        case .sender_ack: return !(message_id ?? "").isEmpty && !(sender_mode ?? "").isEmpty
+        case .operator_attestation: return !(by ?? "").isEmpty
+        }
+    }
+}
+
+/// One appended step in a notice's history. Never rewritten.
+public struct Transition: Codable, Sendable, Equatable {
+    /// nil for the record that creates the notice.
+    public var from: DeliveryState?
+    public var to: DeliveryState
+    public var at: Date
+    public var by: String
+    public var reason: String
+    /// SHA-256 of the previous record of this notice (the header, a transition or a receipt).
+    public var prev_sha256: String
+    /// The receipt that caused this transition, when one did.
+    public var receipt_id: String?
+}

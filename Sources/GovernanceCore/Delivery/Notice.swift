@@ -1,0 +1,176 @@
+import Foundation
+
+/// The operator-facing message a notice carries.
+public struct NoticeMessage: Codable, Sendable, Equatable {
+    public var title: String
+    public var text: String
+
+    public init(title: String, text: String) {
+        self.title = title
+        self.text = text
+    }
+}
+
+/// An operator hold: the bridge and dispatcher leave a held notice alone.
+public struct NoticeHold: Codable, Sendable, Equatable {
+    public var by: String
+    public var at: Date
+    public var reason: String
+}
+
+/// A notice (queue item): what an operator must be told, and the full history of telling them.
+public struct Notice: Codable, Sendable, Equatable {
+    public var schema = "rgov.notice/v1"
+    public var notice_id: String
+    public var rule_id: String
+    public var severity: Severity
+    public var mission_id: String
+    public var task_id: String
+    public var correlation_id: String
+    public var event_id: String
+    public var decision_id: String
+    public var dedup_key: String
+    public var episode_id: String
+    public var target: String
+    public var message: NoticeMessage
+    public var profile: String
+    public var capability_descriptor: String
+    public var created_at: Date
+    public var updated_at: Date
+    public private(set) var state: DeliveryState
+    public private(set) var state_reason: String
+    public private(set) var transitions: [Transition]
+    public private(set) var attempts: Int
+    public private(set) var ack_evidence: AckEvidence?
+    public var hold: NoticeHold?
+    public var next_attempt_at: Date?
+    /// A blocked notice that an operator requeued is linked from its replacement.
+    public var requeued_from: String?
+
+    /// The fields fixed at creation; the first transition's `prev_sha256` is their hash, so an
+    /// edit to any of them breaks the chain.
+    public struct Header: Codable, Sendable {
+        var notice_id: String
+        var rule_id: String
+        var severity: Severity
+        var mission_id: String
+        var correlation_id: String
+        var event_id: String
+        var decision_id: String
+        var dedup_key: String
+        var episode_id: String
+        var target: String
+        var message: NoticeMessage
+        var profile: String
+        var capability_descriptor: String
+        var created_at: Date
+        var requeued_from: String?
+    }
+
+    public var header: Header {
+        Header(
+            notice_id: notice_id, rule_id: rule_id, severity: severity, mission_id: mission_id,
+            correlation_id: correlation_id, event_id: event_id, decision_id: decision_id, dedup_key: dedup_key,
+            episode_id: episode_id, target: target, message: message, profile: profile,
+            capability_descriptor: capability_descriptor, created_at: created_at, requeued_from: requeued_from)
+    }
+
+    /// Creates a notice in `initial` (`queued`, or `prepared` when there is no queue).
+    public init(
+        notice_id: String, rule_id: String, severity: Severity, mission_id: String, correlation_id: String,
+        event_id: String, decision_id: String, dedup_key: String, episode_id: String, target: String,
+        message: NoticeMessage, profile: String, capability_descriptor: String, created_at: Date,
+        initial: DeliveryState, reason: String, by: String, requeued_from: String? = nil
+    ) throws {
+        guard initial == .queued || initial == .prepared else {
+            throw RgovError.data("a notice starts as queued or prepared, not \(initial.rawValue)")
+        }
+        self.notice_id = notice_id
+        self.rule_id = rule_id
+        self.severity = severity
+        self.mission_id = mission_id
+        self.task_id = mission_id
+        self.correlation_id = correlation_id
+        self.event_id = event_id
+        self.decision_id = decision_id
+        self.dedup_key = dedup_key
+        self.episode_id = episode_id
+        self.target = target
+        self.message = message
+        self.profile = profile
+        self.capability_descriptor = capability_descriptor
+        self.created_at = created_at
+        self.updated_at = created_at
+        self.requeued_from = requeued_from
+        self.state = initial
+        self.state_reason = reason
+        self.attempts = 0
+        self.transitions = []
+        let genesis = try CanonicalJSON.sha256(header)
+        self.transitions = [Transition(from: nil, to: initial, at: created_at, by: by, reason: reason, prev_sha256: genesis)]
+    }
+
+    /// SHA-256 of the last record in this notice's chain that the notice itself holds.
+    public func lastTransitionSHA256() throws -> String { try CanonicalJSON.sha256(transitions.last!) }
+
+    /// The only code that changes a notice's state (DESIGN §2).
+    ///
+    /// Refuses moves outside the table, any move out of a final state, and `acked` without
+    /// sufficient evidence. A transition caused by a receipt chains to that receipt's hash and
+    /// counts the attempt it records.
+    public func transitioned(
+        to next: DeliveryState, at: Date, by: String, reason: String, evidence: AckEvidence? = nil,
+        receipt: Receipt? = nil
+    ) throws -> Notice {
+        guard state.legalSuccessors.contains(next) else {
+            throw TransitionError.illegal(notice: notice_id, from: state, to: next)
+        }
+        if next == .acked {
+            guard let evidence, evidence.isSufficient else { throw TransitionError.ackWithoutEvidence(notice: notice_id) }
+        } else if evidence != nil {
+            throw TransitionError.evidenceWithoutAck(notice: notice_id, to: next)
+        }
+        if let receipt {
+            guard receipt.notice_id == notice_id else {
+                throw RgovError.data("receipt \(receipt.receipt_id) belongs to \(receipt.notice_id), not \(notice_id)")
+            }
+        }
+        var copy = self
+        let prev = try receipt.map { try CanonicalJSON.sha256($0) } ?? lastTransitionSHA256()
+        copy.transitions.append(
+            Transition(from: state, to: next, at: at, by: by, reason: reason, prev_sha256: prev, receipt_id: receipt?.receipt_id))
+        copy.state = next
+        copy.state_reason = reason
+        copy.updated_at = at
+        copy.ack_evidence = next == .acked ? evidence : nil
+        if receipt?.attempt_id != nil { copy.attempts += 1 }
+        if next.isFinal { copy.next_attempt_at = nil }
+        return copy
+    }
+}
+
+public enum TransitionError: Error, CustomStringConvertible, Equatable {
+    case illegal(notice: String, from: DeliveryState, to: DeliveryState)
+    case ackWithoutEvidence(notice: String)
+    case evidenceWithoutAck(notice: String, to: DeliveryState)
+
+    public var description: String {
+        switch self {
+        case .illegal(let id, let from, let to):
+            return "notice \(id): \(from.rawValue) -> \(to.rawValue) is not a legal transition"
+                + (from.isFinal ? " (\(from.rawValue) is final)" : "")
+        case .ackWithoutEvidence(let id):
+            return "notice \(id): acked requires ack evidence (a sender ack with a message id, or an operator attestation)"
+        case .evidenceWithoutAck(let id, let to):
+            return "notice \(id): ack evidence given for a move to \(to.rawValue)"
+        }
+    }
+}
+
+/// How urgent a finding is.
+public enum Severity: String, Codable, Sendable, CaseIterable, Comparable {
+    case info, warning, critical
+
+    private var rank: Int { Self.allCases.firstIndex(of: self)! }
+    public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
+}

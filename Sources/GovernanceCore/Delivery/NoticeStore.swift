@@ -1,0 +1,119 @@
+import Foundation
+
+/// Notices on disk: one folder per delivery state, final states partitioned by day.
+///
+/// A state change is two durable steps: rewrite the file in its current folder, then rename it
+/// into the new state's folder. A crash between them leaves a notice whose `state` disagrees with
+/// its folder; the stage that scans that folder finishes the move (`repair`), so nothing is lost
+/// and no notice ever exists twice.
+public struct NoticeStore: Sendable {
+    public let layout: StateLayout
+    private let quarantine: Quarantine
+
+    public init(layout: StateLayout) {
+        self.layout = layout
+        self.quarantine = Quarantine(layout: layout)
+    }
+
+    /// Where `notice` belongs given its state.
+    public func path(for notice: Notice) -> String {
+        let day = notice.state.isFinal ? Timestamp.day(notice.updated_at) : nil
+        return layout.notices(notice.state, day: day) + "/" + notice.notice_id + ".json"
+    }
+
+    /// Publishes a new notice. Returns false if a notice with this id already exists anywhere.
+    @discardableResult
+    public func create(_ notice: Notice) throws -> Bool {
+        if locate(notice.notice_id) != nil { return false }
+        return try DurableFile.create(try CanonicalJSON.encodeFile(notice), at: path(for: notice))
+    }
+
+    /// Persists `notice` (already transitioned) that was read from `currentPath`; returns its new path.
+    @discardableResult
+    public func save(_ notice: Notice, from currentPath: String) throws -> String {
+        let target = path(for: notice)
+        try DurableFile.write(try CanonicalJSON.encodeFile(notice), to: currentPath)
+        if target != currentPath {
+            FaultInjection.point("notice.between_rewrite_and_move")
+            try Sys.makeDirectory((target as NSString).deletingLastPathComponent)
+            try DurableFile.move(currentPath, to: target)
+        }
+        return target
+    }
+
+    public func read(_ path: String) throws -> Notice {
+        try CanonicalJSON.decode(Notice.self, from: try Sys.readFile(path, limit: 8 << 20))
+    }
+
+    /// The notices waiting in `state`'s folder, oldest first. Unreadable files are quarantined,
+    /// misfiled ones moved to where their state says they belong.
+    public func waiting(in state: DeliveryState, stage: String, at now: Date) throws -> (notices: [(path: String, notice: Notice)], quarantined: [String]) {
+        precondition(!state.isFinal, "final states are partitioned; they are never scanned as work")
+        let folder = layout.notices(state)
+        var found: [(String, Notice)] = []
+        var quarantined: [String] = []
+        for name in try layout.artifactNames(in: folder) {
+            let path = folder + "/" + name
+            let notice: Notice
+            do {
+                notice = try read(path)
+                guard notice.notice_id + ".json" == name else {
+                    throw RgovError.data("notice_id \(notice.notice_id) does not match file name \(name)")
+                }
+            } catch {
+                if Sys.kind(path) == .missing { continue }
+                try quarantine.isolate(path, reason: "unreadable notice: \(error)", stage: stage, at: now)
+                quarantined.append(name)
+                continue
+            }
+            if notice.state != state {
+                try repair(notice, at: path)
+                continue
+            }
+            found.append((path, notice))
+        }
+        found.sort { ($0.1.created_at, $0.1.notice_id) < ($1.1.created_at, $1.1.notice_id) }
+        return (found, quarantined)
+    }
+
+    /// Finishes an interrupted move: the file's content is right, its folder is not.
+    public func repair(_ notice: Notice, at path: String) throws {
+        let target = self.path(for: notice)
+        guard target != path else { return }
+        try Sys.makeDirectory((target as NSString).deletingLastPathComponent)
+        try DurableFile.move(path, to: target)
+    }
+
+    /// The path of the notice with `id`, in whichever state folder it is; nil if none.
+    public func locate(_ id: String) -> String? {
+        guard Identifier.isValid(id) else { return nil }
+        for state in DeliveryState.allCases where !state.isFinal {
+            let path = layout.notices(state) + "/" + id + ".json"
+            if Sys.kind(path) == .regular { return path }
+        }
+        for state in DeliveryState.allCases where state.isFinal {
+            let base = layout.notices(state)
+            for day in ((try? layout.dayPartitions(in: base)) ?? []).reversed() {
+                let path = base + "/" + day + "/" + id + ".json"
+                if Sys.kind(path) == .regular { return path }
+            }
+        }
+        return nil
+    }
+
+    /// How many notices are in each state: a directory listing per folder, nothing decoded.
+    public func counts() throws -> [DeliveryState: Int] {
+        var result: [DeliveryState: Int] = [:]
+        for state in DeliveryState.allCases {
+            let base = layout.notices(state)
+            if state.isFinal {
+                var total = 0
+                for day in try layout.dayPartitions(in: base) { total += try layout.artifactNames(in: base + "/" + day).count }
+                result[state] = total
+            } else {
+                result[state] = try layout.artifactNames(in: base).count
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+
+/// Everything a stage needs to act: where state lives, the profile and runtime capabilities in
+/// force, the gaps between them, and the clock.
+public struct Deployment: Sendable {
+    public var layout: StateLayout
+    public var profile: DeploymentProfile
+    public var descriptor: CapabilityDescriptor
+    public var clock: Clock
+    /// Capabilities the profile would use that this runtime lacks, recorded in every artifact of the run.
+    public var capabilityGaps: [String]
+
+    public init(
+        layout: StateLayout, profile: DeploymentProfile, descriptor: CapabilityDescriptor, clock: Clock
+    ) throws {
+        self.layout = layout
+        self.profile = profile
+        self.descriptor = descriptor
+        self.clock = clock
+        let missing = profile.requiredCapabilities.filter { !descriptor.has($0) }
+        if !missing.isEmpty {
+            throw RgovError.config(
+                "profile \(profile.reference) requires \(missing.joined(separator: ", ")), which runtime "
+                    + "\(descriptor.reference) does not provide; refusing to run (fail closed)")
+        }
+        guard DeliveryPipeline.implementedModes.contains(profile.senderMode) else {
+            throw RgovError.config(
+                "\(profile.source): sender mode \(profile.senderMode.rawValue) is not available in rgov \(PackageInfo.version) "
+                    + "(available: \(DeliveryPipeline.implementedModes.map(\.rawValue).joined(separator: ", ")))")
+        }
+        var gaps: [String] = []
+        if profile.queueEnabled && !descriptor.has("queue") { gaps.append("queue") }
+        if profile.sendingEnabled && !descriptor.has("bridge") { gaps.append("bridge") }
+        if profile.senderMode.declaresAck && !descriptor.has("ack_receipts") { gaps.append("ack_receipts") }
+        for name in profile.optionalCapabilities where !descriptor.has(name) && !gaps.contains(name) { gaps.append(name) }
+        capabilityGaps = gaps
+    }
+
+    public var profileReference: String { profile.reference }
+    public var descriptorReference: String { descriptor.reference }
+
+    /// Loads the profile and capability descriptor named by the options, and checks them together.
+    public static func load(_ options: Options) throws -> Deployment {
+        let root = PackageRoot.locate()
+        let profile = try loadProfile(options.profileName, root: root)
+        let descriptorName = options.value("capabilities") ?? profile.capabilityDescriptor
+        let descriptor = try loadDescriptor(descriptorName, root: root)
+        return try Deployment(
+            layout: StateLayout(root: options.stateDirectory), profile: profile, descriptor: descriptor,
+            clock: try options.clock())
+    }
+
+    /// A profile by file path, or by id from the package's `profiles/` folder.
+    public static func loadProfile(_ name: String, root: String) throws -> DeploymentProfile {
+        let path = looksLikePath(name) ? name : root + "/profiles/" + name + ".yaml"
+        guard Sys.kind(path) == .regular else {
+            let known = (try? Sys.listDirectory(root + "/profiles"))?.filter { $0.hasSuffix(".yaml") }
+                .map { String($0.dropLast(5)) }.sorted() ?? []
+            throw RgovError.config("profile \(Identifier.quoted(name)) not found at \(path) (shipped: \(known.joined(separator: ", ")))")
+        }
+        let data = try Sys.readFile(path, limit: 1 << 20)
+        do {
+            return try DeploymentProfile.parse(String(decoding: data, as: UTF8.self), file: path)
+        } catch let error as YAMLError {
+            throw RgovError.config(error.description)
+        }
+    }
+
+    /// A capability descriptor by file path, or by id (optionally `id@version`) from `capabilities/`.
+    public static func loadDescriptor(_ name: String, root: String) throws -> CapabilityDescriptor {
+        let parts = name.split(separator: "@", maxSplits: 1).map(String.init)
+        let path = looksLikePath(name) ? name : root + "/capabilities/" + parts[0] + ".json"
+        guard Sys.kind(path) == .regular else {
+            throw RgovError.config("capability descriptor \(Identifier.quoted(name)) not found at \(path)")
+        }
+        let descriptor = try CapabilityDescriptor.parse(try Sys.readFile(path, limit: 1 << 20), file: path)
+        if parts.count == 2, parts[1] != descriptor.version {
+            throw RgovError.config("\(path) is \(descriptor.reference), not \(name)")
+        }
+        return descriptor
+    }
+
+    private static func looksLikePath(_ name: String) -> Bool {
+        name.contains("/") || name.hasSuffix(".yaml") || name.hasSuffix(".yml") || name.hasSuffix(".json")
+    }
+}
+
+/// Finds the folder holding the shipped `profiles/` and `capabilities/`.
+///
+/// `RGOV_HOME` wins; otherwise the nearest ancestor of the running executable that has both
+/// folders (a build tree or an install prefix), then the current directory.
+public enum PackageRoot {
+    public static func locate() -> String {
+        if let home = Sys.environment("RGOV_HOME"), !home.isEmpty { return home }
+        var dir = (Sys.executablePath() as NSString).deletingLastPathComponent
+        while dir.count > 1 {
+            if Sys.isDirectory(dir + "/profiles") && Sys.isDirectory(dir + "/capabilities") { return dir }
+            dir = (dir as NSString).deletingLastPathComponent
+        }
+        return FileManager.default.currentDirectoryPath
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `rgov-sender`: sends spool items through one binding and prints one result line per item.
+///
+/// Reads spool handoffs as JSON lines on stdin (one or a batch). Never decides delivery state.
+public struct Sender {
+    public let mode: SenderMode
+    public let layout: StateLayout
+
+    public init(mode: SenderMode, layout: StateLayout) {
+        self.mode = mode
+        self.layout = layout
+    }
+
+    public func send(_ input: Data) throws -> [SenderResult] {
+        var results: [SenderResult] = []
+        for (index, line) in input.split(separator: 0x0a).enumerated() where !line.allSatisfy({ $0 == 0x20 || $0 == 0x0d }) {
+            let handoff: SpoolHandoff
+            do {
+                handoff = try CanonicalJSON.decode(SpoolHandoff.self, from: Data(line))
+            } catch {
+                throw RgovError.data("stdin line \(index + 1): not a spool handoff: \(error)")
+            }
+            results.append(try send(handoff))
+        }
+        return results
+    }
+
+    func send(_ handoff: SpoolHandoff) throws -> SenderResult {
+        switch mode {
+        case .dryRun:
+            return SenderResult(
+                notice_id: handoff.notice_id, mode: mode.rawValue, ok: true, sent: false, acked: false, reason: "dry_run",
+                detail: "dry run: nothing was sent")
+        case .shim:
+            return try shim(handoff)
+        case .openclawCLI, .command, .webhook:
+            throw RgovError.config("sender mode \(mode.rawValue) is not available in rgov \(PackageInfo.version)")
+        }
+    }
+
+    /// Appends the message to `outbox/shim-outbox.jsonl` (durably) and acks it with a synthetic id.
+    private func shim(_ handoff: SpoolHandoff) throws -> SenderResult {
+        try Sys.makeDirectory(layout.outbox)
+        let path = layout.outbox + "/shim-outbox.jsonl"
+        let messageID = "shim-" + String(SHA256.hex(of: handoff.idempotency_key).prefix(16))
+        struct Line: Encodable {
+            var message_id: String
+            var notice_id: String
+            var idempotency_key: String
+            var target: String
+            var title: String
+            var text: String
+        }
+        let entry = CanonicalJSON.line(
+            Line(
+                message_id: messageID, notice_id: handoff.notice_id, idempotency_key: handoff.idempotency_key,
+                target: handoff.target, title: handoff.message.title, text: handoff.message.text)) + "\n"
+        let fd = try Sys.open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, mode: 0o600)
+        defer { Sys.close(fd) }
+        try Array(entry.utf8).withUnsafeBytes { try Sys.writeAll(fd, $0, path: path) }
+        try Sys.fsync(fd, path: path)
+        return SenderResult(
+            notice_id: handoff.notice_id, mode: mode.rawValue, ok: true, sent: true, acked: true, message_id: messageID,
+            reason: "sent", detail: "appended to \(path)")
+    }
+}

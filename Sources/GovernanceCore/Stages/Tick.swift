@@ -1,0 +1,124 @@
+import Foundation
+
+/// `rgov tick`: the four stages in order, each as its own child process with a deadline.
+public struct Tick {
+    public struct StageRun: Codable, Sendable {
+        public var stage: String
+        public var exit_status: Int32
+        public var duration_ms: Int
+        public var timed_out: Bool
+        public var report: JSONValue?
+        public var stderr_tail: String?
+    }
+
+    public struct Report: Codable, Sendable {
+        public var schema = "rgov.tick/v1"
+        public var state_dir: String
+        public var profile: String
+        public var capability_descriptor: String
+        public var capability_gaps: [String]
+        public var missions_imported: Int?
+        public var stages: [StageRun]
+        public var notices_by_state: [String: Int]
+        public var receipts_dir: String
+        public var ok: Bool
+    }
+
+    public let deployment: Deployment
+    /// The options passed through to every stage (`--state`, `--profile`, `--now`, `--capabilities`).
+    public let passThrough: [String]
+    public let binDirectory: String
+    public let stageDeadline: Double
+
+    public init(deployment: Deployment, passThrough: [String], binDirectory: String, stageDeadline: Double = 600) {
+        self.deployment = deployment
+        self.passThrough = passThrough
+        self.binDirectory = binDirectory
+        self.stageDeadline = stageDeadline
+    }
+
+    public func run(importingFrom missionsSource: String?) throws -> Report {
+        let imported = try missionsSource.map { try importMissions(from: $0) }
+        var runs: [StageRun] = []
+        var ok = true
+        for stage in StageCommand.Kind.allCases {
+            let child = try ChildProcess.run(
+                ChildSpec(
+                    executable: binDirectory + "/rgov-" + stage.rawValue, arguments: passThrough + ["--json"],
+                    deadline: stageDeadline, killGrace: 5, stderrLimit: 4096))
+            let report = child.stdoutText.split(separator: "\n").last.flatMap {
+                try? CanonicalJSON.decode(JSONValue.self, from: Data($0.utf8))
+            }
+            runs.append(
+                StageRun(
+                    stage: stage.rawValue, exit_status: child.status,
+                    duration_ms: Int((child.durationSeconds * 1000).rounded()), timed_out: child.timedOut, report: report,
+                    stderr_tail: child.stderrTail.isEmpty ? nil : child.stderrText))
+            if child.status != 0 { ok = false }
+        }
+        let counts = try NoticeStore(layout: deployment.layout).counts()
+        return Report(
+            state_dir: deployment.layout.root, profile: deployment.profileReference,
+            capability_descriptor: deployment.descriptorReference, capability_gaps: deployment.capabilityGaps,
+            missions_imported: imported, stages: runs,
+            notices_by_state: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
+            receipts_dir: deployment.layout.receipts, ok: ok)
+    }
+
+    /// Copies mission snapshots from `folder` into the state's `missions/`, as the colony runtime
+    /// would: each file published atomically, names validated before they become paths.
+    func importMissions(from folder: String) throws -> Int {
+        guard Sys.isDirectory(folder) else { throw RgovError(.noInput, "--missions-from \(folder): not a directory") }
+        var count = 0
+        for name in try deployment.layout.artifactNames(in: folder) {
+            let id = String(name.dropLast(5))
+            guard Identifier.isValid(id) else {
+                throw RgovError.data("\(folder)/\(name): file name is not a valid mission id")
+            }
+            let data = try Sys.readFile(folder + "/" + name, limit: Watchdog.missionSizeLimit)
+            try DurableFile.write(data, to: deployment.layout.missions + "/" + name)
+            count += 1
+        }
+        return count
+    }
+
+    public static func describe(_ r: Report) -> String {
+        var lines = ["rgov tick: state \(r.state_dir), profile \(r.profile), runtime \(r.capability_descriptor)"]
+        if let n = r.missions_imported { lines.append("  imported \(n) mission snapshots") }
+        if !r.capability_gaps.isEmpty { lines.append("  capability gaps (degraded honestly): \(r.capability_gaps.joined(separator: ", "))") }
+        for run in r.stages {
+            var line = "  \(run.stage): exit \(run.exit_status) in \(run.duration_ms) ms"
+            if run.timed_out { line += " (deadline passed)" }
+            if case .object(let o)? = run.report {
+                switch run.stage {
+                case "watchdog":
+                    line += "; scanned \(number(o["scanned"])), findings \(number(o["findings"])), new notices \(count(o["notices_created"]))"
+                    if count(o["quarantined"]) > 0 { line += ", quarantined \(count(o["quarantined"]))" }
+                case "dispatcher":
+                    line += "; dispatched \(count(o["dispatched"]))"
+                case "bridge":
+                    line += "; concluded \(count(o["outcomes"])), recovered \(count(o["recovered"]))"
+                default: break
+                }
+                if case .string(let skipped)? = o["skipped"] { line += "; skipped (\(skipped))" }
+            }
+            lines.append(line)
+            if run.exit_status != 0, let tail = run.stderr_tail { lines.append("    " + tail.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        let states = DeliveryState.allCases.map { "\($0.rawValue) \(r.notices_by_state[$0.rawValue] ?? 0)" }
+        lines.append("  notices: " + states.joined(separator: ", "))
+        lines.append("  receipts: \(r.receipts_dir)/<day>/")
+        lines.append(r.ok ? "  ok" : "  FAILED: a stage exited non-zero")
+        return lines.joined(separator: "\n")
+    }
+
+    private static func number(_ v: JSONValue?) -> String {
+        if case .number(let n)? = v { return String(Int(n)) }
+        return "?"
+    }
+
+    private static func count(_ v: JSONValue?) -> Int {
+        if case .array(let a)? = v { return a.count }
+        return 0
+    }
+}

@@ -1,0 +1,262 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What to run, with what input, and how long it may take.
+public struct ChildSpec: Sendable {
+    public var executable: String
+    public var arguments: [String]
+    /// The whole environment of the child; nil inherits this process's.
+    public var environment: [String: String]?
+    public var standardInput: [UInt8]
+    /// Seconds from start until the process group gets SIGTERM.
+    public var deadline: Double
+    /// Seconds between SIGTERM and SIGKILL.
+    public var killGrace: Double
+    /// Bytes of stdout kept (all of it is still counted and hashed).
+    public var stdoutLimit: Int
+    /// Bytes of stderr kept, from the end.
+    public var stderrLimit: Int
+
+    public init(
+        executable: String, arguments: [String], environment: [String: String]? = nil, standardInput: [UInt8] = [],
+        deadline: Double, killGrace: Double = 2, stdoutLimit: Int = 1 << 20, stderrLimit: Int = 8192
+    ) {
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.standardInput = standardInput
+        self.deadline = deadline
+        self.killGrace = killGrace
+        self.stdoutLimit = stdoutLimit
+        self.stderrLimit = stderrLimit
+    }
+}
+
+/// How a child ended, and what it printed.
+public struct ChildResult: Sendable {
+    /// The exit status, or 128 + signal number when a signal ended it.
+    public var status: Int32
+    public var signaled: Bool
+    /// The deadline passed and the process group was signalled.
+    public var timedOut: Bool
+    public var stdout: [UInt8]
+    public var stdoutBytes: Int
+    public var stdoutSHA256: String
+    public var stderrTail: [UInt8]
+    public var durationSeconds: Double
+    /// Descendants still holding the pipes after the child exited were killed.
+    public var killedLingeringDescendants: Bool
+
+    public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    public var stderrText: String { String(decoding: stderrTail, as: UTF8.self) }
+}
+
+/// Runs one child process under supervision: its own process group, a deadline, and both pipes
+/// read while it runs, so a chatty child cannot deadlock on a full pipe and a grandchild that keeps
+/// the pipes open cannot hang the caller.
+///
+/// `posix_spawn` rather than `Foundation.Process`, which costs ~50 ms per child here, signals only
+/// the direct child, and waits for grandchildren holding inherited descriptors.
+public enum ChildProcess {
+    private static let ignoreSIGPIPE: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
+
+    public static func run(_ spec: ChildSpec) throws -> ChildResult {
+        _ = ignoreSIGPIPE
+        let started = Sys.monotonicSeconds()
+        var stdinPipe: [Int32] = [0, 0]
+        var stdoutPipe: [Int32] = [0, 0]
+        var stderrPipe: [Int32] = [0, 0]
+        guard makePipe(&stdinPipe) else { throw SystemCallError(call: "pipe", path: spec.executable, errno: errno) }
+        guard makePipe(&stdoutPipe) else {
+            Sys.close(stdinPipe[0]); Sys.close(stdinPipe[1])
+            throw SystemCallError(call: "pipe", path: spec.executable, errno: errno)
+        }
+        guard makePipe(&stderrPipe) else {
+            for fd in stdinPipe + stdoutPipe { Sys.close(fd) }
+            throw SystemCallError(call: "pipe", path: spec.executable, errno: errno)
+        }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        sigdelset(&defaults, SIGKILL)
+        sigdelset(&defaults, SIGSTOP)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+
+        let argv = [spec.executable] + spec.arguments
+        let environment = spec.environment ?? ProcessInfo.processInfo.environment
+        let envp = environment.map { "\($0.key)=\($0.value)" }.sorted()
+        var pid: pid_t = 0
+        let spawnResult = withCStrings(argv) { cArgv in
+            withCStrings(envp) { cEnvp in
+                posix_spawn(&pid, spec.executable, &actions, &attributes, cArgv, cEnvp)
+            }
+        }
+        Sys.close(stdinPipe[0])
+        Sys.close(stdoutPipe[1])
+        Sys.close(stderrPipe[1])
+        guard spawnResult == 0 else {
+            Sys.close(stdinPipe[1]); Sys.close(stdoutPipe[0]); Sys.close(stderrPipe[0])
+            throw SystemCallError(call: "posix_spawn", path: spec.executable, errno: spawnResult)
+        }
+        var pipes = Pipes(stdin: stdinPipe[1], stdout: stdoutPipe[0], stderr: stderrPipe[0], input: spec.standardInput)
+        defer { pipes.closeAll() }
+        return supervise(pid: pid, pipes: &pipes, spec: spec, started: started)
+    }
+
+    private struct Pipes {
+        var stdin: Int32
+        var stdout: Int32
+        var stderr: Int32
+        var input: [UInt8]
+        var inputOffset = 0
+
+        init(stdin: Int32, stdout: Int32, stderr: Int32, input: [UInt8]) {
+            self.stdin = stdin
+            self.stdout = stdout
+            self.stderr = stderr
+            self.input = input
+            for fd in [stdin, stdout, stderr] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+            if input.isEmpty { closeStdin() }
+        }
+
+        mutating func closeStdin() {
+            if stdin >= 0 { Sys.close(stdin) }
+            stdin = -1
+        }
+
+        mutating func closeAll() {
+            closeStdin()
+            if stdout >= 0 { Sys.close(stdout) }
+            if stderr >= 0 { Sys.close(stderr) }
+            stdout = -1
+            stderr = -1
+        }
+    }
+
+    private static func supervise(pid: pid_t, pipes: inout Pipes, spec: ChildSpec, started: Double) -> ChildResult {
+        var out: [UInt8] = []
+        var outBytes = 0
+        var outHash = SHA256()
+        var err: [UInt8] = []
+        var exitStatus: Int32? = nil
+        var signaled = false
+        var timedOut = false
+        var termSentAt: Double? = nil
+        var exitedAt: Double? = nil
+        var killedLingering = false
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+
+        func drain(_ fd: inout Int32, isStdout: Bool) {
+            while fd >= 0 {
+                let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+                if n > 0 {
+                    let slice = Array(chunk[0..<n])
+                    if isStdout {
+                        outBytes += n
+                        outHash.update(slice)
+                        if out.count < spec.stdoutLimit { out.append(contentsOf: slice.prefix(spec.stdoutLimit - out.count)) }
+                    } else {
+                        err.append(contentsOf: slice)
+                        if err.count > spec.stderrLimit * 2 { err.removeFirst(err.count - spec.stderrLimit) }
+                    }
+                    continue
+                }
+                if n < 0 && (errno == EINTR) { continue }
+                if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+                Sys.close(fd)
+                fd = -1
+            }
+        }
+
+        while true {
+            let now = Sys.monotonicSeconds()
+            if exitStatus == nil {
+                var status: Int32 = 0
+                let r = waitpid(pid, &status, WNOHANG)
+                if r == pid {
+                    let low = status & 0x7f
+                    exitStatus = low == 0 ? (status >> 8) & 0xff : 128 + low
+                    signaled = low != 0
+                    exitedAt = now
+                } else if r < 0 && errno != EINTR {
+                    exitStatus = 128 + SIGKILL
+                    signaled = true
+                    exitedAt = now
+                }
+            }
+            if exitStatus == nil {
+                if termSentAt == nil && now - started >= spec.deadline {
+                    timedOut = true
+                    termSentAt = now
+                    kill(-pid, SIGTERM)
+                } else if let sent = termSentAt, now - sent >= spec.killGrace {
+                    kill(-pid, SIGKILL)
+                }
+            }
+            if pipes.stdout < 0 && pipes.stderr < 0 && exitStatus != nil { break }
+            if let exited = exitedAt, now - exited >= 0.25 {
+                // The child is gone but something it started still holds the pipes: end the group.
+                kill(-pid, SIGKILL)
+                killedLingering = true
+                drain(&pipes.stdout, isStdout: true)
+                drain(&pipes.stderr, isStdout: false)
+                break
+            }
+
+            var fds: [pollfd] = []
+            if pipes.stdout >= 0 { fds.append(pollfd(fd: pipes.stdout, events: Int16(POLLIN), revents: 0)) }
+            if pipes.stderr >= 0 { fds.append(pollfd(fd: pipes.stderr, events: Int16(POLLIN), revents: 0)) }
+            if pipes.stdin >= 0 { fds.append(pollfd(fd: pipes.stdin, events: Int16(POLLOUT), revents: 0)) }
+            let timeout: Int32 = exitStatus == nil ? 10 : 25
+            _ = poll(&fds, nfds_t(fds.count), timeout)
+            drain(&pipes.stdout, isStdout: true)
+            drain(&pipes.stderr, isStdout: false)
+            if pipes.stdin >= 0 {
+                let fd = pipes.stdin
+                let offset = pipes.inputOffset
+                let n = pipes.input.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+                if n > 0 { pipes.inputOffset += n }
+                if pipes.inputOffset >= pipes.input.count || (n < 0 && errno != EAGAIN && errno != EINTR) {
+                    pipes.closeStdin()
+                }
+            }
+        }
+        if err.count > spec.stderrLimit { err.removeFirst(err.count - spec.stderrLimit) }
+        return ChildResult(
+            status: exitStatus ?? 128 + SIGKILL, signaled: signaled, timedOut: timedOut, stdout: out,
+            stdoutBytes: outBytes, stdoutSHA256: outHash.hexDigest(), stderrTail: err,
+            durationSeconds: Sys.monotonicSeconds() - started, killedLingeringDescendants: killedLingering)
+    }
+
+    /// `pipe(2)` + `FD_CLOEXEC` on both ends (`pipe2` is not imported); rgov spawns from one thread.
+    private static func makePipe(_ fds: inout [Int32]) -> Bool {
+        guard pipe(&fds) == 0 else { return false }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return true
+    }
+
+    private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+        var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+        pointers.append(nil)
+        defer { for p in pointers { free(p) } }
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+}

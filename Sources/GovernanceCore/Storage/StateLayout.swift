@@ -1,0 +1,75 @@
+import Foundation
+
+/// The state directory's folders (DESIGN §3). The folder names are a contract: tools rely on them.
+///
+/// Notices live in one subfolder per delivery state, as Postfix's queue directories do, so `ls`
+/// tells an operator what is happening and each stage scans only the work it owns. Final notices
+/// (`acked`, `blocked`) and receipts go into day partitions, so a tick's cost follows pending work,
+/// not history.
+public struct StateLayout: Sendable {
+    public let root: String
+
+    public init(root: String) {
+        var path = root.isEmpty ? "." : root
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        self.root = path
+    }
+
+    public var missions: String { root + "/missions" }
+    public var watchdogRuns: String { root + "/long-task-watchdog" }
+    public var openEpisodes: String { watchdogRuns + "/episodes" }
+    public var events: String { root + "/long-task-watchdog-events" }
+    public var evidence: String { root + "/evidence" }
+    public var decisions: String { root + "/decisions" }
+    public var queue: String { root + "/operator-notify-queue" }
+    public var spool: String { root + "/operator-notify-dispatch-spool" }
+    public var receipts: String { root + "/operator-notify-bridge-receipts" }
+    /// Attempt records whose outcome is not yet recorded: the bridge's intent log.
+    public var inflightAttempts: String { receipts + "/inflight" }
+    public var attempts: String { receipts + "/attempts" }
+    public var quarantine: String { root + "/quarantine" }
+    public var locks: String { root + "/locks" }
+    public var metrics: String { root + "/metrics" }
+    public var exports: String { root + "/exports" }
+    public var outbox: String { root + "/outbox" }
+
+    /// The folder that holds notices in `state`; final states are partitioned by `day`.
+    public func notices(_ state: DeliveryState, day: String? = nil) -> String {
+        let base = queue + "/" + state.rawValue
+        guard state.isFinal, let day else { return base }
+        return base + "/" + day
+    }
+
+    public static func dayPartition(_ base: String, _ day: String) -> String { base + "/" + day }
+
+    /// The top-level folders, created 0700 before a stage acts.
+    public var folders: [String] {
+        [
+            missions, watchdogRuns, openEpisodes, events, evidence, decisions, queue, spool, receipts, inflightAttempts,
+            attempts, quarantine, locks, metrics,
+        ] + DeliveryState.allCases.map { notices($0) }
+    }
+
+    /// Creates every folder (mode 0700) and checks the root is writable.
+    public func prepare() throws {
+        do {
+            for folder in folders { try Sys.makeDirectory(folder) }
+        } catch let error as SystemCallError {
+            throw RgovError(.cannotCreate, "state directory \(root) is not usable: \(error)")
+        }
+        guard Sys.isWritableDirectory(root) else {
+            throw RgovError(.cannotCreate, "state directory \(root) is not writable by \(Sys.userName())")
+        }
+    }
+
+    /// JSON artifact files directly in `folder`, skipping dotfiles, temporaries and subfolders; sorted.
+    public func artifactNames(in folder: String) throws -> [String] {
+        try Sys.listDirectory(folder).filter { $0.hasSuffix(".json") && !DurableFile.isHiddenOrTemporary($0) }.sorted()
+    }
+
+    /// Day partitions (`YYYY-MM-DD`) inside `folder`, oldest first.
+    public func dayPartitions(in folder: String) throws -> [String] {
+        try Sys.listDirectory(folder).filter { $0.count == 10 && $0.first?.isNumber == true && Sys.isDirectory(folder + "/" + $0) }
+            .sorted()
+    }
+}

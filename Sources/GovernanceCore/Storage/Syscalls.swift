@@ -1,0 +1,238 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A failed system call: which call, on which path, and `errno` with its `strerror` text.
+public struct SystemCallError: Error, CustomStringConvertible, Sendable {
+    public let call: String
+    public let path: String
+    public let errno: Int32
+
+    public var description: String { "\(call) \(path): \(String(cString: strerror(errno))) (errno \(errno))" }
+
+    /// As an operator-facing error with the sysexits status that fits the errno.
+    public var rgovError: RgovError {
+        switch errno {
+        case EACCES, EPERM, EROFS: return RgovError(.cannotCreate, description)
+        case ENOENT: return RgovError(.noInput, description)
+        default: return RgovError(.ioError, description)
+        }
+    }
+}
+
+/// Every system call rgov makes goes through here (files, directories, locks, processes).
+///
+/// Each wrapper names the C call it stands for, retries on `EINTR`, and throws `SystemCallError`.
+public enum Sys {
+    /// `open(2)`, always with `O_CLOEXEC` so children inherit only what is passed on purpose.
+    public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o600) throws -> Int32 {
+        while true {
+            let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+            if fd >= 0 { return fd }
+            if errno != EINTR { throw SystemCallError(call: "open", path: path, errno: errno) }
+        }
+    }
+
+    /// `close(2)`; errors are ignored on purpose: the descriptor is gone either way on Linux.
+    public static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+
+    /// `write(2)` until every byte is written, retrying on `EINTR` and short writes.
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemCallError(call: "write", path: path, errno: errno)
+            }
+            offset += n
+        }
+    }
+
+    /// `read(2)` of a whole regular file, opened `O_NOFOLLOW`; refuses files over `limit` bytes.
+    public static func readFile(_ path: String, limit: Int = 16 << 20) throws -> Data {
+        let fd = try open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw SystemCallError(call: "fstat", path: path, errno: errno) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw SystemCallError(call: "read", path: path, errno: EINVAL) }
+        guard Int(st.st_size) <= limit else { throw SystemCallError(call: "read", path: path, errno: EFBIG) }
+        var data = Data(count: Int(st.st_size) + 1)
+        var total = 0
+        while true {
+            if total == data.count { data.count += 65_536 }
+            let n = data.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + total, $0.count - total) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemCallError(call: "read", path: path, errno: errno)
+            }
+            if n == 0 { break }
+            total += n
+            if total > limit { throw SystemCallError(call: "read", path: path, errno: EFBIG) }
+        }
+        data.count = total
+        return data
+    }
+
+    /// `fsync(2)`.
+    public static func fsync(_ fd: Int32, path: String) throws {
+        while Glibc.fsync(fd) != 0 {
+            if errno != EINTR { throw SystemCallError(call: "fsync", path: path, errno: errno) }
+        }
+    }
+
+    /// `open(dir, O_RDONLY|O_DIRECTORY)` + `fsync(2)`: makes a rename or unlink in `dir` durable.
+    public static func fsyncDirectory(_ path: String) throws {
+        let fd = try open(path, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        try fsync(fd, path: path)
+    }
+
+    /// `rename(2)`: atomic replacement within one file system.
+    public static func rename(_ from: String, _ to: String) throws {
+        guard Glibc.rename(from, to) == 0 else { throw SystemCallError(call: "rename", path: "\(from) -> \(to)", errno: errno) }
+    }
+
+    /// `link(2)`: publishes `from` as `to` only if `to` does not exist. Returns false on `EEXIST`.
+    public static func linkNoClobber(_ from: String, _ to: String) throws -> Bool {
+        if Glibc.link(from, to) == 0 { return true }
+        if errno == EEXIST { return false }
+        throw SystemCallError(call: "link", path: "\(from) -> \(to)", errno: errno)
+    }
+
+    /// `unlink(2)`; a missing file is not an error.
+    public static func unlink(_ path: String) throws {
+        if Glibc.unlink(path) != 0 && errno != ENOENT { throw SystemCallError(call: "unlink", path: path, errno: errno) }
+    }
+
+    /// `mkdir(2)` with mode 0700, creating parents; returns true when it created `path`.
+    @discardableResult
+    public static func makeDirectory(_ path: String) throws -> Bool {
+        if Glibc.mkdir(path, 0o700) == 0 { return true }
+        switch errno {
+        case EEXIST:
+            guard isDirectory(path) else { throw SystemCallError(call: "mkdir", path: path, errno: ENOTDIR) }
+            return false
+        case ENOENT:
+            let parent = (path as NSString).deletingLastPathComponent
+            guard !parent.isEmpty, parent != path else { throw SystemCallError(call: "mkdir", path: path, errno: ENOENT) }
+            try makeDirectory(parent)
+            return try makeDirectory(path)
+        default:
+            throw SystemCallError(call: "mkdir", path: path, errno: errno)
+        }
+    }
+
+    /// `rmdir(2)`; used only for empty scratch directories.
+    public static func removeEmptyDirectory(_ path: String) {
+        _ = Glibc.rmdir(path)
+    }
+
+    /// `opendir(3)`/`readdir(3)`: names in `path` without `.` and `..`, unsorted. A missing folder is empty.
+    public static func listDirectory(_ path: String) throws -> [String] {
+        guard let dir = opendir(path) else {
+            if errno == ENOENT { return [] }
+            throw SystemCallError(call: "opendir", path: path, errno: errno)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    public enum FileKind: Sendable { case missing, regular, directory, symlink, other }
+
+    /// `lstat(2)`: what is at `path`, without following a symlink.
+    public static func kind(_ path: String) -> FileKind {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return .missing }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: return .regular
+        case S_IFDIR: return .directory
+        case S_IFLNK: return .symlink
+        default: return .other
+        }
+    }
+
+    public static func exists(_ path: String) -> Bool { kind(path) != .missing }
+    public static func isDirectory(_ path: String) -> Bool { kind(path) == .directory }
+
+    /// `access(2)` with `W_OK|X_OK`: whether this process may create files in `path`.
+    public static func isWritableDirectory(_ path: String) -> Bool { access(path, W_OK | X_OK) == 0 }
+
+    /// `readlink("/proc/self/exe")`: the running executable, to find its sibling stages.
+    public static func executablePath() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return CommandLine.arguments[0] }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// `getpwuid(geteuid())`: the real invoking user, recorded beside any `--by`.
+    public static func userName() -> String {
+        if let pw = getpwuid(geteuid()), let name = pw.pointee.pw_name { return String(cString: name) }
+        return "uid-\(geteuid())"
+    }
+
+    public static func processID() -> Int32 { getpid() }
+
+    public static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// `clock_gettime(CLOCK_MONOTONIC)` in seconds: for durations and deadlines, never for records.
+    public static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// `getenv(3)`.
+    public static func environment(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        return String(cString: value)
+    }
+
+    /// `write(2)` to standard error, unbuffered: logs must survive a crash under cron.
+    public static func writeStandardError(_ text: String) {
+        var bytes = Array(text.utf8)
+        bytes.withUnsafeMutableBytes { try? writeAll(2, UnsafeRawBufferPointer($0), path: "<stderr>") }
+    }
+
+    /// `write(2)` to standard output, unbuffered (Swift's `print` is block-buffered under cron).
+    public static func writeStandardOutput(_ text: String) {
+        var bytes = Array(text.utf8)
+        bytes.withUnsafeMutableBytes { try? writeAll(1, UnsafeRawBufferPointer($0), path: "<stdout>") }
+    }
+
+    /// `read(2)` of standard input to end of file, up to `limit` bytes.
+    public static func readStandardInput(limit: Int = 64 << 20) throws -> Data {
+        var data = Data()
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = Glibc.read(0, &chunk, chunk.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemCallError(call: "read", path: "<stdin>", errno: errno)
+            }
+            if n == 0 { return data }
+            data.append(contentsOf: chunk[0..<n])
+            if data.count > limit { throw SystemCallError(call: "read", path: "<stdin>", errno: EFBIG) }
+        }
+    }
+
+    /// `kill(getpid(), SIGKILL)`: the crash a fault-injection point simulates.
+    public static func crashNow() -> Never {
+        kill(getpid(), SIGKILL)
+        fatalError("SIGKILL did not stop the process")
+    }
+}

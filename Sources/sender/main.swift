@@ -1,0 +1,7 @@
+import GovernanceCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+exit(SenderCommand.main())
