@@ -75,7 +75,9 @@ public struct MissionSnapshot: Codable, Sendable, Equatable {
     /// Fields this version does not model, kept as they came.
     public var extra: [String: JSONValue] = [:]
 
-    public static let missionTypes: Set<String> = ["oracle_advisory", "crm_lead_intelligence", "catalyst_strategy_brief"]
+    public static let missionTypes: Set<String> = [
+        "oracle_advisory", "crm_lead_intelligence", "catalyst_strategy_brief",
+    ]
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case mission_id, mission_type, origin_surface, user_goal, normalized_goal, tenant_id, actor_id, risk_level

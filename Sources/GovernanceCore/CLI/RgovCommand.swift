@@ -66,7 +66,10 @@ public enum RgovCommand {
         if helpRequested(options, help) { return 0 }
         let deployment = try Deployment.load(options)
         try deployment.layout.prepare()
-        guard let lock = try StageLock.acquire(deployment.layout.locks + "/tick.lock", holder: "rgov tick pid \(Sys.processID())") else {
+        guard
+            let lock = try StageLock.acquire(
+                deployment.layout.locks + "/tick.lock", holder: "rgov tick pid \(Sys.processID())")
+        else {
             Log.info("rgov", "another tick holds the lock; nothing to do")
             return 0
         }
@@ -143,7 +146,9 @@ public struct StatusReport: Codable, Sendable {
         }
         var holders: [String: String] = [:]
         for name in try Sys.listDirectory(layout.locks) where name.hasSuffix(".lock") {
-            if let holder = StageLock.currentHolder(layout.locks + "/" + name) { holders[String(name.dropLast(5))] = holder }
+            if let holder = StageLock.currentHolder(layout.locks + "/" + name) {
+                holders[String(name.dropLast(5))] = holder
+            }
         }
         return StatusReport(
             state_dir: layout.root,
@@ -157,9 +162,12 @@ public struct StatusReport: Codable, Sendable {
     public func describe() -> String {
         var lines = ["state \(state_dir)"]
         for state in DeliveryState.allCases {
-            lines.append("  " + state.rawValue.padding(toLength: 22, withPad: " ", startingAt: 0) + String(notices_by_state[state.rawValue] ?? 0))
+            lines.append(
+                "  " + state.rawValue.padding(toLength: 22, withPad: " ", startingAt: 0)
+                    + String(notices_by_state[state.rawValue] ?? 0))
         }
-        lines.append("  open episodes: \(open_episodes), attempts in flight: \(inflight_attempts), quarantined: \(quarantined)")
+        lines.append(
+            "  open episodes: \(open_episodes), attempts in flight: \(inflight_attempts), quarantined: \(quarantined)")
         if let run = last_watchdog_run {
             lines.append(
                 "  last watchdog run: \(Timestamp.format(run.started_at)), scanned \(run.scanned), findings \(run.findings), "
@@ -167,7 +175,9 @@ public struct StatusReport: Codable, Sendable {
         } else {
             lines.append("  last watchdog run: none")
         }
-        for (lock, holder) in lock_holders.sorted(by: { $0.key < $1.key }) { lines.append("  lock \(lock): held by \(holder)") }
+        for (lock, holder) in lock_holders.sorted(by: { $0.key < $1.key }) {
+            lines.append("  lock \(lock): held by \(holder)")
+        }
         return lines.joined(separator: "\n")
     }
 }

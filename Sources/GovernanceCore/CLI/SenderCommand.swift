@@ -31,7 +31,8 @@ public enum SenderCommand {
             guard let modeText = options.value("mode") else { throw RgovError.usage("--mode is required (see --help)") }
             guard let mode = SenderMode(rawValue: modeText) else {
                 throw RgovError.usage(
-                    "unknown mode \(Identifier.quoted(modeText)) (modes: \(SenderMode.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    "unknown mode \(Identifier.quoted(modeText)) (modes: \(SenderMode.allCases.map(\.rawValue).joined(separator: ", ")))"
+                )
             }
             let sender = Sender(mode: mode, layout: StateLayout(root: options.stateDirectory))
             for result in try sender.send(try Sys.readStandardInput()) {

@@ -13,7 +13,9 @@ public enum StageCommand {
             switch self {
             case .watchdog: return "evaluate colony missions in STATE/missions and write events, decisions and notices"
             case .dispatcher: return "hand queued notices to the dispatch spool (queued -> dispatched)"
-            case .bridge: return "run rgov-sender for dispatched notices and record receipts (-> acked | pending_external_send | blocked)"
+            case .bridge:
+                return
+                    "run rgov-sender for dispatched notices and record receipts (-> acked | pending_external_send | blocked)"
             }
         }
     }
@@ -72,12 +74,17 @@ public enum StageCommand {
             guard let lock = try StageLock.acquire(lockPath, holder: holder) else {
                 let current = StageLock.currentHolder(lockPath) ?? "another run"
                 Log.info(kind.executable, "another run holds \(lockPath) (\(current)); nothing to do")
-                if options.json { Sys.writeStandardOutput(CanonicalJSON.line(["stage": kind.rawValue, "skipped": "lock_held"]) + "\n") }
+                if options.json {
+                    Sys.writeStandardOutput(
+                        CanonicalJSON.line(["stage": kind.rawValue, "skipped": "lock_held"]) + "\n")
+                }
                 return 0
             }
             defer { withExtendedLifetime(lock) {} }
             for gap in deployment.capabilityGaps {
-                Log.info(kind.executable, "capability gap: profile uses \(gap), runtime \(deployment.descriptorReference) lacks it")
+                Log.info(
+                    kind.executable,
+                    "capability gap: profile uses \(gap), runtime \(deployment.descriptorReference) lacks it")
             }
             let output: String
             switch kind {
@@ -120,7 +127,9 @@ public enum Log {
     public static func error(_ who: String, _ message: String) { Sys.writeStandardError("\(who): error: \(message)\n") }
 
     static func describe(_ r: Watchdog.Report) -> String {
-        var lines = ["watchdog: scanned \(r.scanned) missions, \(r.findings) findings, \(r.notices_created.count) new notices"]
+        var lines = [
+            "watchdog: scanned \(r.scanned) missions, \(r.findings) findings, \(r.notices_created.count) new notices"
+        ]
         for (rule, n) in r.findings_by_rule.sorted(by: { $0.key < $1.key }) { lines.append("  \(rule): \(n)") }
         if r.episodes_resolved > 0 { lines.append("  resolved episodes: \(r.episodes_resolved)") }
         if !r.quarantined.isEmpty { lines.append("  quarantined: \(r.quarantined.joined(separator: ", "))") }
@@ -140,7 +149,9 @@ public enum Log {
         var lines = ["bridge: \(r.outcomes.count) sends concluded, \(r.recovered.count) interrupted attempts recovered"]
         for o in r.recovered + r.outcomes { lines.append("  \(o.notice_id): \(o.state.rawValue) (\(o.reason))") }
         if r.skipped_held > 0 { lines.append("  held: \(r.skipped_held)") }
-        if r.deferred_by_cap > 0 { lines.append("  deferred to the next tick (max_sends_per_tick): \(r.deferred_by_cap)") }
+        if r.deferred_by_cap > 0 {
+            lines.append("  deferred to the next tick (max_sends_per_tick): \(r.deferred_by_cap)")
+        }
         if !r.quarantined.isEmpty { lines.append("  quarantined: \(r.quarantined.joined(separator: ", "))") }
         return lines.joined(separator: "\n")
     }

@@ -107,7 +107,9 @@ public struct Notice: Codable, Sendable, Equatable {
         self.attempts = 0
         self.transitions = []
         let genesis = try CanonicalJSON.sha256(header)
-        self.transitions = [Transition(from: nil, to: initial, at: created_at, by: by, reason: reason, prev_sha256: genesis)]
+        self.transitions = [
+            Transition(from: nil, to: initial, at: created_at, by: by, reason: reason, prev_sha256: genesis)
+        ]
     }
 
     /// SHA-256 of the last record in this notice's chain that the notice itself holds.
@@ -126,7 +128,9 @@ public struct Notice: Codable, Sendable, Equatable {
             throw TransitionError.illegal(notice: notice_id, from: state, to: next)
         }
         if next == .acked {
-            guard let evidence, evidence.isSufficient else { throw TransitionError.ackWithoutEvidence(notice: notice_id) }
+            guard let evidence, evidence.isSufficient else {
+                throw TransitionError.ackWithoutEvidence(notice: notice_id)
+            }
         } else if evidence != nil {
             throw TransitionError.evidenceWithoutAck(notice: notice_id, to: next)
         }
@@ -138,7 +142,9 @@ public struct Notice: Codable, Sendable, Equatable {
         var copy = self
         let prev = try receipt.map { try CanonicalJSON.sha256($0) } ?? lastTransitionSHA256()
         copy.transitions.append(
-            Transition(from: state, to: next, at: at, by: by, reason: reason, prev_sha256: prev, receipt_id: receipt?.receipt_id))
+            Transition(
+                from: state, to: next, at: at, by: by, reason: reason, prev_sha256: prev,
+                receipt_id: receipt?.receipt_id))
         copy.state = next
         copy.state_reason = reason
         copy.updated_at = at
@@ -160,7 +166,8 @@ public enum TransitionError: Error, CustomStringConvertible, Equatable {
             return "notice \(id): \(from.rawValue) -> \(to.rawValue) is not a legal transition"
                 + (from.isFinal ? " (\(from.rawValue) is final)" : "")
         case .ackWithoutEvidence(let id):
-            return "notice \(id): acked requires ack evidence (a sender ack with a message id, or an operator attestation)"
+            return
+                "notice \(id): acked requires ack evidence (a sender ack with a message id, or an operator attestation)"
         case .evidenceWithoutAck(let id, let to):
             return "notice \(id): ack evidence given for a move to \(to.rawValue)"
         }

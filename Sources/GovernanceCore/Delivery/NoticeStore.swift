@@ -47,7 +47,9 @@ public struct NoticeStore: Sendable {
 
     /// The notices waiting in `state`'s folder, oldest first. Unreadable files are quarantined,
     /// misfiled ones moved to where their state says they belong.
-    public func waiting(in state: DeliveryState, stage: String, at now: Date) throws -> (notices: [(path: String, notice: Notice)], quarantined: [String]) {
+    public func waiting(in state: DeliveryState, stage: String, at now: Date) throws -> (
+        notices: [(path: String, notice: Notice)], quarantined: [String]
+    ) {
         precondition(!state.isFinal, "final states are partitioned; they are never scanned as work")
         let folder = layout.notices(state)
         var found: [(String, Notice)] = []
@@ -108,7 +110,9 @@ public struct NoticeStore: Sendable {
             let base = layout.notices(state)
             if state.isFinal {
                 var total = 0
-                for day in try layout.dayPartitions(in: base) { total += try layout.artifactNames(in: base + "/" + day).count }
+                for day in try layout.dayPartitions(in: base) {
+                    total += try layout.artifactNames(in: base + "/" + day).count
+                }
                 result[state] = total
             } else {
                 result[state] = try layout.artifactNames(in: base).count

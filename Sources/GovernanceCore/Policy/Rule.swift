@@ -49,7 +49,7 @@ public struct MissedCheckpointRule: Sendable {
         guard mission.status == .running else { return nil }
         let interval = mission.checkpoint_interval_ms ?? parameters.default_interval_ms
         let last = mission.lastCheckpointOrStart
-        let silentMs = Int64(((now.timeIntervalSince(last)) * 1000).rounded(.down))
+        let silentMs = Timestamp.milliseconds(now) - Timestamp.milliseconds(last)
         guard silentMs > interval + parameters.grace_ms else { return nil }
         let missed = silentMs / interval
         let severity: Severity = missed >= 3 ? .critical : .warning

@@ -28,7 +28,8 @@ public struct CapabilityDescriptor: Codable, Sendable, Equatable {
             throw RgovError.config("\(file): schema must be rgov.capability-descriptor/v1")
         }
         for name in descriptor.capabilities.keys where !capabilityNames.contains(name) {
-            throw RgovError.config("\(file): unknown capability \"\(name)\" (valid: \(capabilityNames.joined(separator: ", ")))")
+            throw RgovError.config(
+                "\(file): unknown capability \"\(name)\" (valid: \(capabilityNames.joined(separator: ", ")))")
         }
         return descriptor
     }

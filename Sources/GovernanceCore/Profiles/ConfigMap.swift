@@ -58,7 +58,9 @@ struct ConfigMap {
 
     func bool(_ key: String) throws -> Bool? {
         guard let node = node(key) else { return nil }
-        guard case .scalar(let s) = node, case .bool(let value) = s.resolved else { throw error(key, "must be true or false") }
+        guard case .scalar(let s) = node, case .bool(let value) = s.resolved else {
+            throw error(key, "must be true or false")
+        }
         return value
     }
 
@@ -67,7 +69,9 @@ struct ConfigMap {
         guard case .scalar(let s) = node, !s.quoted, let value = YAMLScalar.integer(s.text) else {
             throw error(key, "must be a whole number")
         }
-        guard range.contains(value) else { throw error(key, "\(value) is outside \(range.lowerBound)...\(range.upperBound)") }
+        guard range.contains(value) else {
+            throw error(key, "\(value) is outside \(range.lowerBound)...\(range.upperBound)")
+        }
         return value
     }
 

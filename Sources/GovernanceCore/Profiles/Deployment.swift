@@ -32,7 +32,9 @@ public struct Deployment: Sendable {
         if profile.queueEnabled && !descriptor.has("queue") { gaps.append("queue") }
         if profile.sendingEnabled && !descriptor.has("bridge") { gaps.append("bridge") }
         if profile.senderMode.declaresAck && !descriptor.has("ack_receipts") { gaps.append("ack_receipts") }
-        for name in profile.optionalCapabilities where !descriptor.has(name) && !gaps.contains(name) { gaps.append(name) }
+        for name in profile.optionalCapabilities where !descriptor.has(name) && !gaps.contains(name) {
+            gaps.append(name)
+        }
         capabilityGaps = gaps
     }
 
@@ -54,9 +56,11 @@ public struct Deployment: Sendable {
     public static func loadProfile(_ name: String, root: String) throws -> DeploymentProfile {
         let path = looksLikePath(name) ? name : root + "/profiles/" + name + ".yaml"
         guard Sys.kind(path) == .regular else {
-            let known = (try? Sys.listDirectory(root + "/profiles"))?.filter { $0.hasSuffix(".yaml") }
+            let known =
+                (try? Sys.listDirectory(root + "/profiles"))?.filter { $0.hasSuffix(".yaml") }
                 .map { String($0.dropLast(5)) }.sorted() ?? []
-            throw RgovError.config("profile \(Identifier.quoted(name)) not found at \(path) (shipped: \(known.joined(separator: ", ")))")
+            throw RgovError.config(
+                "profile \(Identifier.quoted(name)) not found at \(path) (shipped: \(known.joined(separator: ", ")))")
         }
         let data = try Sys.readFile(path, limit: 1 << 20)
         do {

@@ -79,7 +79,9 @@ public struct DeploymentProfile: Sendable, Equatable {
         let modeText = try sender?.string("mode") ?? SenderMode.dryRun.rawValue
         guard let mode = SenderMode(rawValue: modeText) else {
             throw sender!.error(
-                "mode", "unknown sender mode \"\(modeText)\" (valid: \(SenderMode.allCases.map(\.rawValue).joined(separator: ", ")))")
+                "mode",
+                "unknown sender mode \"\(modeText)\" (valid: \(SenderMode.allCases.map(\.rawValue).joined(separator: ", ")))"
+            )
         }
         let defaults = MissedCheckpointRule.Parameters.packageDefaults
         let capabilityNames = CapabilityDescriptor.capabilityNames
@@ -92,7 +94,8 @@ public struct DeploymentProfile: Sendable, Equatable {
         }
         let packs = try policies?.strings("enabled") ?? [MissedCheckpointRule.pack]
         for pack in packs where !PolicyCatalog.packs.contains(pack) {
-            throw policies!.error("enabled", "unknown policy pack \"\(pack)\" (known: \(PolicyCatalog.packs.joined(separator: ", ")))")
+            throw policies!.error(
+                "enabled", "unknown policy pack \"\(pack)\" (known: \(PolicyCatalog.packs.joined(separator: ", ")))")
         }
         return DeploymentProfile(
             id: id, version: try metadata.string("version", required: true)!,

@@ -113,7 +113,9 @@ public struct YAMLReader {
 
     private init(file: String) { self.file = file }
 
-    private func fail(_ line: Int, _ message: String) -> YAMLError { YAMLError(file: file, line: line, message: message) }
+    private func fail(_ line: Int, _ message: String) -> YAMLError {
+        YAMLError(file: file, line: line, message: message)
+    }
 
     private mutating func load(_ text: String) throws {
         var number = 0
@@ -152,7 +154,10 @@ public struct YAMLReader {
                 if c == q { quote = nil }
             } else {
                 if c == "#" && (previous == " " || previous == "\t") { break }
-                if (c == "\"" || c == "'") && (previous == " " || previous == "[" || previous == "," || previous == ":" || result.isEmpty || previous == "-") {
+                if (c == "\"" || c == "'")
+                    && (previous == " " || previous == "[" || previous == "," || previous == ":" || result.isEmpty
+                        || previous == "-")
+                {
                     quote = c
                 }
                 result.append(c)
@@ -313,26 +318,36 @@ public struct YAMLReader {
 
     private func plainScalar(_ text: String, line: Int) throws -> YAMLScalar {
         if let first = text.first, "&*!|>%@`{}[]".contains(first) {
-            throw fail(line, "unsupported YAML syntax \(Identifier.quoted(text)) (anchors, aliases, tags, block scalars)")
+            throw fail(
+                line, "unsupported YAML syntax \(Identifier.quoted(text)) (anchors, aliases, tags, block scalars)")
         }
         if text.hasPrefix("- ") || text.contains(": ") || text.hasSuffix(":") {
             throw fail(line, "ambiguous plain scalar \(Identifier.quoted(text)); quote it")
         }
         let lower = text.lowercased()
         if ["yes", "no", "on", "off", "y", "n"].contains(lower) {
-            throw fail(line, "\(Identifier.quoted(text)) means a boolean in YAML 1.1 and a string in 1.2; quote it or use true/false")
+            throw fail(
+                line,
+                "\(Identifier.quoted(text)) means a boolean in YAML 1.1 and a string in 1.2; quote it or use true/false"
+            )
         }
         if text.count > 1, text.first == "0", text.allSatisfy({ $0.isNumber }) {
             throw fail(line, "\(Identifier.quoted(text)) would be read as octal by some YAML readers; quote it")
         }
-        if text.count >= 10, text.prefix(10).enumerated().allSatisfy({ i, c in [4, 7].contains(i) ? c == "-" : c.isNumber }) {
+        if text.count >= 10,
+            text.prefix(10).enumerated().allSatisfy({ i, c in [4, 7].contains(i) ? c == "-" : c.isNumber })
+        {
             throw fail(line, "\(Identifier.quoted(text)) would be read as a date by some YAML readers; quote it")
         }
         if text.contains(":"), text.split(separator: ":").allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) {
             throw fail(line, "\(Identifier.quoted(text)) would be read as a base-60 number by YAML 1.1; quote it")
         }
-        if ["inf", ".inf", "-.inf", "+.inf", ".nan"].contains(lower) || lower.contains("e") && Double(text) != nil && !lower.hasPrefix("e") {
-            throw fail(line, "\(Identifier.quoted(text)) is read differently by YAML readers; quote it or write a plain decimal")
+        if ["inf", ".inf", "-.inf", "+.inf", ".nan"].contains(lower)
+            || lower.contains("e") && Double(text) != nil && !lower.hasPrefix("e")
+        {
+            throw fail(
+                line,
+                "\(Identifier.quoted(text)) is read differently by YAML readers; quote it or write a plain decimal")
         }
         return YAMLScalar(text: text, quoted: false, line: line)
     }

@@ -18,7 +18,8 @@ public struct Sender {
 
     public func send(_ input: Data) throws -> [SenderResult] {
         var results: [SenderResult] = []
-        for (index, line) in input.split(separator: 0x0a).enumerated() where !line.allSatisfy({ $0 == 0x20 || $0 == 0x0d }) {
+        for (index, line) in input.split(separator: 0x0a).enumerated()
+        where !line.allSatisfy({ $0 == 0x20 || $0 == 0x0d }) {
             let handoff: SpoolHandoff
             do {
                 handoff = try CanonicalJSON.decode(SpoolHandoff.self, from: Data(line))
@@ -34,7 +35,8 @@ public struct Sender {
         switch mode {
         case .dryRun:
             return SenderResult(
-                notice_id: handoff.notice_id, mode: mode.rawValue, ok: true, sent: false, acked: false, reason: "dry_run",
+                notice_id: handoff.notice_id, mode: mode.rawValue, ok: true, sent: false, acked: false,
+                reason: "dry_run",
                 detail: "dry run: nothing was sent")
         case .shim:
             return try shim(handoff)
@@ -56,10 +58,11 @@ public struct Sender {
             var title: String
             var text: String
         }
-        let entry = CanonicalJSON.line(
-            Line(
-                message_id: messageID, notice_id: handoff.notice_id, idempotency_key: handoff.idempotency_key,
-                target: handoff.target, title: handoff.message.title, text: handoff.message.text)) + "\n"
+        let entry =
+            CanonicalJSON.line(
+                Line(
+                    message_id: messageID, notice_id: handoff.notice_id, idempotency_key: handoff.idempotency_key,
+                    target: handoff.target, title: handoff.message.title, text: handoff.message.text)) + "\n"
         let fd = try Sys.open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, mode: 0o600)
         defer { Sys.close(fd) }
         try Array(entry.utf8).withUnsafeBytes { try Sys.writeAll(fd, $0, path: path) }

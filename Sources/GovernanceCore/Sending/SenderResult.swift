@@ -53,10 +53,13 @@ public struct SendVerdict: Sendable, Equatable {
         if child.timedOut { return SendVerdict(state: .pending_external_send, reason: "outcome_unknown") }
         switch child.status {
         case 0: break
-        case ExitCode.temporaryFailure.rawValue: return SendVerdict(state: .pending_external_send, reason: "temporary_failure")
-        case ExitCode.configuration.rawValue: return SendVerdict(state: .blocked, reason: "sender_configuration_refused")
+        case ExitCode.temporaryFailure.rawValue:
+            return SendVerdict(state: .pending_external_send, reason: "temporary_failure")
+        case ExitCode.configuration.rawValue:
+            return SendVerdict(state: .blocked, reason: "sender_configuration_refused")
         case let status where child.signaled:
-            return SendVerdict(state: .pending_external_send, reason: "outcome_unknown", messageID: "signal-\(status - 128)")
+            return SendVerdict(
+                state: .pending_external_send, reason: "outcome_unknown", messageID: "signal-\(status - 128)")
         default: return SendVerdict(state: .blocked, reason: "sender_failed")
         }
         let line = child.stdoutText.split(separator: "\n").first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
@@ -68,7 +71,10 @@ public struct SendVerdict: Sendable, Equatable {
                 ? SendVerdict(state: .pending_external_send, reason: "temporary_failure")
                 : SendVerdict(state: .blocked, reason: result.reason.isEmpty ? "sender_refused" : result.reason)
         }
-        if !result.sent { return SendVerdict(state: .pending_external_send, reason: result.reason.isEmpty ? "not_sent" : result.reason) }
+        if !result.sent {
+            return SendVerdict(
+                state: .pending_external_send, reason: result.reason.isEmpty ? "not_sent" : result.reason)
+        }
         if result.acked, let id = result.message_id, !id.isEmpty, mode.declaresAck, runtimeHasAckReceipts {
             let evidence = AckEvidence(kind: .sender_ack, at: at, message_id: id, sender_mode: mode.rawValue)
             return SendVerdict(state: .acked, reason: "sender_ack", evidence: evidence, messageID: id)

@@ -68,17 +68,20 @@ public struct Bridge {
         let mode = deployment.profile.senderMode
         guard deployment.profile.sendingEnabled else {
             return try conclude(
-                notice, at: path, store: store, attempt: nil, verdict: SendVerdict(state: .blocked, reason: "sending_disabled_by_profile"),
+                notice, at: path, store: store, attempt: nil,
+                verdict: SendVerdict(state: .blocked, reason: "sending_disabled_by_profile"),
                 child: nil, now: now)
         }
         guard deployment.descriptor.has("bridge") else {
             return try conclude(
                 notice, at: path, store: store, attempt: nil,
-                verdict: SendVerdict(state: .pending_external_send, reason: "bridge_capability_missing"), child: nil, now: now)
+                verdict: SendVerdict(state: .pending_external_send, reason: "bridge_capability_missing"), child: nil,
+                now: now)
         }
         let spoolPath = layout.spool + "/" + notice.notice_id + ".json"
         guard let spoolBytes = try? Sys.readFile(spoolPath, limit: 8 << 20),
-            let handoff = try? CanonicalJSON.decode(SpoolHandoff.self, from: spoolBytes), handoff.notice_id == notice.notice_id
+            let handoff = try? CanonicalJSON.decode(SpoolHandoff.self, from: spoolBytes),
+            handoff.notice_id == notice.notice_id
         else {
             return try conclude(
                 notice, at: path, store: store, attempt: nil,
@@ -105,7 +108,8 @@ public struct Bridge {
                 deadline: Double(deployment.profile.senderTimeoutMs) / 1000))
         FaultInjection.point("bridge.after_send")
         let verdict = SendVerdict.judge(
-            child, noticeID: notice.notice_id, mode: mode, runtimeHasAckReceipts: deployment.descriptor.has("ack_receipts"),
+            child, noticeID: notice.notice_id, mode: mode,
+            runtimeHasAckReceipts: deployment.descriptor.has("ack_receipts"),
             at: now)
         return try conclude(notice, at: path, store: store, attempt: attempt, verdict: verdict, child: child, now: now)
     }
@@ -126,7 +130,8 @@ public struct Bridge {
             sender_exit_status: child?.status, sender_message_id: verdict.messageID,
             sender_stderr_tail: child.map { redactor.redact(String($0.stderrText.suffix(2000))) },
             duration_ms: child.map { Int(($0.durationSeconds * 1000).rounded()) }, recorded_at: now,
-            recorded_by: Self.actor, prev_sha256: try notice.lastTransitionSHA256(), profile: deployment.profileReference,
+            recorded_by: Self.actor, prev_sha256: try notice.lastTransitionSHA256(),
+            profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference,
             capability_gaps: deployment.capabilityGaps.isEmpty ? nil : deployment.capabilityGaps)
         if var evidence = receipt.ack_evidence {
@@ -142,7 +147,8 @@ public struct Bridge {
         FaultInjection.point("bridge.after_receipt")
         try apply(receipt, to: notice, at: path, store: store, now: now)
         if let attempt { try fileAttempt(attempt) }
-        return Outcome(notice_id: notice.notice_id, state: receipt.delivery_state, reason: receipt.reason, receipt: receiptPath)
+        return Outcome(
+            notice_id: notice.notice_id, state: receipt.delivery_state, reason: receipt.reason, receipt: receiptPath)
     }
 
     private func apply(_ receipt: Receipt, to notice: Notice, at path: String, store: NoticeStore, now: Date) throws {
@@ -158,14 +164,19 @@ public struct Bridge {
         var outcomes: [Outcome] = []
         for name in try layout.artifactNames(in: layout.inflightAttempts) {
             let path = layout.inflightAttempts + "/" + name
-            guard let attempt = try? CanonicalJSON.decode(SenderAttempt.self, from: try Sys.readFile(path, limit: 1 << 20)) else {
-                try Quarantine(layout: layout).isolate(path, reason: "unreadable attempt record", stage: Self.stage, at: now)
+            guard
+                let attempt = try? CanonicalJSON.decode(
+                    SenderAttempt.self, from: try Sys.readFile(path, limit: 1 << 20))
+            else {
+                try Quarantine(layout: layout).isolate(
+                    path, reason: "unreadable attempt record", stage: Self.stage, at: now)
                 continue
             }
             let receiptID = "rcp-" + attempt.attempt_id
             let receiptFile = receiptPath(receiptID, day: Timestamp.day(attempt.started_at))
             guard let noticePath = store.locate(attempt.notice_id) else {
-                throw RgovError.data("attempt \(attempt.attempt_id) names notice \(attempt.notice_id), which is missing")
+                throw RgovError.data(
+                    "attempt \(attempt.attempt_id) names notice \(attempt.notice_id), which is missing")
             }
             var notice = try store.read(noticePath)
             if notice.state != .dispatched {
@@ -175,22 +186,29 @@ public struct Bridge {
                 continue
             }
             if Sys.kind(receiptFile) == .regular {
-                let receipt = try CanonicalJSON.decode(Receipt.self, from: try Sys.readFile(receiptFile, limit: 8 << 20))
+                let receipt = try CanonicalJSON.decode(
+                    Receipt.self, from: try Sys.readFile(receiptFile, limit: 8 << 20))
                 try apply(receipt, to: notice, at: noticePath, store: store, now: now)
                 try fileAttempt(attempt)
-                outcomes.append(Outcome(notice_id: notice.notice_id, state: receipt.delivery_state, reason: receipt.reason, receipt: receiptFile))
+                outcomes.append(
+                    Outcome(
+                        notice_id: notice.notice_id, state: receipt.delivery_state, reason: receipt.reason,
+                        receipt: receiptFile))
                 continue
             }
             notice = try store.read(noticePath)
             outcomes.append(
                 try conclude(
                     notice, at: noticePath, store: store, attempt: attempt,
-                    verdict: SendVerdict(state: .pending_external_send, reason: "outcome_unknown"), child: nil, now: now))
+                    verdict: SendVerdict(state: .pending_external_send, reason: "outcome_unknown"), child: nil, now: now
+                ))
         }
         return outcomes
     }
 
-    private func inflightPath(_ attemptID: String) -> String { deployment.layout.inflightAttempts + "/" + attemptID + ".json" }
+    private func inflightPath(_ attemptID: String) -> String {
+        deployment.layout.inflightAttempts + "/" + attemptID + ".json"
+    }
 
     private func receiptPath(_ receiptID: String, day: String) -> String {
         deployment.layout.receipts + "/" + day + "/" + receiptID + ".json"

@@ -52,7 +52,8 @@ public struct Tick {
             runs.append(
                 StageRun(
                     stage: stage.rawValue, exit_status: child.status,
-                    duration_ms: Int((child.durationSeconds * 1000).rounded()), timed_out: child.timedOut, report: report,
+                    duration_ms: Int((child.durationSeconds * 1000).rounded()), timed_out: child.timedOut,
+                    report: report,
                     stderr_tail: child.stderrTail.isEmpty ? nil : child.stderrText))
             if child.status != 0 { ok = false }
         }
@@ -85,14 +86,17 @@ public struct Tick {
     public static func describe(_ r: Report) -> String {
         var lines = ["rgov tick: state \(r.state_dir), profile \(r.profile), runtime \(r.capability_descriptor)"]
         if let n = r.missions_imported { lines.append("  imported \(n) mission snapshots") }
-        if !r.capability_gaps.isEmpty { lines.append("  capability gaps (degraded honestly): \(r.capability_gaps.joined(separator: ", "))") }
+        if !r.capability_gaps.isEmpty {
+            lines.append("  capability gaps (degraded honestly): \(r.capability_gaps.joined(separator: ", "))")
+        }
         for run in r.stages {
             var line = "  \(run.stage): exit \(run.exit_status) in \(run.duration_ms) ms"
             if run.timed_out { line += " (deadline passed)" }
             if case .object(let o)? = run.report {
                 switch run.stage {
                 case "watchdog":
-                    line += "; scanned \(number(o["scanned"])), findings \(number(o["findings"])), new notices \(count(o["notices_created"]))"
+                    line +=
+                        "; scanned \(number(o["scanned"])), findings \(number(o["findings"])), new notices \(count(o["notices_created"]))"
                     if count(o["quarantined"]) > 0 { line += ", quarantined \(count(o["quarantined"]))" }
                 case "dispatcher":
                     line += "; dispatched \(count(o["dispatched"]))"
@@ -103,7 +107,9 @@ public struct Tick {
                 if case .string(let skipped)? = o["skipped"] { line += "; skipped (\(skipped))" }
             }
             lines.append(line)
-            if run.exit_status != 0, let tail = run.stderr_tail { lines.append("    " + tail.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if run.exit_status != 0, let tail = run.stderr_tail {
+                lines.append("    " + tail.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
         }
         let states = DeliveryState.allCases.map { "\($0.rawValue) \(r.notices_by_state[$0.rawValue] ?? 0)" }
         lines.append("  notices: " + states.joined(separator: ", "))

@@ -58,7 +58,8 @@ public struct Watchdog {
                 findingsByRule[finding.rule_id, default: 0] += 1
                 let key = dedupKey(mission.mission_id, finding.rule_id)
                 firing.insert(key)
-                if let noticeID = try openEpisode(for: finding, mission: mission, runID: runID, now: now, store: store) {
+                if let noticeID = try openEpisode(for: finding, mission: mission, runID: runID, now: now, store: store)
+                {
                     created.append(noticeID)
                 }
             }
@@ -169,12 +170,15 @@ public struct Watchdog {
     }
 
     /// Closes open episodes of scanned missions whose condition no longer holds, with a `resolved` event.
-    private func closeEpisodes(except firing: Set<String>, among missions: Set<String>, runID: String, now: Date) throws -> Int {
+    private func closeEpisodes(except firing: Set<String>, among missions: Set<String>, runID: String, now: Date) throws
+        -> Int
+    {
         let layout = deployment.layout
         var closed = 0
         for name in try layout.artifactNames(in: layout.openEpisodes) {
             let path = layout.openEpisodes + "/" + name
-            guard let episode = try? CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path, limit: 1 << 20)) else {
+            guard let episode = try? CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path, limit: 1 << 20))
+            else {
                 try Quarantine(layout: layout).isolate(path, reason: "unreadable episode", stage: Self.stage, at: now)
                 continue
             }

@@ -89,7 +89,8 @@ public enum ChildProcess {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         posix_spawnattr_setpgroup(&attributes, 0)
         var emptyMask = sigset_t()
         sigemptyset(&emptyMask)
@@ -172,7 +173,9 @@ public enum ChildProcess {
                     if isStdout {
                         outBytes += n
                         outHash.update(slice)
-                        if out.count < spec.stdoutLimit { out.append(contentsOf: slice.prefix(spec.stdoutLimit - out.count)) }
+                        if out.count < spec.stdoutLimit {
+                            out.append(contentsOf: slice.prefix(spec.stdoutLimit - out.count))
+                        }
                     } else {
                         err.append(contentsOf: slice)
                         if err.count > spec.stderrLimit * 2 { err.removeFirst(err.count - spec.stderrLimit) }
@@ -253,7 +256,9 @@ public enum ChildProcess {
         return true
     }
 
-    private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R)
+        -> R
+    {
         var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
         pointers.append(nil)
         defer { for p in pointers { free(p) } }

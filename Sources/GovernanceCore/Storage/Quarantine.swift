@@ -47,9 +47,10 @@ public struct Quarantine: Sendable {
     }
 
     private func sanitize(_ text: String) -> String {
-        String(text.unicodeScalars.map { scalar -> Character in
-            let c = Character(scalar)
-            return (c.isASCII && (c.isLetter || c.isNumber || c == "." || c == "-" || c == "_")) ? c : "_"
-        })
+        String(
+            text.unicodeScalars.map { scalar -> Character in
+                let c = Character(scalar)
+                return (c.isASCII && (c.isLetter || c.isNumber || c == "." || c == "-" || c == "_")) ? c : "_"
+            })
     }
 }

@@ -92,7 +92,9 @@ public enum Sys {
 
     /// `rename(2)`: atomic replacement within one file system.
     public static func rename(_ from: String, _ to: String) throws {
-        guard Glibc.rename(from, to) == 0 else { throw SystemCallError(call: "rename", path: "\(from) -> \(to)", errno: errno) }
+        guard Glibc.rename(from, to) == 0 else {
+            throw SystemCallError(call: "rename", path: "\(from) -> \(to)", errno: errno)
+        }
     }
 
     /// `link(2)`: publishes `from` as `to` only if `to` does not exist. Returns false on `EEXIST`.
@@ -104,7 +106,9 @@ public enum Sys {
 
     /// `unlink(2)`; a missing file is not an error.
     public static func unlink(_ path: String) throws {
-        if Glibc.unlink(path) != 0 && errno != ENOENT { throw SystemCallError(call: "unlink", path: path, errno: errno) }
+        if Glibc.unlink(path) != 0 && errno != ENOENT {
+            throw SystemCallError(call: "unlink", path: path, errno: errno)
+        }
     }
 
     /// `mkdir(2)` with mode 0700, creating parents; returns true when it created `path`.
@@ -117,7 +121,9 @@ public enum Sys {
             return false
         case ENOENT:
             let parent = (path as NSString).deletingLastPathComponent
-            guard !parent.isEmpty, parent != path else { throw SystemCallError(call: "mkdir", path: path, errno: ENOENT) }
+            guard !parent.isEmpty, parent != path else {
+                throw SystemCallError(call: "mkdir", path: path, errno: ENOENT)
+            }
             try makeDirectory(parent)
             return try makeDirectory(path)
         default:

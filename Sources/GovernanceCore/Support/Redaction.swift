@@ -15,7 +15,9 @@ public struct Redactor: Sendable {
 
     public func redact(_ text: String) -> String {
         var out = text
-        for secret in secrets where out.contains(secret) { out = out.replacingOccurrences(of: secret, with: "[redacted]") }
+        for secret in secrets where out.contains(secret) {
+            out = out.replacingOccurrences(of: secret, with: "[redacted]")
+        }
         return out
     }
 }

@@ -62,9 +62,13 @@ public enum Timestamp {
         return Date(timeIntervalSince1970: Double(seconds) + fraction)
     }
 
-    /// Formats as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC, milliseconds, truncated).
+    /// Whole milliseconds since 1970, rounded to the nearest: the unit every threshold compares in,
+    /// so binary floating point never decides whether a mission is 1 ms late.
+    public static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+
+    /// Formats as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC, nearest millisecond).
     public static func format(_ date: Date) -> String {
-        let totalMillis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let totalMillis = milliseconds(date)
         var days = totalMillis / 86_400_000
         var rem = totalMillis % 86_400_000
         if rem < 0 {

@@ -1,0 +1,157 @@
+import Foundation
+import Testing
+
+@testable import GovernanceCore
+
+/// A temporary deployment for one end-to-end test: its own state folder, profiles and scripts,
+/// driven through the real executables built next to the test bundle.
+struct Harness {
+    static let bin = (Sys.executablePath() as NSString).deletingLastPathComponent
+    static let repoRoot: String = {
+        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
+            dir.deleteLastPathComponent()
+        }
+        return dir.path
+    }()
+    static let now = "2026-11-20T12:00:00Z"
+
+    let dir: String
+    var state: String { dir + "/state" }
+    var layout: StateLayout { StateLayout(root: state) }
+
+    init(_ tag: String = #function) throws {
+        let name = tag.filter { $0.isLetter || $0.isNumber }
+        dir = NSTemporaryDirectory() + "rgov-e2e-\(name.prefix(40))-" + UUID().uuidString.prefix(8)
+        try Sys.makeDirectory(dir)
+    }
+
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var json: JSONValue? { try? CanonicalJSON.decode(JSONValue.self, from: Data(stdout.utf8)) }
+    }
+
+    /// Runs `rgov…` with `arguments` (plus `--state` and a pinned `--now` unless given).
+    @discardableResult
+    func run(
+        _ executable: String, _ arguments: [String], env: [String: String] = [:], stdin: String = "",
+        pinned: Bool = true
+    ) throws -> Run {
+        var args = arguments
+        if !args.contains("--state") { args += ["--state", state] }
+        if pinned && !args.contains("--now") { args += ["--now", Self.now] }
+        var environment = ProcessInfo.processInfo.environment
+        environment["RGOV_STATE_DIR"] = nil
+        environment["RGOV_PROFILE"] = nil
+        environment["RGOV_FAULT"] = nil
+        environment["RGOV_SENDER_BIN"] = nil
+        for (k, v) in env { environment[k] = v }
+        let result = try ChildProcess.run(
+            ChildSpec(
+                executable: Self.bin + "/" + executable, arguments: args, environment: environment,
+                standardInput: Array(stdin.utf8), deadline: 120))
+        return Run(status: result.status, stdout: result.stdoutText, stderr: result.stderrText)
+    }
+
+    func tick(profile: String = "minimal-solo-mode", env: [String: String] = [:], extra: [String] = []) throws -> Run {
+        try run("rgov", ["tick", "--profile", profile, "--json"] + extra, env: env)
+    }
+
+    /// Copies the shipped example missions into this state's `missions/`.
+    func importExamples() throws {
+        try layout.prepare()
+        for name in try Sys.listDirectory(Self.repoRoot + "/examples/missions") where name.hasSuffix(".json") {
+            try DurableFile.write(
+                try Sys.readFile(Self.repoRoot + "/examples/missions/" + name), to: layout.missions + "/" + name)
+        }
+    }
+
+    /// A profile file derived from a shipped one, with text replacements.
+    func profile(from base: String = "standard-team-mode", named name: String, replacing: [(String, String)]) throws
+        -> String
+    {
+        var text = try String(contentsOfFile: Self.repoRoot + "/profiles/\(base).yaml", encoding: .utf8)
+        for (old, new) in replacing {
+            precondition(text.contains(old), "profile template lacks \(old)")
+            text = text.replacingOccurrences(of: old, with: new)
+        }
+        let path = dir + "/" + name + ".yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func script(_ name: String, _ body: String) throws -> String {
+        let path = dir + "/" + name
+        try ("#!/bin/sh\n" + body + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o755)
+        return path
+    }
+
+    /// All notices, wherever their state put them.
+    func notices() throws -> [Notice] {
+        var result: [Notice] = []
+        let store = NoticeStore(layout: layout)
+        for state in DeliveryState.allCases {
+            let base = layout.notices(state)
+            let folders = state.isFinal ? try layout.dayPartitions(in: base).map { base + "/" + $0 } : [base]
+            for folder in folders {
+                for name in try layout.artifactNames(in: folder) { result.append(try store.read(folder + "/" + name)) }
+            }
+        }
+        return result.sorted { $0.notice_id < $1.notice_id }
+    }
+
+    func receipts() throws -> [Receipt] {
+        var result: [Receipt] = []
+        for day in try layout.dayPartitions(in: layout.receipts) {
+            let folder = layout.receipts + "/" + day
+            for name in try layout.artifactNames(in: folder) {
+                result.append(try CanonicalJSON.decode(Receipt.self, from: try Sys.readFile(folder + "/" + name)))
+            }
+        }
+        return result
+    }
+
+    func outboxLines() -> [String] {
+        guard let data = try? Sys.readFile(layout.outbox + "/shim-outbox.jsonl") else { return [] }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
+    func quarantineReasons() throws -> [QuarantineRecord] {
+        try Sys.listDirectory(layout.quarantine).sorted().map {
+            try CanonicalJSON.decode(
+                QuarantineRecord.self, from: try Sys.readFile(layout.quarantine + "/" + $0 + "/reason.json"))
+        }
+    }
+
+    /// Every regular file under the state folder with its bytes, for before/after comparisons.
+    func snapshot(excluding: [String] = ["long-task-watchdog/2", "locks/"]) throws -> [String: Data] {
+        var files: [String: Data] = [:]
+        let enumerator = FileManager.default.enumerator(atPath: state)
+        while let relative = enumerator?.nextObject() as? String {
+            let path = state + "/" + relative
+            guard Sys.kind(path) == .regular, !excluding.contains(where: { relative.hasPrefix($0) }) else { continue }
+            files[relative] = try Sys.readFile(path)
+        }
+        return files
+    }
+}
+
+extension JSONValue {
+    subscript(key: String) -> JSONValue? {
+        if case .object(let o) = self { return o[key] }
+        return nil
+    }
+
+    var int: Int? {
+        if case .number(let n) = self { return Int(n) }
+        return nil
+    }
+
+    var array: [JSONValue] {
+        if case .array(let a) = self { return a }
+        return []
+    }
+}

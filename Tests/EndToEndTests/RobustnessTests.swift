@@ -1,0 +1,246 @@
+import Foundation
+import Testing
+
+@testable import GovernanceCore
+
+/// Overlapping runs, bad input in every folder a stage reads, crashes at every step, and
+/// configuration the runtime cannot honour.
+@Suite struct RobustnessTests {
+    @Test(arguments: StageCommand.Kind.allCases)
+    func anOverlappingRunOfTheSameStageExitsZeroAtOnce(stage: StageCommand.Kind) throws {
+        let h = try Harness()
+        try h.importExamples()
+        var lock = try StageLock.acquire(h.layout.locks + "/\(stage.rawValue).lock", holder: "test holder")
+        #expect(lock != nil)
+        let run = try h.run("rgov-\(stage.rawValue)", ["--json"])
+        #expect(run.status == 0)
+        #expect(run.stderr.contains("another run holds") && run.stderr.contains("test holder"))
+        #expect(run.json?["skipped"] == .string("lock_held"))
+        #expect(try h.notices().isEmpty, "the stage did nothing while the lock was held")
+        lock = nil
+        #expect(try h.run("rgov-watchdog", []).status == 0)
+        if stage == .watchdog { #expect(try h.notices().count == 2) }
+    }
+
+    @Test func badMissionSnapshotsAreQuarantinedAndTheRestFlows() throws {
+        let h = try Harness()
+        try h.importExamples()
+        let m = h.layout.missions
+        try DurableFile.write(Data("{not json".utf8), to: m + "/garbage.json")
+        try DurableFile.write(
+            Data(
+                #"{"mission_id":"../../etc/passwd","mission_type":"oracle_advisory","status":"running","created_at":"2026-11-20T10:00:00Z"}"#
+                    .utf8), to: m + "/evil.json")
+        try DurableFile.write(
+            Data(
+                #"{"mission_id":"wrong-name","mission_type":"oracle_advisory","status":"running","created_at":"2026-11-20T10:00:00Z"}"#
+                    .utf8), to: m + "/other.json")
+        try DurableFile.write(
+            Data(
+                #"{"mission_id":"bad-time","mission_type":"oracle_advisory","status":"running","created_at":"yesterday"}"#
+                    .utf8), to: m + "/bad-time.json")
+        try DurableFile.write(
+            Data(
+                #"{"mission_id":"bad-type","mission_type":"horoscope","status":"running","created_at":"2026-11-20T10:00:00Z"}"#
+                    .utf8), to: m + "/bad-type.json")
+        try DurableFile.write(Data(repeating: 0x20, count: Watchdog.missionSizeLimit + 1), to: m + "/huge.json")
+        try FileManager.default.createSymbolicLink(atPath: m + "/link.json", withDestinationPath: "/etc/hostname")
+        try DurableFile.write(Data("half".utf8), to: m + "/.crm-x.json.123.0.tmp")
+        let run = try h.run("rgov-watchdog", ["--profile", "standard-team-mode", "--json"])
+        #expect(run.status == 0, "bad input is not a failure of the stage: \(run.stderr)")
+        #expect(run.json?["scanned"]?.int == 6)
+        #expect(run.json?["quarantined"]?.array.count == 7)
+        #expect(try h.notices().count == 2)
+        let reasons = try h.quarantineReasons()
+        #expect(
+            Set(reasons.map(\.file_name)) == [
+                "garbage.json", "evil.json", "other.json", "bad-time.json", "bad-type.json", "huge.json", "link.json",
+            ])
+        #expect(reasons.first { $0.file_name == "evil.json" }?.reason.contains("invalid mission_id") == true)
+        #expect(reasons.first { $0.file_name == "other.json" }?.reason.contains("does not match file name") == true)
+        #expect(reasons.first { $0.file_name == "link.json" }?.reason.contains("symbolic link") == true)
+        #expect(reasons.first { $0.file_name == "bad-time.json" }?.reason.contains("created_at") == true)
+        #expect(Sys.exists(h.layout.missions + "/.crm-x.json.123.0.tmp"), "temporary files are skipped, not touched")
+        #expect(Sys.kind("/etc/hostname") == .regular, "the symlink target is untouched")
+        for r in reasons {
+            let entry = h.layout.quarantine + "/" + r.quarantine_id
+            #expect(Sys.exists(entry + "/" + r.file_name), "nothing is deleted: \(r.file_name)")
+        }
+    }
+
+    @Test(arguments: [DeliveryState.queued, .dispatched])
+    func corruptNoticesAreQuarantinedAndTheRestFlows(folder: DeliveryState) throws {
+        let h = try Harness()
+        try h.importExamples()
+        #expect(try h.run("rgov-watchdog", ["--profile", "standard-team-mode"]).status == 0)
+        if folder == .dispatched {
+            #expect(try h.run("rgov-dispatcher", ["--profile", "standard-team-mode"]).status == 0)
+        }
+        try DurableFile.write(Data("\u{0}\u{1}garbage".utf8), to: h.layout.notices(folder) + "/ntc-corrupt.json")
+        let run = try h.tick(profile: "standard-team-mode")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try h.notices().filter { $0.state == .acked }.count == 2)
+        #expect(try h.quarantineReasons().map(\.file_name) == ["ntc-corrupt.json"])
+    }
+
+    @Test func aCorruptAttemptRecordIsQuarantined() throws {
+        let h = try Harness()
+        try h.importExamples()
+        try h.layout.prepare()
+        try DurableFile.write(Data("nope".utf8), to: h.layout.inflightAttempts + "/x.a1.json")
+        let run = try h.tick(profile: "standard-team-mode")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try h.notices().filter { $0.state == .acked }.count == 2)
+        #expect(try h.quarantineReasons().map(\.reason) == ["unreadable attempt record"])
+    }
+
+    // MARK: crashes
+
+    /// SIGKILL after the intent is durable, before the sender runs: the next run cannot know
+    /// whether a send happened, so it records outcome_unknown and does not resend.
+    @Test func crashAfterIntentIsOutcomeUnknownNeverResent() throws {
+        let h = try Harness()
+        try h.importExamples()
+        #expect(try h.run("rgov-watchdog", ["--profile", "standard-team-mode"]).status == 0)
+        #expect(try h.run("rgov-dispatcher", ["--profile", "standard-team-mode"]).status == 0)
+        let crashed = try h.run(
+            "rgov-bridge", ["--profile", "standard-team-mode"], env: ["RGOV_FAULT": "bridge.after_intent"])
+        #expect(crashed.status == 128 + 9)
+        #expect(try h.layout.artifactNames(in: h.layout.inflightAttempts).count == 1)
+        let rerun = try h.run("rgov-bridge", ["--profile", "standard-team-mode", "--json"])
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        #expect(rerun.json?["recovered"]?.array.first?["reason"] == .string("outcome_unknown"))
+        let notices = try h.notices()
+        let unknown = notices.filter { $0.state_reason == "outcome_unknown" }
+        #expect(unknown.count == 1 && unknown[0].state == .pending_external_send && unknown[0].attempts == 1)
+        #expect(notices.filter { $0.state == .acked }.count == 1, "the other notice went out normally")
+        #expect(h.outboxLines().count == 1, "the interrupted notice was not sent blindly")
+        #expect(try h.layout.artifactNames(in: h.layout.inflightAttempts).isEmpty)
+        #expect(try h.run("rgov-bridge", ["--profile", "standard-team-mode"]).status == 0)
+        #expect(h.outboxLines().count == 1)
+    }
+
+    /// SIGKILL at every later step: the rerun converges to exactly one send and one ack per notice.
+    @Test(arguments: [
+        "bridge.after_send", "bridge.after_receipt", "notice.between_rewrite_and_move", "durable.before_rename",
+    ])
+    func crashAfterTheSendConvergesWithoutASecondSend(fault: String) throws {
+        let h = try Harness()
+        try h.importExamples()
+        #expect(try h.run("rgov-watchdog", ["--profile", "standard-team-mode"]).status == 0)
+        #expect(try h.run("rgov-dispatcher", ["--profile", "standard-team-mode"]).status == 0)
+        let crashed = try h.run("rgov-bridge", ["--profile", "standard-team-mode"], env: ["RGOV_FAULT": fault])
+        #expect(crashed.status == 128 + 9)
+        #expect(try h.run("rgov-bridge", ["--profile", "standard-team-mode"]).status == 0)
+        #expect(try h.run("rgov-bridge", ["--profile", "standard-team-mode"]).status == 0)
+        let notices = try h.notices()
+        #expect(notices.count == 2, "no notice lost or duplicated")
+        let sentCount = h.outboxLines().count
+        #expect(sentCount == 2, "each notice sent exactly once")
+        for notice in notices {
+            #expect(notice.transitions.count == 3)
+            #expect([DeliveryState.acked, .pending_external_send].contains(notice.state))
+        }
+        if fault == "bridge.after_send" {
+            // The sender ran but its result was never recorded: honest, not acked.
+            #expect(notices.filter { $0.state_reason == "outcome_unknown" }.count == 1)
+        } else {
+            #expect(notices.allSatisfy { $0.state == .acked })
+        }
+        #expect(try h.receipts().count == 2)
+        #expect(try h.layout.artifactNames(in: h.layout.inflightAttempts).isEmpty)
+        let leftovers = try h.snapshot().keys.filter { ($0 as NSString).lastPathComponent.hasPrefix(".") }
+        #expect(leftovers.isEmpty || fault == "durable.before_rename", "\(leftovers)")
+    }
+
+    @Test(arguments: [("rgov-watchdog", "watchdog.after_notice"), ("rgov-dispatcher", "dispatcher.after_spool")])
+    func crashInWatchdogOrDispatcherLosesAndDuplicatesNothing(stage: String, fault: String) throws {
+        let h = try Harness()
+        try h.importExamples()
+        if stage == "rgov-dispatcher" {
+            #expect(try h.run("rgov-watchdog", ["--profile", "standard-team-mode"]).status == 0)
+        }
+        #expect(try h.run(stage, ["--profile", "standard-team-mode"], env: ["RGOV_FAULT": fault]).status == 128 + 9)
+        #expect(try h.tick(profile: "standard-team-mode").status == 0)
+        #expect(try h.tick(profile: "standard-team-mode").status == 0)
+        let notices = try h.notices()
+        #expect(notices.count == 2 && notices.allSatisfy { $0.state == .acked })
+        #expect(h.outboxLines().count == 2)
+        #expect(try Sys.listDirectory(h.layout.spool).filter { $0.hasSuffix(".json") }.count == 2)
+    }
+
+    // MARK: configuration and usage
+
+    @Test func aRequiredCapabilityTheRuntimeLacksFailsClosed() throws {
+        let h = try Harness()
+        try h.importExamples()
+        for executable in ["rgov-watchdog", "rgov-bridge"] {
+            let run = try h.run(executable, ["--profile", "strict-manager-mode", "--capabilities", "ci-queue-only"])
+            #expect(run.status == 78)
+            #expect(run.stderr.contains("requires bridge, ack_receipts"))
+            #expect(run.stderr.contains("ci-queue-only@1.0.0"))
+        }
+        let tick = try h.run("rgov", ["tick", "--profile", "strict-manager-mode", "--capabilities", "ci-queue-only"])
+        #expect(tick.status == 78)
+        #expect(try h.notices().isEmpty, "nothing acted")
+    }
+
+    @Test func badConfigurationIsRefusedWithFileAndLine() throws {
+        let h = try Harness()
+        let typo = try h.profile(named: "typo", replacing: [("    dispatcher:\n", "    dispatchr:\n")])
+        let run = try h.run("rgov-watchdog", ["--profile", typo])
+        #expect(run.status == 78)
+        #expect(run.stderr.contains("typo.yaml:") && run.stderr.contains("did you mean \"dispatcher\""))
+        let missing = try h.run("rgov-watchdog", ["--profile", "no-such-profile"])
+        #expect(
+            missing.status == 78
+                && missing.stderr.contains("shipped: minimal-solo-mode, standard-team-mode, strict-manager-mode"))
+        let unbuilt = try h.profile(named: "webhook", replacing: [("mode: shim", "mode: webhook")])
+        let refused = try h.run("rgov-bridge", ["--profile", unbuilt])
+        #expect(refused.status == 78 && refused.stderr.contains("sender mode webhook is not available"))
+    }
+
+    @Test func usageErrorsAndHelp() throws {
+        let h = try Harness()
+        #expect(try h.run("rgov-watchdog", ["--stat", "x"], pinned: false).status == 64)
+        #expect(try h.run("rgov-watchdog", ["--stat", "x"], pinned: false).stderr.contains("did you mean --state?"))
+        #expect(try h.run("rgov-watchdog", ["--now", "yesterday"], pinned: false).status == 64)
+        #expect(try h.run("rgov", ["frobnicate"], pinned: false).status == 64)
+        #expect(try h.run("rgov-sender", ["--mode", "pigeon"], pinned: false).status == 64)
+        for executable in ["rgov", "rgov-watchdog", "rgov-dispatcher", "rgov-bridge", "rgov-sender"] {
+            let help = try h.run(executable, ["--help"], pinned: false)
+            #expect(help.status == 0 && help.stdout.contains("usage: \(executable)"))
+            let version = try h.run(executable, ["--version"], pinned: false)
+            #expect(version.status == 0 && version.stdout == "\(executable) \(PackageInfo.version)\n")
+        }
+    }
+
+    @Test func theStateDirectoryComesFromTheEnvironmentWhenNotGiven() throws {
+        let h = try Harness()
+        try h.importExamples()
+        var environment = ProcessInfo.processInfo.environment
+        environment["RGOV_STATE_DIR"] = h.state
+        environment["RGOV_PROFILE"] = "standard-team-mode"
+        let result = try ChildProcess.run(
+            ChildSpec(
+                executable: Harness.bin + "/rgov", arguments: ["tick", "--now", Harness.now], environment: environment,
+                deadline: 60))
+        #expect(result.status == 0, "\(result.stderrText)")
+        #expect(try h.notices().filter { $0.state == .acked && $0.profile == "standard-team-mode@1.0.0" }.count == 2)
+    }
+
+    @Test func statusCountsNoticesByState() throws {
+        let h = try Harness()
+        try h.importExamples()
+        #expect(try h.tick(profile: "minimal-solo-mode").status == 0)
+        let status = try h.run("rgov", ["status", "--json"], pinned: false)
+        #expect(status.status == 0)
+        #expect(status.json?["notices_by_state"]?["pending_external_send"]?.int == 2)
+        #expect(status.json?["notices_by_state"]?["acked"]?.int == 0)
+        #expect(status.json?["open_episodes"]?.int == 2)
+        #expect(status.json?["last_watchdog_run"]?["scanned"]?.int == 6)
+        let text = try h.run("rgov", ["status"], pinned: false)
+        #expect(text.stdout.contains("pending_external_send") && text.stdout.contains("2"))
+        #expect(try h.run("rgov", ["status", "--state", h.dir + "/nowhere"], pinned: false).status == 66)
+    }
+}

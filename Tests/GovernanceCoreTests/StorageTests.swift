@@ -1,0 +1,147 @@
+import Foundation
+import Testing
+
+@testable import GovernanceCore
+
+func temporaryDirectory(_ tag: String) throws -> String {
+    let dir = NSTemporaryDirectory() + "rgov-\(tag)-" + UUID().uuidString
+    try Sys.makeDirectory(dir)
+    return dir
+}
+
+@Suite struct DurableFileTests {
+    @Test func writesWholeFilesWithMode0600AndNoTemporariesLeft() throws {
+        let dir = try temporaryDirectory("durable")
+        let path = dir + "/a.json"
+        try DurableFile.write(Data("one".utf8), to: path)
+        try DurableFile.write(Data("two".utf8), to: path)
+        #expect(try Sys.readFile(path) == Data("two".utf8))
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect(try Sys.listDirectory(dir) == ["a.json"])
+    }
+
+    @Test func createNeverClobbers() throws {
+        let dir = try temporaryDirectory("create")
+        let path = dir + "/n.json"
+        #expect(try DurableFile.create(Data("first".utf8), at: path))
+        #expect(!(try DurableFile.create(Data("second".utf8), at: path)))
+        #expect(try Sys.readFile(path) == Data("first".utf8))
+        #expect(try Sys.listDirectory(dir) == ["n.json"])
+    }
+
+    @Test func foldersAre0700() throws {
+        let dir = try temporaryDirectory("layout")
+        let layout = StateLayout(root: dir + "/state")
+        try layout.prepare()
+        for folder in layout.folders {
+            let attributes = try FileManager.default.attributesOfItem(atPath: folder)
+            #expect((attributes[.posixPermissions] as? Int) == 0o700, "\(folder)")
+        }
+    }
+
+    @Test func readRefusesSymlinksAndOversizedFiles() throws {
+        let dir = try temporaryDirectory("read")
+        try DurableFile.write(Data(repeating: 0x41, count: 100), to: dir + "/big")
+        #expect(throws: SystemCallError.self) { try Sys.readFile(dir + "/big", limit: 99) }
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link", withDestinationPath: dir + "/big")
+        #expect(throws: SystemCallError.self) { try Sys.readFile(dir + "/link") }
+    }
+
+    @Test func listingSkipsDotfilesAndTemporaries() throws {
+        let dir = try temporaryDirectory("list")
+        for name in ["b.json", "a.json", ".a.json.1.0.tmp", "x.tmp", "c.json~", "notes.txt"] {
+            try Data().write(to: URL(fileURLWithPath: dir + "/" + name))
+        }
+        #expect(try StateLayout(root: dir).artifactNames(in: dir) == ["a.json", "b.json"])
+    }
+}
+
+@Suite struct StageLockTests {
+    @Test func secondHolderIsRefusedUntilTheFirstReleases() throws {
+        let dir = try temporaryDirectory("lock")
+        let path = dir + "/watchdog.lock"
+        var first = try StageLock.acquire(path, holder: "first")
+        #expect(first != nil)
+        #expect(try StageLock.acquire(path, holder: "second") == nil)
+        #expect(StageLock.currentHolder(path) == "first")
+        first = nil
+        #expect(StageLock.currentHolder(path) == nil)
+        #expect(try StageLock.acquire(path, holder: "third") != nil)
+        #expect(Sys.exists(path), "the lock file is never deleted")
+    }
+}
+
+@Suite struct QuarantineTests {
+    @Test func movesTheFileAsideWithItsReasonAndNeverDeletes() throws {
+        let dir = try temporaryDirectory("quarantine")
+        let layout = StateLayout(root: dir)
+        try layout.prepare()
+        let bytes = Data("{not json".utf8)
+        try DurableFile.write(bytes, to: layout.missions + "/bad.json")
+        let at = Date(timeIntervalSince1970: 1_795_176_000)
+        let q = Quarantine(layout: layout)
+        let record = try q.isolate(layout.missions + "/bad.json", reason: "invalid JSON", stage: "watchdog", at: at)
+        try DurableFile.write(bytes, to: layout.missions + "/bad.json")
+        let second = try q.isolate(layout.missions + "/bad.json", reason: "again", stage: "watchdog", at: at)
+        #expect(record.quarantine_id != second.quarantine_id)
+        #expect(!Sys.exists(layout.missions + "/bad.json"))
+        for r in [record, second] {
+            let entry = layout.quarantine + "/" + r.quarantine_id
+            #expect(try Sys.readFile(entry + "/bad.json") == bytes)
+            let saved = try CanonicalJSON.decode(QuarantineRecord.self, from: try Sys.readFile(entry + "/reason.json"))
+            #expect(saved == r)
+            #expect(saved.sha256 == SHA256.hex(of: [UInt8](bytes)))
+        }
+    }
+}
+
+@Suite struct ChildProcessTests {
+    @Test func passesStdinAndReadsBothPipes() throws {
+        let result = try ChildProcess.run(
+            ChildSpec(
+                executable: "/bin/sh", arguments: ["-c", "cat; echo oops >&2; exit 3"],
+                standardInput: Array("hello\n".utf8), deadline: 10))
+        #expect(result.status == 3 && !result.signaled && !result.timedOut)
+        #expect(result.stdoutText == "hello\n")
+        #expect(result.stderrText == "oops\n")
+        #expect(result.stdoutSHA256 == SHA256.hex(of: "hello\n"))
+    }
+
+    @Test func deadlineKillsTheWholeProcessGroup() throws {
+        let started = Date()
+        let result = try ChildProcess.run(
+            ChildSpec(
+                executable: "/bin/sh", arguments: ["-c", "trap '' TERM; sleep 30 & sleep 30"], deadline: 0.3,
+                killGrace: 0.3))
+        #expect(result.timedOut && result.signaled)
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+
+    @Test func aGrandchildHoldingStdoutDoesNotHangTheCaller() throws {
+        let started = Date()
+        let result = try ChildProcess.run(
+            ChildSpec(executable: "/bin/sh", arguments: ["-c", "echo started; (sleep 30) & exit 0"], deadline: 10))
+        #expect(result.status == 0 && !result.timedOut)
+        #expect(result.stdoutText == "started\n")
+        #expect(result.killedLingeringDescendants)
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+
+    @Test func largeOutputIsCountedHashedAndCapped() throws {
+        let result = try ChildProcess.run(
+            ChildSpec(
+                executable: "/bin/sh", arguments: ["-c", "head -c 5000000 /dev/zero"], deadline: 30, stdoutLimit: 1000))
+        #expect(result.status == 0)
+        #expect(result.stdoutBytes == 5_000_000 && result.stdout.count == 1000)
+        #expect(result.stdoutSHA256 == SHA256.hex(of: [UInt8](repeating: 0, count: 5_000_000)))
+    }
+
+    @Test func anInputTheChildNeverReadsDoesNotBlock() throws {
+        let result = try ChildProcess.run(
+            ChildSpec(
+                executable: "/bin/true", arguments: [], standardInput: [UInt8](repeating: 1, count: 1 << 20),
+                deadline: 10))
+        #expect(result.status == 0)
+    }
+}
