@@ -6,7 +6,7 @@ import Testing
 /// The three endings of the chain (watchdog → queue → dispatcher → bridge → sender → receipt),
 /// each run through the real executables on a temporary state folder.
 @Suite struct ChainTests {
-    static let overdue = Set(["crm-overdue-02", "catalyst-silent-03"])
+    static let flagged = Set(["crm-overdue-02", "catalyst-silent-03", "crm-failed-07", "oracle-writeback-08"])
 
     @Test func shimEndsAckedWithSenderEvidence() throws {
         let h = try Harness()
@@ -14,7 +14,7 @@ import Testing
         let run = try h.tick(profile: "standard-team-mode")
         #expect(run.status == 0, "\(run.stderr)")
         let notices = try h.notices()
-        #expect(Set(notices.map(\.mission_id)) == Self.overdue, "healthy missions stay quiet")
+        #expect(Set(notices.map(\.mission_id)) == Self.flagged, "healthy missions stay quiet")
         for notice in notices {
             #expect(notice.state == .acked)
             #expect(notice.transitions.map(\.to) == [.queued, .dispatched, .acked])
@@ -27,10 +27,10 @@ import Testing
             #expect(Sys.kind(h.layout.notices(.acked, day: "2026-11-20") + "/\(notice.notice_id).json") == .regular)
         }
         let receipts = try h.receipts()
-        #expect(receipts.count == 2)
+        #expect(receipts.count == Harness.exampleNotices)
         #expect(
             receipts.allSatisfy { $0.delivery_state == .acked && $0.sender_mode == "shim" && $0.ack_evidence != nil })
-        #expect(h.outboxLines().count == 2)
+        #expect(h.outboxLines().count == Harness.exampleNotices)
         #expect(try h.layout.artifactNames(in: h.layout.inflightAttempts).isEmpty)
     }
 
@@ -40,7 +40,7 @@ import Testing
         let run = try h.tick(profile: "minimal-solo-mode")
         #expect(run.status == 0, "\(run.stderr)")
         let notices = try h.notices()
-        #expect(notices.count == 2)
+        #expect(notices.count == Harness.exampleNotices)
         for notice in notices {
             #expect(notice.state == .pending_external_send && notice.state_reason == "dry_run")
             #expect(notice.ack_evidence == nil)
@@ -48,12 +48,12 @@ import Testing
         }
         let receipts = try h.receipts()
         #expect(
-            receipts.count == 2
+            receipts.count == Harness.exampleNotices
                 && receipts.allSatisfy {
                     $0.delivery_state == .pending_external_send && $0.reason == "dry_run" && $0.ack_evidence == nil
                 })
         #expect(h.outboxLines().isEmpty)
-        #expect(run.json?["notices_by_state"]?["pending_external_send"]?.int == 2)
+        #expect(run.json?["notices_by_state"]?["pending_external_send"]?.int == Harness.exampleNotices)
     }
 
     @Test func aProfileThatForbidsSendingEndsBlocked() throws {
@@ -64,7 +64,7 @@ import Testing
         let run = try h.tick(profile: profile)
         #expect(run.status == 0, "\(run.stderr)")
         let notices = try h.notices()
-        #expect(notices.count == 2)
+        #expect(notices.count == Harness.exampleNotices)
         #expect(notices.allSatisfy { $0.state == .blocked && $0.state_reason == "sending_disabled_by_profile" })
         #expect(try h.receipts().allSatisfy { $0.delivery_state == .blocked && $0.attempt_id == nil })
         #expect(h.outboxLines().isEmpty, "nothing was sent")
@@ -82,7 +82,8 @@ import Testing
         #expect(run.status == 0, "\(run.stderr)")
         let notices = try h.notices()
         #expect(
-            notices.count == 2 && notices.allSatisfy { $0.state == .blocked && $0.state_reason == "recipient_unknown" })
+            notices.count == Harness.exampleNotices
+                && notices.allSatisfy { $0.state == .blocked && $0.state_reason == "recipient_unknown" })
     }
 
     @Test func aSenderThatFailsOrHangsIsNeverAcked() throws {
@@ -113,7 +114,7 @@ import Testing
         let second = try h.tick(profile: "standard-team-mode")
         #expect(second.status == 0)
         #expect(try h.snapshot() == before, "only the new watchdog run artifact may appear")
-        #expect(h.outboxLines().count == 2)
+        #expect(h.outboxLines().count == Harness.exampleNotices)
         #expect(second.json?["stages"]?.array.first?["report"]?["notices_created"]?.array.isEmpty == true)
     }
 
@@ -129,7 +130,7 @@ import Testing
         #expect(try h.tick(profile: profile).status == 0)
         let notices = try h.notices()
         #expect(
-            notices.count == 2
+            notices.count == Harness.exampleNotices
                 && notices.allSatisfy { $0.state == .prepared && $0.state_reason == "queue_disabled_by_profile" })
         #expect(try h.receipts().isEmpty && h.outboxLines().isEmpty)
     }
@@ -144,7 +145,7 @@ import Testing
         #expect(ci.json?["capability_gaps"]?.array.contains(.string("ack_receipts")) == true)
         let notices = try h.notices()
         #expect(
-            notices.count == 2
+            notices.count == Harness.exampleNotices
                 && notices.allSatisfy {
                     $0.state == .pending_external_send && $0.state_reason == "bridge_capability_missing"
                 })

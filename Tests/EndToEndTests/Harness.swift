@@ -15,6 +15,11 @@ struct Harness {
         return dir.path
     }()
     static let now = "2026-11-20T12:00:00Z"
+    /// The shipped examples at `now`: 8 missions, 5 findings under the solo and team profiles
+    /// (one overdue, one silent since start, one failed, and one with an unapproved writeback
+    /// plus an out-of-scope tool call).
+    static let exampleMissions = 8
+    static let exampleNotices = 5
 
     let dir: String
     var state: String { dir + "/state" }
@@ -127,7 +132,9 @@ struct Harness {
     }
 
     /// Every regular file under the state folder with its bytes, for before/after comparisons.
-    func snapshot(excluding: [String] = ["long-task-watchdog/2", "locks/"]) throws -> [String: Data] {
+    func snapshot(excluding: [String] = ["long-task-watchdog/2", "long-task-watchdog/last-run.json", "locks/"]) throws
+        -> [String: Data]
+    {
         var files: [String: Data] = [:]
         let enumerator = FileManager.default.enumerator(atPath: state)
         while let relative = enumerator?.nextObject() as? String {

@@ -19,7 +19,7 @@ import Testing
         #expect(try h.notices().isEmpty, "the stage did nothing while the lock was held")
         lock = nil
         #expect(try h.run("rgov-watchdog", []).status == 0)
-        if stage == .watchdog { #expect(try h.notices().count == 2) }
+        if stage == .watchdog { #expect(try h.notices().count == Harness.exampleNotices) }
     }
 
     @Test func badMissionSnapshotsAreQuarantinedAndTheRestFlows() throws {
@@ -48,9 +48,9 @@ import Testing
         try DurableFile.write(Data("half".utf8), to: m + "/.crm-x.json.123.0.tmp")
         let run = try h.run("rgov-watchdog", ["--profile", "standard-team-mode", "--json"])
         #expect(run.status == 0, "bad input is not a failure of the stage: \(run.stderr)")
-        #expect(run.json?["scanned"]?.int == 6)
+        #expect(run.json?["scanned"]?.int == Harness.exampleMissions)
         #expect(run.json?["quarantined"]?.array.count == 7)
-        #expect(try h.notices().count == 2)
+        #expect(try h.notices().count == Harness.exampleNotices)
         let reasons = try h.quarantineReasons()
         #expect(
             Set(reasons.map(\.file_name)) == [
@@ -79,7 +79,7 @@ import Testing
         try DurableFile.write(Data("\u{0}\u{1}garbage".utf8), to: h.layout.notices(folder) + "/ntc-corrupt.json")
         let run = try h.tick(profile: "standard-team-mode")
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(try h.notices().filter { $0.state == .acked }.count == 2)
+        #expect(try h.notices().filter { $0.state == .acked }.count == Harness.exampleNotices)
         #expect(try h.quarantineReasons().map(\.file_name) == ["ntc-corrupt.json"])
     }
 
@@ -90,7 +90,7 @@ import Testing
         try DurableFile.write(Data("nope".utf8), to: h.layout.inflightAttempts + "/x.a1.json")
         let run = try h.tick(profile: "standard-team-mode")
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(try h.notices().filter { $0.state == .acked }.count == 2)
+        #expect(try h.notices().filter { $0.state == .acked }.count == Harness.exampleNotices)
         #expect(try h.quarantineReasons().map(\.reason) == ["unreadable attempt record"])
     }
 
@@ -113,11 +113,13 @@ import Testing
         let notices = try h.notices()
         let unknown = notices.filter { $0.state_reason == "outcome_unknown" }
         #expect(unknown.count == 1 && unknown[0].state == .pending_external_send && unknown[0].attempts == 1)
-        #expect(notices.filter { $0.state == .acked }.count == 1, "the other notice went out normally")
-        #expect(h.outboxLines().count == 1, "the interrupted notice was not sent blindly")
+        #expect(
+            notices.filter { $0.state == .acked }.count == Harness.exampleNotices - 1,
+            "the other notices went out normally")
+        #expect(h.outboxLines().count == Harness.exampleNotices - 1, "the interrupted notice was not sent blindly")
         #expect(try h.layout.artifactNames(in: h.layout.inflightAttempts).isEmpty)
         #expect(try h.run("rgov-bridge", ["--profile", "standard-team-mode"]).status == 0)
-        #expect(h.outboxLines().count == 1)
+        #expect(h.outboxLines().count == Harness.exampleNotices - 1)
     }
 
     /// SIGKILL at every later step: the rerun converges to exactly one send and one ack per notice.
@@ -134,9 +136,9 @@ import Testing
         #expect(try h.run("rgov-bridge", ["--profile", "standard-team-mode"]).status == 0)
         #expect(try h.run("rgov-bridge", ["--profile", "standard-team-mode"]).status == 0)
         let notices = try h.notices()
-        #expect(notices.count == 2, "no notice lost or duplicated")
+        #expect(notices.count == Harness.exampleNotices, "no notice lost or duplicated")
         let sentCount = h.outboxLines().count
-        #expect(sentCount == 2, "each notice sent exactly once")
+        #expect(sentCount == Harness.exampleNotices, "each notice sent exactly once")
         for notice in notices {
             #expect(notice.transitions.count == 3)
             #expect([DeliveryState.acked, .pending_external_send].contains(notice.state))
@@ -147,7 +149,7 @@ import Testing
         } else {
             #expect(notices.allSatisfy { $0.state == .acked })
         }
-        #expect(try h.receipts().count == 2)
+        #expect(try h.receipts().count == Harness.exampleNotices)
         #expect(try h.layout.artifactNames(in: h.layout.inflightAttempts).isEmpty)
         let leftovers = try h.snapshot().keys.filter { ($0 as NSString).lastPathComponent.hasPrefix(".") }
         #expect(leftovers.isEmpty || fault == "durable.before_rename", "\(leftovers)")
@@ -164,9 +166,9 @@ import Testing
         #expect(try h.tick(profile: "standard-team-mode").status == 0)
         #expect(try h.tick(profile: "standard-team-mode").status == 0)
         let notices = try h.notices()
-        #expect(notices.count == 2 && notices.allSatisfy { $0.state == .acked })
-        #expect(h.outboxLines().count == 2)
-        #expect(try Sys.listDirectory(h.layout.spool).filter { $0.hasSuffix(".json") }.count == 2)
+        #expect(notices.count == Harness.exampleNotices && notices.allSatisfy { $0.state == .acked })
+        #expect(h.outboxLines().count == Harness.exampleNotices)
+        #expect(try Sys.listDirectory(h.layout.spool).filter { $0.hasSuffix(".json") }.count == Harness.exampleNotices)
     }
 
     // MARK: configuration and usage
@@ -226,7 +228,9 @@ import Testing
                 executable: Harness.bin + "/rgov", arguments: ["tick", "--now", Harness.now], environment: environment,
                 deadline: 60))
         #expect(result.status == 0, "\(result.stderrText)")
-        #expect(try h.notices().filter { $0.state == .acked && $0.profile == "standard-team-mode@1.0.0" }.count == 2)
+        #expect(
+            try h.notices().filter { $0.state == .acked && $0.profile == "standard-team-mode@1.0.0" }.count
+                == Harness.exampleNotices)
     }
 
     @Test func statusCountsNoticesByState() throws {
@@ -235,10 +239,10 @@ import Testing
         #expect(try h.tick(profile: "minimal-solo-mode").status == 0)
         let status = try h.run("rgov", ["status", "--json"], pinned: false)
         #expect(status.status == 0)
-        #expect(status.json?["notices_by_state"]?["pending_external_send"]?.int == 2)
+        #expect(status.json?["notices_by_state"]?["pending_external_send"]?.int == Harness.exampleNotices)
         #expect(status.json?["notices_by_state"]?["acked"]?.int == 0)
-        #expect(status.json?["open_episodes"]?.int == 2)
-        #expect(status.json?["last_watchdog_run"]?["scanned"]?.int == 6)
+        #expect(status.json?["open_episodes"]?.int == Harness.exampleNotices)
+        #expect(status.json?["last_watchdog_run"]?["scanned"]?.int == Harness.exampleMissions)
         let text = try h.run("rgov", ["status"], pinned: false)
         #expect(text.stdout.contains("pending_external_send") && text.stdout.contains("2"))
         #expect(try h.run("rgov", ["status", "--state", h.dir + "/nowhere"], pinned: false).status == 66)

@@ -37,6 +37,8 @@ public struct MissionSnapshot: Codable, Sendable, Equatable {
         public var status: String
         public var approved_by: String?
         public var decided_at: Date?
+        /// When the writeback was proposed (an extension of the contract; optional).
+        public var proposed_at: Date?
     }
 
     public struct ToolCall: Codable, Sendable, Equatable {

@@ -33,7 +33,8 @@ public struct DecisionRecord: Codable, Sendable, Equatable {
 
     public var schema = "rgov.decision/v1"
     public var decision_id: String
-    public var event_id: String
+    /// The event the decision answers; nil for decisions an operator or an inline block made.
+    public var event_id: String?
     public var rule_id: String
     public var mission_id: String
     public var task_id: String
@@ -139,8 +140,15 @@ public struct WatchdogRun: Codable, Sendable, Equatable {
     public var notices_created: [String]
     public var notices_by_state: [String: Int]
     public var episodes_open: Int
+    public var episodes_resolved: Int
+    public var reminders: Int
+    public var escalations: Int
     public var quarantined: [String]
     public var capability_gaps: [String]
+    public var previous_run_at: Date?
+    /// How much later than expected this run came after the previous one (host down, cron stopped).
+    public var late_by_ms: Int?
+    public var expected_interval_ms: Int
 }
 
 /// The watchdog's memory of one condition on one mission while it holds (one notice per episode).
@@ -150,8 +158,14 @@ public struct Episode: Codable, Sendable, Equatable {
     public var dedup_key: String
     public var mission_id: String
     public var rule_id: String
+    public var subject: String?
     public var opened_at: Date
     public var event_id: String
+    /// The first notice of the episode; reminders and the escalation follow it.
     public var notice_id: String?
     public var last_seen_at: Date
+    public var last_notified_at: Date?
+    public var reminders: Int?
+    public var escalated_at: Date?
+    public var escalation_notice_id: String?
 }

@@ -6,6 +6,8 @@ import Foundation
 /// option, so a typo never silently changes what a run does.
 public struct Options: Sendable {
     public private(set) var values: [String: String] = [:]
+    /// Every value of an option given more than once, in order (`--evidence a --evidence b`).
+    public private(set) var repeated: [String: [String]] = [:]
     public private(set) var flags: Set<String> = []
     public private(set) var positionals: [String] = []
 
@@ -42,13 +44,16 @@ public struct Options: Sendable {
                 guard inline == nil else { throw RgovError.usage("--\(name) takes no value") }
                 flags.insert(name)
             } else if valuedNames.contains(name) {
+                let value: String
                 if let inline {
-                    values[name] = inline
+                    value = inline
                 } else {
                     guard i < arguments.count else { throw RgovError.usage("--\(name) needs a value") }
-                    values[name] = arguments[i]
+                    value = arguments[i]
                     i += 1
                 }
+                values[name] = value
+                repeated[name, default: []].append(value)
             } else {
                 let known = (valuedNames.union(flagNames)).sorted()
                 let guess = ConfigMap.closest(to: name, in: known).map { "; did you mean --\($0)?" } ?? ""
@@ -58,6 +63,16 @@ public struct Options: Sendable {
     }
 
     public func value(_ name: String) -> String? { values[name] }
+    public func all(_ name: String) -> [String] { repeated[name] ?? [] }
+
+    /// A whole-number option, or a usage error naming it.
+    public func integer(_ name: String) throws -> Int64? {
+        guard let text = values[name] else { return nil }
+        guard let value = Int64(text), value >= 0 else {
+            throw RgovError.usage("--\(name) needs a whole number, got \(Identifier.quoted(text))")
+        }
+        return value
+    }
     public func has(_ flag: String) -> Bool { flags.contains(flag) }
     public var json: Bool { has("json") }
 

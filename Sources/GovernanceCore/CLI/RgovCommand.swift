@@ -10,6 +10,9 @@ public enum RgovCommand {
                     [--missions-from DIR] first copies mission snapshots from DIR into STATE/missions
           status    notices per state, quarantine, last watchdog run, lock holders
           validate  check a profile and capability descriptor together (exit 78 when refused)
+          report    the colony-side hook: record what a mission did (see rgov report --help)
+          simulate  write N realistic missions with planted conditions and a manifest
+                    --missions N --seed S [--state DIR] [--now T]
 
         shared options:
           --state DIR          state directory (env RGOV_STATE_DIR, default ./state)
@@ -38,6 +41,16 @@ public enum RgovCommand {
             case "tick": return try tick(try Options(rest, valued: ["missions-from", "stage-deadline"]))
             case "status": return try status(try Options(rest))
             case "validate": return try validate(try Options(rest))
+            case "report":
+                return try report(
+                    try Options(
+                        rest,
+                        valued: [
+                            "mission", "kind", "at", "type", "stage", "text", "reason", "tokens", "goal", "interval-ms",
+                            "evidence", "placeholder-item",
+                        ],
+                        flags: ["placeholder"]))
+            case "simulate": return try simulate(try Options(rest, valued: ["missions", "seed"]))
             case "help":
                 Sys.writeStandardOutput(help + "\n")
                 return 0
@@ -56,7 +69,7 @@ public enum RgovCommand {
         }
     }
 
-    private static func helpRequested(_ options: Options, _ text: String) -> Bool {
+    static func helpRequested(_ options: Options, _ text: String) -> Bool {
         guard options.has("help") else { return false }
         Sys.writeStandardOutput(text + "\n")
         return true
@@ -121,6 +134,93 @@ public enum RgovCommand {
               state dir: \(v.state_dir) (writable)
             """
         Sys.writeStandardOutput((options.json ? CanonicalJSON.line(v) : text) + "\n")
+        return 0
+    }
+}
+
+extension RgovCommand {
+    public static let reportHelp = """
+        usage: rgov report --mission ID --kind KIND [options]
+
+        Records what a colony mission did, in STATE/missions/ID.json, atomically and one writer at a
+        time per mission. A refused report (exit 65) leaves the snapshot unchanged.
+
+        kinds: started, checkpoint, progress, stage, blocker, completion, failed
+          --type T              mission type, required to create a new mission
+                                (oracle_advisory, crm_lead_intelligence, catalyst_strategy_brief)
+          --at TIME             when it happened (default now; a time in the future is refused)
+          --stage S             the stage (required with --kind stage)
+          --text TEXT           the report's text; --placeholder labels it a placeholder
+          --reason TEXT         the failure reason (required with --kind failed)
+          --evidence [OUTPUT=]FILE   with --kind completion: hash FILE (SHA-256) and attach it as
+                                evidence for OUTPUT; repeatable
+          --placeholder-item X  with --kind completion: a part still a placeholder; repeatable
+          --tokens N            tokens used so far;  --interval-ms N  the checkpoint interval
+          --goal TEXT           the user's goal
+
+        Under a runtime with inline_block, a completion without the evidence the profile requires
+        is refused and the refusal recorded as a decision.
+        """
+
+    static func report(_ options: Options) throws -> Int32 {
+        if helpRequested(options, reportHelp) { return 0 }
+        guard let mission = options.value("mission") else {
+            throw RgovError.usage("--mission is required (see rgov report --help)")
+        }
+        guard let kindText = options.value("kind") else {
+            throw RgovError.usage("--kind is required (see rgov report --help)")
+        }
+        guard let kind = MissionReport.Kind(rawValue: kindText) else {
+            throw RgovError.data(
+                "unknown report kind \(Identifier.quoted(kindText)) (kinds: \(MissionReport.Kind.allCases.map(\.rawValue).joined(separator: ", ")))"
+            )
+        }
+        var at: Date? = nil
+        if let text = options.value("at") {
+            guard let date = Timestamp.parse(text) else {
+                throw RgovError.data("--at \(Identifier.quoted(text)) is not an RFC 3339 time")
+            }
+            at = date
+        }
+        let deployment = try Deployment.load(options)
+        try deployment.layout.prepare()
+        let request = MissionReport.Request(
+            missionID: mission, kind: kind, at: at, missionType: options.value("type"), stage: options.value("stage"),
+            text: options.value("text"), placeholder: options.has("placeholder"), reason: options.value("reason"),
+            tokensUsed: try options.integer("tokens"), goal: options.value("goal"),
+            intervalMs: try options.integer("interval-ms"),
+            evidence: options.all("evidence"), placeholders: options.all("placeholder-item"))
+        let outcome = try MissionReport(deployment: deployment, actor: "rgov report (\(Sys.userName()))").apply(request)
+        let text =
+            "mission \(outcome.mission_id): \(outcome.kind) recorded\(outcome.created ? " (new mission)" : ""); "
+            + "status \(outcome.status), stage \(outcome.stage ?? "-")"
+            + outcome.evidence.map { "\n  evidence \($0.kind): \($0.ref) sha256 \($0.sha256 ?? "")" }.joined()
+        Sys.writeStandardOutput((options.json ? CanonicalJSON.line(outcome) : text) + "\n")
+        return 0
+    }
+
+    static func simulate(_ options: Options) throws -> Int32 {
+        if helpRequested(options, help) { return 0 }
+        guard let count = try options.integer("missions"), count > 0, count <= 1_000_000 else {
+            throw RgovError.usage("--missions N (1...1000000) is required")
+        }
+        guard let seedText = options.value("seed"), let seed = UInt64(seedText) else {
+            throw RgovError.usage("--seed S (a whole number) is required")
+        }
+        let layout = StateLayout(root: options.stateDirectory)
+        let (manifest, path) = try Simulation(seed: seed, now: try options.clock().now()).write(
+            count: Int(count), layout: layout)
+        if options.json {
+            Sys.writeStandardOutput(
+                CanonicalJSON.line(["manifest": path, "missions": String(manifest.missions.count)]) + "\n")
+        } else {
+            var lines = [
+                "simulated \(manifest.missions.count) missions (seed \(seed), now \(Timestamp.format(manifest.now))) into \(layout.missions)"
+            ]
+            for (name, n) in manifest.conditions.sorted(by: { $0.key < $1.key }) { lines.append("  \(name): \(n)") }
+            lines.append("  manifest: \(path)")
+            Sys.writeStandardOutput(lines.joined(separator: "\n") + "\n")
+        }
         return 0
     }
 }

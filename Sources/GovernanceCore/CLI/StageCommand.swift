@@ -130,6 +130,14 @@ public enum Log {
         var lines = [
             "watchdog: scanned \(r.scanned) missions, \(r.findings) findings, \(r.notices_created.count) new notices"
         ]
+        if let late = r.late_by_ms, let previous = r.previous_run_at {
+            lines.append(
+                "  LATE: this run came \(DurationText.describe(ms: Int64(late))) later than expected "
+                    + "(previous run \(Timestamp.format(previous)))")
+        }
+        if r.reminders > 0 || r.escalations > 0 {
+            lines.append("  reminders: \(r.reminders), escalations: \(r.escalations)")
+        }
         for (rule, n) in r.findings_by_rule.sorted(by: { $0.key < $1.key }) { lines.append("  \(rule): \(n)") }
         if r.episodes_resolved > 0 { lines.append("  resolved episodes: \(r.episodes_resolved)") }
         if !r.quarantined.isEmpty { lines.append("  quarantined: \(r.quarantined.joined(separator: ", "))") }

@@ -46,6 +46,10 @@ public struct Notice: Codable, Sendable, Equatable {
     public var next_attempt_at: Date?
     /// A blocked notice that an operator requeued is linked from its replacement.
     public var requeued_from: String?
+    /// `finding`, or a follow-up of one: `reminder`, `escalation`, `resolved`.
+    public var notice_kind: NoticeKind
+    /// For a follow-up, the episode's first notice.
+    public var follows: String?
 
     /// The fields fixed at creation; the first transition's `prev_sha256` is their hash, so an
     /// edit to any of them breaks the chain.
@@ -65,6 +69,8 @@ public struct Notice: Codable, Sendable, Equatable {
         var capability_descriptor: String
         var created_at: Date
         var requeued_from: String?
+        var notice_kind: NoticeKind
+        var follows: String?
     }
 
     public var header: Header {
@@ -72,7 +78,8 @@ public struct Notice: Codable, Sendable, Equatable {
             notice_id: notice_id, rule_id: rule_id, severity: severity, mission_id: mission_id,
             correlation_id: correlation_id, event_id: event_id, decision_id: decision_id, dedup_key: dedup_key,
             episode_id: episode_id, target: target, message: message, profile: profile,
-            capability_descriptor: capability_descriptor, created_at: created_at, requeued_from: requeued_from)
+            capability_descriptor: capability_descriptor, created_at: created_at, requeued_from: requeued_from,
+            notice_kind: notice_kind, follows: follows)
     }
 
     /// Creates a notice in `initial` (`queued`, or `prepared` when there is no queue).
@@ -80,7 +87,8 @@ public struct Notice: Codable, Sendable, Equatable {
         notice_id: String, rule_id: String, severity: Severity, mission_id: String, correlation_id: String,
         event_id: String, decision_id: String, dedup_key: String, episode_id: String, target: String,
         message: NoticeMessage, profile: String, capability_descriptor: String, created_at: Date,
-        initial: DeliveryState, reason: String, by: String, requeued_from: String? = nil
+        initial: DeliveryState, reason: String, by: String, requeued_from: String? = nil,
+        notice_kind: NoticeKind = .finding, follows: String? = nil
     ) throws {
         guard initial == .queued || initial == .prepared else {
             throw RgovError.data("a notice starts as queued or prepared, not \(initial.rawValue)")
@@ -102,6 +110,8 @@ public struct Notice: Codable, Sendable, Equatable {
         self.created_at = created_at
         self.updated_at = created_at
         self.requeued_from = requeued_from
+        self.notice_kind = notice_kind
+        self.follows = follows
         self.state = initial
         self.state_reason = reason
         self.attempts = 0
@@ -172,6 +182,11 @@ public enum TransitionError: Error, CustomStringConvertible, Equatable {
             return "notice \(id): ack evidence given for a move to \(to.rawValue)"
         }
     }
+}
+
+/// Why a notice exists: a new finding, or a follow-up in the same episode.
+public enum NoticeKind: String, Codable, Sendable, CaseIterable {
+    case finding, reminder, escalation, resolved
 }
 
 /// How urgent a finding is.

@@ -6,7 +6,7 @@ struct ConfigMap {
     let line: Int
     private let entries: [YAMLEntry]
 
-    init(_ node: YAMLNode, file: String, path: String, allowed: [String]) throws {
+    init(_ node: YAMLNode, file: String, path: String, allowed: [String]?) throws {
         guard case .mapping(let entries, let line) = node else {
             throw YAMLError(file: file, line: node.line, message: "\(path) must be a mapping")
         }
@@ -14,7 +14,8 @@ struct ConfigMap {
         self.path = path
         self.line = line
         self.entries = entries
-        for entry in entries where !allowed.contains(entry.key) {
+        for entry in entries where allowed.map({ !$0.contains(entry.key) }) ?? false {
+            let allowed = allowed ?? []
             var message = "unknown key \"\(entry.key)\" in \(path)"
             if let guess = ConfigMap.closest(to: entry.key, in: allowed) { message += "; did you mean \"\(guess)\"?" }
             message += " (valid: \(allowed.joined(separator: ", ")))"
@@ -22,7 +23,22 @@ struct ConfigMap {
         }
     }
 
+    /// The top of a versioned document: checks `apiVersion` and `kind`, allows `body` beside `metadata`.
+    static func document(_ text: String, file: String, kind: String, body: String) throws -> ConfigMap {
+        let root = try ConfigMap(
+            try YAMLReader.parse(text, file: file), file: file, path: "",
+            allowed: ["apiVersion", "kind", "metadata", body])
+        guard try root.string("apiVersion", required: true) == DeploymentProfile.apiVersion else {
+            throw root.error("apiVersion", "must be \(DeploymentProfile.apiVersion)")
+        }
+        guard try root.string("kind", required: true) == kind else { throw root.error("kind", "must be \(kind)") }
+        return root
+    }
+
     var keys: [String] { entries.map(\.key) }
+
+    /// The raw entries, for mappings whose keys are data (rule ids) rather than schema.
+    var rawEntries: [YAMLEntry] { entries }
 
     func node(_ key: String) -> YAMLNode? { entries.first { $0.key == key }?.value }
 
@@ -34,7 +50,7 @@ struct ConfigMap {
         YAMLError(file: file, line: lineOf(key), message: "\(child(key)): \(message)")
     }
 
-    func map(_ key: String, allowed: [String], required: Bool = false) throws -> ConfigMap? {
+    func map(_ key: String, allowed: [String]?, required: Bool = false) throws -> ConfigMap? {
         guard let node = node(key) else {
             if required { throw YAMLError(file: file, line: line, message: "missing \(child(key))") }
             return nil
@@ -88,7 +104,11 @@ struct ConfigMap {
 
     /// The valid key within edit distance 2 (or a third of the word) of `word`, if one is that close.
     static func closest(to word: String, in candidates: [String]) -> String? {
-        let scored = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }.min { $0.1 < $1.1 }
+        let lower = word.lowercased()
+        if lower.count >= 3, let prefixed = candidates.first(where: { $0.lowercased().hasPrefix(lower) }) {
+            return prefixed
+        }
+        let scored = candidates.map { ($0, distance(lower, $0.lowercased())) }.min { $0.1 < $1.1 }
         guard let (best, d) = scored, d <= max(2, word.count / 3) else { return nil }
         return best
     }

@@ -7,16 +7,21 @@ public struct Deployment: Sendable {
     public var profile: DeploymentProfile
     public var descriptor: CapabilityDescriptor
     public var clock: Clock
+    /// The enabled packs, and every enabled rule with its parameters resolved.
+    public var packs: [PolicyPack]
+    public var rules: [RuleParameters]
     /// Capabilities the profile would use that this runtime lacks, recorded in every artifact of the run.
     public var capabilityGaps: [String]
 
     public init(
-        layout: StateLayout, profile: DeploymentProfile, descriptor: CapabilityDescriptor, clock: Clock
+        layout: StateLayout, profile: DeploymentProfile, descriptor: CapabilityDescriptor, clock: Clock,
+        availablePacks: [String: PolicyPack]
     ) throws {
         self.layout = layout
         self.profile = profile
         self.descriptor = descriptor
         self.clock = clock
+        (packs, rules) = try PolicyResolution.resolve(profile: profile, available: availablePacks)
         let missing = profile.requiredCapabilities.filter { !descriptor.has($0) }
         if !missing.isEmpty {
             throw RgovError.config(
@@ -49,7 +54,7 @@ public struct Deployment: Sendable {
         let descriptor = try loadDescriptor(descriptorName, root: root)
         return try Deployment(
             layout: StateLayout(root: options.stateDirectory), profile: profile, descriptor: descriptor,
-            clock: try options.clock())
+            clock: try options.clock(), availablePacks: try loadPacks(root: root))
     }
 
     /// A profile by file path, or by id from the package's `profiles/` folder.
@@ -82,6 +87,36 @@ public struct Deployment: Sendable {
             throw RgovError.config("\(path) is \(descriptor.reference), not \(name)")
         }
         return descriptor
+    }
+
+    /// Every pack in the package's `policy-packs/`, checked against the rules this build implements.
+    public static func loadPacks(root: String) throws -> [String: PolicyPack] {
+        var packs: [String: PolicyPack] = [:]
+        let folder = root + "/policy-packs"
+        for name in try Sys.listDirectory(folder).sorted() where name.hasSuffix(".yaml") {
+            let path = folder + "/" + name
+            let pack: PolicyPack
+            do {
+                pack = try PolicyPack.parse(
+                    String(decoding: try Sys.readFile(path, limit: 1 << 20), as: UTF8.self), file: path)
+            } catch let error as YAMLError {
+                throw RgovError.config(error.description)
+            }
+            guard name == pack.id + ".yaml" else {
+                throw RgovError.config("\(path): pack id \(pack.id) does not match the file name")
+            }
+            for rule in pack.rules {
+                guard let implementation = RuleBook.byID[rule.id] else {
+                    throw RgovError.config(
+                        "\(path): rule \(rule.id) has no implementation in rgov \(PackageInfo.version)")
+                }
+                for needed in implementation.parameters where !rule.parameters.contains(where: { $0.name == needed }) {
+                    throw RgovError.config("\(path): rule \(rule.id) must declare parameter \(needed)")
+                }
+            }
+            packs[pack.id] = pack
+        }
+        return packs
     }
 
     private static func looksLikePath(_ name: String) -> Bool {

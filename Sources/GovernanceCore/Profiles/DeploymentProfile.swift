@@ -25,8 +25,13 @@ public struct DeploymentProfile: Sendable, Equatable {
     public var description: String
     public var pluginVersion: String
     public var enabledPacks: [String]
-    public var missedCheckpoint: MissedCheckpointRule.Parameters
+    /// `spec.policies.thresholds`: per rule, per parameter; checked against the packs on load.
+    public var thresholds: [ThresholdSetting]
+    /// `spec.policies.overrides`: per rule, a stronger severity.
+    public var severityOverrides: [SeverityOverride]
     public var watchdogEnabled: Bool
+    /// How often cron is expected to run the watchdog; a longer gap is reported as a late run.
+    public var watchdogExpectedIntervalMs: Int64
     public var queueEnabled: Bool
     public var dispatcherEnabled: Bool
     public var bridgeEnabled: Bool
@@ -35,6 +40,13 @@ public struct DeploymentProfile: Sendable, Equatable {
     public var senderTimeoutMs: Int64
     public var maxSendsPerTick: Int64
     public var defaultTarget: String
+    /// A condition still true this long after its last notice gets a reminder; nil: never.
+    public var repeatIntervalMs: Int64?
+    /// A notice not acked this long after creation is escalated; nil: no escalation.
+    public var escalationWindowMs: Int64?
+    public var escalationTarget: String?
+    /// Send a notice when a condition clears (the episode's `resolved` event is always written).
+    public var notifyResolved: Bool
     public var retentionDays: Int64
     public var exportRequired: Bool
     public var capabilityDescriptor: String
@@ -48,13 +60,7 @@ public struct DeploymentProfile: Sendable, Equatable {
     public var reference: String { id + "@" + version }
 
     public static func parse(_ text: String, file: String) throws -> DeploymentProfile {
-        let root = try ConfigMap(
-            try YAMLReader.parse(text, file: file), file: file, path: "",
-            allowed: ["apiVersion", "kind", "metadata", "spec"])
-        guard try root.string("apiVersion", required: true) == apiVersion else {
-            throw root.error("apiVersion", "must be \(apiVersion)")
-        }
-        guard try root.string("kind", required: true) == kind else { throw root.error("kind", "must be \(kind)") }
+        let root = try ConfigMap.document(text, file: file, kind: kind, body: "spec")
         let metadata = try root.map("metadata", allowed: ["id", "version", "runtime", "description"], required: true)!
         let id = try metadata.string("id", required: true)!
         guard Identifier.isValid(id) else { throw metadata.error("id", "must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}") }
@@ -63,16 +69,18 @@ public struct DeploymentProfile: Sendable, Equatable {
             allowed: ["package", "policies", "adapters", "notifications", "audit", "capability_expectations"],
             required: true)!
         let package = try spec.map("package", allowed: ["pluginVersion"])
-        let policies = try spec.map("policies", allowed: ["enabled", "thresholds"])
-        let thresholds = try policies?.map("thresholds", allowed: [MissedCheckpointRule.id])
-        let missed = try thresholds?.map(MissedCheckpointRule.id, allowed: ["default_interval_ms", "grace_ms"])
+        let policies = try spec.map("policies", allowed: ["enabled", "thresholds", "overrides"])
+        let thresholds = try policies?.map("thresholds", allowed: nil)
+        let overrides = try policies?.map("overrides", allowed: nil)
         let adapters = try spec.map("adapters", allowed: ["watchdog", "queue", "dispatcher", "bridge", "sender"])
-        let watchdog = try adapters?.map("watchdog", allowed: ["enabled"])
+        let watchdog = try adapters?.map("watchdog", allowed: ["enabled", "expected_interval_ms"])
         let queue = try adapters?.map("queue", allowed: ["enabled"])
         let dispatcher = try adapters?.map("dispatcher", allowed: ["enabled"])
         let bridge = try adapters?.map("bridge", allowed: ["enabled", "max_sends_per_tick"])
         let sender = try adapters?.map("sender", allowed: ["enabled", "mode", "timeout_ms"])
-        let notifications = try spec.map("notifications", allowed: ["default_target"])
+        let notifications = try spec.map(
+            "notifications", allowed: ["default_target", "repeat_interval_ms", "notify_resolved", "escalation"])
+        let escalation = try notifications?.map("escalation", allowed: ["target", "window_ms"])
         let audit = try spec.map("audit", allowed: ["retention_days", "export_required"])
         let expectations = try spec.map("capability_expectations", allowed: ["descriptor", "required", "optional"])
 
@@ -83,7 +91,6 @@ public struct DeploymentProfile: Sendable, Equatable {
                 "unknown sender mode \"\(modeText)\" (valid: \(SenderMode.allCases.map(\.rawValue).joined(separator: ", ")))"
             )
         }
-        let defaults = MissedCheckpointRule.Parameters.packageDefaults
         let capabilityNames = CapabilityDescriptor.capabilityNames
         let required = try expectations?.strings("required") ?? []
         let optional = try expectations?.strings("optional") ?? []
@@ -92,22 +99,37 @@ public struct DeploymentProfile: Sendable, Equatable {
             throw expectations!.error(
                 required.contains(name) ? "required" : "optional", "unknown capability \"\(name)\"\(guess)")
         }
-        let packs = try policies?.strings("enabled") ?? [MissedCheckpointRule.pack]
-        for pack in packs where !PolicyCatalog.packs.contains(pack) {
-            throw policies!.error(
-                "enabled", "unknown policy pack \"\(pack)\" (known: \(PolicyCatalog.packs.joined(separator: ", ")))")
+        let packs = try policies?.strings("enabled") ?? []
+        var settings: [ThresholdSetting] = []
+        for rule in thresholds?.rawEntries ?? [] {
+            let params = try ConfigMap(rule.value, file: file, path: thresholds!.child(rule.key), allowed: nil)
+            for entry in params.rawEntries {
+                settings.append(
+                    ThresholdSetting(
+                        rule: rule.key, parameter: entry.key, node: entry.value, file: file, line: entry.line))
+            }
         }
+        var severityOverrides: [SeverityOverride] = []
+        for rule in overrides?.rawEntries ?? [] {
+            let map = try ConfigMap(rule.value, file: file, path: overrides!.child(rule.key), allowed: ["severity"])
+            guard let text = try map.string("severity", required: true), let severity = Severity(rawValue: text) else {
+                throw map.error(
+                    "severity", "must be one of \(Severity.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            severityOverrides.append(
+                SeverityOverride(rule: rule.key, severity: severity, file: file, line: map.lineOf("severity")))
+        }
+        let escalationWindow = try escalation?.integer("window_ms", range: 1_000...604_800_000)
+        if escalation != nil && escalationWindow == nil { throw notifications!.error("escalation", "needs window_ms") }
         return DeploymentProfile(
             id: id, version: try metadata.string("version", required: true)!,
             runtime: try metadata.string("runtime") ?? "openclaw",
             description: try metadata.string("description") ?? "",
             pluginVersion: try package?.string("pluginVersion") ?? PackageInfo.version,
-            enabledPacks: packs,
-            missedCheckpoint: .init(
-                default_interval_ms: try missed?.integer("default_interval_ms", range: 1_000...86_400_000)
-                    ?? defaults.default_interval_ms,
-                grace_ms: try missed?.integer("grace_ms", range: 0...86_400_000) ?? defaults.grace_ms),
+            enabledPacks: packs, thresholds: settings, severityOverrides: severityOverrides,
             watchdogEnabled: try watchdog?.bool("enabled") ?? true,
+            watchdogExpectedIntervalMs: try watchdog?.integer("expected_interval_ms", range: 10_000...86_400_000)
+                ?? 300_000,
             queueEnabled: try queue?.bool("enabled") ?? true,
             dispatcherEnabled: try dispatcher?.bool("enabled") ?? true,
             bridgeEnabled: try bridge?.bool("enabled") ?? true,
@@ -116,12 +138,53 @@ public struct DeploymentProfile: Sendable, Equatable {
             senderTimeoutMs: try sender?.integer("timeout_ms", range: 100...600_000) ?? 10_000,
             maxSendsPerTick: try bridge?.integer("max_sends_per_tick", range: 1...1_000_000) ?? 500,
             defaultTarget: try notifications?.string("default_target") ?? "operator",
+            repeatIntervalMs: try notifications?.integer("repeat_interval_ms", range: 60_000...2_592_000_000),
+            escalationWindowMs: escalationWindow,
+            escalationTarget: try escalation?.string("target") ?? (escalation != nil ? "manager" : nil),
+            notifyResolved: try notifications?.bool("notify_resolved") ?? false,
             retentionDays: try audit?.integer("retention_days", range: 1...36_500) ?? 90,
             exportRequired: try audit?.bool("export_required") ?? false,
             capabilityDescriptor: try expectations?.string("descriptor") ?? "openclaw-watchdog-reference",
             requiredCapabilities: required, optionalCapabilities: optional,
             source: file, sha256: SHA256.hex(of: text))
     }
+}
+
+/// One `spec.policies.thresholds.<rule>.<parameter>` entry, kept with its line for errors.
+public struct ThresholdSetting: Sendable, Equatable {
+    public var rule: String
+    public var parameter: String
+    public var node: YAMLNode
+    public var file: String
+    public var line: Int
+
+    /// The YAML value as a parameter value of the kind `spec` expects.
+    func value(for spec: ParameterSpec) -> ParameterValue? {
+        switch (spec.kind, node) {
+        case (.integer, .scalar(let s)):
+            if !s.quoted, let v = YAMLScalar.integer(s.text) { return .integer(v) }
+        case (.choice, .scalar(let s)):
+            if case .string(let v) = s.resolved { return .choice(v) }
+        case (.flag, .scalar(let s)):
+            if case .bool(let v) = s.resolved { return .flag(v) }
+        case (.list, .sequence(let items, _)):
+            let texts = items.compactMap { item -> String? in
+                if case .scalar(let s) = item, case .string(let v) = s.resolved { return v }
+                return nil
+            }
+            if texts.count == items.count { return .list(texts) }
+        default: break
+        }
+        return nil
+    }
+}
+
+/// One `spec.policies.overrides.<rule>.severity` entry.
+public struct SeverityOverride: Sendable, Equatable {
+    public var rule: String
+    public var severity: Severity
+    public var file: String
+    public var line: Int
 }
 
 /// The version of this package, recorded in artifacts and manifests.

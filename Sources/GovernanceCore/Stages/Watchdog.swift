@@ -2,9 +2,11 @@ import Foundation
 
 /// `rgov-watchdog`: turns mission snapshots into canonical events, decisions and notices.
 ///
-/// One notice per episode: a condition on a mission opens an episode (keyed by mission and rule)
-/// and produces one notice however often the watchdog runs; when the condition clears, the
-/// episode closes with a `resolved` event, so a later recurrence is a new episode.
+/// Noise control follows what Alertmanager and Healthchecks.io users ask for. A condition on a
+/// mission opens an episode (keyed by mission, rule and subject) and produces one notice however
+/// often the watchdog runs; while it holds, the profile may ask for reminders (`repeat_interval`)
+/// and one escalation when the first notice is not acked in time; when it clears, the episode
+/// closes with a `resolved` event (and a resolved notice if the profile asks).
 public struct Watchdog {
     public static let stage = "watchdog"
     public static let actor = "rgov-watchdog"
@@ -21,23 +23,48 @@ public struct Watchdog {
         public var findings: Int
         public var findings_by_rule: [String: Int]
         public var notices_created: [String]
+        public var reminders: Int
+        public var escalations: Int
         public var episodes_resolved: Int
         public var quarantined: [String]
+        public var late_by_ms: Int?
+        public var previous_run_at: Date?
         public var duration_ms: Int
         public var run_artifact: String
     }
+
+    /// What one run did, gathered as it goes.
+    private struct Tally {
+        var scanned = 0
+        var findingsByRule: [String: Int] = [:]
+        var created: [String] = []
+        var reminders = 0
+        var escalations = 0
+        var quarantined: [String] = []
+    }
+
+    private struct LastRun: Codable {
+        var schema = "rgov.watchdog-last-run/v1"
+        var run_id: String
+        var started_at: Date
+    }
+
+    private var lastRunPath: String { deployment.layout.watchdogRuns + "/last-run.json" }
 
     public func run() throws -> Report {
         let started = Sys.monotonicSeconds()
         let now = deployment.clock.now()
         let layout = deployment.layout
-        let quarantine = Quarantine(layout: layout)
         let store = NoticeStore(layout: layout)
         let runID = "wdr-" + Timestamp.compact(now) + "-" + String(Sys.processID())
-        var scanned = 0
-        var findingsByRule: [String: Int] = [:]
-        var created: [String] = []
-        var quarantined: [String] = []
+        let previous = try? CanonicalJSON.decode(LastRun.self, from: try Sys.readFile(lastRunPath, limit: 1 << 16))
+        let expected = deployment.profile.watchdogExpectedIntervalMs
+        var lateBy: Int? = nil
+        if let previous {
+            let gap = now.milliseconds(since: previous.started_at)
+            if gap > 2 * expected { lateBy = Int(gap - expected) }
+        }
+        var tally = Tally()
         var firing: Set<String> = []
         var scannedMissions: Set<String> = []
 
@@ -48,46 +75,44 @@ public struct Watchdog {
                 mission = try readMission(path, name: name)
             } catch {
                 if Sys.kind(path) == .missing { continue }
-                try quarantine.isolate(path, reason: "invalid mission snapshot: \(error)", stage: Self.stage, at: now)
-                quarantined.append(name)
+                try Quarantine(layout: layout).isolate(
+                    path, reason: "invalid mission snapshot: \(error)", stage: Self.stage, at: now)
+                tally.quarantined.append(name)
                 continue
             }
-            scanned += 1
+            tally.scanned += 1
             scannedMissions.insert(mission.mission_id)
-            for finding in PolicyCatalog.evaluate(mission, profile: deployment.profile, now: now) {
-                findingsByRule[finding.rule_id, default: 0] += 1
-                let key = dedupKey(mission.mission_id, finding.rule_id)
+            for finding in PolicyCatalog.evaluate(mission, rules: deployment.rules, now: now) {
+                tally.findingsByRule[finding.rule_id, default: 0] += 1
+                let key = dedupKey(mission.mission_id, finding)
                 firing.insert(key)
-                if let noticeID = try openEpisode(for: finding, mission: mission, runID: runID, now: now, store: store)
-                {
-                    created.append(noticeID)
-                }
+                try observe(finding, key: key, mission: mission, runID: runID, now: now, store: store, tally: &tally)
             }
         }
-        let resolved = try closeEpisodes(except: firing, among: scannedMissions, runID: runID, now: now)
+        let resolved = try closeEpisodes(
+            except: firing, among: scannedMissions, runID: runID, now: now, store: store, tally: &tally)
         let counts = try store.counts()
-        let finishedAt = deployment.clock.isPinned ? now : Date()
         let duration = Int(((Sys.monotonicSeconds() - started) * 1000).rounded())
         let run = WatchdogRun(
-            run_id: runID, started_at: now, finished_at: finishedAt, duration_ms: duration,
+            run_id: runID, started_at: now, finished_at: deployment.clock.isPinned ? now : Date(),
+            duration_ms: duration,
             profile: deployment.profileReference, capability_descriptor: deployment.descriptorReference,
-            scanned: scanned, findings: findingsByRule.values.reduce(0, +), findings_by_rule: findingsByRule,
-            notices_created: created,
+            scanned: tally.scanned, findings: tally.findingsByRule.values.reduce(0, +),
+            findings_by_rule: tally.findingsByRule,
+            notices_created: tally.created,
             notices_by_state: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
-            episodes_open: try layout.artifactNames(in: layout.openEpisodes).count, quarantined: quarantined,
-            capability_gaps: deployment.capabilityGaps)
-        let folder = layout.watchdogRuns + "/" + Timestamp.day(now)
-        try Sys.makeDirectory(folder)
-        var artifact = folder + "/" + runID + ".json"
-        var suffix = 1
-        while !(try DurableFile.create(try CanonicalJSON.encodeFile(run), at: artifact)) {
-            suffix += 1
-            artifact = folder + "/" + runID + "-" + String(suffix) + ".json"
-        }
+            episodes_open: try layout.artifactNames(in: layout.openEpisodes).count, episodes_resolved: resolved,
+            reminders: tally.reminders, escalations: tally.escalations, quarantined: tally.quarantined,
+            capability_gaps: deployment.capabilityGaps, previous_run_at: previous?.started_at, late_by_ms: lateBy,
+            expected_interval_ms: Int(expected))
+        let artifact = try publishRun(run, now: now)
+        try DurableFile.write(try CanonicalJSON.encodeFile(LastRun(run_id: runID, started_at: now)), to: lastRunPath)
         return Report(
-            run_id: runID, scanned: scanned, findings: run.findings, findings_by_rule: findingsByRule,
-            notices_created: created, episodes_resolved: resolved, quarantined: quarantined, duration_ms: duration,
-            run_artifact: artifact)
+            run_id: runID, scanned: tally.scanned, findings: run.findings, findings_by_rule: tally.findingsByRule,
+            notices_created: tally.created, reminders: tally.reminders, escalations: tally.escalations,
+            episodes_resolved: resolved, quarantined: tally.quarantined, late_by_ms: lateBy,
+            previous_run_at: previous?.started_at,
+            duration_ms: duration, run_artifact: artifact)
     }
 
     func readMission(_ path: String, name: String) throws -> MissionSnapshot {
@@ -112,67 +137,172 @@ public struct Watchdog {
         return mission
     }
 
-    private func dedupKey(_ missionID: String, _ ruleID: String) -> String { missionID + "/" + ruleID }
+    private func dedupKey(_ missionID: String, _ finding: Finding) -> String {
+        missionID + "/" + finding.rule_id + (finding.subject.map { "/" + $0 } ?? "")
+    }
 
     private func episodePath(_ key: String) -> String {
         deployment.layout.openEpisodes + "/" + Identifier.derived("ep", key) + ".json"
     }
 
-    /// Opens an episode for `finding` unless one is open; returns the id of the notice created.
+    /// A finding either opens an episode or follows up an open one.
+    private func observe(
+        _ finding: Finding, key: String, mission: MissionSnapshot, runID: String, now: Date, store: NoticeStore,
+        tally: inout Tally
+    ) throws {
+        let path = episodePath(key)
+        guard Sys.kind(path) == .regular else {
+            if let noticeID = try openEpisode(
+                for: finding, key: key, mission: mission, runID: runID, now: now, store: store)
+            {
+                tally.created.append(noticeID)
+            }
+            return
+        }
+        guard var episode = try? CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path, limit: 1 << 20)) else {
+            try Quarantine(layout: deployment.layout).isolate(
+                path, reason: "unreadable episode", stage: Self.stage, at: now)
+            return
+        }
+        var changed = false
+        if let repeatMs = deployment.profile.repeatIntervalMs,
+            now.milliseconds(since: episode.last_notified_at ?? episode.opened_at) >= repeatMs
+        {
+            let number = (episode.reminders ?? 0) + 1
+            let id = try followUp(
+                .reminder, number: number, of: episode, finding: finding, mission: mission, runID: runID, now: now,
+                store: store)
+            tally.created.append(id)
+            tally.reminders += 1
+            episode.reminders = number
+            episode.last_notified_at = now
+            changed = true
+        }
+        if let window = deployment.profile.escalationWindowMs, episode.escalated_at == nil,
+            now.milliseconds(since: episode.opened_at) >= window, !firstNoticeAcked(episode, store: store)
+        {
+            let id = try followUp(
+                .escalation, number: 1, of: episode, finding: finding, mission: mission, runID: runID, now: now,
+                store: store)
+            tally.created.append(id)
+            tally.escalations += 1
+            episode.escalated_at = now
+            episode.escalation_notice_id = id
+            changed = true
+        }
+        if changed {
+            episode.last_seen_at = now
+            try DurableFile.write(try CanonicalJSON.encodeFile(episode), to: path)
+        }
+    }
+
+    private func firstNoticeAcked(_ episode: Episode, store: NoticeStore) -> Bool {
+        guard let id = episode.notice_id, let path = store.locate(id), let notice = try? store.read(path) else {
+            return false
+        }
+        return notice.state == .acked
+    }
+
+    /// Opens an episode for `finding`; returns the id of the notice created.
     ///
     /// Order matters for crash safety: event, decision and notice are published before the
     /// episode that marks the work done. Their ids derive from the episode, so a rerun after a
     /// crash finds them (no-clobber creates) instead of writing a second notice.
     private func openEpisode(
-        for finding: Finding, mission: MissionSnapshot, runID: String, now: Date, store: NoticeStore
+        for finding: Finding, key: String, mission: MissionSnapshot, runID: String, now: Date, store: NoticeStore
     ) throws -> String? {
-        let key = dedupKey(mission.mission_id, finding.rule_id)
-        let episodeFile = episodePath(key)
-        if Sys.kind(episodeFile) == .regular { return nil }
         let episodeID = Identifier.derived("ep", key, Timestamp.format(finding.occurred_at))
         let eventID = Identifier.derived("evt", episodeID)
-        let decisionID = Identifier.derived("dec", episodeID)
-        let noticeID = Identifier.derived("ntc", episodeID)
-        let profile = deployment.profileReference
-        let descriptor = deployment.descriptorReference
         let day = Timestamp.day(finding.occurred_at)
-
         let event = CanonicalEvent(
             event_id: eventID, kind: .finding, rule_id: finding.rule_id, severity: finding.severity,
             mission_id: mission.mission_id, task_id: mission.mission_id, correlation_id: mission.mission_id,
             dedup_key: key, episode_id: episodeID, occurred_at: finding.occurred_at, observed_at: now,
-            summary: finding.summary, facts: finding.facts, watchdog_run_id: runID, profile: profile,
-            capability_descriptor: descriptor)
+            summary: finding.summary, facts: finding.facts, watchdog_run_id: runID,
+            profile: deployment.profileReference,
+            capability_descriptor: deployment.descriptorReference)
         try publish(event, in: deployment.layout.events, day: day, id: eventID)
-
-        let (initial, reason) = initialState()
-        let decision = DecisionRecord(
-            decision_id: decisionID, event_id: eventID, rule_id: finding.rule_id, mission_id: mission.mission_id,
-            task_id: mission.mission_id, correlation_id: mission.mission_id, outcome: finding.outcome,
-            reason: finding.summary, decided_at: now, decided_by: Self.actor, notice_id: noticeID, profile: profile,
-            capability_descriptor: descriptor)
-        try publish(decision, in: deployment.layout.decisions, day: day, id: decisionID)
-
-        let notice = try Notice(
-            notice_id: noticeID, rule_id: finding.rule_id, severity: finding.severity, mission_id: mission.mission_id,
-            correlation_id: mission.mission_id, event_id: eventID, decision_id: decisionID, dedup_key: key,
-            episode_id: episodeID, target: deployment.profile.defaultTarget,
-            message: Self.render(finding, mission: mission), profile: profile, capability_descriptor: descriptor,
-            created_at: now, initial: initial, reason: reason, by: Self.actor)
-        let isNew = try store.create(notice)
+        let noticeID = Identifier.derived("ntc", episodeID)
+        let isNew = try notify(
+            noticeID: noticeID, kind: .finding, follows: nil, outcome: finding.outcome, severity: finding.severity,
+            reason: finding.summary, event: event, mission: mission, target: deployment.profile.defaultTarget,
+            message: Self.render(finding, mission: mission), now: now, store: store)
         FaultInjection.point("watchdog.after_notice")
-
         let episode = Episode(
             episode_id: episodeID, dedup_key: key, mission_id: mission.mission_id, rule_id: finding.rule_id,
-            opened_at: now, event_id: eventID, notice_id: noticeID, last_seen_at: now)
-        try DurableFile.create(try CanonicalJSON.encodeFile(episode), at: episodeFile)
+            subject: finding.subject, opened_at: now, event_id: eventID, notice_id: noticeID, last_seen_at: now,
+            last_notified_at: now, reminders: 0)
+        try DurableFile.create(try CanonicalJSON.encodeFile(episode), at: episodePath(key))
         return isNew ? noticeID : nil
     }
 
+    /// A reminder or the escalation of an open episode: its own decision and notice, linked to the first.
+    private func followUp(
+        _ kind: NoticeKind, number: Int, of episode: Episode, finding: Finding, mission: MissionSnapshot, runID: String,
+        now: Date, store: NoticeStore
+    ) throws -> String {
+        let noticeID = Identifier.derived("ntc", episode.episode_id, kind.rawValue, String(number))
+        let escalating = kind == .escalation
+        let event = CanonicalEvent(
+            event_id: episode.event_id, kind: .finding, rule_id: finding.rule_id, severity: finding.severity,
+            mission_id: mission.mission_id, task_id: mission.mission_id, correlation_id: mission.mission_id,
+            dedup_key: episode.dedup_key, episode_id: episode.episode_id, occurred_at: finding.occurred_at,
+            observed_at: now,
+            summary: finding.summary, facts: finding.facts, watchdog_run_id: runID,
+            profile: deployment.profileReference,
+            capability_descriptor: deployment.descriptorReference)
+        let open = DurationText.describe(ms: now.milliseconds(since: episode.opened_at))
+        var message = Self.render(finding, mission: mission)
+        message.title = (escalating ? "[escalation] " : "[reminder \(number)] ") + message.title
+        message.text += escalating ? " Not acknowledged \(open) after the first notice." : " Still true after \(open)."
+        let reason =
+            escalating
+            ? "first notice not acked within the escalation window; open \(open)" : "still true after \(open)"
+        _ = try notify(
+            noticeID: noticeID, kind: kind, follows: episode.notice_id,
+            outcome: escalating ? .escalate : finding.outcome,
+            severity: escalating ? max(finding.severity, .critical) : finding.severity, reason: reason, event: event,
+            mission: mission,
+            target: escalating
+                ? (deployment.profile.escalationTarget ?? deployment.profile.defaultTarget)
+                : deployment.profile.defaultTarget,
+            message: message, now: now, store: store)
+        return noticeID
+    }
+
+    /// Writes the decision and the notice it asks for. Returns false if the notice already existed.
+    private func notify(
+        noticeID: String, kind: NoticeKind, follows: String?, outcome: DecisionRecord.Outcome, severity: Severity,
+        reason: String,
+        event: CanonicalEvent, mission: MissionSnapshot, target: String, message: NoticeMessage, now: Date,
+        store: NoticeStore
+    ) throws -> Bool {
+        let decisionID = Identifier.derived("dec", noticeID)
+        let decision = DecisionRecord(
+            decision_id: decisionID, event_id: event.event_id, rule_id: event.rule_id, mission_id: mission.mission_id,
+            task_id: mission.mission_id, correlation_id: mission.mission_id, outcome: outcome, reason: reason,
+            decided_at: now,
+            decided_by: Self.actor, notice_id: noticeID, profile: deployment.profileReference,
+            capability_descriptor: deployment.descriptorReference)
+        try publish(decision, in: deployment.layout.decisions, day: Timestamp.day(event.occurred_at), id: decisionID)
+        let (initial, initialReason) = initialState()
+        let notice = try Notice(
+            notice_id: noticeID, rule_id: event.rule_id, severity: severity, mission_id: mission.mission_id,
+            correlation_id: mission.mission_id, event_id: event.event_id, decision_id: decisionID,
+            dedup_key: event.dedup_key,
+            episode_id: event.episode_id, target: target, message: message, profile: deployment.profileReference,
+            capability_descriptor: deployment.descriptorReference, created_at: now, initial: initial,
+            reason: kind == .finding
+                ? initialReason : kind.rawValue + (initial == .prepared ? "; " + initialReason : ""),
+            by: Self.actor, notice_kind: kind, follows: follows)
+        return try store.create(notice)
+    }
+
     /// Closes open episodes of scanned missions whose condition no longer holds, with a `resolved` event.
-    private func closeEpisodes(except firing: Set<String>, among missions: Set<String>, runID: String, now: Date) throws
-        -> Int
-    {
+    private func closeEpisodes(
+        except firing: Set<String>, among missions: Set<String>, runID: String, now: Date, store: NoticeStore,
+        tally: inout Tally
+    ) throws -> Int {
         let layout = deployment.layout
         var closed = 0
         for name in try layout.artifactNames(in: layout.openEpisodes) {
@@ -184,14 +314,35 @@ public struct Watchdog {
             }
             guard missions.contains(episode.mission_id), !firing.contains(episode.dedup_key) else { continue }
             let eventID = Identifier.derived("evt", episode.episode_id, "resolved")
+            let open = DurationText.describe(ms: now.milliseconds(since: episode.opened_at))
             let event = CanonicalEvent(
                 event_id: eventID, kind: .resolved, rule_id: episode.rule_id, severity: .info,
                 mission_id: episode.mission_id, task_id: episode.mission_id, correlation_id: episode.mission_id,
                 dedup_key: episode.dedup_key, episode_id: episode.episode_id, occurred_at: now, observed_at: now,
-                summary: "condition cleared", facts: ["opened_at": .string(Timestamp.format(episode.opened_at))],
+                summary: "condition cleared after \(open)",
+                facts: ["opened_at": .string(Timestamp.format(episode.opened_at))],
                 watchdog_run_id: runID, profile: deployment.profileReference,
                 capability_descriptor: deployment.descriptorReference)
             try publish(event, in: layout.events, day: Timestamp.day(now), id: eventID)
+            if deployment.profile.notifyResolved,
+                let mission = try? readMission(
+                    layout.missions + "/" + episode.mission_id + ".json", name: episode.mission_id + ".json")
+            {
+                let noticeID = Identifier.derived("ntc", episode.episode_id, "resolved")
+                let message = NoticeMessage(
+                    title: "[resolved] \(episode.rule_id): \(episode.mission_id) (\(mission.mission_type))",
+                    text:
+                        "Mission \(episode.mission_id): the condition reported by \(episode.notice_id ?? "an earlier notice") "
+                        + "cleared after \(open).")
+                if try notify(
+                    noticeID: noticeID, kind: .resolved, follows: episode.notice_id, outcome: .notify, severity: .info,
+                    reason: "condition cleared", event: event, mission: mission,
+                    target: deployment.profile.defaultTarget,
+                    message: message, now: now, store: store)
+                {
+                    tally.created.append(noticeID)
+                }
+            }
             let closedFolder = layout.watchdogRuns + "/episodes-closed/" + Timestamp.day(now)
             try Sys.makeDirectory(closedFolder)
             try DurableFile.move(path, to: closedFolder + "/" + episode.episode_id + ".json")
@@ -212,9 +363,22 @@ public struct Watchdog {
         try DurableFile.create(try CanonicalJSON.encodeFile(record), at: folder + "/" + id + ".json")
     }
 
+    private func publishRun(_ run: WatchdogRun, now: Date) throws -> String {
+        let folder = deployment.layout.watchdogRuns + "/" + Timestamp.day(now)
+        try Sys.makeDirectory(folder)
+        var artifact = folder + "/" + run.run_id + ".json"
+        var suffix = 1
+        while !(try DurableFile.create(try CanonicalJSON.encodeFile(run), at: artifact)) {
+            suffix += 1
+            artifact = folder + "/" + run.run_id + "-" + String(suffix) + ".json"
+        }
+        return artifact
+    }
+
     static func render(_ finding: Finding, mission: MissionSnapshot) -> NoticeMessage {
         let title = "[\(finding.severity.rawValue)] \(finding.rule_id): \(mission.mission_id) (\(mission.mission_type))"
-        var text = "Mission \(mission.mission_id) (\(mission.mission_type), stage \(mission.stage ?? "unknown")): "
+        var text =
+            "Mission \(mission.mission_id) (\(mission.mission_type), \(mission.status.rawValue), stage \(mission.stage ?? "unknown")): "
         text += finding.summary + "."
         if let goal = mission.normalized_goal ?? mission.user_goal { text += " Goal: " + String(goal.prefix(200)) }
         return NoticeMessage(title: title, text: text)

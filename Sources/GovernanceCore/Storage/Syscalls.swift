@@ -236,6 +236,9 @@ public enum Sys {
         }
     }
 
+    /// `usleep(3)`: a short wait between retries.
+    public static func sleep(milliseconds: Int) { usleep(UInt32(milliseconds * 1000)) }
+
     /// `kill(getpid(), SIGKILL)`: the crash a fault-injection point simulates.
     public static func crashNow() -> Never {
         kill(getpid(), SIGKILL)

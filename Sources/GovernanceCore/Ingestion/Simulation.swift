@@ -1,0 +1,271 @@
+import Foundation
+
+/// `rgov simulate`: realistic colony missions with planted conditions, and a manifest saying which.
+///
+/// Each mission gets exactly one condition (or none), placed well clear of the thresholds of every
+/// shipped profile, so the watchdog's findings can be compared with the manifest exactly: no
+/// healthy mission flagged, no planted condition missed. Deterministic for a given seed and time.
+public struct Simulation {
+    public struct Condition: Sendable {
+        public var name: String
+        public var rules: [String]
+        public var weight: Int
+    }
+
+    /// The mix: roughly half healthy (in every state a mission can be in), the rest one condition each.
+    public static let conditions: [Condition] = [
+        Condition(name: "healthy_running", rules: [], weight: 22),
+        Condition(name: "healthy_queued", rules: [], weight: 5),
+        Condition(name: "healthy_review", rules: [], weight: 5),
+        Condition(name: "healthy_completed", rules: [], weight: 10),
+        Condition(name: "cancelled", rules: [], weight: 3),
+        Condition(name: "silent", rules: ["anti-blackhole/silent-task"], weight: 5),
+        Condition(name: "overdue_checkpoint", rules: ["checkpoint-cadence/missed-checkpoint"], weight: 6),
+        Condition(name: "stuck_stage", rules: ["stuck-state/stage-timeout"], weight: 4),
+        Condition(name: "stuck_queued", rules: ["stuck-state/stage-timeout"], weight: 2),
+        Condition(name: "over_time_budget", rules: ["budget/time-exceeded"], weight: 4),
+        Condition(name: "over_token_budget", rules: ["budget/tokens-exceeded"], weight: 4),
+        Condition(name: "unverified_completion", rules: ["completion-evidence/unverified-completion"], weight: 6),
+        Condition(name: "unlabeled_placeholder", rules: ["placeholder-labeling/unlabeled-placeholder"], weight: 4),
+        Condition(name: "unapproved_writeback", rules: ["writeback-approval/unapproved-writeback"], weight: 3),
+        Condition(name: "approval_pending", rules: ["writeback-approval/approval-pending"], weight: 3),
+        Condition(name: "failed", rules: ["mission-failure/failed"], weight: 4),
+        Condition(name: "unauthorized_tool", rules: ["tool-scope/unauthorized-tool"], weight: 3),
+        Condition(name: "tier_violation", rules: ["model-routing/tier-violation"], weight: 3),
+    ]
+
+    public struct ManifestEntry: Codable, Sendable, Equatable {
+        public var condition: String
+        public var expected_rules: [String]
+    }
+
+    public struct Manifest: Codable, Sendable {
+        public var schema = "rgov.simulation-manifest/v1"
+        public var seed: UInt64
+        public var now: Date
+        public var missions: [String: ManifestEntry]
+        public var conditions: [String: Int]
+    }
+
+    public let seed: UInt64
+    public let now: Date
+
+    public init(seed: UInt64, now: Date) {
+        self.seed = seed
+        self.now = now
+    }
+
+    /// Writes `count` snapshots into `layout.missions` and the manifest beside them.
+    public func write(count: Int, layout: StateLayout) throws -> (manifest: Manifest, path: String) {
+        try layout.prepare()
+        var rng = SplitMix64(seed: seed)
+        var missions: [String: ManifestEntry] = [:]
+        var tally: [String: Int] = [:]
+        let total = Self.conditions.reduce(0) { $0 + $1.weight }
+        for n in 0..<count {
+            var pick = Int(rng.next() % UInt64(total))
+            let condition = Self.conditions.first { c in
+                defer { pick -= c.weight }
+                return pick < c.weight
+            }!
+            let id = "sim-\(seed)-" + String(format: "%05d", n)
+            let mission = make(id: id, condition: condition.name, index: n, rng: &rng)
+            try DurableFile.write(try CanonicalJSON.encodeFile(mission), to: layout.missions + "/" + id + ".json")
+            missions[id] = ManifestEntry(condition: condition.name, expected_rules: condition.rules)
+            tally[condition.name, default: 0] += 1
+        }
+        let manifest = Manifest(seed: seed, now: now, missions: missions, conditions: tally)
+        let path = layout.root + "/simulation-manifest.json"
+        try DurableFile.write(try CanonicalJSON.encodeFile(manifest), to: path)
+        return (manifest, path)
+    }
+
+    private static let types = ["oracle_advisory", "crm_lead_intelligence", "catalyst_strategy_brief"]
+    private static let goals = [
+        "oracle_advisory": [
+            "Advise on vendor renewal timing", "Assess the compliance risk of the new pricing page",
+            "Recommend a data-retention policy",
+        ],
+        "crm_lead_intelligence": [
+            "Enrich and rank inbound webinar leads", "Find decision makers at churned accounts",
+            "Score renewal risk for enterprise accounts",
+        ],
+        "catalyst_strategy_brief": [
+            "Draft the EU go-to-market brief", "Partner-channel strategy for mid-market",
+            "Pricing strategy for the API tier",
+        ],
+    ]
+    private static let runningStages = ["planner", "prompt_master", "librarian", "researcher", "worker", "aggregator"]
+    private static let outputs = [
+        "oracle_advisory": ["advisory_memo"], "crm_lead_intelligence": ["ranked_leads", "enrichment_notes"],
+        "catalyst_strategy_brief": ["strategy_brief"],
+    ]
+
+    private func make(id: String, condition: String, index: Int, rng: inout SplitMix64) -> JSONValue {
+        let minute: Int64 = 60_000
+        let hour = 60 * minute
+        func ago(_ ms: Int64) -> JSONValue { .string(Timestamp.format(now.adding(ms: -ms))) }
+        func between(_ lo: Int64, _ hi: Int64) -> Int64 { lo + Int64(rng.next() % UInt64(hi - lo + 1)) }
+        let type = Self.types[index % 3]
+        let outputs = Self.outputs[type]!
+        let stage = Self.runningStages[Int(rng.next() % UInt64(Self.runningStages.count))]
+        let started = between(20 * minute, 50 * minute)
+        let checkpoint = between(0, 10 * minute)
+        var m: [String: JSONValue] = [
+            "mission_id": .string(id), "mission_type": .string(type),
+            "origin_surface": .string(["slack", "email", "web", "crm_panel"][index % 4]),
+            "user_goal": .string(Self.goals[type]![index % 3]), "tenant_id": .string("tenant-\(index % 7)"),
+            "actor_id": .string("u-\(1000 + index % 97)"),
+            "risk_level": .string(["low", "medium", "high", "critical"][index % 4]),
+            "sensitivity_class": .string(["internal", "confidential", "public"][index % 3]),
+            "requested_outputs": .array(outputs.map { .string($0) }), "status": .string("running"),
+            "stage": .string(stage),
+            "created_at": ago(started + minute), "started_at": ago(started),
+            "stage_entered_at": ago(between(checkpoint, started)),
+            "updated_at": ago(checkpoint), "last_checkpoint_at": ago(checkpoint),
+            "checkpoint_interval_ms": .number(Double(15 * minute)),
+            "tokens_used": .number(Double(between(1_000, 50_000))), "token_budget": .number(200_000),
+            "time_budget_ms": .number(Double(8 * hour)),
+            "reports": .array([
+                .object([
+                    "at": ago(checkpoint), "kind": .string("checkpoint"),
+                    "text": .string("Step \(index % 9 + 1) done."), "placeholder": .bool(false),
+                ])
+            ]),
+            "completion": .null, "writebacks": .array([]),
+            "allowed_tools": .array([.string("web_search"), .string("crm_read")]),
+            "tool_calls": .array([.object(["tool": .string("web_search"), "at": ago(checkpoint)])]),
+            "model_tier": .string("tier_local_private"),
+        ]
+        let hashedEvidence: JSONValue = .array(
+            outputs.map { output in
+                .object([
+                    "kind": .string(output), "ref": .string("artifacts/\(id)/\(output).md"),
+                    "sha256": .string(SHA256.hex(of: id + output)),
+                ])
+            })
+        switch condition {
+        case "healthy_running": break
+        case "healthy_queued":
+            m["status"] = .string("queued")
+            m["stage"] = .string("normalizer")
+            m["created_at"] = ago(between(10_000, 2 * minute))
+            for key in ["started_at", "stage_entered_at", "last_checkpoint_at"] { m[key] = .null }
+            m["reports"] = .array([])
+            m["tool_calls"] = .array([])
+        case "healthy_review":
+            m["status"] = .string("awaiting_review")
+            m["stage"] = .string("reviewer")
+            m["stage_entered_at"] = ago(between(minute, 3 * hour))
+        case "healthy_completed", "unverified_completion":
+            m["status"] = .string("completed")
+            m["stage"] = .string("reviewer")
+            m["completion"] = .object([
+                "claimed_at": ago(checkpoint),
+                "evidence": condition == "healthy_completed" ? hashedEvidence : .array([]),
+                "placeholders": .array([]),
+            ])
+        case "cancelled":
+            m["status"] = .string("cancelled")
+            m["last_checkpoint_at"] = ago(between(5 * hour, 9 * hour))
+            m["tool_calls"] = .array([.object(["tool": .string("shell_exec")])])
+        case "silent":
+            let age = between(10 * minute, 25 * minute)
+            m["status"] = .string(index % 2 == 0 ? "queued" : "running")
+            m["created_at"] = ago(age)
+            m["started_at"] = index % 2 == 0 ? .null : ago(age)
+            m["stage_entered_at"] = ago(age)
+            m["last_checkpoint_at"] = .null
+            m["reports"] = .array([])
+            m["tool_calls"] = .array([])
+        case "overdue_checkpoint":
+            let silent = between(45 * minute, 90 * minute)
+            m["started_at"] = ago(silent + 30 * minute)
+            m["created_at"] = ago(silent + 31 * minute)
+            m["stage_entered_at"] = ago(silent + 5 * minute)
+            m["last_checkpoint_at"] = ago(silent)
+            m["updated_at"] = ago(silent)
+            m["reports"] = .array([
+                .object([
+                    "at": ago(silent), "kind": .string("checkpoint"), "text": .string("Partial results."),
+                    "placeholder": .bool(false),
+                ])
+            ])
+        case "stuck_stage":
+            let stuck = between(3 * hour, 6 * hour)
+            m["created_at"] = ago(stuck + 10 * minute)
+            m["started_at"] = ago(stuck + 5 * minute)
+            m["stage_entered_at"] = ago(stuck)
+        case "stuck_queued":
+            let age = between(40 * minute, 2 * hour)
+            m["status"] = .string("queued")
+            m["stage"] = .string("normalizer")
+            m["created_at"] = ago(age)
+            for key in ["started_at", "stage_entered_at", "last_checkpoint_at"] { m[key] = .null }
+            m["reports"] = .array([
+                .object([
+                    "at": ago(age - 5 * minute), "kind": .string("progress"),
+                    "text": .string("Waiting for a worker slot."), "placeholder": .bool(false),
+                ])
+            ])
+            m["tool_calls"] = .array([])
+        case "over_time_budget":
+            m["time_budget_ms"] = .number(Double(between(5 * minute, 15 * minute)))
+        case "over_token_budget":
+            m["tokens_used"] = .number(Double(between(210_000, 400_000)))
+        case "unlabeled_placeholder":
+            m["reports"] = .array([
+                .object([
+                    "at": ago(checkpoint), "kind": .string("progress"),
+                    "text": .string(
+                        ["TODO: fill in the pricing table", "Revenue: TBD", "Lorem ipsum dolor sit amet"][index % 3]),
+                    "placeholder": .bool(false),
+                ])
+            ])
+        case "unapproved_writeback":
+            m["writebacks"] = .array([
+                .object([
+                    "writeback_id": .string("wb-\(id)"), "target": .string("crm.accounts"),
+                    "status": .string("applied"), "approved_by": .null, "decided_at": ago(checkpoint),
+                ])
+            ])
+        case "approval_pending":
+            m["writebacks"] = .array([
+                .object([
+                    "writeback_id": .string("wb-\(id)"), "target": .string("crm.leads"), "status": .string("proposed"),
+                    "approved_by": .null, "decided_at": .null, "proposed_at": ago(between(6 * hour, 20 * hour)),
+                ])
+            ])
+        case "failed":
+            m["status"] = .string("failed")
+            m["failure_reason"] = .string(["worker_crashed", "upstream_timeout", "budget_guard_tripped"][index % 3])
+        case "unauthorized_tool":
+            m["tool_calls"] = .array([
+                .object(["tool": .string("web_search"), "at": ago(checkpoint)]),
+                .object(["tool": .string(["crm_write", "shell_exec", "email_send"][index % 3]), "at": ago(checkpoint)]),
+            ])
+        case "tier_violation":
+            m["sensitivity_class"] = .string(index % 2 == 0 ? "confidential" : "restricted")
+            m["model_tier"] = .string(index % 4 < 2 ? "tier_cloud_standard" : "tier_high_reasoning")
+        default:
+            preconditionFailure("unknown condition \(condition)")
+        }
+        return .object(m)
+    }
+}
+
+/// SplitMix64: a tiny, well-mixed deterministic generator (the same seed gives the same missions
+/// on every platform, which `SystemRandomNumberGenerator` does not).
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,199 @@
+import Foundation
+import Testing
+
+@testable import GovernanceCore
+
+/// The watchdog over many missions and many ticks: precision against planted conditions, one
+/// notice per episode, reminders, escalation, recovery and late runs.
+@Suite struct WatchdogTests {
+    static let t0 = Timestamp.parse(Harness.now)!
+
+    static func at(minutes: Int) -> String { Timestamp.format(t0.addingTimeInterval(Double(minutes) * 60)) }
+
+    /// Open episodes after one watchdog run, as (mission, rule) pairs.
+    static func findings(_ h: Harness) throws -> [String: Set<String>] {
+        var found: [String: Set<String>] = [:]
+        for name in try h.layout.artifactNames(in: h.layout.openEpisodes) {
+            let e = try CanonicalJSON.decode(Episode.self, from: try Sys.readFile(h.layout.openEpisodes + "/" + name))
+            found[e.mission_id, default: []].insert(e.rule_id)
+        }
+        return found
+    }
+
+    @Test(arguments: ["minimal-solo-mode", "standard-team-mode", "strict-manager-mode"])
+    func findingsOnSimulatedMissionsEqualThePlantedConditions(profile: String) throws {
+        let h = try Harness()
+        let sim = try h.run("rgov", ["simulate", "--missions", "1000", "--seed", "11"])
+        #expect(sim.status == 0, "\(sim.stderr)")
+        let manifest = try CanonicalJSON.decode(
+            Simulation.Manifest.self, from: try Sys.readFile(h.state + "/simulation-manifest.json"))
+        #expect(manifest.missions.count == 1000)
+        #expect(Set(manifest.conditions.keys) == Set(Simulation.conditions.map(\.name)), "every condition is planted")
+        let run = try h.run("rgov-watchdog", ["--profile", profile, "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.json?["scanned"]?.int == 1000)
+        let found = try Self.findings(h)
+        var falsePositives = 0
+        var missed = 0
+        for (id, entry) in manifest.missions {
+            let got = found[id] ?? []
+            let expected = Set(entry.expected_rules)
+            falsePositives += got.subtracting(expected).count
+            missed += expected.subtracting(got).count
+        }
+        #expect(falsePositives == 0, "a healthy mission or condition was flagged wrongly")
+        #expect(missed == 0, "a planted condition was missed")
+        #expect(run.json?["findings"]?.int == manifest.missions.values.reduce(0) { $0 + $1.expected_rules.count })
+    }
+
+    @Test func simulationIsDeterministicForASeed() throws {
+        let a = try Harness()
+        let b = try Harness()
+        for h in [a, b] { #expect(try h.run("rgov", ["simulate", "--missions", "50", "--seed", "3"]).status == 0) }
+        #expect(try a.snapshot() == (try b.snapshot()))
+        let c = try Harness()
+        #expect(try c.run("rgov", ["simulate", "--missions", "50", "--seed", "4"]).status == 0)
+        #expect(try a.snapshot() != (try c.snapshot()))
+    }
+
+    /// Keeps the stage-timeout rule out of long tick sequences (relaxing it inside the pack's range).
+    static let longStages = (
+        "      completion-evidence/unverified-completion:\n        required_strength: at_least_one",
+        "      completion-evidence/unverified-completion:\n        required_strength: at_least_one\n"
+            + "      stuck-state/stage-timeout:\n        stage_timeout_ms: 86400000"
+    )
+
+    func writeMission(_ h: Harness, lastCheckpoint: String, id: String = "m-noise") throws {
+        let text = """
+            {"mission_id":"\(id)","mission_type":"crm_lead_intelligence","status":"running","stage":"worker",
+             "created_at":"2026-11-20T11:00:00Z","started_at":"2026-11-20T11:00:00Z","stage_entered_at":"\(lastCheckpoint)",
+             "last_checkpoint_at":"\(lastCheckpoint)","checkpoint_interval_ms":900000,
+             "reports":[{"at":"\(lastCheckpoint)","kind":"checkpoint","text":"ok","placeholder":false}]}
+            """
+        try h.layout.prepare()
+        try DurableFile.write(Data(text.utf8), to: h.layout.missions + "/\(id).json")
+    }
+
+    @Test func oneNoticePerEpisodeThenEscalationReminderRecoveryAndANewEpisode() throws {
+        let h = try Harness()
+        let profile = try h.profile(named: "team-dry", replacing: [("mode: shim", "mode: dry-run"), Self.longStages])
+        try writeMission(h, lastCheckpoint: Self.at(minutes: -20))
+        func tick(_ minutes: Int) throws -> JSONValue? {
+            let run = try h.run("rgov", ["tick", "--profile", profile, "--json", "--now", Self.at(minutes: minutes)])
+            #expect(run.status == 0, "\(run.stderr)")
+            return run.json?["stages"]?.array.first?["report"]
+        }
+        func kinds() throws -> [NoticeKind] {
+            try h.notices().sorted { $0.created_at < $1.created_at }.map(\.notice_kind)
+        }
+
+        _ = try tick(0)
+        #expect(try kinds() == [.finding])
+        let first = try #require(try h.notices().first)
+        #expect(first.state == .pending_external_send)
+        _ = try tick(30)
+        _ = try tick(59)
+        #expect(try kinds() == [.finding], "the same condition, however often cron runs, is one notice")
+
+        #expect(try tick(61)?["escalations"]?.int == 1)
+        #expect(try kinds() == [.finding, .escalation])
+        let escalation = try #require(try h.notices().first { $0.notice_kind == .escalation })
+        #expect(
+            escalation.follows == first.notice_id && escalation.target == "team-lead"
+                && escalation.severity == .critical)
+        let decisions = try h.layout.dayPartitions(in: h.layout.decisions).flatMap { day in
+            try h.layout.artifactNames(in: h.layout.decisions + "/" + day).map {
+                try CanonicalJSON.decode(
+                    DecisionRecord.self, from: try Sys.readFile(h.layout.decisions + "/" + day + "/" + $0))
+            }
+        }
+        #expect(decisions.first { $0.notice_id == escalation.notice_id }?.outcome == .escalate)
+        _ = try tick(120)
+        #expect(try kinds().count == 2, "escalation happens once per episode")
+
+        #expect(try tick(241)?["reminders"]?.int == 1)
+        let reminder = try #require(try h.notices().first { $0.notice_kind == .reminder })
+        #expect(reminder.follows == first.notice_id && reminder.message.title.hasPrefix("[reminder 1]"))
+
+        try writeMission(h, lastCheckpoint: Self.at(minutes: 242))
+        #expect(try tick(243)?["episodes_resolved"]?.int == 1)
+        #expect(try kinds() == [.finding, .escalation, .reminder, .resolved])
+        #expect(try h.layout.artifactNames(in: h.layout.openEpisodes).isEmpty)
+
+        _ = try tick(243 + 30)
+        let all = try h.notices()
+        #expect(
+            try kinds() == [.finding, .escalation, .reminder, .resolved, .finding], "a recurrence is a new episode")
+        #expect(Set(all.map(\.episode_id)).count == 2)
+    }
+
+    @Test func anAckedNoticeIsNotEscalated() throws {
+        let h = try Harness()
+        let profile = try h.profile(named: "team", replacing: [Self.longStages])
+        try writeMission(h, lastCheckpoint: Self.at(minutes: -20))
+        for minutes in [0, 61, 130] {
+            #expect(try h.run("rgov", ["tick", "--profile", profile, "--now", Self.at(minutes: minutes)]).status == 0)
+        }
+        let notices = try h.notices()
+        #expect(notices.map(\.notice_kind) == [.finding])
+        #expect(notices.first?.state == .acked)
+    }
+
+    @Test func soloNeverEscalates() throws {
+        let h = try Harness()
+        let profile = try h.profile(
+            from: "minimal-solo-mode", named: "solo",
+            replacing: [
+                (
+                    "        require_completion_labeling: false",
+                    "        require_completion_labeling: false\n      stuck-state/stage-timeout:\n        stage_timeout_ms: 86400000"
+                )
+            ])
+        try writeMission(h, lastCheckpoint: Self.at(minutes: -40))
+        for minutes in [0, 120, 600] {
+            #expect(try h.run("rgov", ["tick", "--profile", profile, "--now", Self.at(minutes: minutes)]).status == 0)
+        }
+        #expect(try h.notices().map(\.notice_kind) == [.finding])
+    }
+
+    @Test func aLateWatchdogSaysByHowMuch() throws {
+        let h = try Harness()
+        try h.importExamples()
+        let first = try h.run("rgov-watchdog", ["--profile", "standard-team-mode", "--json"])
+        #expect(first.json?["late_by_ms"] == nil)
+        let onTime = try h.run(
+            "rgov-watchdog", ["--profile", "standard-team-mode", "--json", "--now", Self.at(minutes: 5)])
+        #expect(onTime.json?["late_by_ms"] == nil)
+        let late = try h.run("rgov-watchdog", ["--profile", "standard-team-mode", "--now", Self.at(minutes: 65)])
+        #expect(late.stdout.contains("LATE: this run came 55m 00s later than expected"))
+        let run = try h.layout.artifactNames(in: h.layout.watchdogRuns + "/2026-11-20").map {
+            try CanonicalJSON.decode(
+                WatchdogRun.self, from: try Sys.readFile(h.layout.watchdogRuns + "/2026-11-20/" + $0))
+        }.max { $0.started_at < $1.started_at }
+        #expect(run?.late_by_ms == 3_300_000 && run?.expected_interval_ms == 300_000)
+        #expect(run.map { Timestamp.format($0.previous_run_at!) } == "2026-11-20T12:05:00.000Z")
+    }
+
+    @Test func theThreeStancesOnTheExamples() throws {
+        var findings: [String: [String: Set<String>]] = [:]
+        for profile in ["minimal-solo-mode", "standard-team-mode", "strict-manager-mode"] {
+            let h = try Harness()
+            try h.importExamples()
+            #expect(try h.run("rgov-watchdog", ["--profile", profile]).status == 0)
+            findings[profile] = try Self.findings(h)
+        }
+        let common: [String: Set<String>] = [
+            "crm-overdue-02": ["checkpoint-cadence/missed-checkpoint"],
+            "catalyst-silent-03": ["anti-blackhole/silent-task"],
+            "crm-failed-07": ["mission-failure/failed"],
+            "oracle-writeback-08": ["writeback-approval/unapproved-writeback", "tool-scope/unauthorized-tool"],
+        ]
+        #expect(findings["minimal-solo-mode"] == common)
+        #expect(findings["standard-team-mode"] == common)
+        var strict = common
+        strict["oracle-completed-04"] = ["completion-evidence/unverified-completion"]
+        #expect(
+            findings["strict-manager-mode"] == strict,
+            "strict rejects a completion whose evidence does not name its output")
+    }
+}

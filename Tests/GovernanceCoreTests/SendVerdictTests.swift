@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+
+@testable import GovernanceCore
+
+@Suite struct SendVerdictTests {
+    static let at = Date(timeIntervalSince1970: 1_795_176_000)
+
+    static func child(_ status: Int32, _ stdout: String = "", timedOut: Bool = false, signaled: Bool = false)
+        -> ChildResult
+    {
+        ChildResult(
+            status: status, signaled: signaled, timedOut: timedOut, stdout: Array(stdout.utf8),
+            stdoutBytes: stdout.utf8.count,
+            stdoutSHA256: SHA256.hex(of: stdout), stderrTail: [], durationSeconds: 0.01,
+            killedLingeringDescendants: false)
+    }
+
+    static func line(
+        ok: Bool = true, sent: Bool = true, acked: Bool = true, id: String? = "m-1", reason: String = "sent",
+        retryable: Bool = false, notice: String = "n1"
+    ) -> String {
+        CanonicalJSON.line(
+            SenderResult(
+                notice_id: notice, mode: "shim", ok: ok, sent: sent, acked: acked, message_id: id, reason: reason,
+                retryable: retryable)) + "\n"
+    }
+
+    func judge(_ c: ChildResult, mode: SenderMode = .shim, ackReceipts: Bool = true) -> SendVerdict {
+        SendVerdict.judge(c, noticeID: "n1", mode: mode, runtimeHasAckReceipts: ackReceipts, at: Self.at)
+    }
+
+    @Test func onlyAnExplicitAckFromAnAckingBindingIsAcked() {
+        let v = judge(Self.child(0, Self.line()))
+        #expect(v.state == .acked && v.evidence?.message_id == "m-1" && v.evidence?.kind == .sender_ack)
+        #expect(judge(Self.child(0, Self.line()), ackReceipts: false).state == .pending_external_send)
+        #expect(judge(Self.child(0, Self.line()), ackReceipts: false).reason == "sent_unconfirmed")
+        #expect(judge(Self.child(0, Self.line()), mode: .dryRun).reason == "sent_unconfirmed")
+        #expect(judge(Self.child(0, Self.line(acked: false))).reason == "sent_unconfirmed")
+        #expect(judge(Self.child(0, Self.line(id: nil))).reason == "sent_unconfirmed")
+        #expect(judge(Self.child(0, Self.line(id: ""))).reason == "sent_unconfirmed")
+    }
+
+    @Test func uncertaintyIsOutcomeUnknownNeverSuccess() {
+        for c in [
+            Self.child(0, "garbage"), Self.child(0, ""), Self.child(0, Self.line(notice: "other")),
+            Self.child(143, Self.line(), timedOut: true, signaled: true), Self.child(137, "", signaled: true),
+        ] {
+            let v = judge(c)
+            #expect(v.state == .pending_external_send && v.reason == "outcome_unknown")
+        }
+    }
+
+    @Test func failuresAreSortedIntoTemporaryAndPermanent() {
+        #expect(judge(Self.child(75)) == SendVerdict(state: .pending_external_send, reason: "temporary_failure"))
+        #expect(judge(Self.child(1)) == SendVerdict(state: .blocked, reason: "sender_failed"))
+        #expect(judge(Self.child(78)) == SendVerdict(state: .blocked, reason: "sender_configuration_refused"))
+        #expect(
+            judge(Self.child(0, Self.line(ok: false, reason: "recipient_unknown")))
+                == SendVerdict(state: .blocked, reason: "recipient_unknown"))
+        #expect(
+            judge(Self.child(0, Self.line(ok: false, reason: "rate", retryable: true))).reason == "temporary_failure")
+        #expect(
+            judge(Self.child(0, Self.line(sent: false, acked: false, reason: "dry_run")))
+                == SendVerdict(state: .pending_external_send, reason: "dry_run"))
+    }
+}
