@@ -138,18 +138,33 @@ import Testing
     @Test func runtimeWithoutAckReceiptsNeverYieldsAck() throws {
         let h = try Harness()
         try h.importExamples()
-        let profile = try h.profile(
-            named: "shim-on-ci", replacing: [("required: [queue, bridge]", "required: [queue]")])
-        let ci = try h.run("rgov", ["tick", "--profile", profile, "--capabilities", "ci-queue-only", "--json"])
-        #expect(ci.status == 0, "\(ci.stderr)")
-        #expect(ci.json?["capability_gaps"]?.array.contains(.string("ack_receipts")) == true)
+        let run = try h.run(
+            "rgov", ["tick", "--profile", "standard-team-mode", "--capabilities", "openclaw-basic", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.json?["capability_gaps"]?.array.contains(.string("ack_receipts")) == true)
         let notices = try h.notices()
+        #expect(notices.count == Harness.exampleNotices)
         #expect(
-            notices.count == Harness.exampleNotices
-                && notices.allSatisfy {
-                    $0.state == .pending_external_send && $0.state_reason == "bridge_capability_missing"
-                })
-        #expect(h.outboxLines().isEmpty)
+            notices.allSatisfy {
+                $0.state == .pending_external_send && $0.state_reason == "sent_unconfirmed" && $0.ack_evidence == nil
+            })
+        #expect(h.outboxLines().count == Harness.exampleNotices, "sent, but not proven delivered")
+        #expect(
+            try h.receipts().allSatisfy {
+                $0.capability_gaps?.contains("ack_receipts") == true && $0.sender_message_id != nil
+            })
+    }
+
+    @Test func runtimeWithoutABridgeLeavesNoticesPendingAndSendsNothing() throws {
+        let h = try Harness()
+        try h.importExamples()
+        let run = try h.run(
+            "rgov", ["tick", "--profile", "minimal-solo-mode", "--capabilities", "ci-queue-only", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let notices = try h.notices()
+        #expect(notices.count == Harness.exampleNotices)
+        #expect(
+            notices.allSatisfy { $0.state == .pending_external_send && $0.state_reason == "bridge_capability_missing" })
         #expect(try h.receipts().allSatisfy { $0.capability_gaps?.contains("bridge") == true })
     }
 

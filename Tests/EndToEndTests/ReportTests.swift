@@ -111,7 +111,7 @@ import Testing
             try h.run(
                 "rgov",
                 [
-                    "report", "--profile", profile, "--capabilities", "ci-queue-only", "--mission", "m-r5", "--kind",
+                    "report", "--profile", profile, "--capabilities", "openclaw-basic", "--mission", "m-r5", "--kind",
                     "completion",
                 ]
             ).status == 0)

@@ -65,6 +65,11 @@ public struct Options: Sendable {
     public func value(_ name: String) -> String? { values[name] }
     public func all(_ name: String) -> [String] { repeated[name] ?? [] }
 
+    public mutating func setValue(_ name: String, _ value: String) {
+        values[name] = value
+        repeated[name] = [value]
+    }
+
     /// A whole-number option, or a usage error naming it.
     public func integer(_ name: String) throws -> Int64? {
         guard let text = values[name] else { return nil }
@@ -89,6 +94,10 @@ public struct Options: Sendable {
     /// `--state`, else `RGOV_STATE_DIR`, else `./state`.
     public var stateDirectory: String { value("state") ?? Sys.environment("RGOV_STATE_DIR") ?? "./state" }
 
-    /// `--profile`, else `RGOV_PROFILE`, else `minimal-solo-mode` (which sends nothing for real).
-    public var profileName: String { value("profile") ?? Sys.environment("RGOV_PROFILE") ?? "minimal-solo-mode" }
+    /// `--profile`, else `RGOV_PROFILE`, else the profile activated in this state (`rgov activate`),
+    /// else `minimal-solo-mode` (which sends nothing for real).
+    public var profileName: String {
+        value("profile") ?? Sys.environment("RGOV_PROFILE")
+            ?? ProfileLifecycle.activeSnapshotPath(StateLayout(root: stateDirectory)) ?? "minimal-solo-mode"
+    }
 }

@@ -10,6 +10,12 @@ public enum RgovCommand {
                     [--missions-from DIR] first copies mission snapshots from DIR into STATE/missions
           status    notices per state, quarantine, last watchdog run, lock holders
           validate  check a profile and capability descriptor together (exit 78 when refused)
+                    --explain: every effective setting and the layer it came from
+                    --package: check package-manifest.json against the shipped files (--update rewrites it)
+          diff-profiles A B   judge the missions in STATE under two profiles; print where they differ
+          activate PROFILE --by NAME --reason TEXT   validate and make PROFILE the default for this state
+          rollback --by NAME --reason TEXT           restore the previous known-good profile
+          history   profile activations and rollbacks
           report    the colony-side hook: record what a mission did (see rgov report --help)
           simulate  write N realistic missions with planted conditions and a manifest
                     --missions N --seed S [--state DIR] [--now T]
@@ -40,7 +46,10 @@ public enum RgovCommand {
             switch verb {
             case "tick": return try tick(try Options(rest, valued: ["missions-from", "stage-deadline"]))
             case "status": return try status(try Options(rest))
-            case "validate": return try validate(try Options(rest))
+            case "validate": return try validate(try Options(rest, flags: ["explain", "package", "update"]))
+            case "diff-profiles": return try diffProfiles(try Options(rest))
+            case "activate", "rollback", "history":
+                return try lifecycle(verb, try Options(rest, valued: ["by", "reason"]))
             case "report":
                 return try report(
                     try Options(
@@ -90,7 +99,8 @@ public enum RgovCommand {
         var passThrough = ["--state", deployment.layout.root, "--profile", deployment.profile.source]
         if let now = options.value("now") { passThrough += ["--now", now] }
         if let capabilities = options.value("capabilities") { passThrough += ["--capabilities", capabilities] }
-        let deadline = Double(options.value("stage-deadline") ?? "600") ?? 600
+        let deadline =
+            try options.integer("stage-deadline").map(Double.init) ?? Double(deployment.profile.stageDeadlineMs) / 1000
         let report = try Tick(
             deployment: deployment, passThrough: passThrough,
             binDirectory: (Sys.executablePath() as NSString).deletingLastPathComponent, stageDeadline: deadline
@@ -110,8 +120,41 @@ public enum RgovCommand {
 
     static func validate(_ options: Options) throws -> Int32 {
         if helpRequested(options, help) { return 0 }
+        if options.has("package") {
+            let root = PackageRoot.locate()
+            if options.has("update") {
+                try DurableFile.write(
+                    try CanonicalJSON.encodeFile(try PackageManifest.build(root: root)),
+                    to: root + "/package-manifest.json")
+                Sys.writeStandardOutput("wrote \(root)/package-manifest.json\n")
+                return 0
+            }
+            let problems = try PackageManifest.verify(root: root)
+            if options.json {
+                Sys.writeStandardOutput(
+                    CanonicalJSON.line([
+                        "ok": problems.isEmpty ? "true" : "false", "problems": problems.joined(separator: "; "),
+                    ]) + "\n")
+            } else {
+                Sys.writeStandardOutput(
+                    (problems.isEmpty
+                        ? "package-manifest.json matches the shipped files"
+                        : problems.map { "MISMATCH " + $0 }.joined(separator: "\n"))
+                        + "\n")
+            }
+            return problems.isEmpty ? 0 : ExitCode.dataError.rawValue
+        }
         let deployment = try Deployment.load(options)
         try deployment.layout.prepare()
+        struct Gap: Codable {
+            var capability: String
+            var fallback: String
+        }
+        struct Parameter: Codable {
+            var path: String
+            var value: String
+            var layer: String
+        }
         struct Validation: Codable {
             var ok: Bool
             var profile: String
@@ -119,22 +162,136 @@ public enum RgovCommand {
             var profile_sha256: String
             var capability_descriptor: String
             var sender_mode: String
-            var capability_gaps: [String]
+            var capability_gaps: [Gap]
             var state_dir: String
+            var settings: [ExplainEntry]?
+            var parameters: [Parameter]?
+        }
+        let explain = options.has("explain")
+        var parameters: [Parameter] = []
+        for rule in deployment.rules {
+            parameters.append(
+                Parameter(path: "policies.\(rule.ruleID).severity", value: rule.severity.rawValue, layer: "pack"))
+            for (name, value) in rule.values.sorted(by: { $0.key < $1.key }) {
+                parameters.append(
+                    Parameter(
+                        path: "policies.\(rule.ruleID).\(name)", value: value.text, layer: rule.origins[name] ?? "pack")
+                )
+            }
         }
         let v = Validation(
             ok: true, profile: deployment.profileReference, profile_source: deployment.profile.source,
             profile_sha256: deployment.profile.sha256, capability_descriptor: deployment.descriptorReference,
-            sender_mode: deployment.profile.senderMode.rawValue, capability_gaps: deployment.capabilityGaps,
-            state_dir: deployment.layout.root)
-        let text = """
-            profile \(v.profile) (\(v.profile_source)) is valid on runtime \(v.capability_descriptor)
-              sender mode: \(v.sender_mode)
-              capability gaps: \(v.capability_gaps.isEmpty ? "none" : v.capability_gaps.joined(separator: ", "))
-              state dir: \(v.state_dir) (writable)
-            """
-        Sys.writeStandardOutput((options.json ? CanonicalJSON.line(v) : text) + "\n")
+            sender_mode: deployment.profile.senderMode.rawValue,
+            capability_gaps: deployment.capabilityGaps.map {
+                Gap(capability: $0, fallback: CapabilityFallback.explain($0))
+            },
+            state_dir: deployment.layout.root, settings: explain ? deployment.profile.explain : nil,
+            parameters: explain ? parameters : nil)
+        var lines = [
+            "profile \(v.profile) (\(v.profile_source)) is valid on runtime \(v.capability_descriptor)",
+            "  sender mode: \(v.sender_mode); state dir: \(v.state_dir) (writable)",
+        ]
+        lines +=
+            v.capability_gaps.isEmpty
+            ? ["  capability gaps: none"] : v.capability_gaps.map { "  gap \($0.capability): \($0.fallback)" }
+        if explain {
+            let rows =
+                deployment.profile.explain.sorted { $0.path < $1.path }.map { ($0.path, $0.value, $0.layer.rawValue) }
+                + parameters.map { ($0.path, $0.value, $0.layer) }
+            let width = min(72, rows.map(\.0.count).max() ?? 0)
+            lines.append("  " + "setting".padding(toLength: width, withPad: " ", startingAt: 0) + "  layer     value")
+            for (path, value, layer) in rows {
+                lines.append(
+                    "  " + path.padding(toLength: max(width, path.count), withPad: " ", startingAt: 0) + "  "
+                        + layer.padding(toLength: 8, withPad: " ", startingAt: 0) + "  " + value)
+            }
+        }
+        Sys.writeStandardOutput((options.json ? CanonicalJSON.line(v) : lines.joined(separator: "\n")) + "\n")
         return 0
+    }
+
+    static func diffProfiles(_ options: Options) throws -> Int32 {
+        if helpRequested(options, help) { return 0 }
+        guard options.positionals.count == 2 else {
+            throw RgovError.usage("usage: rgov diff-profiles PROFILE_A PROFILE_B [--state DIR] [--now T]")
+        }
+        let root = PackageRoot.locate()
+        let packs = try Deployment.loadPacks(root: root)
+        let layout = StateLayout(root: options.stateDirectory)
+        guard Sys.isDirectory(layout.missions) else { throw RgovError(.noInput, "no missions at \(layout.missions)") }
+        let clock = try options.clock()
+        let deployments = try options.positionals.map { name -> Deployment in
+            let profile = try Deployment.loadProfile(name, root: root)
+            let descriptor = try Deployment.loadDescriptor(
+                options.value("capabilities") ?? profile.capabilityDescriptor, root: root)
+            return try Deployment(
+                layout: layout, profile: profile, descriptor: descriptor, clock: clock, availablePacks: packs)
+        }
+        let report = try ProfileDiff.compare(deployments[0], deployments[1], now: clock.now())
+        Sys.writeStandardOutput((options.json ? CanonicalJSON.line(report) : ProfileDiff.describe(report)) + "\n")
+        return 0
+    }
+
+    static func lifecycle(_ verb: String, _ options: Options) throws -> Int32 {
+        if helpRequested(options, help) { return 0 }
+        let layout = StateLayout(root: options.stateDirectory)
+        let lifecycle = ProfileLifecycle(layout: layout, clock: try options.clock())
+        switch verb {
+        case "history":
+            let events = try lifecycle.history()
+            if options.json {
+                Sys.writeStandardOutput(events.map { CanonicalJSON.line($0) + "\n" }.joined())
+            } else if events.isEmpty {
+                Sys.writeStandardOutput("no profile activations in \(layout.root)\n")
+            } else {
+                let active = lifecycle.active()?.event_id
+                for e in events {
+                    Sys.writeStandardOutput(
+                        "\(e.event_id == active ? "*" : " ") \(Timestamp.format(e.at))  \(e.action.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) "
+                            + "\(e.profile)  sha256 \(e.snapshot_sha256.prefix(12))  by \(e.by) (\(e.os_user)): \(e.reason)\n"
+                    )
+                }
+            }
+            return 0
+        case "activate":
+            guard let name = options.positionals.first, options.positionals.count == 1 else {
+                throw RgovError.usage("usage: rgov activate PROFILE --by NAME --reason TEXT")
+            }
+            var withProfile = options
+            withProfile.setValue("profile", name)
+            let deployment = try Deployment.load(withProfile)
+            let event = try lifecycle.activate(
+                deployment, by: options.value("by") ?? "", reason: options.value("reason") ?? "")
+            Sys.writeStandardOutput(
+                (options.json
+                    ? CanonicalJSON.line(event)
+                    : "activated \(event.profile) (sha256 \(event.snapshot_sha256.prefix(12))) as \(event.event_id)")
+                    + "\n")
+            return 0
+        default:
+            guard options.positionals.isEmpty else {
+                throw RgovError.usage("usage: rgov rollback --by NAME --reason TEXT")
+            }
+            let root = PackageRoot.locate()
+            let packs = try Deployment.loadPacks(root: root)
+            let event = try lifecycle.rollback(by: options.value("by") ?? "", reason: options.value("reason") ?? "") {
+                profile in
+                let descriptor = try Deployment.loadDescriptor(
+                    options.value("capabilities") ?? profile.capabilityDescriptor, root: root)
+                let deployment = try Deployment(
+                    layout: layout, profile: profile, descriptor: descriptor, clock: try options.clock(),
+                    availablePacks: packs)
+                try deployment.layout.prepare()
+                return deployment
+            }
+            Sys.writeStandardOutput(
+                (options.json
+                    ? CanonicalJSON.line(event)
+                    : "rolled back to \(event.profile) (sha256 \(event.snapshot_sha256.prefix(12))) as \(event.event_id)")
+                    + "\n")
+            return 0
+        }
     }
 }
 

@@ -69,6 +69,7 @@ public enum StageCommand {
         do {
             let deployment = try Deployment.load(options)
             try deployment.layout.prepare()
+            try ProfileLifecycle(layout: deployment.layout, clock: deployment.clock).storeSnapshot(deployment.profile)
             let lockPath = deployment.layout.locks + "/" + kind.rawValue + ".lock"
             let holder = "pid \(Sys.processID()) on \(Sys.hostName()) since \(Timestamp.format(Date()))"
             guard let lock = try StageLock.acquire(lockPath, holder: holder) else {

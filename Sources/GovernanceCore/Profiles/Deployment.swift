@@ -33,10 +33,18 @@ public struct Deployment: Sendable {
                 "\(profile.source): sender mode \(profile.senderMode.rawValue) is not available in rgov \(PackageInfo.version) "
                     + "(available: \(DeliveryPipeline.implementedModes.map(\.rawValue).joined(separator: ", ")))")
         }
+        if profile.sendingEnabled, profile.senderMode != .dryRun, !descriptor.has("direct_send") {
+            throw RgovError.config(
+                "profile \(profile.reference) sends with \(profile.senderMode.rawValue), which needs direct_send; runtime "
+                    + "\(descriptor.reference) cannot send (use sender mode dry-run, or a runtime with direct_send)")
+        }
         var gaps: [String] = []
         if profile.queueEnabled && !descriptor.has("queue") { gaps.append("queue") }
         if profile.sendingEnabled && !descriptor.has("bridge") { gaps.append("bridge") }
         if profile.senderMode.declaresAck && !descriptor.has("ack_receipts") { gaps.append("ack_receipts") }
+        if profile.hookInlineBlock && !descriptor.has("inline_block") { gaps.append("inline_block") }
+        if !descriptor.has("scheduler") { gaps.append("scheduler") }
+        if profile.escalationWindowMs != nil && !descriptor.has("direct_send") { gaps.append("direct_send") }
         for name in profile.optionalCapabilities where !descriptor.has(name) && !gaps.contains(name) {
             gaps.append(name)
         }
@@ -49,7 +57,9 @@ public struct Deployment: Sendable {
     /// Loads the profile and capability descriptor named by the options, and checks them together.
     public static func load(_ options: Options) throws -> Deployment {
         let root = PackageRoot.locate()
-        let profile = try loadProfile(options.profileName, root: root)
+        var profile = try loadProfile(options.profileName, root: root)
+        try LocalBindings.apply(
+            to: &profile, stateDirectory: options.stateDirectory, environment: ProcessInfo.processInfo.environment)
         let descriptorName = options.value("capabilities") ?? profile.capabilityDescriptor
         let descriptor = try loadDescriptor(descriptorName, root: root)
         return try Deployment(

@@ -87,7 +87,7 @@ public struct Tick {
         var lines = ["rgov tick: state \(r.state_dir), profile \(r.profile), runtime \(r.capability_descriptor)"]
         if let n = r.missions_imported { lines.append("  imported \(n) mission snapshots") }
         if !r.capability_gaps.isEmpty {
-            lines.append("  capability gaps (degraded honestly): \(r.capability_gaps.joined(separator: ", "))")
+            for gap in r.capability_gaps { lines.append("  capability gap \(gap): \(CapabilityFallback.explain(gap))") }
         }
         for run in r.stages {
             var line = "  \(run.stage): exit \(run.exit_status) in \(run.duration_ms) ms"

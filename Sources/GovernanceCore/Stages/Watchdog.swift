@@ -255,17 +255,19 @@ public struct Watchdog {
         var message = Self.render(finding, mission: mission)
         message.title = (escalating ? "[escalation] " : "[reminder \(number)] ") + message.title
         message.text += escalating ? " Not acknowledged \(open) after the first notice." : " Still true after \(open)."
-        let reason =
+        // Without a channel to reach the escalation target, the operator gets it as a forced checkpoint.
+        let channel = deployment.descriptor.has("direct_send")
+        var reason =
             escalating
             ? "first notice not acked within the escalation window; open \(open)" : "still true after \(open)"
+        if escalating && !channel { reason += "; " + CapabilityFallback.explain("direct_send") }
+        let profile = deployment.profile
         _ = try notify(
             noticeID: noticeID, kind: kind, follows: episode.notice_id,
-            outcome: escalating ? .escalate : finding.outcome,
+            outcome: escalating ? (channel ? .escalate : .force_checkpoint) : finding.outcome,
             severity: escalating ? max(finding.severity, .critical) : finding.severity, reason: reason, event: event,
             mission: mission,
-            target: escalating
-                ? (deployment.profile.escalationTarget ?? deployment.profile.defaultTarget)
-                : deployment.profile.defaultTarget,
+            target: escalating && channel ? (profile.escalationTarget ?? profile.defaultTarget) : profile.defaultTarget,
             message: message, now: now, store: store)
         return noticeID
     }
@@ -285,7 +287,8 @@ public struct Watchdog {
             decided_by: Self.actor, notice_id: noticeID, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference)
         try publish(decision, in: deployment.layout.decisions, day: Timestamp.day(event.occurred_at), id: decisionID)
-        let (initial, initialReason) = initialState()
+        var (initial, initialReason) = initialState()
+        if severity < deployment.profile.minSeverity { (initial, initialReason) = (.prepared, "below_min_severity") }
         let notice = try Notice(
             notice_id: noticeID, rule_id: event.rule_id, severity: severity, mission_id: mission.mission_id,
             correlation_id: mission.mission_id, event_id: event.event_id, decision_id: decisionID,

@@ -32,6 +32,11 @@ public struct StateLayout: Sendable {
     public var metrics: String { root + "/metrics" }
     public var exports: String { root + "/exports" }
     public var outbox: String { root + "/outbox" }
+    /// Every profile in force, stored once per content hash (`<sha256>.yaml`).
+    public var profileSnapshots: String { root + "/profile-snapshots" }
+    /// Activation and rollback records.
+    public var profileHistory: String { root + "/profile-history" }
+    public var activeProfile: String { root + "/active-profile.json" }
 
     /// The folder that holds notices in `state`; final states are partitioned by `day`.
     public func notices(_ state: DeliveryState, day: String? = nil) -> String {
@@ -46,7 +51,7 @@ public struct StateLayout: Sendable {
     public var folders: [String] {
         [
             missions, watchdogRuns, openEpisodes, events, evidence, decisions, queue, spool, receipts, inflightAttempts,
-            attempts, quarantine, locks, metrics,
+            attempts, quarantine, locks, metrics, profileSnapshots, profileHistory,
         ] + DeliveryState.allCases.map { notices($0) }
     }
 

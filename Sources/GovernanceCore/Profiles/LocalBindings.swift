@@ -1,0 +1,98 @@
+import Foundation
+
+/// The environment-local layer: targets and secrets that belong to one machine, never to the
+/// profile in git and never to an artifact.
+///
+/// Two sources, the environment winning over the file:
+/// - `RGOV_BINDING_<KEY>` sets `spec.adapters.sender.binding.<key>` (lowercased), e.g.
+///   `RGOV_BINDING_TARGET`, `RGOV_BINDING_TOKEN`; `RGOV_DEFAULT_TARGET` and
+///   `RGOV_ESCALATION_TARGET` set the notification targets.
+/// - a YAML file, `RGOV_BINDINGS_FILE` or else `STATE/bindings.local.yaml` when present:
+///   `sender: {binding: {...}}` and `notifications: {default_target, escalation_target}`.
+public enum LocalBindings {
+    public static func apply(to profile: inout DeploymentProfile, stateDirectory: String, environment: [String: String])
+        throws
+    {
+        let path = environment["RGOV_BINDINGS_FILE"] ?? stateDirectory + "/bindings.local.yaml"
+        var values: [(path: String, value: BindingValue)] = []
+        if Sys.kind(path) == .regular {
+            let text = String(decoding: try Sys.readFile(path, limit: 1 << 20), as: UTF8.self)
+            do {
+                let root = try ConfigMap(
+                    try YAMLReader.parse(text, file: path), file: path, path: "", allowed: ["sender", "notifications"])
+                let allowedBinding = DeploymentProfile.bindingKeys[profile.senderMode]! + ["token"]
+                if let binding = try root.map("sender", allowed: ["binding"])?.map("binding", allowed: allowedBinding) {
+                    for entry in binding.rawEntries {
+                        switch entry.value {
+                        case .scalar(let s): values.append(("binding." + entry.key, .text(s.text)))
+                        case .sequence:
+                            values.append(("binding." + entry.key, .list(try binding.strings(entry.key) ?? [])))
+                        case .mapping:
+                            let sub = try binding.map(entry.key, allowed: nil)!
+                            var map: [String: String] = [:]
+                            for e in sub.rawEntries { map[e.key] = try sub.string(e.key, required: true)! }
+                            values.append(("binding." + entry.key, .map(map)))
+                        }
+                    }
+                }
+                let notifications = try root.map("notifications", allowed: ["default_target", "escalation_target"])
+                if let t = try notifications?.string("default_target") { values.append(("default_target", .text(t))) }
+                if let t = try notifications?.string("escalation_target") {
+                    values.append(("escalation_target", .text(t)))
+                }
+            } catch let error as YAMLError {
+                throw RgovError.config(error.description)
+            }
+        }
+        for (name, value) in environment.sorted(by: { $0.key < $1.key }) {
+            if name.hasPrefix("RGOV_BINDING_"), name.count > 13 {
+                let key = name.dropFirst(13).lowercased()
+                let allowed = DeploymentProfile.bindingKeys[profile.senderMode]! + ["token"]
+                guard allowed.contains(key) else {
+                    throw RgovError.config(
+                        "\(name): sender mode \(profile.senderMode.rawValue) has no binding key \"\(key)\" (keys: \(allowed.joined(separator: ", ")))"
+                    )
+                }
+                values.append(("binding." + key, .text(value)))
+            }
+            if name == "RGOV_DEFAULT_TARGET" { values.append(("default_target", .text(value))) }
+            if name == "RGOV_ESCALATION_TARGET" { values.append(("escalation_target", .text(value))) }
+        }
+        for (key, value) in values {
+            let explainPath: String
+            if key.hasPrefix("binding.") {
+                let name = String(key.dropFirst(8))
+                profile.binding[name] = value
+                explainPath = "adapters.sender." + key
+            } else if key == "default_target" {
+                profile.defaultTarget = value.text ?? profile.defaultTarget
+                explainPath = "notifications.default_target"
+            } else {
+                profile.escalationTarget = value.text ?? profile.escalationTarget
+                explainPath = "notifications.escalation.target"
+            }
+            let shown =
+                DeploymentProfile.isSecret(String(key.dropFirst(8))) ? "[redacted]" : DeploymentProfile.describe(value)
+            profile.explain.removeAll { $0.path == explainPath }
+            profile.explain.append(ExplainEntry(path: explainPath, value: shown, layer: .local))
+        }
+    }
+}
+
+/// The safe-fallback table: what the chain does instead when the runtime lacks a capability the
+/// profile would use. Every degraded run records its gaps in run artifacts and receipts.
+public enum CapabilityFallback {
+    public static let table: [String: String] = [
+        "queue": "no queue: notices are recorded as prepared (queue_capability_missing) and never dispatched",
+        "bridge": "no bridge: dispatched notices wait in pending_external_send (bridge_capability_missing)",
+        "ack_receipts":
+            "no ack path: sends that happen stay pending_external_send (sent_unconfirmed) until an operator acks",
+        "inline_block":
+            "no inline block: unbacked completions are not refused at report time; the watchdog downgrades them (downgrade_status) with a review notice",
+        "scheduler": "no scheduler: run `rgov tick` by hand or from cron (manual orchestrator invocation)",
+        "direct_send": "no escalation channel: escalations go to the operator target as a force_checkpoint notice",
+        "export": "no export: audit bundles are written locally only",
+    ]
+
+    public static func explain(_ gap: String) -> String { table[gap] ?? gap }
+}

@@ -1,0 +1,205 @@
+import Foundation
+
+/// One activation or rollback of a profile: who, when, why, and exactly what (the snapshot hash).
+public struct ProfileLifecycleEvent: Codable, Sendable, Equatable {
+    public enum Action: String, Codable, Sendable { case activate, rollback }
+
+    public var schema = "rgov.profile-lifecycle/v1"
+    public var event_id: String
+    public var action: Action
+    public var profile: String
+    public var snapshot_sha256: String
+    public var snapshot: String
+    public var previous_sha256: String?
+    public var capability_descriptor: String
+    public var by: String
+    public var os_user: String
+    public var at: Date
+    public var reason: String
+}
+
+/// Which profile the stages use when none is named.
+public struct ActiveProfile: Codable, Sendable, Equatable {
+    public var schema = "rgov.active-profile/v1"
+    public var profile: String
+    public var snapshot_sha256: String
+    public var snapshot: String
+    public var since: Date
+    public var event_id: String
+}
+
+/// Profiles as a lifecycle (generate, validate, simulate, deploy, roll back): every profile in
+/// force is stored once per content hash, and activations and rollbacks are records.
+public struct ProfileLifecycle {
+    public let layout: StateLayout
+    public let clock: Clock
+
+    public init(layout: StateLayout, clock: Clock) {
+        self.layout = layout
+        self.clock = clock
+    }
+
+    /// Stores `profile`'s bytes at `profile-snapshots/<sha256>.yaml` unless already there.
+    @discardableResult
+    public func storeSnapshot(_ profile: DeploymentProfile) throws -> String {
+        try Sys.makeDirectory(layout.profileSnapshots)
+        let path = layout.profileSnapshots + "/" + profile.sha256 + ".yaml"
+        if Sys.kind(path) != .regular { try DurableFile.create(Data(profile.text.utf8), at: path) }
+        return path
+    }
+
+    public static func activeSnapshotPath(_ layout: StateLayout) -> String? {
+        guard let data = try? Sys.readFile(layout.activeProfile, limit: 1 << 16),
+            let active = try? CanonicalJSON.decode(ActiveProfile.self, from: data)
+        else { return nil }
+        return layout.profileSnapshots + "/" + active.snapshot_sha256 + ".yaml"
+    }
+
+    public func active() -> ActiveProfile? {
+        (try? Sys.readFile(layout.activeProfile, limit: 1 << 16)).flatMap {
+            try? CanonicalJSON.decode(ActiveProfile.self, from: $0)
+        }
+    }
+
+    /// Makes a validated profile the one stages use when none is named.
+    public func activate(_ deployment: Deployment, by: String, reason: String) throws -> ProfileLifecycleEvent {
+        try record(
+            .activate, profile: deployment.profile, descriptor: deployment.descriptorReference, by: by, reason: reason)
+    }
+
+    /// Restores the most recent earlier profile that still validates on this runtime.
+    public func rollback(by: String, reason: String, validate: (DeploymentProfile) throws -> Deployment) throws
+        -> ProfileLifecycleEvent
+    {
+        let current = active()?.snapshot_sha256
+        var skipped: [String] = []
+        for event in try history().reversed() where event.snapshot_sha256 != current {
+            guard !skipped.contains(event.snapshot_sha256) else { continue }
+            let path = layout.profileSnapshots + "/" + event.snapshot_sha256 + ".yaml"
+            do {
+                let text = String(decoding: try Sys.readFile(path, limit: 1 << 20), as: UTF8.self)
+                guard SHA256.hex(of: text) == event.snapshot_sha256 else {
+                    throw RgovError.data("snapshot \(path) does not match its hash")
+                }
+                let deployment = try validate(try DeploymentProfile.parse(text, file: path))
+                return try record(
+                    .rollback, profile: deployment.profile, descriptor: deployment.descriptorReference, by: by,
+                    reason: reason)
+            } catch {
+                skipped.append(event.snapshot_sha256)
+                Log.info("rgov", "skipping \(event.profile) (\(event.snapshot_sha256.prefix(12))): \(error)")
+            }
+        }
+        throw RgovError(.noInput, "no earlier known-good profile to roll back to")
+    }
+
+    public func history() throws -> [ProfileLifecycleEvent] {
+        try layout.artifactNames(in: layout.profileHistory).map {
+            try CanonicalJSON.decode(
+                ProfileLifecycleEvent.self, from: try Sys.readFile(layout.profileHistory + "/" + $0, limit: 1 << 20))
+        }
+    }
+
+    private func record(
+        _ action: ProfileLifecycleEvent.Action, profile: DeploymentProfile, descriptor: String, by: String,
+        reason: String
+    ) throws -> ProfileLifecycleEvent {
+        guard !by.isEmpty, !reason.isEmpty else { throw RgovError.usage("--by and --reason are required") }
+        try layout.prepare()
+        let snapshot = try storeSnapshot(profile)
+        let now = clock.now()
+        let sequence = try layout.artifactNames(in: layout.profileHistory).count + 1
+        let id = "plc-" + String(format: "%06d", sequence) + "-" + Timestamp.compact(now)
+        let event = ProfileLifecycleEvent(
+            event_id: id, action: action, profile: profile.reference, snapshot_sha256: profile.sha256,
+            snapshot: snapshot,
+            previous_sha256: active()?.snapshot_sha256, capability_descriptor: descriptor, by: by,
+            os_user: Sys.userName(), at: now,
+            reason: reason)
+        guard
+            try DurableFile.create(try CanonicalJSON.encodeFile(event), at: layout.profileHistory + "/" + id + ".json")
+        else {
+            throw RgovError(.temporaryFailure, "another activation was recorded at the same moment; try again")
+        }
+        let active = ActiveProfile(
+            profile: profile.reference, snapshot_sha256: profile.sha256, snapshot: snapshot, since: now, event_id: id)
+        try DurableFile.write(try CanonicalJSON.encodeFile(active), to: layout.activeProfile)
+        return event
+    }
+}
+
+/// `package-manifest.json`: what this package ships, each file with its SHA-256.
+public struct PackageManifest: Codable, Sendable, Equatable {
+    public struct Entry: Codable, Sendable, Equatable {
+        public var id: String
+        public var version: String
+        public var path: String
+        public var sha256: String
+    }
+
+    public var schema = "rgov.package-manifest/v1"
+    public var package = "rgov"
+    public var version: String
+    public var schemas: [Entry]
+    public var policy_packs: [Entry]
+    public var profiles: [Entry]
+    public var capability_descriptors: [Entry]
+
+    /// The manifest the files under `root` call for.
+    public static func build(root: String) throws -> PackageManifest {
+        func entries(_ folder: String, _ suffix: String, _ describe: (String, Data) throws -> (String, String)) throws
+            -> [Entry]
+        {
+            try Sys.listDirectory(root + "/" + folder).filter { $0.hasSuffix(suffix) }.sorted().map { name in
+                let data = try Sys.readFile(root + "/" + folder + "/" + name, limit: 4 << 20)
+                let (id, version) = try describe(name, data)
+                return Entry(id: id, version: version, path: folder + "/" + name, sha256: SHA256.hex(of: [UInt8](data)))
+            }
+        }
+        return PackageManifest(
+            version: PackageInfo.version,
+            schemas: try entries("schemas", ".schema.json") { name, _ in (String(name.dropLast(12)), "v1") },
+            policy_packs: try entries("policy-packs", ".yaml") { name, data in
+                let pack = try PolicyPack.parse(String(decoding: data, as: UTF8.self), file: name)
+                return (pack.id, pack.version)
+            },
+            profiles: try entries("profiles", ".yaml") { name, data in
+                let profile = try DeploymentProfile.parse(String(decoding: data, as: UTF8.self), file: name)
+                return (profile.id, profile.version)
+            },
+            capability_descriptors: try entries("capabilities", ".json") { name, data in
+                let descriptor = try CapabilityDescriptor.parse(data, file: name)
+                return (descriptor.id, descriptor.version)
+            })
+    }
+
+    /// Differences between the manifest on disk and the files, one line each; empty when they agree.
+    public static func verify(root: String) throws -> [String] {
+        let path = root + "/package-manifest.json"
+        guard Sys.kind(path) == .regular else { return ["\(path) is missing"] }
+        let shipped = try CanonicalJSON.decode(PackageManifest.self, from: try Sys.readFile(path, limit: 4 << 20))
+        let actual = try build(root: root)
+        var problems: [String] = []
+        if shipped.version != actual.version {
+            problems.append("version: manifest \(shipped.version), package \(actual.version)")
+        }
+        let listed = shipped.schemas + shipped.policy_packs + shipped.profiles + shipped.capability_descriptors
+        let present = actual.schemas + actual.policy_packs + actual.profiles + actual.capability_descriptors
+        for entry in listed {
+            guard let file = present.first(where: { $0.path == entry.path }) else {
+                problems.append("\(entry.path): listed but missing")
+                continue
+            }
+            if file.sha256 != entry.sha256 {
+                problems.append("\(entry.path): sha256 \(file.sha256) differs from the manifest's \(entry.sha256)")
+            }
+            if file.version != entry.version {
+                problems.append("\(entry.path): version \(file.version), manifest says \(entry.version)")
+            }
+        }
+        for file in present where !listed.contains(where: { $0.path == file.path }) {
+            problems.append("\(file.path): shipped but not in the manifest")
+        }
+        return problems
+    }
+}
