@@ -92,7 +92,12 @@ import Testing
         let crashing = try h.script("crashing-sender", "echo 'token=abc' >&2; exit 1")
         let run = try h.tick(profile: "standard-team-mode", env: ["RGOV_SENDER_BIN": crashing])
         #expect(run.status == 0)
-        #expect(try h.notices().allSatisfy { $0.state == .blocked && $0.state_reason == "sender_failed" })
+        let failed = try h.notices()
+        #expect(failed.allSatisfy { $0.state == .pending_external_send && $0.state_reason == "sender_failed" })
+        #expect(
+            failed.allSatisfy { $0.next_attempt_at == Timestamp.parse(Harness.now)!.addingTimeInterval(60) },
+            "retried after the minimal backoff")
+        #expect(try h.layout.artifactNames(in: h.layout.deferredNotices).count == Harness.exampleNotices)
         #expect(try h.receipts().allSatisfy { $0.sender_exit_status == 1 && $0.sender_stderr_tail == "token=abc\n" })
 
         let h2 = try Harness()

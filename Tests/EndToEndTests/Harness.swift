@@ -89,7 +89,10 @@ struct Harness {
 
     func script(_ name: String, _ body: String) throws -> String {
         let path = dir + "/" + name
-        try ("#!/bin/sh\n" + body + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        // Our own O_CLOEXEC writer: a descriptor Foundation leaves open can leak into a child that
+        // another test spawns at the same moment, and exec of the script then fails with ETXTBSY.
+        try Sys.makeDirectory((path as NSString).deletingLastPathComponent)
+        try DurableFile.write(Data(("#!/bin/sh\n" + body + "\n").utf8), to: path)
         chmod(path, 0o755)
         return path
     }
@@ -100,7 +103,10 @@ struct Harness {
         let store = NoticeStore(layout: layout)
         for state in DeliveryState.allCases {
             let base = layout.notices(state)
-            let folders = state.isFinal ? try layout.dayPartitions(in: base).map { base + "/" + $0 } : [base]
+            let folders =
+                state.isFinal
+                ? try layout.dayPartitions(in: base).map { base + "/" + $0 }
+                : [base] + (state == .pending_external_send ? [layout.deferredNotices] : [])
             for folder in folders {
                 for name in try layout.artifactNames(in: folder) { result.append(try store.read(folder + "/" + name)) }
             }

@@ -199,7 +199,7 @@ import Testing
                 && missing.stderr.contains("shipped: minimal-solo-mode, standard-team-mode, strict-manager-mode"))
         let unbuilt = try h.profile(named: "webhook", replacing: [("mode: shim", "mode: webhook")])
         let refused = try h.run("rgov-bridge", ["--profile", unbuilt])
-        #expect(refused.status == 78 && refused.stderr.contains("sender mode webhook is not available"))
+        #expect(refused.status == 78 && refused.stderr.contains("sender mode webhook needs binding.url"))
     }
 
     @Test func usageErrorsAndHelp() throws {

@@ -26,8 +26,12 @@ import Testing
                 retryable: retryable)) + "\n"
     }
 
-    func judge(_ c: ChildResult, mode: SenderMode = .shim, ackReceipts: Bool = true) -> SendVerdict {
-        SendVerdict.judge(c, noticeID: "n1", mode: mode, runtimeHasAckReceipts: ackReceipts, at: Self.at)
+    func judge(_ c: ChildResult, mode: SenderMode = .shim, ackReceipts: Bool = true, declaresAck: Bool = true)
+        -> SendVerdict
+    {
+        SendVerdict.judge(
+            c, result: SendPlan.interpret(c, mode: mode, noticeID: "n1"), declaresAck: declaresAck && mode != .dryRun,
+            runtimeHasAckReceipts: ackReceipts, at: Self.at)
     }
 
     @Test func onlyAnExplicitAckFromAnAckingBindingIsAcked() {
@@ -52,8 +56,11 @@ import Testing
     }
 
     @Test func failuresAreSortedIntoTemporaryAndPermanent() {
-        #expect(judge(Self.child(75)) == SendVerdict(state: .pending_external_send, reason: "temporary_failure"))
-        #expect(judge(Self.child(1)) == SendVerdict(state: .blocked, reason: "sender_failed"))
+        #expect(
+            judge(Self.child(75))
+                == SendVerdict(state: .pending_external_send, reason: "temporary_failure", retry: true))
+        #expect(
+            judge(Self.child(1)) == SendVerdict(state: .pending_external_send, reason: "sender_failed", retry: true))
         #expect(judge(Self.child(78)) == SendVerdict(state: .blocked, reason: "sender_configuration_refused"))
         #expect(
             judge(Self.child(0, Self.line(ok: false, reason: "recipient_unknown")))
@@ -63,5 +70,61 @@ import Testing
         #expect(
             judge(Self.child(0, Self.line(sent: false, acked: false, reason: "dry_run")))
                 == SendVerdict(state: .pending_external_send, reason: "dry_run"))
+    }
+}
+
+@Suite struct SenderEnvelopeTests {
+    static func child(_ stdout: String) -> ChildResult { SendVerdictTests.child(0, stdout) }
+
+    func verdict(_ stdout: String, mode: SenderMode, declaresAck: Bool) -> SendVerdict {
+        let c = Self.child(stdout)
+        return SendVerdict.judge(
+            c, result: SendPlan.interpret(c, mode: mode, noticeID: "n1"), declaresAck: declaresAck,
+            runtimeHasAckReceipts: true,
+            at: SendVerdictTests.at)
+    }
+
+    @Test func commandEnvelopes() {
+        #expect(
+            verdict("", mode: .command, declaresAck: true).reason == "sent_unconfirmed",
+            "exit 0 without an envelope is a send, unproven")
+        #expect(verdict("<<garbage>>", mode: .command, declaresAck: true).reason == "sent_unconfirmed")
+        #expect(
+            verdict(#"{"ok":true,"message_id":"m9","acked":true}"#, mode: .command, declaresAck: true).state == .acked)
+        #expect(
+            verdict(#"{"ok":true,"message_id":"m9","acked":true}"#, mode: .command, declaresAck: false).reason
+                == "sent_unconfirmed")
+        #expect(
+            verdict(#"{"ok":false,"reason":"bad_target"}"#, mode: .command, declaresAck: true)
+                == SendVerdict(state: .blocked, reason: "bad_target"))
+        #expect(verdict(#"{"ok":false,"retryable":true}"#, mode: .command, declaresAck: true).retry)
+        #expect(verdict(#"{"outcome":"unknown"}"#, mode: .command, declaresAck: true).reason == "outcome_unknown")
+    }
+
+    @Test func openclawEnvelopes() {
+        #expect(verdict(#"{"ok":true,"messageId":"oc-1"}"#, mode: .openclawCLI, declaresAck: true).state == .acked)
+        #expect(
+            verdict(#"{"ok":true,"messageId":"oc-1"}"#, mode: .openclawCLI, declaresAck: false).reason
+                == "sent_unconfirmed")
+        #expect(verdict(#"{"ok":false,"error":"gateway down"}"#, mode: .openclawCLI, declaresAck: true).retry)
+        #expect(
+            verdict(#"{"ok":false,"reason":"unknown_channel"}"#, mode: .openclawCLI, declaresAck: true)
+                == SendVerdict(state: .blocked, reason: "unknown_channel"))
+        #expect(
+            verdict(
+                #"{"deliveryStatus":{"status":"suppressed","reason":"cancelled_by_message_sending_hook"}}"#,
+                mode: .openclawCLI, declaresAck: true
+            ).state == .blocked)
+        #expect(
+            verdict(
+                #"{"ok":false,"messageId":"oc-2","deliveryStatus":{"status":"partial_failed","sentBeforeError":true}}"#,
+                mode: .openclawCLI, declaresAck: true
+            ).reason == "partial_send")
+        #expect(
+            verdict(
+                #"{"result":{"deliveryStatus":{"status":"sent"},"messageId":"oc-3"},"ok":true}"#, mode: .openclawCLI,
+                declaresAck: true
+            ).messageID == "oc-3")
+        #expect(verdict("not json", mode: .openclawCLI, declaresAck: true).reason == "outcome_unknown")
     }
 }

@@ -123,6 +123,8 @@ public struct Receipt: Codable, Sendable, Equatable {
     public var profile: String
     public var capability_descriptor: String
     public var capability_gaps: [String]?
+    /// When the bridge will try again, for a retryable failure.
+    public var next_attempt_at: Date?
 }
 
 /// One watchdog run: what it scanned, found and wrote, under which profile and runtime.

@@ -42,6 +42,9 @@ public struct Notice: Codable, Sendable, Equatable {
     public private(set) var transitions: [Transition]
     public private(set) var attempts: Int
     public private(set) var ack_evidence: AckEvidence?
+    /// SHA-256 of the newest record of this notice's chain (a transition or a receipt): the next
+    /// record's `prev_sha256`. The chain stays linear however many attempts a retry takes.
+    public private(set) var chain_head_sha256: String
     public var hold: NoticeHold?
     public var next_attempt_at: Date?
     /// A blocked notice that an operator requeued is linked from its replacement.
@@ -116,14 +119,30 @@ public struct Notice: Codable, Sendable, Equatable {
         self.state_reason = reason
         self.attempts = 0
         self.transitions = []
+        self.chain_head_sha256 = ""
         let genesis = try CanonicalJSON.sha256(header)
-        self.transitions = [
-            Transition(from: nil, to: initial, at: created_at, by: by, reason: reason, prev_sha256: genesis)
-        ]
+        let first = Transition(from: nil, to: initial, at: created_at, by: by, reason: reason, prev_sha256: genesis)
+        self.transitions = [first]
+        self.chain_head_sha256 = try CanonicalJSON.sha256(first)
     }
 
     /// SHA-256 of the last record in this notice's chain that the notice itself holds.
-    public func lastTransitionSHA256() throws -> String { try CanonicalJSON.sha256(transitions.last!) }
+    /// Records a receipt that leaves the state as it is (a retry that failed again): the attempt
+    /// counts and the chain moves on; the state does not change.
+    public func recordingReceipt(_ receipt: Receipt, nextAttemptAt: Date?) throws -> Notice {
+        guard receipt.notice_id == notice_id, receipt.delivery_state == state, receipt.prev_sha256 == chain_head_sha256
+        else {
+            throw RgovError.data(
+                "receipt \(receipt.receipt_id) does not continue the chain of \(notice_id) in state \(state.rawValue)")
+        }
+        var copy = self
+        copy.chain_head_sha256 = try CanonicalJSON.sha256(receipt)
+        if receipt.attempt_id != nil { copy.attempts += 1 }
+        copy.state_reason = receipt.reason
+        copy.updated_at = receipt.recorded_at
+        copy.next_attempt_at = nextAttemptAt
+        return copy
+    }
 
     /// The only code that changes a notice's state (DESIGN §2).
     ///
@@ -149,18 +168,21 @@ public struct Notice: Codable, Sendable, Equatable {
                 throw RgovError.data("receipt \(receipt.receipt_id) belongs to \(receipt.notice_id), not \(notice_id)")
             }
         }
+        if let receipt, receipt.prev_sha256 != chain_head_sha256 {
+            throw RgovError.data("receipt \(receipt.receipt_id) does not continue the chain of \(notice_id)")
+        }
         var copy = self
-        let prev = try receipt.map { try CanonicalJSON.sha256($0) } ?? lastTransitionSHA256()
-        copy.transitions.append(
-            Transition(
-                from: state, to: next, at: at, by: by, reason: reason, prev_sha256: prev,
-                receipt_id: receipt?.receipt_id))
+        let prev = try receipt.map { try CanonicalJSON.sha256($0) } ?? chain_head_sha256
+        let transition = Transition(
+            from: state, to: next, at: at, by: by, reason: reason, prev_sha256: prev, receipt_id: receipt?.receipt_id)
+        copy.transitions.append(transition)
+        copy.chain_head_sha256 = try CanonicalJSON.sha256(transition)
         copy.state = next
         copy.state_reason = reason
         copy.updated_at = at
         copy.ack_evidence = next == .acked ? evidence : nil
         if receipt?.attempt_id != nil { copy.attempts += 1 }
-        if next.isFinal { copy.next_attempt_at = nil }
+        copy.next_attempt_at = nil
         return copy
     }
 }

@@ -15,8 +15,12 @@ public struct NoticeStore: Sendable {
         self.quarantine = Quarantine(layout: layout)
     }
 
-    /// Where `notice` belongs given its state.
+    /// Where `notice` belongs given its state: a `pending_external_send` notice with a retry
+    /// scheduled waits in `deferred/` (Postfix's name), so the bridge scans only what may be due.
     public func path(for notice: Notice) -> String {
+        if notice.state == .pending_external_send, notice.next_attempt_at != nil {
+            return layout.deferredNotices + "/" + notice.notice_id + ".json"
+        }
         let day = notice.state.isFinal ? Timestamp.day(notice.updated_at) : nil
         return layout.notices(notice.state, day: day) + "/" + notice.notice_id + ".json"
     }
@@ -51,7 +55,13 @@ public struct NoticeStore: Sendable {
         notices: [(path: String, notice: Notice)], quarantined: [String]
     ) {
         precondition(!state.isFinal, "final states are partitioned; they are never scanned as work")
-        let folder = layout.notices(state)
+        return try waiting(inFolder: layout.notices(state), stage: stage, at: now)
+    }
+
+    /// The notices in `folder` that belong there, oldest first (see `waiting(in:)`).
+    public func waiting(inFolder folder: String, stage: String, at now: Date) throws -> (
+        notices: [(path: String, notice: Notice)], quarantined: [String]
+    ) {
         var found: [(String, Notice)] = []
         var quarantined: [String] = []
         for name in try layout.artifactNames(in: folder) {
@@ -68,7 +78,7 @@ public struct NoticeStore: Sendable {
                 quarantined.append(name)
                 continue
             }
-            if notice.state != state {
+            if self.path(for: notice) != path {
                 try repair(notice, at: path)
                 continue
             }
@@ -89,8 +99,10 @@ public struct NoticeStore: Sendable {
     /// The path of the notice with `id`, in whichever state folder it is; nil if none.
     public func locate(_ id: String) -> String? {
         guard Identifier.isValid(id) else { return nil }
-        for state in DeliveryState.allCases where !state.isFinal {
-            let path = layout.notices(state) + "/" + id + ".json"
+        for folder in DeliveryState.allCases.filter({ !$0.isFinal }).map({ layout.notices($0) }) + [
+            layout.deferredNotices
+        ] {
+            let path = folder + "/" + id + ".json"
             if Sys.kind(path) == .regular { return path }
         }
         for state in DeliveryState.allCases where state.isFinal {
@@ -116,6 +128,9 @@ public struct NoticeStore: Sendable {
                 result[state] = total
             } else {
                 result[state] = try layout.artifactNames(in: base).count
+            }
+            if state == .pending_external_send {
+                result[state]! += try layout.artifactNames(in: layout.deferredNotices).count
             }
         }
         return result

@@ -10,6 +10,8 @@ public struct Deployment: Sendable {
     /// The enabled packs, and every enabled rule with its parameters resolved.
     public var packs: [PolicyPack]
     public var rules: [RuleParameters]
+    /// The sender binding in force (profile, then local bindings).
+    public var binding: SenderBinding { SenderBinding(mode: profile.senderMode, values: profile.binding) }
     /// Capabilities the profile would use that this runtime lacks, recorded in every artifact of the run.
     public var capabilityGaps: [String]
 
@@ -38,10 +40,18 @@ public struct Deployment: Sendable {
                 "profile \(profile.reference) sends with \(profile.senderMode.rawValue), which needs direct_send; runtime "
                     + "\(descriptor.reference) cannot send (use sender mode dry-run, or a runtime with direct_send)")
         }
+        if profile.sendingEnabled {
+            try SenderBinding(mode: profile.senderMode, values: profile.binding).validate(
+                requiresAck: profile.requiredCapabilities.contains("ack_receipts"), profile: profile.reference)
+        }
         var gaps: [String] = []
         if profile.queueEnabled && !descriptor.has("queue") { gaps.append("queue") }
         if profile.sendingEnabled && !descriptor.has("bridge") { gaps.append("bridge") }
-        if profile.senderMode.declaresAck && !descriptor.has("ack_receipts") { gaps.append("ack_receipts") }
+        if SenderBinding(mode: profile.senderMode, values: profile.binding).declaresAck
+            && !descriptor.has("ack_receipts")
+        {
+            gaps.append("ack_receipts")
+        }
         if profile.hookInlineBlock && !descriptor.has("inline_block") { gaps.append("inline_block") }
         if !descriptor.has("scheduler") { gaps.append("scheduler") }
         if profile.escalationWindowMs != nil && !descriptor.has("direct_send") { gaps.append("direct_send") }

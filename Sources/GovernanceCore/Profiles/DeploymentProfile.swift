@@ -8,8 +8,6 @@ public enum SenderMode: String, Codable, Sendable, CaseIterable {
     case command
     case webhook
 
-    /// What a binding of this mode can prove; the bridge never claims more.
-    public var declaresAck: Bool { self == .shim }
 }
 
 /// Where an effective configuration value came from, lowest first; later layers win.
@@ -98,6 +96,12 @@ public struct DeploymentProfile: Sendable, Equatable {
     /// The sender binding (`spec.adapters.sender.binding`), keys checked per mode.
     public var binding: [String: BindingValue]
     public var maxSendsPerTick: Int64
+    /// Retry policy (Postfix's rule: the wait grows with the notice's age, within the bounds).
+    public var maxAttempts: Int64
+    public var minimalBackoffMs: Int64
+    public var maximalBackoffMs: Int64
+    public var maxLifetimeMs: Int64
+    public var maxConcurrentSends: Int64
     public var stageDeadlineMs: Int64
     /// `spec.adapters.hook.inline_block`: refuse unbacked completions where the runtime can.
     public var hookInlineBlock: Bool
@@ -174,7 +178,13 @@ public struct DeploymentProfile: Sendable, Equatable {
         let watchdog = try adapters?.map("watchdog", allowed: ["enabled", "expected_interval_ms"])
         let queue = try adapters?.map("queue", allowed: ["enabled"])
         let dispatcher = try adapters?.map("dispatcher", allowed: ["enabled"])
-        let bridge = try adapters?.map("bridge", allowed: ["enabled", "max_sends_per_tick"])
+        let bridge = try adapters?.map(
+            "bridge",
+            allowed: [
+                "enabled", "max_sends_per_tick", "max_attempts", "minimal_backoff_ms", "maximal_backoff_ms",
+                "max_lifetime_ms",
+                "max_concurrent_sends",
+            ])
         let sender = try adapters?.map("sender", allowed: ["enabled", "mode", "timeout_ms", "binding"])
         let orchestrator = try adapters?.map("orchestrator", allowed: ["stage_deadline_ms"])
         let hook = try adapters?.map("hook", allowed: ["inline_block"])
@@ -307,6 +317,15 @@ public struct DeploymentProfile: Sendable, Equatable {
             binding: binding,
             maxSendsPerTick: try integer(
                 bridge, "max_sends_per_tick", "adapters.bridge.max_sends_per_tick", 1...1_000_000, 500)!,
+            maxAttempts: try integer(bridge, "max_attempts", "adapters.bridge.max_attempts", 1...100, 5)!,
+            minimalBackoffMs: try integer(
+                bridge, "minimal_backoff_ms", "adapters.bridge.minimal_backoff_ms", 1_000...86_400_000, 60_000)!,
+            maximalBackoffMs: try integer(
+                bridge, "maximal_backoff_ms", "adapters.bridge.maximal_backoff_ms", 1_000...604_800_000, 3_600_000)!,
+            maxLifetimeMs: try integer(
+                bridge, "max_lifetime_ms", "adapters.bridge.max_lifetime_ms", 60_000...2_592_000_000, 86_400_000)!,
+            maxConcurrentSends: try integer(
+                bridge, "max_concurrent_sends", "adapters.bridge.max_concurrent_sends", 1...64, 4)!,
             stageDeadlineMs: try integer(
                 orchestrator, "stage_deadline_ms", "adapters.orchestrator.stage_deadline_ms", 1_000...3_600_000, 600_000
             )!,

@@ -40,16 +40,28 @@ public struct Sender {
                 detail: "dry run: nothing was sent")
         case .shim:
             return try shim(handoff)
-        case .openclawCLI, .command, .webhook:
-            throw RgovError.config("sender mode \(mode.rawValue) is not available in rgov \(PackageInfo.version)")
+        case .webhook:
+            let environment = ProcessInfo.processInfo.environment
+            return try Webhook.fromEnvironment(environment).send(handoff, environment: environment)
+        case .openclawCLI, .command:
+            throw RgovError.config("sender mode \(mode.rawValue) runs its own program; rgov-bridge starts it directly")
         }
     }
 
     /// Appends the message to `outbox/shim-outbox.jsonl` (durably) and acks it with a synthetic id.
+    /// Idempotent: a message whose key is already in the outbox is not appended again.
     private func shim(_ handoff: SpoolHandoff) throws -> SenderResult {
         try Sys.makeDirectory(layout.outbox)
         let path = layout.outbox + "/shim-outbox.jsonl"
         let messageID = "shim-" + String(SHA256.hex(of: handoff.idempotency_key).prefix(16))
+        if let existing = try? Sys.readFile(path, limit: 256 << 20),
+            String(decoding: existing, as: UTF8.self).contains("\"idempotency_key\":\"\(handoff.idempotency_key)\"")
+        {
+            return SenderResult(
+                notice_id: handoff.notice_id, mode: mode.rawValue, ok: true, sent: true, acked: true,
+                message_id: messageID,
+                reason: "sent", detail: "already in \(path) (same idempotency key)")
+        }
         struct Line: Encodable {
             var message_id: String
             var notice_id: String

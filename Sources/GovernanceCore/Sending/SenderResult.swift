@@ -17,10 +17,15 @@ public struct SenderResult: Codable, Sendable, Equatable {
     public var reason: String
     public var retryable: Bool
     public var detail: String?
+    /// The sender cannot tell whether the message went out (a timeout after the request was written).
+    public var outcome_unknown: Bool?
+    /// The channel asked to be retried no sooner than this (HTTP `Retry-After`).
+    public var retry_after_ms: Int64?
 
     public init(
         notice_id: String, mode: String, ok: Bool, sent: Bool, acked: Bool, message_id: String? = nil,
-        reason: String, retryable: Bool = false, detail: String? = nil
+        reason: String, retryable: Bool = false, detail: String? = nil, outcome_unknown: Bool? = nil,
+        retry_after_ms: Int64? = nil
     ) {
         self.notice_id = notice_id
         self.mode = mode
@@ -31,6 +36,8 @@ public struct SenderResult: Codable, Sendable, Equatable {
         self.reason = reason
         self.retryable = retryable
         self.detail = detail
+        self.outcome_unknown = outcome_unknown
+        self.retry_after_ms = retry_after_ms
     }
 }
 
@@ -40,43 +47,64 @@ public struct SendVerdict: Sendable, Equatable {
     public var reason: String
     public var evidence: AckEvidence?
     public var messageID: String?
+    /// A later attempt may succeed: the bridge schedules one (within attempts and lifetime).
+    public var retry: Bool = false
+    public var retryAfterMs: Int64?
 
-    /// Maps a finished child process to a delivery state, claiming nothing the facts do not show.
+    public init(
+        state: DeliveryState, reason: String, evidence: AckEvidence? = nil, messageID: String? = nil,
+        retry: Bool = false,
+        retryAfterMs: Int64? = nil
+    ) {
+        self.state = state
+        self.reason = reason
+        self.evidence = evidence
+        self.messageID = messageID
+        self.retry = retry
+        self.retryAfterMs = retryAfterMs
+    }
+
+    /// Maps a finished child and what it said to a delivery state, claiming nothing the facts do not show.
     ///
-    /// - A deadline hit, a crash or unreadable output after the sender started may have sent:
-    ///   `pending_external_send`, `outcome_unknown`.
-    /// - `acked` needs an explicit ok and message id, from a mode that declares ack support, on a
+    /// - A deadline hit, a signal, unreadable output or a sender's own "unknown" after the send
+    ///   started may have sent: `pending_external_send`, `outcome_unknown`.
+    /// - Exit 75 is `temporary_failure`, any other failure `sender_failed`: both retried with backoff
+    ///   until attempts or lifetime run out. Exit 78 and an explicit non-retryable refusal are final.
+    /// - `acked` needs an explicit ok and message id, from a binding that declares ack support, on a
     ///   runtime whose descriptor has ack receipts. Anything less that was sent is `sent_unconfirmed`.
     public static func judge(
-        _ child: ChildResult, noticeID: String, mode: SenderMode, runtimeHasAckReceipts: Bool, at: Date
+        _ child: ChildResult, result: SenderResult?, declaresAck: Bool, runtimeHasAckReceipts: Bool, at: Date
     ) -> SendVerdict {
-        if child.timedOut { return SendVerdict(state: .pending_external_send, reason: "outcome_unknown") }
+        if child.timedOut || child.signaled {
+            return SendVerdict(state: .pending_external_send, reason: "outcome_unknown")
+        }
         switch child.status {
         case 0: break
         case ExitCode.temporaryFailure.rawValue:
-            return SendVerdict(state: .pending_external_send, reason: "temporary_failure")
+            return SendVerdict(state: .pending_external_send, reason: "temporary_failure", retry: true)
         case ExitCode.configuration.rawValue:
             return SendVerdict(state: .blocked, reason: "sender_configuration_refused")
-        case let status where child.signaled:
-            return SendVerdict(
-                state: .pending_external_send, reason: "outcome_unknown", messageID: "signal-\(status - 128)")
-        default: return SendVerdict(state: .blocked, reason: "sender_failed")
+        default: return SendVerdict(state: .pending_external_send, reason: "sender_failed", retry: true)
         }
-        let line = child.stdoutText.split(separator: "\n").first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-        guard let line, let result = try? CanonicalJSON.decode(SenderResult.self, from: Data(line.utf8)),
-            result.notice_id == noticeID
-        else { return SendVerdict(state: .pending_external_send, reason: "outcome_unknown") }
+        guard let result, result.outcome_unknown != true else {
+            return SendVerdict(state: .pending_external_send, reason: "outcome_unknown")
+        }
         if !result.ok {
             return result.retryable
-                ? SendVerdict(state: .pending_external_send, reason: "temporary_failure")
+                ? SendVerdict(
+                    state: .pending_external_send, reason: "temporary_failure", retry: true,
+                    retryAfterMs: result.retry_after_ms)
                 : SendVerdict(state: .blocked, reason: result.reason.isEmpty ? "sender_refused" : result.reason)
         }
         if !result.sent {
             return SendVerdict(
                 state: .pending_external_send, reason: result.reason.isEmpty ? "not_sent" : result.reason)
         }
-        if result.acked, let id = result.message_id, !id.isEmpty, mode.declaresAck, runtimeHasAckReceipts {
-            let evidence = AckEvidence(kind: .sender_ack, at: at, message_id: id, sender_mode: mode.rawValue)
+        if result.reason == "partial_send" {
+            return SendVerdict(state: .pending_external_send, reason: "partial_send", messageID: result.message_id)
+        }
+        if result.acked, let id = result.message_id, !id.isEmpty, declaresAck, runtimeHasAckReceipts {
+            let evidence = AckEvidence(kind: .sender_ack, at: at, message_id: id, sender_mode: result.mode)
             return SendVerdict(state: .acked, reason: "sender_ack", evidence: evidence, messageID: id)
         }
         return SendVerdict(state: .pending_external_send, reason: "sent_unconfirmed", messageID: result.message_id)
@@ -85,5 +113,5 @@ public struct SendVerdict: Sendable, Equatable {
 
 /// The sender modes this build can run; a profile asking for another is refused before any stage acts.
 public enum DeliveryPipeline {
-    public static let implementedModes: [SenderMode] = [.dryRun, .shim]
+    public static let implementedModes: [SenderMode] = SenderMode.allCases
 }

@@ -1,16 +1,18 @@
 import Foundation
 
-/// `rgov-bridge`: runs the sender for each `dispatched` notice and records what happened.
+/// `rgov-bridge`: runs the sender for each `dispatched` notice, and for each deferred one whose
+/// retry is due, and records what happened.
 ///
 /// At-most-once by design: an attempt record (the intent) is durable before the sender starts.
 /// A run that finds an attempt without a receipt cannot know whether the send happened, so the
-/// notice goes to `pending_external_send` with reason `outcome_unknown`, never a blind resend.
+/// notice goes to `pending_external_send` with reason `outcome_unknown`, never a blind resend;
+/// only a binding that declares idempotency-key support is retried, with the same key.
 public struct Bridge {
     public static let stage = "bridge"
     public static let actor = "rgov-bridge"
 
     public let deployment: Deployment
-    /// The sender executable; by default `rgov-sender` beside this executable.
+    /// The `rgov-sender` executable; by default the one beside this executable.
     public let senderExecutable: String
     public let environment: [String: String]
 
@@ -25,6 +27,7 @@ public struct Bridge {
         public var state: DeliveryState
         public var reason: String
         public var receipt: String
+        public var next_attempt_at: Date?
     }
 
     public struct Report: Codable, Sendable {
@@ -32,108 +35,147 @@ public struct Bridge {
         public var recovered: [Outcome]
         public var skipped_held: Int
         public var deferred_by_cap: Int
+        public var retries_not_due: Int
         public var quarantined: [String]
         public var capability_gaps: [String]
         public var duration_ms: Int
     }
+
+    private var profile: DeploymentProfile { deployment.profile }
 
     public func run() throws -> Report {
         let started = Sys.monotonicSeconds()
         let now = deployment.clock.now()
         let store = NoticeStore(layout: deployment.layout)
         let recovered = try recoverInterruptedAttempts(store: store, now: now)
-        let (waiting, quarantined) = try store.waiting(in: .dispatched, stage: Self.stage, at: now)
+        let (dispatched, quarantinedA) = try store.waiting(in: .dispatched, stage: Self.stage, at: now)
+        let (deferred, quarantinedB) = try store.waiting(
+            inFolder: deployment.layout.deferredNotices, stage: Self.stage, at: now)
+        let due = deferred.filter { ($0.notice.next_attempt_at ?? now) <= now }
         var outcomes: [Outcome] = []
         var held = 0
-        var deferred = 0
-        for (path, notice) in waiting {
+        var capped = 0
+        for (path, notice) in dispatched + due {
             if notice.hold != nil {
                 held += 1
                 continue
             }
-            if outcomes.count >= Int(deployment.profile.maxSendsPerTick) {
-                deferred += 1
+            if outcomes.count >= Int(profile.maxSendsPerTick) {
+                capped += 1
                 continue
             }
             outcomes.append(try deliver(notice, at: path, store: store, now: now))
         }
         return Report(
-            outcomes: outcomes, recovered: recovered, skipped_held: held, deferred_by_cap: deferred,
-            quarantined: quarantined, capability_gaps: deployment.capabilityGaps,
+            outcomes: outcomes, recovered: recovered, skipped_held: held, deferred_by_cap: capped,
+            retries_not_due: deferred.count - due.count, quarantined: quarantinedA + quarantinedB,
+            capability_gaps: deployment.capabilityGaps,
             duration_ms: Int(((Sys.monotonicSeconds() - started) * 1000).rounded()))
     }
 
     private func deliver(_ notice: Notice, at path: String, store: NoticeStore, now: Date) throws -> Outcome {
         let layout = deployment.layout
-        let mode = deployment.profile.senderMode
-        guard deployment.profile.sendingEnabled else {
-            return try conclude(
-                notice, at: path, store: store, attempt: nil,
-                verdict: SendVerdict(state: .blocked, reason: "sending_disabled_by_profile"),
+        func refuse(_ state: DeliveryState, _ reason: String) throws -> Outcome {
+            try conclude(
+                notice, at: path, store: store, attempt: nil, verdict: SendVerdict(state: state, reason: reason),
                 child: nil, now: now)
         }
+        guard profile.sendingEnabled else { return try refuse(.blocked, "sending_disabled_by_profile") }
         guard deployment.descriptor.has("bridge") else {
-            return try conclude(
-                notice, at: path, store: store, attempt: nil,
-                verdict: SendVerdict(state: .pending_external_send, reason: "bridge_capability_missing"), child: nil,
-                now: now)
+            return notice.state == .dispatched
+                ? try refuse(.pending_external_send, "bridge_capability_missing")
+                : try park(notice, at: path, store: store)
         }
+        if now.milliseconds(since: notice.created_at) > profile.maxLifetimeMs {
+            return try refuse(.blocked, "lifetime_exhausted")
+        }
+        if notice.attempts >= Int(profile.maxAttempts) { return try refuse(.blocked, "attempts_exhausted") }
         let spoolPath = layout.spool + "/" + notice.notice_id + ".json"
-        guard let spoolBytes = try? Sys.readFile(spoolPath, limit: 8 << 20),
-            let handoff = try? CanonicalJSON.decode(SpoolHandoff.self, from: spoolBytes),
+        guard let bytes = try? Sys.readFile(spoolPath, limit: 8 << 20),
+            let handoff = try? CanonicalJSON.decode(SpoolHandoff.self, from: bytes),
             handoff.notice_id == notice.notice_id
-        else {
-            return try conclude(
-                notice, at: path, store: store, attempt: nil,
-                verdict: SendVerdict(state: .blocked, reason: "spool_handoff_missing"), child: nil, now: now)
-        }
+        else { return try refuse(.blocked, "spool_handoff_missing") }
         let number = notice.attempts + 1
         let attempt = SenderAttempt(
             attempt_id: notice.notice_id + ".a" + String(number), notice_id: notice.notice_id, attempt_number: number,
-            idempotency_key: handoff.idempotency_key, sender_mode: mode.rawValue, started_at: now,
-            deadline_ms: Int(deployment.profile.senderTimeoutMs), bridge_pid: Sys.processID(), host: Sys.hostName())
+            idempotency_key: handoff.idempotency_key, sender_mode: profile.senderMode.rawValue, started_at: now,
+            deadline_ms: Int(profile.senderTimeoutMs), bridge_pid: Sys.processID(), host: Sys.hostName())
         guard try DurableFile.create(try CanonicalJSON.encodeFile(attempt), at: inflightPath(attempt.attempt_id)) else {
             throw RgovError.data("attempt \(attempt.attempt_id) already recorded; refusing to send twice")
         }
         FaultInjection.point("bridge.after_intent")
-        var childEnvironment = environment
-        childEnvironment["RGOV_NOTICE_ID"] = notice.notice_id
-        childEnvironment["RGOV_IDEMPOTENCY_KEY"] = handoff.idempotency_key
-        let child = try ChildProcess.run(
-            ChildSpec(
-                executable: senderExecutable,
-                arguments: ["--mode", mode.rawValue, "--state", layout.root],
-                environment: childEnvironment,
-                standardInput: Array(CanonicalJSON.line(handoff).utf8) + [0x0a],
-                deadline: Double(deployment.profile.senderTimeoutMs) / 1000))
+        let binding = deployment.binding
+        let child: ChildResult
+        do {
+            child = try ChildProcess.run(
+                try SendPlan.spec(
+                    for: handoff, binding: binding, layout: layout, senderExecutable: senderExecutable,
+                    environment: environment,
+                    deadline: Double(profile.senderTimeoutMs) / 1000))
+        } catch {
+            // Nothing started, so nothing was sent: a failed attempt, retried with backoff.
+            Log.error("rgov-bridge", "\(notice.notice_id): the sender could not start: \(error)")
+            let verdict = SendVerdict(state: .pending_external_send, reason: "sender_unavailable", retry: true)
+            return try conclude(
+                notice, at: path, store: store, attempt: attempt, verdict: verdict, child: nil, now: now)
+        }
         FaultInjection.point("bridge.after_send")
         let verdict = SendVerdict.judge(
-            child, noticeID: notice.notice_id, mode: mode,
-            runtimeHasAckReceipts: deployment.descriptor.has("ack_receipts"),
-            at: now)
+            child, result: SendPlan.interpret(child, mode: binding.mode, noticeID: notice.notice_id),
+            declaresAck: binding.declaresAck, runtimeHasAckReceipts: deployment.descriptor.has("ack_receipts"), at: now)
         return try conclude(notice, at: path, store: store, attempt: attempt, verdict: verdict, child: child, now: now)
+    }
+
+    /// A deferred notice that can no longer be sent here waits for an operator instead.
+    private func park(_ notice: Notice, at path: String, store: NoticeStore) throws -> Outcome {
+        var copy = notice
+        copy.next_attempt_at = nil
+        let moved = try store.save(copy, from: path)
+        return Outcome(
+            notice_id: notice.notice_id, state: notice.state, reason: "bridge_capability_missing", receipt: moved)
+    }
+
+    /// When the next attempt may run: the notice's age, bounded (Postfix's rule, which spreads
+    /// retries), and no sooner than the channel asked.
+    func nextAttempt(for notice: Notice, verdict: SendVerdict, now: Date) -> Date {
+        let age = now.milliseconds(since: notice.created_at)
+        var wait = min(max(age, profile.minimalBackoffMs), profile.maximalBackoffMs)
+        if let asked = verdict.retryAfterMs { wait = max(wait, asked) }
+        return now.adding(ms: wait)
     }
 
     /// Writes the receipt, then moves the notice, then files the attempt: each step durable, and
     /// each one found and finished by `recoverInterruptedAttempts` if a crash stops the sequence.
     private func conclude(
-        _ notice: Notice, at path: String, store: NoticeStore, attempt: SenderAttempt?, verdict: SendVerdict,
+        _ notice: Notice, at path: String, store: NoticeStore, attempt: SenderAttempt?, verdict proposed: SendVerdict,
         child: ChildResult?, now: Date
     ) throws -> Outcome {
-        let redactor = Redactor(environment: environment)
+        var verdict = proposed
+        var nextAttemptAt: Date? = nil
+        if verdict.retry {
+            let next = nextAttempt(for: notice, verdict: verdict, now: now)
+            if notice.attempts + 1 >= Int(profile.maxAttempts) {
+                verdict = SendVerdict(state: .blocked, reason: "attempts_exhausted (last: \(verdict.reason))")
+            } else if next.milliseconds(since: notice.created_at) > profile.maxLifetimeMs {
+                verdict = SendVerdict(state: .blocked, reason: "lifetime_exhausted (last: \(verdict.reason))")
+            } else {
+                nextAttemptAt = next
+            }
+        }
+        let redactor = Redactor(environment: environment, extra: deployment.binding.secretValues)
         let receiptID = "rcp-" + (attempt?.attempt_id ?? notice.notice_id + ".r" + String(notice.transitions.count))
         var receipt = Receipt(
             receipt_id: receiptID, attempt_id: attempt?.attempt_id, notice_id: notice.notice_id,
             mission_id: notice.mission_id, task_id: notice.task_id, correlation_id: notice.correlation_id,
-            delivery_state: verdict.state, sender_mode: deployment.profile.senderMode.rawValue, reason: verdict.reason,
+            delivery_state: verdict.state, sender_mode: profile.senderMode.rawValue, reason: verdict.reason,
             ack_evidence: verdict.evidence, sha256: child?.stdoutSHA256 ?? SHA256.hex(of: ""),
             sender_exit_status: child?.status, sender_message_id: verdict.messageID,
             sender_stderr_tail: child.map { redactor.redact(String($0.stderrText.suffix(2000))) },
             duration_ms: child.map { Int(($0.durationSeconds * 1000).rounded()) }, recorded_at: now,
-            recorded_by: Self.actor, prev_sha256: try notice.lastTransitionSHA256(),
-            profile: deployment.profileReference,
+            recorded_by: Self.actor, prev_sha256: notice.chain_head_sha256, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference,
-            capability_gaps: deployment.capabilityGaps.isEmpty ? nil : deployment.capabilityGaps)
+            capability_gaps: deployment.capabilityGaps.isEmpty ? nil : deployment.capabilityGaps,
+            next_attempt_at: nextAttemptAt)
         if var evidence = receipt.ack_evidence {
             evidence.receipt_id = receiptID
             receipt.ack_evidence = evidence
@@ -148,13 +190,22 @@ public struct Bridge {
         try apply(receipt, to: notice, at: path, store: store, now: now)
         if let attempt { try fileAttempt(attempt) }
         return Outcome(
-            notice_id: notice.notice_id, state: receipt.delivery_state, reason: receipt.reason, receipt: receiptPath)
+            notice_id: notice.notice_id, state: receipt.delivery_state, reason: receipt.reason, receipt: receiptPath,
+            next_attempt_at: receipt.next_attempt_at)
     }
 
     private func apply(_ receipt: Receipt, to notice: Notice, at path: String, store: NoticeStore, now: Date) throws {
-        let next = try notice.transitioned(
-            to: receipt.delivery_state, at: now, by: Self.actor, reason: receipt.reason, evidence: receipt.ack_evidence,
-            receipt: receipt)
+        let next: Notice
+        if receipt.delivery_state == notice.state {
+            next = try notice.recordingReceipt(receipt, nextAttemptAt: receipt.next_attempt_at)
+        } else {
+            var moved = try notice.transitioned(
+                to: receipt.delivery_state, at: now, by: Self.actor, reason: receipt.reason,
+                evidence: receipt.ack_evidence,
+                receipt: receipt)
+            moved.next_attempt_at = receipt.next_attempt_at
+            next = moved
+        }
         try store.save(next, from: path)
     }
 
@@ -178,9 +229,9 @@ public struct Bridge {
                 throw RgovError.data(
                     "attempt \(attempt.attempt_id) names notice \(attempt.notice_id), which is missing")
             }
-            var notice = try store.read(noticePath)
-            if notice.state != .dispatched {
-                // The transition happened; only the filing of the attempt was interrupted.
+            let notice = try store.read(noticePath)
+            if notice.attempts >= attempt.attempt_number {
+                // The notice already counts this attempt; only the filing was interrupted.
                 try store.repair(notice, at: noticePath)
                 try fileAttempt(attempt)
                 continue
@@ -193,15 +244,25 @@ public struct Bridge {
                 outcomes.append(
                     Outcome(
                         notice_id: notice.notice_id, state: receipt.delivery_state, reason: receipt.reason,
-                        receipt: receiptFile))
+                        receipt: receiptFile,
+                        next_attempt_at: receipt.next_attempt_at))
                 continue
             }
-            notice = try store.read(noticePath)
+            // The send may or may not have happened. Only a binding that makes a resend harmless
+            // (the same idempotency key) is tried again; otherwise an operator decides.
+            let verdict =
+                deployment.binding.supportsIdempotency
+                ? SendVerdict(state: .pending_external_send, reason: "outcome_unknown", retry: true)
+                : SendVerdict(state: .pending_external_send, reason: "outcome_unknown")
+            Log.info(
+                "rgov-bridge",
+                "attempt \(attempt.attempt_id) was interrupted; outcome unknown"
+                    + (verdict.retry
+                        ? ", retrying with the same idempotency key"
+                        : ", not resent: an operator must check and `rgov ack` or requeue"))
             outcomes.append(
                 try conclude(
-                    notice, at: noticePath, store: store, attempt: attempt,
-                    verdict: SendVerdict(state: .pending_external_send, reason: "outcome_unknown"), child: nil, now: now
-                ))
+                    notice, at: noticePath, store: store, attempt: attempt, verdict: verdict, child: nil, now: now))
         }
         return outcomes
     }

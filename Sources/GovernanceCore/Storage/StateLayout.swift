@@ -22,6 +22,8 @@ public struct StateLayout: Sendable {
     public var evidence: String { root + "/evidence" }
     public var decisions: String { root + "/decisions" }
     public var queue: String { root + "/operator-notify-queue" }
+    /// `pending_external_send` notices with a retry scheduled (`next_attempt_at`).
+    public var deferredNotices: String { queue + "/deferred" }
     public var spool: String { root + "/operator-notify-dispatch-spool" }
     public var receipts: String { root + "/operator-notify-bridge-receipts" }
     /// Attempt records whose outcome is not yet recorded: the bridge's intent log.
@@ -51,7 +53,7 @@ public struct StateLayout: Sendable {
     public var folders: [String] {
         [
             missions, watchdogRuns, openEpisodes, events, evidence, decisions, queue, spool, receipts, inflightAttempts,
-            attempts, quarantine, locks, metrics, profileSnapshots, profileHistory,
+            attempts, quarantine, locks, metrics, profileSnapshots, profileHistory, deferredNotices,
         ] + DeliveryState.allCases.map { notices($0) }
     }
 

@@ -8,9 +8,10 @@ public struct Redactor: Sendable {
     public static let secretSuffixes = ["_TOKEN", "_SECRET", "_KEY", "_PASSWORD"]
     private let secrets: [String]
 
-    public init(environment: [String: String]) {
-        secrets = environment.filter { entry in Self.secretSuffixes.contains { entry.key.uppercased().hasSuffix($0) } }
-            .map(\.value).filter { $0.count >= 4 }.sorted { $0.count > $1.count }
+    public init(environment: [String: String], extra: [String] = []) {
+        let named = environment.filter { entry in Self.secretSuffixes.contains { entry.key.uppercased().hasSuffix($0) }
+        }.map(\.value)
+        secrets = Array(Set(named + extra)).filter { $0.count >= 4 }.sorted { $0.count > $1.count }
     }
 
     public func redact(_ text: String) -> String {

@@ -1,0 +1,372 @@
+import Foundation
+import Testing
+
+@testable import GovernanceCore
+
+/// Sender bindings and the bridge supervisor, each through real processes: command scripts,
+/// a fake `openclaw`, a loopback HTTP receiver, the curl recipe, retries and crashes mid-send.
+@Suite struct SenderTests {
+    static let t0 = Timestamp.parse(Harness.now)!
+
+    /// A profile sending with `sender` (YAML lines under `spec.adapters.sender`).
+    static func profile(_ h: Harness, _ name: String, sender: String, bridge: String = "") throws -> String {
+        try h.profile(
+            named: name,
+            replacing: [
+                ("    sender:\n      mode: shim\n      timeout_ms: 10000\n", "    sender:\n" + sender),
+                ("      max_sends_per_tick: 500\n", "      max_sends_per_tick: 500\n" + bridge),
+            ])
+    }
+
+    /// One overdue mission, so one notice flows.
+    static func oneNotice(_ h: Harness, goal: String = "Rank the webinar leads") throws {
+        try h.layout.prepare()
+        let mission: JSONValue = .object([
+            "mission_id": .string("m-send"), "mission_type": .string("crm_lead_intelligence"),
+            "status": .string("running"),
+            "stage": .string("worker"), "user_goal": .string(goal), "created_at": .string("2026-11-20T11:00:00Z"),
+            "started_at": .string("2026-11-20T11:00:00Z"), "stage_entered_at": .string("2026-11-20T11:30:00Z"),
+            "last_checkpoint_at": .string("2026-11-20T11:30:00Z"), "checkpoint_interval_ms": .number(900_000),
+        ])
+        try DurableFile.write(try CanonicalJSON.encodeFile(mission), to: h.layout.missions + "/m-send.json")
+    }
+
+    func tick(_ h: Harness, _ profile: String, at minutes: Double = 0, env: [String: String] = [:]) throws
+        -> Harness.Run
+    {
+        let run = try h.run(
+            "rgov",
+            ["tick", "--profile", profile, "--now", Timestamp.format(Self.t0.addingTimeInterval(minutes * 60))],
+            env: env)
+        #expect(run.status == 0, "\(run.stderr)\(run.stdout)")
+        return run
+    }
+
+    func notice(_ h: Harness) throws -> Notice { try #require(try h.notices().first) }
+
+    // MARK: command binding
+
+    @Test(arguments: [
+        ("echo '{\"ok\":true,\"message_id\":\"chat-42\",\"acked\":true}'", DeliveryState.acked, "sender_ack"),
+        ("echo 'not json at all'", .pending_external_send, "sent_unconfirmed"),
+        ("exit 75", .pending_external_send, "temporary_failure"),
+        ("echo 'boom token=hunter2' >&2; exit 1", .pending_external_send, "sender_failed"),
+        ("echo '{\"ok\":false,\"reason\":\"recipient_unknown\"}'", .blocked, "recipient_unknown"),
+        ("head -c 5000000 /dev/zero | tr '\\0' x", .pending_external_send, "sent_unconfirmed"),
+    ])
+    func commandResultsEndInTheRightState(body: String, state: DeliveryState, reason: String) throws {
+        let h = try Harness()
+        try Self.oneNotice(h)
+        let script = try h.script("send.sh", "cat > /dev/null; " + body)
+        let profile = try Self.profile(
+            h, "cmd",
+            sender:
+                "      mode: command\n      timeout_ms: 5000\n      binding:\n        command: [\(script)]\n        declares_ack: \"true\"\n"
+        )
+        _ = try tick(h, profile)
+        let n = try notice(h)
+        #expect(n.state == state && n.state_reason == reason)
+        let receipt = try #require(try h.receipts().first)
+        if body.hasPrefix("head") {
+            let expected = SHA256.hex(of: [UInt8](repeating: UInt8(ascii: "x"), count: 5_000_000))
+            #expect(receipt.sha256 == expected, "the receipt hashes everything the sender printed")
+        }
+        if body.contains("hunter2") { #expect(receipt.sender_stderr_tail == "boom token=hunter2\n") }
+        #expect(receipt.sender_mode == "command")
+    }
+
+    @Test func aHangingSenderIsKilledAtItsDeadlineAndTheOutcomeIsUnknown() throws {
+        let h = try Harness()
+        try Self.oneNotice(h)
+        let script = try h.script("hang.sh", "trap '' TERM; sleep 30")
+        let profile = try Self.profile(
+            h, "hang",
+            sender: "      mode: command\n      timeout_ms: 500\n      binding:\n        command: [\(script)]\n")
+        let started = Date()
+        _ = try tick(h, profile)
+        #expect(Date().timeIntervalSince(started) < 8, "deadline 0.5 s plus the 2 s grace, plus the other stages")
+        #expect(try notice(h).state_reason == "outcome_unknown")
+    }
+
+    @Test func aGrandchildHoldingStdoutDoesNotHangTheBridge() throws {
+        let h = try Harness()
+        try Self.oneNotice(h)
+        let script = try h.script("fork.sh", "cat > /dev/null; (sleep 30) & echo '{\"ok\":true}'; exit 0")
+        let profile = try Self.profile(
+            h, "fork",
+            sender: "      mode: command\n      timeout_ms: 10000\n      binding:\n        command: [\(script)]\n")
+        let started = Date()
+        _ = try tick(h, profile)
+        #expect(Date().timeIntervalSince(started) < 8)
+        #expect(try notice(h).state_reason == "sent_unconfirmed")
+    }
+
+    @Test func hostileTextArrivesByteForByteAndRunsNothing() throws {
+        let h = try Harness()
+        let marker = h.dir + "/pwned"
+        let hostile = "$(touch \(marker)) `touch \(marker)` \"quoted\" 'single' ; rm -rf / \n second line"
+        try Self.oneNotice(h, goal: hostile)
+        let script = try h.script(
+            "capture.sh",
+            "cat > \"$RGOV_CAPTURE/stdin.json\"; printf '%s' \"$1\" > \"$RGOV_CAPTURE/arg1\"; echo '{\"ok\":true}'")
+        let profile = try Self.profile(
+            h, "capture",
+            sender:
+                "      mode: command\n      timeout_ms: 5000\n      binding:\n        command: [\(script), \"{text}\"]\n"
+        )
+        _ = try tick(h, profile, env: ["RGOV_CAPTURE": h.dir])
+        #expect(!Sys.exists(marker), "nothing in the message was run")
+        let stdin = try CanonicalJSON.decode(SpoolHandoff.self, from: try Sys.readFile(h.dir + "/stdin.json"))
+        let arg = String(decoding: try Sys.readFile(h.dir + "/arg1"), as: UTF8.self)
+        #expect(stdin.message.text.contains(String(hostile.prefix(200))))
+        #expect(arg == stdin.message.text, "the placeholder became exactly one argument, unchanged")
+    }
+
+    // MARK: retries
+
+    @Test func temporaryFailuresBackOffFromCreationThenExhaustAttempts() throws {
+        let h = try Harness()
+        try Self.oneNotice(h)
+        let script = try h.script("busy.sh", "cat > /dev/null; exit 75")
+        let profile = try Self.profile(
+            h, "busy",
+            sender: "      mode: command\n      timeout_ms: 5000\n      binding:\n        command: [\(script)]\n",
+            bridge: "      max_attempts: 3\n      minimal_backoff_ms: 60000\n      maximal_backoff_ms: 600000\n")
+        _ = try tick(h, profile)
+        var n = try notice(h)
+        #expect(n.state == .pending_external_send && n.attempts == 1)
+        #expect(n.next_attempt_at == Self.t0.addingTimeInterval(60), "the minimal backoff while the notice is young")
+        _ = try tick(h, profile, at: 0.5)
+        #expect(try notice(h).attempts == 1, "not due yet")
+        _ = try tick(h, profile, at: 1.5)
+        n = try notice(h)
+        #expect(n.attempts == 2)
+        #expect(n.next_attempt_at == Self.t0.addingTimeInterval(90 + 90), "the wait grows with the notice's age (90 s)")
+        _ = try tick(h, profile, at: 3.1)
+        n = try notice(h)
+        #expect(n.state == .blocked && n.state_reason == "attempts_exhausted (last: temporary_failure)")
+        #expect(n.transitions.map(\.to) == [.queued, .dispatched, .pending_external_send, .blocked])
+        // One linear chain: every receipt and transition names the record before it.
+        let receipts = try h.receipts().sorted { $0.receipt_id < $1.receipt_id }
+        #expect(receipts.count == 3)
+        #expect(receipts[0].prev_sha256 == (try CanonicalJSON.sha256(n.transitions[1])))
+        #expect(n.transitions[2].prev_sha256 == (try CanonicalJSON.sha256(receipts[0])))
+        #expect(receipts[1].prev_sha256 == (try CanonicalJSON.sha256(n.transitions[2])))
+        #expect(receipts[2].prev_sha256 == (try CanonicalJSON.sha256(receipts[1])))
+        #expect(n.transitions[3].prev_sha256 == (try CanonicalJSON.sha256(receipts[2])))
+        #expect(n.chain_head_sha256 == (try CanonicalJSON.sha256(n.transitions[3])))
+    }
+
+    @Test func aNoticeTooOldToRetryEndsLifetimeExhausted() throws {
+        let h = try Harness()
+        try Self.oneNotice(h)
+        let script = try h.script("busy.sh", "cat > /dev/null; exit 75")
+        let profile = try Self.profile(
+            h, "short-life",
+            sender: "      mode: command\n      timeout_ms: 5000\n      binding:\n        command: [\(script)]\n",
+            bridge: "      minimal_backoff_ms: 600000\n      max_lifetime_ms: 300000\n")
+        _ = try tick(h, profile)
+        let n = try notice(h)
+        #expect(n.state == .blocked && n.state_reason == "lifetime_exhausted (last: temporary_failure)")
+    }
+
+    // MARK: crashes mid-send
+
+    /// SIGKILL the bridge while the sender runs. The send completes without it; the next run
+    /// cannot know, so it records outcome_unknown and does not resend, unless the binding makes
+    /// a resend harmless with the same idempotency key.
+    @Test(arguments: [false, true])
+    func killTheBridgeWhileASenderRuns(idempotent: Bool) throws {
+        let h = try Harness()
+        try Self.oneNotice(h)
+        let out = h.dir + "/sent.log"
+        let script = try h.script(
+            "slow.sh", "cat > /dev/null; sleep 1; echo \"$RGOV_IDEMPOTENCY_KEY\" >> \(out); echo '{\"ok\":true}'")
+        let profile = try Self.profile(
+            h, "slow",
+            sender: "      mode: command\n      timeout_ms: 10000\n      binding:\n        command: [\(script)]\n"
+                + (idempotent ? "        supports_idempotency: \"true\"\n" : ""))
+        for stage in ["rgov-watchdog", "rgov-dispatcher"] {
+            #expect(try h.run(stage, ["--profile", profile]).status == 0)
+        }
+        let killer = try h.script(
+            "kill-bridge.sh",
+            "\"$1\" --state \"$2\" --profile \"$3\" --now \(Harness.now) & pid=$!; sleep 0.4; kill -9 $pid; wait $pid; sleep 1.5; exit 0"
+        )
+        _ = try ChildProcess.run(
+            ChildSpec(executable: killer, arguments: [Harness.bin + "/rgov-bridge", h.state, profile], deadline: 30))
+        #expect(try h.layout.artifactNames(in: h.layout.inflightAttempts).count == 1, "the intent survived the crash")
+        #expect(
+            String(decoding: try Sys.readFile(out), as: UTF8.self).split(separator: "\n").count == 1,
+            "the orphaned send completed")
+        let rerun = try h.run("rgov-bridge", ["--profile", profile, "--json"])
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        var n = try notice(h)
+        #expect(n.state == .pending_external_send && n.state_reason == "outcome_unknown")
+        if idempotent {
+            #expect(n.next_attempt_at != nil, "retried with the same key")
+            #expect(try h.run("rgov-bridge", ["--profile", profile, "--now", "2026-11-20T12:02:00Z"]).status == 0)
+            let keys = String(decoding: try Sys.readFile(out), as: UTF8.self).split(separator: "\n")
+            #expect(keys.count == 2 && Set(keys).count == 1, "two sends, one idempotency key")
+            n = try notice(h)
+            #expect(n.state_reason == "sent_unconfirmed" && n.attempts == 2)
+        } else {
+            #expect(n.next_attempt_at == nil, "waits for an operator")
+            #expect(rerun.stderr.contains("not resent"))
+            #expect(try h.run("rgov-bridge", ["--profile", profile, "--now", "2026-11-20T13:00:00Z"]).status == 0)
+            #expect(
+                String(decoding: try Sys.readFile(out), as: UTF8.self).split(separator: "\n").count == 1,
+                "never resent blindly")
+        }
+    }
+
+    // MARK: openclaw-cli
+
+    @Test(arguments: [
+        ("ok", #"{"ok":true,"messageId":"oc-77"}"#, 0, DeliveryState.acked, "sender_ack"),
+        (
+            "failed", #"{"ok":false,"error":true,"errorMessage":"gateway unreachable"}"#, 1, .pending_external_send,
+            "sender_failed"
+        ),
+        ("refused", #"{"ok":false,"reason":"invalid_delivery_target"}"#, 0, .blocked, "invalid_delivery_target"),
+        (
+            "suppressed",
+            #"{"ok":true,"deliveryStatus":{"status":"suppressed","reason":"cancelled_by_message_sending_hook"}}"#, 0,
+            .blocked, "suppressed:cancelled_by_message_sending_hook"
+        ),
+        (
+            "partial",
+            #"{"ok":false,"messageId":"oc-78","deliveryStatus":{"status":"partial_failed","sentBeforeError":true}}"#, 0,
+            .pending_external_send, "partial_send"
+        ),
+    ])
+    func aFakeOpenclawDrivesTheCliMode(name: String, envelope: String, exit: Int, state: DeliveryState, reason: String)
+        throws
+    {
+        let h = try Harness()
+        try Self.oneNotice(h)
+        let bin = h.dir + "/bin"
+        try Sys.makeDirectory(bin)
+        _ = try h.script(
+            "bin/openclaw",
+            "printf '%s\\n' \"$@\" > \"$RGOV_CAPTURE/openclaw-args\"; echo '\(envelope)'; exit \(exit)")
+        let profile = try Self.profile(
+            h, "oc",
+            sender:
+                "      mode: openclaw-cli\n      timeout_ms: 5000\n      binding:\n        channel: slack\n        target: \"channel:C042\"\n        ack_policy: sender_ok\n"
+        )
+        let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        _ = try tick(h, profile, env: ["PATH": path, "RGOV_CAPTURE": h.dir])
+        let n = try notice(h)
+        #expect(n.state == state && n.state_reason == reason, "\(name)")
+        let args = String(decoding: try Sys.readFile(h.dir + "/openclaw-args"), as: UTF8.self).split(
+            separator: "\n", omittingEmptySubsequences: false)
+        #expect(Array(args.prefix(6)) == ["message", "send", "--channel", "slack", "--target", "channel:C042"])
+        #expect(args.contains("--json"))
+    }
+
+    // MARK: webhook and the curl recipe, against a real receiver on 127.0.0.1
+
+    /// Starts the loopback receiver; returns its base URL and request log path.
+    static func receiver(_ h: Harness) throws -> (String, String) {
+        let portFile = h.dir + "/port"
+        let log = h.dir + "/requests.jsonl"
+        let start = try h.script(
+            "start-receiver.sh",
+            "setsid python3 \(Harness.repoRoot)/Tests/fixtures/http_receiver.py \(portFile) \(log) > /dev/null 2>&1 < /dev/null &"
+        )
+        _ = try ChildProcess.run(ChildSpec(executable: start, arguments: [], deadline: 10))
+        for _ in 0..<200 where Sys.kind(portFile) != .regular { Sys.sleep(milliseconds: 25) }
+        let port = String(decoding: try Sys.readFile(portFile), as: UTF8.self)
+        return ("http://127.0.0.1:" + port, log)
+    }
+
+    @Test(arguments: [
+        ("/ok", DeliveryState.pending_external_send, "sent_unconfirmed"),
+        ("/bad", .blocked, "http_400"),
+        ("/busy", .pending_external_send, "temporary_failure"),
+        ("/fail", .pending_external_send, "temporary_failure"),
+        ("/hang", .pending_external_send, "outcome_unknown"),
+        ("/reset", .pending_external_send, "outcome_unknown"),
+    ])
+    func webhookAgainstALoopbackReceiver(path: String, state: DeliveryState, reason: String) throws {
+        let h = try Harness()
+        try Self.oneNotice(h)
+        let (base, log) = try Self.receiver(h)
+        let profile = try Self.profile(
+            h, "hook",
+            sender:
+                "      mode: webhook\n      timeout_ms: 2000\n      binding:\n        url: \"\(base)\(path)\"\n        headers:\n          Authorization: \"env:HOOK_TOKEN\"\n"
+        )
+        _ = try tick(h, profile, env: ["HOOK_TOKEN": "Bearer s3cret-hook-token"])
+        let n = try notice(h)
+        #expect(n.state == state && n.state_reason == reason, "\(path)")
+        if path == "/busy" {
+            #expect(n.next_attempt_at == Self.t0.addingTimeInterval(120), "Retry-After wins over the shorter backoff")
+        }
+        let requests = String(decoding: try Sys.readFile(log), as: UTF8.self).split(separator: "\n")
+        #expect(requests.count == 1)
+        let request = try CanonicalJSON.decode(JSONValue.self, from: Data(requests[0].utf8))
+        #expect(request["headers"]?["Idempotency-Key"]?.stringValue == Identifier.derived("idem", n.notice_id))
+        #expect(request["headers"]?["Authorization"]?.stringValue == "Bearer s3cret-hook-token")
+        for (file, bytes) in try h.snapshot(excluding: []) {
+            #expect(!String(decoding: bytes, as: UTF8.self).contains("s3cret-hook-token"), "secret written to \(file)")
+        }
+    }
+
+    @Test(arguments: [
+        ("/ok", "sent_unconfirmed"), ("/fail", "temporary_failure"), ("/bad", "sender_failed"),
+        ("/reset", "outcome_unknown"),
+    ])
+    func theCurlRecipe(path: String, reason: String) throws {
+        let h = try Harness()
+        try Self.oneNotice(h)
+        let (base, log) = try Self.receiver(h)
+        let profile = try Self.profile(
+            h, "curl",
+            sender:
+                "      mode: command\n      timeout_ms: 15000\n      binding:\n        command: [\(Harness.repoRoot)/examples/senders/curl-post.sh, \"\(base)\(path)\"]\n"
+        )
+        _ = try tick(h, profile)
+        #expect(try notice(h).state_reason == reason, "\(path)")
+        let request = try CanonicalJSON.decode(
+            JSONValue.self,
+            from: Data(String(decoding: try Sys.readFile(log), as: UTF8.self).split(separator: "\n")[0].utf8))
+        let body = try CanonicalJSON.decode(SpoolHandoff.self, from: Data((request["body"]?.stringValue ?? "").utf8))
+        #expect(body.notice_id == (try notice(h)).notice_id, "the message arrived as JSON")
+    }
+
+    // MARK: secrets
+
+    @Test func secretsNeverReachAFile() throws {
+        let h = try Harness()
+        try Self.oneNotice(h)
+        let script = try h.script(
+            "leaky.sh", "cat > /dev/null; echo \"using $MY_API_TOKEN and $RGOV_BINDING_TOKEN\" >&2; exit 1")
+        let profile = try Self.profile(
+            h, "leaky",
+            sender: "      mode: command\n      timeout_ms: 5000\n      binding:\n        command: [\(script)]\n")
+        _ = try tick(h, profile, env: ["MY_API_TOKEN": "tok-planted-1234", "RGOV_BINDING_TOKEN": "bind-planted-5678"])
+        let receipt = try #require(try h.receipts().first)
+        #expect(receipt.sender_stderr_tail == "using [redacted] and [redacted]\n")
+        for (file, bytes) in try h.snapshot(excluding: []) {
+            let text = String(decoding: bytes, as: UTF8.self)
+            #expect(!text.contains("tok-planted-1234") && !text.contains("bind-planted-5678"), "secret in \(file)")
+        }
+    }
+
+    @Test func aProfileRequiringAcksFromABindingThatCannotGiveThemIsRefused() throws {
+        let h = try Harness()
+        let profile = try h.profile(
+            from: "strict-manager-mode", named: "strict-hook",
+            replacing: [
+                (
+                    "      mode: shim\n      timeout_ms: 5000\n",
+                    "      mode: webhook\n      binding:\n        url: \"http://127.0.0.1:9/x\"\n"
+                )
+            ])
+        let run = try h.run("rgov-bridge", ["--profile", profile])
+        #expect(run.status == 78)
+        #expect(run.stderr.contains("requires ack_receipts, but its webhook binding cannot give an ack"))
+    }
+}
