@@ -75,8 +75,8 @@ import Testing
         try h.importExamples()
         let refusing = try h.script(
             "refusing-sender",
-            #"read line; id=$(printf '%s' "$line" | sed 's/.*"notice_id":"\([^"]*\)".*/\1/'); "#
-                + #"printf '{"schema":"rgov.sender-result/v1","notice_id":"%s","mode":"shim","ok":false,"sent":false,"acked":false,"reason":"recipient_unknown","retryable":false}\n' "$id""#
+            #"while read line; do id=$(printf '%s' "$line" | sed 's/.*"notice_id":"\([^"]*\)".*/\1/'); "#
+                + #"printf '{"schema":"rgov.sender-result/v1","notice_id":"%s","mode":"shim","ok":false,"sent":false,"acked":false,"reason":"recipient_unknown","retryable":false}\n' "$id"; done"#
         )
         let run = try h.tick(profile: "standard-team-mode", env: ["RGOV_SENDER_BIN": refusing])
         #expect(run.status == 0, "\(run.stderr)")

@@ -96,9 +96,10 @@ import Testing
 
     // MARK: crashes
 
-    /// SIGKILL after the intent is durable, before the sender runs: the next run cannot know
-    /// whether a send happened, so it records outcome_unknown and does not resend.
-    @Test func crashAfterIntentIsOutcomeUnknownNeverResent() throws {
+    /// SIGKILL after the batch's intents are durable, before the sender runs: the next run cannot
+    /// know whether anything was sent, so each item is outcome_unknown; the shim binding declares
+    /// idempotency-key support, so a later run resends with the same keys and nothing is doubled.
+    @Test func crashAfterIntentIsOutcomeUnknownThenAnIdempotentRetry() throws {
         let h = try Harness()
         try h.importExamples()
         #expect(try h.run("rgov-watchdog", ["--profile", "standard-team-mode"]).status == 0)
@@ -106,50 +107,61 @@ import Testing
         let crashed = try h.run(
             "rgov-bridge", ["--profile", "standard-team-mode"], env: ["RGOV_FAULT": "bridge.after_intent"])
         #expect(crashed.status == 128 + 9)
-        #expect(try h.layout.artifactNames(in: h.layout.inflightAttempts).count == 1)
+        #expect(try h.layout.artifactNames(in: h.layout.inflightAttempts).count == Harness.exampleNotices)
+        #expect(h.outboxLines().isEmpty)
         let rerun = try h.run("rgov-bridge", ["--profile", "standard-team-mode", "--json"])
         #expect(rerun.status == 0, "\(rerun.stderr)")
-        #expect(rerun.json?["recovered"]?.array.first?["reason"] == .string("outcome_unknown"))
-        let notices = try h.notices()
-        let unknown = notices.filter { $0.state_reason == "outcome_unknown" }
-        #expect(unknown.count == 1 && unknown[0].state == .pending_external_send && unknown[0].attempts == 1)
+        #expect(rerun.json?["recovered"]?.array.count == Harness.exampleNotices)
+        var notices = try h.notices()
         #expect(
-            notices.filter { $0.state == .acked }.count == Harness.exampleNotices - 1,
-            "the other notices went out normally")
-        #expect(h.outboxLines().count == Harness.exampleNotices - 1, "the interrupted notice was not sent blindly")
+            notices.allSatisfy {
+                $0.state == .pending_external_send && $0.state_reason == "outcome_unknown" && $0.attempts == 1
+            })
+        #expect(notices.allSatisfy { $0.next_attempt_at != nil }, "an idempotent binding is retried")
         #expect(try h.layout.artifactNames(in: h.layout.inflightAttempts).isEmpty)
-        #expect(try h.run("rgov-bridge", ["--profile", "standard-team-mode"]).status == 0)
-        #expect(h.outboxLines().count == Harness.exampleNotices - 1)
+        #expect(
+            try h.run("rgov-bridge", ["--profile", "standard-team-mode", "--now", "2026-11-20T12:02:00Z"]).status == 0)
+        notices = try h.notices()
+        #expect(notices.allSatisfy { $0.state == .acked && $0.attempts == 2 })
+        #expect(h.outboxLines().count == Harness.exampleNotices)
     }
 
-    /// SIGKILL at every later step: the rerun converges to exactly one send and one ack per notice.
-    @Test(arguments: [
-        "bridge.after_send", "bridge.after_receipt", "notice.between_rewrite_and_move", "durable.before_rename",
-    ])
-    func crashAfterTheSendConvergesWithoutASecondSend(fault: String) throws {
+    /// SIGKILL at every later step: reruns converge to one delivery per notice, one receipt per
+    /// attempt, nothing left in flight.
+    @Test(
+        arguments: [
+            "bridge.after_send", "bridge.after_batch_result", "bridge.after_receipt", "notice.between_rewrite_and_move",
+            "durable.before_rename", "sender.after_item",
+        ])
+    func crashAfterTheSendConvergesWithoutASecondDelivery(fault: String) throws {
         let h = try Harness()
         try h.importExamples()
         #expect(try h.run("rgov-watchdog", ["--profile", "standard-team-mode"]).status == 0)
         #expect(try h.run("rgov-dispatcher", ["--profile", "standard-team-mode"]).status == 0)
         let crashed = try h.run("rgov-bridge", ["--profile", "standard-team-mode"], env: ["RGOV_FAULT": fault])
-        #expect(crashed.status == 128 + 9)
-        #expect(try h.run("rgov-bridge", ["--profile", "standard-team-mode"]).status == 0)
-        #expect(try h.run("rgov-bridge", ["--profile", "standard-team-mode"]).status == 0)
+        if fault == "sender.after_item" {
+            #expect(crashed.status == 0, "the sender died, not the bridge: \(crashed.stderr)")
+            let notices = try h.notices()
+            #expect(notices.filter { $0.state == .acked }.count == 1, "the one result printed before the sender died")
+            #expect(notices.filter { $0.state_reason == "outcome_unknown" }.count == Harness.exampleNotices - 1)
+            let receipts = try h.receipts()
+            #expect(
+                receipts.count == Harness.exampleNotices,
+                "every item: its result or outcome_unknown, never both, never neither")
+            #expect(Set(receipts.map(\.notice_id)).count == Harness.exampleNotices)
+        } else {
+            #expect(crashed.status == 128 + 9)
+        }
+        for now in ["2026-11-20T12:00:00Z", "2026-11-20T12:02:00Z", "2026-11-20T12:04:00Z"] {
+            #expect(try h.run("rgov-bridge", ["--profile", "standard-team-mode", "--now", now]).status == 0)
+        }
         let notices = try h.notices()
         #expect(notices.count == Harness.exampleNotices, "no notice lost or duplicated")
-        let sentCount = h.outboxLines().count
-        #expect(sentCount == Harness.exampleNotices, "each notice sent exactly once")
-        for notice in notices {
-            #expect(notice.transitions.count == 3)
-            #expect([DeliveryState.acked, .pending_external_send].contains(notice.state))
-        }
-        if fault == "bridge.after_send" {
-            // The sender ran but its result was never recorded: honest, not acked.
-            #expect(notices.filter { $0.state_reason == "outcome_unknown" }.count == 1)
-        } else {
-            #expect(notices.allSatisfy { $0.state == .acked })
-        }
-        #expect(try h.receipts().count == Harness.exampleNotices)
+        #expect(notices.allSatisfy { $0.state == .acked }, "\(notices.map { "\($0.state) \($0.state_reason)" })")
+        let delivered = h.outboxLines().compactMap { try? CanonicalJSON.decode(JSONValue.self, from: Data($0.utf8)) }
+        #expect(delivered.count == Harness.exampleNotices, "each notice delivered exactly once")
+        #expect(Set(delivered.compactMap { $0["idempotency_key"]?.stringValue }).count == Harness.exampleNotices)
+        #expect(try h.receipts().count == notices.reduce(0) { $0 + $1.attempts }, "one receipt per attempt")
         #expect(try h.layout.artifactNames(in: h.layout.inflightAttempts).isEmpty)
         let leftovers = try h.snapshot().keys.filter { ($0 as NSString).lastPathComponent.hasPrefix(".") }
         #expect(leftovers.isEmpty || fault == "durable.before_rename", "\(leftovers)")

@@ -42,7 +42,7 @@ import Testing
         return run
     }
 
-    func notice(_ h: Harness) throws -> Notice { try #require(try h.notices().first) }
+    func notice(_ h: Harness) throws -> Notice { try #require(try h.notices().first { $0.notice_kind == .finding }) }
 
     // MARK: command binding
 
@@ -213,11 +213,40 @@ import Testing
         } else {
             #expect(n.next_attempt_at == nil, "waits for an operator")
             #expect(rerun.stderr.contains("not resent"))
+            let operatorNotice = try #require(try h.notices().first { $0.notice_kind == .delivery_unknown })
+            #expect(operatorNotice.follows == n.notice_id && operatorNotice.rule_id == "delivery/outcome-unknown")
+            #expect(operatorNotice.message.text.contains("cannot tell whether notice \(n.notice_id) reached"))
             #expect(try h.run("rgov-bridge", ["--profile", profile, "--now", "2026-11-20T13:00:00Z"]).status == 0)
             #expect(
                 String(decoding: try Sys.readFile(out), as: UTF8.self).split(separator: "\n").count == 1,
                 "never resent blindly")
         }
+    }
+
+    // MARK: concurrency
+
+    /// Five slow sends with `max_concurrent_sends: 3` overlap, but never more than three at once.
+    @Test func sendsRunConcurrentlyUpToTheBound() throws {
+        let h = try Harness()
+        try h.importExamples()
+        let log = h.dir + "/spans.log"
+        let script = try h.script(
+            "slow.sh",
+            "cat > /dev/null; s=$(date +%s.%N); sleep 0.6; e=$(date +%s.%N); echo \"$s $e\" >> \(log); echo '{\"ok\":true}'"
+        )
+        let profile = try Self.profile(
+            h, "parallel",
+            sender: "      mode: command\n      timeout_ms: 10000\n      binding:\n        command: [\(script)]\n",
+            bridge: "      max_concurrent_sends: 3\n")
+        _ = try tick(h, profile)
+        let spans = String(decoding: try Sys.readFile(log), as: UTF8.self).split(separator: "\n").map { line in
+            line.split(separator: " ").map { Double($0)! }
+        }
+        #expect(spans.count == Harness.exampleNotices)
+        let peak = spans.map { span in spans.filter { $0[0] < span[1] && span[0] < $0[1] }.count }.max() ?? 0
+        #expect(peak >= 2 && peak <= 3, "peak concurrency \(peak)")
+        #expect(
+            try h.notices().filter { $0.notice_kind == .finding }.allSatisfy { $0.state_reason == "sent_unconfirmed" })
     }
 
     // MARK: openclaw-cli

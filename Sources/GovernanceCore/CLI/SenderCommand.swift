@@ -35,8 +35,9 @@ public enum SenderCommand {
                 )
             }
             let sender = Sender(mode: mode, layout: StateLayout(root: options.stateDirectory))
-            for result in try sender.send(try Sys.readStandardInput()) {
+            try sender.send(try Sys.readStandardInput()) { result in
                 Sys.writeStandardOutput(CanonicalJSON.line(result) + "\n")
+                FaultInjection.point("sender.after_item")
             }
             return 0
         } catch let error as RgovError {

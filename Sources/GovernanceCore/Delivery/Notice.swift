@@ -209,6 +209,8 @@ public enum TransitionError: Error, CustomStringConvertible, Equatable {
 /// Why a notice exists: a new finding, or a follow-up in the same episode.
 public enum NoticeKind: String, Codable, Sendable, CaseIterable {
     case finding, reminder, escalation, resolved
+    /// The bridge could not tell whether another notice was delivered.
+    case delivery_unknown
 }
 
 /// How urgent a finding is.

@@ -16,8 +16,9 @@ public struct Sender {
         self.layout = layout
     }
 
-    public func send(_ input: Data) throws -> [SenderResult] {
-        var results: [SenderResult] = []
+    /// Sends each spool handoff (one JSON line each) and hands each result to `each` at once,
+    /// so the bridge can record it before the next item is sent.
+    public func send(_ input: Data, each: (SenderResult) -> Void) throws {
         for (index, line) in input.split(separator: 0x0a).enumerated()
         where !line.allSatisfy({ $0 == 0x20 || $0 == 0x0d }) {
             let handoff: SpoolHandoff
@@ -26,9 +27,8 @@ public struct Sender {
             } catch {
                 throw RgovError.data("stdin line \(index + 1): not a spool handoff: \(error)")
             }
-            results.append(try send(handoff))
+            each(try send(handoff))
         }
-        return results
     }
 
     func send(_ handoff: SpoolHandoff) throws -> SenderResult {

@@ -7,11 +7,14 @@ import Foundation
 /// A run that finds an attempt without a receipt cannot know whether the send happened, so the
 /// notice goes to `pending_external_send` with reason `outcome_unknown`, never a blind resend;
 /// only a binding that declares idempotency-key support is retried, with the same key.
-public struct Bridge {
+public struct Bridge: Sendable {
     public static let stage = "bridge"
     public static let actor = "rgov-bridge"
 
     public let deployment: Deployment
+    /// At most this many spool items go to one `rgov-sender` process.
+    public static let batchSize = 50
+
     /// The `rgov-sender` executable; by default the one beside this executable.
     public let senderExecutable: String
     public let environment: [String: String]
@@ -52,20 +55,19 @@ public struct Bridge {
         let (deferred, quarantinedB) = try store.waiting(
             inFolder: deployment.layout.deferredNotices, stage: Self.stage, at: now)
         let due = deferred.filter { ($0.notice.next_attempt_at ?? now) <= now }
-        var outcomes: [Outcome] = []
         var held = 0
         var capped = 0
-        for (path, notice) in dispatched + due {
-            if notice.hold != nil {
+        var work: [(path: String, notice: Notice)] = []
+        for item in dispatched + due {
+            if item.notice.hold != nil {
                 held += 1
-                continue
-            }
-            if outcomes.count >= Int(profile.maxSendsPerTick) {
+            } else if work.count >= Int(profile.maxSendsPerTick) {
                 capped += 1
-                continue
+            } else {
+                work.append(item)
             }
-            outcomes.append(try deliver(notice, at: path, store: store, now: now))
         }
+        let outcomes = try deliver(work, store: store, now: now)
         return Report(
             outcomes: outcomes, recovered: recovered, skipped_held: held, deferred_by_cap: capped,
             retries_not_due: deferred.count - due.count, quarantined: quarantinedA + quarantinedB,
@@ -73,24 +75,75 @@ public struct Bridge {
             duration_ms: Int(((Sys.monotonicSeconds() - started) * 1000).rounded()))
     }
 
-    private func deliver(_ notice: Notice, at path: String, store: NoticeStore, now: Date) throws -> Outcome {
-        let layout = deployment.layout
-        func refuse(_ state: DeliveryState, _ reason: String) throws -> Outcome {
-            try conclude(
-                notice, at: path, store: store, attempt: nil, verdict: SendVerdict(state: state, reason: reason),
-                child: nil, now: now)
+    /// One send to make: the notice, its spool handoff and the attempt about to be recorded.
+    struct Job: Sendable {
+        var path: String
+        var notice: Notice
+        var handoff: SpoolHandoff
+        var attempt: SenderAttempt
+    }
+
+    /// Results of concurrent sends, concluded one at a time.
+    private final class Collector: @unchecked Sendable {
+        private let lock = NSLock()
+        private(set) var outcomes: [Outcome] = []
+        private(set) var errors: [Error] = []
+
+        func conclude(_ body: () throws -> Outcome) {
+            lock.lock()
+            defer { lock.unlock() }
+            do { outcomes.append(try body()) } catch { errors.append(error) }
+        }
+    }
+
+    private func deliver(_ work: [(path: String, notice: Notice)], store: NoticeStore, now: Date) throws -> [Outcome] {
+        var outcomes: [Outcome] = []
+        var jobs: [Job] = []
+        for (path, notice) in work {
+            switch try prepare(notice, at: path, store: store, now: now) {
+            case .concluded(let outcome): outcomes.append(outcome)
+            case .send(let job): jobs.append(job)
+            }
+        }
+        let collector = Collector()
+        switch deployment.binding.mode {
+        case .dryRun, .shim, .webhook:
+            for start in stride(from: 0, to: jobs.count, by: Self.batchSize) {
+                try sendBatch(
+                    Array(jobs[start..<min(start + Self.batchSize, jobs.count)]), store: store, now: now,
+                    collector: collector)
+            }
+        case .command, .openclawCLI:
+            sendConcurrently(jobs, store: store, now: now, collector: collector)
+        }
+        if let error = collector.errors.first { throw error }
+        return outcomes + collector.outcomes
+    }
+
+    private enum Preparation {
+        case concluded(Outcome)
+        case send(Job)
+    }
+
+    /// Checks what can be decided without sending; otherwise the job to send.
+    private func prepare(_ notice: Notice, at path: String, store: NoticeStore, now: Date) throws -> Preparation {
+        func refuse(_ state: DeliveryState, _ reason: String) throws -> Preparation {
+            .concluded(
+                try conclude(
+                    notice, at: path, store: store, attempt: nil, verdict: SendVerdict(state: state, reason: reason),
+                    child: nil, now: now))
         }
         guard profile.sendingEnabled else { return try refuse(.blocked, "sending_disabled_by_profile") }
         guard deployment.descriptor.has("bridge") else {
             return notice.state == .dispatched
                 ? try refuse(.pending_external_send, "bridge_capability_missing")
-                : try park(notice, at: path, store: store)
+                : .concluded(try park(notice, at: path, store: store))
         }
         if now.milliseconds(since: notice.created_at) > profile.maxLifetimeMs {
             return try refuse(.blocked, "lifetime_exhausted")
         }
         if notice.attempts >= Int(profile.maxAttempts) { return try refuse(.blocked, "attempts_exhausted") }
-        let spoolPath = layout.spool + "/" + notice.notice_id + ".json"
+        let spoolPath = deployment.layout.spool + "/" + notice.notice_id + ".json"
         guard let bytes = try? Sys.readFile(spoolPath, limit: 8 << 20),
             let handoff = try? CanonicalJSON.decode(SpoolHandoff.self, from: bytes),
             handoff.notice_id == notice.notice_id
@@ -100,30 +153,153 @@ public struct Bridge {
             attempt_id: notice.notice_id + ".a" + String(number), notice_id: notice.notice_id, attempt_number: number,
             idempotency_key: handoff.idempotency_key, sender_mode: profile.senderMode.rawValue, started_at: now,
             deadline_ms: Int(profile.senderTimeoutMs), bridge_pid: Sys.processID(), host: Sys.hostName())
+        return .send(Job(path: path, notice: notice, handoff: handoff, attempt: attempt))
+    }
+
+    /// Intent before send: the attempt record is durable before any process that could send starts.
+    private func recordIntent(_ attempt: SenderAttempt) throws {
         guard try DurableFile.create(try CanonicalJSON.encodeFile(attempt), at: inflightPath(attempt.attempt_id)) else {
             throw RgovError.data("attempt \(attempt.attempt_id) already recorded; refusing to send twice")
         }
+    }
+
+    private func spec(for jobs: [Job], deadline: Double) throws -> ChildSpec {
+        var spec = try SendPlan.spec(
+            for: jobs[0].handoff, binding: deployment.binding, layout: deployment.layout,
+            senderExecutable: senderExecutable,
+            environment: environment, deadline: deadline)
+        spec.standardInput = jobs.flatMap { Array(CanonicalJSON.line($0.handoff).utf8) + [0x0a] }
+        if jobs.count > 1, var env = spec.environment {
+            // A batch is many notices: no one notice's fields belong in its environment.
+            for key in ["RGOV_NOTICE_ID", "RGOV_MISSION_ID", "RGOV_RULE_ID", "RGOV_SEVERITY", "RGOV_IDEMPOTENCY_KEY"] {
+                env[key] = nil
+            }
+            spec.environment = env
+        }
+        return spec
+    }
+
+    /// One `rgov-sender` for a batch; each result line is concluded as it arrives, so a crash
+    /// mid-batch leaves every item with its receipt or its attempt in `inflight/`, never both.
+    private func sendBatch(_ jobs: [Job], store: NoticeStore, now: Date, collector: Collector) throws {
+        for job in jobs { try recordIntent(job.attempt) }
         FaultInjection.point("bridge.after_intent")
         let binding = deployment.binding
+        var pending = Dictionary(uniqueKeysWithValues: jobs.map { ($0.notice.notice_id, $0) })
+        let started = Sys.monotonicSeconds()
+        let deadline = Double(profile.senderTimeoutMs) / 1000 * Double(jobs.count)
+        let onLine: (String) -> Void = { line in
+            guard let result = try? CanonicalJSON.decode(SenderResult.self, from: Data(line.utf8)),
+                let job = pending.removeValue(forKey: result.notice_id)
+            else { return }
+            let child = ChildResult(
+                status: 0, signaled: false, timedOut: false, stdout: Array(line.utf8), stdoutBytes: line.utf8.count,
+                stdoutSHA256: SHA256.hex(of: line), stderrTail: [], durationSeconds: Sys.monotonicSeconds() - started,
+                killedLingeringDescendants: false)
+            let verdict = SendVerdict.judge(
+                child, result: result, declaresAck: binding.declaresAck,
+                runtimeHasAckReceipts: deployment.descriptor.has("ack_receipts"),
+                at: now)
+            collector.conclude {
+                try conclude(
+                    job.notice, at: job.path, store: store, attempt: job.attempt, verdict: verdict, child: child,
+                    now: now)
+            }
+            FaultInjection.point("bridge.after_batch_result")
+        }
         let child: ChildResult
         do {
-            child = try ChildProcess.run(
-                try SendPlan.spec(
-                    for: handoff, binding: binding, layout: layout, senderExecutable: senderExecutable,
-                    environment: environment,
-                    deadline: Double(profile.senderTimeoutMs) / 1000))
+            child = try ChildProcess.run(try spec(for: jobs, deadline: deadline), onLine: onLine)
+        } catch {
+            Log.error("rgov-bridge", "the sender could not start: \(error)")
+            for job in jobs {
+                collector.conclude {
+                    try conclude(
+                        job.notice, at: job.path, store: store, attempt: job.attempt,
+                        verdict: SendVerdict(state: .pending_external_send, reason: "sender_unavailable", retry: true),
+                        child: nil, now: now)
+                }
+            }
+            return
+        }
+        FaultInjection.point("bridge.after_send")
+        // Items the sender never answered for: judged by how the batch ended.
+        for job in jobs where pending[job.notice.notice_id] != nil {
+            let verdict = SendVerdict.judge(
+                child, result: nil, declaresAck: binding.declaresAck,
+                runtimeHasAckReceipts: deployment.descriptor.has("ack_receipts"), at: now)
+            collector.conclude {
+                try conclude(
+                    job.notice, at: job.path, store: store, attempt: job.attempt, verdict: verdict, child: child,
+                    now: now)
+            }
+        }
+    }
+
+    /// Per-notice programs (`command`, `openclaw-cli`), at most `max_concurrent_sends` at a time.
+    private func sendConcurrently(_ jobs: [Job], store: NoticeStore, now: Date, collector: Collector) {
+        let queue = JobQueue(count: jobs.count)
+        let group = DispatchGroup()
+        for _ in 0..<min(Int(profile.maxConcurrentSends), jobs.count) {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                while let i = queue.next() {
+                    let job = jobs[i]
+                    // The send runs outside the lock; only its conclusion is serialized.
+                    let (verdict, child) = send(job)
+                    collector.conclude {
+                        try conclude(
+                            job.notice, at: job.path, store: store, attempt: job.attempt, verdict: verdict,
+                            child: child, now: now)
+                    }
+                }
+            }.start()
+        }
+        group.wait()
+    }
+
+    /// Hands out job indexes to the worker threads.
+    private final class JobQueue: @unchecked Sendable {
+        private let lock = NSLock()
+        private var index = 0
+        private let count: Int
+
+        init(count: Int) { self.count = count }
+
+        func next() -> Int? {
+            lock.lock()
+            defer { lock.unlock() }
+            guard index < count else { return nil }
+            index += 1
+            return index - 1
+        }
+    }
+
+    /// Records the intent and runs one per-notice program; returns its verdict (not yet recorded).
+    private func send(_ job: Job) -> (SendVerdict, ChildResult?) {
+        let binding = deployment.binding
+        do {
+            try recordIntent(job.attempt)
+        } catch {
+            Log.error("rgov-bridge", "\(job.notice.notice_id): cannot record the attempt: \(error)")
+            return (SendVerdict(state: .pending_external_send, reason: "sender_unavailable", retry: true), nil)
+        }
+        FaultInjection.point("bridge.after_intent")
+        let child: ChildResult
+        do {
+            child = try ChildProcess.run(try spec(for: [job], deadline: Double(profile.senderTimeoutMs) / 1000))
         } catch {
             // Nothing started, so nothing was sent: a failed attempt, retried with backoff.
-            Log.error("rgov-bridge", "\(notice.notice_id): the sender could not start: \(error)")
-            let verdict = SendVerdict(state: .pending_external_send, reason: "sender_unavailable", retry: true)
-            return try conclude(
-                notice, at: path, store: store, attempt: attempt, verdict: verdict, child: nil, now: now)
+            Log.error("rgov-bridge", "\(job.notice.notice_id): the sender could not start: \(error)")
+            return (SendVerdict(state: .pending_external_send, reason: "sender_unavailable", retry: true), nil)
         }
         FaultInjection.point("bridge.after_send")
         let verdict = SendVerdict.judge(
-            child, result: SendPlan.interpret(child, mode: binding.mode, noticeID: notice.notice_id),
-            declaresAck: binding.declaresAck, runtimeHasAckReceipts: deployment.descriptor.has("ack_receipts"), at: now)
-        return try conclude(notice, at: path, store: store, attempt: attempt, verdict: verdict, child: child, now: now)
+            child, result: SendPlan.interpret(child, mode: binding.mode, noticeID: job.notice.notice_id),
+            declaresAck: binding.declaresAck, runtimeHasAckReceipts: deployment.descriptor.has("ack_receipts"),
+            at: job.attempt.started_at)
+        return (verdict, child)
     }
 
     /// A deferred notice that can no longer be sent here waits for an operator instead.
@@ -151,6 +327,10 @@ public struct Bridge {
         child: ChildResult?, now: Date
     ) throws -> Outcome {
         var verdict = proposed
+        if verdict.reason == "outcome_unknown" && attempt != nil && deployment.binding.supportsIdempotency {
+            // A resend with the same idempotency key cannot deliver twice: try again.
+            verdict.retry = true
+        }
         var nextAttemptAt: Date? = nil
         if verdict.retry {
             let next = nextAttempt(for: notice, verdict: verdict, now: now)
@@ -188,10 +368,50 @@ public struct Bridge {
         }
         FaultInjection.point("bridge.after_receipt")
         try apply(receipt, to: notice, at: path, store: store, now: now)
+        if receipt.reason == "outcome_unknown", receipt.next_attempt_at == nil, notice.notice_kind != .delivery_unknown
+        {
+            try raiseUnknownOutcome(for: notice, receipt: receipt, store: store, now: now)
+        }
         if let attempt { try fileAttempt(attempt) }
         return Outcome(
             notice_id: notice.notice_id, state: receipt.delivery_state, reason: receipt.reason, receipt: receiptPath,
             next_attempt_at: receipt.next_attempt_at)
+    }
+
+    /// Tells the operator that a send may or may not have happened, so a person checks the
+    /// channel instead of the notice resting silently. Never raised about such a notice itself.
+    private func raiseUnknownOutcome(for notice: Notice, receipt: Receipt, store: NoticeStore, now: Date) throws {
+        let noticeID = Identifier.derived("ntc", notice.notice_id, "outcome-unknown", receipt.receipt_id)
+        let decisionID = Identifier.derived("dec", noticeID)
+        let reason =
+            "delivery of \(notice.notice_id) to \(notice.target) is unknown (\(receipt.attempt_id ?? receipt.receipt_id) was "
+            + "interrupted or timed out after it may have sent); the \(profile.senderMode.rawValue) binding cannot resend safely"
+        let decision = DecisionRecord(
+            decision_id: decisionID, event_id: notice.event_id, rule_id: "delivery/outcome-unknown",
+            mission_id: notice.mission_id,
+            task_id: notice.task_id, correlation_id: notice.correlation_id, outcome: .notify, reason: reason,
+            decided_at: now,
+            decided_by: Self.actor, notice_id: noticeID, profile: deployment.profileReference,
+            capability_descriptor: deployment.descriptorReference)
+        let folder = deployment.layout.decisions + "/" + Timestamp.day(now)
+        try Sys.makeDirectory(folder)
+        try DurableFile.create(try CanonicalJSON.encodeFile(decision), at: folder + "/" + decisionID + ".json")
+        let initial: DeliveryState = profile.queueEnabled && deployment.descriptor.has("queue") ? .queued : .prepared
+        let follow = try Notice(
+            notice_id: noticeID, rule_id: "delivery/outcome-unknown", severity: .warning, mission_id: notice.mission_id,
+            correlation_id: notice.correlation_id, event_id: notice.event_id, decision_id: decisionID,
+            dedup_key: notice.dedup_key + "/outcome-unknown", episode_id: notice.episode_id,
+            target: profile.defaultTarget,
+            message: NoticeMessage(
+                title: "[delivery unknown] " + notice.message.title,
+                text: "rgov cannot tell whether notice \(notice.notice_id) reached \(notice.target): \(reason). "
+                    + "Check the channel; the notice waits in pending_external_send for an operator."),
+            profile: deployment.profileReference, capability_descriptor: deployment.descriptorReference,
+            created_at: now,
+            initial: initial, reason: "outcome_unknown of \(notice.notice_id)", by: Self.actor,
+            notice_kind: .delivery_unknown,
+            follows: notice.notice_id)
+        try store.create(follow)
     }
 
     private func apply(_ receipt: Receipt, to notice: Notice, at path: String, store: NoticeStore, now: Date) throws {
@@ -250,16 +470,13 @@ public struct Bridge {
             }
             // The send may or may not have happened. Only a binding that makes a resend harmless
             // (the same idempotency key) is tried again; otherwise an operator decides.
-            let verdict =
-                deployment.binding.supportsIdempotency
-                ? SendVerdict(state: .pending_external_send, reason: "outcome_unknown", retry: true)
-                : SendVerdict(state: .pending_external_send, reason: "outcome_unknown")
+            let verdict = SendVerdict(state: .pending_external_send, reason: "outcome_unknown")
             Log.info(
                 "rgov-bridge",
                 "attempt \(attempt.attempt_id) was interrupted; outcome unknown"
-                    + (verdict.retry
+                    + (deployment.binding.supportsIdempotency
                         ? ", retrying with the same idempotency key"
-                        : ", not resent: an operator must check and `rgov ack` or requeue"))
+                        : ", not resent: an operator must check the channel"))
             outcomes.append(
                 try conclude(
                     notice, at: noticePath, store: store, attempt: attempt, verdict: verdict, child: nil, now: now))

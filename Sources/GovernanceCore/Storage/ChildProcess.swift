@@ -63,7 +63,9 @@ public struct ChildResult: Sendable {
 public enum ChildProcess {
     private static let ignoreSIGPIPE: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
-    public static func run(_ spec: ChildSpec) throws -> ChildResult {
+    /// Runs `spec`; `onLine` sees each complete stdout line as it arrives, while the child runs
+    /// (how a batch's results are recorded one by one, not only when the batch ends).
+    public static func run(_ spec: ChildSpec, onLine: ((String) -> Void)? = nil) throws -> ChildResult {
         _ = ignoreSIGPIPE
         let started = Sys.monotonicSeconds()
         var stdinPipe: [Int32] = [0, 0]
@@ -119,7 +121,7 @@ public enum ChildProcess {
         }
         var pipes = Pipes(stdin: stdinPipe[1], stdout: stdoutPipe[0], stderr: stderrPipe[0], input: spec.standardInput)
         defer { pipes.closeAll() }
-        return supervise(pid: pid, pipes: &pipes, spec: spec, started: started)
+        return supervise(pid: pid, pipes: &pipes, spec: spec, started: started, onLine: onLine)
     }
 
     private struct Pipes {
@@ -152,7 +154,10 @@ public enum ChildProcess {
         }
     }
 
-    private static func supervise(pid: pid_t, pipes: inout Pipes, spec: ChildSpec, started: Double) -> ChildResult {
+    private static func supervise(
+        pid: pid_t, pipes: inout Pipes, spec: ChildSpec, started: Double, onLine: ((String) -> Void)?
+    ) -> ChildResult {
+        var partial: [UInt8] = []
         var out: [UInt8] = []
         var outBytes = 0
         var outHash = SHA256()
@@ -173,6 +178,13 @@ public enum ChildProcess {
                     if isStdout {
                         outBytes += n
                         outHash.update(slice)
+                        if let onLine {
+                            partial.append(contentsOf: slice)
+                            while let newline = partial.firstIndex(of: 0x0a) {
+                                onLine(String(decoding: partial[..<newline], as: UTF8.self))
+                                partial.removeSubrange(...newline)
+                            }
+                        }
                         if out.count < spec.stdoutLimit {
                             out.append(contentsOf: slice.prefix(spec.stdoutLimit - out.count))
                         }
