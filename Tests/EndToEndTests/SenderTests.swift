@@ -223,6 +223,21 @@ import Testing
         }
     }
 
+    @Test func aBacklogIsCappedPerTick() throws {
+        let h = try Harness()
+        try h.importExamples()
+        let profile = try h.profile(
+            named: "capped", replacing: [("      max_sends_per_tick: 500\n", "      max_sends_per_tick: 2\n")])
+        let first = try h.run("rgov", ["tick", "--profile", profile, "--json"])
+        #expect(first.json?["stages"]?.array.last?["report"]?["deferred_by_cap"]?.int == Harness.exampleNotices - 2)
+        #expect(try h.notices().filter { $0.state == .acked }.count == 2)
+        #expect(
+            try h.notices().filter { $0.state == .dispatched }.count == Harness.exampleNotices - 2,
+            "the rest wait for the next tick")
+        for _ in 0..<2 { _ = try tick(h, profile) }
+        #expect(try h.notices().allSatisfy { $0.state == .acked })
+    }
+
     // MARK: concurrency
 
     /// Five slow sends with `max_concurrent_sends: 3` overlap, but never more than three at once.
@@ -344,8 +359,9 @@ import Testing
     }
 
     @Test(arguments: [
-        ("/ok", "sent_unconfirmed"), ("/fail", "temporary_failure"), ("/bad", "sender_failed"),
-        ("/reset", "outcome_unknown"),
+        ("/ok", "sent_unconfirmed"), ("/fail", "temporary_failure"), ("/busy", "temporary_failure"),
+        ("/bad", "sender_failed"),
+        ("/reset", "outcome_unknown"), ("/hang", "outcome_unknown"),
     ])
     func theCurlRecipe(path: String, reason: String) throws {
         let h = try Harness()
@@ -356,7 +372,7 @@ import Testing
             sender:
                 "      mode: command\n      timeout_ms: 15000\n      binding:\n        command: [\(Harness.repoRoot)/examples/senders/curl-post.sh, \"\(base)\(path)\"]\n"
         )
-        _ = try tick(h, profile)
+        _ = try tick(h, profile, env: ["RGOV_CURL_MAX_TIME": "1"])
         #expect(try notice(h).state_reason == reason, "\(path)")
         let request = try CanonicalJSON.decode(
             JSONValue.self,

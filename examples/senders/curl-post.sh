@@ -12,7 +12,7 @@
 # Result contract: exit 0 = sent (HTTP 2xx); exit 75 = try later (408, 429, 5xx, no connection);
 # exit 1 = refused (other 4xx); a timeout after the request went out prints {"outcome":"unknown"}.
 url="$1"
-code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 -X POST \
+code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time "${RGOV_CURL_MAX_TIME:-10}" -X POST \
   -H 'Content-Type: application/json' -H "Idempotency-Key: ${RGOV_IDEMPOTENCY_KEY}" \
   --data-binary @- "$url")
 status=$?

@@ -107,10 +107,17 @@ public enum ChildProcess {
         let environment = spec.environment ?? ProcessInfo.processInfo.environment
         let envp = environment.map { "\($0.key)=\($0.value)" }.sorted()
         var pid: pid_t = 0
-        let spawnResult = withCStrings(argv) { cArgv in
-            withCStrings(envp) { cEnvp in
-                posix_spawn(&pid, spec.executable, &actions, &attributes, cArgv, cEnvp)
+        var spawnResult: Int32 = 0
+        // ETXTBSY: a program written a moment ago can still be open for writing in a child that
+        // another thread is spawning (between its clone and its exec); that clears in microseconds.
+        for retry in 0..<50 {
+            spawnResult = withCStrings(argv) { cArgv in
+                withCStrings(envp) { cEnvp in
+                    posix_spawn(&pid, spec.executable, &actions, &attributes, cArgv, cEnvp)
+                }
             }
+            guard spawnResult == ETXTBSY else { break }
+            Sys.sleep(milliseconds: 2 + retry)
         }
         Sys.close(stdinPipe[0])
         Sys.close(stdoutPipe[1])
