@@ -29,7 +29,7 @@ for root, dirs, files in os.walk(state):
         path = os.path.join(root, name)
         with open(path) as f:
             doc = json.load(f)
-        if os.path.basename(os.path.dirname(path)) == "missions":
+        if os.path.basename(os.path.dirname(path)) in ("missions", "mission"):  # state, or a bundle
             kind = "mission-snapshot"
         else:
             tag = doc.get("schema", "")

@@ -138,7 +138,9 @@ struct Harness {
     }
 
     /// Every regular file under the state folder with its bytes, for before/after comparisons.
-    func snapshot(excluding: [String] = ["long-task-watchdog/2", "long-task-watchdog/last-run.json", "locks/"]) throws
+    func snapshot(
+        excluding: [String] = ["long-task-watchdog/2", "long-task-watchdog/last-run.json", "locks/", "metrics/"]
+    ) throws
         -> [String: Data]
     {
         var files: [String: Data] = [:]

@@ -29,6 +29,8 @@ public struct CanonicalEvent: Codable, Sendable, Equatable {
 public struct DecisionRecord: Codable, Sendable, Equatable {
     public enum Outcome: String, Codable, Sendable, CaseIterable {
         case notify, force_checkpoint, downgrade_status, block, escalate, require_approval
+        /// An operator's answer to `require_approval` (`rgov approve` / `rgov reject`).
+        case approve, reject
     }
 
     public var schema = "rgov.decision/v1"
@@ -170,4 +172,20 @@ public struct Episode: Codable, Sendable, Equatable {
     public var reminders: Int?
     public var escalated_at: Date?
     public var escalation_notice_id: String?
+}
+
+/// One operator verb, allowed or refused: the audit trail of what people did.
+public struct OperatorAction: Codable, Sendable, Equatable {
+    public var schema = "rgov.operator-action/v1"
+    public var action_id: String
+    public var action: String
+    public var target: String
+    public var by: String
+    public var os_user: String
+    public var os_groups: [String]
+    public var at: Date
+    public var reason: String?
+    public var allowed: Bool
+    public var result: String
+    public var profile: String
 }

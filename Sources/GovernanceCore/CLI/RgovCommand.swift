@@ -28,6 +28,9 @@ public enum RgovCommand {
           --json               machine-readable output on stdout; logs go to stderr
           --help, --version
 
+        operator verbs: ls, show, ack, hold, release, requeue, mission, approve, reject,
+          approvals, quarantine, export, verify (rgov help shows them all)
+
         exit: 0 ok, 1 a stage failed, 64 usage, 65 bad data, 66 no input, 73/74 cannot create /
         I/O error, 78 configuration refused.
         """
@@ -60,8 +63,9 @@ public enum RgovCommand {
                         ],
                         flags: ["placeholder"]))
             case "simulate": return try simulate(try Options(rest, valued: ["missions", "seed"]))
+            case let v where operatorVerbs.contains(v): return try operatorVerb(v, rest)
             case "help":
-                Sys.writeStandardOutput(help + "\n")
+                Sys.writeStandardOutput(help + "\n" + operatorHelp + "\n")
                 return 0
             default:
                 throw RgovError.usage("unknown verb \(Identifier.quoted(verb)) (see rgov --help)")
@@ -113,7 +117,14 @@ public enum RgovCommand {
         if helpRequested(options, help) { return 0 }
         let layout = StateLayout(root: options.stateDirectory)
         guard Sys.isDirectory(layout.root) else { throw RgovError(.noInput, "no state directory at \(layout.root)") }
-        let status = try StatusReport.gather(layout: layout)
+        let backlog =
+            (try? Deployment.load(options)).map { deployment in
+                (try? OperatorDesk(
+                    deployment: deployment, identity: OperatorIdentity(by: "-", osUser: Sys.userName(), osGroups: [])
+                )
+                .approvalBacklog().count) ?? 0
+            } ?? 0
+        let status = try StatusReport.gather(layout: layout, now: try options.clock().now(), approvalBacklog: backlog)
         Sys.writeStandardOutput((options.json ? CanonicalJSON.line(status) : status.describe()) + "\n")
         return 0
     }
@@ -391,8 +402,12 @@ public struct StatusReport: Codable, Sendable {
     public var inflight_attempts: Int
     public var last_watchdog_run: WatchdogRun?
     public var lock_holders: [String: String]
+    public var oldest_pending_age_ms: Int64?
+    public var approval_backlog: Int
+    public var stage_runs: [StageCommand.LastRun]
+    public var capability_gaps: [String]
 
-    public static func gather(layout: StateLayout) throws -> StatusReport {
+    public static func gather(layout: StateLayout, now: Date, approvalBacklog: Int) throws -> StatusReport {
         let counts = try NoticeStore(layout: layout).counts()
         var last: WatchdogRun? = nil
         if let day = try layout.dayPartitions(in: layout.watchdogRuns).last,
@@ -400,6 +415,18 @@ public struct StatusReport: Codable, Sendable {
         {
             last = try? CanonicalJSON.decode(
                 WatchdogRun.self, from: try Sys.readFile(layout.watchdogRuns + "/" + day + "/" + name, limit: 1 << 20))
+        }
+        var oldest: Date? = nil
+        let store = NoticeStore(layout: layout)
+        for folder in [
+            layout.notices(.queued), layout.notices(.dispatched), layout.notices(.pending_external_send),
+            layout.deferredNotices,
+        ] {
+            for name in try layout.artifactNames(in: folder) {
+                if let n = try? store.read(folder + "/" + name), oldest.map({ n.created_at < $0 }) ?? true {
+                    oldest = n.created_at
+                }
+            }
         }
         var holders: [String: String] = [:]
         for name in try Sys.listDirectory(layout.locks) where name.hasSuffix(".lock") {
@@ -413,7 +440,13 @@ public struct StatusReport: Codable, Sendable {
             quarantined: try Sys.listDirectory(layout.quarantine).filter { !$0.hasPrefix(".") }.count,
             open_episodes: try layout.artifactNames(in: layout.openEpisodes).count,
             inflight_attempts: try layout.artifactNames(in: layout.inflightAttempts).count, last_watchdog_run: last,
-            lock_holders: holders)
+            lock_holders: holders, oldest_pending_age_ms: oldest.map { now.milliseconds(since: $0) },
+            approval_backlog: approvalBacklog,
+            stage_runs: StageCommand.Kind.allCases.compactMap { kind in
+                (try? Sys.readFile(layout.metrics + "/\(kind.rawValue).last-run.json")).flatMap {
+                    try? CanonicalJSON.decode(StageCommand.LastRun.self, from: $0)
+                }
+            }, capability_gaps: last?.capability_gaps ?? [])
     }
 
     public func describe() -> String {
@@ -432,6 +465,16 @@ public struct StatusReport: Codable, Sendable {
         } else {
             lines.append("  last watchdog run: none")
         }
+        if let age = oldest_pending_age_ms {
+            lines.append("  oldest notice not yet delivered: \(DurationText.describe(ms: age))")
+        }
+        lines.append("  writebacks awaiting approval: \(approval_backlog)")
+        for run in stage_runs {
+            lines.append(
+                "  \(run.stage): last run \(Timestamp.format(run.at)), exit \(run.exit_status) in \(run.duration_ms) ms"
+                    + (run.error.map { " (" + $0 + ")" } ?? ""))
+        }
+        for gap in capability_gaps { lines.append("  capability gap \(gap): \(CapabilityFallback.explain(gap))") }
         for (lock, holder) in lock_holders.sorted(by: { $0.key < $1.key }) {
             lines.append("  lock \(lock): held by \(holder)")
         }

@@ -65,10 +65,33 @@ public enum StageCommand {
         return run(kind, options: options)
     }
 
+    /// The last run of a stage and how it ended, for `rgov status`.
+    public struct LastRun: Codable, Sendable {
+        public var schema = "rgov.stage-run/v1"
+        public var stage: String
+        public var at: Date
+        public var exit_status: Int32
+        public var duration_ms: Int
+        public var error: String?
+    }
+
     static func run(_ kind: Kind, options: Options) -> Int32 {
+        let started = Sys.monotonicSeconds()
+        var layout: StateLayout? = nil
+        func finish(_ status: Int32, _ error: String?) -> Int32 {
+            if let layout, Sys.isDirectory(layout.metrics) {
+                let record = LastRun(
+                    stage: kind.rawValue, at: (try? options.clock().now()) ?? Date(), exit_status: status,
+                    duration_ms: Int((Sys.monotonicSeconds() - started) * 1000), error: error)
+                try? DurableFile.write(
+                    try CanonicalJSON.encodeFile(record), to: layout.metrics + "/\(kind.rawValue).last-run.json")
+            }
+            return status
+        }
         do {
             let deployment = try Deployment.load(options)
             try deployment.layout.prepare()
+            layout = deployment.layout
             try ProfileLifecycle(layout: deployment.layout, clock: deployment.clock).storeSnapshot(deployment.profile)
             let lockPath = deployment.layout.locks + "/" + kind.rawValue + ".lock"
             let holder = "pid \(Sys.processID()) on \(Sys.hostName()) since \(Timestamp.format(Date()))"
@@ -103,16 +126,16 @@ public enum StageCommand {
                 output = options.json ? CanonicalJSON.line(report) : Log.describe(report)
             }
             Sys.writeStandardOutput(output + "\n")
-            return 0
+            return finish(0, nil)
         } catch let error as RgovError {
             Log.error(kind.executable, error.message)
-            return error.exitCode.rawValue
+            return finish(error.exitCode.rawValue, error.message)
         } catch let error as SystemCallError {
             Log.error(kind.executable, error.description)
-            return error.rgovError.exitCode.rawValue
+            return finish(error.rgovError.exitCode.rawValue, error.description)
         } catch {
             Log.error(kind.executable, "\(error)")
-            return ExitCode.failure.rawValue
+            return finish(ExitCode.failure.rawValue, "\(error)")
         }
     }
 

@@ -119,6 +119,9 @@ public struct DeploymentProfile: Sendable, Equatable {
     public var notifyResolved: Bool
     public var retentionDays: Int64
     public var exportRequired: Bool
+    /// Who may ack, approve, reject, fail, replay, hold, release and requeue: Unix user names or
+    /// `group:NAME`. Empty: anyone who can run rgov on this state.
+    public var operators: [String]
     public var capabilityDescriptor: String
     public var requiredCapabilities: [String]
     public var optionalCapabilities: [String]
@@ -193,7 +196,7 @@ public struct DeploymentProfile: Sendable, Equatable {
             allowed: ["default_target", "targets", "repeat_interval_ms", "notify_resolved", "escalation", "quiet"])
         let escalation = try notifications?.map("escalation", allowed: ["target", "window_ms"])
         let quiet = try notifications?.map("quiet", allowed: ["min_severity"])
-        let audit = try spec.map("audit", allowed: ["retention_days", "export_required"])
+        let audit = try spec.map("audit", allowed: ["retention_days", "export_required", "operators"])
         let expectations = try spec.map("capability_expectations", allowed: ["descriptor", "required", "optional"])
         let r = Recorder()
 
@@ -337,6 +340,7 @@ public struct DeploymentProfile: Sendable, Equatable {
             notifyResolved: try bool(notifications, "notify_resolved", "notifications.notify_resolved", false),
             retentionDays: try integer(audit, "retention_days", "audit.retention_days", 1...36_500, 90)!,
             exportRequired: try bool(audit, "export_required", "audit.export_required", false),
+            operators: try audit?.strings("operators") ?? [],
             capabilityDescriptor: try string(
                 expectations, "descriptor", "capability_expectations.descriptor", "openclaw-watchdog-reference")!,
             requiredCapabilities: required, optionalCapabilities: optional,

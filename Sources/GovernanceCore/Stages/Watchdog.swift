@@ -65,6 +65,7 @@ public struct Watchdog {
             if gap > 2 * expected { lateBy = Int(gap - expected) }
         }
         var tally = Tally()
+        let approvals = WritebackApproval.load(layout)
         var firing: Set<String> = []
         var scannedMissions: Set<String> = []
 
@@ -82,7 +83,8 @@ public struct Watchdog {
             }
             tally.scanned += 1
             scannedMissions.insert(mission.mission_id)
-            for finding in PolicyCatalog.evaluate(mission, rules: deployment.rules, now: now) {
+            let judged = WritebackApproval.applied(approvals, to: mission)
+            for finding in PolicyCatalog.evaluate(judged, rules: deployment.rules, now: now) {
                 tally.findingsByRule[finding.rule_id, default: 0] += 1
                 let key = dedupKey(mission.mission_id, finding)
                 firing.insert(key)

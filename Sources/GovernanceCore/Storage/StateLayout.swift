@@ -39,6 +39,12 @@ public struct StateLayout: Sendable {
     /// Activation and rollback records.
     public var profileHistory: String { root + "/profile-history" }
     public var activeProfile: String { root + "/active-profile.json" }
+    /// Every operator verb, allowed or refused: who (as given and as the OS says), what, why.
+    public var operatorActions: String { root + "/operator-actions" }
+    /// Writeback approvals and rejections, one per writeback, read by the watchdog.
+    public var approvals: String { decisions + "/approvals" }
+    /// Audit bundles written by `rgov export`.
+    public var exportsFolder: String { exports }
 
     /// The folder that holds notices in `state`; final states are partitioned by `day`.
     public func notices(_ state: DeliveryState, day: String? = nil) -> String {
@@ -53,7 +59,8 @@ public struct StateLayout: Sendable {
     public var folders: [String] {
         [
             missions, watchdogRuns, openEpisodes, events, evidence, decisions, queue, spool, receipts, inflightAttempts,
-            attempts, quarantine, locks, metrics, profileSnapshots, profileHistory, deferredNotices,
+            attempts, quarantine, locks, metrics, profileSnapshots, profileHistory, deferredNotices, operatorActions,
+            approvals,
         ] + DeliveryState.allCases.map { notices($0) }
     }
 

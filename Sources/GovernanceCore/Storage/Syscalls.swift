@@ -189,6 +189,17 @@ public enum Sys {
 
     public static func processID() -> Int32 { getpid() }
 
+    /// `getgroups(2)` + `getgrgid(3)`: the names of the groups this process runs with.
+    public static func groupNames() -> [String] {
+        var ids = [gid_t](repeating: 0, count: 256)
+        let n = getgroups(Int32(ids.count), &ids)
+        var names: [String] = []
+        for id in ids.prefix(max(0, Int(n))) + [getegid()] {
+            if let group = getgrgid(id), let name = group.pointee.gr_name { names.append(String(cString: name)) }
+        }
+        return Array(Set(names)).sorted()
+    }
+
     public static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }

@@ -1,0 +1,267 @@
+import Foundation
+
+/// The manifest of an audit bundle (the seed's shape), listing every artifact with its SHA-256.
+public struct BundleManifest: Codable, Sendable {
+    public struct Artifact: Codable, Sendable, Equatable {
+        public var kind: String
+        public var ref: String
+        public var sha256: String
+    }
+
+    public var schema = "rgov.bundle-manifest/v1"
+    public var artifact_bundle_version = "1.0"
+    public var plugin_package_version: String
+    public var deployment_profile: String
+    public var capability_descriptor: String
+    public var task_id: String?
+    public var correlation_id: String?
+    public var since: Date?
+    public var until: Date?
+    public var created_at: Date
+    public var artifacts: [Artifact]
+}
+
+/// `rgov export`: everything needed to audit a mission (or a time window) on another machine.
+public struct AuditExport: Sendable {
+    public let deployment: Deployment
+
+    public init(deployment: Deployment) { self.deployment = deployment }
+
+    public struct Result: Codable, Sendable {
+        public var bundle: String
+        public var tar: String
+        public var artifacts: Int
+        public var notices: Int
+    }
+
+    public func export(task: String?, since: Date?, until: Date?, to outDirectory: String?) throws -> Result {
+        let layout = deployment.layout
+        let now = deployment.clock.now()
+        if let task { _ = try Identifier.validate(task, what: "task id") }
+        let inspection = Inspection(layout: layout, now: now)
+        let notices = try NoticeStore(layout: layout).all().filter { item in
+            let n = item.notice
+            if let task { return n.mission_id == task }
+            return (since.map { n.created_at >= $0 } ?? true) && (until.map { n.created_at <= $0 } ?? true)
+        }
+        guard !notices.isEmpty || task != nil else { throw RgovError(.noInput, "no notices in that window") }
+        var files: [(kind: String, path: String)] = []
+        var missions: Set<String> = []
+        var profiles: Set<String> = []
+        var descriptors: Set<String> = []
+        for (path, notice) in notices {
+            let chain = try inspection.chain(of: notice, at: path)
+            for (key, file) in chain.files.sorted(by: { $0.key < $1.key }) where key != "mission" {
+                files.append((key, file))
+            }
+            for a in chain.attempts {
+                files.append(
+                    ("attempt", try locate(a.attempt_id, in: layout.attempts, alsoIn: layout.inflightAttempts)))
+            }
+            for r in chain.receipts { files.append(("receipt", try locate(r.receipt_id, in: layout.receipts))) }
+            missions.insert(notice.mission_id)
+            profiles.insert(notice.profile)
+            descriptors.insert(notice.capability_descriptor)
+        }
+        if let task { missions.insert(task) }
+        for mission in missions.sorted() {
+            let path = layout.missions + "/" + mission + ".json"
+            if Sys.kind(path) == .regular { files.append(("mission", path)) }
+        }
+        // Records of these missions that no notice points at: evidence, resolved events, operator decisions.
+        for (kind, base) in [("evidence", layout.evidence), ("event", layout.events), ("decision", layout.decisions)] {
+            for day in try layout.dayPartitions(in: base) {
+                for name in try layout.artifactNames(in: base + "/" + day) {
+                    let path = base + "/" + day + "/" + name
+                    guard !files.contains(where: { $0.path == path }),
+                        case .object(let o)? = try? CanonicalJSON.decode(
+                            JSONValue.self, from: try Sys.readFile(path, limit: 8 << 20)),
+                        case .string(let m)? = o["mission_id"], missions.contains(m)
+                    else { continue }
+                    files.append((kind, path))
+                }
+            }
+        }
+        for name in try Sys.listDirectory(layout.profileSnapshots).sorted() where name.hasSuffix(".yaml") {
+            let path = layout.profileSnapshots + "/" + name
+            if let profile = try? DeploymentProfile.parse(
+                String(decoding: try Sys.readFile(path), as: UTF8.self), file: path),
+                profiles.contains(profile.reference)
+            {
+                files.append(("profile_snapshot", path))
+            }
+        }
+        let root = PackageRoot.locate()
+        for reference in descriptors.union([deployment.descriptorReference]).sorted() {
+            let id = reference.split(separator: "@").first.map(String.init) ?? reference
+            let path = root + "/capabilities/" + id + ".json"
+            if Sys.kind(path) == .regular { files.append(("capability_descriptor", path)) }
+        }
+
+        let out = outDirectory ?? layout.exports
+        try Sys.makeDirectory(out)
+        let bundleID = "bundle-" + (task ?? "window") + "-" + Timestamp.compact(now)
+        let bundle = out + "/" + bundleID
+        guard try Sys.makeDirectory(bundle) else { throw RgovError(.cannotCreate, "\(bundle) exists already") }
+        var artifacts: [BundleManifest.Artifact] = []
+        var seen: Set<String> = []
+        for (kind, path) in files where !seen.contains(path) {
+            seen.insert(path)
+            let data = try Sys.readFile(path, limit: 64 << 20)
+            let ref = "artifacts/" + kind + "/" + (path as NSString).lastPathComponent
+            try Sys.makeDirectory(bundle + "/artifacts/" + kind)
+            try DurableFile.write(data, to: bundle + "/" + ref)
+            artifacts.append(BundleManifest.Artifact(kind: kind, ref: ref, sha256: SHA256.hex(of: [UInt8](data))))
+        }
+        let manifest = BundleManifest(
+            plugin_package_version: PackageInfo.version,
+            deployment_profile: notices.last?.notice.profile ?? deployment.profileReference,
+            capability_descriptor: notices.last?.notice.capability_descriptor ?? deployment.descriptorReference,
+            task_id: task,
+            correlation_id: task, since: since, until: until, created_at: now,
+            artifacts: artifacts.sorted { $0.ref < $1.ref })
+        try DurableFile.write(try CanonicalJSON.encodeFile(manifest), to: bundle + "/manifest.json")
+        let tar = bundle + ".tar"
+        let result = try ChildProcess.run(
+            ChildSpec(
+                executable: try SendPlan.resolve("tar", environment: ProcessInfo.processInfo.environment),
+                arguments: ["-cf", tar, "-C", out, bundleID], deadline: 120))
+        guard result.status == 0 else { throw RgovError.io("tar failed: \(result.stderrText)") }
+        return Result(bundle: bundle, tar: tar, artifacts: artifacts.count, notices: notices.count)
+    }
+
+    private func locate(_ id: String, in base: String, alsoIn extra: String? = nil) throws -> String {
+        for day in try deployment.layout.dayPartitions(in: base) {
+            let path = base + "/" + day + "/" + id + ".json"
+            if Sys.kind(path) == .regular { return path }
+        }
+        if let extra, Sys.kind(extra + "/" + id + ".json") == .regular { return extra + "/" + id + ".json" }
+        throw RgovError.data("artifact \(id) not found under \(base)")
+    }
+}
+
+/// `rgov verify BUNDLE`: recomputes every hash, walks every notice's chain, and checks delivery
+/// truth inside the bundle, with nothing but the bundle.
+public enum AuditVerify {
+    public static func verify(_ path: String) throws -> [String] {
+        var directory = path
+        if path.hasSuffix(".tar") {
+            let scratch = NSTemporaryDirectory() + "rgov-verify-" + UUID().uuidString
+            try Sys.makeDirectory(scratch)
+            let result = try ChildProcess.run(
+                ChildSpec(
+                    executable: try SendPlan.resolve("tar", environment: ProcessInfo.processInfo.environment),
+                    arguments: ["-xf", path, "-C", scratch], deadline: 120))
+            guard result.status == 0 else { return ["\(path): not a readable tar: \(result.stderrText)"] }
+            guard let inner = try Sys.listDirectory(scratch).first else { return ["\(path): empty archive"] }
+            directory = scratch + "/" + inner
+        }
+        guard Sys.kind(directory + "/manifest.json") == .regular else { return ["\(directory): no manifest.json"] }
+        let manifest = try CanonicalJSON.decode(
+            BundleManifest.self, from: try Sys.readFile(directory + "/manifest.json"))
+        var problems: [String] = []
+        var notices: [String: Notice] = [:]
+        var receipts: [Receipt] = []
+        var listed: Set<String> = []
+        for artifact in manifest.artifacts {
+            listed.insert(artifact.ref)
+            guard !artifact.ref.contains(".."),
+                let data = try? Sys.readFile(directory + "/" + artifact.ref, limit: 64 << 20)
+            else {
+                problems.append("\(artifact.ref): listed in the manifest but missing")
+                continue
+            }
+            if SHA256.hex(of: [UInt8](data)) != artifact.sha256 {
+                problems.append("\(artifact.ref): sha256 does not match the manifest")
+            }
+            switch artifact.kind {
+            case "notice":
+                do {
+                    let n = try CanonicalJSON.decode(Notice.self, from: data)
+                    notices[n.notice_id] = n
+                } catch { problems.append("\(artifact.ref): not a notice: \(error)") }
+            case "receipt":
+                do { receipts.append(try CanonicalJSON.decode(Receipt.self, from: data)) } catch {
+                    problems.append("\(artifact.ref): not a receipt: \(error)")
+                }
+            default: break
+            }
+        }
+        for kindFolder in (try? Sys.listDirectory(directory + "/artifacts")) ?? [] {
+            for name in (try? Sys.listDirectory(directory + "/artifacts/" + kindFolder)) ?? [] {
+                let ref = "artifacts/" + kindFolder + "/" + name
+                if !listed.contains(ref) { problems.append("\(ref): present but not in the manifest") }
+            }
+        }
+        for receipt in receipts {
+            if notices[receipt.notice_id] == nil {
+                problems.append("receipt \(receipt.receipt_id): its notice \(receipt.notice_id) is not in the bundle")
+            }
+            if receipt.delivery_state == .acked && !(receipt.ack_evidence?.isSufficient ?? false) {
+                problems.append("receipt \(receipt.receipt_id): acked without sufficient ack evidence")
+            }
+        }
+        for notice in notices.values.sorted(by: { $0.notice_id < $1.notice_id }) {
+            problems += checkDeliveryTruth(notice)
+            problems += checkChain(notice, receipts: receipts.filter { $0.notice_id == notice.notice_id })
+        }
+        return problems
+    }
+
+    static func checkDeliveryTruth(_ n: Notice) -> [String] {
+        var problems: [String] = []
+        let id = "notice \(n.notice_id)"
+        guard let first = n.transitions.first, first.from == nil, first.to == .queued || first.to == .prepared else {
+            return ["\(id): does not start with a creation into queued or prepared"]
+        }
+        var current = first.to
+        for t in n.transitions.dropFirst() {
+            if t.from != current {
+                problems.append(
+                    "\(id): transition at \(Timestamp.format(t.at)) starts from \(t.from?.rawValue ?? "nothing"), not \(current.rawValue)"
+                )
+            }
+            if !current.legalSuccessors.contains(t.to) {
+                problems.append("\(id): \(current.rawValue) -> \(t.to.rawValue) is not a legal transition")
+            }
+            current = t.to
+        }
+        if current != n.state {
+            problems.append("\(id): state \(n.state.rawValue) disagrees with its last transition (\(current.rawValue))")
+        }
+        if n.state == .acked && !(n.ack_evidence?.isSufficient ?? false) {
+            problems.append("\(id): acked without sufficient ack evidence")
+        }
+        return problems
+    }
+
+    /// The notice's records (its transitions and its receipts) must form one unbroken chain from
+    /// the header's hash to `chain_head_sha256`: a removed or edited record breaks it.
+    static func checkChain(_ n: Notice, receipts: [Receipt]) -> [String] {
+        var records: [(label: String, prev: String, sha: String)] = []
+        for (i, t) in n.transitions.enumerated() {
+            records.append(
+                ("transition \(i + 1) (\(t.to.rawValue))", t.prev_sha256, (try? CanonicalJSON.sha256(t)) ?? ""))
+        }
+        for r in receipts {
+            records.append(("receipt \(r.receipt_id)", r.prev_sha256, (try? CanonicalJSON.sha256(r)) ?? ""))
+        }
+        guard var head = try? CanonicalJSON.sha256(n.header) else {
+            return ["notice \(n.notice_id): header cannot be hashed"]
+        }
+        var remaining = records
+        while let index = remaining.firstIndex(where: { $0.prev == head }) {
+            head = remaining[index].sha
+            remaining.remove(at: index)
+        }
+        var problems = remaining.map {
+            "notice \(n.notice_id): \($0.label) does not continue the chain (a record before it was removed or edited)"
+        }
+        if remaining.isEmpty && head != n.chain_head_sha256 {
+            problems.append(
+                "notice \(n.notice_id): the chain does not end at its recorded head (the last record was edited or removed)"
+            )
+        }
+        return problems
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+
+/// `rgov ls` and `rgov show`: read-only views of the queue, as postqueue -p and postcat give.
+public struct Inspection: Sendable {
+    public let layout: StateLayout
+    public let now: Date
+
+    public init(layout: StateLayout, now: Date) {
+        self.layout = layout
+        self.now = now
+    }
+
+    public struct Line: Codable, Sendable {
+        public var notice_id: String
+        public var state: DeliveryState
+        public var reason: String
+        public var age_ms: Int64
+        public var mission_id: String
+        public var rule_id: String
+        public var severity: Severity
+        public var kind: NoticeKind
+        public var attempts: Int
+        public var held: Bool
+        public var next_attempt_at: Date?
+    }
+
+    public func list(state: DeliveryState?, mission: String?, rule: String?, since: Date?) throws -> [Line] {
+        try NoticeStore(layout: layout).all().map(\.notice).filter { n in
+            (state == nil || n.state == state) && (mission == nil || n.mission_id == mission)
+                && (rule == nil || n.rule_id == rule)
+                && (since == nil || n.created_at >= since!)
+        }.map {
+            Line(
+                notice_id: $0.notice_id, state: $0.state, reason: $0.state_reason,
+                age_ms: now.milliseconds(since: $0.created_at),
+                mission_id: $0.mission_id, rule_id: $0.rule_id, severity: $0.severity, kind: $0.notice_kind,
+                attempts: $0.attempts,
+                held: $0.hold != nil, next_attempt_at: $0.next_attempt_at)
+        }
+    }
+
+    public static func describe(_ line: Line) -> String {
+        [
+            line.notice_id, line.state.rawValue + (line.held ? "!" : ""), DurationText.describe(ms: line.age_ms),
+            line.mission_id,
+            line.rule_id, line.reason,
+        ].joined(separator: "  ")
+    }
+
+    /// Every artifact of one notice's chain, in order, with its path and hash.
+    public struct Chain: Codable, Sendable {
+        public var notice: Notice
+        public var mission: MissionSnapshot?
+        public var event: CanonicalEvent?
+        public var decision: DecisionRecord?
+        public var spool: SpoolHandoff?
+        public var attempts: [SenderAttempt]
+        public var receipts: [Receipt]
+        public var files: [String: String]
+    }
+
+    public func chain(of notice: Notice, at path: String) throws -> Chain {
+        var files: [String: String] = ["notice": path]
+        func find<T: Decodable>(_ type: T.Type, in base: String, name: String, key: String) -> T? {
+            for day in ((try? layout.dayPartitions(in: base)) ?? []).reversed() {
+                let file = base + "/" + day + "/" + name + ".json"
+                if let data = try? Sys.readFile(file, limit: 8 << 20),
+                    let value = try? CanonicalJSON.decode(type, from: data)
+                {
+                    files[key] = file
+                    return value
+                }
+            }
+            return nil
+        }
+        func prefixed<T: Decodable>(_ type: T.Type, in base: String, prefix: String) -> [T] {
+            var out: [T] = []
+            var folders = ((try? layout.dayPartitions(in: base)) ?? []).map { base + "/" + $0 }
+            if base == layout.attempts { folders.append(layout.inflightAttempts) }
+            for folder in folders {
+                for name in ((try? layout.artifactNames(in: folder)) ?? []) where name.hasPrefix(prefix) {
+                    if let data = try? Sys.readFile(folder + "/" + name, limit: 8 << 20),
+                        let v = try? CanonicalJSON.decode(type, from: data)
+                    {
+                        out.append(v)
+                    }
+                }
+            }
+            return out
+        }
+        let missionPath = layout.missions + "/" + notice.mission_id + ".json"
+        let mission = (try? Sys.readFile(missionPath, limit: Watchdog.missionSizeLimit)).flatMap {
+            try? CanonicalJSON.decode(MissionSnapshot.self, from: $0)
+        }
+        if mission != nil { files["mission"] = missionPath }
+        let spoolPath = layout.spool + "/" + notice.notice_id + ".json"
+        let spool = (try? Sys.readFile(spoolPath, limit: 8 << 20)).flatMap {
+            try? CanonicalJSON.decode(SpoolHandoff.self, from: $0)
+        }
+        if spool != nil { files["spool"] = spoolPath }
+        return Chain(
+            notice: notice, mission: mission,
+            event: find(CanonicalEvent.self, in: layout.events, name: notice.event_id, key: "event"),
+            decision: find(DecisionRecord.self, in: layout.decisions, name: notice.decision_id, key: "decision"),
+            spool: spool,
+            attempts: prefixed(SenderAttempt.self, in: layout.attempts, prefix: notice.notice_id + ".").sorted {
+                $0.attempt_number < $1.attempt_number
+            },
+            receipts: prefixed(Receipt.self, in: layout.receipts, prefix: "rcp-" + notice.notice_id + ".").sorted {
+                $0.recorded_at < $1.recorded_at
+            },
+            files: files)
+    }
+
+    public static func describe(_ c: Chain) -> String {
+        let n = c.notice
+        var lines = [
+            "notice \(n.notice_id)  \(n.state.rawValue) (\(n.state_reason))\(n.hold != nil ? "  HELD by \(n.hold!.by)" : "")",
+            "  \(n.message.title)",
+            "  to \(n.target); kind \(n.notice_kind.rawValue); attempts \(n.attempts); profile \(n.profile)",
+        ]
+        if let m = c.mission {
+            lines.append(
+                "mission \(m.mission_id) (\(m.mission_type)): \(m.status.rawValue), stage \(m.stage ?? "-"), "
+                    + "last checkpoint \(m.last_checkpoint_at.map(Timestamp.format) ?? "none")")
+        }
+        if let e = c.event {
+            lines.append(
+                "event \(e.event_id) [\(e.severity.rawValue)] \(e.rule_id) at \(Timestamp.format(e.occurred_at)): \(e.summary)"
+            )
+        }
+        if let d = c.decision { lines.append("decision \(d.decision_id): \(d.outcome.rawValue) by \(d.decided_by)") }
+        lines.append("transitions:")
+        for t in n.transitions {
+            lines.append(
+                "  \(Timestamp.format(t.at))  \(t.from?.rawValue ?? "(new)") -> \(t.to.rawValue)  by \(t.by): \(t.reason)  "
+                    + "prev \(t.prev_sha256.prefix(12))")
+        }
+        if let s = c.spool {
+            lines.append("spool \(s.spool_id): \(s.sender_mode) to \(s.target), key \(s.idempotency_key)")
+        }
+        for a in c.attempts {
+            lines.append(
+                "attempt \(a.attempt_id) at \(Timestamp.format(a.started_at)) (\(a.sender_mode), deadline \(a.deadline_ms) ms)"
+            )
+        }
+        for r in c.receipts {
+            lines.append(
+                "receipt \(r.receipt_id): \(r.delivery_state.rawValue) (\(r.reason))"
+                    + (r.ack_evidence.map {
+                        " evidence \($0.kind.rawValue)\($0.message_id.map { " " + $0 } ?? "")\($0.by.map { " by " + $0 } ?? "")"
+                    } ?? "")
+                    + "  output sha256 \(r.sha256.prefix(12))  prev \(r.prev_sha256.prefix(12))")
+        }
+        lines.append("chain head \(n.chain_head_sha256.prefix(12))")
+        return lines.joined(separator: "\n")
+    }
+}

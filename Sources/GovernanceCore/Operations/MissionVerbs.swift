@@ -1,0 +1,230 @@
+import Foundation
+
+/// An operator's approval or rejection of one writeback, read by the watchdog.
+public struct WritebackApproval: Codable, Sendable, Equatable {
+    public var schema = "rgov.writeback-approval/v1"
+    public var mission_id: String
+    public var writeback_id: String
+    public var decision: DecisionRecord.Outcome
+    public var decision_id: String
+    public var by: String
+    public var os_user: String
+    public var at: Date
+    public var reason: String
+
+    /// The file name for a writeback (its ids come from the runtime, so they are hashed).
+    public static func fileName(mission: String, writeback: String) -> String {
+        Identifier.derived("wba", mission, writeback) + ".json"
+    }
+
+    /// Every recorded approval or rejection, keyed by mission and writeback.
+    public static func load(_ layout: StateLayout) -> [String: WritebackApproval] {
+        var out: [String: WritebackApproval] = [:]
+        for name in (try? layout.artifactNames(in: layout.approvals)) ?? [] {
+            if let data = try? Sys.readFile(layout.approvals + "/" + name, limit: 1 << 20),
+                let a = try? CanonicalJSON.decode(WritebackApproval.self, from: data)
+            {
+                out[a.mission_id + "/" + a.writeback_id] = a
+            }
+        }
+        return out
+    }
+
+    /// The snapshot as the rules should judge it: an operator's approval counts as `approved_by`,
+    /// a rejection as status `rejected`.
+    public static func applied(_ approvals: [String: WritebackApproval], to mission: MissionSnapshot) -> MissionSnapshot
+    {
+        guard !approvals.isEmpty, let writebacks = mission.writebacks else { return mission }
+        var copy = mission
+        copy.writebacks = writebacks.map { w in
+            guard let a = approvals[mission.mission_id + "/" + w.writeback_id] else { return w }
+            var updated = w
+            if a.decision == .approve {
+                updated.approved_by = updated.approved_by ?? ("rgov:" + a.by)
+            } else if w.status == "proposed" {
+                updated.status = "rejected"
+            }
+            return updated
+        }
+        return copy
+    }
+}
+
+/// `rgov approve | reject | approvals | mission fail | mission replay`.
+extension OperatorDesk {
+    public struct PendingApproval: Codable, Sendable {
+        public var mission_id: String
+        public var writeback_id: String
+        public var target: String?
+        public var waiting_ms: Int64
+    }
+
+    func missions() throws -> [MissionSnapshot] {
+        let reader = Watchdog(deployment: deployment)
+        return try layout.artifactNames(in: layout.missions).compactMap {
+            try? reader.readMission(layout.missions + "/" + $0, name: $0)
+        }
+    }
+
+    /// The approval backlog: proposed writebacks nobody has decided, oldest first.
+    public func approvalBacklog() throws -> [PendingApproval] {
+        let decided = WritebackApproval.load(layout)
+        return try missions().flatMap { m in
+            (m.writebacks ?? []).filter {
+                $0.status == "proposed" && decided[m.mission_id + "/" + $0.writeback_id] == nil
+            }.map {
+                PendingApproval(
+                    mission_id: m.mission_id, writeback_id: $0.writeback_id, target: $0.target,
+                    waiting_ms: now.milliseconds(since: $0.proposed_at ?? m.updated_at ?? m.created_at))
+            }
+        }.sorted { $0.waiting_ms > $1.waiting_ms }
+    }
+
+    /// Records an approval or rejection as a decision; the watchdog then treats the writeback so.
+    public func decide(_ writeback: String, mission: String?, approve: Bool, reason: String) throws -> WritebackApproval
+    {
+        let action = approve ? "approve" : "reject"
+        try authorize(action, target: writeback, reason: reason)
+        guard !reason.isEmpty else { throw RgovError.usage("--reason is required") }
+        let owners = try missions().filter { m in (m.writebacks ?? []).contains { $0.writeback_id == writeback } }
+            .filter { mission == nil || $0.mission_id == mission }
+        guard let owner = owners.first else {
+            throw RgovError(.noInput, "no mission has writeback \(Identifier.quoted(writeback))")
+        }
+        guard owners.count == 1 else {
+            throw RgovError.usage(
+                "writeback \(writeback) exists in several missions (\(owners.map(\.mission_id).joined(separator: ", "))); add --mission"
+            )
+        }
+        let path = layout.approvals + "/" + WritebackApproval.fileName(mission: owner.mission_id, writeback: writeback)
+        if Sys.exists(path) {
+            let existing = try CanonicalJSON.decode(WritebackApproval.self, from: try Sys.readFile(path))
+            throw RgovError.data(
+                "writeback \(writeback) was already decided: \(existing.decision.rawValue) by \(existing.by) at \(Timestamp.format(existing.at))"
+            )
+        }
+        let decisionID = Identifier.derived("dec", owner.mission_id, writeback, action)
+        let decision = DecisionRecord(
+            decision_id: decisionID, event_id: nil, rule_id: "writeback-approval/operator-decision",
+            mission_id: owner.mission_id,
+            task_id: owner.mission_id, correlation_id: owner.mission_id, outcome: approve ? .approve : .reject,
+            reason: "\(action) writeback \(writeback) by \(identity.by) (\(identity.osUser)): \(reason)",
+            decided_at: now,
+            decided_by: identity.by, notice_id: nil, profile: deployment.profileReference,
+            capability_descriptor: deployment.descriptorReference)
+        let folder = layout.decisions + "/" + Timestamp.day(now)
+        try Sys.makeDirectory(folder)
+        try DurableFile.create(try CanonicalJSON.encodeFile(decision), at: folder + "/" + decisionID + ".json")
+        let approval = WritebackApproval(
+            mission_id: owner.mission_id, writeback_id: writeback, decision: approve ? .approve : .reject,
+            decision_id: decisionID,
+            by: identity.by, os_user: identity.osUser, at: now, reason: reason)
+        guard try DurableFile.create(try CanonicalJSON.encodeFile(approval), at: path) else {
+            throw RgovError.data("writeback \(writeback) was decided by someone else just now")
+        }
+        try record(
+            action, target: owner.mission_id + "/" + writeback, reason: reason,
+            result: approve ? "approved" : "rejected")
+        return approval
+    }
+
+    /// Runbook "stuck mission in non-terminal state": mark it failed, or send it back to be run again.
+    public func mission(_ verb: String, id: String, reason: String) throws -> MissionSnapshot {
+        guard verb == "fail" || verb == "replay" else {
+            throw RgovError.usage("usage: rgov mission fail|replay ID --by NAME --reason TEXT")
+        }
+        try authorize("mission " + verb, target: id, reason: reason)
+        guard !reason.isEmpty else { throw RgovError.usage("--reason is required") }
+        _ = try Identifier.validate(id, what: "mission id")
+        try Sys.makeDirectory(layout.locks + "/missions")
+        guard
+            let lock = try StageLock.acquire(layout.locks + "/missions/" + id + ".lock", holder: "rgov mission \(verb)")
+        else {
+            throw RgovError(.temporaryFailure, "another writer is updating mission \(id); try again")
+        }
+        defer { withExtendedLifetime(lock) {} }
+        let path = layout.missions + "/" + id + ".json"
+        guard Sys.exists(path) else { throw RgovError(.noInput, "no mission \(id)") }
+        var mission = try Watchdog(deployment: deployment).readMission(path, name: id + ".json")
+        let before = mission.status
+        if verb == "fail" {
+            guard !mission.status.isTerminal else {
+                try record(
+                    "mission fail", target: id, reason: reason, result: "refused: already \(mission.status.rawValue)")
+                throw RgovError.data("mission \(id) is already \(mission.status.rawValue)")
+            }
+            mission.status = .failed
+            mission.failure_reason = "operator: " + reason
+        } else {
+            guard mission.status != .completed && mission.status != .cancelled else {
+                throw RgovError.data(
+                    "mission \(id) is \(mission.status.rawValue); only a running, waiting or failed mission is replayed"
+                )
+            }
+            mission.status = .queued
+            mission.stage = "normalizer"
+            mission.stage_entered_at = now
+            mission.extra["replay_requested_at"] = .string(Timestamp.format(now))
+            mission.extra["replay_requested_by"] = .string(identity.by)
+        }
+        mission.updated_at = now
+        let decisionID = Identifier.derived("dec", id, verb, Timestamp.format(now))
+        let decision = DecisionRecord(
+            decision_id: decisionID, event_id: nil, rule_id: "operator/mission-" + verb, mission_id: id, task_id: id,
+            correlation_id: id,
+            outcome: verb == "fail" ? .block : .notify,
+            reason: "\(verb) by \(identity.by) (\(identity.osUser)): \(reason); status was \(before.rawValue)",
+            decided_at: now,
+            decided_by: identity.by, notice_id: nil, profile: deployment.profileReference,
+            capability_descriptor: deployment.descriptorReference)
+        let folder = layout.decisions + "/" + Timestamp.day(now)
+        try Sys.makeDirectory(folder)
+        try DurableFile.create(try CanonicalJSON.encodeFile(decision), at: folder + "/" + decisionID + ".json")
+        try DurableFile.write(try CanonicalJSON.encodeFile(mission), to: path)
+        try record(
+            "mission " + verb, target: id, reason: reason, result: "\(before.rawValue) -> \(mission.status.rawValue)")
+        return mission
+    }
+
+    /// Puts a quarantined file back where it came from, only once it validates.
+    public func restore(_ quarantineID: String) throws -> String {
+        try authorize("quarantine restore", target: quarantineID, reason: nil)
+        guard Identifier.isValid(quarantineID) else { throw RgovError.usage("invalid quarantine id") }
+        let entry = layout.quarantine + "/" + quarantineID
+        guard
+            let record = try? CanonicalJSON.decode(
+                QuarantineRecord.self, from: try Sys.readFile(entry + "/reason.json"))
+        else {
+            throw RgovError(.noInput, "no quarantine entry \(quarantineID)")
+        }
+        let file = entry + "/" + (record.file_name.hasPrefix(".") ? "_" + record.file_name : record.file_name)
+        let folder = ((record.original_path as NSString).deletingLastPathComponent as NSString).lastPathComponent
+        do {
+            switch folder {
+            case "missions": _ = try Watchdog(deployment: deployment).readMission(file, name: record.file_name)
+            default:
+                let data = try Sys.readFile(file, limit: 64 << 20)
+                if DeliveryState(rawValue: folder) != nil || folder == "deferred" {
+                    _ = try CanonicalJSON.decode(Notice.self, from: data)
+                } else {
+                    _ = try CanonicalJSON.decode(JSONValue.self, from: data)
+                }
+            }
+        } catch {
+            try self.record(
+                "quarantine restore", target: quarantineID, reason: nil, result: "refused: still invalid: \(error)")
+            throw RgovError.data("\(quarantineID) still does not validate: \(error); fix \(file) first")
+        }
+        guard try Sys.linkNoClobber(file, record.original_path) else {
+            throw RgovError.data("\(record.original_path) exists; move it aside before restoring")
+        }
+        try Sys.unlink(file)
+        try Sys.fsyncDirectory((record.original_path as NSString).deletingLastPathComponent)
+        try self.record(
+            "quarantine restore", target: quarantineID, reason: record.reason,
+            result: "restored to \(record.original_path)")
+        try Sys.unlink(entry + "/reason.json")
+        Sys.removeEmptyDirectory(entry)
+        return record.original_path
+    }
+}

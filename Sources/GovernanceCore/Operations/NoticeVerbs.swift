@@ -1,0 +1,166 @@
+import Foundation
+
+/// `rgov ack | hold | release | requeue`: an operator acting on notices, as postsuper does on
+/// queue files. Bulk only with the literal word `ALL`. Every change goes through the one
+/// transition function or an explicit hold field, and is recorded as an operator action.
+extension OperatorDesk {
+    public struct BulkResult: Codable, Sendable {
+        public var action: String
+        public var changed: [String]
+        public var unchanged: [String: String]
+    }
+
+    var store: NoticeStore { NoticeStore(layout: layout) }
+
+    /// The notices a verb applies to: one id, or every notice for `ALL`.
+    func select(_ target: String) throws -> [(path: String, notice: Notice)] {
+        if target == "ALL" { return try store.all() }
+        guard Identifier.isValid(target), let path = store.locate(target) else {
+            throw RgovError(.noInput, "no notice \(Identifier.quoted(target)) in \(layout.root)")
+        }
+        return [(path, try store.read(path))]
+    }
+
+    /// Operator attestation: the only path to `acked` that is not a sender's proof.
+    public func ack(_ id: String, note: String?) throws -> Notice {
+        try authorize("ack", target: id, reason: note)
+        guard let (path, notice) = try select(id).first else { throw RgovError(.noInput, "no notice \(id)") }
+        guard notice.state == .dispatched || notice.state == .pending_external_send else {
+            let why =
+                notice.state.isFinal
+                ? "it is already \(notice.state.rawValue) (final)"
+                : "it was never handed to a sender (\(notice.state.rawValue))"
+            try record("ack", target: id, reason: note, allowed: true, result: "refused: \(why)")
+            throw RgovError.data("cannot ack \(id): \(why)")
+        }
+        let evidence = AckEvidence(
+            kind: .operator_attestation, at: now, receipt_id: "rcp-\(id).ack\(notice.transitions.count)",
+            by: identity.by,
+            os_user: identity.osUser, note: note)
+        let receipt = Receipt(
+            receipt_id: evidence.receipt_id!, attempt_id: nil, notice_id: id, mission_id: notice.mission_id,
+            task_id: notice.task_id,
+            correlation_id: notice.correlation_id, delivery_state: .acked, sender_mode: "operator",
+            reason: "operator_attestation",
+            ack_evidence: evidence, sha256: SHA256.hex(of: ""), sender_exit_status: nil, sender_message_id: nil,
+            sender_stderr_tail: nil, duration_ms: nil, recorded_at: now,
+            recorded_by: "rgov ack (\(identity.by) as \(identity.osUser))",
+            prev_sha256: notice.chain_head_sha256, profile: deployment.profileReference,
+            capability_descriptor: deployment.descriptorReference, capability_gaps: nil, next_attempt_at: nil)
+        let folder = layout.receipts + "/" + Timestamp.day(now)
+        try Sys.makeDirectory(folder)
+        try DurableFile.create(try CanonicalJSON.encodeFile(receipt), at: folder + "/" + receipt.receipt_id + ".json")
+        let acked = try notice.transitioned(
+            to: .acked, at: now, by: identity.by, reason: "operator attestation" + (note.map { ": " + $0 } ?? ""),
+            evidence: evidence,
+            receipt: receipt)
+        try store.save(acked, from: path)
+        try record("ack", target: id, reason: note, result: "acked")
+        return acked
+    }
+
+    /// `queued` goes back to `prepared`; a dispatched or pending notice keeps its state and carries
+    /// a hold the dispatcher and bridge respect.
+    public func hold(_ target: String, reason: String?) throws -> BulkResult {
+        try authorize("hold", target: target, reason: reason)
+        var result = BulkResult(action: "hold", changed: [], unchanged: [:])
+        for (path, notice) in try select(target) {
+            guard notice.hold == nil, !notice.state.isFinal else {
+                result.unchanged[notice.notice_id] = notice.hold != nil ? "already held" : notice.state.rawValue
+                continue
+            }
+            var next = notice
+            if notice.state == .queued {
+                next = try notice.transitioned(
+                    to: .prepared, at: now, by: identity.by, reason: "held" + (reason.map { ": " + $0 } ?? ""))
+            } else if notice.state == .prepared {
+                result.unchanged[notice.notice_id] = "prepared (not in the queue)"
+                continue
+            }
+            next.hold = NoticeHold(by: identity.by, at: now, reason: reason ?? "")
+            try store.save(next, from: path)
+            result.changed.append(notice.notice_id)
+        }
+        try record("hold", target: target, reason: reason, result: "\(result.changed.count) held")
+        return result
+    }
+
+    /// Undoes a hold: a held `prepared` notice goes back to `queued`.
+    public func release(_ target: String, reason: String?) throws -> BulkResult {
+        try authorize("release", target: target, reason: reason)
+        var result = BulkResult(action: "release", changed: [], unchanged: [:])
+        for (path, notice) in try select(target) {
+            guard notice.hold != nil else {
+                result.unchanged[notice.notice_id] = "not held"
+                continue
+            }
+            var next = notice
+            if notice.state == .prepared {
+                next = try notice.transitioned(
+                    to: .queued, at: now, by: identity.by, reason: "released" + (reason.map { ": " + $0 } ?? ""))
+            }
+            next.hold = nil
+            try store.save(next, from: path)
+            result.changed.append(notice.notice_id)
+        }
+        try record("release", target: target, reason: reason, result: "\(result.changed.count) released")
+        return result
+    }
+
+    /// A `blocked` notice stays blocked (final); its requeue is a new notice linked to it.
+    public func requeue(_ target: String, reason: String?) throws -> BulkResult {
+        try authorize("requeue", target: target, reason: reason)
+        var result = BulkResult(action: "requeue", changed: [], unchanged: [:])
+        let all = try select(target)
+        let requeued = Set(all.compactMap { $0.notice.requeued_from })
+        for (_, notice) in all {
+            guard notice.state == .blocked else {
+                if target != "ALL" {
+                    result.unchanged[notice.notice_id] = "\(notice.state.rawValue): only blocked notices are requeued"
+                }
+                continue
+            }
+            guard !requeued.contains(notice.notice_id) else {
+                result.unchanged[notice.notice_id] = "already requeued"
+                continue
+            }
+            let id = Identifier.derived("ntc", notice.notice_id, "requeue")
+            let fresh = try Notice(
+                notice_id: id, rule_id: notice.rule_id, severity: notice.severity, mission_id: notice.mission_id,
+                correlation_id: notice.correlation_id, event_id: notice.event_id, decision_id: notice.decision_id,
+                dedup_key: notice.dedup_key, episode_id: notice.episode_id, target: notice.target,
+                message: notice.message,
+                profile: deployment.profileReference, capability_descriptor: deployment.descriptorReference,
+                created_at: now,
+                initial: .queued, reason: "requeued by \(identity.by)" + (reason.map { ": " + $0 } ?? ""),
+                by: identity.by,
+                requeued_from: notice.notice_id, notice_kind: notice.notice_kind, follows: notice.follows)
+            if try store.create(fresh) {
+                result.changed.append(id)
+            } else {
+                result.unchanged[notice.notice_id] = "already requeued"
+            }
+        }
+        try record("requeue", target: target, reason: reason, result: "\(result.changed.count) requeued")
+        return result
+    }
+}
+
+extension NoticeStore {
+    /// Every notice, wherever its state put it, oldest first. For operator verbs, not for stages.
+    public func all() throws -> [(path: String, notice: Notice)] {
+        var folders =
+            DeliveryState.allCases.filter { !$0.isFinal }.map { layout.notices($0) } + [layout.deferredNotices]
+        for state in DeliveryState.allCases where state.isFinal {
+            let base = layout.notices(state)
+            folders += try layout.dayPartitions(in: base).map { base + "/" + $0 }
+        }
+        var result: [(String, Notice)] = []
+        for folder in folders {
+            for name in try layout.artifactNames(in: folder) {
+                if let notice = try? read(folder + "/" + name) { result.append((folder + "/" + name, notice)) }
+            }
+        }
+        return result.sorted { ($0.1.created_at, $0.1.notice_id) < ($1.1.created_at, $1.1.notice_id) }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// The person acting: the name they give (`--by`) and who the operating system says they are.
+public struct OperatorIdentity: Sendable {
+    public var by: String
+    public var osUser: String
+    public var osGroups: [String]
+
+    public static func current(by: String?) throws -> OperatorIdentity {
+        guard let by, !by.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw RgovError.usage("--by NAME is required")
+        }
+        return OperatorIdentity(by: by, osUser: Sys.userName(), osGroups: Sys.groupNames())
+    }
+}
+
+/// Operator verbs share this: the permission check and the audit record of every attempt.
+public struct OperatorDesk: Sendable {
+    public let deployment: Deployment
+    public let identity: OperatorIdentity
+
+    public init(deployment: Deployment, identity: OperatorIdentity) {
+        self.deployment = deployment
+        self.identity = identity
+    }
+
+    var layout: StateLayout { deployment.layout }
+    var now: Date { deployment.clock.now() }
+
+    /// Refuses (exit 77, with an audit record of the refusal) anyone the profile does not name.
+    public func authorize(_ action: String, target: String, reason: String?) throws {
+        let allowed = deployment.profile.operators
+        if allowed.isEmpty { return }
+        let user = identity.osUser
+        let ok =
+            allowed.contains(user)
+            || allowed.contains { $0.hasPrefix("group:") && identity.osGroups.contains(String($0.dropFirst(6))) }
+        if ok { return }
+        try record(
+            action, target: target, reason: reason, allowed: false,
+            result: "refused: \(user) is not an operator of this profile")
+        throw RgovError(
+            .noPermission,
+            "\(action) \(target): operating-system user \(user) (groups \(identity.osGroups.joined(separator: ", "))) is not among "
+                + "the operators of \(deployment.profileReference) (\(allowed.joined(separator: ", "))); the refusal was recorded"
+        )
+    }
+
+    /// Appends the audit record of one verb.
+    @discardableResult
+    public func record(_ action: String, target: String, reason: String?, allowed: Bool = true, result: String) throws
+        -> OperatorAction
+    {
+        let day = Timestamp.day(now)
+        let folder = layout.operatorActions + "/" + day
+        try Sys.makeDirectory(folder)
+        var n = try layout.artifactNames(in: folder).count + 1
+        while true {
+            let id = "opa-" + Timestamp.compact(now) + "-" + String(format: "%04d", n)
+            let entry = OperatorAction(
+                action_id: id, action: action, target: target, by: identity.by, os_user: identity.osUser,
+                os_groups: identity.osGroups, at: now, reason: reason, allowed: allowed, result: result,
+                profile: deployment.profileReference)
+            if try DurableFile.create(try CanonicalJSON.encodeFile(entry), at: folder + "/" + id + ".json") {
+                return entry
+            }
+            n += 1
+        }
+    }
+}
