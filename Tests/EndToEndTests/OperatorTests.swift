@@ -289,3 +289,36 @@ import Testing
         #expect(try rgov(h, ["show", "nothing-here"]).status == 66)
     }
 }
+
+@Suite struct RetentionTests {
+    @Test func pruneRemovesOnlyExportedFinishedChainsPastRetention() throws {
+        let h = try Harness()
+        try h.importExamples()
+        let profile = try h.profile(
+            from: "strict-manager-mode", named: "short-retention",
+            replacing: [("    retention_days: 365\n", "    retention_days: 1\n")])
+        #expect(try h.tick(profile: profile).status == 0)
+        let acked = try h.notices().filter { $0.state == .acked }
+        #expect(!acked.isEmpty)
+        let later = "2026-11-23T12:00:00Z"
+        let dry = try h.run("rgov", ["prune", "--by", "alice", "--profile", profile, "--now", later, "--json"])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.json?["kept_not_exported"]?.array.count == acked.count, "export is required by this profile")
+        #expect(dry.json?["pruned"]?.array.isEmpty == true)
+        let mission = acked[0].mission_id
+        #expect(try h.run("rgov", ["export", "--task", mission, "--profile", profile, "--now", later]).status == 0)
+        let preview = try h.run(
+            "rgov", ["prune", "--by", "alice", "--dry-run", "--profile", profile, "--now", later, "--json"])
+        let exportedCount = acked.filter { $0.mission_id == mission }.count
+        #expect(preview.json?["pruned"]?.array.count == exportedCount)
+        #expect(try h.notices().count == Harness.exampleNotices + 1, "a dry run removes nothing")
+        let run = try h.run("rgov", ["prune", "--by", "alice", "--profile", profile, "--now", later, "--json"])
+        #expect(run.json?["pruned"]?.array.count == exportedCount)
+        #expect(try h.notices().filter { $0.mission_id == mission && $0.state == .acked }.isEmpty)
+        #expect(try h.receipts().allSatisfy { $0.mission_id != mission || $0.delivery_state != .acked })
+        let bundles = try Sys.listDirectory(h.layout.exports).filter { $0.hasSuffix(".tar") }
+        #expect(
+            try h.run("rgov", ["verify", h.layout.exports + "/" + bundles[0]], pinned: false).status == 0,
+            "the bundle still proves it")
+    }
+}

@@ -16,18 +16,20 @@ extension RgovCommand {
           quarantine ls | show ID | restore ID --by NAME
           export --task ID | --since T [--until T] [--out DIR]   an audit bundle (folder + .tar)
           verify BUNDLE               hashes, chains and delivery truth of a bundle (exit 65 if broken)
+          prune --by NAME [--dry-run] remove finished notice chains older than spec.audit.retention_days,
+                                      only once exported (unless export_required is false)
         """
 
     static let operatorVerbs: Set<String> = [
         "ls", "show", "ack", "hold", "release", "requeue", "mission", "approve", "reject", "approvals", "quarantine",
         "export",
-        "verify",
+        "verify", "prune",
     ]
 
     static func operatorVerb(_ verb: String, _ rest: [String]) throws -> Int32 {
         let options = try Options(
             rest, valued: ["by", "note", "reason", "mission", "rule", "since", "until", "state-filter", "task", "out"],
-            flags: [])
+            flags: ["dry-run"])
         if helpRequested(options, help + "\n" + operatorHelp) { return 0 }
         func emit<T: Encodable>(_ value: T, _ text: String) {
             Sys.writeStandardOutput((options.json ? CanonicalJSON.line(value) : text) + "\n")
@@ -203,6 +205,13 @@ extension RgovCommand {
             let mission = try desk.mission(
                 options.positionals[0], id: options.positionals[1], reason: options.value("reason") ?? "")
             emit(mission, "mission \(mission.mission_id): \(mission.status.rawValue)")
+        case "prune":
+            let result = try desk.prune(dryRun: options.has("dry-run"))
+            emit(
+                result,
+                "\(result.dry_run ? "would prune" : "pruned") \(result.pruned.count) finished notices (\(result.files_removed) files) older than "
+                    + "\(Timestamp.format(result.cutoff)); kept \(result.kept_not_exported.count) not yet exported"
+                    + result.pruned.map { "\n  " + $0 }.joined())
         case "approve", "reject":
             let approval = try desk.decide(
                 try one(), mission: options.value("mission"), approve: verb == "approve",

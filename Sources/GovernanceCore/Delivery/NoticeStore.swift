@@ -122,8 +122,11 @@ public struct NoticeStore: Sendable {
             let base = layout.notices(state)
             if state.isFinal {
                 var total = 0
+                // History can be large: count names, never sort or decode them.
                 for day in try layout.dayPartitions(in: base) {
-                    total += try layout.artifactNames(in: base + "/" + day).count
+                    total += try Sys.listDirectory(base + "/" + day).filter {
+                        $0.hasSuffix(".json") && !DurableFile.isHiddenOrTemporary($0)
+                    }.count
                 }
                 result[state] = total
             } else {

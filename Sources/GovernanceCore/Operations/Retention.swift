@@ -1,0 +1,76 @@
+import Foundation
+
+/// `rgov prune`: `spec.audit.retention_days` applied to finished notices.
+///
+/// Only final notices (`acked`, `blocked`) older than the retention window are pruned, each with
+/// its whole chain (spool handoff, attempts, receipts), and only after an audit bundle holds it,
+/// unless the profile says export is not required. Every prune is an operator action listing
+/// what went; `--dry-run` only says what would.
+extension OperatorDesk {
+    public struct PruneResult: Codable, Sendable {
+        public var cutoff: Date
+        public var dry_run: Bool
+        public var pruned: [String]
+        public var files_removed: Int
+        public var kept_not_exported: [String]
+    }
+
+    public func prune(dryRun: Bool) throws -> PruneResult {
+        try authorize("prune", target: "retention", reason: nil)
+        let profile = deployment.profile
+        let cutoff = now.adding(ms: -profile.retentionDays * 86_400_000)
+        let cutoffDay = Timestamp.day(cutoff)
+        let exported = try exportedNoticeFiles()
+        var result = PruneResult(cutoff: cutoff, dry_run: dryRun, pruned: [], files_removed: 0, kept_not_exported: [])
+        for state in DeliveryState.allCases where state.isFinal {
+            let base = layout.notices(state)
+            for day in try layout.dayPartitions(in: base) where day < cutoffDay {
+                for name in try layout.artifactNames(in: base + "/" + day) {
+                    let path = base + "/" + day + "/" + name
+                    guard let notice = try? store.read(path), notice.updated_at < cutoff else { continue }
+                    if profile.exportRequired && !exported.contains(name) {
+                        result.kept_not_exported.append(notice.notice_id)
+                        continue
+                    }
+                    let chain = try Inspection(layout: layout, now: now).chain(of: notice, at: path)
+                    var files = [path]
+                    if let spool = chain.files["spool"] { files.append(spool) }
+                    files += try chainFiles(prefix: notice.notice_id + ".", in: layout.attempts)
+                    files += try chainFiles(prefix: "rcp-" + notice.notice_id + ".", in: layout.receipts)
+                    result.pruned.append(notice.notice_id)
+                    result.files_removed += files.count
+                    if !dryRun { for file in files { try Sys.unlink(file) } }
+                }
+            }
+        }
+        try record(
+            "prune", target: "retention \(profile.retentionDays) days", reason: dryRun ? "dry run" : nil,
+            result:
+                "\(dryRun ? "would prune" : "pruned") \(result.pruned.count) notices (\(result.files_removed) files); "
+                + "kept \(result.kept_not_exported.count) not yet exported"
+                + (result.pruned.isEmpty ? "" : ": " + result.pruned.prefix(50).joined(separator: ", ")))
+        return result
+    }
+
+    /// File names of notices that some bundle under `exports/` holds.
+    private func exportedNoticeFiles() throws -> Set<String> {
+        var names: Set<String> = []
+        for entry in try Sys.listDirectory(layout.exports) where Sys.isDirectory(layout.exports + "/" + entry) {
+            guard let data = try? Sys.readFile(layout.exports + "/" + entry + "/manifest.json", limit: 64 << 20),
+                let manifest = try? CanonicalJSON.decode(BundleManifest.self, from: data)
+            else { continue }
+            for artifact in manifest.artifacts where artifact.kind == "notice" {
+                names.insert((artifact.ref as NSString).lastPathComponent)
+            }
+        }
+        return names
+    }
+
+    private func chainFiles(prefix: String, in base: String) throws -> [String] {
+        try layout.dayPartitions(in: base).flatMap { day in
+            try layout.artifactNames(in: base + "/" + day).filter { $0.hasPrefix(prefix) }.map {
+                base + "/" + day + "/" + $0
+            }
+        }
+    }
+}
