@@ -181,9 +181,7 @@ public struct MissionReport {
             task_id: mission.mission_id, correlation_id: mission.mission_id, outcome: .block, reason: reason,
             decided_at: deployment.clock.now(), decided_by: actor, notice_id: nil, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference)
-        let folder = deployment.layout.decisions + "/" + Timestamp.day(at)
-        try Sys.makeDirectory(folder)
-        try DurableFile.create(try CanonicalJSON.encodeFile(decision), at: folder + "/" + decisionID + ".json")
+        try deployment.layout.publish(decision, day: Timestamp.day(at))
         throw RgovError.data("completion of \(mission.mission_id) refused: \(reason); decision \(decisionID)")
     }
 

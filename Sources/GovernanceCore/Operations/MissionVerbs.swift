@@ -112,9 +112,7 @@ extension OperatorDesk {
             decided_at: now,
             decided_by: identity.by, notice_id: nil, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference)
-        let folder = layout.decisions + "/" + Timestamp.day(now)
-        try Sys.makeDirectory(folder)
-        try DurableFile.create(try CanonicalJSON.encodeFile(decision), at: folder + "/" + decisionID + ".json")
+        try layout.publish(decision, day: Timestamp.day(now))
         let approval = WritebackApproval(
             mission_id: owner.mission_id, writeback_id: writeback, decision: approve ? .approve : .reject,
             decision_id: decisionID,
@@ -177,9 +175,7 @@ extension OperatorDesk {
             decided_at: now,
             decided_by: identity.by, notice_id: nil, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference)
-        let folder = layout.decisions + "/" + Timestamp.day(now)
-        try Sys.makeDirectory(folder)
-        try DurableFile.create(try CanonicalJSON.encodeFile(decision), at: folder + "/" + decisionID + ".json")
+        try layout.publish(decision, day: Timestamp.day(now))
         try DurableFile.write(try CanonicalJSON.encodeFile(mission), to: path)
         try record(
             "mission " + verb, target: id, reason: reason, result: "\(before.rawValue) -> \(mission.status.rawValue)")

@@ -393,9 +393,7 @@ public struct Bridge: Sendable {
             decided_at: now,
             decided_by: Self.actor, notice_id: noticeID, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference)
-        let folder = deployment.layout.decisions + "/" + Timestamp.day(now)
-        try Sys.makeDirectory(folder)
-        try DurableFile.create(try CanonicalJSON.encodeFile(decision), at: folder + "/" + decisionID + ".json")
+        try deployment.layout.publish(decision, day: Timestamp.day(now))
         let initial: DeliveryState = profile.queueEnabled && deployment.descriptor.has("queue") ? .queued : .prepared
         let follow = try Notice(
             notice_id: noticeID, rule_id: "delivery/outcome-unknown", severity: .warning, mission_id: notice.mission_id,

@@ -81,6 +81,14 @@ public struct StateLayout: Sendable {
         try Sys.listDirectory(folder).filter { $0.hasSuffix(".json") && !DurableFile.isHiddenOrTemporary($0) }.sorted()
     }
 
+    /// Publishes a decision record under `decisions/<day>/` (whole or not at all, never overwritten).
+    public func publish(_ decision: DecisionRecord, day: String) throws {
+        let folder = decisions + "/" + day
+        try Sys.makeDirectory(folder)
+        try DurableFile.create(
+            try CanonicalJSON.encodeFile(decision), at: folder + "/" + decision.decision_id + ".json")
+    }
+
     /// Day partitions (`YYYY-MM-DD`) inside `folder`, oldest first.
     public func dayPartitions(in folder: String) throws -> [String] {
         try Sys.listDirectory(folder).filter {
