@@ -48,20 +48,10 @@ extension RgovCommand {
             return options.positionals[0]
         }
         if verb == "verify" {
-            let problems = try AuditVerify.verify(try one())
-            if options.json {
-                Sys.writeStandardOutput(
-                    CanonicalJSON.line([
-                        "ok": problems.isEmpty ? "true" : "false", "problems": problems.joined(separator: "\n"),
-                    ]) + "\n")
-            } else {
-                Sys.writeStandardOutput(
-                    (problems.isEmpty
-                        ? "bundle verified: every hash, chain and transition holds"
-                        : problems.map { "FAIL " + $0 }.joined(separator: "\n"))
-                        + "\n")
-            }
-            return problems.isEmpty ? 0 : ExitCode.dataError.rawValue
+            return verdict(
+                try AuditVerify.verify(try one()), ok: "bundle verified: every hash, chain and transition holds",
+                prefix: "FAIL",
+                json: options.json)
         }
         let layout = StateLayout(root: options.stateDirectory)
         guard Sys.isDirectory(layout.root) else { throw RgovError(.noInput, "no state directory at \(layout.root)") }

@@ -140,20 +140,10 @@ public enum RgovCommand {
                 Sys.writeStandardOutput("wrote \(root)/package-manifest.json\n")
                 return 0
             }
-            let problems = try PackageManifest.verify(root: root)
-            if options.json {
-                Sys.writeStandardOutput(
-                    CanonicalJSON.line([
-                        "ok": problems.isEmpty ? "true" : "false", "problems": problems.joined(separator: "; "),
-                    ]) + "\n")
-            } else {
-                Sys.writeStandardOutput(
-                    (problems.isEmpty
-                        ? "package-manifest.json matches the shipped files"
-                        : problems.map { "MISMATCH " + $0 }.joined(separator: "\n"))
-                        + "\n")
-            }
-            return problems.isEmpty ? 0 : ExitCode.dataError.rawValue
+            return verdict(
+                try PackageManifest.verify(root: root), ok: "package-manifest.json matches the shipped files",
+                prefix: "MISMATCH",
+                json: options.json)
         }
         let deployment = try Deployment.load(options)
         try deployment.layout.prepare()
@@ -220,6 +210,18 @@ public enum RgovCommand {
         }
         Sys.writeStandardOutput((options.json ? CanonicalJSON.line(v) : lines.joined(separator: "\n")) + "\n")
         return 0
+    }
+
+    /// Prints a check's problems (one per line, or `{"ok", "problems"}`); exit 0 only when there are none.
+    static func verdict(_ problems: [String], ok: String, prefix: String, json: Bool) -> Int32 {
+        struct Check: Codable {
+            var ok: Bool
+            var problems: [String]
+        }
+        let text = problems.isEmpty ? ok : problems.map { prefix + " " + $0 }.joined(separator: "\n")
+        Sys.writeStandardOutput(
+            (json ? CanonicalJSON.line(Check(ok: problems.isEmpty, problems: problems)) : text) + "\n")
+        return problems.isEmpty ? 0 : ExitCode.dataError.rawValue
     }
 
     static func diffProfiles(_ options: Options) throws -> Int32 {
