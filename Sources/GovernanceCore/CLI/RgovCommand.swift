@@ -8,7 +8,8 @@ public enum RgovCommand {
         verbs:
           tick      run watchdog, dispatcher and bridge in order, each as a child process
                     [--missions-from DIR] first copies mission snapshots from DIR into STATE/missions
-          status    notices per state, quarantine, last watchdog run, lock holders
+          status    notices per state, oldest undelivered, approval backlog, quarantine, last run of
+                    each stage, capability gaps, lock holders
           validate  check a profile and capability descriptor together (exit 78 when refused)
                     --explain: every effective setting and the layer it came from
                     --package: check package-manifest.json against the shipped files (--update rewrites it)
@@ -22,17 +23,18 @@ public enum RgovCommand {
 
         shared options:
           --state DIR          state directory (env RGOV_STATE_DIR, default ./state)
-          --profile FILE|ID    deployment profile (env RGOV_PROFILE, default minimal-solo-mode)
+          --profile FILE|ID    deployment profile (env RGOV_PROFILE, else the state's active profile,
+                               else minimal-solo-mode)
           --capabilities ID    capability descriptor (default: the profile's)
           --now TIME           pin the clock to an RFC 3339 time
           --json               machine-readable output on stdout; logs go to stderr
           --help, --version
 
         operator verbs: ls, show, ack, hold, release, requeue, mission, approve, reject,
-          approvals, quarantine, export, verify (rgov help shows them all)
+          approvals, quarantine, export, verify, prune (rgov help shows them all)
 
-        exit: 0 ok, 1 a stage failed, 64 usage, 65 bad data, 66 no input, 73/74 cannot create /
-        I/O error, 78 configuration refused.
+        exit: 0 ok, 1 a stage failed, 64 usage, 65 bad data or refused, 66 no input, 73/74 cannot
+        create / I/O error, 75 try again, 77 not permitted, 78 configuration refused.
         """
 
     public static func main(arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Int32 {
