@@ -225,7 +225,9 @@ import Testing
             let help = try h.run(executable, ["--help"], pinned: false)
             #expect(help.status == 0 && help.stdout.contains("usage: \(executable)"))
             let version = try h.run(executable, ["--version"], pinned: false)
-            #expect(version.status == 0 && version.stdout == "\(executable) \(PackageInfo.version)\n")
+            // The version and the commit it was built from (here the source tree's).
+            #expect(version.status == 0 && version.stdout.hasPrefix("\(executable) \(PackageInfo.version) ("))
+            #expect(version.stdout.contains("commit "), "\(version.stdout)")
         }
     }
 

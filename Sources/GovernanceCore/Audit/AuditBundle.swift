@@ -91,7 +91,7 @@ public struct AuditExport: Sendable {
                 files.append(("profile_snapshot", path))
             }
         }
-        let root = PackageRoot.locate()
+        let root = try PackageRoot.locate()
         for reference in descriptors.union([deployment.descriptorReference]).sorted() {
             let id = reference.split(separator: "@").first.map(String.init) ?? reference
             let path = root + "/capabilities/" + id + ".json"

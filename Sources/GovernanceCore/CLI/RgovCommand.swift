@@ -20,6 +20,9 @@ public enum RgovCommand {
           report    the colony-side hook: record what a mission did (see rgov report --help)
           simulate  write N realistic missions with planted conditions and a manifest
                     --missions N --seed S [--state DIR] [--now T]
+          doctor    check a deployment: data folder, profile, state folder, scheduler, last run,
+                    sender, quarantine, clock (see rgov doctor --help)
+          cron      install|remove|show the crontab block that runs rgov tick (see rgov cron --help)
 
         shared options:
           --state DIR          state directory (env RGOV_STATE_DIR, default ./state)
@@ -29,6 +32,8 @@ public enum RgovCommand {
           --now TIME           pin the clock to an RFC 3339 time
           --json               machine-readable output on stdout; logs go to stderr
           --help, --version
+
+        environment: every RGOV_* variable, its default and valid values: rgov help environment
 
         operator verbs: ls, show, ack, hold, release, requeue, mission, approve, reject,
           approvals, quarantine, export, verify, prune (rgov help shows them all)
@@ -41,13 +46,14 @@ public enum RgovCommand {
         do {
             guard let verb = arguments.first, !verb.hasPrefix("-") else {
                 if arguments.contains("--version") {
-                    Sys.writeStandardOutput("rgov \(PackageInfo.version)\n")
+                    Sys.writeStandardOutput(PackageInfo.versionLine("rgov") + "\n")
                     return 0
                 }
                 Sys.writeStandardOutput(help + "\n")
                 return arguments.contains("--help") ? 0 : ExitCode.usage.rawValue
             }
             let rest = Array(arguments.dropFirst())
+            if !rest.contains("--help") && verb != "help" { try EnvironmentContract.enforce("rgov") }
             switch verb {
             case "tick": return try tick(try Options(rest, valued: ["missions-from", "stage-deadline"]))
             case "status": return try status(try Options(rest))
@@ -65,7 +71,12 @@ public enum RgovCommand {
                         ],
                         flags: ["placeholder"]))
             case "simulate": return try simulate(try Options(rest, valued: ["missions", "seed"]))
+            case "doctor": return try doctor(try Options(rest, valued: ["crontab-file"]))
+            case "cron": return try cron(try Options(rest, valued: ["every", "log", "crontab-file"]))
             case let v where operatorVerbs.contains(v): return try operatorVerb(v, rest)
+            case "help" where rest == ["environment"]:
+                Sys.writeStandardOutput(EnvironmentContract.markdownTable() + "\n")
+                return 0
             case "help":
                 Sys.writeStandardOutput(help + "\n" + operatorHelp + "\n")
                 return 0
@@ -92,13 +103,20 @@ public enum RgovCommand {
 
     static func tick(_ options: Options) throws -> Int32 {
         if helpRequested(options, help) { return 0 }
+        Shutdown.install()
         let deployment = try Deployment.load(options)
         try deployment.layout.prepare()
+        let lockPath = deployment.layout.locks + "/tick.lock"
         guard
             let lock = try StageLock.acquire(
-                deployment.layout.locks + "/tick.lock", holder: "rgov tick pid \(Sys.processID())")
+                lockPath, holder: "rgov tick pid \(Sys.processID()) since \(Timestamp.format(Date()))")
         else {
-            Log.info("rgov", "another tick holds the lock; nothing to do")
+            let holder = StageLock.currentHolder(lockPath) ?? "another tick"
+            Log.info("rgov", "\(lockPath) is held (\(holder)); nothing to do")
+            if options.json {
+                Sys.writeStandardOutput(
+                    CanonicalJSON.line(["skipped": "lock_held", "lock": lockPath, "holder": holder]) + "\n")
+            }
             return 0
         }
         defer { withExtendedLifetime(lock) {} }
@@ -112,6 +130,7 @@ public enum RgovCommand {
             binDirectory: (Sys.executablePath() as NSString).deletingLastPathComponent, stageDeadline: deadline
         ).run(importingFrom: options.value("missions-from"))
         Sys.writeStandardOutput((options.json ? CanonicalJSON.line(report) : Tick.describe(report)) + "\n")
+        if let status = Shutdown.exitStatus { return status }
         return report.ok ? 0 : ExitCode.failure.rawValue
     }
 
@@ -134,7 +153,7 @@ public enum RgovCommand {
     static func validate(_ options: Options) throws -> Int32 {
         if helpRequested(options, help) { return 0 }
         if options.has("package") {
-            let root = PackageRoot.locate()
+            let root = try PackageRoot.locate()
             if options.has("update") {
                 try DurableFile.write(
                     try CanonicalJSON.encodeFile(try PackageManifest.build(root: root)),
@@ -148,7 +167,8 @@ public enum RgovCommand {
                 json: options.json)
         }
         let deployment = try Deployment.load(options)
-        try deployment.layout.prepare()
+        // Validation writes nothing: it says whether a stage could use the folder.
+        let usable = try deployment.layout.checkUsable()
         struct Gap: Codable {
             var capability: String
             var fallback: String
@@ -193,7 +213,7 @@ public enum RgovCommand {
             parameters: explain ? parameters : nil)
         var lines = [
             "profile \(v.profile) (\(v.profile_source)) is valid on runtime \(v.capability_descriptor)",
-            "  sender mode: \(v.sender_mode); state dir: \(v.state_dir) (writable)",
+            "  sender mode: \(v.sender_mode); state dir: \(v.state_dir) (\(usable))",
         ]
         lines +=
             v.capability_gaps.isEmpty
@@ -231,7 +251,7 @@ public enum RgovCommand {
         guard options.positionals.count == 2 else {
             throw RgovError.usage("usage: rgov diff-profiles PROFILE_A PROFILE_B [--state DIR] [--now T]")
         }
-        let root = PackageRoot.locate()
+        let root = try PackageRoot.locate()
         let packs = try Deployment.loadPacks(root: root)
         let layout = StateLayout(root: options.stateDirectory)
         guard Sys.isDirectory(layout.missions) else { throw RgovError(.noInput, "no missions at \(layout.missions)") }
@@ -288,7 +308,7 @@ public enum RgovCommand {
             guard options.positionals.isEmpty else {
                 throw RgovError.usage("usage: rgov rollback --by NAME --reason TEXT")
             }
-            let root = PackageRoot.locate()
+            let root = try PackageRoot.locate()
             let packs = try Deployment.loadPacks(root: root)
             let event = try lifecycle.rollback(by: options.value("by") ?? "", reason: options.value("reason") ?? "") {
                 profile in
@@ -405,6 +425,9 @@ public struct StatusReport: Codable, Sendable {
     public var open_episodes: Int
     public var inflight_attempts: Int
     public var last_watchdog_run: WatchdogRun?
+    /// The watchdog last ran more than twice its expected interval ago: the schedule has stopped.
+    public var stale: Bool
+    public var last_watchdog_run_age_ms: Int64?
     public var lock_holders: [String: String]
     public var oldest_pending_age_ms: Int64?
     public var approval_backlog: Int
@@ -413,13 +436,7 @@ public struct StatusReport: Codable, Sendable {
 
     public static func gather(layout: StateLayout, now: Date, approvalBacklog: Int) throws -> StatusReport {
         let counts = try NoticeStore(layout: layout).counts()
-        var last: WatchdogRun? = nil
-        if let day = try layout.dayPartitions(in: layout.watchdogRuns).last,
-            let name = try layout.artifactNames(in: layout.watchdogRuns + "/" + day).last
-        {
-            last = try? CanonicalJSON.decode(
-                WatchdogRun.self, from: try Sys.readFile(layout.watchdogRuns + "/" + day + "/" + name, limit: 1 << 20))
-        }
+        let last = Watchdog.latestRun(layout)
         var oldest: Date? = nil
         let store = NoticeStore(layout: layout)
         for folder in [
@@ -444,6 +461,8 @@ public struct StatusReport: Codable, Sendable {
             quarantined: try Sys.listDirectory(layout.quarantine).filter { !$0.hasPrefix(".") }.count,
             open_episodes: try layout.artifactNames(in: layout.openEpisodes).count,
             inflight_attempts: try layout.artifactNames(in: layout.inflightAttempts).count, last_watchdog_run: last,
+            stale: Watchdog.staleness(of: last, now: now) != nil,
+            last_watchdog_run_age_ms: last.map { now.milliseconds(since: $0.started_at) },
             lock_holders: holders, oldest_pending_age_ms: oldest.map { now.milliseconds(since: $0) },
             approval_backlog: approvalBacklog,
             stage_runs: StageCommand.Kind.allCases.compactMap { kind in
@@ -466,6 +485,12 @@ public struct StatusReport: Codable, Sendable {
             lines.append(
                 "  last watchdog run: \(Timestamp.format(run.started_at)), scanned \(run.scanned), findings \(run.findings), "
                     + "profile \(run.profile)")
+            if stale, let age = last_watchdog_run_age_ms {
+                lines.append(
+                    "  WARNING: STALE: the watchdog last ran \(DurationText.describe(ms: age)) ago, more than twice its "
+                        + "expected interval (\(DurationText.describe(ms: Int64(run.expected_interval_ms)))): is the "
+                        + "scheduler running? Check with: rgov doctor --state \(state_dir)")
+            }
         } else {
             lines.append("  last watchdog run: none")
         }

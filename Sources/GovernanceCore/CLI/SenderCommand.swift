@@ -13,6 +13,9 @@ public enum SenderCommand {
           dry-run   sends nothing; result reason dry_run
           shim      appends the message to STATE/outbox/shim-outbox.jsonl and acks it with a
                     synthetic message id (a local stand-in for a channel with ack receipts)
+          webhook   POSTs the message as JSON to RGOV_WEBHOOK_URL with an Idempotency-Key header
+                    (headers from RGOV_WEBHOOK_HEADERS, timeout RGOV_WEBHOOK_TIMEOUT_MS; the bridge
+                    sets all three from the binding)
 
         exit: 0 results printed, 64 usage, 65 unreadable input, 78 mode not available.
         """
@@ -25,9 +28,10 @@ public enum SenderCommand {
                 return 0
             }
             if options.has("version") {
-                Sys.writeStandardOutput("rgov-sender \(PackageInfo.version)\n")
+                Sys.writeStandardOutput(PackageInfo.versionLine("rgov-sender") + "\n")
                 return 0
             }
+            try EnvironmentContract.enforce("rgov-sender")
             guard let modeText = options.value("mode") else { throw RgovError.usage("--mode is required (see --help)") }
             guard let mode = SenderMode(rawValue: modeText) else {
                 throw RgovError.usage(

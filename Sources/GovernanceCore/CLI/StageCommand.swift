@@ -41,9 +41,12 @@ public enum StageCommand {
 
     /// Runs one stage; returns the process exit status.
     public static func main(_ kind: Kind, arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Int32 {
+        Shutdown.install()
+        Shutdown.followParent()
         let options: Options
         do {
             options = try Options(arguments)
+            if !options.has("help") && !options.has("version") { try EnvironmentContract.enforce(kind.executable) }
         } catch let error as RgovError {
             Log.error(kind.executable, error.message + " (see --help)")
             return error.exitCode.rawValue
@@ -55,7 +58,7 @@ public enum StageCommand {
             return 0
         }
         if options.has("version") {
-            Sys.writeStandardOutput("\(kind.executable) \(PackageInfo.version)\n")
+            Sys.writeStandardOutput(PackageInfo.versionLine(kind.executable) + "\n")
             return 0
         }
         if let extra = options.positionals.first {
@@ -78,7 +81,15 @@ public enum StageCommand {
     static func run(_ kind: Kind, options: Options) -> Int32 {
         let started = Sys.monotonicSeconds()
         var layout: StateLayout? = nil
-        func finish(_ status: Int32, _ error: String?) -> Int32 {
+        func finish(_ proposed: Int32, _ proposedError: String?) -> Int32 {
+            var status = proposed
+            var error = proposedError
+            if let signal = Shutdown.requested {
+                // Stopped at a safe point: what was done is recorded, the rest waits for the next run.
+                status = 128 + signal
+                error = "stopped by \(Shutdown.name(of: signal))" + (proposedError.map { ": " + $0 } ?? "")
+                Log.info(kind.executable, "stopped by \(Shutdown.name(of: signal)) at a safe point; exit \(status)")
+            }
             if let layout, Sys.isDirectory(layout.metrics) {
                 let record = LastRun(
                     stage: kind.rawValue, at: (try? options.clock().now()) ?? Date(), exit_status: status,
@@ -120,9 +131,10 @@ public enum StageCommand {
                 output = options.json ? CanonicalJSON.line(report) : Log.describe(report)
             case .bridge:
                 let sender = Sys.environment("RGOV_SENDER_BIN") ?? siblingExecutable("rgov-sender")
-                let report = try Bridge(
-                    deployment: deployment, senderExecutable: sender, environment: ProcessInfo.processInfo.environment
-                ).run()
+                var environment = ProcessInfo.processInfo.environment
+                environment[Shutdown.parentVariable] = nil
+                let report = try Bridge(deployment: deployment, senderExecutable: sender, environment: environment)
+                    .run()
                 output = options.json ? CanonicalJSON.line(report) : Log.describe(report)
             }
             Sys.writeStandardOutput(output + "\n")

@@ -66,7 +66,7 @@ public struct Deployment: Sendable {
 
     /// Loads the profile and capability descriptor named by the options, and checks them together.
     public static func load(_ options: Options) throws -> Deployment {
-        let root = PackageRoot.locate()
+        let root = try PackageRoot.locate()
         var profile = try loadProfile(options.profileName, root: root)
         try LocalBindings.apply(
             to: &profile, stateDirectory: options.stateDirectory, environment: ProcessInfo.processInfo.environment)
@@ -141,21 +141,5 @@ public struct Deployment: Sendable {
 
     private static func looksLikePath(_ name: String) -> Bool {
         name.contains("/") || name.hasSuffix(".yaml") || name.hasSuffix(".yml") || name.hasSuffix(".json")
-    }
-}
-
-/// Finds the folder holding the shipped `profiles/` and `capabilities/`.
-///
-/// `RGOV_HOME` wins; otherwise the nearest ancestor of the running executable that has both
-/// folders (a build tree or an install prefix), then the current directory.
-public enum PackageRoot {
-    public static func locate() -> String {
-        if let home = Sys.environment("RGOV_HOME"), !home.isEmpty { return home }
-        var dir = (Sys.executablePath() as NSString).deletingLastPathComponent
-        while dir.count > 1 {
-            if Sys.isDirectory(dir + "/profiles") && Sys.isDirectory(dir + "/capabilities") { return dir }
-            dir = (dir as NSString).deletingLastPathComponent
-        }
-        return FileManager.default.currentDirectoryPath
     }
 }

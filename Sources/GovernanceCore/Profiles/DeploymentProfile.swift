@@ -403,8 +403,3 @@ public struct SeverityOverride: Sendable, Equatable {
     public var file: String
     public var line: Int
 }
-
-/// The version of this package, recorded in artifacts and manifests.
-public enum PackageInfo {
-    public static let version = "0.1.0"
-}

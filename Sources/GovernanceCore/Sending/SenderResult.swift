@@ -75,7 +75,7 @@ public struct SendVerdict: Sendable, Equatable {
     public static func judge(
         _ child: ChildResult, result: SenderResult?, declaresAck: Bool, runtimeHasAckReceipts: Bool, at: Date
     ) -> SendVerdict {
-        if child.timedOut || child.signaled {
+        if child.timedOut || child.signaled || child.interrupted {
             return SendVerdict(state: .pending_external_send, reason: "outcome_unknown")
         }
         switch child.status {

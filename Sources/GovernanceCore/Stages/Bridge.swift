@@ -109,6 +109,8 @@ public struct Bridge: Sendable {
         switch deployment.binding.mode {
         case .dryRun, .shim, .webhook:
             for start in stride(from: 0, to: jobs.count, by: Self.batchSize) {
+                // Asked to stop: the rest stay dispatched, untouched, for the next run.
+                if Shutdown.requested != nil { break }
                 try sendBatch(
                     Array(jobs[start..<min(start + Self.batchSize, jobs.count)]), store: store, now: now,
                     collector: collector)
@@ -267,10 +269,12 @@ public struct Bridge: Sendable {
 
         init(count: Int) { self.count = count }
 
+        /// The next job, or nil when none is left or the process was asked to stop (the rest
+        /// stay dispatched, untouched, for the next run).
         func next() -> Int? {
             lock.lock()
             defer { lock.unlock() }
-            guard index < count else { return nil }
+            guard index < count, Shutdown.requested == nil else { return nil }
             index += 1
             return index - 1
         }

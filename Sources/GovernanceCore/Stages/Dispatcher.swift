@@ -33,6 +33,8 @@ public struct Dispatcher {
         var dispatched: [String] = []
         var held = 0
         for (path, notice) in waiting {
+            // Asked to stop: each notice is one whole step, so the rest simply wait for the next run.
+            if Shutdown.requested != nil { break }
             if notice.hold != nil {
                 held += 1
                 continue

@@ -13,6 +13,10 @@ public struct Tick {
 
     public struct Report: Codable, Sendable {
         public var schema = "rgov.tick/v1"
+        /// `tick-<time>-<pid>`: every summary line starts with it, so one grep follows a tick.
+        public var run_id: String
+        /// When the tick started (the pinned clock when one is given).
+        public var at: Date
         public var state_dir: String
         public var profile: String
         public var capability_descriptor: String
@@ -21,6 +25,8 @@ public struct Tick {
         public var stages: [StageRun]
         public var notices_by_state: [String: Int]
         public var receipts_dir: String
+        /// The stop signal that ended the tick early (`SIGTERM`, `SIGINT`, `SIGHUP`), if any.
+        public var stopped_by: String?
         public var ok: Bool
     }
 
@@ -37,15 +43,31 @@ public struct Tick {
         self.stageDeadline = stageDeadline
     }
 
+    /// Seconds a stage has, once the tick is asked to stop, before it is killed: longer than a
+    /// sender's stop grace, so the bridge records its interrupted sends, and short enough that every
+    /// process is gone within 5 seconds.
+    public static let stageStopGrace = 3.5
+
     public func run(importingFrom missionsSource: String?) throws -> Report {
+        let started = deployment.clock.now()
+        let runID = "tick-" + Timestamp.compact(started) + "-" + String(Sys.processID())
         let imported = try missionsSource.map { try importMissions(from: $0) }
         var runs: [StageRun] = []
         var ok = true
+        var environment = ProcessInfo.processInfo.environment
+        environment[Shutdown.parentVariable] = String(Sys.processID())
         for stage in StageCommand.Kind.allCases {
-            let child = try ChildProcess.run(
-                ChildSpec(
-                    executable: binDirectory + "/rgov-" + stage.rawValue, arguments: passThrough + ["--json"],
-                    deadline: stageDeadline, killGrace: 5, stderrLimit: 4096))
+            if Shutdown.requested != nil { break }
+            let child: ChildResult
+            do {
+                child = try ChildProcess.run(
+                    ChildSpec(
+                        executable: binDirectory + "/rgov-" + stage.rawValue, arguments: passThrough + ["--json"],
+                        environment: environment, deadline: stageDeadline, killGrace: 5, stderrLimit: 4096,
+                        stopGrace: Self.stageStopGrace))
+            } catch let error as SystemCallError where error.errno == ECANCELED {
+                break
+            }
             let report = child.stdoutText.split(separator: "\n").last.flatMap {
                 try? CanonicalJSON.decode(JSONValue.self, from: Data($0.utf8))
             }
@@ -57,13 +79,14 @@ public struct Tick {
                     stderr_tail: child.stderrTail.isEmpty ? nil : child.stderrText))
             if child.status != 0 { ok = false }
         }
+        let stoppedBy = Shutdown.requested.map(Shutdown.name(of:))
         let counts = try NoticeStore(layout: deployment.layout).counts()
         return Report(
-            state_dir: deployment.layout.root, profile: deployment.profileReference,
+            run_id: runID, at: started, state_dir: deployment.layout.root, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference, capability_gaps: deployment.capabilityGaps,
             missions_imported: imported, stages: runs,
             notices_by_state: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
-            receipts_dir: deployment.layout.receipts, ok: ok)
+            receipts_dir: deployment.layout.receipts, stopped_by: stoppedBy, ok: ok && stoppedBy == nil)
     }
 
     /// Copies mission snapshots from `folder` into the state's `missions/`, as the colony runtime
@@ -83,6 +106,7 @@ public struct Tick {
         return count
     }
 
+    /// The summary a person (or cron's log) reads: every line starts with the time and the run id.
     public static func describe(_ r: Report) -> String {
         var lines = ["rgov tick: state \(r.state_dir), profile \(r.profile), runtime \(r.capability_descriptor)"]
         if let n = r.missions_imported { lines.append("  imported \(n) mission snapshots") }
@@ -108,14 +132,19 @@ public struct Tick {
             }
             lines.append(line)
             if run.exit_status != 0, let tail = run.stderr_tail {
-                lines.append("    " + tail.trimmingCharacters(in: .whitespacesAndNewlines))
+                for line in tail.split(separator: "\n") { lines.append("    " + line) }
             }
         }
         let states = DeliveryState.allCases.map { "\($0.rawValue) \(r.notices_by_state[$0.rawValue] ?? 0)" }
         lines.append("  notices: " + states.joined(separator: ", "))
-        lines.append("  receipts: \(r.receipts_dir)/<day>/")
-        lines.append(r.ok ? "  ok" : "  FAILED: a stage exited non-zero")
-        return lines.joined(separator: "\n")
+        lines.append("  receipts: \(r.receipts_dir)/\(Timestamp.day(r.at))/ (one folder per day)")
+        if let signal = r.stopped_by {
+            lines.append("  STOPPED by \(signal): the stages left stopped at a safe point; the next tick goes on")
+        } else {
+            lines.append(r.ok ? "  ok" : "  FAILED: a stage exited non-zero")
+        }
+        let prefix = Timestamp.format(r.at) + " " + r.run_id + " "
+        return lines.map { prefix + $0 }.joined(separator: "\n")
     }
 
     private static func number(_ v: JSONValue?) -> String {

@@ -70,6 +70,12 @@ public struct Watchdog {
         var scannedMissions: Set<String> = []
 
         for name in try layout.artifactNames(in: layout.missions) {
+            if let signal = Shutdown.requested {
+                // Each finding so far is recorded whole; closing episodes needs the whole scan.
+                throw RgovError(
+                    .temporaryFailure,
+                    "stopped by \(Shutdown.name(of: signal)) after \(tally.scanned) missions; no episode was closed")
+            }
             let path = layout.missions + "/" + name
             let mission: MissionSnapshot
             do {
@@ -115,6 +121,23 @@ public struct Watchdog {
             episodes_resolved: resolved, quarantined: tally.quarantined, late_by_ms: lateBy,
             previous_run_at: previous?.started_at,
             duration_ms: duration, run_artifact: artifact)
+    }
+
+    /// The newest run artifact in `layout`: when the watchdog last ran, and how often it expected to.
+    public static func latestRun(_ layout: StateLayout) -> WatchdogRun? {
+        guard let day = try? layout.dayPartitions(in: layout.watchdogRuns).last,
+            let name = try? layout.artifactNames(in: layout.watchdogRuns + "/" + day).last
+        else { return nil }
+        return try? CanonicalJSON.decode(
+            WatchdogRun.self, from: try Sys.readFile(layout.watchdogRuns + "/" + day + "/" + name, limit: 1 << 20))
+    }
+
+    /// The watchdog has not run for more than twice the cadence it expected: the scheduler, or the
+    /// tick itself, has stopped. Nil when there is no run to judge.
+    public static func staleness(of run: WatchdogRun?, now: Date) -> Int64? {
+        guard let run else { return nil }
+        let age = now.milliseconds(since: run.started_at)
+        return age > 2 * Int64(run.expected_interval_ms) ? age : nil
     }
 
     func readMission(_ path: String, name: String) throws -> MissionSnapshot {

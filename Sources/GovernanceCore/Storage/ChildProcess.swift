@@ -19,10 +19,14 @@ public struct ChildSpec: Sendable {
     public var stdoutLimit: Int
     /// Bytes of stderr kept, from the end.
     public var stderrLimit: Int
+    /// Seconds between SIGTERM and SIGKILL when this process was asked to stop (`Shutdown`):
+    /// short, so every process of a run is gone within seconds of `systemctl stop`.
+    public var stopGrace: Double
 
     public init(
         executable: String, arguments: [String], environment: [String: String]? = nil, standardInput: [UInt8] = [],
-        deadline: Double, killGrace: Double = 2, stdoutLimit: Int = 1 << 20, stderrLimit: Int = 8192
+        deadline: Double, killGrace: Double = 2, stdoutLimit: Int = 1 << 20, stderrLimit: Int = 8192,
+        stopGrace: Double = 1.5
     ) {
         self.executable = executable
         self.arguments = arguments
@@ -32,6 +36,7 @@ public struct ChildSpec: Sendable {
         self.killGrace = killGrace
         self.stdoutLimit = stdoutLimit
         self.stderrLimit = stderrLimit
+        self.stopGrace = stopGrace
     }
 }
 
@@ -42,6 +47,8 @@ public struct ChildResult: Sendable {
     public var signaled: Bool
     /// The deadline passed and the process group was signalled.
     public var timedOut: Bool
+    /// This process was asked to stop while the child ran, and the stop was forwarded to its group.
+    public var interrupted: Bool = false
     public var stdout: [UInt8]
     public var stdoutBytes: Int
     public var stdoutSHA256: String
@@ -67,6 +74,11 @@ public enum ChildProcess {
     /// (how a batch's results are recorded one by one, not only when the batch ends).
     public static func run(_ spec: ChildSpec, onLine: ((String) -> Void)? = nil) throws -> ChildResult {
         _ = ignoreSIGPIPE
+        if let signal = Shutdown.requested {
+            // Asked to stop: start nothing new (nothing started, so nothing was sent).
+            throw SystemCallError(
+                call: "posix_spawn (\(Shutdown.name(of: signal)) received)", path: spec.executable, errno: ECANCELED)
+        }
         let started = Sys.monotonicSeconds()
         var stdinPipe: [Int32] = [0, 0]
         var stdoutPipe: [Int32] = [0, 0]
@@ -172,6 +184,8 @@ public enum ChildProcess {
         var exitStatus: Int32? = nil
         var signaled = false
         var timedOut = false
+        var interrupted = false
+        var grace = spec.killGrace
         var termSentAt: Double? = nil
         var exitedAt: Double? = nil
         var killedLingering = false
@@ -225,11 +239,18 @@ public enum ChildProcess {
                 }
             }
             if exitStatus == nil {
+                if !interrupted && Shutdown.requested != nil {
+                    // The child's group never sees the caller's signals: forward the stop.
+                    interrupted = true
+                    grace = min(grace, spec.stopGrace)
+                    termSentAt = termSentAt ?? now
+                    kill(-pid, SIGTERM)
+                }
                 if termSentAt == nil && now - started >= spec.deadline {
                     timedOut = true
                     termSentAt = now
                     kill(-pid, SIGTERM)
-                } else if let sent = termSentAt, now - sent >= spec.killGrace {
+                } else if let sent = termSentAt, now - sent >= grace {
                     kill(-pid, SIGKILL)
                 }
             }
@@ -263,7 +284,8 @@ public enum ChildProcess {
         }
         if err.count > spec.stderrLimit { err.removeFirst(err.count - spec.stderrLimit) }
         return ChildResult(
-            status: exitStatus ?? 128 + SIGKILL, signaled: signaled, timedOut: timedOut, stdout: out,
+            status: exitStatus ?? 128 + SIGKILL, signaled: signaled, timedOut: timedOut, interrupted: interrupted,
+            stdout: out,
             stdoutBytes: outBytes, stdoutSHA256: outHash.hexDigest(), stderrTail: err,
             durationSeconds: Sys.monotonicSeconds() - started, killedLingeringDescendants: killedLingering)
     }

@@ -87,6 +87,13 @@ public enum DurableFile {
 /// This is how crash safety is proven rather than hoped for: an end-to-end test runs a stage with a
 /// fault point set, then runs it again and checks that nothing was lost, duplicated or half-written.
 public enum FaultInjection {
+    /// Every point the code names (a test checks this list against the sources).
+    public static let points: Set<String> = [
+        "bridge.after_batch_result", "bridge.after_intent", "bridge.after_receipt", "bridge.after_send",
+        "dispatcher.after_spool", "durable.before_rename", "notice.between_rewrite_and_move", "sender.after_item",
+        "watchdog.after_notice",
+    ]
+
     private static let armed: String? = Sys.environment("RGOV_FAULT")
 
     public static func point(_ name: String) {

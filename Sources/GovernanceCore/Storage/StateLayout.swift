@@ -76,6 +76,32 @@ public struct StateLayout: Sendable {
         }
     }
 
+    /// Whether a stage could use this state folder, without creating anything (`rgov validate`):
+    /// an existing folder must be writable; a missing one must be creatable in its nearest
+    /// existing ancestor. Returns what a person reads: "writable" or "will be created".
+    public func checkUsable() throws -> String {
+        switch Sys.kind(root) {
+        case .directory:
+            guard Sys.isWritableDirectory(root) else {
+                throw RgovError(.cannotCreate, "state directory \(root) is not writable by \(Sys.userName())")
+            }
+            return "writable"
+        case .missing:
+            var ancestor = (root as NSString).deletingLastPathComponent
+            if ancestor.isEmpty { ancestor = "." }
+            while !Sys.exists(ancestor) && ancestor != "/" && ancestor != "." {
+                ancestor = (ancestor as NSString).deletingLastPathComponent
+                if ancestor.isEmpty { ancestor = "." }
+            }
+            guard Sys.isDirectory(ancestor), Sys.isWritableDirectory(ancestor) else {
+                throw RgovError(.cannotCreate, "state directory \(root) cannot be created: \(ancestor) is not writable")
+            }
+            return "will be created"
+        default:
+            throw RgovError(.cannotCreate, "state directory \(root) is not a folder")
+        }
+    }
+
     /// JSON artifact files directly in `folder`, skipping dotfiles, temporaries and subfolders; sorted.
     public func artifactNames(in folder: String) throws -> [String] {
         try Sys.listDirectory(folder).filter { $0.hasSuffix(".json") && !DurableFile.isHiddenOrTemporary($0) }.sorted()

@@ -173,6 +173,34 @@ public enum Sys {
     /// `access(2)` with `W_OK|X_OK`: whether this process may create files in `path`.
     public static func isWritableDirectory(_ path: String) -> Bool { access(path, W_OK | X_OK) == 0 }
 
+    /// `access(2)` with `X_OK`: whether this process may execute `path`.
+    public static func isExecutable(_ path: String) -> Bool { access(path, X_OK) == 0 }
+
+    /// `access(2)` with `R_OK`: whether this process may read `path`.
+    public static func isReadable(_ path: String) -> Bool { access(path, R_OK) == 0 }
+
+    /// `lstat(2)`: owner, mode bits and modification time of `path` (not following a symlink).
+    public static func status(_ path: String) -> (uid: UInt32, mode: UInt32, modified: Date)? {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        let modified = Date(
+            timeIntervalSince1970: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)
+        return (st.st_uid, st.st_mode & 0o7777, modified)
+    }
+
+    /// `statvfs(3)`: bytes available to this user on the file system holding `path`, and its size.
+    public static func freeSpace(_ path: String) -> (available: UInt64, total: UInt64)? {
+        var vfs = statvfs()
+        guard statvfs(path, &vfs) == 0 else { return nil }
+        return (UInt64(vfs.f_bavail) * UInt64(vfs.f_frsize), UInt64(vfs.f_blocks) * UInt64(vfs.f_frsize))
+    }
+
+    /// `geteuid(2)`.
+    public static func effectiveUserID() -> UInt32 { geteuid() }
+
+    /// `kill(pid, 0)`: whether a process with this id exists.
+    public static func processExists(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno == EPERM }
+
     /// `readlink("/proc/self/exe")`: the running executable, to find its sibling stages.
     public static func executablePath() -> String {
         var buffer = [CChar](repeating: 0, count: 4096)

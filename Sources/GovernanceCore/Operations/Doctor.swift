@@ -1,0 +1,367 @@
+import Foundation
+
+/// `rgov doctor`: checks a deployment the way an operator would before trusting it, one line per
+/// check (`ok`, `warn`, `fail`) with the fix as a command. It changes nothing but a probe file it
+/// creates and removes at once to prove the state folder is writable.
+public struct Doctor {
+    public enum Status: String, Codable, Sendable { case ok, warn, fail }
+
+    public struct Check: Codable, Sendable, Equatable {
+        public var check: String
+        public var status: Status
+        public var detail: String
+        public var fix: String?
+    }
+
+    public struct Report: Codable, Sendable {
+        public var schema = "rgov.doctor/v1"
+        public var ok: Bool
+        public var state_dir: String
+        public var checks: [Check]
+    }
+
+    /// What the doctor examines, gathered by the verb.
+    public struct Request {
+        public var layout: StateLayout
+        public var profileName: String
+        /// The deployment the options name, or why it could not be loaded.
+        public var deployment: Result<Deployment, Error>
+        public var now: Date
+        /// The crontab text where it can be read (nil: no crontab program and no file given).
+        public var crontab: String?
+        /// Folders holding systemd units to look through for a timer of this state.
+        public var unitFolders: [String]
+        public var environment: [String: String]
+
+        public init(
+            layout: StateLayout, profileName: String, deployment: Result<Deployment, Error>, now: Date,
+            crontab: String?, unitFolders: [String], environment: [String: String]
+        ) {
+            self.layout = layout
+            self.profileName = profileName
+            self.deployment = deployment
+            self.now = now
+            self.crontab = crontab
+            self.unitFolders = unitFolders
+            self.environment = environment
+        }
+    }
+
+    /// Free space below which the state folder fails the check, and below which it warns.
+    static let failBelowBytes: UInt64 = 16 << 20
+    static let warnBelowBytes: UInt64 = 256 << 20
+
+    public static func examine(_ r: Request) -> Report {
+        var checks: [Check] = []
+        func add(_ name: String, _ status: Status, _ detail: String, fix: String? = nil) {
+            checks.append(Check(check: name, status: status, detail: detail, fix: status == .ok ? nil : fix))
+        }
+        let state = r.layout.root
+        let deployment = try? r.deployment.get()
+
+        do {
+            let location = try PackageRoot.find()
+            add("data folder", .ok, "\(location.path) (\(location.how))")
+        } catch {
+            add(
+                "data folder", .fail, "\(error)",
+                fix: "scripts/install --prefix /usr/local   # or: export RGOV_HOME=/path/to/share/rgov")
+        }
+
+        let (refused, unknown) = EnvironmentContract.problems(in: r.environment)
+        if refused.isEmpty && unknown.isEmpty {
+            add("environment", .ok, "every RGOV_* variable set is valid")
+        } else {
+            for problem in refused { add("environment", .fail, problem, fix: "fix or unset the variable") }
+            for problem in unknown { add("environment", .warn, problem, fix: "unset it, or correct its name") }
+        }
+
+        switch r.deployment {
+        case .success(let d):
+            add(
+                "profile", .ok,
+                "\(d.profileReference) is valid on runtime \(d.descriptorReference)"
+                    + (d.capabilityGaps.isEmpty ? "" : " (degraded: \(d.capabilityGaps.joined(separator: ", ")))"))
+        case .failure(let error):
+            add(
+                "profile", .fail, "\(r.profileName): \(error)",
+                fix: "rgov validate --profile \(r.profileName) --explain --state \(state)")
+        }
+
+        let stateReady = checkStateFolder(r.layout, add: add)
+        if stateReady { checkLocks(r.layout, deployment: deployment, now: r.now, add: add) }
+        checkScheduler(state: state, crontab: r.crontab, unitFolders: r.unitFolders, profile: r.profileName, add: add)
+        if stateReady { checkLastTick(r.layout, deployment: deployment, now: r.now, add: add) }
+        if let deployment { checkSender(deployment, environment: r.environment, add: add) }
+        if stateReady { checkQuarantine(r.layout, now: r.now, add: add) }
+        if stateReady { checkClock(r.layout, now: r.now, add: add) }
+        return Report(ok: !checks.contains { $0.status == .fail }, state_dir: state, checks: checks)
+    }
+
+    /// Present, a folder, owned by this user, private modes, writable for real, room left.
+    private static func checkStateFolder(_ layout: StateLayout, add: (String, Status, String, String?) -> Void) -> Bool
+    {
+        let state = layout.root
+        switch Sys.kind(state) {
+        case .missing:
+            add(
+                "state folder", .fail, "\(state) does not exist",
+                "rgov tick --state \(state)   # the first run creates it (0700)")
+            return false
+        case .directory: break
+        default:
+            add("state folder", .fail, "\(state) is not a folder", "mv \(state) \(state).not-a-folder")
+            return false
+        }
+        add("state folder", .ok, state, nil)
+        let me = Sys.effectiveUserID()
+        if let st = Sys.status(state), st.uid != me {
+            add(
+                "owner", .fail, "\(state) is owned by uid \(st.uid), rgov runs as \(Sys.userName()) (uid \(me))",
+                "chown -R \(Sys.userName()) \(state)   # or run rgov as the owner")
+        } else {
+            add("owner", .ok, "owned by \(Sys.userName())", nil)
+        }
+        var loose: [String] = []
+        var seen = 0
+        func visit(_ path: String, depth: Int) {
+            guard seen < 20_000, let st = Sys.status(path) else { return }
+            seen += 1
+            let isFolder = Sys.kind(path) == .directory
+            if st.mode & 0o077 != 0 && loose.count < 5 {
+                loose.append("\(path) is \(String(st.mode, radix: 8))")
+            }
+            guard isFolder, depth < 2, let names = try? Sys.listDirectory(path) else { return }
+            for name in names.sorted() { visit(path + "/" + name, depth: depth + 1) }
+        }
+        visit(state, depth: 0)
+        if loose.isEmpty {
+            add("modes", .ok, "folders 0700, files 0600 (\(seen) entries checked)", nil)
+        } else {
+            add(
+                "modes", .warn, "readable by others: " + loose.joined(separator: "; "),
+                "chmod -R go-rwx \(state)")
+        }
+        let probe = state + "/.doctor-probe-" + String(Sys.processID())
+        do {
+            try DurableFile.write(Data("probe\n".utf8), to: probe)
+            try Sys.unlink(probe)
+            add("writable", .ok, "created and removed a probe file", nil)
+        } catch {
+            add(
+                "writable", .fail, "\(state) is not writable by \(Sys.userName()): \(error)",
+                "chown -R \(Sys.userName()) \(state) && chmod 0700 \(state)")
+            return false
+        }
+        if let space = Sys.freeSpace(state) {
+            let text = "\(space.available >> 20) MiB free of \(space.total >> 20) MiB"
+            if space.available < failBelowBytes {
+                add("free space", .fail, text, "free space on that file system, or rgov prune --by NAME")
+            } else if space.available < warnBelowBytes {
+                add("free space", .warn, text, "free space on that file system, or rgov prune --by NAME")
+            } else {
+                add("free space", .ok, text, nil)
+            }
+        }
+        return true
+    }
+
+    /// A lock held longer than a stage may run is a stuck run, not a busy one.
+    private static func checkLocks(
+        _ layout: StateLayout, deployment: Deployment?, now: Date, add: (String, Status, String, String?) -> Void
+    ) {
+        let limitMs = (deployment?.profile.stageDeadlineMs ?? 600_000) * 3
+        var stuck: [String] = []
+        for name in ((try? Sys.listDirectory(layout.locks)) ?? []).sorted() where name.hasSuffix(".lock") {
+            guard let holder = StageLock.currentHolder(layout.locks + "/" + name) else { continue }
+            let since = holder.components(separatedBy: " since ").last.flatMap { Timestamp.parse($0) }
+            if let since, now.milliseconds(since: since) > limitMs {
+                let pid = holder.split(separator: " ").drop { $0 != "pid" }.dropFirst().first.map(String.init) ?? "?"
+                stuck.append("\(name) held by \(holder) (pid \(pid))")
+            }
+        }
+        if stuck.isEmpty {
+            add("locks", .ok, "no lock held longer than a stage may run", nil)
+        } else {
+            add(
+                "locks", .warn, "stuck: " + stuck.joined(separator: "; "),
+                "kill -TERM PID   # the run stops at a safe point; the next tick takes over")
+        }
+    }
+
+    private static func checkScheduler(
+        state: String, crontab: String?, unitFolders: [String], profile: String,
+        add: (String, Status, String, String?) -> Void
+    ) {
+        let absolute = absolutePath(state)
+        if let crontab, CronSchedule.jobLine(state: absolute, in: crontab) != nil {
+            add("scheduler", .ok, "a crontab block runs rgov tick for \(absolute)", nil)
+            return
+        }
+        for folder in unitFolders {
+            for name in ((try? Sys.listDirectory(folder)) ?? []).sorted() where name.hasSuffix(".service") {
+                let text = (try? Sys.readFile(folder + "/" + name, limit: 1 << 20)).map {
+                    String(decoding: $0, as: UTF8.self)
+                }
+                if let text, text.contains("rgov tick"), text.contains(absolute) {
+                    add("scheduler", .ok, "systemd unit \(folder)/\(name) runs rgov tick for \(absolute)", nil)
+                    return
+                }
+            }
+        }
+        add(
+            "scheduler", .warn,
+            crontab == nil
+                ? "cannot tell: no crontab program, and no systemd unit names \(absolute)"
+                : "no crontab block and no systemd unit runs rgov tick for \(absolute)",
+            "rgov cron install --state \(absolute) --profile \(profile)   # or the timer in share/rgov/systemd/")
+    }
+
+    private static func checkLastTick(
+        _ layout: StateLayout, deployment: Deployment?, now: Date, add: (String, Status, String, String?) -> Void
+    ) {
+        guard let run = Watchdog.latestRun(layout) else {
+            add("last tick", .warn, "the watchdog has never run on this state", "rgov tick --state \(layout.root)")
+            return
+        }
+        let age = now.milliseconds(since: run.started_at)
+        let expected = Int64(deployment?.profile.watchdogExpectedIntervalMs ?? Int64(run.expected_interval_ms))
+        let text =
+            "last watchdog run \(Timestamp.format(run.started_at)) (\(DurationText.describe(ms: max(0, age))) ago; "
+            + "expected every \(DurationText.describe(ms: expected)))"
+        if age > 2 * expected {
+            add(
+                "last tick", .fail, "STALE: " + text,
+                "check the scheduler (crontab -l; systemctl list-timers rgov-tick.timer), then rgov tick --state \(layout.root)"
+            )
+        } else {
+            add("last tick", .ok, text, nil)
+        }
+    }
+
+    /// Whether the binding in force can actually run here.
+    private static func checkSender(
+        _ deployment: Deployment, environment: [String: String], add: (String, Status, String, String?) -> Void
+    ) {
+        let binding = deployment.binding
+        let path = ["PATH": environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"]
+        func program(_ name: String, fix: String) {
+            guard let resolved = try? SendPlan.resolve(name, environment: path), Sys.kind(resolved) == .regular,
+                Sys.isExecutable(resolved)
+            else {
+                add(
+                    "sender", .fail,
+                    "\(binding.mode.rawValue) sender program \(Identifier.quoted(name)) is not an executable on PATH",
+                    fix)
+                return
+            }
+            add("sender", .ok, "\(binding.mode.rawValue): \(resolved)", nil)
+        }
+        switch binding.mode {
+        case .dryRun, .shim:
+            add("sender", .ok, "\(binding.mode.rawValue) (sends nothing outside this machine)", nil)
+        case .command:
+            guard case .list(let argv)? = binding.values["command"], let first = argv.first else {
+                add(
+                    "sender", .fail, "command binding has no argv",
+                    "set spec.adapters.sender.binding.command in the profile")
+                return
+            }
+            program(first, fix: "install \(first), or fix spec.adapters.sender.binding.command")
+        case .openclawCLI:
+            let name = binding.text("binary") ?? "openclaw"
+            program(name, fix: "install openclaw (or set binding.binary / RGOV_BINDING_BINARY to its path)")
+        case .webhook:
+            guard let text = binding.text("url"), let url = URL(string: text),
+                ["http", "https"].contains(url.scheme ?? ""), url.host?.isEmpty == false
+            else {
+                add(
+                    "sender", .fail, "webhook url is not a well-formed http(s) URL",
+                    "export RGOV_BINDING_URL=https://host/path")
+                return
+            }
+            var missing: [String] = []
+            if case .map(let headers)? = binding.values["headers"] {
+                for value in headers.values where value.hasPrefix("env:") {
+                    let name = String(value.dropFirst(4))
+                    if (environment[name] ?? "").isEmpty { missing.append(name) }
+                }
+            }
+            if missing.isEmpty {
+                add("sender", .ok, "webhook to \(url.scheme!)://\(url.host!)", nil)
+            } else {
+                add(
+                    "sender", .fail, "webhook header secrets not set: \(missing.sorted().joined(separator: ", "))",
+                    "export " + missing.sorted().map { $0 + "=..." }.joined(separator: " "))
+            }
+        }
+    }
+
+    private static func checkQuarantine(
+        _ layout: StateLayout, now: Date, add: (String, Status, String, String?) -> Void
+    ) {
+        var total = 0
+        var recent = 0
+        for id in ((try? Sys.listDirectory(layout.quarantine)) ?? []) where !id.hasPrefix(".") {
+            total += 1
+            if let data = try? Sys.readFile(layout.quarantine + "/" + id + "/reason.json", limit: 1 << 20),
+                let record = try? CanonicalJSON.decode(QuarantineRecord.self, from: data),
+                now.milliseconds(since: record.quarantined_at) < 86_400_000
+            {
+                recent += 1
+            }
+        }
+        if recent > 0 {
+            add(
+                "quarantine", .warn, "\(recent) files quarantined in the last 24 h (\(total) in all)",
+                "rgov quarantine ls --state \(layout.root)")
+        } else {
+            add("quarantine", .ok, "\(total) files, none in the last 24 h", nil)
+        }
+    }
+
+    /// A clock behind the newest artifact makes every age wrong.
+    private static func checkClock(_ layout: StateLayout, now: Date, add: (String, Status, String, String?) -> Void) {
+        var newest: Date? = Watchdog.latestRun(layout)?.started_at
+        // Each stage's last-run record (`metrics/<stage>.last-run.json`) names when it ran.
+        for name in ((try? Sys.listDirectory(layout.metrics)) ?? []) where name.hasSuffix(".last-run.json") {
+            if let data = try? Sys.readFile(layout.metrics + "/" + name, limit: 1 << 16),
+                case .object(let record)? = try? CanonicalJSON.decode(JSONValue.self, from: data),
+                case .string(let text)? = record["at"], let at = Timestamp.parse(text),
+                newest.map({ at > $0 }) ?? true
+            {
+                newest = at
+            }
+        }
+        if let newest, newest.milliseconds(since: now) > 60_000 {
+            add(
+                "clock", .fail,
+                "the clock (\(Timestamp.format(now))) is \(DurationText.describe(ms: newest.milliseconds(since: now))) behind "
+                    + "the newest artifact (\(Timestamp.format(newest)))",
+                "timedatectl set-ntp true   # then check: timedatectl status")
+        } else {
+            add("clock", .ok, "not behind the newest artifact", nil)
+        }
+    }
+
+    static func absolutePath(_ path: String) -> String {
+        let joined = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        return (joined as NSString).standardizingPath
+    }
+
+    public static func describe(_ report: Report) -> String {
+        var lines: [String] = []
+        for c in report.checks {
+            lines.append(
+                c.status.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0) + c.check + ": " + c.detail)
+            if let fix = c.fix { lines.append("      fix: " + fix) }
+        }
+        let failed = report.checks.filter { $0.status == .fail }.count
+        let warned = report.checks.filter { $0.status == .warn }.count
+        lines.append(
+            report.ok
+                ? "doctor: \(report.state_dir) is healthy\(warned > 0 ? " (\(warned) warnings)" : "")"
+                : "doctor: \(failed) checks failed, \(warned) warnings")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+
+/// Finds rgov's data folder: the shipped `profiles/`, `capabilities/` and `policy-packs/` (and, once
+/// installed, schemas, templates and docs).
+///
+/// In order: `RGOV_HOME` (refused, not skipped, when it does not hold the data); `../share/rgov`
+/// beside the running executable (an install by `scripts/install`); the nearest ancestor of the
+/// executable holding the data (the source tree, for `.build/release/`). Never the current
+/// directory: a cron job's working directory is `$HOME`, and a profile found there by accident is
+/// worse than a clear refusal.
+public enum PackageRoot {
+    /// The folders every data folder holds.
+    public static let requiredFolders = ["profiles", "capabilities", "policy-packs"]
+
+    public struct Location: Sendable, Equatable {
+        public var path: String
+        /// How it was found: `RGOV_HOME`, `installed`, or `source tree`.
+        public var how: String
+    }
+
+    /// The data folder in force, or a configuration error (exit 78) that says where it looked.
+    public static func find() throws -> Location {
+        if let home = Sys.environment("RGOV_HOME"), !home.isEmpty {
+            guard holdsData(home) else {
+                throw RgovError.config(
+                    "RGOV_HOME=\(home) does not hold rgov's data (\(requiredFolders.map { $0 + "/" }.joined(separator: ", "))); "
+                        + "unset it, or point it at PREFIX/share/rgov")
+            }
+            return Location(path: home, how: "RGOV_HOME")
+        }
+        let bin = (Sys.executablePath() as NSString).deletingLastPathComponent
+        let installed = ((bin as NSString).deletingLastPathComponent as NSString).appendingPathComponent("share/rgov")
+        if holdsData(installed) { return Location(path: installed, how: "installed") }
+        var dir = bin
+        while dir.count > 1 {
+            if holdsData(dir) { return Location(path: dir, how: "source tree") }
+            dir = (dir as NSString).deletingLastPathComponent
+        }
+        throw RgovError.config(
+            "rgov's data folder was not found: looked in \(installed) and the ancestors of \(bin) for "
+                + "\(requiredFolders.map { $0 + "/" }.joined(separator: ", ")); install with scripts/install --prefix PREFIX, "
+                + "or set RGOV_HOME to the folder holding them")
+    }
+
+    public static func locate() throws -> String { try find().path }
+
+    static func holdsData(_ dir: String) -> Bool {
+        requiredFolders.allSatisfy { Sys.isDirectory(dir + "/" + $0) }
+    }
+}
+
+/// What this build is: the version, and the git commit it was built from.
+public enum PackageInfo {
+    public static let version = "0.1.0"
+
+    /// `rgov 0.1.0 (commit 0123456789ab)`: the commit recorded by `scripts/install` in
+    /// `share/rgov/build-info.json`, or for a build inside a source tree that tree's checked-out
+    /// commit (said so, since the tree may have moved on since the build).
+    public static func versionLine(_ executable: String) -> String {
+        guard let root = try? PackageRoot.find() else { return "\(executable) \(version) (commit unknown)" }
+        if let data = try? Sys.readFile(root.path + "/build-info.json", limit: 1 << 16),
+            case .object(let info)? = try? CanonicalJSON.decode(JSONValue.self, from: data),
+            case .string(let commit)? = info["commit"]
+        {
+            return "\(executable) \(version) (commit \(commit))"
+        }
+        if let commit = gitCommit(root.path) { return "\(executable) \(version) (source tree at commit \(commit))" }
+        return "\(executable) \(version) (commit unknown)"
+    }
+
+    /// The commit `HEAD` names in `tree/.git`, read from the files (no `git` process).
+    static func gitCommit(_ tree: String) -> String? {
+        let git = tree + "/.git"
+        guard let head = try? Sys.readFile(git + "/HEAD", limit: 4096) else { return nil }
+        let text = String(decoding: head, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard text.hasPrefix("ref: ") else { return isCommit(text) ? text : nil }
+        let ref = String(text.dropFirst(5))
+        if let loose = try? Sys.readFile(git + "/" + ref, limit: 4096) {
+            let commit = String(decoding: loose, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return isCommit(commit) ? commit : nil
+        }
+        guard let packed = try? Sys.readFile(git + "/packed-refs", limit: 16 << 20) else { return nil }
+        for line in String(decoding: packed, as: UTF8.self).split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, parts[1] == ref, isCommit(String(parts[0])) { return String(parts[0]) }
+        }
+        return nil
+    }
+
+    private static func isCommit(_ text: String) -> Bool {
+        text.count == 40 && text.allSatisfy { $0.isHexDigit }
+    }
+}
