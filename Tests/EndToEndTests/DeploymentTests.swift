@@ -139,18 +139,6 @@ import Testing
 
     // MARK: stop means stop
 
-    /// Processes whose environment carries `marker`, as the process table shows them.
-    static func processes(carrying marker: String) -> [Int32] {
-        var found: [Int32] = []
-        for entry in (try? Sys.listDirectory("/proc")) ?? [] {
-            guard let pid = Int32(entry), pid != getpid(),
-                let environ = try? Sys.readFile("/proc/\(entry)/environ", limit: 1 << 20)
-            else { continue }
-            if String(decoding: environ, as: UTF8.self).contains(marker) { found.append(pid) }
-        }
-        return found
-    }
-
     /// A tick whose command sender announces itself in `started`, then sleeps 30 s.
     /// (`alone`: the bridge run by itself, as a cron line for one stage would, after the other stages.)
     static func slowTick(_ h: Harness, marker: String, alone: Bool = false) throws -> (
@@ -196,7 +184,7 @@ import Testing
         kill(tick.processIdentifier, signal)
         tick.waitUntilExit()
         #expect(tick.terminationStatus == 128 + signal)
-        #expect(Self.processes(carrying: marker).isEmpty, "no rgov process or sender outlives the tick")
+        #expect(Harness.noneLeft(carrying: marker), "no rgov process or sender outlives the tick")
         #expect(Sys.kind(finished) == .missing, "the sender was stopped, not waited for")
         let notice = try #require(try h.notices().first { $0.notice_kind == .finding })
         #expect(notice.state == .pending_external_send && notice.state_reason == "outcome_unknown")
@@ -218,7 +206,7 @@ import Testing
         kill(bridge.processIdentifier, SIGTERM)
         bridge.waitUntilExit()
         #expect(bridge.terminationStatus == 128 + SIGTERM)
-        #expect(Self.processes(carrying: marker).isEmpty)
+        #expect(Harness.noneLeft(carrying: marker))
         #expect(Sys.kind(finished) == .missing)
         #expect(try h.notices().first { $0.notice_kind == .finding }?.state_reason == "outcome_unknown")
     }
@@ -230,8 +218,7 @@ import Testing
         kill(tick.processIdentifier, SIGKILL)
         tick.waitUntilExit()
         // The bridge got SIGTERM from the kernel (PR_SET_PDEATHSIG) and stops its sender: wait for that effect.
-        for _ in 0..<1000 where !Self.processes(carrying: marker).isEmpty { Sys.sleep(milliseconds: 10) }
-        #expect(Self.processes(carrying: marker).isEmpty, "the stage did not go on alone")
+        #expect(Harness.noneLeft(carrying: marker), "the stage did not go on alone")
         #expect(Sys.kind(finished) == .missing)
         let notice = try #require(try h.notices().first { $0.notice_kind == .finding })
         #expect(notice.state_reason == "outcome_unknown")

@@ -60,6 +60,35 @@ struct Harness {
         return Run(status: result.status, stdout: result.stdoutText, stderr: result.stderrText)
     }
 
+    /// Processes whose environment carries `marker` (set in a child's environment, inherited by
+    /// everything it starts): how a test sees that nothing outlived a run, by effect, not by time.
+    static func processes(carrying marker: String) -> [Int32] {
+        var found: [Int32] = []
+        for entry in (try? Sys.listDirectory("/proc")) ?? [] {
+            guard let pid = Int32(entry), pid != getpid(),
+                let environ = try? Sys.readFile("/proc/\(entry)/environ", limit: 1 << 20)
+            else { continue }
+            if String(decoding: environ, as: UTF8.self).contains(marker) { found.append(pid) }
+        }
+        return found
+    }
+
+    /// Whether every process carrying `marker` is gone, allowing the kernel a moment to deliver a
+    /// SIGKILL already sent (waiting on the effect, bounded, never on a fixed time).
+    static func noneLeft(carrying marker: String) -> Bool {
+        for _ in 0..<500 {
+            if processes(carrying: marker).isEmpty { return true }
+            Sys.sleep(milliseconds: 10)
+        }
+        return false
+    }
+
+    /// A fresh marker, and the environment that carries it.
+    static func marked() -> (marker: String, env: [String: String]) {
+        let marker = "e2e-" + UUID().uuidString
+        return (marker, ["E2E_MARK": marker])
+    }
+
     func tick(profile: String = "minimal-solo-mode", env: [String: String] = [:], extra: [String] = []) throws -> Run {
         try run("rgov", ["tick", "--profile", profile, "--json"] + extra, env: env)
     }

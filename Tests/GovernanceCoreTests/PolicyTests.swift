@@ -9,7 +9,11 @@ enum PolicyFixture {
     static let minute: Int64 = 60_000
     static let hour: Int64 = 3_600_000
 
-    static let packs: [String: PolicyPack] = try! Deployment.loadPacks(root: YAMLTests.repoRoot)
+    static let packs: [String: PolicyPack] = {
+        do { return try Deployment.loadPacks(root: YAMLTests.repoRoot) } catch {
+            fatalError("the shipped policy packs do not load: \(error)")
+        }
+    }()
 
     static func profile(thresholds: String = "", overrides: String = "", packs enabled: [String]? = nil) throws
         -> DeploymentProfile
@@ -29,7 +33,11 @@ enum PolicyFixture {
         return try DeploymentProfile.parse(text, file: "fixture.yaml")
     }
 
-    static let defaults: [RuleParameters] = try! PolicyResolution.resolve(profile: try! profile(), available: packs).1
+    static let defaults: [RuleParameters] = {
+        do { return try PolicyResolution.resolve(profile: try profile(), available: packs).1 } catch {
+            fatalError("the shipped defaults do not resolve: \(error)")
+        }
+    }()
 
     static func ago(_ ms: Int64) -> JSONValue { .string(Timestamp.format(now.adding(ms: -ms))) }
 

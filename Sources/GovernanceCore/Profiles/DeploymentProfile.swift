@@ -7,7 +7,6 @@ public enum SenderMode: String, Codable, Sendable, CaseIterable {
     case openclawCLI = "openclaw-cli"
     case command
     case webhook
-
 }
 
 /// Where an effective configuration value came from, lowest first; later layers win.

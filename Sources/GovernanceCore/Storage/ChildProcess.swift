@@ -85,7 +85,8 @@ public enum ChildProcess {
         var stderrPipe: [Int32] = [0, 0]
         guard makePipe(&stdinPipe) else { throw SystemCallError(call: "pipe", path: spec.executable, errno: errno) }
         guard makePipe(&stdoutPipe) else {
-            Sys.close(stdinPipe[0]); Sys.close(stdinPipe[1])
+            Sys.close(stdinPipe[0])
+            Sys.close(stdinPipe[1])
             throw SystemCallError(call: "pipe", path: spec.executable, errno: errno)
         }
         guard makePipe(&stderrPipe) else {
@@ -135,7 +136,9 @@ public enum ChildProcess {
         Sys.close(stdoutPipe[1])
         Sys.close(stderrPipe[1])
         guard spawnResult == 0 else {
-            Sys.close(stdinPipe[1]); Sys.close(stdoutPipe[0]); Sys.close(stderrPipe[0])
+            Sys.close(stdinPipe[1])
+            Sys.close(stdoutPipe[0])
+            Sys.close(stderrPipe[0])
             throw SystemCallError(call: "posix_spawn", path: spec.executable, errno: spawnResult)
         }
         var pipes = Pipes(stdin: stdinPipe[1], stdout: stdoutPipe[0], stderr: stderrPipe[0], input: spec.standardInput)

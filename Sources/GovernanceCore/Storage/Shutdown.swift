@@ -71,7 +71,8 @@ public enum Shutdown {
         typealias Prctl = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
         if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "prctl") {
             let prctl = unsafeBitCast(symbol, to: Prctl.self)
-            _ = prctl(1 /* PR_SET_PDEATHSIG */, UInt(SIGTERM), 0, 0, 0)
+            let prSetPdeathsig: Int32 = 1
+            _ = prctl(prSetPdeathsig, UInt(SIGTERM), 0, 0, 0)
         }
         if getppid() != parent { receivedStopSignal.pointee = SIGTERM }
     }
