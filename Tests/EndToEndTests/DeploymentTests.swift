@@ -362,7 +362,7 @@ import Testing
             guard relative.hasSuffix(".swift") else { continue }
             let text = String(decoding: try Sys.readFile(Harness.repoRoot + "/Sources/" + relative), as: UTF8.self)
             for match in regex.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
-                named.insert(String(text[Range(match.range(at: 1), in: text)!]))
+                if let range = Range(match.range(at: 1), in: text) { named.insert(String(text[range])) }
             }
         }
         return named

@@ -15,6 +15,8 @@ struct Harness {
         return dir.path
     }()
     static let now = "2026-11-20T12:00:00Z"
+    /// `now` as a date.
+    static let t0 = Date(timeIntervalSince1970: 1_795_176_000)
     /// The shipped examples at `now`: 8 missions, 5 findings under the solo and team profiles
     /// (one overdue, one silent since start, one failed, and one with an unapproved writeback
     /// plus an out-of-scope tool call).
@@ -45,8 +47,9 @@ struct Harness {
         pinned: Bool = true
     ) throws -> Run {
         var args = arguments
-        if !args.contains("--state") { args += ["--state", state] }
-        if pinned && !args.contains("--now") { args += ["--now", Self.now] }
+        let declared = Self.declaredOptions(executable, arguments)
+        if !args.contains("--state") && declared.contains("state") { args += ["--state", state] }
+        if pinned && !args.contains("--now") && declared.contains("now") { args += ["--now", Self.now] }
         var environment = ProcessInfo.processInfo.environment
         environment["RGOV_STATE_DIR"] = nil
         environment["RGOV_PROFILE"] = nil
@@ -87,6 +90,19 @@ struct Harness {
     static func marked() -> (marker: String, env: [String: String]) {
         let marker = "e2e-" + UUID().uuidString
         return (marker, ["E2E_MARK": marker])
+    }
+
+    /// The options the command that `arguments` start declares (the harness adds `--state` and
+    /// `--now` only where they are accepted).
+    static func declaredOptions(_ executable: String, _ arguments: [String]) -> Set<String> {
+        let spec: CommandSpec?
+        switch executable {
+        case "rgov":
+            spec = arguments.first.flatMap { name in RgovCommand.verbs.first { $0.name == name }?.spec }
+        case "rgov-sender": spec = SenderCommand.spec
+        default: spec = StageCommand.Kind.allCases.first { $0.executable == executable }.map(StageCommand.spec)
+        }
+        return Set(spec?.allOptions.map(\.name) ?? [])
     }
 
     func tick(profile: String = "minimal-solo-mode", env: [String: String] = [:], extra: [String] = []) throws -> Run {

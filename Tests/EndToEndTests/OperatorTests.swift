@@ -6,7 +6,7 @@ import Testing
 /// The operator verbs and the portable audit bundle, through the real `rgov`.
 @Suite struct OperatorTests {
     static func at(_ minutes: Int) -> String {
-        Timestamp.format(Timestamp.parse(Harness.now)!.addingTimeInterval(Double(minutes) * 60))
+        Timestamp.format(Harness.t0.addingTimeInterval(Double(minutes) * 60))
     }
 
     func rgov(_ h: Harness, _ args: [String], at minutes: Int = 30, env: [String: String] = [:]) throws -> Harness.Run {

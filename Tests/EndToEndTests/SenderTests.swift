@@ -6,7 +6,7 @@ import Testing
 /// Sender bindings and the bridge supervisor, each through real processes: command scripts,
 /// a fake `openclaw`, a loopback HTTP receiver, the curl recipe, retries and crashes mid-send.
 @Suite struct SenderTests {
-    static let t0 = Timestamp.parse(Harness.now)!
+    static let t0 = Harness.t0
 
     /// A profile sending with `sender` (YAML lines under `spec.adapters.sender`).
     static func profile(_ h: Harness, _ name: String, sender: String, bridge: String = "") throws -> String {
@@ -172,7 +172,9 @@ import Testing
 
     // MARK: crashes mid-send
 
-    /// SIGKILL the bridge while the sender runs. The send completes without it; the next run
+    /// SIGKILL the bridge while the sender runs.
+    ///
+    /// The send completes without it; the next run
     /// cannot know, so it records outcome_unknown and does not resend, unless the binding makes
     /// a resend harmless with the same idempotency key.
     @Test(arguments: [false, true])

@@ -6,7 +6,7 @@ import Testing
 /// The watchdog over many missions and many ticks: precision against planted conditions, one
 /// notice per episode, reminders, escalation, recovery and late runs.
 @Suite struct WatchdogTests {
-    static let t0 = Timestamp.parse(Harness.now)!
+    static let t0 = Harness.t0
 
     static func at(minutes: Int) -> String { Timestamp.format(t0.addingTimeInterval(Double(minutes) * 60)) }
 

@@ -329,7 +329,7 @@ private let h = PolicyFixture.hour
             _ = try PolicyResolution.resolve(
                 profile: try F.profile(thresholds: thresholds, overrides: overrides, packs: packs), available: F.packs)
             return nil
-        } catch let error as RgovError {
+        } catch let error as ConfigurationError {
             #expect(error.exitCode == .configuration)
             return error.message
         }

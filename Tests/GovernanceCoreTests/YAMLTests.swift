@@ -132,7 +132,8 @@ import Testing
             of: "mode: shim", with: "mode: carrier-pigeon")
         #expect(throws: YAMLError.self) { try DeploymentProfile.parse(text, file: "p.yaml") }
         do { _ = try DeploymentProfile.parse(text, file: "p.yaml") } catch let error as YAMLError {
-            #expect(error.message.contains("unknown sender mode \"carrier-pigeon\""))
+            #expect(error.message.contains("spec.adapters.sender.mode: unknown value \"carrier-pigeon\""))
+            #expect(error.message.contains("valid: dry-run, shim, openclaw-cli, command, webhook"))
         }
     }
 }

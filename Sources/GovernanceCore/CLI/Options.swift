@@ -1,66 +1,14 @@
 import Foundation
 
-/// Parsed command-line options: `--name value`, `--name=value`, boolean flags and positionals.
-///
-/// Each command declares what it accepts; anything else is a usage error (exit 64) naming the
-/// option, so a typo never silently changes what a run does.
+/// The options and arguments of one command line, as its `CommandSpec` read them.
 public struct Options: Sendable {
-    public private(set) var values: [String: String] = [:]
+    public internal(set) var values: [String: String] = [:]
     /// Every value of an option given more than once, in order (`--evidence a --evidence b`).
-    public private(set) var repeated: [String: [String]] = [:]
-    public private(set) var flags: Set<String> = []
-    public private(set) var positionals: [String] = []
+    public internal(set) var repeated: [String: [String]] = [:]
+    public internal(set) var flags: Set<String> = []
+    public internal(set) var positionals: [String] = []
 
-    /// Options every rgov executable accepts (DESIGN §8).
-    public static let sharedValued: Set<String> = ["state", "profile", "now", "capabilities"]
-    public static let sharedFlags: Set<String> = ["json", "help", "version"]
-
-    public init(_ arguments: [String], valued: Set<String> = [], flags allowedFlags: Set<String> = []) throws {
-        let valuedNames = valued.union(Self.sharedValued)
-        let flagNames = allowedFlags.union(Self.sharedFlags)
-        var i = 0
-        var onlyPositionals = false
-        while i < arguments.count {
-            let argument = arguments[i]
-            i += 1
-            if onlyPositionals || !argument.hasPrefix("--") || argument == "-" {
-                if argument.hasPrefix("-") && argument != "-" && !onlyPositionals {
-                    throw RgovError.usage("unknown option \(argument) (options are spelled --name)")
-                }
-                positionals.append(argument)
-                continue
-            }
-            if argument == "--" {
-                onlyPositionals = true
-                continue
-            }
-            var name = String(argument.dropFirst(2))
-            var inline: String? = nil
-            if let eq = name.firstIndex(of: "=") {
-                inline = String(name[name.index(after: eq)...])
-                name = String(name[..<eq])
-            }
-            if flagNames.contains(name) {
-                guard inline == nil else { throw RgovError.usage("--\(name) takes no value") }
-                flags.insert(name)
-            } else if valuedNames.contains(name) {
-                let value: String
-                if let inline {
-                    value = inline
-                } else {
-                    guard i < arguments.count else { throw RgovError.usage("--\(name) needs a value") }
-                    value = arguments[i]
-                    i += 1
-                }
-                values[name] = value
-                repeated[name, default: []].append(value)
-            } else {
-                let known = (valuedNames.union(flagNames)).sorted()
-                let guess = ConfigMap.closest(to: name, in: known).map { "; did you mean --\($0)?" } ?? ""
-                throw RgovError.usage("unknown option --\(name)\(guess)")
-            }
-        }
-    }
+    public init() {}
 
     public func value(_ name: String) -> String? { values[name] }
     public func all(_ name: String) -> [String] { repeated[name] ?? [] }
@@ -74,7 +22,7 @@ public struct Options: Sendable {
     public func integer(_ name: String) throws -> Int64? {
         guard let text = values[name] else { return nil }
         guard let value = Int64(text), value >= 0 else {
-            throw RgovError.usage("--\(name) needs a whole number, got \(Identifier.quoted(text))")
+            throw UsageError("--\(name) needs a whole number, got \(Identifier.quoted(text))")
         }
         return value
     }
@@ -85,7 +33,7 @@ public struct Options: Sendable {
     public func clock() throws -> Clock {
         guard let text = value("now") else { return .system }
         guard let date = Timestamp.parse(text) else {
-            throw RgovError.usage(
+            throw UsageError(
                 "--now \(Identifier.quoted(text)) is not an RFC 3339 time (e.g. 2026-11-20T12:00:00Z)")
         }
         return .pinned(date)

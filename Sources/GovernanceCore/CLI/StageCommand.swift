@@ -20,23 +20,22 @@ public enum StageCommand {
         }
     }
 
-    public static func help(_ kind: Kind) -> String {
-        """
-        usage: \(kind.executable) [--state DIR] [--profile FILE|ID] [--now TIME] [--json]
-
-        \(kind.summary).
-
-        options:
-          --state DIR          state directory (env RGOV_STATE_DIR, default ./state)
-          --profile FILE|ID    deployment profile (env RGOV_PROFILE, default minimal-solo-mode)
-          --capabilities ID    capability descriptor (default: the profile's)
-          --now TIME           pin the clock to an RFC 3339 time, for tests and replays
-          --json               print the run report as JSON on stdout (logs go to stderr)
-          --help, --version
-
-        exit: 0 ok (also when another run holds the lock), 64 usage, 65 bad data, 73/74 cannot
-        create / I/O error, 78 configuration refused.
-        """
+    /// A stage executable's declaration: the shared deployment options and `--version`.
+    public static func spec(_ kind: Kind) -> CommandSpec {
+        CommandSpec(
+            kind.executable, summary: kind.summary,
+            discussion: """
+                One run, under a flock (an overlapping run exits 0 at once, saying who holds the lock). SIGTERM, SIGINT
+                or SIGHUP stops it at its next safe point, forwarded to every sender it runs; it then exits 128 + the
+                signal number.
+                """,
+            options: [OptionSpec("version", "print the version and the commit it was built from")],
+            shared: SharedOption.deployment,
+            exits: [
+                (.dataError, "bad data"), (.cannotCreate, "state folder unusable"), (.ioError, "I/O error"),
+                (.configuration, "configuration refused"),
+            ],
+            example: "\(kind.executable) --state /var/lib/rgov/state --json")
     }
 
     /// Runs one stage; returns the process exit status.
@@ -45,25 +44,17 @@ public enum StageCommand {
         Shutdown.followParent()
         let options: Options
         do {
-            options = try Options(arguments)
-            if !options.has("help") && !options.has("version") { try EnvironmentContract.enforce(kind.executable) }
-        } catch let error as RgovError {
-            Log.error(kind.executable, error.message + " (see --help)")
-            return error.exitCode.rawValue
+            options = try spec(kind).parse(arguments)
         } catch {
-            return ExitCode.usage.rawValue
+            return CommandRunner.report(error, who: kind.executable).status
         }
         if options.has("help") {
-            Sys.writeStandardOutput(help(kind) + "\n")
+            Sys.writeStandardOutput(spec(kind).help + "\n")
             return 0
         }
         if options.has("version") {
             Sys.writeStandardOutput(PackageInfo.versionLine(kind.executable) + "\n")
             return 0
-        }
-        if let extra = options.positionals.first {
-            Log.error(kind.executable, "unexpected argument \(Identifier.quoted(extra)) (see --help)")
-            return ExitCode.usage.rawValue
         }
         return run(kind, options: options)
     }
@@ -100,6 +91,7 @@ public enum StageCommand {
             return status
         }
         do {
+            try EnvironmentContract.enforce(kind.executable)
             let deployment = try Deployment.load(options)
             try deployment.layout.prepare()
             layout = deployment.layout
@@ -139,15 +131,9 @@ public enum StageCommand {
             }
             Sys.writeStandardOutput(output + "\n")
             return finish(0, nil)
-        } catch let error as RgovError {
-            Log.error(kind.executable, error.message)
-            return finish(error.exitCode.rawValue, error.message)
-        } catch let error as SystemCallError {
-            Log.error(kind.executable, error.description)
-            return finish(error.rgovError.exitCode.rawValue, error.description)
         } catch {
-            Log.error(kind.executable, "\(error)")
-            return finish(ExitCode.failure.rawValue, "\(error)")
+            let (status, message) = CommandRunner.report(error, who: kind.executable)
+            return finish(status, message)
         }
     }
 

@@ -1,6 +1,8 @@
 import Foundation
 
-/// Where a notice stands on its way to an operator. Each state proves exactly one thing.
+/// Where a notice stands on its way to an operator.
+///
+/// Each state proves exactly one thing.
 public enum DeliveryState: String, Codable, CaseIterable, Sendable, Comparable {
     /// Recorded, but not accepted into the queue (queue disabled by profile or capability, or held).
     case prepared
@@ -28,11 +30,13 @@ public enum DeliveryState: String, Codable, CaseIterable, Sendable, Comparable {
         }
     }
 
-    private var order: Int { Self.allCases.firstIndex(of: self)! }
+    private var order: Int { Self.allCases.firstIndex(of: self) ?? 0 }
     public static func < (a: DeliveryState, b: DeliveryState) -> Bool { a.order < b.order }
 }
 
-/// The proof behind `acked`. No other path reaches `acked`.
+/// The proof behind `acked`.
+///
+/// No other path reaches `acked`.
 public struct AckEvidence: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable {
         /// A binding that declares ack support returned an explicit ok with a message id.
@@ -73,7 +77,9 @@ public struct AckEvidence: Codable, Sendable, Equatable {
     }
 }
 
-/// One appended step in a notice's history. Never rewritten.
+/// One appended step in a notice's history.
+///
+/// Never rewritten.
 public struct Transition: Codable, Sendable, Equatable {
     /// nil for the record that creates the notice.
     public var from: DeliveryState?

@@ -43,7 +43,9 @@ public struct Notice: Codable, Sendable, Equatable {
     public private(set) var attempts: Int
     public private(set) var ack_evidence: AckEvidence?
     /// SHA-256 of the newest record of this notice's chain (a transition or a receipt): the next
-    /// record's `prev_sha256`. The chain stays linear however many attempts a retry takes.
+    /// record's `prev_sha256`.
+    ///
+    /// The chain stays linear however many attempts a retry takes.
     public private(set) var chain_head_sha256: String
     public var hold: NoticeHold?
     public var next_attempt_at: Date?
@@ -127,6 +129,7 @@ public struct Notice: Codable, Sendable, Equatable {
     }
 
     /// SHA-256 of the last record in this notice's chain that the notice itself holds.
+    ///
     /// Records a receipt that leaves the state as it is (a retry that failed again): the attempt
     /// counts and the chain moves on; the state does not change.
     public func recordingReceipt(_ receipt: Receipt, nextAttemptAt: Date?) throws -> Notice {
@@ -217,6 +220,6 @@ public enum NoticeKind: String, Codable, Sendable, CaseIterable {
 public enum Severity: String, Codable, Sendable, CaseIterable, Comparable {
     case info, warning, critical
 
-    private var rank: Int { Self.allCases.firstIndex(of: self)! }
+    private var rank: Int { Self.allCases.firstIndex(of: self) ?? 0 }
     public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
 }

@@ -25,7 +25,9 @@ public struct NoticeStore: Sendable {
         return layout.notices(notice.state, day: day) + "/" + notice.notice_id + ".json"
     }
 
-    /// Publishes a new notice. Returns false if a notice with this id already exists anywhere.
+    /// Publishes a new notice.
+    ///
+    /// Returns false if a notice with this id already exists anywhere.
     @discardableResult
     public func create(_ notice: Notice) throws -> Bool {
         if locate(notice.notice_id) != nil { return false }
@@ -49,7 +51,9 @@ public struct NoticeStore: Sendable {
         try CanonicalJSON.decode(Notice.self, from: try Sys.readFile(path, limit: 8 << 20))
     }
 
-    /// The notices waiting in `state`'s folder, oldest first. Unreadable files are quarantined,
+    /// The notices waiting in `state`'s folder, oldest first.
+    ///
+    /// Unreadable files are quarantined,
     /// misfiled ones moved to where their state says they belong.
     public func waiting(in state: DeliveryState, stage: String, at now: Date) throws -> (
         notices: [(path: String, notice: Notice)], quarantined: [String]
@@ -133,7 +137,7 @@ public struct NoticeStore: Sendable {
                 result[state] = try layout.artifactNames(in: base).count
             }
             if state == .pending_external_send {
-                result[state]! += try layout.artifactNames(in: layout.deferredNotices).count
+                result[state, default: 0] += try layout.artifactNames(in: layout.deferredNotices).count
             }
         }
         return result

@@ -1,6 +1,8 @@
 import Foundation
 
-/// `rgov report`: the colony-side hook. Creates or updates one mission snapshot atomically.
+/// `rgov report`: the colony-side hook.
+///
+/// Creates or updates one mission snapshot atomically.
 ///
 /// One writer at a time per mission (a per-mission flock); input is validated before anything is
 /// written, so a refused report leaves the snapshot byte for byte as it was. Under a runtime with
@@ -111,7 +113,7 @@ public struct MissionReport {
             throw RgovError.data("unknown stage \(Identifier.quoted(stage)) (\(Self.stages.joined(separator: ", ")))")
         }
         if !evidence.isEmpty && r.kind != .completion {
-            throw RgovError.usage("--evidence goes with --kind completion")
+            throw UsageError("--evidence goes with --kind completion")
         }
         func appendReport(_ kind: String, _ text: String?) {
             m.reports =
@@ -130,13 +132,13 @@ public struct MissionReport {
         case .progress:
             appendReport("progress", r.text)
         case .stage:
-            guard let stage = r.stage else { throw RgovError.usage("--kind stage needs --stage") }
+            guard let stage = r.stage else { throw UsageError("--kind stage needs --stage") }
             m.stage = stage
             m.stage_entered_at = at
             if m.status == .queued { m.status = .running }
             if let text = r.text { appendReport("progress", text) }
         case .blocker:
-            guard let text = r.text, !text.isEmpty else { throw RgovError.usage("--kind blocker needs --text") }
+            guard let text = r.text, !text.isEmpty else { throw UsageError("--kind blocker needs --text") }
             appendReport("blocker", text)
         case .completion:
             m.status = .completed
@@ -148,7 +150,7 @@ public struct MissionReport {
                 placeholders: r.placeholders)
             appendReport("completion", r.text)
         case .failed:
-            guard let reason = r.reason, !reason.isEmpty else { throw RgovError.usage("--kind failed needs --reason") }
+            guard let reason = r.reason, !reason.isEmpty else { throw UsageError("--kind failed needs --reason") }
             m.status = .failed
             m.failure_reason = reason
             if let text = r.text { appendReport("blocker", text) }
@@ -160,7 +162,7 @@ public struct MissionReport {
         if let tokens = r.tokensUsed { m.tokens_used = tokens }
         if let goal = r.goal { m.user_goal = goal }
         if let interval = r.intervalMs {
-            guard interval > 0 else { throw RgovError.usage("--interval-ms must be positive") }
+            guard interval > 0 else { throw UsageError("--interval-ms must be positive") }
             m.checkpoint_interval_ms = interval
         }
         m.updated_at = max(m.updated_at ?? at, at)

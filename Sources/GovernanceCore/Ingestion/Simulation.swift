@@ -64,10 +64,12 @@ public struct Simulation {
         let total = Self.conditions.reduce(0) { $0 + $1.weight }
         for n in 0..<count {
             var pick = Int(rng.next() % UInt64(total))
-            let condition = Self.conditions.first { c in
-                defer { pick -= c.weight }
-                return pick < c.weight
-            }!
+            // The pick is below the total weight, so some condition always takes it.
+            let condition =
+                Self.conditions.first { c in
+                    defer { pick -= c.weight }
+                    return pick < c.weight
+                } ?? Self.conditions[0]
             let id = "sim-\(seed)-" + String(format: "%05d", n)
             let mission = make(id: id, condition: condition.name, index: n, rng: &rng)
             try DurableFile.write(try CanonicalJSON.encodeFile(mission), to: layout.missions + "/" + id + ".json")
@@ -107,14 +109,15 @@ public struct Simulation {
         func ago(_ ms: Int64) -> JSONValue { .string(Timestamp.format(now.adding(ms: -ms))) }
         func between(_ lo: Int64, _ hi: Int64) -> Int64 { lo + Int64(rng.next() % UInt64(hi - lo + 1)) }
         let type = Self.types[index % 3]
-        let outputs = Self.outputs[type]!
+        let outputs = Self.outputs[type] ?? []
         let stage = Self.runningStages[Int(rng.next() % UInt64(Self.runningStages.count))]
         let started = between(20 * minute, 50 * minute)
         let checkpoint = between(0, 10 * minute)
         var m: [String: JSONValue] = [
             "mission_id": .string(id), "mission_type": .string(type),
             "origin_surface": .string(["slack", "email", "web", "crm_panel"][index % 4]),
-            "user_goal": .string(Self.goals[type]![index % 3]), "tenant_id": .string("tenant-\(index % 7)"),
+            "user_goal": .string((Self.goals[type] ?? ["", "", ""])[index % 3]),
+            "tenant_id": .string("tenant-\(index % 7)"),
             "actor_id": .string("u-\(1000 + index % 97)"),
             "risk_level": .string(["low", "medium", "high", "critical"][index % 4]),
             "sensitivity_class": .string(["internal", "confidential", "public"][index % 3]),

@@ -22,15 +22,15 @@ public struct CronSchedule: Sendable, Equatable {
         for (name, value) in [("--state", state), ("--log", log), ("rgov", rgov)]
             + (home.map { [("RGOV_HOME", $0)] } ?? [])
         {
-            guard value.hasPrefix("/") else { throw RgovError.usage("\(name) \(value) must be an absolute path") }
+            guard value.hasPrefix("/") else { throw UsageError("\(name) \(value) must be an absolute path") }
         }
         for (name, value) in [("--state", state), ("--profile", profile), ("--log", log), ("rgov", rgov)] {
             guard !value.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\0" }) else {
-                throw RgovError.usage("\(name) must be one line")
+                throw UsageError("\(name) must be one line")
             }
         }
         guard (1...59).contains(everyMinutes) || (everyMinutes % 60 == 0 && (60...1440).contains(everyMinutes)) else {
-            throw RgovError.usage(
+            throw UsageError(
                 "--every \(everyMinutes): give 1 to 59 minutes, or whole hours (60, 120, ... 1440)")
         }
         self.state = state
@@ -151,7 +151,7 @@ public struct CronTable: Sendable {
         do {
             return try SendPlan.resolve("crontab", environment: ["PATH": Sys.environment("PATH") ?? "/usr/bin:/bin"])
         } catch {
-            throw RgovError.config(
+            throw ConfigurationError(
                 "crontab is not installed (apt-get install cron), or use --crontab-file FILE, or the systemd timer "
                     + "(deploy/systemd/)")
         }

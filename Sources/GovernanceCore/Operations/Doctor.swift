@@ -1,7 +1,9 @@
 import Foundation
 
 /// `rgov doctor`: checks a deployment the way an operator would before trusting it, one line per
-/// check (`ok`, `warn`, `fail`) with the fix as a command. It changes nothing but a probe file it
+/// check (`ok`, `warn`, `fail`) with the fix as a command.
+///
+/// It changes nothing but a probe file it
 /// creates and removes at once to prove the state folder is writable.
 public struct Doctor {
     public enum Status: String, Codable, Sendable { case ok, warn, fail }
@@ -288,7 +290,7 @@ public struct Doctor {
                 }
             }
             if missing.isEmpty {
-                add("sender", .ok, "webhook to \(url.scheme!)://\(url.host!)", nil)
+                add("sender", .ok, "webhook to \(url.scheme ?? "")://\(url.host ?? "")", nil)
             } else {
                 add(
                     "sender", .fail, "webhook header secrets not set: \(missing.sorted().joined(separator: ", "))",

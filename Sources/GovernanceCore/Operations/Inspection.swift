@@ -28,7 +28,7 @@ public struct Inspection: Sendable {
         try NoticeStore(layout: layout).all().map(\.notice).filter { n in
             (state == nil || n.state == state) && (mission == nil || n.mission_id == mission)
                 && (rule == nil || n.rule_id == rule)
-                && (since == nil || n.created_at >= since!)
+                && (since.map { n.created_at >= $0 } ?? true)
         }.map {
             Line(
                 notice_id: $0.notice_id, state: $0.state, reason: $0.state_reason,
@@ -115,7 +115,7 @@ public struct Inspection: Sendable {
     public static func describe(_ c: Chain) -> String {
         let n = c.notice
         var lines = [
-            "notice \(n.notice_id)  \(n.state.rawValue) (\(n.state_reason))\(n.hold != nil ? "  HELD by \(n.hold!.by)" : "")",
+            "notice \(n.notice_id)  \(n.state.rawValue) (\(n.state_reason))\(n.hold.map { "  HELD by \($0.by)" } ?? "")",
             "  \(n.message.title)",
             "  to \(n.target); kind \(n.notice_kind.rawValue); attempts \(n.attempts); profile \(n.profile)",
         ]

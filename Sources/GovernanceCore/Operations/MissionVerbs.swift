@@ -85,14 +85,14 @@ extension OperatorDesk {
     {
         let action = approve ? "approve" : "reject"
         try authorize(action, target: writeback, reason: reason)
-        guard !reason.isEmpty else { throw RgovError.usage("--reason is required") }
+        guard !reason.isEmpty else { throw UsageError("--reason is required") }
         let owners = try missions().filter { m in (m.writebacks ?? []).contains { $0.writeback_id == writeback } }
             .filter { mission == nil || $0.mission_id == mission }
         guard let owner = owners.first else {
             throw RgovError(.noInput, "no mission has writeback \(Identifier.quoted(writeback))")
         }
         guard owners.count == 1 else {
-            throw RgovError.usage(
+            throw UsageError(
                 "writeback \(writeback) exists in several missions (\(owners.map(\.mission_id).joined(separator: ", "))); add --mission"
             )
         }
@@ -129,10 +129,10 @@ extension OperatorDesk {
     /// Runbook "stuck mission in non-terminal state": mark it failed, or send it back to be run again.
     public func mission(_ verb: String, id: String, reason: String) throws -> MissionSnapshot {
         guard verb == "fail" || verb == "replay" else {
-            throw RgovError.usage("usage: rgov mission fail|replay ID --by NAME --reason TEXT")
+            throw UsageError("usage: rgov mission fail|replay ID --by NAME --reason TEXT")
         }
         try authorize("mission " + verb, target: id, reason: reason)
-        guard !reason.isEmpty else { throw RgovError.usage("--reason is required") }
+        guard !reason.isEmpty else { throw UsageError("--reason is required") }
         _ = try Identifier.validate(id, what: "mission id")
         try Sys.makeDirectory(layout.locks + "/missions")
         guard
@@ -185,7 +185,7 @@ extension OperatorDesk {
     /// Puts a quarantined file back where it came from, only once it validates.
     public func restore(_ quarantineID: String) throws -> String {
         try authorize("quarantine restore", target: quarantineID, reason: nil)
-        guard Identifier.isValid(quarantineID) else { throw RgovError.usage("invalid quarantine id") }
+        guard Identifier.isValid(quarantineID) else { throw UsageError("invalid quarantine id") }
         let entry = layout.quarantine + "/" + quarantineID
         guard
             let record = try? CanonicalJSON.decode(

@@ -33,12 +33,13 @@ extension OperatorDesk {
             try record("ack", target: id, reason: note, allowed: true, result: "refused: \(why)")
             throw RgovError.data("cannot ack \(id): \(why)")
         }
+        let receiptID = "rcp-\(id).ack\(notice.transitions.count)"
         let evidence = AckEvidence(
-            kind: .operator_attestation, at: now, receipt_id: "rcp-\(id).ack\(notice.transitions.count)",
+            kind: .operator_attestation, at: now, receipt_id: receiptID,
             by: identity.by,
             os_user: identity.osUser, note: note)
         let receipt = Receipt(
-            receipt_id: evidence.receipt_id!, attempt_id: nil, notice_id: id, mission_id: notice.mission_id,
+            receipt_id: receiptID, attempt_id: nil, notice_id: id, mission_id: notice.mission_id,
             task_id: notice.task_id,
             correlation_id: notice.correlation_id, delivery_state: .acked, sender_mode: "operator",
             reason: "operator_attestation",
@@ -147,7 +148,9 @@ extension OperatorDesk {
 }
 
 extension NoticeStore {
-    /// Every notice, wherever its state put it, oldest first. For operator verbs, not for stages.
+    /// Every notice, wherever its state put it, oldest first.
+    ///
+    /// For operator verbs, not for stages.
     public func all() throws -> [(path: String, notice: Notice)] {
         var folders =
             DeliveryState.allCases.filter { !$0.isFinal }.map { layout.notices($0) } + [layout.deferredNotices]

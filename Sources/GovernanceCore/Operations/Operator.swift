@@ -8,7 +8,7 @@ public struct OperatorIdentity: Sendable {
 
     public static func current(by: String?) throws -> OperatorIdentity {
         guard let by, !by.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw RgovError.usage("--by NAME is required")
+            throw UsageError("--by NAME is required")
         }
         return OperatorIdentity(by: by, osUser: Sys.userName(), osGroups: Sys.groupNames())
     }

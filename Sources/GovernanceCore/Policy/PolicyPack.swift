@@ -83,7 +83,7 @@ public struct ParameterSpec: Sendable, Equatable {
             guard let index = choices.firstIndex(of: v) else {
                 return "must be one of \(choices.joined(separator: ", "))"
             }
-            return index <= choices.firstIndex(of: laxest)!
+            return index <= (choices.firstIndex(of: laxest) ?? choices.count)
                 ? nil : "relaxes beyond the tunable range (laxest allowed: \(laxest))"
         case (.flag(let mayDisable), .flag(let v)):
             return v || mayDisable ? nil : "may not be turned off"
@@ -117,8 +117,8 @@ public struct PolicyPack: Sendable, Equatable {
 
     public static func parse(_ text: String, file: String) throws -> PolicyPack {
         let root = try ConfigMap.document(text, file: file, kind: "PolicyPack", body: "rules")
-        let metadata = try root.map("metadata", allowed: ["id", "version", "description"], required: true)!
-        let id = try metadata.string("id", required: true)!
+        let metadata = try root.requiredMap("metadata", allowed: ["id", "version", "description"])
+        let id = try metadata.requiredString("id")
         guard case .sequence(let items, _)? = root.node("rules"), !items.isEmpty else {
             throw root.error("rules", "must be a non-empty list")
         }
@@ -127,13 +127,13 @@ public struct PolicyPack: Sendable, Equatable {
             let rule = try ConfigMap(
                 item, file: file, path: "rules[\(index)]",
                 allowed: ["id", "description", "severity", "outcome", "parameters"])
-            let ruleID = try rule.string("id", required: true)!
+            let ruleID = try rule.requiredString("id")
             guard ruleID.hasPrefix(id + "/") else { throw rule.error("id", "must start with the pack id \"\(id)/\"") }
-            guard let severity = Severity(rawValue: try rule.string("severity", required: true)!) else {
+            guard let severity = Severity(rawValue: try rule.requiredString("severity")) else {
                 throw rule.error(
                     "severity", "must be one of \(Severity.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            guard let outcome = DecisionRecord.Outcome(rawValue: try rule.string("outcome", required: true)!) else {
+            guard let outcome = DecisionRecord.Outcome(rawValue: try rule.requiredString("outcome")) else {
                 throw rule.error(
                     "outcome",
                     "must be one of \(DecisionRecord.Outcome.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -151,7 +151,7 @@ public struct PolicyPack: Sendable, Equatable {
                     parameters: parameters))
         }
         return PolicyPack(
-            id: id, version: try metadata.string("version", required: true)!,
+            id: id, version: try metadata.requiredString("version"),
             description: try metadata.string("description") ?? "", rules: rules, source: file,
             sha256: SHA256.hex(of: text))
     }
@@ -160,8 +160,8 @@ public struct PolicyPack: Sendable, Equatable {
         let map = try ConfigMap(
             node, file: file, path: path,
             allowed: ["name", "type", "default", "min", "max", "stricter", "choices", "laxest", "may_disable"])
-        let name = try map.string("name", required: true)!
-        switch try map.string("type", required: true)! {
+        let name = try map.requiredString("name")
+        switch try map.requiredString("type") {
         case "integer":
             guard let value = try map.integer("default", range: 0...Int64.max),
                 let min = try map.integer("min", range: 0...Int64.max),
@@ -180,7 +180,8 @@ public struct PolicyPack: Sendable, Equatable {
         case "choice":
             let choices = try map.strings("choices") ?? []
             guard let value = try map.string("default"), let laxest = try map.string("laxest"), choices.contains(value),
-                let laxIndex = choices.firstIndex(of: laxest), choices.firstIndex(of: value)! <= laxIndex
+                let laxIndex = choices.firstIndex(of: laxest), let valueIndex = choices.firstIndex(of: value),
+                valueIndex <= laxIndex
             else {
                 throw map.error(
                     "choices", "choice parameters need choices (strictest first), a default and a laxest among them")

@@ -7,7 +7,9 @@ public struct RuleImplementation: Sendable {
     public var evaluate: @Sendable (MissionSnapshot, RuleParameters, Date) -> [Finding]
 }
 
-/// The rules rgov knows, keyed by rule id. Packs and profiles only set their parameters.
+/// The rules rgov knows, keyed by rule id.
+///
+/// Packs and profiles only set their parameters.
 ///
 /// Every rule judges what is recorded: a missing fact (no `model_tier`, no `tool_calls`, no
 /// budget) raises nothing.
@@ -207,8 +209,8 @@ public enum RuleBook {
 
     static let missionFailed = RuleImplementation(id: "mission-failure/failed", parameters: []) { m, p, now in
         guard m.status == .failed else { return [] }
-        let reason =
-            (m.failure_reason ?? "").isEmpty ? "no failure reason was recorded" : "reason: " + m.failure_reason!
+        let recorded = m.failure_reason ?? ""
+        let reason = recorded.isEmpty ? "no failure reason was recorded" : "reason: " + recorded
         return [
             p.finding(
                 "failed in stage \(m.stage ?? "unknown"); \(reason)", occurredAt: m.updated_at ?? now,

@@ -1,6 +1,8 @@
 import Foundation
 
-/// What the runtime truly can do (`capabilities/<id>.json`). A profile may never claim more.
+/// What the runtime truly can do (`capabilities/<id>.json`).
+///
+/// A profile may never claim more.
 public struct CapabilityDescriptor: Codable, Sendable, Equatable {
     public static let capabilityNames = [
         "inline_block", "queue", "bridge", "direct_send", "ack_receipts", "scheduler", "export",
@@ -22,13 +24,13 @@ public struct CapabilityDescriptor: Codable, Sendable, Equatable {
         do {
             descriptor = try CanonicalJSON.decode(CapabilityDescriptor.self, from: data)
         } catch {
-            throw RgovError.config("\(file): not a capability descriptor: \(error)")
+            throw ConfigurationError("\(file): not a capability descriptor: \(error)")
         }
         guard descriptor.schema == "rgov.capability-descriptor/v1" else {
-            throw RgovError.config("\(file): schema must be rgov.capability-descriptor/v1")
+            throw ConfigurationError("\(file): schema must be rgov.capability-descriptor/v1")
         }
         for name in descriptor.capabilities.keys where !capabilityNames.contains(name) {
-            throw RgovError.config(
+            throw ConfigurationError(
                 "\(file): unknown capability \"\(name)\" (valid: \(capabilityNames.joined(separator: ", ")))")
         }
         return descriptor

@@ -61,6 +61,22 @@ struct ConfigMap {
         return try ConfigMap(node, file: file, path: child(key), allowed: allowed)
     }
 
+    /// A mapping that must be there.
+    func requiredMap(_ key: String, allowed: [String]?) throws -> ConfigMap {
+        guard let map = try map(key, allowed: allowed) else {
+            throw YAMLError(file: file, line: line, message: "missing \(child(key))")
+        }
+        return map
+    }
+
+    /// A string that must be there.
+    func requiredString(_ key: String) throws -> String {
+        guard let text = try string(key) else {
+            throw YAMLError(file: file, line: line, message: "missing \(child(key))")
+        }
+        return text
+    }
+
     func string(_ key: String, required: Bool = false) throws -> String? {
         guard let node = node(key) else {
             if required { throw YAMLError(file: file, line: line, message: "missing \(child(key))") }

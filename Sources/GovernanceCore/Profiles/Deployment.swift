@@ -26,17 +26,17 @@ public struct Deployment: Sendable {
         (packs, rules) = try PolicyResolution.resolve(profile: profile, available: availablePacks)
         let missing = profile.requiredCapabilities.filter { !descriptor.has($0) }
         if !missing.isEmpty {
-            throw RgovError.config(
+            throw ConfigurationError(
                 "profile \(profile.reference) requires \(missing.joined(separator: ", ")), which runtime "
                     + "\(descriptor.reference) does not provide; refusing to run (fail closed)")
         }
         guard DeliveryPipeline.implementedModes.contains(profile.senderMode) else {
-            throw RgovError.config(
+            throw ConfigurationError(
                 "\(profile.source): sender mode \(profile.senderMode.rawValue) is not available in rgov \(PackageInfo.version) "
                     + "(available: \(DeliveryPipeline.implementedModes.map(\.rawValue).joined(separator: ", ")))")
         }
         if profile.sendingEnabled, profile.senderMode != .dryRun, !descriptor.has("direct_send") {
-            throw RgovError.config(
+            throw ConfigurationError(
                 "profile \(profile.reference) sends with \(profile.senderMode.rawValue), which needs direct_send; runtime "
                     + "\(descriptor.reference) cannot send (use sender mode dry-run, or a runtime with direct_send)")
         }
@@ -84,14 +84,14 @@ public struct Deployment: Sendable {
             let known =
                 (try? Sys.listDirectory(root + "/profiles"))?.filter { $0.hasSuffix(".yaml") }
                 .map { String($0.dropLast(5)) }.sorted() ?? []
-            throw RgovError.config(
+            throw ConfigurationError(
                 "profile \(Identifier.quoted(name)) not found at \(path) (shipped: \(known.joined(separator: ", ")))")
         }
         let data = try Sys.readFile(path, limit: 1 << 20)
         do {
             return try DeploymentProfile.parse(String(decoding: data, as: UTF8.self), file: path)
         } catch let error as YAMLError {
-            throw RgovError.config(error.description)
+            throw ConfigurationError(error.description)
         }
     }
 
@@ -100,11 +100,11 @@ public struct Deployment: Sendable {
         let parts = name.split(separator: "@", maxSplits: 1).map(String.init)
         let path = looksLikePath(name) ? name : root + "/capabilities/" + parts[0] + ".json"
         guard Sys.kind(path) == .regular else {
-            throw RgovError.config("capability descriptor \(Identifier.quoted(name)) not found at \(path)")
+            throw ConfigurationError("capability descriptor \(Identifier.quoted(name)) not found at \(path)")
         }
         let descriptor = try CapabilityDescriptor.parse(try Sys.readFile(path, limit: 1 << 20), file: path)
         if parts.count == 2, parts[1] != descriptor.version {
-            throw RgovError.config("\(path) is \(descriptor.reference), not \(name)")
+            throw ConfigurationError("\(path) is \(descriptor.reference), not \(name)")
         }
         return descriptor
     }
@@ -120,18 +120,18 @@ public struct Deployment: Sendable {
                 pack = try PolicyPack.parse(
                     String(decoding: try Sys.readFile(path, limit: 1 << 20), as: UTF8.self), file: path)
             } catch let error as YAMLError {
-                throw RgovError.config(error.description)
+                throw ConfigurationError(error.description)
             }
             guard name == pack.id + ".yaml" else {
-                throw RgovError.config("\(path): pack id \(pack.id) does not match the file name")
+                throw ConfigurationError("\(path): pack id \(pack.id) does not match the file name")
             }
             for rule in pack.rules {
                 guard let implementation = RuleBook.byID[rule.id] else {
-                    throw RgovError.config(
+                    throw ConfigurationError(
                         "\(path): rule \(rule.id) has no implementation in rgov \(PackageInfo.version)")
                 }
                 for needed in implementation.parameters where !rule.parameters.contains(where: { $0.name == needed }) {
-                    throw RgovError.config("\(path): rule \(rule.id) must declare parameter \(needed)")
+                    throw ConfigurationError("\(path): rule \(rule.id) must declare parameter \(needed)")
                 }
             }
             packs[pack.id] = pack

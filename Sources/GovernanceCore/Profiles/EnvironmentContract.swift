@@ -1,7 +1,9 @@
 import Foundation
 
 /// Every `RGOV_*` environment variable rgov reads or sets: its default, who reads it and what it
-/// may hold. The README's table is this table; a test keeps the two, and the sources, in step.
+/// may hold.
+///
+/// The README's table is this table; a test keeps the two, and the sources, in step.
 ///
 /// Each executable checks the variables set in its environment before it acts: a bad value is
 /// refused with exit 78 naming the variable, not discovered halfway through a tick.
@@ -151,7 +153,7 @@ public enum EnvironmentContract {
         let (refused, unknown) = problems(in: ProcessInfo.processInfo.environment)
         for warning in unknown { Sys.writeStandardError("\(who): warning: \(warning)\n") }
         if let first = refused.first {
-            throw RgovError.config(
+            throw ConfigurationError(
                 ([first] + refused.dropFirst()).joined(separator: "; ") + " (see the environment table in the README)")
         }
     }

@@ -20,7 +20,7 @@ public enum LocalBindings {
             do {
                 let root = try ConfigMap(
                     try YAMLReader.parse(text, file: path), file: path, path: "", allowed: ["sender", "notifications"])
-                let allowedBinding = DeploymentProfile.bindingKeys[profile.senderMode]! + ["token"]
+                let allowedBinding = (DeploymentProfile.bindingKeys[profile.senderMode] ?? []) + ["token"]
                 if let binding = try root.map("sender", allowed: ["binding"])?.map("binding", allowed: allowedBinding) {
                     for entry in binding.rawEntries {
                         switch entry.value {
@@ -28,9 +28,9 @@ public enum LocalBindings {
                         case .sequence:
                             values.append(("binding." + entry.key, .list(try binding.strings(entry.key) ?? [])))
                         case .mapping:
-                            let sub = try binding.map(entry.key, allowed: nil)!
+                            let sub = try binding.requiredMap(entry.key, allowed: nil)
                             var map: [String: String] = [:]
-                            for e in sub.rawEntries { map[e.key] = try sub.string(e.key, required: true)! }
+                            for e in sub.rawEntries { map[e.key] = try sub.requiredString(e.key) }
                             values.append(("binding." + entry.key, .map(map)))
                         }
                     }
@@ -41,15 +41,15 @@ public enum LocalBindings {
                     values.append(("escalation_target", .text(t)))
                 }
             } catch let error as YAMLError {
-                throw RgovError.config(error.description)
+                throw ConfigurationError(error.description)
             }
         }
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) {
             if name.hasPrefix("RGOV_BINDING_"), name.count > 13 {
                 let key = name.dropFirst(13).lowercased()
-                let allowed = DeploymentProfile.bindingKeys[profile.senderMode]! + ["token"]
+                let allowed = (DeploymentProfile.bindingKeys[profile.senderMode] ?? []) + ["token"]
                 guard allowed.contains(key) else {
-                    throw RgovError.config(
+                    throw ConfigurationError(
                         "\(name): sender mode \(profile.senderMode.rawValue) has no binding key \"\(key)\" (keys: \(allowed.joined(separator: ", ")))"
                     )
                 }
@@ -80,7 +80,9 @@ public enum LocalBindings {
 }
 
 /// The safe-fallback table: what the chain does instead when the runtime lacks a capability the
-/// profile would use. Every degraded run records its gaps in run artifacts and receipts.
+/// profile would use.
+///
+/// Every degraded run records its gaps in run artifacts and receipts.
 public enum CapabilityFallback {
     public static let table: [String: String] = [
         "queue": "no queue: notices are recorded as prepared (queue_capability_missing) and never dispatched",

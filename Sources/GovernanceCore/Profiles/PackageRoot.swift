@@ -22,7 +22,7 @@ public enum PackageRoot {
     public static func find() throws -> Location {
         if let home = Sys.environment("RGOV_HOME"), !home.isEmpty {
             guard holdsData(home) else {
-                throw RgovError.config(
+                throw ConfigurationError(
                     "RGOV_HOME=\(home) does not hold rgov's data (\(requiredFolders.map { $0 + "/" }.joined(separator: ", "))); "
                         + "unset it, or point it at PREFIX/share/rgov")
             }
@@ -36,7 +36,7 @@ public enum PackageRoot {
             if holdsData(dir) { return Location(path: dir, how: "source tree") }
             dir = (dir as NSString).deletingLastPathComponent
         }
-        throw RgovError.config(
+        throw ConfigurationError(
             "rgov's data folder was not found: looked in \(installed) and the ancestors of \(bin) for "
                 + "\(requiredFolders.map { $0 + "/" }.joined(separator: ", ")); install with scripts/install --prefix PREFIX, "
                 + "or set RGOV_HOME to the folder holding them")

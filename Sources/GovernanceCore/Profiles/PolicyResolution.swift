@@ -1,6 +1,8 @@
 import Foundation
 
-/// Layers rule parameters: pack defaults, then the profile. A profile may strengthen anything; it
+/// Layers rule parameters: pack defaults, then the profile.
+///
+/// A profile may strengthen anything; it
 /// may relax only inside the range a pack declares tunable. Anything else is refused (exit 78)
 /// with the profile's file:line, the pack, the rule and the allowed range.
 enum PolicyResolution {
@@ -12,7 +14,7 @@ enum PolicyResolution {
             guard let pack = available[id] else {
                 let guess =
                     ConfigMap.closest(to: id, in: Array(available.keys)).map { "; did you mean \"\($0)\"?" } ?? ""
-                throw RgovError.config(
+                throw ConfigurationError(
                     "\(profile.source): spec.policies.enabled: unknown policy pack \"\(id)\"\(guess) "
                         + "(shipped: \(available.keys.sorted().joined(separator: ", ")))")
             }
@@ -28,7 +30,7 @@ enum PolicyResolution {
         }
         var resolved: [String: RuleParameters] = [:]
         for id in order {
-            let (rule, _) = rules[id]!
+            guard let (rule, _) = rules[id] else { continue }
             var values: [String: ParameterValue] = [:]
             var origins: [String: String] = [:]
             for spec in rule.parameters {
@@ -46,39 +48,39 @@ enum PolicyResolution {
                     all.contains(setting.rule)
                     ? " (its pack is not enabled)"
                     : ConfigMap.closest(to: setting.rule, in: all).map { "; did you mean \"\($0)\"?" } ?? ""
-                throw RgovError.config("\(at): unknown rule \"\(setting.rule)\"\(hint)")
+                throw ConfigurationError("\(at): unknown rule \"\(setting.rule)\"\(hint)")
             }
             guard let spec = rule.parameters.first(where: { $0.name == setting.parameter }) else {
                 let names = rule.parameters.map(\.name)
                 let guess =
                     ConfigMap.closest(to: setting.parameter, in: names).map { "; did you mean \"\($0)\"?" } ?? ""
-                throw RgovError.config(
+                throw ConfigurationError(
                     "\(at): rule \(rule.id) has no parameter \"\(setting.parameter)\"\(guess) (parameters: \(names.joined(separator: ", ")))"
                 )
             }
             guard let value = setting.value(for: spec) else {
-                throw RgovError.config("\(at): wrong type for this parameter (allowed: \(spec.rangeDescription))")
+                throw ConfigurationError("\(at): wrong type for this parameter (allowed: \(spec.rangeDescription))")
             }
             if let refusal = spec.refusal(of: value) {
-                throw RgovError.config(
+                throw ConfigurationError(
                     "\(at): \(value.text) \(refusal) declared by pack \(pack.reference) for rule \(rule.id) "
                         + "(allowed: \(spec.rangeDescription))")
             }
-            resolved[setting.rule]!.values[setting.parameter] = value
-            resolved[setting.rule]!.origins[setting.parameter] = "profile"
+            resolved[setting.rule]?.values[setting.parameter] = value
+            resolved[setting.rule]?.origins[setting.parameter] = "profile"
         }
         for override in profile.severityOverrides {
             let at = "\(override.file):\(override.line): spec.policies.overrides.\(override.rule).severity"
             guard let (rule, pack) = rules[override.rule] else {
-                throw RgovError.config("\(at): unknown or disabled rule \"\(override.rule)\"")
+                throw ConfigurationError("\(at): unknown or disabled rule \"\(override.rule)\"")
             }
             guard override.severity >= rule.severity else {
-                throw RgovError.config(
+                throw ConfigurationError(
                     "\(at): \(override.severity.rawValue) weakens the severity \(rule.severity.rawValue) declared by pack "
                         + "\(pack.reference) for rule \(rule.id); a profile may only raise it")
             }
-            resolved[override.rule]!.severity = override.severity
+            resolved[override.rule]?.severity = override.severity
         }
-        return (packs, order.map { resolved[$0]! })
+        return (packs, order.compactMap { resolved[$0] })
     }
 }

@@ -49,10 +49,10 @@ public struct ProfileDiff {
             evaluated += 1
             let fa = judged(mission, a)
             let fb = judged(mission, b)
-            let onlyA = fa.keys.filter { fb[$0] == nil }.sorted().map { "\($0) (\(fa[$0]!))" }
-            let onlyB = fb.keys.filter { fa[$0] == nil }.sorted().map { "\($0) (\(fb[$0]!))" }
-            let changed = fa.keys.filter { fb[$0] != nil && fb[$0] != fa[$0] }.sorted().map {
-                "\($0): \(fa[$0]!) -> \(fb[$0]!)"
+            let onlyA = fa.filter { fb[$0.key] == nil }.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }
+            let onlyB = fb.filter { fa[$0.key] == nil }.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }
+            let changed = fa.sorted { $0.key < $1.key }.compactMap { key, value in
+                fb[key].flatMap { other in other != value ? "\(key): \(value) -> \(other)" : nil }
             }
             if !(onlyA.isEmpty && onlyB.isEmpty && changed.isEmpty) {
                 differences.append(

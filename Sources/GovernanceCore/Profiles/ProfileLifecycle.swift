@@ -104,7 +104,7 @@ public struct ProfileLifecycle {
         _ action: ProfileLifecycleEvent.Action, profile: DeploymentProfile, descriptor: String, by: String,
         reason: String
     ) throws -> ProfileLifecycleEvent {
-        guard !by.isEmpty, !reason.isEmpty else { throw RgovError.usage("--by and --reason are required") }
+        guard !by.isEmpty, !reason.isEmpty else { throw UsageError("--by and --reason are required") }
         try layout.prepare()
         let snapshot = try storeSnapshot(profile)
         let now = clock.now()

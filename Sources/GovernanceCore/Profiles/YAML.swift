@@ -63,15 +63,18 @@ public struct YAMLScalar: Sendable, Equatable {
 }
 
 /// A YAML error: the file, the line and what is wrong there.
-public struct YAMLError: Error, CustomStringConvertible, Sendable {
+public struct YAMLError: OperatorFacingError, Sendable {
     public var file: String
     public var line: Int
     public var message: String
+    public var exitCode: ExitCode { .configuration }
     public var description: String { "\(file):\(line): \(message)" }
 }
 
 /// A strict reader for the YAML subset rgov's configuration uses: block mappings, block and flow
-/// sequences, plain and quoted scalars, comments. Anchors, aliases, tags, block scalars, flow
+/// sequences, plain and quoted scalars, comments.
+///
+/// Anchors, aliases, tags, block scalars, flow
 /// mappings with content, multi-line scalars, tabs in indentation and duplicate keys are errors
 /// with file:line, as are plain scalars YAML 1.1 would silently turn into something else
 /// (`yes`, `off`, `0755`, dates): quote those.

@@ -44,11 +44,13 @@ public struct Sender {
             let environment = ProcessInfo.processInfo.environment
             return try Webhook.fromEnvironment(environment).send(handoff, environment: environment)
         case .openclawCLI, .command:
-            throw RgovError.config("sender mode \(mode.rawValue) runs its own program; rgov-bridge starts it directly")
+            throw ConfigurationError(
+                "sender mode \(mode.rawValue) runs its own program; rgov-bridge starts it directly")
         }
     }
 
     /// Appends the message to `outbox/shim-outbox.jsonl` (durably) and acks it with a synthetic id.
+    ///
     /// Idempotent: a message whose key is already in the outbox is not appended again.
     private func shim(_ handoff: SpoolHandoff) throws -> SenderResult {
         try Sys.makeDirectory(layout.outbox)

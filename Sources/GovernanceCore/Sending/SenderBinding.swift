@@ -54,18 +54,18 @@ public struct SenderBinding: Sendable {
         switch mode {
         case .command:
             guard case .list(let argv)? = values["command"], let first = argv.first, !first.isEmpty else {
-                throw RgovError.config(
+                throw ConfigurationError(
                     "\(profile): sender mode command needs spec.adapters.sender.binding.command (an argv list)")
             }
         case .webhook:
             guard let url = text("url"), let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? "")
             else {
-                throw RgovError.config("\(profile): sender mode webhook needs binding.url (http or https)")
+                throw ConfigurationError("\(profile): sender mode webhook needs binding.url (http or https)")
             }
         case .openclawCLI, .dryRun, .shim: break
         }
         if requiresAck && !declaresAck && mode != .dryRun {
-            throw RgovError.config(
+            throw ConfigurationError(
                 "\(profile) requires ack_receipts, but its \(mode.rawValue) binding cannot give an ack "
                     + "(declare it with \(mode == .openclawCLI ? "ack_policy: sender_ok" : "declares_ack: true") only if the channel really confirms delivery)"
             )
@@ -106,7 +106,7 @@ public enum SendPlan {
                 standardInput: input, deadline: deadline)
         case .command:
             guard case .list(let template)? = binding.values["command"] else {
-                throw RgovError.config("command binding has no argv")
+                throw ConfigurationError("command binding has no argv")
             }
             let argv = template.map { substitute($0, fields: fields, handoff: handoff) }
             return ChildSpec(
@@ -131,7 +131,7 @@ public enum SendPlan {
     static func substitute(_ argument: String, fields: [String: String], handoff: SpoolHandoff) -> String {
         var out = argument
         let values = [
-            "{notice_id}": handoff.notice_id, "{target}": fields["RGOV_TARGET"]!,
+            "{notice_id}": handoff.notice_id, "{target}": fields["RGOV_TARGET"] ?? handoff.target,
             "{idempotency_key}": handoff.idempotency_key,
             "{mission_id}": handoff.mission_id, "{rule_id}": handoff.rule_id, "{severity}": handoff.severity.rawValue,
             "{title}": handoff.message.title, "{text}": handoff.message.text,
@@ -149,7 +149,7 @@ public enum SendPlan {
             let candidate = dir + "/" + program
             if Sys.kind(candidate) == .regular { return candidate }
         }
-        throw RgovError.config("sender program \(Identifier.quoted(program)) not found on PATH")
+        throw ConfigurationError("sender program \(Identifier.quoted(program)) not found on PATH")
     }
 
     /// What the child said about `noticeID`, in the sender-result vocabulary; nil when unreadable.

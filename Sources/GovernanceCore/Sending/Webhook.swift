@@ -18,7 +18,7 @@ public struct Webhook: Sendable {
     /// The bridge hands the binding to `rgov-sender` in the environment, never in argv.
     public static func fromEnvironment(_ env: [String: String]) throws -> Webhook {
         guard let text = env["RGOV_WEBHOOK_URL"], let url = URL(string: text) else {
-            throw RgovError.config("webhook mode needs RGOV_WEBHOOK_URL (set by rgov-bridge from the binding)")
+            throw ConfigurationError("webhook mode needs RGOV_WEBHOOK_URL (set by rgov-bridge from the binding)")
         }
         let headers =
             try env["RGOV_WEBHOOK_HEADERS"].map { try CanonicalJSON.decode([String: String].self, from: Data($0.utf8)) }

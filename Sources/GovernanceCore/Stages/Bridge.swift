@@ -383,7 +383,9 @@ public struct Bridge: Sendable {
     }
 
     /// Tells the operator that a send may or may not have happened, so a person checks the
-    /// channel instead of the notice resting silently. Never raised about such a notice itself.
+    /// channel instead of the notice resting silently.
+    ///
+    /// Never raised about such a notice itself.
     private func raiseUnknownOutcome(for notice: Notice, receipt: Receipt, store: NoticeStore, now: Date) throws {
         let noticeID = Identifier.derived("ntc", notice.notice_id, "outcome-unknown", receipt.receipt_id)
         let decisionID = Identifier.derived("dec", noticeID)

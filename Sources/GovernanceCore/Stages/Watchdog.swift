@@ -133,7 +133,9 @@ public struct Watchdog {
     }
 
     /// The watchdog has not run for more than twice the cadence it expected: the scheduler, or the
-    /// tick itself, has stopped. Nil when there is no run to judge.
+    /// tick itself, has stopped.
+    ///
+    /// Nil when there is no run to judge.
     public static func staleness(of run: WatchdogRun?, now: Date) -> Int64? {
         guard let run else { return nil }
         let age = now.milliseconds(since: run.started_at)
@@ -297,7 +299,9 @@ public struct Watchdog {
         return noticeID
     }
 
-    /// Writes the decision and the notice it asks for. Returns false if the notice already existed.
+    /// Writes the decision and the notice it asks for.
+    ///
+    /// Returns false if the notice already existed.
     private func notify(
         noticeID: String, kind: NoticeKind, follows: String?, outcome: DecisionRecord.Outcome, severity: Severity,
         reason: String,

@@ -278,7 +278,9 @@ public enum ChildProcess {
             if pipes.stdin >= 0 {
                 let fd = pipes.stdin
                 let offset = pipes.inputOffset
-                let n = pipes.input.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+                let n = pipes.input.withUnsafeBytes { bytes in
+                    bytes.baseAddress.map { Glibc.write(fd, $0 + offset, bytes.count - offset) } ?? 0
+                }
                 if n > 0 { pipes.inputOffset += n }
                 if pipes.inputOffset >= pipes.input.count || (n < 0 && errno != EAGAIN && errno != EINTR) {
                     pipes.closeStdin()
@@ -306,6 +308,9 @@ public enum ChildProcess {
         var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
         pointers.append(nil)
         defer { for p in pointers { free(p) } }
-        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+        return pointers.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { preconditionFailure("the list always holds its nil terminator") }
+            return body(base)
+        }
     }
 }

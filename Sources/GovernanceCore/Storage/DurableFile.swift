@@ -23,7 +23,9 @@ public enum DurableFile {
         try Sys.fsyncDirectory(directory(of: path))
     }
 
-    /// Publishes `data` at `path` only if nothing is there yet. Returns false when `path` exists.
+    /// Publishes `data` at `path` only if nothing is there yet.
+    ///
+    /// Returns false when `path` exists.
     ///
     /// The claim is `link(2)`, which fails with EEXIST, never check-then-write.
     @discardableResult

@@ -4,7 +4,9 @@ import Foundation
     import Glibc
 #endif
 
-/// The last stop signal received (0: none). Written only by the signal handler, read by the
+/// The last stop signal received (0: none).
+///
+/// Written only by the signal handler, read by the
 /// supervision loops; a plain word is what a handler may safely store.
 nonisolated(unsafe) private let receivedStopSignal: UnsafeMutablePointer<Int32> = {
     let pointer = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
@@ -64,7 +66,9 @@ public enum Shutdown {
     public static let parentVariable = "RGOV_TICK_PID"
 
     /// `prctl(PR_SET_PDEATHSIG, SIGTERM)`, when this process was started by the tick named in
-    /// `RGOV_TICK_PID`: the kernel sends SIGTERM when that parent dies. If the parent is already
+    /// `RGOV_TICK_PID`: the kernel sends SIGTERM when that parent dies.
+    ///
+    /// If the parent is already
     /// gone (it died before the call), the process stops at once with SIGTERM's status.
     public static func followParent() {
         guard let text = Sys.environment(parentVariable), let parent = Int32(text), parent > 1 else { return }

@@ -19,7 +19,9 @@ public final class StageLock {
 
     deinit { Sys.close(fd) }
 
-    /// Takes the lock without waiting. Returns nil when another run holds it.
+    /// Takes the lock without waiting.
+    ///
+    /// Returns nil when another run holds it.
     public static func acquire(_ path: String, holder: String) throws -> StageLock? {
         let fd = try Sys.open(path, O_RDWR | O_CREAT, mode: 0o600)
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {

@@ -1,6 +1,8 @@
 import Foundation
 
-/// The state directory's folders (DESIGN §3). The folder names are a contract: tools rely on them.
+/// The state directory's folders (DESIGN §3).
+///
+/// The folder names are a contract: tools rely on them.
 ///
 /// Notices live in one subfolder per delivery state, as Postfix's queue directories do, so `ls`
 /// tells an operator what is happening and each stage scans only the work it owns. Final notices
@@ -78,7 +80,9 @@ public struct StateLayout: Sendable {
 
     /// Whether a stage could use this state folder, without creating anything (`rgov validate`):
     /// an existing folder must be writable; a missing one must be creatable in its nearest
-    /// existing ancestor. Returns what a person reads: "writable" or "will be created".
+    /// existing ancestor.
+    ///
+    /// Returns what a person reads: "writable" or "will be created".
     public func checkUsable() throws -> String {
         switch Sys.kind(root) {
         case .directory:

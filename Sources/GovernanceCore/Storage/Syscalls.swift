@@ -5,12 +5,14 @@ import Foundation
 #endif
 
 /// A failed system call: which call, on which path, and `errno` with its `strerror` text.
-public struct SystemCallError: Error, CustomStringConvertible, Sendable {
+public struct SystemCallError: OperatorFacingError, Sendable {
     public let call: String
     public let path: String
     public let errno: Int32
 
     public var description: String { "\(call) \(path): \(String(cString: strerror(errno))) (errno \(errno))" }
+
+    public var exitCode: ExitCode { rgovError.exitCode }
 
     /// As an operator-facing error with the sysexits status that fits the errno.
     public var rgovError: RgovError {
@@ -40,9 +42,10 @@ public enum Sys {
 
     /// `write(2)` until every byte is written, retrying on `EINTR` and short writes.
     public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+        guard let base = bytes.baseAddress else { return }
         var offset = 0
         while offset < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            let n = Glibc.write(fd, base + offset, bytes.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw SystemCallError(call: "write", path: path, errno: errno)
@@ -63,7 +66,9 @@ public enum Sys {
         var total = 0
         while true {
             if total == data.count { data.count += 65_536 }
-            let n = data.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + total, $0.count - total) }
+            let n = data.withUnsafeMutableBytes { buffer in
+                buffer.baseAddress.map { Glibc.read(fd, $0 + total, buffer.count - total) } ?? 0
+            }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw SystemCallError(call: "read", path: path, errno: errno)
@@ -97,7 +102,9 @@ public enum Sys {
         }
     }
 
-    /// `link(2)`: publishes `from` as `to` only if `to` does not exist. Returns false on `EEXIST`.
+    /// `link(2)`: publishes `from` as `to` only if `to` does not exist.
+    ///
+    /// Returns false on `EEXIST`.
     public static func linkNoClobber(_ from: String, _ to: String) throws -> Bool {
         if Glibc.link(from, to) == 0 { return true }
         if errno == EEXIST { return false }
@@ -136,7 +143,9 @@ public enum Sys {
         _ = Glibc.rmdir(path)
     }
 
-    /// `opendir(3)`/`readdir(3)`: names in `path` without `.` and `..`, unsorted. A missing folder is empty.
+    /// `opendir(3)`/`readdir(3)`: names in `path` without `.` and `..`, unsorted.
+    ///
+    /// A missing folder is empty.
     public static func listDirectory(_ path: String) throws -> [String] {
         guard let dir = opendir(path) else {
             if errno == ENOENT { return [] }

@@ -1,7 +1,9 @@
 import Foundation
 
 /// The one JSON encoding rgov writes and hashes: sorted keys, unescaped slashes, RFC 3339 UTC
-/// times with milliseconds. Foundation's defaults (seconds since 2001, `\/`) are never used.
+/// times with milliseconds.
+///
+/// Foundation's defaults (seconds since 2001, `\/`) are never used.
 public enum CanonicalJSON {
     /// Compact bytes: what record hashes (`prev_sha256`) are computed over.
     public static func encode<T: Encodable>(_ value: T) throws -> Data {

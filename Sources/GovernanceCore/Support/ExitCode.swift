@@ -24,8 +24,54 @@ public struct RgovError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public var description: String { message }
 
-    public static func usage(_ message: String) -> RgovError { RgovError(.usage, message) }
     public static func data(_ message: String) -> RgovError { RgovError(.dataError, message) }
-    public static func config(_ message: String) -> RgovError { RgovError(.configuration, message) }
     public static func io(_ message: String) -> RgovError { RgovError(.ioError, message) }
+}
+
+/// Every error a person may read: what went wrong, where, and the sysexits status it maps to.
+///
+/// `CommandRunner` is the one place that turns any of them into a log line and an exit status.
+public protocol OperatorFacingError: Error, CustomStringConvertible {
+    var exitCode: ExitCode { get }
+}
+
+extension RgovError: OperatorFacingError {}
+
+/// A command line that cannot be obeyed as written (exit 64).
+public struct UsageError: OperatorFacingError, Sendable, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var exitCode: ExitCode { .usage }
+    public var description: String { message }
+}
+
+/// Configuration refused (exit 78): a profile, pack, descriptor, binding or environment value,
+/// with the file and line when there is one.
+public struct ConfigurationError: OperatorFacingError, Sendable, Equatable {
+    public var message: String
+    public var file: String?
+    public var line: Int?
+    public init(_ message: String, file: String? = nil, line: Int? = nil) {
+        self.message = message
+        self.file = file
+        self.line = line
+    }
+    public var exitCode: ExitCode { .configuration }
+    public var description: String {
+        guard let file else { return message }
+        return line.map { "\(file):\($0): \(message)" } ?? "\(file): \(message)"
+    }
+}
+
+/// A state folder or file that cannot be used as it is, naming the path.
+public struct StateError: OperatorFacingError, Sendable, Equatable {
+    public var path: String
+    public var message: String
+    public var exitCode: ExitCode
+    public init(_ path: String, _ message: String, exitCode: ExitCode = .ioError) {
+        self.path = path
+        self.message = message
+        self.exitCode = exitCode
+    }
+    public var description: String { "\(path): \(message)" }
 }

@@ -1,4 +1,6 @@
-/// SHA-256 (FIPS 180-4). Foundation on Linux has none and CryptoKit is not available.
+/// SHA-256 (FIPS 180-4).
+///
+/// Foundation on Linux has none and CryptoKit is not available.
 ///
 /// Streaming: feed bytes with `update`, read the digest with `finalize`.
 public struct SHA256: Sendable {
@@ -93,10 +95,11 @@ public struct SHA256: Sendable {
         var i = 0
         var it = block.makeIterator()
         while i < 16 {
-            let b0 = UInt32(it.next()!)
-            let b1 = UInt32(it.next()!)
-            let b2 = UInt32(it.next()!)
-            let b3 = UInt32(it.next()!)
+            // A block is always 64 bytes; the zeros are never read.
+            let b0 = UInt32(it.next() ?? 0)
+            let b1 = UInt32(it.next() ?? 0)
+            let b2 = UInt32(it.next() ?? 0)
+            let b3 = UInt32(it.next() ?? 0)
             w[i] = b0 << 24 | b1 << 16 | b2 << 8 | b3
             i += 1
         }

@@ -1,0 +1,34 @@
+import Foundation
+
+extension Verb {
+    /// `rgov ack`: operator attestation, the only non-sender path to acked.
+    static let ack = Verb(
+        CommandSpec(
+            "rgov ack", summary: "attest that a person saw the notice: the only path to acked that is not a sender's",
+            discussion: "Refused (exit 65) on blocked, on already acked, and on notices never handed to a sender.",
+            arguments: [ArgumentSpec("ID", "the notice")],
+            options: [
+                OptionSpec("by", value: "NAME", "who attests; required"),
+                OptionSpec("note", value: "TEXT", "where or how it was seen"),
+            ],
+            shared: SharedOption.deployment,
+            exits: [
+                (.dataError, "refused by the notice's state"), (.noInput, "no such notice"),
+                (.noPermission, "not an operator"),
+            ],
+            example: "rgov ack ntc-0123 --by alice --note \"seen in #ops\"")
+    ) { options in
+        let desk = try OperatorDesk.forVerb(options)
+        let notice = try desk.ack(options.argument, note: options.value("note"))
+        options.emit(notice, "acked \(notice.notice_id) by \(desk.identity.by) (\(desk.identity.osUser))")
+        return 0
+    }
+}
+
+extension OperatorDesk {
+    /// The desk of a verb that changes the state: the deployment its options name, and who acts.
+    static func forVerb(_ options: Options) throws -> OperatorDesk {
+        let deployment = try Deployment.load(options)
+        return OperatorDesk(deployment: deployment, identity: try OperatorIdentity.current(by: options.value("by")))
+    }
+}

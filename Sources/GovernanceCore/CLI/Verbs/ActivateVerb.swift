@@ -1,0 +1,27 @@
+import Foundation
+
+extension Verb {
+    /// `rgov activate`: validate a profile, snapshot it, make it this state's default.
+    static let activate = Verb(
+        CommandSpec(
+            "rgov activate", summary: "validate PROFILE, snapshot it, and make it the default for this state",
+            arguments: [ArgumentSpec("PROFILE", "a profile id or file")],
+            options: [
+                OptionSpec("by", value: "NAME", "who activates it; required"),
+                OptionSpec("reason", value: "TEXT", "why; required"),
+            ],
+            shared: [.state, .capabilities, .now, .json], exits: [(.configuration, "the profile is refused")],
+            example: "rgov activate strict-manager-mode --by alice --reason \"audit week\"")
+    ) { options in
+        let layout = StateLayout(root: options.stateDirectory)
+        let lifecycle = ProfileLifecycle(layout: layout, clock: try options.clock())
+        var withProfile = options
+        withProfile.setValue("profile", options.argument)
+        let deployment = try Deployment.load(withProfile)
+        let event = try lifecycle.activate(
+            deployment, by: options.value("by") ?? "", reason: options.value("reason") ?? "")
+        options.emit(
+            event, "activated \(event.profile) (sha256 \(event.snapshot_sha256.prefix(12))) as \(event.event_id)")
+        return 0
+    }
+}

@@ -1,0 +1,23 @@
+import Foundation
+
+extension Verb {
+    /// `rgov approvals`: the writeback approval backlog, oldest first.
+    static let approvals = Verb(
+        CommandSpec(
+            "rgov approvals", summary: "proposed writebacks nobody has decided, oldest first",
+            shared: SharedOption.deployment, exits: [(.noInput, "no state folder")], example: "rgov approvals --json")
+    ) { options in
+        _ = try options.existingLayout()
+        let desk = OperatorDesk(
+            deployment: try Deployment.load(options),
+            identity: OperatorIdentity(by: "-", osUser: Sys.userName(), osGroups: []))
+        let backlog = try desk.approvalBacklog()
+        options.emit(
+            backlog,
+            (backlog.map {
+                "\($0.mission_id)/\($0.writeback_id)  \($0.target ?? "-")  waiting \(DurationText.describe(ms: $0.waiting_ms))"
+            } + ["-- \(backlog.count) writeback\(backlog.count == 1 ? "" : "s") awaiting approval"]).joined(
+                separator: "\n"))
+        return 0
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+
+extension Verb {
+    /// `rgov ls`: one line per notice (postqueue -p).
+    static let ls = Verb(
+        CommandSpec(
+            "rgov ls", summary: "one line per notice: id, state (! when held), age, mission, rule, reason",
+            options: [
+                OptionSpec("state-filter", value: "STATE", "only notices in STATE (prepared, queued, dispatched, ...)"),
+                OptionSpec("mission", value: "ID", "only this mission's notices"),
+                OptionSpec("rule", value: "RULE", "only this rule's notices"),
+                OptionSpec("since", value: "TIME", "only notices created at or after TIME"),
+            ],
+            exits: [(.noInput, "no state folder")], example: "rgov ls --state-filter pending_external_send")
+    ) { options in
+        let layout = try options.existingLayout()
+        var state: DeliveryState? = nil
+        if let s = options.value("state-filter") {
+            guard let parsed = DeliveryState(rawValue: s) else {
+                throw UsageError(
+                    "unknown state \(Identifier.quoted(s)) (states: \(DeliveryState.allCases.map(\.rawValue).joined(separator: ", ")))"
+                )
+            }
+            state = parsed
+        }
+        let lines = try Inspection(layout: layout, now: try options.clock().now()).list(
+            state: state, mission: options.value("mission"), rule: options.value("rule"),
+            since: try options.time("since"))
+        if options.json {
+            Sys.writeStandardOutput(lines.map { CanonicalJSON.line($0) + "\n" }.joined())
+        } else {
+            Sys.writeStandardOutput(
+                (lines.map(Inspection.describe) + ["-- \(lines.count) notice\(lines.count == 1 ? "" : "s")"])
+                    .joined(separator: "\n") + "\n")
+        }
+        return 0
+    }
+}

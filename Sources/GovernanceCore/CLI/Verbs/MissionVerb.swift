@@ -1,0 +1,26 @@
+import Foundation
+
+extension Verb {
+    /// `rgov mission fail|replay`: the runbook for a mission stuck in a non-terminal state.
+    static let mission = Verb(
+        CommandSpec(
+            "rgov mission",
+            summary: "fail or replay a mission stuck in a non-terminal state (recorded, with who and why)",
+            arguments: [ArgumentSpec("fail|replay", "what to do"), ArgumentSpec("ID", "the mission")],
+            options: [
+                OptionSpec("by", value: "NAME", "who acts; required"),
+                OptionSpec("reason", value: "TEXT", "why; required"),
+            ],
+            shared: SharedOption.deployment,
+            exits: [
+                (.dataError, "refused by the mission's state"), (.noInput, "no such mission"),
+                (.noPermission, "not an operator"),
+            ],
+            example: "rgov mission fail crm-overdue-02 --by alice --reason \"worker lost\"")
+    ) { options in
+        let mission = try OperatorDesk.forVerb(options).mission(
+            options.positionals[0], id: options.positionals[1], reason: options.value("reason") ?? "")
+        options.emit(mission, "mission \(mission.mission_id): \(mission.status.rawValue)")
+        return 0
+    }
+}

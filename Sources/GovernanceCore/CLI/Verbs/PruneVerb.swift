@@ -1,0 +1,24 @@
+import Foundation
+
+extension Verb {
+    /// `rgov prune`: retention of finished chains, only once exported.
+    static let prune = Verb(
+        CommandSpec(
+            "rgov prune",
+            summary: "remove finished notice chains older than spec.audit.retention_days, only once exported",
+            options: [
+                OptionSpec("by", value: "NAME", "who prunes; required"),
+                OptionSpec("dry-run", "say what would be removed, remove nothing"),
+            ],
+            shared: SharedOption.deployment, exits: [(.noPermission, "not an operator")],
+            example: "rgov prune --by alice --dry-run")
+    ) { options in
+        let result = try OperatorDesk.forVerb(options).prune(dryRun: options.has("dry-run"))
+        options.emit(
+            result,
+            "\(result.dry_run ? "would prune" : "pruned") \(result.pruned.count) finished notices (\(result.files_removed) files) older than "
+                + "\(Timestamp.format(result.cutoff)); kept \(result.kept_not_exported.count) not yet exported"
+                + result.pruned.map { "\n  " + $0 }.joined())
+        return 0
+    }
+}

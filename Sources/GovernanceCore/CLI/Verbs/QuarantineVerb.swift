@@ -1,0 +1,64 @@
+import Foundation
+
+extension Verb {
+    /// `rgov quarantine ls | show ID | restore ID`: files moved aside, never deleted.
+    static let quarantine = Verb(
+        CommandSpec(
+            "rgov quarantine",
+            summary: "list, show or restore files moved aside because they could not be read or validated",
+            discussion:
+                "ls lists them; show ID prints one with its reason and first bytes; restore ID puts it back once it validates.",
+            arguments: [
+                ArgumentSpec("ls|show|restore", "what to do"),
+                ArgumentSpec("ID", "the entry (show, restore)", optional: true),
+            ],
+            options: [OptionSpec("by", value: "NAME", "who restores (restore); required there")],
+            shared: SharedOption.deployment,
+            exits: [
+                (.dataError, "the file still does not validate"), (.noInput, "no such entry"),
+                (.noPermission, "not an operator"),
+            ],
+            example: "rgov quarantine show q-20261120T120000000Z-0001")
+    ) { options in
+        let layout = try options.existingLayout()
+        let action = options.positionals[0]
+        let records = try Sys.listDirectory(layout.quarantine).sorted().compactMap {
+            try? CanonicalJSON.decode(
+                QuarantineRecord.self, from: try Sys.readFile(layout.quarantine + "/" + $0 + "/reason.json"))
+        }
+        switch action {
+        case "ls":
+            guard options.positionals.count == 1 else { throw UsageError("rgov quarantine ls takes no ID") }
+            options.emit(
+                records,
+                (records.map { "\($0.quarantine_id)  \($0.original_path)  \($0.reason)" } + [
+                    "-- \(records.count) quarantined"
+                ]).joined(separator: "\n"))
+        case "show":
+            guard options.positionals.count == 2,
+                let r = records.first(where: { $0.quarantine_id == options.positionals[1] })
+            else {
+                throw RgovError(.noInput, "no quarantine entry \(options.positionals.dropFirst().first ?? "")")
+            }
+            let file =
+                layout.quarantine + "/" + r.quarantine_id + "/"
+                + (r.file_name.hasPrefix(".") ? "_" + r.file_name : r.file_name)
+            let head =
+                (try? Sys.readFile(file, limit: 256 << 20)).map { String(decoding: $0.prefix(2000), as: UTF8.self) }
+                ?? "(unreadable)"
+            options.emit(
+                r,
+                "\(r.quarantine_id)\n  from \(r.original_path) by \(r.stage) at \(Timestamp.format(r.quarantined_at))\n  reason: \(r.reason)\n  sha256 \(r.sha256 ?? "-"), \(r.size_bytes ?? 0) bytes\n\(head)"
+            )
+        case "restore":
+            guard options.positionals.count == 2 else {
+                throw UsageError("usage: rgov quarantine restore ID --by NAME")
+            }
+            let path = try OperatorDesk.forVerb(options).restore(options.positionals[1])
+            options.emit(["restored": path], "restored \(options.positionals[1]) to \(path)")
+        default:
+            throw UsageError("usage: rgov quarantine ls | show ID | restore ID --by NAME")
+        }
+        return 0
+    }
+}

@@ -1,0 +1,15 @@
+import Foundation
+
+extension Verb {
+    /// `rgov reject`: the refusal of a proposed writeback, recorded.
+    static let reject = Verb(
+        CommandSpec(
+            "rgov reject", summary: "reject a proposed writeback: a decision record the watchdog then honours",
+            arguments: [ArgumentSpec("WRITEBACK", "the writeback id")], options: decisionOptions,
+            shared: SharedOption.deployment,
+            exits: [
+                (.dataError, "already decided"), (.noInput, "no such writeback"), (.noPermission, "not an operator"),
+            ],
+            example: "rgov reject wb-17 --by alice --reason \"wrong account\"")
+    ) { options in try decide(options, approve: false) }
+}

@@ -1,0 +1,17 @@
+import Foundation
+
+extension Verb {
+    /// `rgov requeue`: a blocked notice stays blocked; its requeue is a new notice linked to it.
+    static let requeue = Verb(
+        CommandSpec(
+            "rgov requeue",
+            summary: "send a blocked notice again: it stays blocked, and a new notice linked to it is queued",
+            arguments: [ArgumentSpec("ID|ALL", "a blocked notice, or ALL for every blocked one")], options: holdOptions,
+            shared: SharedOption.deployment, exits: [(.noInput, "no such notice"), (.noPermission, "not an operator")],
+            example: "rgov requeue ntc-0123 --by alice --reason \"channel fixed\"")
+    ) { options in
+        emitBulk(
+            options, "requeue",
+            try OperatorDesk.forVerb(options).requeue(options.argument, reason: options.value("reason")))
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+
+extension Verb {
+    /// `rgov status`: counts and health at a glance.
+    static let status = Verb(
+        CommandSpec(
+            "rgov status",
+            summary:
+                "notices per state, oldest undelivered, approval backlog, quarantine, each stage's last run, capability gaps, locks",
+            discussion:
+                "Warns (\"stale\": true in JSON) when the watchdog last ran more than twice its expected interval ago.",
+            shared: SharedOption.deployment, exits: [(.noInput, "no state folder")],
+            example: "rgov status --state /var/lib/rgov/state")
+    ) { options in
+        let layout = try options.existingLayout()
+        let backlog =
+            (try? Deployment.load(options)).map { deployment in
+                (try? OperatorDesk(
+                    deployment: deployment, identity: OperatorIdentity(by: "-", osUser: Sys.userName(), osGroups: [])
+                )
+                .approvalBacklog().count) ?? 0
+            } ?? 0
+        let status = try StatusReport.gather(layout: layout, now: try options.clock().now(), approvalBacklog: backlog)
+        options.emit(status, status.describe())
+        return 0
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+
+extension Verb {
+    /// `rgov tick`: the three stages in order, each a child process with a deadline.
+    static let tick = Verb(
+        CommandSpec(
+            "rgov tick", summary: "run the watchdog, the dispatcher and the bridge in order, each as a child process",
+            discussion: """
+                Takes the tick lock (an overlapping tick exits 0 at once). SIGTERM, SIGINT or SIGHUP is forwarded to the
+                running stage and its senders; the tick then exits 128 + the signal number. Every line of the summary
+                starts with the time and the tick's run id.
+                """,
+            options: [
+                OptionSpec(
+                    "missions-from", value: "DIR", "first copy the mission snapshots in DIR into STATE/missions"),
+                OptionSpec("stage-deadline", value: "SECONDS", "how long one stage may run", default: "the profile's"),
+            ],
+            shared: SharedOption.deployment,
+            exits: [
+                (.failure, "a stage failed"), (.cannotCreate, "state folder unusable"),
+                (.configuration, "configuration refused"),
+            ],
+            example: "rgov tick --missions-from examples/missions --now 2026-11-20T12:00:00Z")
+    ) { options in
+        Shutdown.install()
+        let deployment = try Deployment.load(options)
+        try deployment.layout.prepare()
+        let lockPath = deployment.layout.locks + "/tick.lock"
+        guard
+            let lock = try StageLock.acquire(
+                lockPath, holder: "rgov tick pid \(Sys.processID()) since \(Timestamp.format(Date()))")
+        else {
+            let holder = StageLock.currentHolder(lockPath) ?? "another tick"
+            Log.info("rgov", "\(lockPath) is held (\(holder)); nothing to do")
+            if options.json {
+                Sys.writeStandardOutput(
+                    CanonicalJSON.line(["skipped": "lock_held", "lock": lockPath, "holder": holder]) + "\n")
+            }
+            return 0
+        }
+        defer { withExtendedLifetime(lock) {} }
+        var passThrough = ["--state", deployment.layout.root, "--profile", deployment.profile.source]
+        if let now = options.value("now") { passThrough += ["--now", now] }
+        if let capabilities = options.value("capabilities") { passThrough += ["--capabilities", capabilities] }
+        let deadline =
+            try options.integer("stage-deadline").map(Double.init) ?? Double(deployment.profile.stageDeadlineMs) / 1000
+        let report = try Tick(
+            deployment: deployment, passThrough: passThrough,
+            binDirectory: (Sys.executablePath() as NSString).deletingLastPathComponent, stageDeadline: deadline
+        ).run(importingFrom: options.value("missions-from"))
+        options.emit(report, Tick.describe(report))
+        if let status = Shutdown.exitStatus { return status }
+        return report.ok ? 0 : ExitCode.failure.rawValue
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+
+extension Verb {
+    /// `rgov validate`: the profile against the runtime, before any stage acts; writes nothing.
+    static let validate = Verb(
+        CommandSpec(
+            "rgov validate", summary: "check a profile and a capability descriptor together; writes nothing",
+            discussion: """
+                Runs the checks every stage runs first: profile schema, policy references and ranges, capability
+                compatibility, sender mode, and whether the state folder is writable (or could be created).
+                With --package, checks package-manifest.json against the shipped files instead.
+                """,
+            options: [
+                OptionSpec("explain", "print every effective setting and rule parameter with the layer it came from"),
+                OptionSpec("package", "check package-manifest.json against the shipped files"),
+                OptionSpec("update", "with --package: rewrite package-manifest.json"),
+            ],
+            shared: SharedOption.deployment,
+            exits: [
+                (.dataError, "package manifest mismatch"), (.cannotCreate, "state folder unusable"),
+                (.configuration, "refused"),
+            ],
+            example: "rgov validate --profile strict-manager-mode --explain")
+    ) { options in
+        if options.has("package") {
+            let root = try PackageRoot.locate()
+            if options.has("update") {
+                try DurableFile.write(
+                    try CanonicalJSON.encodeFile(try PackageManifest.build(root: root)),
+                    to: root + "/package-manifest.json")
+                Sys.writeStandardOutput("wrote \(root)/package-manifest.json\n")
+                return 0
+            }
+            return RgovCommand.verdict(
+                try PackageManifest.verify(root: root), ok: "package-manifest.json matches the shipped files",
+                prefix: "MISMATCH",
+                json: options.json)
+        }
+        let deployment = try Deployment.load(options)
+        // Validation writes nothing: it says whether a stage could use the folder.
+        let usable = try deployment.layout.checkUsable()
+        struct Gap: Codable {
+            var capability: String
+            var fallback: String
+        }
+        struct Parameter: Codable {
+            var path: String
+            var value: String
+            var layer: String
+        }
+        struct Validation: Codable {
+            var ok: Bool
+            var profile: String
+            var profile_source: String
+            var profile_sha256: String
+            var capability_descriptor: String
+            var sender_mode: String
+            var capability_gaps: [Gap]
+            var state_dir: String
+            var settings: [ExplainEntry]?
+            var parameters: [Parameter]?
+        }
+        let explain = options.has("explain")
+        var parameters: [Parameter] = []
+        for rule in deployment.rules {
+            parameters.append(
+                Parameter(path: "policies.\(rule.ruleID).severity", value: rule.severity.rawValue, layer: "pack"))
+            for (name, value) in rule.values.sorted(by: { $0.key < $1.key }) {
+                parameters.append(
+                    Parameter(
+                        path: "policies.\(rule.ruleID).\(name)", value: value.text, layer: rule.origins[name] ?? "pack")
+                )
+            }
+        }
+        let v = Validation(
+            ok: true, profile: deployment.profileReference, profile_source: deployment.profile.source,
+            profile_sha256: deployment.profile.sha256, capability_descriptor: deployment.descriptorReference,
+            sender_mode: deployment.profile.senderMode.rawValue,
+            capability_gaps: deployment.capabilityGaps.map {
+                Gap(capability: $0, fallback: CapabilityFallback.explain($0))
+            },
+            state_dir: deployment.layout.root, settings: explain ? deployment.profile.explain : nil,
+            parameters: explain ? parameters : nil)
+        var lines = [
+            "profile \(v.profile) (\(v.profile_source)) is valid on runtime \(v.capability_descriptor)",
+            "  sender mode: \(v.sender_mode); state dir: \(v.state_dir) (\(usable))",
+        ]
+        lines +=
+            v.capability_gaps.isEmpty
+            ? ["  capability gaps: none"] : v.capability_gaps.map { "  gap \($0.capability): \($0.fallback)" }
+        if explain {
+            let rows =
+                deployment.profile.explain.sorted { $0.path < $1.path }.map { ($0.path, $0.value, $0.layer.rawValue) }
+                + parameters.map { ($0.path, $0.value, $0.layer) }
+            let width = min(72, rows.map(\.0.count).max() ?? 0)
+            lines.append("  " + "setting".padding(toLength: width, withPad: " ", startingAt: 0) + "  layer     value")
+            for (path, value, layer) in rows {
+                lines.append(
+                    "  " + path.padding(toLength: max(width, path.count), withPad: " ", startingAt: 0) + "  "
+                        + layer.padding(toLength: 8, withPad: " ", startingAt: 0) + "  " + value)
+            }
+        }
+        Sys.writeStandardOutput((options.json ? CanonicalJSON.line(v) : lines.joined(separator: "\n")) + "\n")
+        return 0
+    }
+}

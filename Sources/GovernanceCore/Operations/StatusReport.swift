@@ -1,0 +1,95 @@
+import Foundation
+
+/// What `rgov status` shows: counts and health, from directory listings and the last run artifact.
+public struct StatusReport: Codable, Sendable {
+    public var state_dir: String
+    public var notices_by_state: [String: Int]
+    public var quarantined: Int
+    public var open_episodes: Int
+    public var inflight_attempts: Int
+    public var last_watchdog_run: WatchdogRun?
+    /// The watchdog last ran more than twice its expected interval ago: the schedule has stopped.
+    public var stale: Bool
+    public var last_watchdog_run_age_ms: Int64?
+    public var lock_holders: [String: String]
+    public var oldest_pending_age_ms: Int64?
+    public var approval_backlog: Int
+    public var stage_runs: [StageCommand.LastRun]
+    public var capability_gaps: [String]
+
+    public static func gather(layout: StateLayout, now: Date, approvalBacklog: Int) throws -> StatusReport {
+        let counts = try NoticeStore(layout: layout).counts()
+        let last = Watchdog.latestRun(layout)
+        var oldest: Date? = nil
+        let store = NoticeStore(layout: layout)
+        for folder in [
+            layout.notices(.queued), layout.notices(.dispatched), layout.notices(.pending_external_send),
+            layout.deferredNotices,
+        ] {
+            for name in try layout.artifactNames(in: folder) {
+                if let n = try? store.read(folder + "/" + name), oldest.map({ n.created_at < $0 }) ?? true {
+                    oldest = n.created_at
+                }
+            }
+        }
+        var holders: [String: String] = [:]
+        for name in try Sys.listDirectory(layout.locks) where name.hasSuffix(".lock") {
+            if let holder = StageLock.currentHolder(layout.locks + "/" + name) {
+                holders[String(name.dropLast(5))] = holder
+            }
+        }
+        return StatusReport(
+            state_dir: layout.root,
+            notices_by_state: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
+            quarantined: try Sys.listDirectory(layout.quarantine).filter { !$0.hasPrefix(".") }.count,
+            open_episodes: try layout.artifactNames(in: layout.openEpisodes).count,
+            inflight_attempts: try layout.artifactNames(in: layout.inflightAttempts).count, last_watchdog_run: last,
+            stale: Watchdog.staleness(of: last, now: now) != nil,
+            last_watchdog_run_age_ms: last.map { now.milliseconds(since: $0.started_at) },
+            lock_holders: holders, oldest_pending_age_ms: oldest.map { now.milliseconds(since: $0) },
+            approval_backlog: approvalBacklog,
+            stage_runs: StageCommand.Kind.allCases.compactMap { kind in
+                (try? Sys.readFile(layout.metrics + "/\(kind.rawValue).last-run.json")).flatMap {
+                    try? CanonicalJSON.decode(StageCommand.LastRun.self, from: $0)
+                }
+            }, capability_gaps: last?.capability_gaps ?? [])
+    }
+
+    public func describe() -> String {
+        var lines = ["state \(state_dir)"]
+        for state in DeliveryState.allCases {
+            lines.append(
+                "  " + state.rawValue.padding(toLength: 22, withPad: " ", startingAt: 0)
+                    + String(notices_by_state[state.rawValue] ?? 0))
+        }
+        lines.append(
+            "  open episodes: \(open_episodes), attempts in flight: \(inflight_attempts), quarantined: \(quarantined)")
+        if let run = last_watchdog_run {
+            lines.append(
+                "  last watchdog run: \(Timestamp.format(run.started_at)), scanned \(run.scanned), findings \(run.findings), "
+                    + "profile \(run.profile)")
+            if stale, let age = last_watchdog_run_age_ms {
+                lines.append(
+                    "  WARNING: STALE: the watchdog last ran \(DurationText.describe(ms: age)) ago, more than twice its "
+                        + "expected interval (\(DurationText.describe(ms: Int64(run.expected_interval_ms)))): is the "
+                        + "scheduler running? Check with: rgov doctor --state \(state_dir)")
+            }
+        } else {
+            lines.append("  last watchdog run: none")
+        }
+        if let age = oldest_pending_age_ms {
+            lines.append("  oldest notice not yet delivered: \(DurationText.describe(ms: age))")
+        }
+        lines.append("  writebacks awaiting approval: \(approval_backlog)")
+        for run in stage_runs {
+            lines.append(
+                "  \(run.stage): last run \(Timestamp.format(run.at)), exit \(run.exit_status) in \(run.duration_ms) ms"
+                    + (run.error.map { " (" + $0 + ")" } ?? ""))
+        }
+        for gap in capability_gaps { lines.append("  capability gap \(gap): \(CapabilityFallback.explain(gap))") }
+        for (lock, holder) in lock_holders.sorted(by: { $0.key < $1.key }) {
+            lines.append("  lock \(lock): held by \(holder)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
