@@ -11,7 +11,7 @@ import Testing
     @Test func shimEndsAckedWithSenderEvidence() throws {
         let h = try Harness()
         try h.importExamples()
-        let run = try h.tick(profile: "standard-team-mode")
+        let run = try h.tick(profile: Harness.teamTrial)
         #expect(run.status == 0, "\(run.stderr)")
         let notices = try h.notices()
         #expect(Set(notices.map(\.mission_id)) == Self.flagged, "healthy missions stay quiet")
@@ -20,9 +20,9 @@ import Testing
             #expect(notice.transitions.map(\.to) == [.queued, .dispatched, .acked])
             #expect(notice.transitions.map(\.by) == ["rgov-watchdog", "rgov-dispatcher", "rgov-bridge"])
             let evidence = try #require(notice.ack_evidence)
-            #expect(evidence.kind == .sender_ack && evidence.sender_mode == "shim")
+            #expect(evidence.kind == .synthetic && evidence.sender_mode == "shim", "a shim ack is synthetic")
             #expect(evidence.message_id?.hasPrefix("shim-") == true)
-            #expect(notice.profile == "standard-team-mode@1.0.0")
+            #expect(notice.profile == "standard-team-trial@1.0.0")
             #expect(notice.capability_descriptor == "openclaw-watchdog-reference@1.0.0")
             #expect(Sys.kind(h.layout.notices(.acked, day: "2026-11-20") + "/\(notice.notice_id).json") == .regular)
         }
@@ -78,7 +78,7 @@ import Testing
             #"while read line; do id=$(printf '%s' "$line" | sed 's/.*"notice_id":"\([^"]*\)".*/\1/'); "#
                 + #"printf '{"schema":"rgov.sender-result/v1","notice_id":"%s","mode":"shim","ok":false,"sent":false,"acked":false,"reason":"recipient_unknown","retryable":false}\n' "$id"; done"#
         )
-        let run = try h.tick(profile: "standard-team-mode", env: ["RGOV_SENDER_BIN": refusing])
+        let run = try h.tick(profile: Harness.teamTrial, env: ["RGOV_SENDER_BIN": refusing])
         #expect(run.status == 0, "\(run.stderr)")
         let notices = try h.notices()
         #expect(
@@ -90,7 +90,7 @@ import Testing
         let h = try Harness()
         try h.importExamples()
         let crashing = try h.script("crashing-sender", "echo 'token=abc' >&2; exit 1")
-        let run = try h.tick(profile: "standard-team-mode", env: ["RGOV_SENDER_BIN": crashing])
+        let run = try h.tick(profile: Harness.teamTrial, env: ["RGOV_SENDER_BIN": crashing])
         #expect(run.status == 0)
         let failed = try h.notices()
         #expect(failed.allSatisfy { $0.state == .pending_external_send && $0.state_reason == "sender_failed" })
@@ -114,9 +114,9 @@ import Testing
     @Test func aSecondTickChangesNothingAndSendsNothingTwice() throws {
         let h = try Harness()
         try h.importExamples()
-        #expect(try h.tick(profile: "standard-team-mode").status == 0)
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
         let before = try h.snapshot()
-        let second = try h.tick(profile: "standard-team-mode")
+        let second = try h.tick(profile: Harness.teamTrial)
         #expect(second.status == 0)
         #expect(try h.snapshot() == before, "only the new watchdog run artifact may appear")
         #expect(h.outboxLines().count == Harness.exampleNotices)
@@ -144,7 +144,7 @@ import Testing
         let h = try Harness()
         try h.importExamples()
         let run = try h.run(
-            "rgov", ["tick", "--profile", "standard-team-mode", "--capabilities", "openclaw-basic", "--json"])
+            "rgov", ["tick", "--profile", Harness.teamTrial, "--capabilities", "openclaw-basic", "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.json?["capability_gaps"]?.array.contains(.string("ack_receipts")) == true)
         let notices = try h.notices()
@@ -175,7 +175,7 @@ import Testing
 
     /// Independent cross-check: every artifact of a real run validates against `schemas/` with
     /// Python's jsonschema, not with rgov's own decoder.
-    @Test(arguments: ["minimal-solo-mode", "standard-team-mode"])
+    @Test(arguments: ["minimal-solo-mode", Harness.teamTrial])
     func artifactsValidateAgainstTheSchemas(profile: String) throws {
         let h = try Harness()
         try h.importExamples()

@@ -86,10 +86,14 @@ import Testing
                 "cd \"$HOME\" && " + command,
             ])
         #expect(cron.status == 0, "\(cron.stderrText)")
-        let notices =
-            try Sys.listDirectory(state + "/operator-notify-queue/acked").count
-            + Sys.listDirectory(state + "/operator-notify-queue/pending_external_send").count
-        #expect(notices > 0, "the tick ran and produced notices")
+        // standard-team-mode sends through openclaw-cli; without it installed here, every notice
+        // waits honestly (sender_unavailable) for the program to appear.
+        let waiting = try Sys.listDirectory(state + "/operator-notify-queue/deferred")
+        #expect(!waiting.isEmpty, "the tick ran and produced notices")
+        let notice = try NoticeStore(layout: StateLayout(root: state)).read(
+            state + "/operator-notify-queue/deferred/" + (waiting.first ?? "none"))
+        #expect(notice.state == .pending_external_send && notice.state_reason == "sender_unavailable")
+        #expect(notice.attempts == 0, "nothing ran, so no attempt is counted")
         let log = String(decoding: try Sys.readFile(state + "/logs/tick.log"), as: UTF8.self)
         let summary = log.split(separator: "\n").filter { $0.contains(" tick-") }
         #expect(!summary.isEmpty)
@@ -239,16 +243,22 @@ import Testing
     @Test func doctorPassesOnAHealthyDeploymentAndNamesEachBrokenPrecondition() throws {
         let h = try Harness()
         try h.importExamples()
-        #expect(try h.tick(profile: "standard-team-mode").status == 0)
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
         let crontab = h.dir + "/crontab"
         #expect(
             try h.run(
-                "rgov", ["cron", "install", "--profile", "standard-team-mode", "--crontab-file", crontab], pinned: false
+                "rgov", ["cron", "install", "--profile", Harness.teamTrial, "--crontab-file", crontab], pinned: false
             ).status == 0)
+        // The shipped team profile sends with openclaw, which is not installed here: the doctor says so.
+        let noOpenclaw = try h.run(
+            "rgov", ["doctor", "--profile", "standard-team-mode", "--crontab-file", crontab, "--json"],
+            env: ["PATH": "/usr/bin:/bin"])
+        #expect(noOpenclaw.status == 1 && Self.checks(noOpenclaw)["sender"] == "fail")
+        #expect(noOpenclaw.stdout.contains("install openclaw"))
         let healthy = try h.run(
             "rgov",
             [
-                "doctor", "--profile", "standard-team-mode", "--crontab-file", crontab, "--json",
+                "doctor", "--profile", Harness.teamTrial, "--crontab-file", crontab, "--json",
                 "--now", "2026-11-20T12:03:00Z",
             ])
         #expect(healthy.status == 0, "\(healthy.stdout)")

@@ -22,6 +22,10 @@ struct Harness {
     /// plus an out-of-scope tool call).
     static let exampleMissions = 8
     static let exampleNotices = 5
+    /// The shipped team and manager postures with the shim, a local trial sender (synthetic acks):
+    /// what the tests use to see sends conclude without a real channel.
+    static let teamTrial = repoRoot + "/examples/profiles/standard-team-trial.yaml"
+    static let strictTrial = repoRoot + "/examples/profiles/strict-manager-trial.yaml"
 
     let dir: String
     var state: String { dir + "/state" }
@@ -119,10 +123,12 @@ struct Harness {
     }
 
     /// A profile file derived from a shipped one, with text replacements.
-    func profile(from base: String = "standard-team-mode", named name: String, replacing: [(String, String)]) throws
+    func profile(from base: String = "standard-team-trial", named name: String, replacing: [(String, String)]) throws
         -> String
     {
-        var text = try String(contentsOfFile: Self.repoRoot + "/profiles/\(base).yaml", encoding: .utf8)
+        let shipped = Self.repoRoot + "/profiles/\(base).yaml"
+        let source = Sys.exists(shipped) ? shipped : Self.repoRoot + "/examples/profiles/\(base).yaml"
+        var text = try String(contentsOfFile: source, encoding: .utf8)
         for (old, new) in replacing {
             precondition(text.contains(old), "profile template lacks \(old)")
             text = text.replacingOccurrences(of: old, with: new)

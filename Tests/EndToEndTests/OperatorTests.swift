@@ -32,7 +32,7 @@ import Testing
         let h = try Harness()
         #expect(try h.run("rgov", ["simulate", "--missions", "60", "--seed", "5"]).status == 0)
         for hour in 0..<24 {
-            let run = try h.run("rgov", ["tick", "--profile", "standard-team-mode", "--now", Self.at(hour * 60)])
+            let run = try h.run("rgov", ["tick", "--profile", Harness.teamTrial, "--now", Self.at(hour * 60)])
             #expect(run.status == 0, "\(run.stdout)")
         }
         let mission = try #require(try h.notices().map(\.mission_id).first)
@@ -136,18 +136,18 @@ import Testing
     @Test func holdReleaseAndRequeueCountWhatChanged() throws {
         let h = try Harness()
         try h.importExamples()
-        #expect(try h.run("rgov-watchdog", ["--profile", "standard-team-mode"]).status == 0)
+        #expect(try h.run("rgov-watchdog", ["--profile", Harness.teamTrial]).status == 0)
         let hold = try rgov(h, ["hold", "ALL", "--by", "alice", "--reason", "maintenance", "--json"])
         #expect(hold.status == 0)
         #expect(hold.json?["changed"]?.array.count == Harness.exampleNotices)
         #expect(try h.notices().allSatisfy { $0.state == .prepared && $0.hold?.by == "alice" })
-        #expect(try h.tick(profile: "standard-team-mode").status == 0)
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
         #expect(try h.notices().allSatisfy { $0.state == .prepared }, "held notices are not dispatched")
         #expect(try rgov(h, ["hold", "all", "--by", "alice"]).status == 66, "bulk needs the literal word ALL")
         let one = try noticeID(h, mission: "crm-overdue-02")
         let release = try rgov(h, ["release", one, "--by", "alice", "--json"])
         #expect(release.json?["changed"]?.array == [.string(one)])
-        #expect(try h.tick(profile: "standard-team-mode").status == 0)
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
         #expect(try h.notices().filter { $0.state == .acked }.map(\.notice_id) == [one])
         let released = try #require(try h.notices().first { $0.notice_id == one })
         #expect(released.transitions.map(\.to) == [.queued, .prepared, .queued, .dispatched, .acked])
@@ -224,8 +224,8 @@ import Testing
     @Test func approvalsAreDecisionsTheWatchdogHonours() throws {
         let h = try Harness()
         try h.importExamples()
-        #expect(try h.run("rgov-watchdog", ["--profile", "standard-team-mode"]).status == 0)
-        let backlog = try rgov(h, ["approvals", "--json", "--profile", "standard-team-mode"], at: 0)
+        #expect(try h.run("rgov-watchdog", ["--profile", Harness.teamTrial]).status == 0)
+        let backlog = try rgov(h, ["approvals", "--json", "--profile", Harness.teamTrial], at: 0)
         #expect(backlog.json?["writeback_id"] == nil && backlog.stdout.contains("wb-crm-02-1"))
         #expect(try rgov(h, ["approve", "wb-globex-plan-1", "--by", "alice"]).status == 64, "a reason is required")
         let approve = try rgov(
@@ -233,8 +233,9 @@ import Testing
         #expect(approve.status == 0, "\(approve.stderr)")
         #expect(
             try rgov(h, ["reject", "wb-globex-plan-1", "--by", "bob", "--reason", "no"]).status == 65, "decided once")
-        let run = try h.run("rgov-watchdog", ["--profile", "standard-team-mode", "--json", "--now", Self.at(11)])
-        #expect(run.json?["episodes_resolved"]?.int == 1, "the unapproved-writeback episode closes")
+        let run = try h.run("rgov-watchdog", ["--profile", Harness.teamTrial, "--json", "--now", Self.at(11)])
+        #expect(approve.stdout.contains("already applied without approval"))
+        #expect(run.json?["episodes_resolved"]?.int == 0, "approval after application does not clear the violation")
         #expect(try rgov(h, ["reject", "wb-crm-02-1", "--by", "bob", "--reason", "wrong segment"]).status == 0)
         let empty = try rgov(h, ["approvals"])
         #expect(empty.stdout.contains("-- 0 writebacks awaiting approval"))
@@ -269,7 +270,7 @@ import Testing
     @Test func lsAndShow() throws {
         let h = try Harness()
         try h.importExamples()
-        #expect(try h.tick(profile: "standard-team-mode").status == 0)
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
         let ls = try rgov(h, ["ls", "--json", "--state-filter", "acked", "--mission", "oracle-writeback-08"])
         let lines = ls.stdout.split(separator: "\n")
         #expect(lines.count == 2)
@@ -281,7 +282,7 @@ import Testing
         let id = try noticeID(h, mission: "crm-overdue-02")
         let one = try rgov(h, ["show", id])
         for part in [
-            "transitions:", "spool ", "attempt ", "receipt ", "evidence sender_ack", "chain head",
+            "transitions:", "spool ", "attempt ", "receipt ", "evidence synthetic", "chain head",
             "mission crm-overdue-02", "event evt-", "decision dec-",
         ] {
             #expect(one.stdout.contains(part), "show lacks \(part)")
@@ -295,7 +296,7 @@ import Testing
         let h = try Harness()
         try h.importExamples()
         let profile = try h.profile(
-            from: "strict-manager-mode", named: "short-retention",
+            from: "strict-manager-trial", named: "short-retention",
             replacing: [("    retention_days: 365\n", "    retention_days: 1\n")])
         #expect(try h.tick(profile: profile).status == 0)
         let acked = try h.notices().filter { $0.state == .acked }

@@ -49,7 +49,7 @@ import Testing
         let run = try h.run("rgov-watchdog", ["--profile", wrong])
         #expect(run.status == 78 && run.stderr.contains("unknown key \"url\" in spec.adapters.sender.binding"))
         let env = try h.run(
-            "rgov-watchdog", ["--profile", "standard-team-mode"], env: ["RGOV_BINDING_URL": "http://x"])
+            "rgov-watchdog", ["--profile", Harness.teamTrial], env: ["RGOV_BINDING_URL": "http://x"])
         #expect(
             env.status == 78 && env.stderr.contains("RGOV_BINDING_URL: sender mode shim has no binding key \"url\""))
     }
@@ -117,12 +117,12 @@ import Testing
 
     @Test func strictEscalatesSoonerThanStandard() throws {
         var escalated: [String: Bool] = [:]
-        for base in ["standard-team-mode", "strict-manager-mode"] {
+        for base in ["standard-team-trial", "strict-manager-trial"] {
             let h = try Harness()
             let profile = try h.profile(
                 from: base, named: base + "-dry",
                 replacing: [("mode: shim", "mode: dry-run")]
-                    + (base == "standard-team-mode"
+                    + (base == "standard-team-trial"
                         ? [WatchdogTests.longStages]
                         : [
                             (
@@ -138,7 +138,7 @@ import Testing
             }
             escalated[base] = try h.notices().contains { $0.notice_kind == .escalation }
         }
-        #expect(escalated == ["standard-team-mode": false, "strict-manager-mode": true])
+        #expect(escalated == ["standard-team-trial": false, "strict-manager-trial": true])
     }
 
     // MARK: previews, explain, manifest

@@ -46,11 +46,18 @@ import Testing
         try DurableFile.write(Data(repeating: 0x20, count: Watchdog.missionSizeLimit + 1), to: m + "/huge.json")
         try FileManager.default.createSymbolicLink(atPath: m + "/link.json", withDestinationPath: "/etc/hostname")
         try DurableFile.write(Data("half".utf8), to: m + "/.crm-x.json.123.0.tmp")
-        let run = try h.run("rgov-watchdog", ["--profile", "standard-team-mode", "--json"])
+        let run = try h.run("rgov-watchdog", ["--profile", Harness.teamTrial, "--json"])
         #expect(run.status == 0, "bad input is not a failure of the stage: \(run.stderr)")
         #expect(run.json?["scanned"]?.int == Harness.exampleMissions)
         #expect(run.json?["quarantined"]?.array.count == 7)
-        #expect(try h.notices().count == Harness.exampleNotices)
+        // Each quarantined snapshot is a contract problem someone must hear of, once.
+        let malformed = try h.notices().filter { $0.rule_id == "contract/malformed-snapshot" }
+        #expect(try h.notices().count == Harness.exampleNotices + 7)
+        #expect(malformed.count == 7 && malformed.allSatisfy { $0.message.text.contains("rgov quarantine restore q-") })
+        #expect(
+            malformed.contains { $0.message.title.contains("huge.json") && $0.message.text.contains("larger than") })
+        #expect(try h.run("rgov-watchdog", ["--profile", Harness.teamTrial]).status == 0)
+        #expect(try h.notices().count == Harness.exampleNotices + 7, "told once, not on every run")
         let reasons = try h.quarantineReasons()
         #expect(
             Set(reasons.map(\.file_name)) == [
@@ -72,12 +79,12 @@ import Testing
     func corruptNoticesAreQuarantinedAndTheRestFlows(folder: DeliveryState) throws {
         let h = try Harness()
         try h.importExamples()
-        #expect(try h.run("rgov-watchdog", ["--profile", "standard-team-mode"]).status == 0)
+        #expect(try h.run("rgov-watchdog", ["--profile", Harness.teamTrial]).status == 0)
         if folder == .dispatched {
-            #expect(try h.run("rgov-dispatcher", ["--profile", "standard-team-mode"]).status == 0)
+            #expect(try h.run("rgov-dispatcher", ["--profile", Harness.teamTrial]).status == 0)
         }
         try DurableFile.write(Data("\u{0}\u{1}garbage".utf8), to: h.layout.notices(folder) + "/ntc-corrupt.json")
-        let run = try h.tick(profile: "standard-team-mode")
+        let run = try h.tick(profile: Harness.teamTrial)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(try h.notices().filter { $0.state == .acked }.count == Harness.exampleNotices)
         #expect(try h.quarantineReasons().map(\.file_name) == ["ntc-corrupt.json"])
@@ -88,7 +95,7 @@ import Testing
         try h.importExamples()
         try h.layout.prepare()
         try DurableFile.write(Data("nope".utf8), to: h.layout.inflightAttempts + "/x.a1.json")
-        let run = try h.tick(profile: "standard-team-mode")
+        let run = try h.tick(profile: Harness.teamTrial)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(try h.notices().filter { $0.state == .acked }.count == Harness.exampleNotices)
         #expect(try h.quarantineReasons().map(\.reason) == ["unreadable attempt record"])
@@ -102,14 +109,14 @@ import Testing
     @Test func crashAfterIntentIsOutcomeUnknownThenAnIdempotentRetry() throws {
         let h = try Harness()
         try h.importExamples()
-        #expect(try h.run("rgov-watchdog", ["--profile", "standard-team-mode"]).status == 0)
-        #expect(try h.run("rgov-dispatcher", ["--profile", "standard-team-mode"]).status == 0)
+        #expect(try h.run("rgov-watchdog", ["--profile", Harness.teamTrial]).status == 0)
+        #expect(try h.run("rgov-dispatcher", ["--profile", Harness.teamTrial]).status == 0)
         let crashed = try h.run(
-            "rgov-bridge", ["--profile", "standard-team-mode"], env: ["RGOV_FAULT": "bridge.after_intent"])
+            "rgov-bridge", ["--profile", Harness.teamTrial], env: ["RGOV_FAULT": "bridge.after_intent"])
         #expect(crashed.status == 128 + 9)
         #expect(try h.layout.artifactNames(in: h.layout.inflightAttempts).count == Harness.exampleNotices)
         #expect(h.outboxLines().isEmpty)
-        let rerun = try h.run("rgov-bridge", ["--profile", "standard-team-mode", "--json"])
+        let rerun = try h.run("rgov-bridge", ["--profile", Harness.teamTrial, "--json"])
         #expect(rerun.status == 0, "\(rerun.stderr)")
         #expect(rerun.json?["recovered"]?.array.count == Harness.exampleNotices)
         var notices = try h.notices()
@@ -120,7 +127,7 @@ import Testing
         #expect(notices.allSatisfy { $0.next_attempt_at != nil }, "an idempotent binding is retried")
         #expect(try h.layout.artifactNames(in: h.layout.inflightAttempts).isEmpty)
         #expect(
-            try h.run("rgov-bridge", ["--profile", "standard-team-mode", "--now", "2026-11-20T12:02:00Z"]).status == 0)
+            try h.run("rgov-bridge", ["--profile", Harness.teamTrial, "--now", "2026-11-20T12:02:00Z"]).status == 0)
         notices = try h.notices()
         #expect(notices.allSatisfy { $0.state == .acked && $0.attempts == 2 })
         #expect(h.outboxLines().count == Harness.exampleNotices)
@@ -136,9 +143,9 @@ import Testing
     func crashAfterTheSendConvergesWithoutASecondDelivery(fault: String) throws {
         let h = try Harness()
         try h.importExamples()
-        #expect(try h.run("rgov-watchdog", ["--profile", "standard-team-mode"]).status == 0)
-        #expect(try h.run("rgov-dispatcher", ["--profile", "standard-team-mode"]).status == 0)
-        let crashed = try h.run("rgov-bridge", ["--profile", "standard-team-mode"], env: ["RGOV_FAULT": fault])
+        #expect(try h.run("rgov-watchdog", ["--profile", Harness.teamTrial]).status == 0)
+        #expect(try h.run("rgov-dispatcher", ["--profile", Harness.teamTrial]).status == 0)
+        let crashed = try h.run("rgov-bridge", ["--profile", Harness.teamTrial], env: ["RGOV_FAULT": fault])
         if fault == "sender.after_item" {
             #expect(crashed.status == 0, "the sender died, not the bridge: \(crashed.stderr)")
             let notices = try h.notices()
@@ -153,7 +160,7 @@ import Testing
             #expect(crashed.status == 128 + 9)
         }
         for now in ["2026-11-20T12:00:00Z", "2026-11-20T12:02:00Z", "2026-11-20T12:04:00Z"] {
-            #expect(try h.run("rgov-bridge", ["--profile", "standard-team-mode", "--now", now]).status == 0)
+            #expect(try h.run("rgov-bridge", ["--profile", Harness.teamTrial, "--now", now]).status == 0)
         }
         let notices = try h.notices()
         #expect(notices.count == Harness.exampleNotices, "no notice lost or duplicated")
@@ -172,11 +179,11 @@ import Testing
         let h = try Harness()
         try h.importExamples()
         if stage == "rgov-dispatcher" {
-            #expect(try h.run("rgov-watchdog", ["--profile", "standard-team-mode"]).status == 0)
+            #expect(try h.run("rgov-watchdog", ["--profile", Harness.teamTrial]).status == 0)
         }
-        #expect(try h.run(stage, ["--profile", "standard-team-mode"], env: ["RGOV_FAULT": fault]).status == 128 + 9)
-        #expect(try h.tick(profile: "standard-team-mode").status == 0)
-        #expect(try h.tick(profile: "standard-team-mode").status == 0)
+        #expect(try h.run(stage, ["--profile", Harness.teamTrial], env: ["RGOV_FAULT": fault]).status == 128 + 9)
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
         let notices = try h.notices()
         #expect(notices.count == Harness.exampleNotices && notices.allSatisfy { $0.state == .acked })
         #expect(h.outboxLines().count == Harness.exampleNotices)
@@ -189,12 +196,12 @@ import Testing
         let h = try Harness()
         try h.importExamples()
         for executable in ["rgov-watchdog", "rgov-bridge"] {
-            let run = try h.run(executable, ["--profile", "strict-manager-mode", "--capabilities", "ci-queue-only"])
+            let run = try h.run(executable, ["--profile", Harness.strictTrial, "--capabilities", "ci-queue-only"])
             #expect(run.status == 78)
             #expect(run.stderr.contains("requires bridge, ack_receipts"))
             #expect(run.stderr.contains("ci-queue-only@1.0.0"))
         }
-        let tick = try h.run("rgov", ["tick", "--profile", "strict-manager-mode", "--capabilities", "ci-queue-only"])
+        let tick = try h.run("rgov", ["tick", "--profile", Harness.strictTrial, "--capabilities", "ci-queue-only"])
         #expect(tick.status == 78)
         #expect(try h.notices().isEmpty, "nothing acted")
     }
@@ -236,14 +243,14 @@ import Testing
         try h.importExamples()
         var environment = ProcessInfo.processInfo.environment
         environment["RGOV_STATE_DIR"] = h.state
-        environment["RGOV_PROFILE"] = "standard-team-mode"
+        environment["RGOV_PROFILE"] = Harness.teamTrial
         let result = try ChildProcess.run(
             ChildSpec(
                 executable: Harness.bin + "/rgov", arguments: ["tick", "--now", Harness.now], environment: environment,
                 deadline: 60))
         #expect(result.status == 0, "\(result.stderrText)")
         #expect(
-            try h.notices().filter { $0.state == .acked && $0.profile == "standard-team-mode@1.0.0" }.count
+            try h.notices().filter { $0.state == .acked && $0.profile == "standard-team-trial@1.0.0" }.count
                 == Harness.exampleNotices)
     }
 

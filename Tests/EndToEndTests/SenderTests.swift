@@ -415,7 +415,7 @@ import Testing
     @Test func aProfileRequiringAcksFromABindingThatCannotGiveThemIsRefused() throws {
         let h = try Harness()
         let profile = try h.profile(
-            from: "strict-manager-mode", named: "strict-hook",
+            from: "strict-manager-trial", named: "strict-hook",
             replacing: [
                 (
                     "      mode: shim\n      timeout_ms: 5000\n",

@@ -36,7 +36,9 @@ import Testing
 
     @Test func onlyAnExplicitAckFromAnAckingBindingIsAcked() {
         let v = judge(Self.child(0, Self.line()))
-        #expect(v.state == .acked && v.evidence?.message_id == "m-1" && v.evidence?.kind == .sender_ack)
+        #expect(v.state == .acked && v.evidence?.message_id == "m-1" && v.evidence?.kind == .synthetic, "the shim's")
+        let channel = Self.line().replacingOccurrences(of: "\"mode\":\"shim\"", with: "\"mode\":\"command\"")
+        #expect(judge(Self.child(0, channel), mode: .command).evidence?.kind == .sender_ack, "a channel's")
         #expect(judge(Self.child(0, Self.line()), ackReceipts: false).state == .pending_external_send)
         #expect(judge(Self.child(0, Self.line()), ackReceipts: false).reason == "sent_unconfirmed")
         #expect(judge(Self.child(0, Self.line()), mode: .dryRun).reason == "sent_unconfirmed")

@@ -129,7 +129,7 @@ import Testing
     @Test func unknownSenderModeIsAClearError() throws {
         let path = Self.repoRoot + "/profiles/standard-team-mode.yaml"
         let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(
-            of: "mode: shim", with: "mode: carrier-pigeon")
+            of: "mode: openclaw-cli", with: "mode: carrier-pigeon")
         #expect(throws: YAMLError.self) { try DeploymentProfile.parse(text, file: "p.yaml") }
         do { _ = try DeploymentProfile.parse(text, file: "p.yaml") } catch let error as YAMLError {
             #expect(error.message.contains("spec.adapters.sender.mode: unknown value \"carrier-pigeon\""))

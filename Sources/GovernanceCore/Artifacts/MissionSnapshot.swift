@@ -178,9 +178,43 @@ public struct MissionSnapshot: Codable, Sendable, Equatable {
         guard Self.missionTypes.contains(mission_type) else {
             throw RgovError.data("unknown mission_type \(Identifier.quoted(mission_type))")
         }
-        if let interval = checkpoint_interval_ms, interval <= 0 {
-            throw RgovError.data("checkpoint_interval_ms must be positive, got \(interval)")
+        for (field, value, range) in [
+            ("checkpoint_interval_ms", checkpoint_interval_ms, Self.Limits.checkpointIntervalMs),
+            ("time_budget_ms", time_budget_ms, Self.Limits.timeBudgetMs),
+            ("token_budget", token_budget, Self.Limits.tokens), ("tokens_used", tokens_used, Self.Limits.tokens),
+        ] {
+            if let value, !range.contains(value) {
+                throw RgovError.data(
+                    "\(field) is \(value), outside \(range.lowerBound)...\(range.upperBound) (rgov's documented limits)"
+                )
+            }
         }
+        for (field, date) in [
+            ("created_at", created_at), ("started_at", started_at), ("updated_at", updated_at),
+            ("stage_entered_at", stage_entered_at), ("last_checkpoint_at", last_checkpoint_at),
+        ] {
+            if let date, !Self.Limits.times.contains(date) {
+                throw RgovError.data(
+                    "\(field) \(Timestamp.format(date)) is outside \(Timestamp.format(Self.Limits.times.lowerBound))..."
+                        + "\(Timestamp.format(Self.Limits.times.upperBound))")
+            }
+        }
+    }
+
+    /// What a snapshot may say, so no rule's arithmetic can overflow on it: checkpoints at most 30 days
+    /// apart, budgets up to a year and 10^15 tokens, times from 2000 to 9999.
+    public enum Limits {
+        public static let checkpointIntervalMs: ClosedRange<Int64> = 1...2_592_000_000
+        public static let timeBudgetMs: ClosedRange<Int64> = 0...31_536_000_000
+        public static let tokens: ClosedRange<Int64> = 0...1_000_000_000_000_000
+        public static let times: ClosedRange<Date> =
+            Date(timeIntervalSince1970: 946_684_800)...Date(timeIntervalSince1970: 253_402_300_799)
+    }
+
+    /// When an operator last replayed the mission (`rgov mission replay`), if ever.
+    public var replayRequestedAt: Date? {
+        if case .string(let text)? = extra["replay_requested_at"] { return Timestamp.parse(text) }
+        return nil
     }
 
     /// When the mission last showed a sign of life the watchdog counts as a checkpoint.

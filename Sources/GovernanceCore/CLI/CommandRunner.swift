@@ -45,7 +45,7 @@ public enum CommandRunner {
 extension Options {
     /// Prints `value` as one JSON line with `--json`, else `text`.
     func emit<T: Encodable>(_ value: T, _ text: String) {
-        Sys.writeStandardOutput((json ? CanonicalJSON.line(value) : text) + "\n")
+        Sys.writeStandardOutput((json ? CanonicalJSON.line(value) : TerminalText.lines(text)) + "\n")
     }
 
     /// An RFC 3339 time option, or a usage error naming it.

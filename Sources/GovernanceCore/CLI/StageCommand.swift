@@ -129,7 +129,7 @@ public enum StageCommand {
                     .run()
                 output = options.json ? CanonicalJSON.line(report) : Log.describe(report)
             }
-            Sys.writeStandardOutput(output + "\n")
+            Sys.writeStandardOutput((options.json ? output : TerminalText.lines(output)) + "\n")
             return finish(0, nil)
         } catch {
             let (status, message) = CommandRunner.report(error, who: kind.executable)
@@ -145,8 +145,12 @@ public enum StageCommand {
 
 /// Logs go to standard error, one line each, unbuffered.
 public enum Log {
-    public static func info(_ who: String, _ message: String) { Sys.writeStandardError("\(who): \(message)\n") }
-    public static func error(_ who: String, _ message: String) { Sys.writeStandardError("\(who): error: \(message)\n") }
+    public static func info(_ who: String, _ message: String) {
+        Sys.writeStandardError("\(who): \(TerminalText.field(message, limit: 4000))\n")
+    }
+    public static func error(_ who: String, _ message: String) {
+        Sys.writeStandardError("\(who): error: \(TerminalText.field(message, limit: 4000))\n")
+    }
 
     static func describe(_ r: Watchdog.Report) -> String {
         var lines = [

@@ -43,6 +43,15 @@ public struct AckEvidence: Codable, Sendable, Equatable {
         case sender_ack
         /// An operator attested delivery with `rgov ack`, naming who and when.
         case operator_attestation
+        /// An upper runtime or relay dropped evidence into `operator-notify-bridge-acks/` matching
+        /// the notice's idempotency key.
+        case external_ack
+        /// The `shim`, a local trial sender, "acked" by appending to a file: counted apart
+        /// everywhere, never proof that a person saw the notice.
+        case synthetic
+
+        /// Whether this evidence says a person could have seen the notice (everything but the shim).
+        public var isHumanVisible: Bool { self != .synthetic }
     }
 
     public var kind: Kind
@@ -71,8 +80,9 @@ public struct AckEvidence: Codable, Sendable, Equatable {
     /// Evidence strong enough for `acked`: a sender ack names its message id, an attestation its author.
     public var isSufficient: Bool {
         switch kind {
-        case .sender_ack: return !(message_id ?? "").isEmpty && !(sender_mode ?? "").isEmpty
+        case .sender_ack, .synthetic: return !(message_id ?? "").isEmpty && !(sender_mode ?? "").isEmpty
         case .operator_attestation: return !(by ?? "").isEmpty
+        case .external_ack: return !(message_id ?? "").isEmpty && !(by ?? "").isEmpty
         }
     }
 }

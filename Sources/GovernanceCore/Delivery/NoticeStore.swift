@@ -34,17 +34,68 @@ public struct NoticeStore: Sendable {
         return try DurableFile.create(try CanonicalJSON.encodeFile(notice), at: path(for: notice))
     }
 
-    /// Persists `notice` (already transitioned) that was read from `currentPath`; returns its new path.
+    /// Replaces `previous`, read from `currentPath`, with `next`; returns the new path.
+    ///
+    /// Compare-and-swap under the store's lock: if the notice on disk is no longer `previous` (an
+    /// operator and the bridge acted at once), nothing is written and `NoticeChanged` says so. With
+    /// `unlessSending`, a notice whose send is under way (its attempt in `inflight/`) is refused too:
+    /// an operator's verb never lands in the middle of a send whose result is about to be recorded.
     @discardableResult
-    public func save(_ notice: Notice, from currentPath: String) throws -> String {
-        let target = path(for: notice)
-        try DurableFile.write(try CanonicalJSON.encodeFile(notice), to: currentPath)
-        if target != currentPath {
-            FaultInjection.point("notice.between_rewrite_and_move")
-            try Sys.makeDirectory((target as NSString).deletingLastPathComponent)
-            try DurableFile.move(currentPath, to: target)
+    public func save(
+        _ next: Notice, replacing previous: Notice, at currentPath: String, unlessSending: Bool = false,
+        publishing records: () throws -> Void = {}
+    ) throws -> String {
+        try exclusively {
+            guard let onDisk = try? read(currentPath), onDisk == previous else {
+                throw NoticeChanged(noticeID: previous.notice_id, reason: "it changed after it was read")
+            }
+            if unlessSending, try isBeingSent(previous.notice_id) {
+                throw NoticeChanged(noticeID: previous.notice_id, reason: "a send of it is under way")
+            }
+            // Records the new version links to (a receipt) are durable before it is.
+            try records()
+            let target = path(for: next)
+            try DurableFile.write(try CanonicalJSON.encodeFile(next), to: currentPath)
+            if target != currentPath {
+                FaultInjection.point("notice.between_rewrite_and_move")
+                try Sys.makeDirectory((target as NSString).deletingLastPathComponent)
+                try DurableFile.move(currentPath, to: target)
+            }
+            return target
         }
-        return target
+    }
+
+    /// Runs `claim` (recording a send's intent) only if the notice on disk is still `notice` and not
+    /// held, under the store's lock; false when it changed (the send waits for the next run).
+    public func claimForSend(_ notice: Notice, at path: String, _ claim: () throws -> Void) throws -> Bool {
+        try exclusively {
+            guard let onDisk = try? read(path), onDisk == notice, onDisk.hold == nil else { return false }
+            try claim()
+            return true
+        }
+    }
+
+    /// Whether an attempt of this notice is in `inflight/`: its send started and its result is not recorded.
+    public func isBeingSent(_ noticeID: String) throws -> Bool {
+        try Sys.listDirectory(layout.inflightAttempts).contains {
+            $0.hasPrefix(noticeID + ".a") && !DurableFile.isHiddenOrTemporary($0)
+        }
+    }
+
+    /// Holds `locks/notices.lock` around `body`: every change to an existing notice goes through
+    /// here, so a read-compare-write is never interleaved with another process's.
+    func exclusively<T>(_ body: () throws -> T) throws -> T {
+        let lockPath = layout.locks + "/notices.lock"
+        var lock: StageLock? = nil
+        for _ in 0..<2_000 {
+            lock = try StageLock.acquire(lockPath, holder: "notice update, pid \(Sys.processID())")
+            if lock != nil { break }
+            Sys.sleep(milliseconds: 5)
+        }
+        guard let lock else {
+            throw RgovError(.temporaryFailure, "\(lockPath) stayed busy for 10 s; try again")
+        }
+        return try withExtendedLifetime(lock) { try body() }
     }
 
     public func read(_ path: String) throws -> Notice {
@@ -141,5 +192,15 @@ public struct NoticeStore: Sendable {
             }
         }
         return result
+    }
+}
+
+/// A notice that another process changed, or is sending, while this one meant to change it.
+public struct NoticeChanged: OperatorFacingError, Sendable {
+    public var noticeID: String
+    public var reason: String
+    public var exitCode: ExitCode { .temporaryFailure }
+    public var description: String {
+        "notice \(noticeID) was not changed: \(reason); nothing was written, try again (exit 75)"
     }
 }

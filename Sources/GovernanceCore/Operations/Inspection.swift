@@ -42,10 +42,12 @@ public struct Inspection: Sendable {
     public static func describe(_ line: Line) -> String {
         [
             line.notice_id, line.state.rawValue + (line.held ? "!" : ""), DurationText.describe(ms: line.age_ms),
-            line.mission_id,
-            line.rule_id, line.reason,
+            f(line.mission_id), f(line.rule_id), f(line.reason),
         ].joined(separator: "  ")
     }
+
+    /// An untrusted value, made safe for one line of a terminal (`TerminalText`).
+    static func f(_ text: String) -> String { TerminalText.field(text) }
 
     /// Every artifact of one notice's chain, in order, with its path and hash.
     public struct Chain: Codable, Sendable {
@@ -115,29 +117,29 @@ public struct Inspection: Sendable {
     public static func describe(_ c: Chain) -> String {
         let n = c.notice
         var lines = [
-            "notice \(n.notice_id)  \(n.state.rawValue) (\(n.state_reason))\(n.hold.map { "  HELD by \($0.by)" } ?? "")",
-            "  \(n.message.title)",
-            "  to \(n.target); kind \(n.notice_kind.rawValue); attempts \(n.attempts); profile \(n.profile)",
+            "notice \(n.notice_id)  \(n.state.rawValue) (\(f(n.state_reason)))\(n.hold.map { "  HELD by \(f($0.by))" } ?? "")",
+            "  \(f(n.message.title))",
+            "  to \(f(n.target)); kind \(n.notice_kind.rawValue); attempts \(n.attempts); profile \(n.profile)",
         ]
         if let m = c.mission {
             lines.append(
-                "mission \(m.mission_id) (\(m.mission_type)): \(m.status.rawValue), stage \(m.stage ?? "-"), "
+                "mission \(m.mission_id) (\(f(m.mission_type))): \(m.status.rawValue), stage \(f(m.stage ?? "-")), "
                     + "last checkpoint \(m.last_checkpoint_at.map(Timestamp.format) ?? "none")")
         }
         if let e = c.event {
             lines.append(
-                "event \(e.event_id) [\(e.severity.rawValue)] \(e.rule_id) at \(Timestamp.format(e.occurred_at)): \(e.summary)"
+                "event \(e.event_id) [\(e.severity.rawValue)] \(f(e.rule_id)) at \(Timestamp.format(e.occurred_at)): \(f(e.summary))"
             )
         }
-        if let d = c.decision { lines.append("decision \(d.decision_id): \(d.outcome.rawValue) by \(d.decided_by)") }
+        if let d = c.decision { lines.append("decision \(d.decision_id): \(d.outcome.rawValue) by \(f(d.decided_by))") }
         lines.append("transitions:")
         for t in n.transitions {
             lines.append(
-                "  \(Timestamp.format(t.at))  \(t.from?.rawValue ?? "(new)") -> \(t.to.rawValue)  by \(t.by): \(t.reason)  "
+                "  \(Timestamp.format(t.at))  \(t.from?.rawValue ?? "(new)") -> \(t.to.rawValue)  by \(f(t.by)): \(f(t.reason))  "
                     + "prev \(t.prev_sha256.prefix(12))")
         }
         if let s = c.spool {
-            lines.append("spool \(s.spool_id): \(s.sender_mode) to \(s.target), key \(s.idempotency_key)")
+            lines.append("spool \(s.spool_id): \(s.sender_mode) to \(f(s.target)), key \(s.idempotency_key)")
         }
         for a in c.attempts {
             lines.append(
@@ -146,11 +148,14 @@ public struct Inspection: Sendable {
         }
         for r in c.receipts {
             lines.append(
-                "receipt \(r.receipt_id): \(r.delivery_state.rawValue) (\(r.reason))"
+                "receipt \(r.receipt_id): \(r.delivery_state.rawValue) (\(f(r.reason)))"
                     + (r.ack_evidence.map {
-                        " evidence \($0.kind.rawValue)\($0.message_id.map { " " + $0 } ?? "")\($0.by.map { " by " + $0 } ?? "")"
+                        " evidence \($0.kind.rawValue)\($0.message_id.map { " " + f($0) } ?? "")\($0.by.map { " by " + f($0) } ?? "")"
                     } ?? "")
                     + "  output sha256 \(r.sha256.prefix(12))  prev \(r.prev_sha256.prefix(12))")
+        }
+        if let kind = n.ack_evidence?.kind, kind == .synthetic {
+            lines.append("  (acked by a trial sender's synthetic evidence: not proof that a person saw it)")
         }
         lines.append("chain head \(n.chain_head_sha256.prefix(12))")
         return lines.joined(separator: "\n")

@@ -11,6 +11,9 @@ public struct WritebackApproval: Codable, Sendable, Equatable {
     public var os_user: String
     public var at: Date
     public var reason: String
+    /// The writeback had already been applied without approval when this was decided: the
+    /// approval is on record, the violation stands.
+    public var after_application: Bool?
 
     /// The file name for a writeback (its ids come from the runtime, so they are hashed).
     public static func fileName(mission: String, writeback: String) -> String {
@@ -39,7 +42,9 @@ public struct WritebackApproval: Codable, Sendable, Equatable {
         copy.writebacks = writebacks.map { w in
             guard let a = approvals[mission.mission_id + "/" + w.writeback_id] else { return w }
             var updated = w
-            if a.decision == .approve {
+            // An approval given after the writeback was applied is on record, but it does not make
+            // the application approved: the violation stands.
+            if a.decision == .approve && w.status != "applied" {
                 updated.approved_by = updated.approved_by ?? ("rgov:" + a.by)
             } else if w.status == "proposed" {
                 updated.status = "rejected"
@@ -103,12 +108,16 @@ extension OperatorDesk {
                 "writeback \(writeback) was already decided: \(existing.decision.rawValue) by \(existing.by) at \(Timestamp.format(existing.at))"
             )
         }
+        let applied = (owner.writebacks ?? []).contains {
+            $0.writeback_id == writeback && $0.status == "applied" && $0.approved_by == nil
+        }
         let decisionID = Identifier.derived("dec", owner.mission_id, writeback, action)
         let decision = DecisionRecord(
             decision_id: decisionID, event_id: nil, rule_id: "writeback-approval/operator-decision",
             mission_id: owner.mission_id,
             task_id: owner.mission_id, correlation_id: owner.mission_id, outcome: approve ? .approve : .reject,
-            reason: "\(action) writeback \(writeback) by \(identity.by) (\(identity.osUser)): \(reason)",
+            reason: "\(action) writeback \(writeback) by \(identity.by) (\(identity.osUser)): \(reason)"
+                + (applied ? " (after it was applied without approval: the violation stands)" : ""),
             decided_at: now,
             decided_by: identity.by, notice_id: nil, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference)
@@ -116,7 +125,7 @@ extension OperatorDesk {
         let approval = WritebackApproval(
             mission_id: owner.mission_id, writeback_id: writeback, decision: approve ? .approve : .reject,
             decision_id: decisionID,
-            by: identity.by, os_user: identity.osUser, at: now, reason: reason)
+            by: identity.by, os_user: identity.osUser, at: now, reason: reason, after_application: applied ? true : nil)
         guard try DurableFile.create(try CanonicalJSON.encodeFile(approval), at: path) else {
             throw RgovError.data("writeback \(writeback) was decided by someone else just now")
         }

@@ -49,13 +49,20 @@ extension OperatorDesk {
             prev_sha256: notice.chain_head_sha256, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference, capability_gaps: nil, next_attempt_at: nil)
         let folder = layout.receipts + "/" + Timestamp.day(now)
-        try Sys.makeDirectory(folder)
-        try DurableFile.create(try CanonicalJSON.encodeFile(receipt), at: folder + "/" + receipt.receipt_id + ".json")
         let acked = try notice.transitioned(
             to: .acked, at: now, by: identity.by, reason: "operator attestation" + (note.map { ": " + $0 } ?? ""),
             evidence: evidence,
             receipt: receipt)
-        try store.save(acked, from: path)
+        do {
+            try store.save(acked, replacing: notice, at: path, unlessSending: true) {
+                try Sys.makeDirectory(folder)
+                try DurableFile.create(
+                    try CanonicalJSON.encodeFile(receipt), at: folder + "/" + receipt.receipt_id + ".json")
+            }
+        } catch let changed as NoticeChanged {
+            try record("ack", target: id, reason: note, allowed: true, result: "refused: \(changed.reason)")
+            throw changed
+        }
         try record("ack", target: id, reason: note, result: "acked")
         return acked
     }
@@ -79,11 +86,25 @@ extension OperatorDesk {
                 continue
             }
             next.hold = NoticeHold(by: identity.by, at: now, reason: reason ?? "")
-            try store.save(next, from: path)
+            guard try saveOrExplain(next, replacing: notice, at: path, target: target, into: &result) else { continue }
             result.changed.append(notice.notice_id)
         }
         try record("hold", target: target, reason: reason, result: "\(result.changed.count) held")
         return result
+    }
+
+    /// Saves one notice of a verb: a lost race refuses a single target (exit 75, nothing done) and is
+    /// reported as unchanged, with the reason, for `ALL`.
+    private func saveOrExplain(
+        _ next: Notice, replacing notice: Notice, at path: String, target: String, into result: inout BulkResult
+    ) throws -> Bool {
+        do {
+            try store.save(next, replacing: notice, at: path, unlessSending: true)
+            return true
+        } catch let changed as NoticeChanged where target == "ALL" {
+            result.unchanged[notice.notice_id] = changed.reason
+            return false
+        }
     }
 
     /// Undoes a hold: a held `prepared` notice goes back to `queued`.
@@ -101,7 +122,7 @@ extension OperatorDesk {
                     to: .queued, at: now, by: identity.by, reason: "released" + (reason.map { ": " + $0 } ?? ""))
             }
             next.hold = nil
-            try store.save(next, from: path)
+            guard try saveOrExplain(next, replacing: notice, at: path, target: target, into: &result) else { continue }
             result.changed.append(notice.notice_id)
         }
         try record("release", target: target, reason: reason, result: "\(result.changed.count) released")

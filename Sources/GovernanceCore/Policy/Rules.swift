@@ -50,7 +50,7 @@ public enum RuleBook {
         let grace = p.integer("grace_ms")
         let last = m.lastCheckpointOrStart
         let silent = now.milliseconds(since: last)
-        guard silent > interval + grace else { return [] }
+        guard silent > interval.saturatingAdd(grace) else { return [] }
         let missed = silent / interval
         let since = m.last_checkpoint_at == nil ? "start" : "last checkpoint"
         return [
@@ -81,7 +81,8 @@ public enum RuleBook {
             limit = p.integer("stage_timeout_ms")
             place = "stage " + (m.stage ?? "unknown")
         case .queued:
-            since = m.created_at
+            // A replayed mission is queued anew: measured from the replay, not its first creation.
+            since = max(m.created_at, m.replayRequestedAt ?? m.created_at)
             limit = p.integer("queued_timeout_ms")
             place = "queued"
         case .awaiting_review:

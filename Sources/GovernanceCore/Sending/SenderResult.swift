@@ -104,8 +104,10 @@ public struct SendVerdict: Sendable, Equatable {
             return SendVerdict(state: .pending_external_send, reason: "partial_send", messageID: result.message_id)
         }
         if result.acked, let id = result.message_id, !id.isEmpty, declaresAck, runtimeHasAckReceipts {
-            let evidence = AckEvidence(kind: .sender_ack, at: at, message_id: id, sender_mode: result.mode)
-            return SendVerdict(state: .acked, reason: "sender_ack", evidence: evidence, messageID: id)
+            // The shim's ack is a line in a local file: synthetic, never passed off as a channel's.
+            let kind: AckEvidence.Kind = result.mode == SenderMode.shim.rawValue ? .synthetic : .sender_ack
+            let evidence = AckEvidence(kind: kind, at: at, message_id: id, sender_mode: result.mode)
+            return SendVerdict(state: .acked, reason: kind.rawValue, evidence: evidence, messageID: id)
         }
         return SendVerdict(state: .pending_external_send, reason: "sent_unconfirmed", messageID: result.message_id)
     }

@@ -129,11 +129,11 @@ public struct Bridge: Sendable {
 
     /// Checks what can be decided without sending; otherwise the job to send.
     private func prepare(_ notice: Notice, at path: String, store: NoticeStore, now: Date) throws -> Preparation {
-        func refuse(_ state: DeliveryState, _ reason: String) throws -> Preparation {
+        func refuse(_ state: DeliveryState, _ reason: String, retry: Bool = false) throws -> Preparation {
             .concluded(
                 try conclude(
-                    notice, at: path, store: store, attempt: nil, verdict: SendVerdict(state: state, reason: reason),
-                    child: nil, now: now))
+                    notice, at: path, store: store, attempt: nil,
+                    verdict: SendVerdict(state: state, reason: reason, retry: retry), child: nil, now: now))
         }
         guard profile.sendingEnabled else { return try refuse(.blocked, "sending_disabled_by_profile") }
         guard deployment.descriptor.has("bridge") else {
@@ -150,12 +150,43 @@ public struct Bridge: Sendable {
             let handoff = try? CanonicalJSON.decode(SpoolHandoff.self, from: bytes),
             handoff.notice_id == notice.notice_id
         else { return try refuse(.blocked, "spool_handoff_missing") }
+        // A sender program that is not installed sends nothing: no attempt is counted, the notice
+        // waits honestly (sender_unavailable) and goes out once the program appears.
+        if let missing = unavailableProgram() {
+            Log.info(Self.actor, "\(notice.notice_id): \(missing); it waits and is sent once the program is there")
+            return try refuse(.pending_external_send, "sender_unavailable", retry: true)
+        }
         let number = notice.attempts + 1
         let attempt = SenderAttempt(
             attempt_id: notice.notice_id + ".a" + String(number), notice_id: notice.notice_id, attempt_number: number,
             idempotency_key: handoff.idempotency_key, sender_mode: profile.senderMode.rawValue, started_at: now,
             deadline_ms: Int(profile.senderTimeoutMs), bridge_pid: Sys.processID(), host: Sys.hostName())
         return .send(Job(path: path, notice: notice, handoff: handoff, attempt: attempt))
+    }
+
+    /// Records the intent of `job` if its notice is still as read and not held (an operator may have
+    /// acted since the bridge listed it); false leaves the notice for the next run.
+    private func claim(_ job: Job, store: NoticeStore) throws -> Bool {
+        try store.claimForSend(job.notice, at: job.path) { try recordIntent(job.attempt) }
+    }
+
+    /// Why the binding's program cannot run here (not on PATH, not executable), or nil.
+    private func unavailableProgram() -> String? {
+        let binding = deployment.binding
+        let program: String
+        switch binding.mode {
+        case .dryRun, .shim, .webhook: program = senderExecutable
+        case .openclawCLI: program = binding.text("binary") ?? "openclaw"
+        case .command:
+            guard case .list(let argv)? = binding.values["command"], let first = argv.first else {
+                return "the command binding has no program"
+            }
+            program = first
+        }
+        guard let path = try? SendPlan.resolve(program, environment: environment), Sys.isExecutable(path) else {
+            return "sender program \(Identifier.quoted(program)) is not installed (not an executable on PATH)"
+        }
+        return nil
     }
 
     /// Intent before send: the attempt record is durable before any process that could send starts.
@@ -183,8 +214,9 @@ public struct Bridge: Sendable {
 
     /// One `rgov-sender` for a batch; each result line is concluded as it arrives, so a crash
     /// mid-batch leaves every item with its receipt or its attempt in `inflight/`, never both.
-    private func sendBatch(_ jobs: [Job], store: NoticeStore, now: Date, collector: Collector) throws {
-        for job in jobs { try recordIntent(job.attempt) }
+    private func sendBatch(_ candidates: [Job], store: NoticeStore, now: Date, collector: Collector) throws {
+        let jobs = try candidates.filter { try claim($0, store: store) }
+        guard !jobs.isEmpty else { return }
         FaultInjection.point("bridge.after_intent")
         let binding = deployment.binding
         var pending = Dictionary(uniqueKeysWithValues: jobs.map { ($0.notice.notice_id, $0) })
@@ -249,7 +281,7 @@ public struct Bridge: Sendable {
                 while let i = queue.next() {
                     let job = jobs[i]
                     // The send runs outside the lock; only its conclusion is serialized.
-                    let (verdict, child) = send(job)
+                    guard let (verdict, child) = send(job, store: store) else { continue }
                     collector.conclude {
                         try conclude(
                             job.notice, at: job.path, store: store, attempt: job.attempt, verdict: verdict,
@@ -280,11 +312,12 @@ public struct Bridge: Sendable {
         }
     }
 
-    /// Records the intent and runs one per-notice program; returns its verdict (not yet recorded).
-    private func send(_ job: Job) -> (SendVerdict, ChildResult?) {
+    /// Records the intent and runs one per-notice program; returns its verdict (not yet recorded),
+    /// or nil when the notice changed since it was listed and nothing was sent.
+    private func send(_ job: Job, store: NoticeStore) -> (SendVerdict, ChildResult?)? {
         let binding = deployment.binding
         do {
-            try recordIntent(job.attempt)
+            guard try claim(job, store: store) else { return nil }
         } catch {
             Log.error("rgov-bridge", "\(job.notice.notice_id): cannot record the attempt: \(error)")
             return (SendVerdict(state: .pending_external_send, reason: "sender_unavailable", retry: true), nil)
@@ -310,7 +343,7 @@ public struct Bridge: Sendable {
     private func park(_ notice: Notice, at path: String, store: NoticeStore) throws -> Outcome {
         var copy = notice
         copy.next_attempt_at = nil
-        let moved = try store.save(copy, from: path)
+        let moved = try store.save(copy, replacing: notice, at: path)
         return Outcome(
             notice_id: notice.notice_id, state: notice.state, reason: "bridge_capability_missing", receipt: moved)
     }
@@ -338,7 +371,8 @@ public struct Bridge: Sendable {
         var nextAttemptAt: Date? = nil
         if verdict.retry {
             let next = nextAttempt(for: notice, verdict: verdict, now: now)
-            if notice.attempts + 1 >= Int(profile.maxAttempts) {
+            // Only an attempt that ran counts against max_attempts; a missing program is bounded by lifetime.
+            if attempt != nil && notice.attempts + 1 >= Int(profile.maxAttempts) {
                 verdict = SendVerdict(state: .blocked, reason: "attempts_exhausted (last: \(verdict.reason))")
             } else if next.milliseconds(since: notice.created_at) > profile.maxLifetimeMs {
                 verdict = SendVerdict(state: .blocked, reason: "lifetime_exhausted (last: \(verdict.reason))")
@@ -372,14 +406,22 @@ public struct Bridge: Sendable {
         }
         FaultInjection.point("bridge.after_receipt")
         try apply(receipt, to: notice, at: path, store: store, now: now)
-        if receipt.reason == "outcome_unknown", receipt.next_attempt_at == nil, notice.notice_kind != .delivery_unknown
-        {
-            try raiseUnknownOutcome(for: notice, receipt: receipt, store: store, now: now)
-        }
+        FaultInjection.point("bridge.after_outcome_applied")
+        try alertIfUnknown(notice, receipt: receipt, store: store, now: now)
         if let attempt { try fileAttempt(attempt) }
         return Outcome(
             notice_id: notice.notice_id, state: receipt.delivery_state, reason: receipt.reason, receipt: receiptPath,
             next_attempt_at: receipt.next_attempt_at)
+    }
+
+    /// Every unknown outcome that will not be retried alerts, exactly once: the alert's id derives
+    /// from the receipt, so the conclusion and a recovery after a crash between the two steps
+    /// create the same notice, whichever runs.
+    private func alertIfUnknown(_ notice: Notice, receipt: Receipt, store: NoticeStore, now: Date) throws {
+        guard receipt.reason == "outcome_unknown", receipt.next_attempt_at == nil,
+            notice.notice_kind != .delivery_unknown
+        else { return }
+        try raiseUnknownOutcome(for: notice, receipt: receipt, store: store, now: now)
     }
 
     /// Tells the operator that a send may or may not have happened, so a person checks the
@@ -430,7 +472,7 @@ public struct Bridge: Sendable {
             moved.next_attempt_at = receipt.next_attempt_at
             next = moved
         }
-        try store.save(next, from: path)
+        try store.save(next, replacing: notice, at: path)
     }
 
     /// Finishes what a crashed run left in `inflight/`.
@@ -455,8 +497,14 @@ public struct Bridge: Sendable {
             }
             let notice = try store.read(noticePath)
             if notice.attempts >= attempt.attempt_number {
-                // The notice already counts this attempt; only the filing was interrupted.
+                // The notice already counts this attempt; what followed was interrupted: the alert
+                // of an unknown outcome, then the filing.
                 try store.repair(notice, at: noticePath)
+                if Sys.kind(receiptFile) == .regular {
+                    let receipt = try CanonicalJSON.decode(
+                        Receipt.self, from: try Sys.readFile(receiptFile, limit: 8 << 20))
+                    try alertIfUnknown(notice, receipt: receipt, store: store, now: now)
+                }
                 try fileAttempt(attempt)
                 continue
             }

@@ -43,7 +43,13 @@ public struct Dispatcher {
             FaultInjection.point("dispatcher.after_spool")
             let next = try notice.transitioned(
                 to: .dispatched, at: now, by: Self.actor, reason: "spool handoff \(handoff.spool_id)")
-            try store.save(next, from: path)
+            do {
+                try store.save(next, replacing: notice, at: path)
+            } catch let changed as NoticeChanged {
+                // An operator acted on it meanwhile; the next run sees the new version.
+                Log.info(Self.actor, changed.description)
+                continue
+            }
             dispatched.append(notice.notice_id)
         }
         return Report(

@@ -41,6 +41,8 @@ public struct Watchdog {
         var reminders = 0
         var escalations = 0
         var quarantined: [String] = []
+        /// Open episodes by dedup key: the file of each, named by its episode id.
+        var episodes: [String: String] = [:]
     }
 
     private struct LastRun: Codable {
@@ -65,6 +67,7 @@ public struct Watchdog {
             if gap > 2 * expected { lateBy = Int(gap - expected) }
         }
         var tally = Tally()
+        tally.episodes = try loadOpenEpisodes(now: now)
         let approvals = WritebackApproval.load(layout)
         var firing: Set<String> = []
         var scannedMissions: Set<String> = []
@@ -82,9 +85,12 @@ public struct Watchdog {
                 mission = try readMission(path, name: name)
             } catch {
                 if Sys.kind(path) == .missing { continue }
-                try Quarantine(layout: layout).isolate(
+                let record = try Quarantine(layout: layout).isolate(
                     path, reason: "invalid mission snapshot: \(error)", stage: Self.stage, at: now)
                 tally.quarantined.append(name)
+                if let id = try raiseMalformedSnapshot(record, runID: runID, now: now, store: store) {
+                    tally.created.append(id)
+                }
                 continue
             }
             tally.scanned += 1
@@ -154,6 +160,11 @@ public struct Watchdog {
         } catch let error as SystemCallError where error.errno == EFBIG {
             throw RgovError.data("larger than \(Self.missionSizeLimit) bytes")
         }
+        if let duplicate = DuplicateKeys.first(in: data) {
+            throw RgovError.data(
+                "key \(Identifier.quoted(duplicate.key)) appears twice in one object (byte \(duplicate.offset)); "
+                    + "readers would disagree on its value")
+        }
         let mission: MissionSnapshot
         do {
             mission = try CanonicalJSON.decode(MissionSnapshot.self, from: data)
@@ -168,8 +179,27 @@ public struct Watchdog {
         missionID + "/" + finding.rule_id + (finding.subject.map { "/" + $0 } ?? "")
     }
 
-    private func episodePath(_ key: String) -> String {
-        deployment.layout.openEpisodes + "/" + Identifier.derived("ep", key) + ".json"
+    /// The open episodes by dedup key. Each file is named by its episode id; one named otherwise
+    /// (an older layout named them by their key) is renamed to its id first.
+    private func loadOpenEpisodes(now: Date) throws -> [String: String] {
+        let folder = deployment.layout.openEpisodes
+        var index: [String: String] = [:]
+        for name in try deployment.layout.artifactNames(in: folder) {
+            var path = folder + "/" + name
+            guard let episode = try? CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path, limit: 1 << 20))
+            else {
+                try Quarantine(layout: deployment.layout).isolate(
+                    path, reason: "unreadable episode", stage: Self.stage, at: now)
+                continue
+            }
+            let named = folder + "/" + episode.episode_id + ".json"
+            if path != named {
+                if Sys.kind(named) == .missing { try DurableFile.move(path, to: named) }
+                path = named
+            }
+            index[episode.dedup_key] = path
+        }
+        return index
     }
 
     /// A finding either opens an episode or follows up an open one.
@@ -177,13 +207,11 @@ public struct Watchdog {
         _ finding: Finding, key: String, mission: MissionSnapshot, runID: String, now: Date, store: NoticeStore,
         tally: inout Tally
     ) throws {
-        let path = episodePath(key)
-        guard Sys.kind(path) == .regular else {
-            if let noticeID = try openEpisode(
+        guard let path = tally.episodes[key], Sys.kind(path) == .regular else {
+            let (noticeID, path) = try openEpisode(
                 for: finding, key: key, mission: mission, runID: runID, now: now, store: store)
-            {
-                tally.created.append(noticeID)
-            }
+            if let noticeID { tally.created.append(noticeID) }
+            tally.episodes[key] = path
             return
         }
         guard var episode = try? CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path, limit: 1 << 20)) else {
@@ -230,14 +258,15 @@ public struct Watchdog {
         return notice.state == .acked
     }
 
-    /// Opens an episode for `finding`; returns the id of the notice created.
+    /// Opens an episode for `finding`; returns the id of the notice created (nil if it existed) and
+    /// the episode's file.
     ///
     /// Order matters for crash safety: event, decision and notice are published before the
     /// episode that marks the work done. Their ids derive from the episode, so a rerun after a
     /// crash finds them (no-clobber creates) instead of writing a second notice.
     private func openEpisode(
         for finding: Finding, key: String, mission: MissionSnapshot, runID: String, now: Date, store: NoticeStore
-    ) throws -> String? {
+    ) throws -> (String?, String) {
         let episodeID = Identifier.derived("ep", key, Timestamp.format(finding.occurred_at))
         let eventID = Identifier.derived("evt", episodeID)
         let day = Timestamp.day(finding.occurred_at)
@@ -252,15 +281,17 @@ public struct Watchdog {
         let noticeID = Identifier.derived("ntc", episodeID)
         let isNew = try notify(
             noticeID: noticeID, kind: .finding, follows: nil, outcome: finding.outcome, severity: finding.severity,
-            reason: finding.summary, event: event, mission: mission, target: deployment.profile.defaultTarget,
+            reason: finding.summary, event: event, missionID: mission.mission_id,
+            target: deployment.profile.defaultTarget,
             message: Self.render(finding, mission: mission), now: now, store: store)
         FaultInjection.point("watchdog.after_notice")
         let episode = Episode(
             episode_id: episodeID, dedup_key: key, mission_id: mission.mission_id, rule_id: finding.rule_id,
             subject: finding.subject, opened_at: now, event_id: eventID, notice_id: noticeID, last_seen_at: now,
             last_notified_at: now, reminders: 0)
-        try DurableFile.create(try CanonicalJSON.encodeFile(episode), at: episodePath(key))
-        return isNew ? noticeID : nil
+        let path = deployment.layout.openEpisodes + "/" + episodeID + ".json"
+        try DurableFile.create(try CanonicalJSON.encodeFile(episode), at: path)
+        return (isNew ? noticeID : nil, path)
     }
 
     /// A reminder or the escalation of an open episode: its own decision and notice, linked to the first.
@@ -293,7 +324,7 @@ public struct Watchdog {
             noticeID: noticeID, kind: kind, follows: episode.notice_id,
             outcome: escalating ? (channel ? .escalate : .force_checkpoint) : finding.outcome,
             severity: escalating ? max(finding.severity, .critical) : finding.severity, reason: reason, event: event,
-            mission: mission,
+            missionID: mission.mission_id,
             target: escalating && channel ? (profile.escalationTarget ?? profile.defaultTarget) : profile.defaultTarget,
             message: message, now: now, store: store)
         return noticeID
@@ -302,16 +333,52 @@ public struct Watchdog {
     /// Writes the decision and the notice it asks for.
     ///
     /// Returns false if the notice already existed.
+    /// The malformed-contract case of the ops spec: the colony runtime wrote a snapshot rgov cannot
+    /// use. It is quarantined (never judged half-read), and an operator is told which file and why,
+    /// once per quarantined file. Returns the notice's id when it is new.
+    private func raiseMalformedSnapshot(_ record: QuarantineRecord, runID: String, now: Date, store: NoticeStore)
+        throws -> String?
+    {
+        let ruleID = "contract/malformed-snapshot"
+        let stem = String(record.file_name.dropLast(record.file_name.hasSuffix(".json") ? 5 : 0))
+        let missionID = Identifier.isValid(stem) ? stem : "unknown-mission"
+        let key = ruleID + "/" + record.quarantine_id
+        let episodeID = Identifier.derived("ep", key)
+        let event = CanonicalEvent(
+            event_id: Identifier.derived("evt", episodeID), kind: .finding, rule_id: ruleID, severity: .warning,
+            mission_id: missionID, task_id: missionID, correlation_id: missionID, dedup_key: key,
+            episode_id: episodeID, occurred_at: now, observed_at: now,
+            summary: "snapshot \(record.file_name) could not be used: \(record.reason)",
+            facts: [
+                "file": .string(record.original_path), "quarantine_id": .string(record.quarantine_id),
+                "reason": .string(record.reason),
+            ],
+            watchdog_run_id: runID, profile: deployment.profileReference,
+            capability_descriptor: deployment.descriptorReference)
+        try publish(event, in: deployment.layout.events, day: Timestamp.day(now), id: event.event_id)
+        let noticeID = Identifier.derived("ntc", episodeID)
+        let message = NoticeMessage(
+            title: "[warning] \(ruleID): \(record.file_name)",
+            text: "The colony runtime wrote missions/\(record.file_name), which rgov cannot use: \(record.reason). "
+                + "It was moved to quarantine/\(record.quarantine_id)/ and this mission is not watched until it is "
+                + "fixed. Fix the writer, then: rgov quarantine restore \(record.quarantine_id) --by NAME")
+        let isNew = try notify(
+            noticeID: noticeID, kind: .finding, follows: nil, outcome: .notify, severity: .warning,
+            reason: event.summary, event: event, missionID: missionID, target: deployment.profile.defaultTarget,
+            message: message, now: now, store: store)
+        return isNew ? noticeID : nil
+    }
+
     private func notify(
         noticeID: String, kind: NoticeKind, follows: String?, outcome: DecisionRecord.Outcome, severity: Severity,
         reason: String,
-        event: CanonicalEvent, mission: MissionSnapshot, target: String, message: NoticeMessage, now: Date,
+        event: CanonicalEvent, missionID: String, target: String, message: NoticeMessage, now: Date,
         store: NoticeStore
     ) throws -> Bool {
         let decisionID = Identifier.derived("dec", noticeID)
         let decision = DecisionRecord(
-            decision_id: decisionID, event_id: event.event_id, rule_id: event.rule_id, mission_id: mission.mission_id,
-            task_id: mission.mission_id, correlation_id: mission.mission_id, outcome: outcome, reason: reason,
+            decision_id: decisionID, event_id: event.event_id, rule_id: event.rule_id, mission_id: missionID,
+            task_id: missionID, correlation_id: missionID, outcome: outcome, reason: reason,
             decided_at: now,
             decided_by: Self.actor, notice_id: noticeID, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference)
@@ -319,8 +386,8 @@ public struct Watchdog {
         var (initial, initialReason) = initialState()
         if severity < deployment.profile.minSeverity { (initial, initialReason) = (.prepared, "below_min_severity") }
         let notice = try Notice(
-            notice_id: noticeID, rule_id: event.rule_id, severity: severity, mission_id: mission.mission_id,
-            correlation_id: mission.mission_id, event_id: event.event_id, decision_id: decisionID,
+            notice_id: noticeID, rule_id: event.rule_id, severity: severity, mission_id: missionID,
+            correlation_id: missionID, event_id: event.event_id, decision_id: decisionID,
             dedup_key: event.dedup_key,
             episode_id: event.episode_id, target: target, message: message, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference, created_at: now, initial: initial,
@@ -368,7 +435,7 @@ public struct Watchdog {
                         + "cleared after \(open).")
                 if try notify(
                     noticeID: noticeID, kind: .resolved, follows: episode.notice_id, outcome: .notify, severity: .info,
-                    reason: "condition cleared", event: event, mission: mission,
+                    reason: "condition cleared", event: event, missionID: mission.mission_id,
                     target: deployment.profile.defaultTarget,
                     message: message, now: now, store: store)
                 {

@@ -91,7 +91,8 @@ public enum DurableFile {
 public enum FaultInjection {
     /// Every point the code names (a test checks this list against the sources).
     public static let points: Set<String> = [
-        "bridge.after_batch_result", "bridge.after_intent", "bridge.after_receipt", "bridge.after_send",
+        "bridge.after_batch_result", "bridge.after_intent", "bridge.after_outcome_applied", "bridge.after_receipt",
+        "bridge.after_send",
         "dispatcher.after_spool", "durable.before_rename", "notice.between_rewrite_and_move", "sender.after_item",
         "watchdog.after_notice",
     ]

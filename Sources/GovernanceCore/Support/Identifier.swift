@@ -23,12 +23,7 @@ public enum Identifier {
 
     /// A short, printable rendering of untrusted text for error messages.
     public static func quoted(_ text: String, limit: Int = 80) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars.prefix(limit) {
-            out +=
-                scalar.value < 0x20 || scalar.value == 0x7f ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
-        }
-        return "\"" + out + (text.unicodeScalars.count > limit ? "…" : "") + "\""
+        "\"" + TerminalText.field(text, limit: limit) + "\""
     }
 
     private static func isAlnum(_ b: UInt8) -> Bool {

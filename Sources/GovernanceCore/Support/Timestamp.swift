@@ -64,7 +64,12 @@ public enum Timestamp {
 
     /// Whole milliseconds since 1970, rounded to the nearest: the unit every threshold compares in,
     /// so binary floating point never decides whether a mission is 1 ms late.
-    public static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+    public static func milliseconds(_ date: Date) -> Int64 {
+        let ms = (date.timeIntervalSince1970 * 1000).rounded()
+        // Clamped, never trapping: a time from input can be anything a Date holds.
+        guard ms.isFinite else { return 0 }
+        return Int64(max(-9.0e18, min(9.0e18, ms)))
+    }
 
     /// Formats as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC, nearest millisecond).
     public static func format(_ date: Date) -> String {
@@ -137,4 +142,13 @@ public struct Clock: Sendable {
 
     public func now() -> Date { pinned ?? Date() }
     public var isPinned: Bool { pinned != nil }
+}
+
+extension Int64 {
+    /// `self + other`, clamped to the representable range instead of trapping.
+    public func saturatingAdd(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        guard overflow else { return sum }
+        return other > 0 ? .max : .min
+    }
 }

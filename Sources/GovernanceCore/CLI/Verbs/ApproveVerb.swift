@@ -13,6 +13,9 @@ extension Verb {
         options.emit(
             approval,
             "\(approval.decision.rawValue) \(approval.mission_id)/\(approval.writeback_id) by \(approval.by) (decision \(approval.decision_id))"
+                + (approval.after_application == true
+                    ? "\n  it was already applied without approval: the approval is recorded, the violation stands"
+                    : "")
         )
         return 0
     }

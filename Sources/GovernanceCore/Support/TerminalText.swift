@@ -1,0 +1,43 @@
+import Foundation
+
+/// The one sanitiser for text that reaches a terminal or a log line.
+///
+/// Mission fields, sender output, writeback ids and file names come from outside: printed raw, an
+/// escape sequence could repaint the operator's terminal and a newline could forge a line of
+/// output. Control characters, DEL, C1 controls and bidirectional overrides are shown visibly
+/// (`\x1b`, `\n`, `\u{202e}`), and long values are cut with a marker. `--json` output is exact
+/// JSON and never passes through here.
+public enum TerminalText {
+    /// One untrusted value as one safe line, at most `limit` characters before the cut marker.
+    public static func field(_ text: String, limit: Int = 300) -> String {
+        var out = ""
+        var count = 0
+        for scalar in text.unicodeScalars {
+            if count >= limit {
+                let rest = text.unicodeScalars.count - count
+                return out + "…[+\(rest) chars]"
+            }
+            out += visible(scalar, keepNewline: false)
+            count += 1
+        }
+        return out
+    }
+
+    /// Text whose line breaks are its own (a report rgov composed): each line made safe, the
+    /// breaks kept.
+    public static func lines(_ text: String) -> String {
+        text.unicodeScalars.map { visible($0, keepNewline: true) }.joined()
+    }
+
+    static func visible(_ scalar: Unicode.Scalar, keepNewline: Bool) -> String {
+        switch scalar.value {
+        case 0x0a: return keepNewline ? "\n" : "\\n"
+        case 0x0d: return "\\r"
+        case 0x09: return "\\t"
+        case 0x00..<0x20, 0x7f: return String(format: "\\x%02x", scalar.value)
+        case 0x80..<0xa0, 0x200e, 0x200f, 0x202a...0x202e, 0x2066...0x2069:
+            return String(format: "\\u{%x}", scalar.value)
+        default: return String(Character(scalar))
+        }
+    }
+}
