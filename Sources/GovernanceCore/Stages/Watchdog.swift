@@ -179,8 +179,10 @@ public struct Watchdog {
         missionID + "/" + finding.rule_id + (finding.subject.map { "/" + $0 } ?? "")
     }
 
-    /// The open episodes by dedup key. Each file is named by its episode id; one named otherwise
-    /// (an older layout named them by their key) is renamed to its id first.
+    /// The open episodes by dedup key.
+    ///
+    /// Each file is named by its episode id; one named otherwise (an older layout named them by
+    /// their key) is renamed to its id first.
     private func loadOpenEpisodes(now: Date) throws -> [String: String] {
         let folder = deployment.layout.openEpisodes
         var index: [String: String] = [:]

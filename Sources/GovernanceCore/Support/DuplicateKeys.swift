@@ -6,8 +6,9 @@ import Foundation
 /// snapshot could say one thing to rgov and another to an auditor's tools. Untrusted JSON is
 /// refused instead. Keys are compared after unescaping (`"a\u0062"` is `"ab"`).
 public enum DuplicateKeys {
-    /// The first duplicated key and its byte offset, or nil. Malformed JSON yields nil: the decoder
-    /// that runs next reports it better.
+    /// The first duplicated key and its byte offset, or nil.
+    ///
+    /// Malformed JSON yields nil: the decoder that runs next reports it better.
     public static func first(in data: Data) -> (key: String, offset: Int)? {
         let bytes = [UInt8](data)
         var i = 0
