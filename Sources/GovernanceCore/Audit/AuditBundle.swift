@@ -18,6 +18,9 @@ public struct BundleManifest: Codable, Sendable {
     public var since: Date?
     public var until: Date?
     public var created_at: Date
+    /// Acked notices in the bundle by evidence kind: `synthetic` (a trial sender's) is never
+    /// counted with the kinds that mean a person could have seen the notice.
+    public var acks_by_kind: [String: Int]?
     public var artifacts: [Artifact]
 }
 
@@ -45,6 +48,9 @@ public struct AuditExport: Sendable {
             return (since.map { n.created_at >= $0 } ?? true) && (until.map { n.created_at <= $0 } ?? true)
         }
         guard !notices.isEmpty || task != nil else { throw RgovError(.noInput, "no notices in that window") }
+        if let task, notices.isEmpty, !Sys.exists(layout.missions + "/" + task + ".json") {
+            throw RgovError(.noInput, "no mission or notice \(Identifier.quoted(task)) in \(layout.root)")
+        }
         var files: [(kind: String, path: String)] = []
         var missions: Set<String> = []
         var profiles: Set<String> = []
@@ -119,6 +125,7 @@ public struct AuditExport: Sendable {
             capability_descriptor: notices.last?.notice.capability_descriptor ?? deployment.descriptorReference,
             task_id: task,
             correlation_id: task, since: since, until: until, created_at: now,
+            acks_by_kind: NoticeStore.ackKinds(notices.map(\.notice)),
             artifacts: artifacts.sorted { $0.ref < $1.ref })
         try DurableFile.write(try CanonicalJSON.encodeFile(manifest), to: bundle + "/manifest.json")
         let tar = bundle + ".tar"
@@ -200,6 +207,10 @@ public enum AuditVerify {
             if receipt.delivery_state == .acked && !(receipt.ack_evidence?.isSufficient ?? false) {
                 problems.append("receipt \(receipt.receipt_id): acked without sufficient ack evidence")
             }
+        }
+        // Synthetic acks are counted apart; a manifest that says otherwise relabels them.
+        if let stated = manifest.acks_by_kind, stated != NoticeStore.ackKinds(Array(notices.values)) {
+            problems.append("manifest.json: acks_by_kind \(stated) disagrees with the bundled notices")
         }
         for notice in notices.values.sorted(by: { $0.notice_id < $1.notice_id }) {
             problems += checkDeliveryTruth(notice)

@@ -181,7 +181,10 @@ public enum Log {
 
     static func describe(_ r: Bridge.Report) -> String {
         var lines = ["bridge: \(r.outcomes.count) sends concluded, \(r.recovered.count) interrupted attempts recovered"]
-        for o in r.recovered + r.outcomes { lines.append("  \(o.notice_id): \(o.state.rawValue) (\(o.reason))") }
+        for o in r.recovered + r.outcomes + r.late_acks {
+            lines.append("  \(o.notice_id): \(o.state.rawValue) (\(o.reason))")
+        }
+        if !r.late_acks.isEmpty { lines.append("  acked by late evidence: \(r.late_acks.count)") }
         if r.skipped_held > 0 { lines.append("  held: \(r.skipped_held)") }
         if r.deferred_by_cap > 0 {
             lines.append("  deferred to the next tick (max_sends_per_tick): \(r.deferred_by_cap)")

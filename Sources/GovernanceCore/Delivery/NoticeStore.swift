@@ -170,6 +170,27 @@ public struct NoticeStore: Sendable {
         return nil
     }
 
+    /// Acked notices by evidence kind (`synthetic` apart from the human-visible kinds).
+    public static func ackKinds(_ notices: [Notice]) -> [String: Int] {
+        var kinds: [String: Int] = [:]
+        for notice in notices where notice.state == .acked {
+            kinds[notice.ack_evidence?.kind.rawValue ?? "unknown", default: 0] += 1
+        }
+        return kinds
+    }
+
+    /// Every acked notice's evidence kind, counted (this reads each acked notice).
+    public func ackKinds() throws -> [String: Int] {
+        let base = layout.notices(.acked)
+        var notices: [Notice] = []
+        for day in try layout.dayPartitions(in: base) {
+            for name in try layout.artifactNames(in: base + "/" + day) {
+                if let notice = try? read(base + "/" + day + "/" + name) { notices.append(notice) }
+            }
+        }
+        return Self.ackKinds(notices)
+    }
+
     /// How many notices are in each state: a directory listing per folder, nothing decoded.
     public func counts() throws -> [DeliveryState: Int] {
         var result: [DeliveryState: Int] = [:]

@@ -355,7 +355,8 @@ public struct Doctor {
         var lines: [String] = []
         for c in report.checks {
             lines.append(
-                c.status.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0) + c.check + ": " + c.detail)
+                c.status.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0) + c.check + ": "
+                    + TerminalText.field(c.detail, limit: 1000))
             if let fix = c.fix { lines.append("      fix: " + fix) }
         }
         let failed = report.checks.filter { $0.status == .fail }.count

@@ -22,6 +22,8 @@ public struct Inspection: Sendable {
         public var attempts: Int
         public var held: Bool
         public var next_attempt_at: Date?
+        /// For an acked notice, its evidence kind (`synthetic` for the trial shim).
+        public var ack_kind: String?
     }
 
     public func list(state: DeliveryState?, mission: String?, rule: String?, since: Date?) throws -> [Line] {
@@ -35,13 +37,15 @@ public struct Inspection: Sendable {
                 age_ms: now.milliseconds(since: $0.created_at),
                 mission_id: $0.mission_id, rule_id: $0.rule_id, severity: $0.severity, kind: $0.notice_kind,
                 attempts: $0.attempts,
-                held: $0.hold != nil, next_attempt_at: $0.next_attempt_at)
+                held: $0.hold != nil, next_attempt_at: $0.next_attempt_at, ack_kind: $0.ack_evidence?.kind.rawValue)
         }
     }
 
     public static func describe(_ line: Line) -> String {
         [
-            line.notice_id, line.state.rawValue + (line.held ? "!" : ""), DurationText.describe(ms: line.age_ms),
+            line.notice_id,
+            line.state.rawValue + (line.ack_kind == AckEvidence.Kind.synthetic.rawValue ? "(synthetic)" : "")
+                + (line.held ? "!" : ""), DurationText.describe(ms: line.age_ms),
             f(line.mission_id), f(line.rule_id), f(line.reason),
         ].joined(separator: "  ")
     }

@@ -4,6 +4,8 @@ import Foundation
 public struct StatusReport: Codable, Sendable {
     public var state_dir: String
     public var notices_by_state: [String: Int]
+    /// Acked notices by evidence kind; `synthetic` ones were "acked" by a trial sender, not seen.
+    public var acks_by_kind: [String: Int]
     public var quarantined: Int
     public var open_episodes: Int
     public var inflight_attempts: Int
@@ -41,6 +43,7 @@ public struct StatusReport: Codable, Sendable {
         return StatusReport(
             state_dir: layout.root,
             notices_by_state: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
+            acks_by_kind: try NoticeStore(layout: layout).ackKinds(),
             quarantined: try Sys.listDirectory(layout.quarantine).filter { !$0.hasPrefix(".") }.count,
             open_episodes: try layout.artifactNames(in: layout.openEpisodes).count,
             inflight_attempts: try layout.artifactNames(in: layout.inflightAttempts).count, last_watchdog_run: last,
@@ -58,9 +61,16 @@ public struct StatusReport: Codable, Sendable {
     public func describe() -> String {
         var lines = ["state \(state_dir)"]
         for state in DeliveryState.allCases {
-            lines.append(
+            var line =
                 "  " + state.rawValue.padding(toLength: 22, withPad: " ", startingAt: 0)
-                    + String(notices_by_state[state.rawValue] ?? 0))
+                + String(notices_by_state[state.rawValue] ?? 0)
+            let synthetic = acks_by_kind[AckEvidence.Kind.synthetic.rawValue] ?? 0
+            if state == .acked && synthetic > 0 {
+                line +=
+                    "  (\(synthetic) synthetic: a trial sender's, not seen by anyone; "
+                    + "\((notices_by_state[state.rawValue] ?? 0) - synthetic) human-visible)"
+            }
+            lines.append(line)
         }
         lines.append(
             "  open episodes: \(open_episodes), attempts in flight: \(inflight_attempts), quarantined: \(quarantined)")
@@ -84,11 +94,11 @@ public struct StatusReport: Codable, Sendable {
         for run in stage_runs {
             lines.append(
                 "  \(run.stage): last run \(Timestamp.format(run.at)), exit \(run.exit_status) in \(run.duration_ms) ms"
-                    + (run.error.map { " (" + $0 + ")" } ?? ""))
+                    + (run.error.map { " (" + TerminalText.field($0) + ")" } ?? ""))
         }
         for gap in capability_gaps { lines.append("  capability gap \(gap): \(CapabilityFallback.explain(gap))") }
         for (lock, holder) in lock_holders.sorted(by: { $0.key < $1.key }) {
-            lines.append("  lock \(lock): held by \(holder)")
+            lines.append("  lock \(TerminalText.field(lock)): held by \(TerminalText.field(holder))")
         }
         return lines.joined(separator: "\n")
     }

@@ -36,6 +36,8 @@ public struct Bridge: Sendable {
     public struct Report: Codable, Sendable {
         public var outcomes: [Outcome]
         public var recovered: [Outcome]
+        /// Notices acked by late evidence from `operator-notify-bridge-acks/`.
+        public var late_acks: [Outcome]
         public var skipped_held: Int
         public var deferred_by_cap: Int
         public var retries_not_due: Int
@@ -51,6 +53,7 @@ public struct Bridge: Sendable {
         let now = deployment.clock.now()
         let store = NoticeStore(layout: deployment.layout)
         let recovered = try recoverInterruptedAttempts(store: store, now: now)
+        let (lateAcks, refusedAcks) = try acceptLateAcks(store: store, now: now)
         let (dispatched, quarantinedA) = try store.waiting(in: .dispatched, stage: Self.stage, at: now)
         let (deferred, quarantinedB) = try store.waiting(
             inFolder: deployment.layout.deferredNotices, stage: Self.stage, at: now)
@@ -69,8 +72,8 @@ public struct Bridge: Sendable {
         }
         let outcomes = try deliver(work, store: store, now: now)
         return Report(
-            outcomes: outcomes, recovered: recovered, skipped_held: held, deferred_by_cap: capped,
-            retries_not_due: deferred.count - due.count, quarantined: quarantinedA + quarantinedB,
+            outcomes: outcomes, recovered: recovered, late_acks: lateAcks, skipped_held: held, deferred_by_cap: capped,
+            retries_not_due: deferred.count - due.count, quarantined: quarantinedA + quarantinedB + refusedAcks,
             capability_gaps: deployment.capabilityGaps,
             duration_ms: Int(((Sys.monotonicSeconds() - started) * 1000).rounded()))
     }
@@ -473,6 +476,91 @@ public struct Bridge: Sendable {
             next = moved
         }
         try store.save(next, replacing: notice, at: path)
+    }
+
+    /// Late ack evidence, as an upper runtime or relay drops it in `operator-notify-bridge-acks/`:
+    /// one JSON file with `notice_id`, `idempotency_key`, `message_id`, `acked_at` and `by`.
+    struct LateAck: Codable {
+        var notice_id: String
+        var idempotency_key: String
+        var message_id: String
+        var acked_at: Date
+        var by: String
+    }
+
+    /// Promotes a waiting notice to `acked` on late evidence that matches it (its idempotency key,
+    /// a message id, who), receipt first; archives the file by day.
+    ///
+    /// Evidence that does not match is quarantined with the reason, never applied.
+    private func acceptLateAcks(store: NoticeStore, now: Date) throws -> ([Outcome], [String]) {
+        let layout = deployment.layout
+        var accepted: [Outcome] = []
+        var refused: [String] = []
+        for name in try layout.artifactNames(in: layout.bridgeAcks) {
+            let path = layout.bridgeAcks + "/" + name
+            do {
+                accepted.append(try acceptLateAck(at: path, store: store, now: now))
+                let archive = layout.bridgeAcks + "/archive/" + Timestamp.day(now)
+                try Sys.makeDirectory(archive)
+                try DurableFile.move(path, to: archive + "/" + name)
+            } catch let changed as NoticeChanged {
+                Log.info(Self.actor, "late ack \(name) waits for the next run: \(changed.reason)")
+            } catch {
+                try Quarantine(layout: layout).isolate(
+                    path, reason: "late ack evidence refused: \(error)", stage: Self.stage, at: now)
+                refused.append(name)
+            }
+        }
+        return (accepted, refused)
+    }
+
+    private func acceptLateAck(at path: String, store: NoticeStore, now: Date) throws -> Outcome {
+        let data = try Sys.readFile(path, limit: 1 << 20)
+        if let duplicate = DuplicateKeys.first(in: data) {
+            throw RgovError.data("key \(Identifier.quoted(duplicate.key)) appears twice")
+        }
+        let ack = try CanonicalJSON.decode(LateAck.self, from: data)
+        guard let noticePath = store.locate(ack.notice_id) else {
+            throw RgovError.data("no notice \(Identifier.quoted(ack.notice_id))")
+        }
+        let notice = try store.read(noticePath)
+        guard notice.state == .pending_external_send || notice.state == .dispatched else {
+            throw RgovError.data("notice \(notice.notice_id) is \(notice.state.rawValue), not waiting for an ack")
+        }
+        let spoolPath = deployment.layout.spool + "/" + notice.notice_id + ".json"
+        guard
+            let handoff = try? CanonicalJSON.decode(
+                SpoolHandoff.self, from: try Sys.readFile(spoolPath, limit: 8 << 20))
+        else { throw RgovError.data("notice \(notice.notice_id) has no spool handoff to match") }
+        guard ack.idempotency_key == handoff.idempotency_key else {
+            throw RgovError.data("idempotency_key does not match notice \(notice.notice_id)'s")
+        }
+        guard !ack.message_id.isEmpty, !ack.by.isEmpty else { throw RgovError.data("message_id and by are required") }
+        guard ack.acked_at >= notice.created_at, ack.acked_at <= now.adding(ms: 300_000) else {
+            throw RgovError.data("acked_at \(Timestamp.format(ack.acked_at)) is before the notice or in the future")
+        }
+        let receiptID = "rcp-" + notice.notice_id + ".ext" + String(notice.transitions.count)
+        let evidence = AckEvidence(
+            kind: .external_ack, at: ack.acked_at, message_id: ack.message_id, sender_mode: "external",
+            receipt_id: receiptID, by: ack.by)
+        let receipt = Receipt(
+            receipt_id: receiptID, attempt_id: nil, notice_id: notice.notice_id, mission_id: notice.mission_id,
+            task_id: notice.task_id, correlation_id: notice.correlation_id, delivery_state: .acked,
+            sender_mode: "external", reason: "external_ack", ack_evidence: evidence,
+            sha256: SHA256.hex(of: [UInt8](data)), sender_exit_status: nil, sender_message_id: ack.message_id,
+            sender_stderr_tail: nil, duration_ms: nil, recorded_at: now, recorded_by: Self.actor,
+            prev_sha256: notice.chain_head_sha256, profile: deployment.profileReference,
+            capability_descriptor: deployment.descriptorReference, capability_gaps: nil, next_attempt_at: nil)
+        let acked = try notice.transitioned(
+            to: .acked, at: now, by: Self.actor, reason: "external_ack from \(ack.by)", evidence: evidence,
+            receipt: receipt)
+        let receiptFile = receiptPath(receiptID, day: Timestamp.day(now))
+        let moved = try store.save(acked, replacing: notice, at: noticePath, unlessSending: true) {
+            try Sys.makeDirectory((receiptFile as NSString).deletingLastPathComponent)
+            try DurableFile.create(try CanonicalJSON.encodeFile(receipt), at: receiptFile)
+        }
+        _ = moved
+        return Outcome(notice_id: notice.notice_id, state: .acked, reason: "external_ack", receipt: receiptFile)
     }
 
     /// Finishes what a crashed run left in `inflight/`.

@@ -22,6 +22,7 @@ public struct Tick {
         public var capability_descriptor: String
         public var capability_gaps: [String]
         public var missions_imported: Int?
+        public var missions_skipped: Int?
         public var stages: [StageRun]
         public var notices_by_state: [String: Int]
         public var receipts_dir: String
@@ -51,7 +52,7 @@ public struct Tick {
     public func run(importingFrom missionsSource: String?) throws -> Report {
         let started = deployment.clock.now()
         let runID = "tick-" + Timestamp.compact(started) + "-" + String(Sys.processID())
-        let imported = try missionsSource.map { try importMissions(from: $0) }
+        let imports = try missionsSource.map { try importMissions(from: $0) }
         var runs: [StageRun] = []
         var ok = true
         var environment = ProcessInfo.processInfo.environment
@@ -84,32 +85,54 @@ public struct Tick {
         return Report(
             run_id: runID, at: started, state_dir: deployment.layout.root, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference, capability_gaps: deployment.capabilityGaps,
-            missions_imported: imported, stages: runs,
+            missions_imported: imports?.imported, missions_skipped: imports?.skipped, stages: runs,
             notices_by_state: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
             receipts_dir: deployment.layout.receipts, stopped_by: stoppedBy, ok: ok && stoppedBy == nil)
     }
 
     /// Copies mission snapshots from `folder` into the state's `missions/`, as the colony runtime
     /// would: each file published atomically, names validated before they become paths.
-    func importMissions(from folder: String) throws -> Int {
+    ///
+    /// A file that cannot be taken in (a FIFO, too large, a bad name) is skipped with a warning and a quarantine
+    /// record, never the end of the tick.
+    func importMissions(from folder: String) throws -> (imported: Int, skipped: Int) {
         guard Sys.isDirectory(folder) else { throw RgovError(.noInput, "--missions-from \(folder): not a directory") }
-        var count = 0
+        try deployment.layout.prepare()
+        var imported = 0
+        var skipped = 0
         for name in try deployment.layout.artifactNames(in: folder) {
-            let id = String(name.dropLast(5))
-            guard Identifier.isValid(id) else {
-                throw RgovError.data("\(folder)/\(name): file name is not a valid mission id")
+            let path = folder + "/" + name
+            do {
+                let id = String(name.dropLast(5))
+                guard Identifier.isValid(id) else { throw RgovError.data("file name is not a valid mission id") }
+                guard Sys.kind(path) == .regular else { throw RgovError.data("not a regular file") }
+                let data: Data
+                do {
+                    data = try Sys.readFile(path, limit: Watchdog.missionSizeLimit)
+                } catch let error as SystemCallError where error.errno == EFBIG {
+                    throw RgovError.data("larger than \(Watchdog.missionSizeLimit) bytes")
+                }
+                try DurableFile.write(data, to: deployment.layout.missions + "/" + name)
+                imported += 1
+            } catch {
+                skipped += 1
+                Log.info("rgov", "warning: skipped \(path): \(error)")
+                try Quarantine(layout: deployment.layout).note(
+                    path, reason: "not imported: \(error)", stage: "tick", at: deployment.clock.now())
             }
-            let data = try Sys.readFile(folder + "/" + name, limit: Watchdog.missionSizeLimit)
-            try DurableFile.write(data, to: deployment.layout.missions + "/" + name)
-            count += 1
         }
-        return count
+        return (imported, skipped)
     }
 
     /// The summary a person (or cron's log) reads: every line starts with the time and the run id.
     public static func describe(_ r: Report) -> String {
         var lines = ["rgov tick: state \(r.state_dir), profile \(r.profile), runtime \(r.capability_descriptor)"]
-        if let n = r.missions_imported { lines.append("  imported \(n) mission snapshots") }
+        if let n = r.missions_imported {
+            let skipped = r.missions_skipped ?? 0
+            lines.append(
+                "  imported \(n) mission snapshots"
+                    + (skipped > 0 ? "; SKIPPED \(skipped) that could not be read (rgov quarantine ls)" : ""))
+        }
         if !r.capability_gaps.isEmpty {
             for gap in r.capability_gaps { lines.append("  capability gap \(gap): \(CapabilityFallback.explain(gap))") }
         }

@@ -22,9 +22,19 @@ public struct Quarantine: Sendable {
 
     public init(layout: StateLayout) { self.layout = layout }
 
-    /// Moves `path` into quarantine with `reason`; returns the record written.
+    /// Records that `path`, outside the state folder (an import source), could not be taken in:
+    /// the reason only, since the file is not rgov's to move.
     @discardableResult
-    public func isolate(_ path: String, reason: String, stage: String, at: Date) throws -> QuarantineRecord {
+    public func note(_ path: String, reason: String, stage: String, at: Date) throws -> QuarantineRecord {
+        let (id, entry, name) = try newEntry(for: path, at: at)
+        let record = QuarantineRecord(
+            quarantine_id: id, original_path: path, file_name: name, reason: reason + " (left where it was)",
+            stage: stage, quarantined_at: at, size_bytes: nil, sha256: nil)
+        try DurableFile.write(try CanonicalJSON.encodeFile(record), to: entry + "/reason.json")
+        return record
+    }
+
+    private func newEntry(for path: String, at: Date) throws -> (id: String, folder: String, name: String) {
         let name = (path as NSString).lastPathComponent
         let folderName = ((path as NSString).deletingLastPathComponent as NSString).lastPathComponent
         let base = "q-" + Timestamp.compact(at) + "-" + sanitize(folderName + "-" + name)
@@ -34,7 +44,13 @@ public struct Quarantine: Sendable {
             suffix += 1
             id = String(base.prefix(112)) + "-" + String(suffix)
         }
-        let entry = layout.quarantine + "/" + id
+        return (id, layout.quarantine + "/" + id, name)
+    }
+
+    /// Moves `path` into quarantine with `reason`; returns the record written.
+    @discardableResult
+    public func isolate(_ path: String, reason: String, stage: String, at: Date) throws -> QuarantineRecord {
+        let (id, entry, name) = try newEntry(for: path, at: at)
         let bytes = Sys.kind(path) == .regular ? try? Sys.readFile(path, limit: 256 << 20) : nil
         let record = QuarantineRecord(
             quarantine_id: id, original_path: path, file_name: name, reason: reason, stage: stage, quarantined_at: at,

@@ -32,6 +32,8 @@ public struct StateLayout: Sendable {
     public var inflightAttempts: String { receipts + "/inflight" }
     public var attempts: String { receipts + "/attempts" }
     public var quarantine: String { root + "/quarantine" }
+    /// Late ack evidence dropped by an upper runtime or relay; accepted files move to `archive/<day>/`.
+    public var bridgeAcks: String { root + "/operator-notify-bridge-acks" }
     public var locks: String { root + "/locks" }
     public var metrics: String { root + "/metrics" }
     public var exports: String { root + "/exports" }
@@ -62,7 +64,7 @@ public struct StateLayout: Sendable {
         [
             missions, watchdogRuns, openEpisodes, events, evidence, decisions, queue, spool, receipts, inflightAttempts,
             attempts, quarantine, locks, metrics, profileSnapshots, profileHistory, deferredNotices, operatorActions,
-            approvals,
+            approvals, bridgeAcks,
         ] + DeliveryState.allCases.map { notices($0) }
     }
 

@@ -15,7 +15,8 @@ extension Verb {
         options.emit(
             backlog,
             (backlog.map {
-                "\($0.mission_id)/\($0.writeback_id)  \($0.target ?? "-")  waiting \(DurationText.describe(ms: $0.waiting_ms))"
+                "\($0.mission_id)/\(TerminalText.field($0.writeback_id))  \(TerminalText.field($0.target ?? "-"))  "
+                    + "waiting \(DurationText.describe(ms: $0.waiting_ms))"
             } + ["-- \(backlog.count) writeback\(backlog.count == 1 ? "" : "s") awaiting approval"]).joined(
                 separator: "\n"))
         return 0

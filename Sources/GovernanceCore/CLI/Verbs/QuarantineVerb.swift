@@ -31,7 +31,9 @@ extension Verb {
             guard options.positionals.count == 1 else { throw UsageError("rgov quarantine ls takes no ID") }
             options.emit(
                 records,
-                (records.map { "\($0.quarantine_id)  \($0.original_path)  \($0.reason)" } + [
+                (records.map {
+                    "\($0.quarantine_id)  \(TerminalText.field($0.original_path))  \(TerminalText.field($0.reason))"
+                } + [
                     "-- \(records.count) quarantined"
                 ]).joined(separator: "\n"))
         case "show":
@@ -48,7 +50,12 @@ extension Verb {
                 ?? "(unreadable)"
             options.emit(
                 r,
-                "\(r.quarantine_id)\n  from \(r.original_path) by \(r.stage) at \(Timestamp.format(r.quarantined_at))\n  reason: \(r.reason)\n  sha256 \(r.sha256 ?? "-"), \(r.size_bytes ?? 0) bytes\n\(head)"
+                "\(r.quarantine_id)\n  from \(TerminalText.field(r.original_path)) by \(r.stage) at "
+                    + "\(Timestamp.format(r.quarantined_at))\n  reason: \(TerminalText.field(r.reason))\n  sha256 "
+                    + "\(r.sha256 ?? "-"), \(r.size_bytes ?? 0) bytes\n"
+                    + head.split(separator: "\n", omittingEmptySubsequences: false).map {
+                        "  | " + TerminalText.field(String($0), limit: 200)
+                    }.joined(separator: "\n")
             )
         case "restore":
             guard options.positionals.count == 2 else {
