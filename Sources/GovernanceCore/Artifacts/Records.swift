@@ -133,6 +133,8 @@ public struct Receipt: Codable, Sendable, Equatable {
 public struct WatchdogRun: Codable, Sendable, Equatable {
     public var schema = "rgov.watchdog-run/v1"
     public var run_id: String
+    /// The tick that ran this watchdog run, when one did.
+    public var parent_run_id: String?
     public var started_at: Date
     public var finished_at: Date
     public var duration_ms: Int

@@ -40,6 +40,7 @@ public struct ArgumentSpec: Sendable, Equatable {
 /// The options every rgov executable may opt into, declared once (DESIGN §8).
 public enum SharedOption: String, CaseIterable, Sendable {
     case state, profile, capabilities, now, json
+    case logFormat = "log-format"
 
     public var spec: OptionSpec {
         switch self {
@@ -52,11 +53,16 @@ public enum SharedOption: String, CaseIterable, Sendable {
             return OptionSpec("capabilities", value: "ID", "capability descriptor", default: "the profile's")
         case .now: return OptionSpec("now", value: "TIME", "pin the clock to an RFC 3339 time (tests, replays)")
         case .json: return OptionSpec("json", "machine-readable output on stdout (logs stay on stderr)")
+        case .logFormat:
+            return OptionSpec(
+                "log-format", value: "text|json",
+                "stderr log lines as text or one JSON object each (env RGOV_LOG_FORMAT)",
+                default: "text")
         }
     }
 
     /// What a stage or a state-changing verb takes.
-    public static let deployment: [SharedOption] = [.state, .profile, .capabilities, .now, .json]
+    public static let deployment: [SharedOption] = [.state, .profile, .capabilities, .now, .json, .logFormat]
     /// What a verb that only reads the state takes.
     public static let reading: [SharedOption] = [.state, .now, .json]
 }

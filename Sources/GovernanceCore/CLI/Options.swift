@@ -27,6 +27,15 @@ public struct Options: Sendable {
         return value
     }
     public func has(_ flag: String) -> Bool { flags.contains(flag) }
+
+    /// `--log-format`, checked; nil leaves the choice to `RGOV_LOG_FORMAT`.
+    public func logFormat() throws -> Log.Format? {
+        guard let text = value("log-format") else { return nil }
+        guard let format = Log.Format(rawValue: text) else {
+            throw UsageError("--log-format \(Identifier.quoted(text)): use text or json")
+        }
+        return format
+    }
     public var json: Bool { has("json") }
 
     /// The pinned clock from `--now`, or the system clock.

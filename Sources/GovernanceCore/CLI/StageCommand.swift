@@ -9,6 +9,15 @@ public enum StageCommand {
 
         var executable: String { "rgov-" + rawValue }
 
+        /// The prefix of this stage's run ids (the watchdog's name its run artifacts).
+        var runPrefix: String {
+            switch self {
+            case .watchdog: return "wdr"
+            case .dispatcher: return "dsp"
+            case .bridge: return "brg"
+            }
+        }
+
         var summary: String {
             switch self {
             case .watchdog: return "evaluate colony missions in STATE/missions and write events, decisions and notices"
@@ -71,7 +80,13 @@ public enum StageCommand {
 
     static func run(_ kind: Kind, options: Options) -> Int32 {
         let started = Sys.monotonicSeconds()
+        let clock = (try? options.clock()) ?? .system
+        Log.configure(
+            stage: kind.rawValue, runID: Log.newRunID(kind.runPrefix, at: clock.now()),
+            format: (try? options.logFormat()) ?? nil, pinnedNow: clock.isPinned ? clock.now() : nil)
         var layout: StateLayout? = nil
+        var deployed: Deployment? = nil
+        var change: Metrics.Change = { _ in }
         func finish(_ proposed: Int32, _ proposedError: String?) -> Int32 {
             var status = proposed
             var error = proposedError
@@ -88,13 +103,39 @@ public enum StageCommand {
                 try? DurableFile.write(
                     try CanonicalJSON.encodeFile(record), to: layout.metrics + "/\(kind.rawValue).last-run.json")
             }
+            let seconds = Sys.monotonicSeconds() - started
+            if let deployment = deployed {
+                let now = clock.now()
+                let succeeded = status == 0
+                do {
+                    try Metrics.record(deployment, now: now) { m in
+                        change(&m)
+                        m.stage_duration_seconds[kind.rawValue] = (seconds * 1000).rounded() / 1000
+                        if succeeded {
+                            m.stage_last_success_timestamp_seconds[kind.rawValue] = now.timeIntervalSince1970.rounded()
+                        } else {
+                            m.stage_failures_total[kind.rawValue, default: 0] += 1
+                        }
+                    }
+                } catch {
+                    Log.error(kind.executable, "metrics not written: \(error)")
+                }
+            }
+            Log.info(
+                kind.executable, "finished with exit \(status)",
+                [
+                    "event": .string("stage_finished"), "exit_code": .number(Double(status)),
+                    "duration_ms": .number((seconds * 1000).rounded()),
+                ])
             return status
         }
         do {
             try EnvironmentContract.enforce(kind.executable)
+            _ = try options.logFormat()
             let deployment = try Deployment.load(options)
             try deployment.layout.prepare()
             layout = deployment.layout
+            deployed = deployment
             try ProfileLifecycle(layout: deployment.layout, clock: deployment.clock).storeSnapshot(deployment.profile)
             let lockPath = deployment.layout.locks + "/" + kind.rawValue + ".lock"
             let holder = "pid \(Sys.processID()) on \(Sys.hostName()) since \(Timestamp.format(Date()))"
@@ -118,6 +159,24 @@ public enum StageCommand {
             case .watchdog:
                 let report = try Watchdog(deployment: deployment).run()
                 output = options.json ? CanonicalJSON.line(report) : Log.describe(report)
+                for id in report.notices_created {
+                    Log.info(
+                        kind.executable, "new notice", ["event": .string("notice_created"), "notice_id": .string(id)])
+                }
+                let backlog =
+                    (try? OperatorDesk(
+                        deployment: deployment,
+                        identity: OperatorIdentity(by: "-", osUser: Sys.userName(), osGroups: [])
+                    ).approvalBacklog()) ?? []
+                change = { m in
+                    for (rule, n) in report.findings_by_rule { m.findings_total[rule, default: 0] += Double(n) }
+                    m.missions = report.missions_by_status_type.mapValues(Double.init)
+                    if let fed = report.mission_feed_last_update {
+                        m.mission_feed_last_update_timestamp_seconds = fed.timeIntervalSince1970.rounded()
+                    }
+                    m.approval_backlog = Double(backlog.count)
+                    m.approval_oldest_age_seconds = Double(backlog.map(\.waiting_ms).max() ?? 0) / 1000
+                }
             case .dispatcher:
                 let report = try Dispatcher(deployment: deployment).run()
                 output = options.json ? CanonicalJSON.line(report) : Log.describe(report)
@@ -128,6 +187,21 @@ public enum StageCommand {
                 let report = try Bridge(deployment: deployment, senderExecutable: sender, environment: environment)
                     .run()
                 output = options.json ? CanonicalJSON.line(report) : Log.describe(report)
+                let mode = deployment.profile.senderMode.rawValue
+                for o in report.recovered + report.outcomes + report.late_acks {
+                    Log.info(
+                        kind.executable, "\(o.state.rawValue) (\(o.reason))",
+                        ["event": .string("send_concluded"), "notice_id": .string(o.notice_id)])
+                }
+                change = { m in
+                    for o in report.recovered + report.outcomes + report.late_acks {
+                        if o.attempted {
+                            m.send_attempts_total[mode + "\t" + o.reason, default: 0] += 1
+                            if o.reason == "outcome_unknown" { m.outcome_unknown_total += 1 }
+                        }
+                        if o.state == .acked { m.acks?[o.reason, default: 0] += 1 }
+                    }
+                }
             }
             Sys.writeStandardOutput((options.json ? output : TerminalText.lines(output)) + "\n")
             return finish(0, nil)
@@ -143,15 +217,8 @@ public enum StageCommand {
     }
 }
 
-/// Logs go to standard error, one line each, unbuffered.
-public enum Log {
-    public static func info(_ who: String, _ message: String) {
-        Sys.writeStandardError("\(who): \(TerminalText.field(message, limit: 4000))\n")
-    }
-    public static func error(_ who: String, _ message: String) {
-        Sys.writeStandardError("\(who): error: \(TerminalText.field(message, limit: 4000))\n")
-    }
-
+/// What each stage's run prints for a person.
+extension Log {
     static func describe(_ r: Watchdog.Report) -> String {
         var lines = [
             "watchdog: scanned \(r.scanned) missions, \(r.findings) findings, \(r.notices_created.count) new notices"

@@ -85,17 +85,7 @@ public struct NoticeStore: Sendable {
     /// Holds `locks/notices.lock` around `body`: every change to an existing notice goes through
     /// here, so a read-compare-write is never interleaved with another process's.
     func exclusively<T>(_ body: () throws -> T) throws -> T {
-        let lockPath = layout.locks + "/notices.lock"
-        var lock: StageLock? = nil
-        for _ in 0..<2_000 {
-            lock = try StageLock.acquire(lockPath, holder: "notice update, pid \(Sys.processID())")
-            if lock != nil { break }
-            Sys.sleep(milliseconds: 5)
-        }
-        guard let lock else {
-            throw RgovError(.temporaryFailure, "\(lockPath) stayed busy for 10 s; try again")
-        }
-        return try withExtendedLifetime(lock) { try body() }
+        try StageLock.exclusively(layout.locks + "/notices.lock", body)
     }
 
     public func read(_ path: String) throws -> Notice {

@@ -18,6 +18,8 @@ public struct StatusReport: Codable, Sendable {
     public var approval_backlog: Int
     public var stage_runs: [StageCommand.LastRun]
     public var capability_gaps: [String]
+    /// The runbook sections (`docs/runbooks.md#...`) for the conditions that hold now.
+    public var runbooks: [String]
 
     public static func gather(layout: StateLayout, now: Date, approvalBacklog: Int) throws -> StatusReport {
         let counts = try NoticeStore(layout: layout).counts()
@@ -55,7 +57,35 @@ public struct StatusReport: Codable, Sendable {
                 (try? Sys.readFile(layout.metrics + "/\(kind.rawValue).last-run.json")).flatMap {
                     try? CanonicalJSON.decode(StageCommand.LastRun.self, from: $0)
                 }
-            }, capability_gaps: last?.capability_gaps ?? [])
+            }, capability_gaps: last?.capability_gaps ?? [],
+            runbooks: try runbooks(
+                layout: layout, stale: Watchdog.staleness(of: last, now: now) != nil, approvalBacklog: approvalBacklog))
+    }
+
+    /// Which runbook sections apply: a stopped schedule, quarantined files, waiting approvals,
+    /// sends waiting to be retried or of unknown outcome, and stuck missions.
+    static func runbooks(layout: StateLayout, stale: Bool, approvalBacklog: Int) throws -> [String] {
+        let base = "docs/runbooks.md#"
+        var sections: [String] = []
+        if stale { sections.append(base + "colony-service-unavailable") }
+        let store = NoticeStore(layout: layout)
+        let waiting = try layout.artifactNames(in: layout.deferredNotices).count
+        let unknown = try layout.artifactNames(in: layout.notices(.pending_external_send)).contains { name in
+            (try? store.read(layout.notices(.pending_external_send) + "/" + name))?.state_reason == "outcome_unknown"
+        }
+        if waiting > 0 || unknown { sections.append(base + "provider-sender-outage") }
+        if try Sys.listDirectory(layout.quarantine).contains(where: { !$0.hasPrefix(".") }) {
+            sections.append(base + "malformed-contract-payload")
+        }
+        if approvalBacklog > 0 { sections.append(base + "approval-queue-backlog") }
+        let stuck = try layout.artifactNames(in: layout.openEpisodes).contains { name in
+            guard let data = try? Sys.readFile(layout.openEpisodes + "/" + name, limit: 1 << 20),
+                let episode = try? CanonicalJSON.decode(Episode.self, from: data)
+            else { return false }
+            return episode.rule_id == "stuck-state/stage-timeout"
+        }
+        if stuck { sections.append(base + "stuck-mission") }
+        return sections
     }
 
     public func describe() -> String {
@@ -97,6 +127,7 @@ public struct StatusReport: Codable, Sendable {
                     + (run.error.map { " (" + TerminalText.field($0) + ")" } ?? ""))
         }
         for gap in capability_gaps { lines.append("  capability gap \(gap): \(CapabilityFallback.explain(gap))") }
+        for section in runbooks { lines.append("  runbook: \(section)") }
         for (lock, holder) in lock_holders.sorted(by: { $0.key < $1.key }) {
             lines.append("  lock \(TerminalText.field(lock)): held by \(TerminalText.field(holder))")
         }

@@ -97,6 +97,13 @@ public enum EnvironmentContract {
                         : "names unknown fault points \(unknown.joined(separator: ", ")) (known: \(FaultInjection.points.sorted().joined(separator: ", ")))"
                 }),
             Variable(
+                name: "RGOV_LOG_FORMAT", defaultValue: "text", readBy: "every executable",
+                valid: "text or json: stderr log lines for a person, or one JSON object each; --log-format wins",
+                role: .setting, check: { Log.Format(rawValue: $0) == nil ? "must be text or json" : nil }),
+            Variable(
+                name: Log.parentRunVariable, defaultValue: "set by rgov tick", readBy: "the stages",
+                valid: "the tick's run id, named as the parent of each stage's run", role: .internal, check: nonEmpty),
+            Variable(
                 name: Shutdown.parentVariable, defaultValue: "set by rgov tick", readBy: "the stages",
                 valid: "the tick's process id: a stage stops when that process dies", role: .internal,
                 check: wholeNumber),

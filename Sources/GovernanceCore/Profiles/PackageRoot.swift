@@ -58,14 +58,23 @@ public enum PackageInfo {
     /// commit (said so, since the tree may have moved on since the build).
     public static func versionLine(_ executable: String) -> String {
         guard let root = try? PackageRoot.find() else { return "\(executable) \(version) (commit unknown)" }
-        if let data = try? Sys.readFile(root.path + "/build-info.json", limit: 1 << 16),
-            case .object(let info)? = try? CanonicalJSON.decode(JSONValue.self, from: data),
-            case .string(let commit)? = info["commit"]
-        {
-            return "\(executable) \(version) (commit \(commit))"
-        }
+        if let commit = installedCommit(root.path) { return "\(executable) \(version) (commit \(commit))" }
         if let commit = gitCommit(root.path) { return "\(executable) \(version) (source tree at commit \(commit))" }
         return "\(executable) \(version) (commit unknown)"
+    }
+
+    /// The commit of this build: the installed one, else the source tree's; nil when neither says.
+    public static func commit() -> String? {
+        guard let root = try? PackageRoot.find() else { return nil }
+        return installedCommit(root.path) ?? gitCommit(root.path)
+    }
+
+    static func installedCommit(_ root: String) -> String? {
+        guard let data = try? Sys.readFile(root + "/build-info.json", limit: 1 << 16),
+            case .object(let info)? = try? CanonicalJSON.decode(JSONValue.self, from: data),
+            case .string(let commit)? = info["commit"]
+        else { return nil }
+        return commit
     }
 
     /// The commit `HEAD` names in `tree/.git`, read from the files (no `git` process).

@@ -31,6 +31,8 @@ public struct Bridge: Sendable {
         public var reason: String
         public var receipt: String
         public var next_attempt_at: Date?
+        /// A sender ran for this outcome (false for refusals decided without one).
+        public var attempted: Bool = false
     }
 
     public struct Report: Codable, Sendable {
@@ -414,7 +416,7 @@ public struct Bridge: Sendable {
         if let attempt { try fileAttempt(attempt) }
         return Outcome(
             notice_id: notice.notice_id, state: receipt.delivery_state, reason: receipt.reason, receipt: receiptPath,
-            next_attempt_at: receipt.next_attempt_at)
+            next_attempt_at: receipt.next_attempt_at, attempted: attempt != nil)
     }
 
     /// Every unknown outcome that will not be retried alerts, exactly once: the alert's id derives
@@ -605,7 +607,7 @@ public struct Bridge: Sendable {
                     Outcome(
                         notice_id: notice.notice_id, state: receipt.delivery_state, reason: receipt.reason,
                         receipt: receiptFile,
-                        next_attempt_at: receipt.next_attempt_at))
+                        next_attempt_at: receipt.next_attempt_at, attempted: true))
                 continue
             }
             // The send may or may not have happened. Only a binding that makes a resend harmless

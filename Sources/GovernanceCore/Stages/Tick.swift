@@ -37,8 +37,13 @@ public struct Tick {
     public let binDirectory: String
     public let stageDeadline: Double
 
-    public init(deployment: Deployment, passThrough: [String], binDirectory: String, stageDeadline: Double = 600) {
+    public let runID: String
+
+    public init(
+        deployment: Deployment, runID: String, passThrough: [String], binDirectory: String, stageDeadline: Double = 600
+    ) {
         self.deployment = deployment
+        self.runID = runID
         self.passThrough = passThrough
         self.binDirectory = binDirectory
         self.stageDeadline = stageDeadline
@@ -51,21 +56,23 @@ public struct Tick {
 
     public func run(importingFrom missionsSource: String?) throws -> Report {
         let started = deployment.clock.now()
-        let runID = "tick-" + Timestamp.compact(started) + "-" + String(Sys.processID())
         let imports = try missionsSource.map { try importMissions(from: $0) }
         var runs: [StageRun] = []
         var ok = true
         var environment = ProcessInfo.processInfo.environment
         environment[Shutdown.parentVariable] = String(Sys.processID())
+        // Each stage's run id names this tick as its parent (logs, run artifacts).
+        environment[Log.parentRunVariable] = runID
         for stage in StageCommand.Kind.allCases {
             if Shutdown.requested != nil { break }
             let child: ChildResult
             do {
-                child = try ChildProcess.run(
-                    ChildSpec(
-                        executable: binDirectory + "/rgov-" + stage.rawValue, arguments: passThrough + ["--json"],
-                        environment: environment, deadline: stageDeadline, killGrace: 5, stderrLimit: 4096,
-                        stopGrace: Self.stageStopGrace))
+                var spec = ChildSpec(
+                    executable: binDirectory + "/rgov-" + stage.rawValue, arguments: passThrough + ["--json"],
+                    environment: environment, deadline: stageDeadline, killGrace: 5, stderrLimit: 4096,
+                    stopGrace: Self.stageStopGrace)
+                spec.forwardStderr = true
+                child = try ChildProcess.run(spec)
             } catch let error as SystemCallError where error.errno == ECANCELED {
                 break
             }
@@ -79,6 +86,12 @@ public struct Tick {
                     report: report,
                     stderr_tail: child.stderrTail.isEmpty ? nil : child.stderrText))
             if child.status != 0 { ok = false }
+            Log.info(
+                "rgov", "\(stage.executable) exited \(child.status)",
+                [
+                    "event": .string("stage_exited"), "exit_code": .number(Double(child.status)),
+                    "duration_ms": .number((child.durationSeconds * 1000).rounded()),
+                ])
         }
         let stoppedBy = Shutdown.requested.map(Shutdown.name(of:))
         let counts = try NoticeStore(layout: deployment.layout).counts()

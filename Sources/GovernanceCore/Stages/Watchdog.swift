@@ -31,6 +31,10 @@ public struct Watchdog {
         public var previous_run_at: Date?
         public var duration_ms: Int
         public var run_artifact: String
+        /// Missions scanned by `status|mission_type`, for the metrics.
+        public var missions_by_status_type: [String: Int]
+        /// The newest time any scanned snapshot says it was updated: when the colony feed last spoke.
+        public var mission_feed_last_update: Date?
     }
 
     /// What one run did, gathered as it goes.
@@ -41,6 +45,8 @@ public struct Watchdog {
         var reminders = 0
         var escalations = 0
         var quarantined: [String] = []
+        var missionsByStatusType: [String: Int] = [:]
+        var feedLastUpdate: Date?
         /// Open episodes by dedup key: the file of each, named by its episode id.
         var episodes: [String: String] = [:]
     }
@@ -95,6 +101,10 @@ public struct Watchdog {
             }
             tally.scanned += 1
             scannedMissions.insert(mission.mission_id)
+            tally.missionsByStatusType[mission.status.rawValue + "|" + mission.mission_type, default: 0] += 1
+            let spoke = [mission.updated_at, mission.last_checkpoint_at, mission.started_at, mission.created_at]
+                .compactMap { $0 }.max()
+            if let spoke, tally.feedLastUpdate.map({ spoke > $0 }) ?? true { tally.feedLastUpdate = spoke }
             let judged = WritebackApproval.applied(approvals, to: mission)
             for finding in PolicyCatalog.evaluate(judged, rules: deployment.rules, now: now) {
                 tally.findingsByRule[finding.rule_id, default: 0] += 1
@@ -108,7 +118,8 @@ public struct Watchdog {
         let counts = try store.counts()
         let duration = Int(((Sys.monotonicSeconds() - started) * 1000).rounded())
         let run = WatchdogRun(
-            run_id: runID, started_at: now, finished_at: deployment.clock.isPinned ? now : Date(),
+            run_id: runID, parent_run_id: Log.parentRunID, started_at: now,
+            finished_at: deployment.clock.isPinned ? now : Date(),
             duration_ms: duration,
             profile: deployment.profileReference, capability_descriptor: deployment.descriptorReference,
             scanned: tally.scanned, findings: tally.findingsByRule.values.reduce(0, +),
@@ -126,7 +137,8 @@ public struct Watchdog {
             notices_created: tally.created, reminders: tally.reminders, escalations: tally.escalations,
             episodes_resolved: resolved, quarantined: tally.quarantined, late_by_ms: lateBy,
             previous_run_at: previous?.started_at,
-            duration_ms: duration, run_artifact: artifact)
+            duration_ms: duration, run_artifact: artifact, missions_by_status_type: tally.missionsByStatusType,
+            mission_feed_last_update: tally.feedLastUpdate)
     }
 
     /// The newest run artifact in `layout`: when the watchdog last ran, and how often it expected to.

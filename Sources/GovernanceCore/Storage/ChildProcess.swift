@@ -22,6 +22,9 @@ public struct ChildSpec: Sendable {
     /// Seconds between SIGTERM and SIGKILL when this process was asked to stop (`Shutdown`):
     /// short, so every process of a run is gone within seconds of `systemctl stop`.
     public var stopGrace: Double
+    /// Copy the child's stderr to this process's stderr as it arrives (a tick passes its stages'
+    /// log lines through, so one log holds the whole run).
+    public var forwardStderr = false
 
     public init(
         executable: String, arguments: [String], environment: [String: String]? = nil, standardInput: [UInt8] = [],
@@ -213,6 +216,9 @@ public enum ChildProcess {
                             out.append(contentsOf: slice.prefix(spec.stdoutLimit - out.count))
                         }
                     } else {
+                        if spec.forwardStderr {
+                            slice.withUnsafeBytes { try? Sys.writeAll(2, $0, path: "<stderr>") }
+                        }
                         err.append(contentsOf: slice)
                         if err.count > spec.stderrLimit * 2 { err.removeFirst(err.count - spec.stderrLimit) }
                     }

@@ -38,6 +38,19 @@ public final class StageLock {
         return StageLock(fd: fd, path: path)
     }
 
+    /// Runs `body` holding the lock at `path`, waiting up to 10 s for it (for short critical
+    /// sections shared by stages and verbs, never for a whole run).
+    public static func exclusively<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        var lock: StageLock? = nil
+        for _ in 0..<2_000 {
+            lock = try acquire(path, holder: "pid \(Sys.processID())")
+            if lock != nil { break }
+            Sys.sleep(milliseconds: 5)
+        }
+        guard let lock else { throw RgovError(.temporaryFailure, "\(path) stayed busy for 10 s; try again") }
+        return try withExtendedLifetime(lock) { try body() }
+    }
+
     /// The holder line written by the current holder, if the lock is held now; nil when free.
     public static func currentHolder(_ path: String) -> String? {
         guard let fd = try? Sys.open(path, O_RDWR) else { return nil }

@@ -13,7 +13,9 @@ extension Verb {
             shared: SharedOption.deployment, exits: [(.noPermission, "not an operator")],
             example: "rgov prune --by alice --dry-run")
     ) { options in
-        let result = try OperatorDesk.forVerb(options).prune(dryRun: options.has("dry-run"))
+        let desk = try OperatorDesk.forVerb(options)
+        let result = try desk.prune(dryRun: options.has("dry-run"))
+        if !result.dry_run { try Metrics.record(desk.deployment, now: desk.deployment.clock.now()) { $0.acks = nil } }
         options.emit(
             result,
             "\(result.dry_run ? "would prune" : "pruned") \(result.pruned.count) finished notices (\(result.files_removed) files) older than "

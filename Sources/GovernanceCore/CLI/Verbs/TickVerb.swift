@@ -23,6 +23,10 @@ extension Verb {
             example: "rgov tick --missions-from examples/missions --now 2026-11-20T12:00:00Z")
     ) { options in
         Shutdown.install()
+        let clock = try options.clock()
+        let runID = Log.newRunID("tick", at: clock.now())
+        Log.configure(
+            stage: "tick", runID: runID, format: try options.logFormat(), pinnedNow: clock.isPinned ? clock.now() : nil)
         let deployment = try Deployment.load(options)
         try deployment.layout.prepare()
         let lockPath = deployment.layout.locks + "/tick.lock"
@@ -44,8 +48,9 @@ extension Verb {
         if let capabilities = options.value("capabilities") { passThrough += ["--capabilities", capabilities] }
         let deadline =
             try options.integer("stage-deadline").map(Double.init) ?? Double(deployment.profile.stageDeadlineMs) / 1000
+        if let format = try options.logFormat() { passThrough += ["--log-format", format.rawValue] }
         let report = try Tick(
-            deployment: deployment, passThrough: passThrough,
+            deployment: deployment, runID: runID, passThrough: passThrough,
             binDirectory: (Sys.executablePath() as NSString).deletingLastPathComponent, stageDeadline: deadline
         ).run(importingFrom: options.value("missions-from"))
         options.emit(report, Tick.describe(report))

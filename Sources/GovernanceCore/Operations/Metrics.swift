@@ -1,0 +1,186 @@
+import Foundation
+
+/// `STATE/metrics/rgov.prom`: rgov's state in the Prometheus text format, rewritten whole after
+/// every stage (temporary file and rename, so node_exporter's textfile collector never reads half
+/// a file).
+///
+/// Counters live in `metrics/counters.json` and only grow; gauges are recomputed from the state
+/// each time, or carried from the stage that can see them (missions, approvals: the watchdog).
+public struct MetricsState: Codable, Sendable, Equatable {
+    public var schema = "rgov.metrics-state/v1"
+    public var findings_total: [String: Double] = [:]
+    /// Keyed `mode\toutcome`.
+    public var send_attempts_total: [String: Double] = [:]
+    public var outcome_unknown_total: Double = 0
+    public var stage_failures_total: [String: Double] = [:]
+    public var stage_duration_seconds: [String: Double] = [:]
+    public var stage_last_success_timestamp_seconds: [String: Double] = [:]
+    /// Acked notices by evidence kind; nil until counted once from the notices.
+    public var acks: [String: Double]?
+    /// Keyed `status\tmission_type`, as of the last watchdog run.
+    public var missions: [String: Double] = [:]
+    public var mission_feed_last_update_timestamp_seconds: Double?
+    public var approval_backlog: Double = 0
+    public var approval_oldest_age_seconds: Double = 0
+
+    public init() {}
+}
+
+public enum Metrics {
+    /// What a stage's run adds: applied to the counters under the metrics lock.
+    public typealias Change = (inout MetricsState) -> Void
+
+    /// Applies `change`, then rewrites `rgov.prom` from the counters and the state.
+    public static func record(_ deployment: Deployment, now: Date, _ change: Change) throws {
+        let layout = deployment.layout
+        let countersPath = layout.metrics + "/counters.json"
+        try StageLock.exclusively(layout.locks + "/metrics.lock") {
+            var state =
+                (try? CanonicalJSON.decode(MetricsState.self, from: try Sys.readFile(countersPath, limit: 16 << 20)))
+                ?? MetricsState()
+            change(&state)
+            // Counted from the notices once, and again whenever a change asks (an operator's ack, a prune).
+            if state.acks == nil {
+                state.acks = try NoticeStore(layout: layout).ackKinds().mapValues(Double.init)
+            }
+            try DurableFile.write(try CanonicalJSON.encodeFile(state), to: countersPath)
+            try DurableFile.write(Data(try render(state, deployment: deployment, now: now).utf8), to: path(layout))
+        }
+    }
+
+    public static func path(_ layout: StateLayout) -> String { layout.metrics + "/rgov.prom" }
+
+    /// The exposition text: HELP and TYPE for every family, labels escaped.
+    public static func render(_ state: MetricsState, deployment: Deployment, now: Date) throws -> String {
+        let layout = deployment.layout
+        var out = Exposition()
+        out.family("rgov_build_info", "gauge", "The rgov build and the profile in force (always 1).")
+        out.sample(
+            "rgov_build_info",
+            [
+                ("version", PackageInfo.version), ("commit", PackageInfo.commit() ?? "unknown"),
+                ("profile", deployment.profileReference),
+            ], 1)
+        out.family("rgov_missions", "gauge", "Missions by status and type, as of the last watchdog run.")
+        for (key, value) in state.missions.sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
+            out.sample(
+                "rgov_missions", [("status", parts[0]), ("mission_type", parts.count > 1 ? parts[1] : "")], value)
+        }
+        out.family("rgov_findings_total", "counter", "Findings raised by the watchdog, by rule, summed over runs.")
+        for (rule, value) in state.findings_total.sorted(by: { $0.key < $1.key }) {
+            out.sample("rgov_findings_total", [("rule", rule)], value)
+        }
+        // Notices: non-final states by reason (small folders, read); final ones counted by name.
+        var byStateReason: [String: Double] = [:]
+        var oldest: [String: Date] = [:]
+        let store = NoticeStore(layout: layout)
+        let waiting: [(DeliveryState, String)] =
+            [DeliveryState.prepared, .queued, .dispatched, .pending_external_send].map { ($0, layout.notices($0)) }
+            + [(.pending_external_send, layout.deferredNotices)]
+        for (state, folder) in waiting {
+            for name in try layout.artifactNames(in: folder) {
+                guard let notice = try? store.read(folder + "/" + name) else { continue }
+                byStateReason[state.rawValue + "|" + notice.state_reason, default: 0] += 1
+                if state != .prepared, oldest[state.rawValue].map({ notice.created_at < $0 }) ?? true {
+                    oldest[state.rawValue] = notice.created_at
+                }
+            }
+        }
+        let counts = try store.counts()
+        for state in DeliveryState.allCases where state.isFinal {
+            byStateReason[state.rawValue + "|", default: 0] += Double(counts[state] ?? 0)
+        }
+        out.family(
+            "rgov_notices", "gauge",
+            "Notices by delivery state and reason (final states are counted without reading them: reason empty).")
+        for (key, value) in byStateReason.sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            out.sample("rgov_notices", [("state", parts[0]), ("reason", parts.count > 1 ? parts[1] : "")], value)
+        }
+        out.family(
+            "rgov_acks", "gauge",
+            "Acked notices by evidence kind: synthetic (a trial sender) apart from the human-visible kinds.")
+        for kind in ["sender_ack", "operator_attestation", "external_ack", "synthetic"] {
+            out.sample("rgov_acks", [("kind", kind)], state.acks?[kind] ?? 0)
+        }
+        out.family("rgov_send_attempts_total", "counter", "Sender runs by sender mode and outcome.")
+        for (key, value) in state.send_attempts_total.sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: "\t", maxSplits: 1).map(String.init)
+            out.sample(
+                "rgov_send_attempts_total", [("mode", parts[0]), ("outcome", parts.count > 1 ? parts[1] : "")], value)
+        }
+        out.family("rgov_outcome_unknown_total", "counter", "Sends whose outcome could not be known (may have sent).")
+        out.sample("rgov_outcome_unknown_total", [], state.outcome_unknown_total)
+        out.family("rgov_stage_duration_seconds", "gauge", "How long each stage's last run took.")
+        for (stage, value) in state.stage_duration_seconds.sorted(by: { $0.key < $1.key }) {
+            out.sample("rgov_stage_duration_seconds", [("stage", stage)], value)
+        }
+        out.family(
+            "rgov_stage_last_success_timestamp_seconds", "gauge", "When each stage last finished without error.")
+        for (stage, value) in state.stage_last_success_timestamp_seconds.sorted(by: { $0.key < $1.key }) {
+            out.sample("rgov_stage_last_success_timestamp_seconds", [("stage", stage)], value)
+        }
+        out.family("rgov_stage_failures_total", "counter", "Stage runs that ended with an error, by stage.")
+        for stage in ["watchdog", "dispatcher", "bridge"] {
+            out.sample("rgov_stage_failures_total", [("stage", stage)], state.stage_failures_total[stage] ?? 0)
+        }
+        out.family("rgov_approval_backlog", "gauge", "Proposed writebacks nobody has decided.")
+        out.sample("rgov_approval_backlog", [], state.approval_backlog)
+        out.family("rgov_approval_oldest_age_seconds", "gauge", "Age of the oldest undecided writeback.")
+        out.sample("rgov_approval_oldest_age_seconds", [], state.approval_oldest_age_seconds)
+        out.family(
+            "rgov_oldest_pending_notice_age_seconds", "gauge", "Age of the oldest notice not yet delivered, by state.")
+        for state in ["queued", "dispatched", "pending_external_send"] {
+            out.sample(
+                "rgov_oldest_pending_notice_age_seconds", [("state", state)],
+                oldest[state].map { max(0, Double(now.milliseconds(since: $0)) / 1000) } ?? 0)
+        }
+        out.family("rgov_quarantined_files", "gauge", "Entries in STATE/quarantine (never deleted).")
+        out.sample(
+            "rgov_quarantined_files", [],
+            Double(try Sys.listDirectory(layout.quarantine).filter { !$0.hasPrefix(".") }.count))
+        if let fed = state.mission_feed_last_update_timestamp_seconds {
+            out.family(
+                "rgov_mission_feed_last_update_timestamp_seconds", "gauge",
+                "The newest update any mission snapshot records: when the colony feed last spoke.")
+            out.sample("rgov_mission_feed_last_update_timestamp_seconds", [], fed)
+        }
+        let profile = deployment.profile
+        out.family(
+            "rgov_watchdog_expected_interval_seconds", "gauge", "How often the profile expects the watchdog to run.")
+        out.sample("rgov_watchdog_expected_interval_seconds", [], Double(profile.watchdogExpectedIntervalMs) / 1000)
+        out.family(
+            "rgov_escalation_window_seconds", "gauge",
+            "How long a notice may wait unacked before it escalates (the profile's; 1 h where it has none).")
+        out.sample("rgov_escalation_window_seconds", [], Double(profile.escalationWindowMs ?? 3_600_000) / 1000)
+        let sla = deployment.rules.first { $0.ruleID == "writeback-approval/approval-pending" }.map {
+            Double($0.integer("approval_sla_ms")) / 1000
+        }
+        out.family("rgov_approval_sla_seconds", "gauge", "How long a proposed writeback may wait for a decision.")
+        out.sample("rgov_approval_sla_seconds", [], sla ?? 14_400)
+        return out.text
+    }
+
+    /// The Prometheus text format, written by hand: families in order, label values escaped.
+    struct Exposition {
+        var text = ""
+
+        mutating func family(_ name: String, _ type: String, _ help: String) {
+            text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        }
+
+        mutating func sample(_ name: String, _ labels: [(String, String)], _ value: Double) {
+            let rendered =
+                labels.isEmpty
+                ? "" : "{" + labels.map { "\($0.0)=\"\(Self.escape($0.1))\"" }.joined(separator: ",") + "}"
+            let number = value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+            text += "\(name)\(rendered) \(number)\n"
+        }
+
+        static func escape(_ value: String) -> String {
+            value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                .replacingOccurrences(of: "\n", with: "\\n")
+        }
+    }
+}

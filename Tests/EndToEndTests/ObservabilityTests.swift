@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+
+@testable import GovernanceCore
+
+/// What an on-call operator reads: structured logs that follow a tick, Prometheus metrics that
+/// agree with the state, alert rules with their own tests.
+@Suite struct ObservabilityTests {
+    /// A program on PATH, or nil where this machine lacks it (`.ci/run` installs the cross-checks).
+    static func tool(_ name: String) -> String? {
+        try? SendPlan.resolve(name, environment: ["PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"])
+    }
+
+    static func string(_ value: JSONValue?) -> String? {
+        if case .string(let s)? = value { return s }
+        return nil
+    }
+
+    @Test func jsonLogsFollowATickThroughEveryStageIntoItsArtifacts() throws {
+        let h = try Harness()
+        try h.importExamples()
+        let run = try h.run("rgov", ["tick", "--profile", Harness.teamTrial, "--log-format", "json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let tickID = try #require(run.stdout.split(separator: " ").dropFirst().first.map(String.init))
+        var stages: Set<String> = []
+        var lines = 0
+        for line in run.stderr.split(separator: "\n") {
+            let object = try CanonicalJSON.decode(JSONValue.self, from: Data(line.utf8))
+            lines += 1
+            for key in ["ts", "level", "stage", "run_id", "msg"] {
+                #expect(Self.string(object[key]) != nil, "\(key) missing: \(line)")
+            }
+            #expect(Self.string(object["ts"]) == "2026-11-20T12:00:00.000Z", "the injected clock")
+            let runID = Self.string(object["run_id"]) ?? ""
+            #expect(runID == tickID || Self.string(object["parent_run_id"]) == tickID, "\(line)")
+            if runID != tickID { stages.insert(Self.string(object["stage"]) ?? "") }
+        }
+        #expect(lines > 5 && stages == ["watchdog", "dispatcher", "bridge"])
+        #expect(run.stderr.contains("\"event\":\"notice_created\"") && run.stderr.contains("\"notice_id\":\"ntc-"))
+        let artifact = try #require(Watchdog.latestRun(h.layout))
+        #expect(artifact.parent_run_id == tickID, "the watchdog's run artifact names the tick")
+        let text = try h.run("rgov", ["tick", "--profile", Harness.teamTrial, "--now", "2026-11-20T12:05:00Z"])
+        for line in text.stderr.split(separator: "\n") {
+            #expect(
+                line.range(of: #"^2026-11-20T12:05:00\.000Z (tick|wdr|dsp|brg)-\S+ "#, options: .regularExpression)
+                    != nil, "\(line)")
+        }
+    }
+
+    @Test func theMetricsFileAgreesWithTheStateAndCountersSurviveARestart() throws {
+        let h = try Harness()
+        try h.importExamples()
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
+        let path = Metrics.path(h.layout)
+        let first = String(decoding: try Sys.readFile(path), as: UTF8.self)
+        func value(_ text: String, _ sample: String) -> Double? {
+            text.split(separator: "\n").first { $0.hasPrefix(sample + " ") }.flatMap {
+                Double($0.split(separator: " ").last ?? "")
+            }
+        }
+        #expect(value(first, #"rgov_notices{state="acked",reason=""}"#) == Double(Harness.exampleNotices))
+        #expect(value(first, #"rgov_acks{kind="synthetic"}"#) == Double(Harness.exampleNotices))
+        #expect(value(first, #"rgov_acks{kind="sender_ack"}"#) == 0, "synthetic acks are not counted as seen")
+        #expect(value(first, #"rgov_send_attempts_total{mode="shim",outcome="synthetic"}"#) == 5)
+        #expect(value(first, "rgov_quarantined_files") == 0)
+        let missions = first.split(separator: "\n").filter { $0.hasPrefix("rgov_missions{") }
+            .compactMap { Double($0.split(separator: " ").last ?? "") }.reduce(0, +)
+        #expect(missions == Double(Harness.exampleMissions))
+        for stage in ["watchdog", "dispatcher", "bridge"] {
+            #expect(value(first, "rgov_stage_last_success_timestamp_seconds{stage=\"\(stage)\"}") == 1_795_176_000)
+        }
+        // Every family has HELP and TYPE.
+        for line in first.split(separator: "\n") where !line.hasPrefix("#") {
+            let family = String(line.prefix { $0 != "{" && $0 != " " })
+            #expect(first.contains("# HELP \(family) ") && first.contains("# TYPE \(family) "), "\(family)")
+        }
+        // A second tick an hour later: counters only grow.
+        #expect(try h.tick(profile: Harness.teamTrial, extra: ["--now", "2026-11-20T13:00:00Z"]).status == 0)
+        let second = String(decoding: try Sys.readFile(path), as: UTF8.self)
+        let before = value(first, #"rgov_findings_total{rule="mission-failure/failed"}"#) ?? 0
+        #expect((value(second, #"rgov_findings_total{rule="mission-failure/failed"}"#) ?? 0) > before)
+        #expect(value(second, #"rgov_send_attempts_total{mode="shim",outcome="synthetic"}"#) ?? 0 >= 5)
+        // An operator's ack is counted as a human-visible kind.
+        if let promtool = Self.tool("promtool") {
+            let check = try ChildProcess.run(
+                ChildSpec(
+                    executable: promtool, arguments: ["check", "metrics"], standardInput: Array(second.utf8),
+                    deadline: 60))
+            #expect(check.status == 0 && check.stdoutText.isEmpty && check.stderrText.isEmpty, "\(check.stderrText)")
+        }
+        let parse = try ChildProcess.run(
+            ChildSpec(
+                executable: "/usr/bin/env",
+                arguments: [
+                    "python3", "-c",
+                    "import sys\ntry:\n from prometheus_client.parser import text_string_to_metric_families as p\n"
+                        + "except ImportError:\n print('skip'); sys.exit(0)\n"
+                        + "print(sum(len(f.samples) for f in p(sys.stdin.read())))",
+                ], standardInput: Array(second.utf8), deadline: 60))
+        #expect(parse.status == 0, "\(parse.stderrText)")
+        let samples = second.split(separator: "\n").filter { !$0.hasPrefix("#") }.count
+        #expect(parse.stdoutText == "skip\n" || parse.stdoutText == "\(samples)\n", "\(parse.stdoutText)")
+    }
+
+    @Test func anOperatorAckIsCountedAsHumanVisible() throws {
+        let h = try Harness()
+        try h.importExamples()
+        #expect(try h.tick().status == 0)  // dry-run: pending
+        let id = try #require(try h.notices().first?.notice_id)
+        #expect(try h.run("rgov", ["ack", id, "--by", "alice"]).status == 0)
+        let text = String(decoding: try Sys.readFile(Metrics.path(h.layout)), as: UTF8.self)
+        #expect(text.contains(#"rgov_acks{kind="operator_attestation"} 1"#))
+    }
+
+    @Test func theAlertRulesPassTheirOwnTests() throws {
+        guard let promtool = Self.tool("promtool") else { return }
+        let folder = Harness.repoRoot + "/deploy/prometheus"
+        let check = try ChildProcess.run(
+            ChildSpec(executable: promtool, arguments: ["check", "rules", folder + "/rgov-alerts.yml"], deadline: 60))
+        #expect(check.status == 0, "\(check.stdoutText)\(check.stderrText)")
+        let test = try ChildProcess.run(
+            ChildSpec(
+                executable: promtool, arguments: ["test", "rules", folder + "/rgov-alerts.test.yml"], deadline: 120))
+        #expect(test.status == 0 && test.stdoutText.contains("SUCCESS"), "\(test.stdoutText)\(test.stderrText)")
+        // Every alert has a test case and names a runbook section that exists.
+        let rules = String(decoding: try Sys.readFile(folder + "/rgov-alerts.yml"), as: UTF8.self)
+        let tests = String(decoding: try Sys.readFile(folder + "/rgov-alerts.test.yml"), as: UTF8.self)
+        let runbooks = String(decoding: try Sys.readFile(Harness.repoRoot + "/docs/runbooks.md"), as: UTF8.self)
+        for line in rules.split(separator: "\n") where line.contains("- alert: ") {
+            let name = String(line.split(separator: ":").last ?? "").trimmingCharacters(in: .whitespaces)
+            #expect(tests.contains("alertname: \(name)"), "\(name) has no test")
+        }
+        for line in rules.split(separator: "\n") where line.contains("runbook: ") {
+            let anchor = String(line.split(separator: "#").last ?? "").trimmingCharacters(
+                in: CharacterSet(charactersIn: "\" "))
+            #expect(runbooks.contains("<a id=\"\(anchor)\"></a>"), "runbook section \(anchor) is missing")
+        }
+    }
+}
