@@ -344,7 +344,7 @@ import Testing
     @Test(arguments: [
         ("RGOV_FAULT", "bridge.after_nothing"), ("RGOV_HOME", "/tmp"), ("RGOV_SENDER_BIN", "/nonexistent"),
         ("RGOV_STATE_DIR", "/etc/hostname"), ("RGOV_PROFILE", "../../etc/passwd "),
-        ("RGOV_BINDINGS_FILE", "/nonexistent.yaml"), ("RGOV_DEFAULT_TARGET", ""),
+        ("RGOV_BINDINGS_FILE", "/nonexistent.yaml"), ("RGOV_DEFAULT_TARGET", ""), ("RGOV_LOG_FORMAT", "xml"),
     ])
     func aBadEnvironmentValueIsRefusedNamingTheVariable(name: String, value: String) throws {
         let h = try Harness()
