@@ -89,7 +89,7 @@ import Testing
         let id = try #require(try h.notices().first?.notice_id)
         let ack = try h.run("rgov", ["ack", id, "--by", "alice"])
         #expect(ack.status == 75 && ack.stderr.contains("a send of it is under way"), "\(ack.stderr)")
-        let hold = try h.run("rgov", ["hold", id, "--by", "alice", "--profile", profile])
+        let hold = try h.run("rgov", ["hold", id, "--by", "alice"])
         #expect(hold.status == 75, "\(hold.stderr)")
         let holdAll = try h.run("rgov", ["hold", "ALL", "--by", "alice", "--json"])
         #expect(holdAll.status == 0 && holdAll.stdout.contains("a send of it is under way"))

@@ -180,22 +180,49 @@ import Testing
             ])
         #expect(try h.tick(profile: strangers).status == 0)
         let id = try noticeID(h, mission: "crm-overdue-02")
-        let refused = try h.run("rgov", ["ack", id, "--by", "mallory", "--profile", strangers])
+        let refused = try h.run("rgov", ["ack", id, "--by", "mallory"])
         #expect(refused.status == 77)
         #expect(
-            refused.stderr.contains("operating-system user \(Sys.userName())")
+            refused.stderr.contains("--by mallory is not you (\(Sys.userName()))")
                 && refused.stderr.contains("the refusal was recorded"))
-        let record = try #require(try actions(h).last)
+        let honest = try h.run("rgov", ["ack", id, "--by", Sys.userName()])
+        #expect(honest.status == 77 && honest.stderr.contains("operating-system user \(Sys.userName())"))
+        let record = try #require(try actions(h).first)
         #expect(!record.allowed && record.by == "mallory" && record.os_user == Sys.userName() && record.action == "ack")
         #expect(
             try h.notices().first { $0.notice_id == id }?.state == .acked,
             "shim acked it; the operator could not touch it either way")
+        // Authority comes from the state, not the caller: naming another profile is refused, and
+        // changing the operator list is an action under the old list.
         let me = try h.profile(
             named: "me",
             replacing: [
                 ("    export_required: false\n", "    export_required: false\n    operators: [\(Sys.userName())]\n")
             ])
-        #expect(try h.run("rgov", ["hold", "ALL", "--by", "alice", "--profile", me]).status == 0)
+        #expect(try h.run("rgov", ["hold", "ALL", "--by", "mallory", "--profile", me]).status == 64)
+        #expect(try h.run("rgov", ["hold", "ALL", "--by", "mallory"], env: ["RGOV_PROFILE": me]).status == 64)
+        #expect(try h.run("rgov", ["activate", me, "--by", Sys.userName(), "--reason", "take over"]).status == 77)
+        // Where this user is an operator, --by must be who they are, unless the profile grants act_as.
+        let h2 = try Harness()
+        try h2.importExamples()
+        #expect(try h2.tick(profile: me).status == 0)
+        let spoofed = try h2.run("rgov", ["hold", "ALL", "--by", "alice"])
+        #expect(spoofed.status == 77 && spoofed.stderr.contains("--by alice is not you"))
+        #expect(try h2.run("rgov", ["hold", "ALL", "--by", Sys.userName()]).status == 0)
+        let delegated = try h.profile(
+            named: "delegated",
+            replacing: [
+                (
+                    "    export_required: false\n",
+                    "    export_required: false\n    operators: [\(Sys.userName())]\n    act_as: [\(Sys.userName())]\n"
+                )
+            ])
+        let h3 = try Harness()
+        try h3.importExamples()
+        #expect(try h3.tick(profile: delegated).status == 0)
+        let onCall = try h3.run("rgov", ["hold", "ALL", "--by", "alice"])
+        #expect(onCall.status == 0, "\(onCall.stderr)")
+        #expect(try actions(h3).last?.by == "alice" && actions(h3).last?.os_user == Sys.userName())
     }
 
     @Test func missionFailAndReplayLeaveAuditRecords() throws {
@@ -302,18 +329,18 @@ import Testing
         let acked = try h.notices().filter { $0.state == .acked }
         #expect(!acked.isEmpty)
         let later = "2026-11-23T12:00:00Z"
-        let dry = try h.run("rgov", ["prune", "--by", "alice", "--profile", profile, "--now", later, "--json"])
+        let dry = try h.run("rgov", ["prune", "--by", "alice", "--now", later, "--json"])
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect(dry.json?["kept_not_exported"]?.array.count == acked.count, "export is required by this profile")
         #expect(dry.json?["pruned"]?.array.isEmpty == true)
         let mission = acked[0].mission_id
         #expect(try h.run("rgov", ["export", "--task", mission, "--profile", profile, "--now", later]).status == 0)
         let preview = try h.run(
-            "rgov", ["prune", "--by", "alice", "--dry-run", "--profile", profile, "--now", later, "--json"])
+            "rgov", ["prune", "--by", "alice", "--dry-run", "--now", later, "--json"])
         let exportedCount = acked.filter { $0.mission_id == mission }.count
         #expect(preview.json?["pruned"]?.array.count == exportedCount)
         #expect(try h.notices().count == Harness.exampleNotices + 1, "a dry run removes nothing")
-        let run = try h.run("rgov", ["prune", "--by", "alice", "--profile", profile, "--now", later, "--json"])
+        let run = try h.run("rgov", ["prune", "--by", "alice", "--now", later, "--json"])
         #expect(run.json?["pruned"]?.array.count == exportedCount)
         #expect(try h.notices().filter { $0.mission_id == mission && $0.state == .acked }.isEmpty)
         #expect(try h.receipts().allSatisfy { $0.mission_id != mission || $0.delivery_state != .acked })

@@ -264,7 +264,7 @@ import Testing
         let h = try Harness()
         try h.importExamples()
         let missing = try h.run("rgov", ["activate", "standard-team-mode"])
-        #expect(missing.status == 64 && missing.stderr.contains("--by and --reason are required"))
+        #expect(missing.status == 64 && missing.stderr.contains("--by NAME is required"))
         let bad = try h.profile(named: "bad", replacing: [("    queue:\n", "    queu:\n")])
         #expect(try h.run("rgov", ["activate", bad, "--by", "alice", "--reason", "try"]).status == 78)
         #expect(try h.run("rgov", ["history"]).stdout.contains("no profile activations"))

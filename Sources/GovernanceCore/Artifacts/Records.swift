@@ -135,6 +135,8 @@ public struct WatchdogRun: Codable, Sendable, Equatable {
     public var run_id: String
     /// The tick that ran this watchdog run, when one did.
     public var parent_run_id: String?
+    /// The SHA-256 of the profile in force (its snapshot in `profile-snapshots/`).
+    public var profile_sha256: String?
     public var started_at: Date
     public var finished_at: Date
     public var duration_ms: Int
@@ -190,4 +192,6 @@ public struct OperatorAction: Codable, Sendable, Equatable {
     public var allowed: Bool
     public var result: String
     public var profile: String
+    /// The user who ran rgov through sudo (`SUDO_USER`), when it was.
+    public var sudo_user: String? = nil
 }

@@ -37,7 +37,9 @@ public struct AuditExport: Sendable {
         public var notices: Int
     }
 
-    public func export(task: String?, since: Date?, until: Date?, to outDirectory: String?) throws -> Result {
+    public func export(task: String?, since: Date?, until: Date?, to outDirectory: String?, signingKey: String? = nil)
+        throws -> Result
+    {
         let layout = deployment.layout
         let now = deployment.clock.now()
         if let task { _ = try Identifier.validate(task, what: "task id") }
@@ -128,12 +130,28 @@ public struct AuditExport: Sendable {
             acks_by_kind: NoticeStore.ackKinds(notices.map(\.notice)),
             artifacts: artifacts.sorted { $0.ref < $1.ref })
         try DurableFile.write(try CanonicalJSON.encodeFile(manifest), to: bundle + "/manifest.json")
+        if let signingKey {
+            // The key stays where it is: ssh-keygen reads it and writes only manifest.json.sig.
+            let signed = try ChildProcess.run(
+                ChildSpec(
+                    executable: try SendPlan.resolve("ssh-keygen", environment: ProcessInfo.processInfo.environment),
+                    arguments: [
+                        "-Y", "sign", "-f", signingKey, "-n", AuditVerify.namespace, bundle + "/manifest.json",
+                    ],
+                    deadline: 60))
+            guard signed.status == 0, Sys.kind(bundle + "/manifest.json.sig") == .regular else {
+                throw RgovError.io("ssh-keygen -Y sign failed: \(signed.stderrText)")
+            }
+            try Sys.setMode(bundle + "/manifest.json.sig", 0o600)
+        }
         let tar = bundle + ".tar"
         let result = try ChildProcess.run(
             ChildSpec(
                 executable: try SendPlan.resolve("tar", environment: ProcessInfo.processInfo.environment),
                 arguments: ["-cf", tar, "-C", out, bundleID], deadline: 120))
         guard result.status == 0 else { throw RgovError.io("tar failed: \(result.stderrText)") }
+        // Audit bundles hold who did what: readable by their owner only, whatever the umask.
+        try Sys.setMode(tar, 0o600)
         return Result(bundle: bundle, tar: tar, artifacts: artifacts.count, notices: notices.count)
     }
 
@@ -150,22 +168,108 @@ public struct AuditExport: Sendable {
 /// `rgov verify BUNDLE`: recomputes every hash, walks every notice's chain, and checks delivery
 /// truth inside the bundle, with nothing but the bundle.
 public enum AuditVerify {
-    public static func verify(_ path: String) throws -> [String] {
+    /// What `verify` found: the problems (none: the bundle holds), and what its signature proves.
+    public struct Verification: Sendable {
+        public var problems: [String]
+        /// The principal whose key signed the manifest, when a signature was checked and holds.
+        public var signer: String?
+        /// A signature is present but no allowed-signers file was given to check it.
+        public var signedUnchecked = false
+    }
+
+    /// The namespace of rgov's bundle signatures (`ssh-keygen -Y sign -n`).
+    public static let namespace = "rgov-audit"
+
+    /// Checks a bundle folder or `.tar`; a `.tar` is read entry by entry into a private scratch
+    /// folder with limits (`TarReader`) and the folder is removed afterwards, whatever happens.
+    public static func verify(_ path: String, allowedSigners: String? = nil) throws -> Verification {
         var directory = path
-        if path.hasSuffix(".tar") {
-            let scratch = NSTemporaryDirectory() + "rgov-verify-" + UUID().uuidString
-            try Sys.makeDirectory(scratch)
-            let result = try ChildProcess.run(
-                ChildSpec(
-                    executable: try SendPlan.resolve("tar", environment: ProcessInfo.processInfo.environment),
-                    arguments: ["-xf", path, "-C", scratch], deadline: 120))
-            guard result.status == 0 else { return ["\(path): not a readable tar: \(result.stderrText)"] }
-            guard let inner = try Sys.listDirectory(scratch).first else { return ["\(path): empty archive"] }
-            directory = scratch + "/" + inner
+        var scratch: String? = nil
+        defer { if let scratch { Sys.removeTree(scratch) } }
+        if Sys.kind(path) == .regular {
+            let entries = try TarReader.entries(of: path)
+            let folder = NSTemporaryDirectory() + "rgov-verify-" + UUID().uuidString
+            try Sys.makeDirectory(folder)
+            scratch = folder
+            try TarReader.extract(entries, into: folder)
+            let tops = try Sys.listDirectory(folder)
+            guard tops.count == 1, let inner = tops.first, Sys.isDirectory(folder + "/" + inner) else {
+                throw RgovError.data("\(path): a bundle archive holds exactly one folder")
+            }
+            directory = folder + "/" + inner
+        } else if Sys.kind(path) == .directory {
+            if let link = firstLink(under: path) {
+                throw RgovError.data("\(link): a symbolic link inside the bundle; bundles hold files and folders only")
+            }
+        } else {
+            throw RgovError(.noInput, "\(path): no bundle folder or archive there")
         }
+        var verification = Verification(problems: try check(directory))
+        let signature = directory + "/manifest.json.sig"
+        let signed = Sys.kind(signature) == .regular
+        switch (signed, allowedSigners) {
+        case (true, let allowed?):
+            switch try checkSignature(directory, allowedSigners: allowed) {
+            case .success(let principal): verification.signer = principal
+            case .failure(let problem): verification.problems.append(problem.message)
+            }
+        case (false, _?):
+            verification.problems.append("manifest.json.sig: missing, but --allowed-signers asks for a signed bundle")
+        case (true, nil): verification.signedUnchecked = true
+        case (false, nil): break
+        }
+        return verification
+    }
+
+    /// The first symbolic link under `folder` (`lstat`, never followed), if any.
+    static func firstLink(under folder: String) -> String? {
+        for name in (try? Sys.listDirectory(folder)) ?? [] {
+            let path = folder + "/" + name
+            switch Sys.kind(path) {
+            case .symlink: return path
+            case .directory: if let link = firstLink(under: path) { return link }
+            default: continue
+            }
+        }
+        return nil
+    }
+
+    /// `ssh-keygen -Y find-principals` then `-Y verify` over `manifest.json`: the signer, or why not.
+    static func checkSignature(_ directory: String, allowedSigners: String) throws -> Result<String, RgovError> {
+        let keygen = try SendPlan.resolve("ssh-keygen", environment: ProcessInfo.processInfo.environment)
+        let signature = directory + "/manifest.json.sig"
+        let find = try ChildProcess.run(
+            ChildSpec(
+                executable: keygen, arguments: ["-Y", "find-principals", "-s", signature, "-f", allowedSigners],
+                deadline: 30))
+        guard find.status == 0, let principal = find.stdoutText.split(separator: "\n").first.map(String.init) else {
+            return .failure(RgovError.data("manifest.json.sig: no key in \(allowedSigners) made this signature"))
+        }
+        let check = try ChildProcess.run(
+            ChildSpec(
+                executable: keygen,
+                arguments: ["-Y", "verify", "-f", allowedSigners, "-I", principal, "-n", namespace, "-s", signature],
+                standardInput: [UInt8](try Sys.readFile(directory + "/manifest.json", limit: 64 << 20)), deadline: 30))
+        guard check.status == 0 else {
+            return .failure(
+                RgovError.data(
+                    "manifest.json.sig: the signature does not verify: the manifest changed since \(principal) signed it"
+                ))
+        }
+        return .success(principal)
+    }
+
+    /// Every hash, chain and transition of the bundle in `directory`.
+    static func check(_ directory: String) throws -> [String] {
         guard Sys.kind(directory + "/manifest.json") == .regular else { return ["\(directory): no manifest.json"] }
-        let manifest = try CanonicalJSON.decode(
-            BundleManifest.self, from: try Sys.readFile(directory + "/manifest.json"))
+        let manifest: BundleManifest
+        do {
+            manifest = try CanonicalJSON.decode(
+                BundleManifest.self, from: try Sys.readFile(directory + "/manifest.json"))
+        } catch let error as DecodingError {
+            throw RgovError.data("manifest.json: not a bundle manifest: \(Watchdog.describe(error))")
+        }
+        guard !manifest.artifacts.isEmpty else { return ["manifest.json: lists no artifacts"] }
         var problems: [String] = []
         var notices: [String: Notice] = [:]
         var receipts: [Receipt] = []

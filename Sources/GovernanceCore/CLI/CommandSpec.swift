@@ -63,6 +63,9 @@ public enum SharedOption: String, CaseIterable, Sendable {
 
     /// What a stage or a state-changing verb takes.
     public static let deployment: [SharedOption] = [.state, .profile, .capabilities, .now, .json, .logFormat]
+    /// What a verb that changes the state for an operator takes: never `--profile` or
+    /// `--capabilities`, since who may act is judged by the profile in force for the state.
+    public static let authority: [SharedOption] = [.state, .now, .json, .logFormat]
     /// What a verb that only reads the state takes.
     public static let reading: [SharedOption] = [.state, .now, .json]
 }

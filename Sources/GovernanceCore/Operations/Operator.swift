@@ -32,6 +32,16 @@ public struct OperatorDesk: Sendable {
         let allowed = deployment.profile.operators
         if allowed.isEmpty { return }
         let user = identity.osUser
+        // With an allow-list, the name given is the real user's, unless the profile grants act_as.
+        if identity.by != user && !deployment.profile.actAs.contains(user) {
+            try record(
+                action, target: target, reason: reason, allowed: false,
+                result: "refused: --by \(identity.by) is not the operating-system user \(user)")
+            throw RgovError(
+                .noPermission,
+                "\(action) \(target): --by \(identity.by) is not you (\(user)); give --by \(user), or an act_as grant in "
+                    + "\(deployment.profileReference) (spec.audit.act_as); the refusal was recorded")
+        }
         let ok =
             allowed.contains(user)
             || allowed.contains { $0.hasPrefix("group:") && identity.osGroups.contains(String($0.dropFirst(6))) }
@@ -60,7 +70,7 @@ public struct OperatorDesk: Sendable {
             let entry = OperatorAction(
                 action_id: id, action: action, target: target, by: identity.by, os_user: identity.osUser,
                 os_groups: identity.osGroups, at: now, reason: reason, allowed: allowed, result: result,
-                profile: deployment.profileReference)
+                profile: deployment.profileReference, sudo_user: Sys.environment("SUDO_USER"))
             if try DurableFile.create(try CanonicalJSON.encodeFile(entry), at: folder + "/" + id + ".json") {
                 return entry
             }

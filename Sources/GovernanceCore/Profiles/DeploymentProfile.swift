@@ -123,6 +123,11 @@ public struct DeploymentProfile: Sendable, Equatable {
     ///
     /// Empty: anyone who can run rgov on this state.
     public var operators: [String] = []
+    /// Operating-system users who may give another name with `--by` (an on-call bot acting for a
+    /// person).
+    ///
+    /// Without a grant, `--by` must be the real user when the profile names operators.
+    public var actAs: [String] = []
     public var capabilityDescriptor = ""
     public var requiredCapabilities: [String] = []
     public var optionalCapabilities: [String] = []

@@ -161,6 +161,7 @@ public enum ProfileSettings {
         integer("audit.retention_days", 1...36_500, 90, \.retentionDays),
         boolean("audit.export_required", false, \.exportRequired),
         strings("audit.operators", \.operators),
+        strings("audit.act_as", \.actAs),
         string("capability_expectations.descriptor", "openclaw-watchdog-reference", \.capabilityDescriptor),
         strings(
             "capability_expectations.required", \.requiredCapabilities, choices: CapabilityDescriptor.capabilityNames),

@@ -118,7 +118,7 @@ public struct Watchdog {
         let counts = try store.counts()
         let duration = Int(((Sys.monotonicSeconds() - started) * 1000).rounded())
         let run = WatchdogRun(
-            run_id: runID, parent_run_id: Log.parentRunID, started_at: now,
+            run_id: runID, parent_run_id: Log.parentRunID, profile_sha256: deployment.profile.sha256, started_at: now,
             finished_at: deployment.clock.isPinned ? now : Date(),
             duration_ms: duration,
             profile: deployment.profileReference, capability_descriptor: deployment.descriptorReference,

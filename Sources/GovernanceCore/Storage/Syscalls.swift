@@ -138,6 +138,22 @@ public enum Sys {
         }
     }
 
+    /// Removes `path` and everything under it, never following a symbolic link (`lstat`, `unlink`,
+    /// `rmdir`): for rgov's own scratch folders only.
+    public static func removeTree(_ path: String) {
+        if kind(path) == .directory {
+            for name in (try? listDirectory(path)) ?? [] { removeTree(path + "/" + name) }
+            _ = Glibc.rmdir(path)
+        } else {
+            _ = Glibc.unlink(path)
+        }
+    }
+
+    /// `chmod(2)`: sets the mode whatever the umask (an export readable only by its owner).
+    public static func setMode(_ path: String, _ mode: mode_t) throws {
+        guard Glibc.chmod(path, mode) == 0 else { throw SystemCallError(call: "chmod", path: path, errno: errno) }
+    }
+
     /// `rmdir(2)`; used only for empty scratch directories.
     public static func removeEmptyDirectory(_ path: String) {
         _ = Glibc.rmdir(path)
@@ -218,10 +234,10 @@ public enum Sys {
         return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// `getpwuid(geteuid())`: the real invoking user, recorded beside any `--by`.
+    /// `getpwuid(getuid())`: the real invoking user (not a setuid identity), recorded beside any `--by`.
     public static func userName() -> String {
-        if let pw = getpwuid(geteuid()), let name = pw.pointee.pw_name { return String(cString: name) }
-        return "uid-\(geteuid())"
+        if let pw = getpwuid(getuid()), let name = pw.pointee.pw_name { return String(cString: name) }
+        return "uid-\(getuid())"
     }
 
     public static func processID() -> Int32 { getpid() }

@@ -11,7 +11,7 @@ extension Verb {
                 OptionSpec("by", value: "NAME", "who attests; required"),
                 OptionSpec("note", value: "TEXT", "where or how it was seen"),
             ],
-            shared: SharedOption.deployment,
+            shared: SharedOption.authority,
             exits: [
                 (.dataError, "refused by the notice's state"), (.noInput, "no such notice"),
                 (.noPermission, "not an operator"),
@@ -27,9 +27,33 @@ extension Verb {
 }
 
 extension OperatorDesk {
-    /// The desk of a verb that changes the state: the deployment its options name, and who acts.
+    /// The desk of a verb that changes the state: the profile in force for that state, and who acts.
     static func forVerb(_ options: Options) throws -> OperatorDesk {
-        let deployment = try Deployment.load(options)
-        return OperatorDesk(deployment: deployment, identity: try OperatorIdentity.current(by: options.value("by")))
+        OperatorDesk(
+            deployment: try Deployment.inForce(options), identity: try OperatorIdentity.current(by: options.value("by"))
+        )
+    }
+}
+
+extension Deployment {
+    /// The deployment whose profile judges who may act on a state: the profile activated for it,
+    /// else the one its last watchdog run used (by content hash), else minimal-solo-mode.
+    ///
+    /// Never one the caller names: `--profile` is not an option of these verbs, and `RGOV_PROFILE` is refused.
+    static func inForce(_ options: Options) throws -> Deployment {
+        if Sys.environment("RGOV_PROFILE") != nil {
+            throw UsageError(
+                "who may act is judged by the profile in force for the state, not by RGOV_PROFILE; unset it for operator verbs"
+            )
+        }
+        let layout = StateLayout(root: options.stateDirectory)
+        var source = ProfileLifecycle.activeSnapshotPath(layout)
+        if source == nil, let sha = Watchdog.latestRun(layout)?.profile_sha256 {
+            let snapshot = layout.profileSnapshots + "/" + sha + ".yaml"
+            if Sys.kind(snapshot) == .regular { source = snapshot }
+        }
+        var resolved = options
+        resolved.setValue("profile", source ?? "minimal-solo-mode")
+        return try load(resolved)
     }
 }

@@ -25,7 +25,7 @@ extension Verb {
         CommandSpec(
             "rgov approve", summary: "approve a proposed writeback: a decision record the watchdog then honours",
             arguments: [ArgumentSpec("WRITEBACK", "the writeback id")], options: decisionOptions,
-            shared: SharedOption.deployment,
+            shared: SharedOption.authority,
             exits: [
                 (.dataError, "already decided"), (.noInput, "no such writeback"), (.noPermission, "not an operator"),
             ],

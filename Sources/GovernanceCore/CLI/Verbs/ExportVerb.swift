@@ -10,6 +10,9 @@ extension Verb {
                 OptionSpec("since", value: "TIME", "export notices created at or after TIME (instead of --task)"),
                 OptionSpec("until", value: "TIME", "with --since: and before TIME"),
                 OptionSpec("out", value: "DIR", "where the bundle goes", default: "STATE/exports"),
+                OptionSpec(
+                    "sign", value: "KEY",
+                    "sign manifest.json with this SSH private key (ssh-keygen -Y sign, namespace rgov-audit)"),
             ],
             shared: SharedOption.deployment, exits: [(.noInput, "no state folder")],
             example: "rgov export --task crm-overdue-02 --out /tmp/audit")
@@ -21,7 +24,7 @@ extension Verb {
         }
         let result = try AuditExport(deployment: deployment).export(
             task: options.value("task"), since: try options.time("since"), until: try options.time("until"),
-            to: options.value("out"))
+            to: options.value("out"), signingKey: options.value("sign"))
         options.emit(
             result,
             "exported \(result.artifacts) artifacts (\(result.notices) notices) to \(result.bundle)\n  archive \(result.tar)"

@@ -23,7 +23,7 @@ extension Verb {
                 "hold a notice: queued -> prepared; a dispatched or pending one carries a hold the bridge respects",
             arguments: [ArgumentSpec("ID|ALL", "a notice, or ALL for every one that can be held")],
             options: holdOptions,
-            shared: SharedOption.deployment, exits: [(.noInput, "no such notice"), (.noPermission, "not an operator")],
+            shared: SharedOption.authority, exits: [(.noInput, "no such notice"), (.noPermission, "not an operator")],
             example: "rgov hold ALL --by alice --reason \"channel outage\"")
     ) { options in
         emitBulk(

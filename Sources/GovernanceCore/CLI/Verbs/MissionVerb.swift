@@ -11,7 +11,7 @@ extension Verb {
                 OptionSpec("by", value: "NAME", "who acts; required"),
                 OptionSpec("reason", value: "TEXT", "why; required"),
             ],
-            shared: SharedOption.deployment,
+            shared: SharedOption.authority,
             exits: [
                 (.dataError, "refused by the mission's state"), (.noInput, "no such mission"),
                 (.noPermission, "not an operator"),

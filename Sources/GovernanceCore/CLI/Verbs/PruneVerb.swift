@@ -10,7 +10,7 @@ extension Verb {
                 OptionSpec("by", value: "NAME", "who prunes; required"),
                 OptionSpec("dry-run", "say what would be removed, remove nothing"),
             ],
-            shared: SharedOption.deployment, exits: [(.noPermission, "not an operator")],
+            shared: SharedOption.authority, exits: [(.noPermission, "not an operator")],
             example: "rgov prune --by alice --dry-run")
     ) { options in
         let desk = try OperatorDesk.forVerb(options)

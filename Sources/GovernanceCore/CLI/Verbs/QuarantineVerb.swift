@@ -13,7 +13,7 @@ extension Verb {
                 ArgumentSpec("ID", "the entry (show, restore)", optional: true),
             ],
             options: [OptionSpec("by", value: "NAME", "who restores (restore); required there")],
-            shared: SharedOption.deployment,
+            shared: SharedOption.authority,
             exits: [
                 (.dataError, "the file still does not validate"), (.noInput, "no such entry"),
                 (.noPermission, "not an operator"),

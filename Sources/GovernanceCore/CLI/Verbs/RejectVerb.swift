@@ -6,7 +6,7 @@ extension Verb {
         CommandSpec(
             "rgov reject", summary: "reject a proposed writeback: a decision record the watchdog then honours",
             arguments: [ArgumentSpec("WRITEBACK", "the writeback id")], options: decisionOptions,
-            shared: SharedOption.deployment,
+            shared: SharedOption.authority,
             exits: [
                 (.dataError, "already decided"), (.noInput, "no such writeback"), (.noPermission, "not an operator"),
             ],

@@ -6,7 +6,7 @@ extension Verb {
         CommandSpec(
             "rgov release", summary: "release a held notice (prepared -> queued, or the hold removed)",
             arguments: [ArgumentSpec("ID|ALL", "a notice, or ALL for every held one")], options: holdOptions,
-            shared: SharedOption.deployment, exits: [(.noInput, "no such notice"), (.noPermission, "not an operator")],
+            shared: SharedOption.authority, exits: [(.noInput, "no such notice"), (.noPermission, "not an operator")],
             example: "rgov release ALL --by alice")
     ) { options in
         emitBulk(

@@ -7,7 +7,7 @@ extension Verb {
             "rgov requeue",
             summary: "send a blocked notice again: it stays blocked, and a new notice linked to it is queued",
             arguments: [ArgumentSpec("ID|ALL", "a blocked notice, or ALL for every blocked one")], options: holdOptions,
-            shared: SharedOption.deployment, exits: [(.noInput, "no such notice"), (.noPermission, "not an operator")],
+            shared: SharedOption.authority, exits: [(.noInput, "no such notice"), (.noPermission, "not an operator")],
             example: "rgov requeue ntc-0123 --by alice --reason \"channel fixed\"")
     ) { options in
         emitBulk(

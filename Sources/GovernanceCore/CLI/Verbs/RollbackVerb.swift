@@ -9,24 +9,32 @@ extension Verb {
                 OptionSpec("by", value: "NAME", "who rolls back; required"),
                 OptionSpec("reason", value: "TEXT", "why; required"),
             ],
-            shared: [.state, .capabilities, .now, .json],
-            exits: [(.noInput, "nothing to roll back to"), (.configuration, "the profile is refused")],
+            shared: SharedOption.authority,
+            exits: [
+                (.noInput, "nothing to roll back to"), (.noPermission, "not an operator of the profile in force"),
+                (.configuration, "the profile is refused"),
+            ],
             example: "rgov rollback --by bob --reason \"too noisy\"")
     ) { options in
         let layout = StateLayout(root: options.stateDirectory)
         let lifecycle = ProfileLifecycle(layout: layout, clock: try options.clock())
+        let desk = try OperatorDesk.forVerb(options)
+        try desk.authorize("rollback", target: layout.root, reason: options.value("reason"))
         let root = try PackageRoot.locate()
         let packs = try Deployment.loadPacks(root: root)
         let event = try lifecycle.rollback(by: options.value("by") ?? "", reason: options.value("reason") ?? "") {
             profile in
             let descriptor = try Deployment.loadDescriptor(
-                options.value("capabilities") ?? profile.capabilityDescriptor, root: root)
+                profile.capabilityDescriptor, root: root)
             let deployment = try Deployment(
                 layout: layout, profile: profile, descriptor: descriptor, clock: try options.clock(),
                 availablePacks: packs)
             try deployment.layout.prepare()
             return deployment
         }
+        try desk.record(
+            "rollback", target: event.profile, reason: options.value("reason"),
+            result: "rolled back to sha256 \(event.snapshot_sha256)")
         options.emit(
             event, "rolled back to \(event.profile) (sha256 \(event.snapshot_sha256.prefix(12))) as \(event.event_id)")
         return 0

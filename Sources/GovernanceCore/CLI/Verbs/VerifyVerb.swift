@@ -1,17 +1,48 @@
 import Foundation
 
 extension Verb {
-    /// `rgov verify`: on any machine, every hash, chain and transition of a bundle.
+    /// `rgov verify`: on any machine, every hash, chain and transition of a bundle, and who signed it.
     static let verify = Verb(
         CommandSpec(
             "rgov verify",
-            summary: "check an audit bundle on any machine: every hash, chain and transition, delivery truth",
-            arguments: [ArgumentSpec("BUNDLE", "a bundle folder or its .tar")], shared: [.json],
-            exits: [(.dataError, "the bundle does not hold (each failing artifact named)")],
-            example: "rgov verify /tmp/audit/crm-overdue-02.tar")
+            summary:
+                "check an audit bundle on any machine: every hash, chain and transition, delivery truth, signature",
+            discussion: """
+                An archive is read entry by entry into a private scratch folder (plain tar only; no links, no ..,
+                size and depth limits) that is removed afterwards. Without a signature check the verdict says the
+                bundle is consistent but unsigned: that proves it agrees with itself, not who made it.
+                """,
+            arguments: [ArgumentSpec("BUNDLE", "a bundle folder or its .tar")],
+            options: [
+                OptionSpec(
+                    "allowed-signers", value: "FILE",
+                    "ssh allowed-signers file: require manifest.json.sig and check it (ssh-keygen -Y verify)")
+            ],
+            shared: [.json],
+            exits: [
+                (.dataError, "the bundle does not hold, or is malformed or hostile (each problem named)"),
+                (.noInput, "no bundle there"),
+            ],
+            example: "rgov verify /tmp/audit/bundle-crm-overdue-02.tar --allowed-signers allowed_signers")
     ) { options in
-        RgovCommand.verdict(
-            try AuditVerify.verify(options.argument), ok: "bundle verified: every hash, chain and transition holds",
-            prefix: "FAIL", json: options.json)
+        let result = try AuditVerify.verify(options.argument, allowedSigners: options.value("allowed-signers"))
+        struct Verdict: Codable {
+            var ok: Bool
+            var problems: [String]
+            var signed_by: String?
+            var signature: String
+        }
+        let signature =
+            result.signer.map { "signed by \($0) (namespace \(AuditVerify.namespace))" }
+            ?? (result.signedUnchecked
+                ? "signed, but not checked: give --allowed-signers FILE"
+                : "consistent but UNSIGNED: this proves the bundle agrees with itself, not who made it")
+        let ok = result.problems.isEmpty
+        let text =
+            ok
+            ? "bundle verified: every hash, chain and transition holds\n" + signature
+            : result.problems.map { "FAIL " + $0 }.joined(separator: "\n")
+        options.emit(Verdict(ok: ok, problems: result.problems, signed_by: result.signer, signature: signature), text)
+        return ok ? 0 : ExitCode.dataError.rawValue
     }
 }
