@@ -275,22 +275,63 @@ import Testing
         #expect(try h.run("rgov", ["tick"]).status == 0)
         #expect(
             try h.notices().allSatisfy { $0.profile == "standard-team-mode@1.0.0" }, "stages use the active profile")
-        #expect(
-            try h.run("rgov", ["activate", "strict-manager-mode", "--by", "bob", "--reason", "audit week"]).status == 0)
+        // strict-manager-mode requires a second operator: the activation waits, nothing changes.
+        let requested = try h.run(
+            "rgov", ["activate", "strict-manager-mode", "--by", "root", "--reason", "audit week", "--json"])
+        #expect(requested.status == 0, "\(requested.stderr)")
+        let pendingID = try #require(
+            requested.json?["activation_id"].flatMap { v -> String? in
+                if case .string(let s) = v { s } else { nil }
+            })
+        #expect(try h.run("rgov", ["validate", "--json"]).json?["profile"] == .string("standard-team-mode@1.0.0"))
+        let self_ = try h.run("rgov", ["approve", "activation", pendingID, "--by", "root", "--reason", "me"])
+        #expect(self_.status == 77 && self_.stderr.contains("a different operator must approve it"))
+        // A different operating-system user approves (root ignores modes; nobody needs the state).
+        chmod(h.dir, 0o755)
+        _ = try ChildProcess.run(
+            ChildSpec(executable: "/bin/chown", arguments: ["-R", "nobody:nogroup", h.state], deadline: 30))
+        func asNobody(_ arguments: [String]) throws -> ChildResult {
+            try ChildProcess.run(
+                ChildSpec(
+                    executable: "/usr/bin/setpriv",
+                    arguments: ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", Harness.bin + "/rgov"]
+                        + arguments + ["--state", h.state, "--now", Harness.now],
+                    environment: ["PATH": "/usr/bin:/bin"], deadline: 60))
+        }
+        let approved = try asNobody(["approve", "activation", pendingID, "--by", "nobody", "--reason", "checked"])
+        #expect(approved.status == 0, "\(approved.stderrText)")
         let validate = try h.run("rgov", ["validate", "--json"])
         #expect(validate.json?["profile"] == .string("strict-manager-mode@1.0.0"))
-        let rollback = try h.run("rgov", ["rollback", "--by", "carol", "--reason", "too noisy"])
-        #expect(rollback.status == 0 && rollback.stdout.contains("rolled back to standard-team-mode@1.0.0"))
+        // Rolling back from a profile that requires approval is gated the same way.
+        let rollback = try h.run("rgov", ["rollback", "--by", "root", "--reason", "too noisy", "--json"])
+        let rollbackID = try #require(
+            rollback.json?["activation_id"].flatMap { v -> String? in
+                if case .string(let s) = v { s } else { nil }
+            })
+        _ = try ChildProcess.run(
+            ChildSpec(executable: "/bin/chown", arguments: ["-R", "nobody:nogroup", h.state], deadline: 30))
+        #expect(
+            try asNobody(["approve", "activation", rollbackID, "--by", "nobody", "--reason", "agreed"]).status == 0)
         #expect(try h.run("rgov", ["validate", "--json"]).json?["profile"] == .string("standard-team-mode@1.0.0"))
         let history = try h.run("rgov", ["history", "--json"])
         let events = history.stdout.split(separator: "\n").compactMap {
             try? CanonicalJSON.decode(ProfileLifecycleEvent.self, from: Data($0.utf8))
         }
         #expect(events.map(\.action) == [.activate, .activate, .rollback])
-        #expect(events.map(\.by) == ["alice", "bob", "carol"])
+        #expect(events.map(\.by) == ["alice", "root", "root"])
+        #expect(
+            events[1].approved_by == "nobody" && events[1].approved_os_user == "nobody" && events[1].os_user == "root")
         #expect(events[2].reason == "too noisy" && events[2].snapshot_sha256 == events[0].snapshot_sha256)
         #expect(events[2].previous_sha256 == events[1].snapshot_sha256)
         #expect(events.allSatisfy { !$0.os_user.isEmpty })
+        // The activation history, with both identities, travels in every export.
+        #expect(try h.tick().status == 0)
+        let export = try h.run("rgov", ["export", "--since", "2026-11-20T00:00:00Z", "--json"])
+        let bundle = try #require(
+            export.json?["bundle"].flatMap { v -> String? in if case .string(let s) = v { s } else { nil } })
+        let manifest = try CanonicalJSON.decode(BundleManifest.self, from: try Sys.readFile(bundle + "/manifest.json"))
+        #expect(manifest.artifacts.filter { $0.kind == "profile_history" }.count == 3)
+        #expect(manifest.artifacts.contains { $0.kind == "active_profile" })
         #expect(try h.run("rgov", ["history"]).stdout.contains("* 2026-11-20T12:00:00.000Z  rollback"))
     }
 

@@ -99,6 +99,11 @@ public struct AuditExport: Sendable {
                 files.append(("profile_snapshot", path))
             }
         }
+        // Which profile was in force, and every activation and rollback with who asked and who approved.
+        if Sys.kind(layout.activeProfile) == .regular { files.append(("active_profile", layout.activeProfile)) }
+        for name in try layout.artifactNames(in: layout.profileHistory) {
+            files.append(("profile_history", layout.profileHistory + "/" + name))
+        }
         let root = try PackageRoot.locate()
         for reference in descriptors.union([deployment.descriptorReference]).sorted() {
             let id = reference.split(separator: "@").first.map(String.init) ?? reference

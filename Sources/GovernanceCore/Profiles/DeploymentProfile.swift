@@ -128,6 +128,8 @@ public struct DeploymentProfile: Sendable, Equatable {
     ///
     /// Without a grant, `--by` must be the real user when the profile names operators.
     public var actAs: [String] = []
+    /// Putting this profile in force (or rolling back from it) waits for a second operator.
+    public var activationRequiresApproval = false
     public var capabilityDescriptor = ""
     public var requiredCapabilities: [String] = []
     public var optionalCapabilities: [String] = []

@@ -16,6 +16,26 @@ public struct ProfileLifecycleEvent: Codable, Sendable, Equatable {
     public var os_user: String
     public var at: Date
     public var reason: String
+    /// Where the profile requires approval to be put in force: the second operator who approved.
+    public var approved_by: String? = nil
+    public var approved_os_user: String? = nil
+    public var approved_at: Date? = nil
+    public var approval_reason: String? = nil
+}
+
+/// An activation or rollback waiting for a second operator (`rgov approve activation ID`).
+public struct PendingActivation: Codable, Sendable, Equatable {
+    public var schema = "rgov.pending-activation/v1"
+    public var activation_id: String
+    public var action: ProfileLifecycleEvent.Action
+    public var profile: String
+    public var snapshot_sha256: String
+    public var snapshot: String
+    public var capability_descriptor: String
+    public var by: String
+    public var os_user: String
+    public var at: Date
+    public var reason: String
 }
 
 /// Which profile the stages use when none is named.
@@ -67,6 +87,77 @@ public struct ProfileLifecycle {
             .activate, profile: deployment.profile, descriptor: deployment.descriptorReference, by: by, reason: reason)
     }
 
+    /// Activations waiting for approval.
+    public var pendingFolder: String { layout.profileHistory + "/pending" }
+
+    /// Records `deployment`'s profile as waiting for a second operator; nothing changes in force.
+    public func request(
+        _ action: ProfileLifecycleEvent.Action, _ deployment: Deployment, by: String, reason: String
+    ) throws -> PendingActivation {
+        guard !by.isEmpty, !reason.isEmpty else { throw UsageError("--by and --reason are required") }
+        try layout.prepare()
+        try Sys.makeDirectory(pendingFolder)
+        let snapshot = try storeSnapshot(deployment.profile)
+        let now = clock.now()
+        let pending = PendingActivation(
+            activation_id: Identifier.derived("act", deployment.profile.sha256, Timestamp.format(now), by),
+            action: action, profile: deployment.profileReference, snapshot_sha256: deployment.profile.sha256,
+            snapshot: snapshot, capability_descriptor: deployment.descriptorReference, by: by,
+            os_user: Sys.userName(), at: now, reason: reason)
+        try DurableFile.write(
+            try CanonicalJSON.encodeFile(pending), to: pendingFolder + "/" + pending.activation_id + ".json")
+        return pending
+    }
+
+    /// Puts a pending activation in force, approved by a different operating-system user than
+    /// the one who asked; both identities, times and reasons are recorded.
+    public func approve(_ id: String, by: String, reason: String, validate: (DeploymentProfile) throws -> Deployment)
+        throws -> ProfileLifecycleEvent
+    {
+        guard Identifier.isValid(id),
+            let data = try? Sys.readFile(pendingFolder + "/" + id + ".json", limit: 1 << 20),
+            let pending = try? CanonicalJSON.decode(PendingActivation.self, from: data)
+        else { throw RgovError(.noInput, "no pending activation \(Identifier.quoted(id))") }
+        guard !reason.isEmpty else { throw UsageError("--reason is required") }
+        guard Sys.userName() != pending.os_user else {
+            throw RgovError(
+                .noPermission,
+                "activation \(id) was asked for by \(pending.os_user); a different operator must approve it")
+        }
+        let text = String(decoding: try Sys.readFile(pending.snapshot, limit: 1 << 20), as: UTF8.self)
+        guard SHA256.hex(of: text) == pending.snapshot_sha256 else {
+            throw RgovError.data("snapshot \(pending.snapshot) no longer matches its hash")
+        }
+        let deployment = try validate(try DeploymentProfile.parse(text, file: pending.snapshot))
+        let event = try record(
+            pending.action, profile: deployment.profile, descriptor: deployment.descriptorReference, by: pending.by,
+            reason: pending.reason, requestedBy: pending.os_user,
+            approval: (by: by, osUser: Sys.userName(), reason: reason))
+        try Sys.unlink(pendingFolder + "/" + id + ".json")
+        return event
+    }
+
+    /// The most recent earlier profile that still validates on this runtime.
+    public func rollbackTarget(validate: (DeploymentProfile) throws -> Deployment) throws -> Deployment {
+        let current = active()?.snapshot_sha256
+        var skipped: [String] = []
+        for event in try history().reversed() where event.snapshot_sha256 != current {
+            guard !skipped.contains(event.snapshot_sha256) else { continue }
+            let path = layout.profileSnapshots + "/" + event.snapshot_sha256 + ".yaml"
+            do {
+                let text = String(decoding: try Sys.readFile(path, limit: 1 << 20), as: UTF8.self)
+                guard SHA256.hex(of: text) == event.snapshot_sha256 else {
+                    throw RgovError.data("snapshot \(path) does not match its hash")
+                }
+                return try validate(try DeploymentProfile.parse(text, file: path))
+            } catch {
+                skipped.append(event.snapshot_sha256)
+                Log.info("rgov", "skipping \(event.profile) (\(event.snapshot_sha256.prefix(12))): \(error)")
+            }
+        }
+        throw RgovError(.noInput, "no earlier known-good profile to roll back to")
+    }
+
     /// Restores the most recent earlier profile that still validates on this runtime.
     public func rollback(by: String, reason: String, validate: (DeploymentProfile) throws -> Deployment) throws
         -> ProfileLifecycleEvent
@@ -102,7 +193,7 @@ public struct ProfileLifecycle {
 
     private func record(
         _ action: ProfileLifecycleEvent.Action, profile: DeploymentProfile, descriptor: String, by: String,
-        reason: String
+        reason: String, requestedBy: String? = nil, approval: (by: String, osUser: String, reason: String)? = nil
     ) throws -> ProfileLifecycleEvent {
         guard !by.isEmpty, !reason.isEmpty else { throw UsageError("--by and --reason are required") }
         try layout.prepare()
@@ -114,8 +205,9 @@ public struct ProfileLifecycle {
             event_id: id, action: action, profile: profile.reference, snapshot_sha256: profile.sha256,
             snapshot: snapshot,
             previous_sha256: active()?.snapshot_sha256, capability_descriptor: descriptor, by: by,
-            os_user: Sys.userName(), at: now,
-            reason: reason)
+            os_user: requestedBy ?? Sys.userName(), at: now,
+            reason: reason, approved_by: approval?.by, approved_os_user: approval?.osUser,
+            approved_at: approval == nil ? nil : now, approval_reason: approval?.reason)
         guard
             try DurableFile.create(try CanonicalJSON.encodeFile(event), at: layout.profileHistory + "/" + id + ".json")
         else {

@@ -162,6 +162,7 @@ public enum ProfileSettings {
         boolean("audit.export_required", false, \.exportRequired),
         strings("audit.operators", \.operators),
         strings("audit.act_as", \.actAs),
+        boolean("audit.activation_requires_approval", false, \.activationRequiresApproval),
         string("capability_expectations.descriptor", "openclaw-watchdog-reference", \.capabilityDescriptor),
         strings(
             "capability_expectations.required", \.requiredCapabilities, choices: CapabilityDescriptor.capabilityNames),

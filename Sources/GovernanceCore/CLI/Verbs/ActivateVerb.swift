@@ -24,6 +24,9 @@ extension Verb {
         var withProfile = options
         withProfile.setValue("profile", options.argument)
         let deployment = try Deployment.load(withProfile)
+        if desk.deployment.profile.activationRequiresApproval || deployment.profile.activationRequiresApproval {
+            return try Verb.requestActivation(.activate, deployment, lifecycle: lifecycle, desk: desk, options: options)
+        }
         let event = try lifecycle.activate(
             deployment, by: options.value("by") ?? "", reason: options.value("reason") ?? "")
         try desk.record(

@@ -7,6 +7,10 @@ extension Verb {
     ]
 
     static func decide(_ options: Options, approve: Bool) throws -> Int32 {
+        if approve && options.argument == "activation" { return try approveActivation(options) }
+        guard options.positionals.count == 1 else {
+            throw UsageError("usage: rgov \(approve ? "approve" : "reject") WRITEBACK --by NAME --reason TEXT")
+        }
         let approval = try OperatorDesk.forVerb(options).decide(
             options.argument, mission: options.value("mission"), approve: approve, reason: options.value("reason") ?? ""
         )
@@ -24,11 +28,42 @@ extension Verb {
     static let approve = Verb(
         CommandSpec(
             "rgov approve", summary: "approve a proposed writeback: a decision record the watchdog then honours",
-            arguments: [ArgumentSpec("WRITEBACK", "the writeback id")], options: decisionOptions,
+            discussion: """
+                rgov approve activation ID puts a pending profile activation or rollback in force; it must be a
+                different operating-system user than the one who asked.
+                """,
+            arguments: [
+                ArgumentSpec("WRITEBACK|activation", "the writeback id, or the word activation"),
+                ArgumentSpec("ID", "with activation: the pending activation's id", optional: true),
+            ], options: decisionOptions,
             shared: SharedOption.authority,
             exits: [
-                (.dataError, "already decided"), (.noInput, "no such writeback"), (.noPermission, "not an operator"),
+                (.dataError, "already decided"), (.noInput, "no such writeback or activation"),
+                (.noPermission, "not an operator, or the operator who asked"),
             ],
             example: "rgov approve wb-17 --by alice --reason \"reviewed the diff\"")
     ) { options in try decide(options, approve: true) }
+
+    /// `rgov approve activation ID`: a second operator puts a pending profile change in force.
+    static func approveActivation(_ options: Options) throws -> Int32 {
+        guard options.positionals.count == 2 else {
+            throw UsageError("usage: rgov approve activation ID --by NAME --reason TEXT")
+        }
+        let id = options.positionals[1]
+        let layout = StateLayout(root: options.stateDirectory)
+        let desk = try OperatorDesk.forVerb(options)
+        try desk.authorize("approve activation", target: id, reason: options.value("reason"))
+        let lifecycle = ProfileLifecycle(layout: layout, clock: try options.clock())
+        let event = try lifecycle.approve(
+            id, by: desk.identity.by, reason: options.value("reason") ?? "",
+            validate: try profileValidator(layout: layout, options: options))
+        try desk.record(
+            "approve activation", target: id, reason: options.value("reason"),
+            result: "\(event.action.rawValue) of \(event.profile) in force (asked by \(event.os_user))")
+        options.emit(
+            event,
+            "\(event.profile) is in force (\(event.action.rawValue) asked by \(event.by) as \(event.os_user), "
+                + "approved by \(desk.identity.by) as \(desk.identity.osUser)) as \(event.event_id)")
+        return 0
+    }
 }

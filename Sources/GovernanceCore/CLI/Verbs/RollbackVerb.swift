@@ -20,23 +20,52 @@ extension Verb {
         let lifecycle = ProfileLifecycle(layout: layout, clock: try options.clock())
         let desk = try OperatorDesk.forVerb(options)
         try desk.authorize("rollback", target: layout.root, reason: options.value("reason"))
+        let by = options.value("by") ?? ""
+        let reason = options.value("reason") ?? ""
+        let validate = try Verb.profileValidator(layout: layout, options: options)
+        let target = try lifecycle.rollbackTarget(validate: validate)
+        if desk.deployment.profile.activationRequiresApproval || target.profile.activationRequiresApproval {
+            return try Verb.requestActivation(.rollback, target, lifecycle: lifecycle, desk: desk, options: options)
+        }
+        let event = try lifecycle.rollback(by: by, reason: reason, validate: validate)
+        try desk.record(
+            "rollback", target: event.profile, reason: reason, result: "rolled back to sha256 \(event.snapshot_sha256)")
+        options.emit(
+            event, "rolled back to \(event.profile) (sha256 \(event.snapshot_sha256.prefix(12))) as \(event.event_id)")
+        return 0
+    }
+
+    /// Checks a stored profile against this runtime, as a stage would before acting on it.
+    static func profileValidator(layout: StateLayout, options: Options) throws -> (DeploymentProfile) throws ->
+        Deployment
+    {
         let root = try PackageRoot.locate()
         let packs = try Deployment.loadPacks(root: root)
-        let event = try lifecycle.rollback(by: options.value("by") ?? "", reason: options.value("reason") ?? "") {
-            profile in
-            let descriptor = try Deployment.loadDescriptor(
-                profile.capabilityDescriptor, root: root)
+        let clock = try options.clock()
+        return { profile in
+            let descriptor = try Deployment.loadDescriptor(profile.capabilityDescriptor, root: root)
             let deployment = try Deployment(
-                layout: layout, profile: profile, descriptor: descriptor, clock: try options.clock(),
-                availablePacks: packs)
+                layout: layout, profile: profile, descriptor: descriptor, clock: clock, availablePacks: packs)
             try deployment.layout.prepare()
             return deployment
         }
+    }
+
+    /// Where a profile change needs a second operator: records the request and says how to approve it.
+    static func requestActivation(
+        _ action: ProfileLifecycleEvent.Action, _ deployment: Deployment, lifecycle: ProfileLifecycle,
+        desk: OperatorDesk, options: Options
+    ) throws -> Int32 {
+        let pending = try lifecycle.request(
+            action, deployment, by: options.value("by") ?? "", reason: options.value("reason") ?? "")
         try desk.record(
-            "rollback", target: event.profile, reason: options.value("reason"),
-            result: "rolled back to sha256 \(event.snapshot_sha256)")
+            action.rawValue, target: pending.profile, reason: pending.reason,
+            result: "requested as \(pending.activation_id); waits for a second operator")
         options.emit(
-            event, "rolled back to \(event.profile) (sha256 \(event.snapshot_sha256.prefix(12))) as \(event.event_id)")
+            pending,
+            "\(action.rawValue) of \(pending.profile) requested as \(pending.activation_id); nothing changed yet.\n"
+                + "A different operator puts it in force: rgov approve activation \(pending.activation_id) --by NAME --reason TEXT"
+        )
         return 0
     }
 }
