@@ -167,4 +167,31 @@ import Testing
         let linked = try h.run("rgov", ["verify", bundle], pinned: false)
         #expect(linked.status == 65 && linked.stderr.contains("a symbolic link inside the bundle"))
     }
+
+    @Test func aForgedAckWithARecomputedChainAndManifestIsRefused() throws {
+        let h = try Harness()
+        try h.importExamples()
+        #expect(try h.tick().status == 0)  // minimal-solo-mode: dry-run, nothing acked
+        let run = try h.run("rgov", ["export", "--task", "crm-overdue-02", "--json"])
+        let bundle = try #require(
+            run.json?["bundle"].flatMap { v -> String? in if case .string(let s) = v { s } else { nil } })
+        let manifestPath = bundle + "/manifest.json"
+        var manifest = try CanonicalJSON.decode(BundleManifest.self, from: try Sys.readFile(manifestPath))
+        let index = try #require(manifest.artifacts.firstIndex { $0.kind == "notice" })
+        let path = bundle + "/" + manifest.artifacts[index].ref
+        let notice = try CanonicalJSON.decode(Notice.self, from: try Sys.readFile(path))
+        // The forger appends a legal transition with evidence, recomputes the chain head and the manifest.
+        let forged = try notice.transitioned(
+            to: .acked, at: Harness.t0.addingTimeInterval(60), by: "rgov-bridge", reason: "sender_ack",
+            evidence: AckEvidence(kind: .sender_ack, at: Harness.t0, message_id: "m-forged", sender_mode: "dry-run"))
+        let bytes = try CanonicalJSON.encodeFile(forged)
+        try DurableFile.write(bytes, to: path)
+        manifest.artifacts[index].sha256 = SHA256.hex(of: [UInt8](bytes))
+        manifest.acks_by_kind = ["sender_ack": 1]
+        try DurableFile.write(try CanonicalJSON.encodeFile(manifest), to: manifestPath)
+        let verify = try h.run("rgov", ["verify", bundle], pinned: false)
+        #expect(verify.status == 65, "\(verify.stdout)")
+        #expect(verify.stdout.contains("acked without the receipt that carries its evidence"))
+        #expect(verify.stdout.contains("minimal-solo-mode@1.0.0's dry-run binding cannot ack"), "\(verify.stdout)")
+    }
 }

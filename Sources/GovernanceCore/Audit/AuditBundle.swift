@@ -278,6 +278,7 @@ public enum AuditVerify {
         var problems: [String] = []
         var notices: [String: Notice] = [:]
         var receipts: [Receipt] = []
+        var profiles: [String: DeploymentProfile] = [:]
         var listed: Set<String> = []
         for artifact in manifest.artifacts {
             listed.insert(artifact.ref)
@@ -299,6 +300,11 @@ public enum AuditVerify {
             case "receipt":
                 do { receipts.append(try CanonicalJSON.decode(Receipt.self, from: data)) } catch {
                     problems.append("\(artifact.ref): not a receipt: \(error)")
+                }
+            case "profile_snapshot":
+                if let profile = try? DeploymentProfile.parse(String(decoding: data, as: UTF8.self), file: artifact.ref)
+                {
+                    profiles[profile.reference] = profile
                 }
             default: break
             }
@@ -324,6 +330,7 @@ public enum AuditVerify {
         for notice in notices.values.sorted(by: { $0.notice_id < $1.notice_id }) {
             problems += checkDeliveryTruth(notice)
             problems += checkChain(notice, receipts: receipts.filter { $0.notice_id == notice.notice_id })
+            problems += checkEvidence(notice, receipts: receipts, profile: profiles[notice.profile])
         }
         return problems
     }
@@ -351,6 +358,42 @@ public enum AuditVerify {
         }
         if n.state == .acked && !(n.ack_evidence?.isSufficient ?? false) {
             problems.append("\(id): acked without sufficient ack evidence")
+        }
+        return problems
+    }
+
+    /// An `acked` notice needs the receipt that carries its evidence, and evidence its own profile
+    /// (the snapshot in the bundle) could produce: a dry-run never acks, a shim ack is synthetic, a
+    /// sender ack needs a binding that declares acks, an attestation needs one of its operators.
+    static func checkEvidence(_ n: Notice, receipts: [Receipt], profile: DeploymentProfile?) -> [String] {
+        guard n.state == .acked, let evidence = n.ack_evidence else { return [] }
+        let id = "notice \(n.notice_id)"
+        var problems: [String] = []
+        if !receipts.contains(where: { $0.receipt_id == evidence.receipt_id && $0.delivery_state == .acked }) {
+            problems.append("\(id): acked without the receipt that carries its evidence")
+        }
+        guard let profile else { return problems + ["\(id): its profile \(n.profile) is not in the bundle"] }
+        let binding = SenderBinding(mode: profile.senderMode, values: profile.binding)
+        switch evidence.kind {
+        case .sender_ack:
+            if profile.senderMode == .shim || profile.senderMode == .dryRun || !binding.declaresAck {
+                problems.append(
+                    "\(id): a sender_ack, but \(profile.reference)'s \(profile.senderMode.rawValue) binding cannot ack")
+            }
+        case .synthetic:
+            if profile.senderMode != .shim {
+                problems.append(
+                    "\(id): a synthetic ack, but \(profile.reference) sends with \(profile.senderMode.rawValue)")
+            }
+        case .operator_attestation:
+            let operators = profile.operators
+            let user = evidence.os_user ?? ""
+            if !operators.isEmpty && !operators.contains(user) && !operators.contains(where: { $0.hasPrefix("group:") })
+            {
+                problems.append("\(id): attested by \(user), not an operator of \(profile.reference)")
+            }
+        case .external_ack:
+            break
         }
         return problems
     }

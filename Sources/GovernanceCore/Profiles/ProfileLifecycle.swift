@@ -162,26 +162,9 @@ public struct ProfileLifecycle {
     public func rollback(by: String, reason: String, validate: (DeploymentProfile) throws -> Deployment) throws
         -> ProfileLifecycleEvent
     {
-        let current = active()?.snapshot_sha256
-        var skipped: [String] = []
-        for event in try history().reversed() where event.snapshot_sha256 != current {
-            guard !skipped.contains(event.snapshot_sha256) else { continue }
-            let path = layout.profileSnapshots + "/" + event.snapshot_sha256 + ".yaml"
-            do {
-                let text = String(decoding: try Sys.readFile(path, limit: 1 << 20), as: UTF8.self)
-                guard SHA256.hex(of: text) == event.snapshot_sha256 else {
-                    throw RgovError.data("snapshot \(path) does not match its hash")
-                }
-                let deployment = try validate(try DeploymentProfile.parse(text, file: path))
-                return try record(
-                    .rollback, profile: deployment.profile, descriptor: deployment.descriptorReference, by: by,
-                    reason: reason)
-            } catch {
-                skipped.append(event.snapshot_sha256)
-                Log.info("rgov", "skipping \(event.profile) (\(event.snapshot_sha256.prefix(12))): \(error)")
-            }
-        }
-        throw RgovError(.noInput, "no earlier known-good profile to roll back to")
+        let deployment = try rollbackTarget(validate: validate)
+        return try record(
+            .rollback, profile: deployment.profile, descriptor: deployment.descriptorReference, by: by, reason: reason)
     }
 
     public func history() throws -> [ProfileLifecycleEvent] {
