@@ -50,7 +50,7 @@ public struct AuditExport: Sendable {
             return (since.map { n.created_at >= $0 } ?? true) && (until.map { n.created_at <= $0 } ?? true)
         }
         guard !notices.isEmpty || task != nil else { throw RgovError(.noInput, "no notices in that window") }
-        if let task, notices.isEmpty, !Sys.exists(layout.missions + "/" + task + ".json") {
+        if let task, notices.isEmpty, !Sys.exists(layout.mission(task)) {
             throw RgovError(.noInput, "no mission or notice \(Identifier.quoted(task)) in \(layout.root)")
         }
         var files: [(kind: String, path: String)] = []
@@ -73,7 +73,7 @@ public struct AuditExport: Sendable {
         }
         if let task { missions.insert(task) }
         for mission in missions.sorted() {
-            let path = layout.missions + "/" + mission + ".json"
+            let path = layout.mission(mission)
             if Sys.kind(path) == .regular { files.append(("mission", path)) }
         }
         // Records of these missions that no notice points at: evidence, resolved events, operator decisions.

@@ -101,7 +101,7 @@ public enum StageCommand {
                     stage: kind.rawValue, at: (try? options.clock().now()) ?? Date(), exit_status: status,
                     duration_ms: Int((Sys.monotonicSeconds() - started) * 1000), error: error)
                 try? DurableFile.write(
-                    try CanonicalJSON.encodeFile(record), to: layout.metrics + "/\(kind.rawValue).last-run.json")
+                    try CanonicalJSON.encodeFile(record), to: layout.lastRunRecord(kind.rawValue))
             }
             let seconds = Sys.monotonicSeconds() - started
             if let deployment = deployed {

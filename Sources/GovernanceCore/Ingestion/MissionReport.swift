@@ -66,7 +66,7 @@ public struct MissionReport {
         let lock = try waitForLock(layout.locks + "/missions/" + id + ".lock")
         defer { withExtendedLifetime(lock) {} }
 
-        let path = layout.missions + "/" + id + ".json"
+        let path = layout.mission(id)
         var mission: MissionSnapshot
         let created: Bool
         if Sys.exists(path) {

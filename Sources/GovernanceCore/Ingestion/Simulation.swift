@@ -72,7 +72,7 @@ public struct Simulation {
                 } ?? Self.conditions[0]
             let id = "sim-\(seed)-" + String(format: "%05d", n)
             let mission = make(id: id, condition: condition.name, index: n, rng: &rng)
-            try DurableFile.write(try CanonicalJSON.encodeFile(mission), to: layout.missions + "/" + id + ".json")
+            try DurableFile.write(try CanonicalJSON.encodeFile(mission), to: layout.mission(id))
             missions[id] = ManifestEntry(condition: condition.name, expected_rules: condition.rules)
             tally[condition.name, default: 0] += 1
         }

@@ -306,7 +306,7 @@ public struct Doctor {
         var recent = 0
         for id in ((try? Sys.listDirectory(layout.quarantine)) ?? []) where !id.hasPrefix(".") {
             total += 1
-            if let data = try? Sys.readFile(layout.quarantine + "/" + id + "/reason.json", limit: 1 << 20),
+            if let data = try? Sys.readFile(layout.quarantineReason(id), limit: 1 << 20),
                 let record = try? CanonicalJSON.decode(QuarantineRecord.self, from: data),
                 now.milliseconds(since: record.quarantined_at) < 86_400_000
             {

@@ -94,12 +94,12 @@ public struct Inspection: Sendable {
             }
             return out
         }
-        let missionPath = layout.missions + "/" + notice.mission_id + ".json"
+        let missionPath = layout.mission(notice.mission_id)
         let mission = (try? Sys.readFile(missionPath, limit: Watchdog.missionSizeLimit)).flatMap {
             try? CanonicalJSON.decode(MissionSnapshot.self, from: $0)
         }
         if mission != nil { files["mission"] = missionPath }
-        let spoolPath = layout.spool + "/" + notice.notice_id + ".json"
+        let spoolPath = layout.spoolHandoff(notice.notice_id)
         let spool = (try? Sys.readFile(spoolPath, limit: 8 << 20)).flatMap {
             try? CanonicalJSON.decode(SpoolHandoff.self, from: $0)
         }

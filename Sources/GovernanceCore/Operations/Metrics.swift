@@ -33,7 +33,7 @@ public enum Metrics {
     /// Applies `change`, then rewrites `rgov.prom` from the counters and the state.
     public static func record(_ deployment: Deployment, now: Date, _ change: Change) throws {
         let layout = deployment.layout
-        let countersPath = layout.metrics + "/counters.json"
+        let countersPath = layout.metricsCounters
         try StageLock.exclusively(layout.locks + "/metrics.lock") {
             var state =
                 (try? CanonicalJSON.decode(MetricsState.self, from: try Sys.readFile(countersPath, limit: 16 << 20)))
@@ -48,7 +48,7 @@ public enum Metrics {
         }
     }
 
-    public static func path(_ layout: StateLayout) -> String { layout.metrics + "/rgov.prom" }
+    public static func path(_ layout: StateLayout) -> String { layout.metricsFile }
 
     /// The exposition text: HELP and TYPE for every family, labels escaped.
     public static func render(_ state: MetricsState, deployment: Deployment, now: Date) throws -> String {

@@ -150,7 +150,7 @@ extension OperatorDesk {
             throw RgovError(.temporaryFailure, "another writer is updating mission \(id); try again")
         }
         defer { withExtendedLifetime(lock) {} }
-        let path = layout.missions + "/" + id + ".json"
+        let path = layout.mission(id)
         guard Sys.exists(path) else { throw RgovError(.noInput, "no mission \(id)") }
         var mission = try Watchdog(deployment: deployment).readMission(path, name: id + ".json")
         let before = mission.status

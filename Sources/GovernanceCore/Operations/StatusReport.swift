@@ -54,7 +54,7 @@ public struct StatusReport: Codable, Sendable {
             lock_holders: holders, oldest_pending_age_ms: oldest.map { now.milliseconds(since: $0) },
             approval_backlog: approvalBacklog,
             stage_runs: StageCommand.Kind.allCases.compactMap { kind in
-                (try? Sys.readFile(layout.metrics + "/\(kind.rawValue).last-run.json")).flatMap {
+                (try? Sys.readFile(layout.lastRunRecord(kind.rawValue))).flatMap {
                     try? CanonicalJSON.decode(StageCommand.LastRun.self, from: $0)
                 }
             }, capability_gaps: last?.capability_gaps ?? [],

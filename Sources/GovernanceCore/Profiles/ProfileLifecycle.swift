@@ -63,7 +63,7 @@ public struct ProfileLifecycle {
     @discardableResult
     public func storeSnapshot(_ profile: DeploymentProfile) throws -> String {
         try Sys.makeDirectory(layout.profileSnapshots)
-        let path = layout.profileSnapshots + "/" + profile.sha256 + ".yaml"
+        let path = layout.profileSnapshot(profile.sha256)
         if Sys.kind(path) != .regular { try DurableFile.create(Data(profile.text.utf8), at: path) }
         return path
     }
@@ -72,7 +72,7 @@ public struct ProfileLifecycle {
         guard let data = try? Sys.readFile(layout.activeProfile, limit: 1 << 16),
             let active = try? CanonicalJSON.decode(ActiveProfile.self, from: data)
         else { return nil }
-        return layout.profileSnapshots + "/" + active.snapshot_sha256 + ".yaml"
+        return layout.profileSnapshot(active.snapshot_sha256)
     }
 
     public func active() -> ActiveProfile? {
@@ -143,7 +143,7 @@ public struct ProfileLifecycle {
         var skipped: [String] = []
         for event in try history().reversed() where event.snapshot_sha256 != current {
             guard !skipped.contains(event.snapshot_sha256) else { continue }
-            let path = layout.profileSnapshots + "/" + event.snapshot_sha256 + ".yaml"
+            let path = layout.profileSnapshot(event.snapshot_sha256)
             do {
                 let text = String(decoding: try Sys.readFile(path, limit: 1 << 20), as: UTF8.self)
                 guard SHA256.hex(of: text) == event.snapshot_sha256 else {

@@ -150,7 +150,7 @@ public struct Bridge: Sendable {
             return try refuse(.blocked, "lifetime_exhausted")
         }
         if notice.attempts >= Int(profile.maxAttempts) { return try refuse(.blocked, "attempts_exhausted") }
-        let spoolPath = deployment.layout.spool + "/" + notice.notice_id + ".json"
+        let spoolPath = deployment.layout.spoolHandoff(notice.notice_id)
         guard let bytes = try? Sys.readFile(spoolPath, limit: 8 << 20),
             let handoff = try? CanonicalJSON.decode(SpoolHandoff.self, from: bytes),
             handoff.notice_id == notice.notice_id
@@ -529,7 +529,7 @@ public struct Bridge: Sendable {
         guard notice.state == .pending_external_send || notice.state == .dispatched else {
             throw RgovError.data("notice \(notice.notice_id) is \(notice.state.rawValue), not waiting for an ack")
         }
-        let spoolPath = deployment.layout.spool + "/" + notice.notice_id + ".json"
+        let spoolPath = deployment.layout.spoolHandoff(notice.notice_id)
         guard
             let handoff = try? CanonicalJSON.decode(
                 SpoolHandoff.self, from: try Sys.readFile(spoolPath, limit: 8 << 20))

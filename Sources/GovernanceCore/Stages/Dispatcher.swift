@@ -59,7 +59,7 @@ public struct Dispatcher {
 
     /// The notice's spool handoff: the existing one if a previous run wrote it, else a new one.
     private func spoolHandoff(for notice: Notice, at now: Date) throws -> SpoolHandoff {
-        let path = deployment.layout.spool + "/" + notice.notice_id + ".json"
+        let path = deployment.layout.spoolHandoff(notice.notice_id)
         let handoff = SpoolHandoff(
             spool_id: notice.notice_id, notice_id: notice.notice_id, mission_id: notice.mission_id,
             task_id: notice.task_id, correlation_id: notice.correlation_id, rule_id: notice.rule_id,

@@ -439,7 +439,7 @@ public struct Watchdog {
             try publish(event, in: layout.events, day: Timestamp.day(now), id: eventID)
             if deployment.profile.notifyResolved,
                 let mission = try? readMission(
-                    layout.missions + "/" + episode.mission_id + ".json", name: episode.mission_id + ".json")
+                    layout.mission(episode.mission_id), name: episode.mission_id + ".json")
             {
                 let noticeID = Identifier.derived("ntc", episode.episode_id, "resolved")
                 let message = NoticeMessage(

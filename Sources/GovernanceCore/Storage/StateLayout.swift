@@ -50,6 +50,21 @@ public struct StateLayout: Sendable {
     /// Audit bundles written by `rgov export`.
     public var exportsFolder: String { exports }
 
+    /// A mission's snapshot.
+    public func mission(_ id: String) -> String { missions + "/" + id + ".json" }
+    /// A notice's spool handoff (proof of dispatch).
+    public func spoolHandoff(_ noticeID: String) -> String { spool + "/" + noticeID + ".json" }
+    /// A stored profile, by the SHA-256 of its bytes.
+    public func profileSnapshot(_ sha256: String) -> String { profileSnapshots + "/" + sha256 + ".yaml" }
+    /// A quarantine entry's folder, and the record of why it is there.
+    public func quarantineEntry(_ id: String) -> String { quarantine + "/" + id }
+    public func quarantineReason(_ id: String) -> String { quarantineEntry(id) + "/reason.json" }
+    /// A stage's last-run record.
+    public func lastRunRecord(_ stage: String) -> String { metrics + "/" + stage + ".last-run.json" }
+    /// The Prometheus textfile and the counters behind it.
+    public var metricsFile: String { metrics + "/rgov.prom" }
+    public var metricsCounters: String { metrics + "/counters.json" }
+
     /// The folder that holds notices in `state`; final states are partitioned by `day`.
     public func notices(_ state: DeliveryState, day: String? = nil) -> String {
         let base = queue + "/" + state.rawValue

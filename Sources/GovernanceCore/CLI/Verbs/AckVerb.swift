@@ -49,7 +49,7 @@ extension Deployment {
         let layout = StateLayout(root: options.stateDirectory)
         var source = ProfileLifecycle.activeSnapshotPath(layout)
         if source == nil, let sha = Watchdog.latestRun(layout)?.profile_sha256 {
-            let snapshot = layout.profileSnapshots + "/" + sha + ".yaml"
+            let snapshot = layout.profileSnapshot(sha)
             if Sys.kind(snapshot) == .regular { source = snapshot }
         }
         var resolved = options

@@ -24,7 +24,7 @@ extension Verb {
         let action = options.positionals[0]
         let records = try Sys.listDirectory(layout.quarantine).sorted().compactMap {
             try? CanonicalJSON.decode(
-                QuarantineRecord.self, from: try Sys.readFile(layout.quarantine + "/" + $0 + "/reason.json"))
+                QuarantineRecord.self, from: try Sys.readFile(layout.quarantineReason($0)))
         }
         switch action {
         case "ls":

@@ -20,7 +20,7 @@ extension Verb {
             return 0
         }
         let notices = try store.all().filter { $0.notice.mission_id == id }
-        guard !notices.isEmpty || Sys.exists(layout.missions + "/" + id + ".json") else {
+        guard !notices.isEmpty || Sys.exists(layout.mission(id)) else {
             throw RgovError(.noInput, "no notice or mission \(Identifier.quoted(id)) in \(layout.root)")
         }
         let chains = try notices.map { try inspection.chain(of: $0.notice, at: $0.path) }
