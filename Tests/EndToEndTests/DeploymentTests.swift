@@ -117,8 +117,8 @@ import Testing
         #expect(Sys.isDirectory(state + "/missions"), "the state folder is never touched")
     }
 
-    @Test func theSystemdUnitsVerify() throws {
-        guard Sys.kind("/usr/bin/systemd-analyze") == .regular else { return }
+    @Test(.enabled(if: Sys.kind("/usr/bin/systemd-analyze") == .regular, "needs systemd-analyze"))
+    func theSystemdUnitsVerify() throws {
         let h = try Harness()
         let prefix = h.dir + "/prefix"
         _ = try Self.install(prefix)
@@ -302,8 +302,8 @@ import Testing
         #expect(noData.stdoutText.contains("scripts/install"))
     }
 
-    @Test func doctorFailsOnAStateFolderTheUserCannotWrite() throws {
-        guard Sys.kind("/usr/sbin/runuser") == .regular, getuid() == 0 else { return }
+    @Test(.enabled(if: Sys.kind("/usr/sbin/runuser") == .regular && getuid() == 0, "needs root and runuser"))
+    func doctorFailsOnAStateFolderTheUserCannotWrite() throws {
         let h = try Harness()
         try h.layout.prepare()
         // Root ignores modes, so run the doctor as an unprivileged user; the folder is root's (0700).

@@ -56,11 +56,15 @@ import Testing
         Issue.record("timed out waiting for \(what)")
     }
 
-    @Test func prometheusScrapesTheMetricsAndEveryPanelAndAlertEvaluates() throws {
-        guard let prometheus = ObservabilityTests.tool("prometheus"),
-            let exporter = ObservabilityTests.tool("prometheus-node-exporter"),
-            let curl = ObservabilityTests.tool("curl")
-        else { return }
+    @Test(
+        .enabled(
+            if: ObservabilityTests.tool("prometheus") != nil
+                && ObservabilityTests.tool("prometheus-node-exporter") != nil
+                && ObservabilityTests.tool("curl") != nil, "needs prometheus, prometheus-node-exporter and curl"))
+    func prometheusScrapesTheMetricsAndEveryPanelAndAlertEvaluates() throws {
+        let prometheus = try #require(ObservabilityTests.tool("prometheus"))
+        let exporter = try #require(ObservabilityTests.tool("prometheus-node-exporter"))
+        let curl = try #require(ObservabilityTests.tool("curl"))
         let h = try Harness()
         try h.importExamples()
         // A channel that is down: every attempt a temporary failure.
