@@ -194,4 +194,25 @@ import Testing
         #expect(verify.stdout.contains("acked without the receipt that carries its evidence"))
         #expect(verify.stdout.contains("minimal-solo-mode@1.0.0's dry-run binding cannot ack"), "\(verify.stdout)")
     }
+
+    @Test func aProfileEditedUnderTheSameVersionIsToldApart() throws {
+        let h = try Harness()
+        try h.importExamples()
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
+        let export = try h.run("rgov", ["export", "--task", "crm-overdue-02", "--json"])
+        let bundle = try #require(
+            export.json?["bundle"].flatMap { v -> String? in if case .string(let s) = v { s } else { nil } })
+        let manifestPath = bundle + "/manifest.json"
+        var manifest = try CanonicalJSON.decode(BundleManifest.self, from: try Sys.readFile(manifestPath))
+        let index = try #require(manifest.artifacts.firstIndex { $0.kind == "profile_snapshot" })
+        // Same id@version, one threshold relaxed: a different profile, re-hashed into the manifest.
+        let path = bundle + "/" + manifest.artifacts[index].ref
+        let text = String(decoding: try Sys.readFile(path), as: UTF8.self)
+            .replacingOccurrences(of: "grace_ms: 120000", with: "grace_ms: 300000")
+        try DurableFile.write(Data(text.utf8), to: path)
+        manifest.artifacts[index].sha256 = SHA256.hex(of: text)
+        try DurableFile.write(try CanonicalJSON.encodeFile(manifest), to: manifestPath)
+        let verify = try h.run("rgov", ["verify", bundle], pinned: false)
+        #expect(verify.status == 65 && verify.stdout.contains("its profile snapshot"), "\(verify.stdout)")
+    }
 }

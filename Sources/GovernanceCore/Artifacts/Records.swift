@@ -127,6 +127,8 @@ public struct Receipt: Codable, Sendable, Equatable {
     public var capability_gaps: [String]?
     /// When the bridge will try again, for a retryable failure.
     public var next_attempt_at: Date?
+    /// The SHA-256 of the profile in force when this was recorded.
+    public var profile_sha256: String? = nil
 }
 
 /// One watchdog run: what it scanned, found and wrote, under which profile and runtime.

@@ -279,6 +279,7 @@ public enum AuditVerify {
         var notices: [String: Notice] = [:]
         var receipts: [Receipt] = []
         var profiles: [String: DeploymentProfile] = [:]
+        var profilesBySHA: [String: DeploymentProfile] = [:]
         var listed: Set<String> = []
         for artifact in manifest.artifacts {
             listed.insert(artifact.ref)
@@ -305,6 +306,7 @@ public enum AuditVerify {
                 if let profile = try? DeploymentProfile.parse(String(decoding: data, as: UTF8.self), file: artifact.ref)
                 {
                     profiles[profile.reference] = profile
+                    profilesBySHA[profile.sha256] = profile
                 }
             default: break
             }
@@ -330,7 +332,14 @@ public enum AuditVerify {
         for notice in notices.values.sorted(by: { $0.notice_id < $1.notice_id }) {
             problems += checkDeliveryTruth(notice)
             problems += checkChain(notice, receipts: receipts.filter { $0.notice_id == notice.notice_id })
-            problems += checkEvidence(notice, receipts: receipts, profile: profiles[notice.profile])
+            // The exact profile by its hash where the notice names one; an edited profile that kept
+            // its version is another snapshot.
+            if let sha = notice.profile_sha256, profilesBySHA[sha] == nil {
+                problems.append(
+                    "notice \(notice.notice_id): its profile snapshot \(sha.prefix(12)) is not in the bundle")
+            }
+            let profile = notice.profile_sha256.flatMap { profilesBySHA[$0] } ?? profiles[notice.profile]
+            problems += checkEvidence(notice, receipts: receipts, profile: profile)
         }
         return problems
     }

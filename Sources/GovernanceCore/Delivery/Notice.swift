@@ -34,6 +34,9 @@ public struct Notice: Codable, Sendable, Equatable {
     public var target: String
     public var message: NoticeMessage
     public var profile: String
+    /// The SHA-256 of the profile's bytes (its snapshot): `id@version` alone cannot tell an edited
+    /// profile that kept its version from the original.
+    public var profile_sha256: String?
     public var capability_descriptor: String
     public var created_at: Date
     public var updated_at: Date
@@ -71,6 +74,7 @@ public struct Notice: Codable, Sendable, Equatable {
         var target: String
         var message: NoticeMessage
         var profile: String
+        var profile_sha256: String?
         var capability_descriptor: String
         var created_at: Date
         var requeued_from: String?
@@ -83,7 +87,8 @@ public struct Notice: Codable, Sendable, Equatable {
             notice_id: notice_id, rule_id: rule_id, severity: severity, mission_id: mission_id,
             correlation_id: correlation_id, event_id: event_id, decision_id: decision_id, dedup_key: dedup_key,
             episode_id: episode_id, target: target, message: message, profile: profile,
-            capability_descriptor: capability_descriptor, created_at: created_at, requeued_from: requeued_from,
+            profile_sha256: profile_sha256, capability_descriptor: capability_descriptor, created_at: created_at,
+            requeued_from: requeued_from,
             notice_kind: notice_kind, follows: follows)
     }
 
@@ -93,8 +98,9 @@ public struct Notice: Codable, Sendable, Equatable {
         event_id: String, decision_id: String, dedup_key: String, episode_id: String, target: String,
         message: NoticeMessage, profile: String, capability_descriptor: String, created_at: Date,
         initial: DeliveryState, reason: String, by: String, requeued_from: String? = nil,
-        notice_kind: NoticeKind = .finding, follows: String? = nil
+        notice_kind: NoticeKind = .finding, follows: String? = nil, profileSHA256: String? = nil
     ) throws {
+        self.profile_sha256 = profileSHA256
         guard initial == .queued || initial == .prepared else {
             throw RgovError.data("a notice starts as queued or prepared, not \(initial.rawValue)")
         }

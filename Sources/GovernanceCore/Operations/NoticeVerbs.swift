@@ -47,7 +47,8 @@ extension OperatorDesk {
             sender_stderr_tail: nil, duration_ms: nil, recorded_at: now,
             recorded_by: "rgov ack (\(identity.by) as \(identity.osUser))",
             prev_sha256: notice.chain_head_sha256, profile: deployment.profileReference,
-            capability_descriptor: deployment.descriptorReference, capability_gaps: nil, next_attempt_at: nil)
+            capability_descriptor: deployment.descriptorReference, capability_gaps: nil, next_attempt_at: nil,
+            profile_sha256: deployment.profile.sha256)
         let folder = layout.receipts + "/" + Timestamp.day(now)
         let acked = try notice.transitioned(
             to: .acked, at: now, by: identity.by, reason: "operator attestation" + (note.map { ": " + $0 } ?? ""),
@@ -156,7 +157,8 @@ extension OperatorDesk {
                 created_at: now,
                 initial: .queued, reason: "requeued by \(identity.by)" + (reason.map { ": " + $0 } ?? ""),
                 by: identity.by,
-                requeued_from: notice.notice_id, notice_kind: notice.notice_kind, follows: notice.follows)
+                requeued_from: notice.notice_id, notice_kind: notice.notice_kind, follows: notice.follows,
+                profileSHA256: deployment.profile.sha256)
             if try store.create(fresh) {
                 result.changed.append(id)
             } else {

@@ -398,7 +398,7 @@ public struct Bridge: Sendable {
             recorded_by: Self.actor, prev_sha256: notice.chain_head_sha256, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference,
             capability_gaps: deployment.capabilityGaps.isEmpty ? nil : deployment.capabilityGaps,
-            next_attempt_at: nextAttemptAt)
+            next_attempt_at: nextAttemptAt, profile_sha256: deployment.profile.sha256)
         if var evidence = receipt.ack_evidence {
             evidence.receipt_id = receiptID
             receipt.ack_evidence = evidence
@@ -461,7 +461,7 @@ public struct Bridge: Sendable {
             created_at: now,
             initial: initial, reason: "outcome_unknown of \(notice.notice_id)", by: Self.actor,
             notice_kind: .delivery_unknown,
-            follows: notice.notice_id)
+            follows: notice.notice_id, profileSHA256: deployment.profile.sha256)
         try store.create(follow)
     }
 
@@ -552,7 +552,8 @@ public struct Bridge: Sendable {
             sha256: SHA256.hex(of: [UInt8](data)), sender_exit_status: nil, sender_message_id: ack.message_id,
             sender_stderr_tail: nil, duration_ms: nil, recorded_at: now, recorded_by: Self.actor,
             prev_sha256: notice.chain_head_sha256, profile: deployment.profileReference,
-            capability_descriptor: deployment.descriptorReference, capability_gaps: nil, next_attempt_at: nil)
+            capability_descriptor: deployment.descriptorReference, capability_gaps: nil, next_attempt_at: nil,
+            profile_sha256: deployment.profile.sha256)
         let acked = try notice.transitioned(
             to: .acked, at: now, by: Self.actor, reason: "external_ack from \(ack.by)", evidence: evidence,
             receipt: receipt)

@@ -407,7 +407,7 @@ public struct Watchdog {
             capability_descriptor: deployment.descriptorReference, created_at: now, initial: initial,
             reason: kind == .finding
                 ? initialReason : kind.rawValue + (initial == .prepared ? "; " + initialReason : ""),
-            by: Self.actor, notice_kind: kind, follows: follows)
+            by: Self.actor, notice_kind: kind, follows: follows, profileSHA256: deployment.profile.sha256)
         return try store.create(notice)
     }
 
