@@ -16,15 +16,15 @@ public enum RgovCommand {
         for verb in verbs {
             lines.append("  " + verb.name.padding(toLength: width, withPad: " ", startingAt: 0) + verb.spec.summary)
         }
-        lines += ["", "options every verb takes:"]
+        lines += ["", "shared options (each verb's --help says which it takes; operator verbs never take --profile):"]
         let shared = SharedOption.allCases.map(\.spec) + [CommandSpec.helpOption]
         for option in shared {
             lines.append(
-                "  " + option.label.padding(toLength: 22, withPad: " ", startingAt: 0) + option.help
+                "  " + option.label.padding(toLength: 24, withPad: " ", startingAt: 0) + option.help
                     + (option.defaultText.map { "; default \($0)" } ?? ""))
         }
         lines += [
-            "  " + "--version".padding(toLength: 22, withPad: " ", startingAt: 0)
+            "  " + "--version".padding(toLength: 24, withPad: " ", startingAt: 0)
                 + "print the version and the commit it was built from",
             "",
             "rgov VERB --help tells each verb's arguments, options, defaults and exit statuses;",
