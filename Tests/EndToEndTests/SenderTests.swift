@@ -412,6 +412,35 @@ import Testing
         }
     }
 
+    @Test func aWebhookURLAndHeadersNeverReachTheStateOrABundle() throws {
+        let h = try Harness()
+        try Self.oneNotice(h)
+        let (url, _) = try Self.receiver(h)
+        let secretURL = url + "/T0SECRETPATH/ok"
+        let profile = try Self.profile(
+            h, "hook",
+            sender: "      mode: webhook\n      timeout_ms: 5000\n      binding:\n        url: \"\(secretURL)\"\n"
+                + "        headers:\n          X-Api-Key: hdr-planted-9999\n          Authorization: env:HOOK_TOKEN\n")
+        _ = try tick(h, profile, env: ["HOOK_TOKEN": "env-planted-4242"])
+        #expect(try notice(h).state_reason == "sent_unconfirmed", "the URL was used for the send")
+        let export = try h.run("rgov", ["export", "--task", "m-send", "--json"])
+        #expect(export.status == 0, "\(export.stderr)")
+        for (file, bytes) in try h.snapshot(excluding: []) {
+            let text = String(decoding: bytes, as: UTF8.self)
+            for secret in ["T0SECRETPATH", "hdr-planted-9999", "env-planted-4242"] {
+                #expect(!text.contains(secret), "\(secret) in \(file)")
+            }
+        }
+        let snapshot = try #require(
+            try Sys.listDirectory(h.layout.profileSnapshots).first { name in
+                String(decoding: (try? Sys.readFile(h.layout.profileSnapshots + "/" + name)) ?? Data(), as: UTF8.self)
+                    .contains("webhook")
+            })
+        let stored = String(decoding: try Sys.readFile(h.layout.profileSnapshots + "/" + snapshot), as: UTF8.self)
+        #expect(stored.contains("url: \"[redacted]\"") && stored.contains("Authorization: env:HOOK_TOKEN"))
+        #expect(SHA256.hex(of: stored) + ".yaml" == snapshot, "a snapshot still matches its name")
+    }
+
     @Test func aProfileRequiringAcksFromABindingThatCannotGiveThemIsRefused() throws {
         let h = try Harness()
         let profile = try h.profile(

@@ -156,7 +156,8 @@ public struct DeploymentProfile: Sendable, Equatable {
     /// Binding keys whose values are secrets: never written to an artifact, a log or `--explain`.
     public static func isSecret(_ key: String) -> Bool {
         let k = key.lowercased()
-        return ["token", "secret", "password", "api_key", "authorization"].contains(k) || k.hasSuffix("_token")
+        // A webhook URL is a credential too (Slack-style URLs carry their token in the path).
+        return ["token", "secret", "password", "api_key", "authorization", "url"].contains(k) || k.hasSuffix("_token")
             || k.hasSuffix("_secret") || k.hasSuffix("_key") || k.hasSuffix("_password") || k.hasPrefix("headers.")
     }
 
@@ -219,6 +220,7 @@ public struct DeploymentProfile: Sendable, Equatable {
                         path: "policies.overrides.\(rule.key).severity", value: severity.rawValue, layer: .profile))
             }
         }
+        var secretLines: Set<Int> = []
         if let bindingNode = maps["adapters.sender.binding"] {
             let binding = try ConfigMap(
                 .mapping(bindingNode.rawEntries, line: bindingNode.line), file: file, path: bindingNode.path,
@@ -231,9 +233,15 @@ public struct DeploymentProfile: Sendable, Equatable {
                 case .mapping:
                     let sub = try binding.requiredMap(entry.key, allowed: nil)
                     var map: [String: String] = [:]
-                    for e in sub.rawEntries { map[e.key] = try sub.requiredString(e.key) }
+                    for e in sub.rawEntries {
+                        let header = try sub.requiredString(e.key)
+                        map[e.key] = header
+                        // Header values are secrets; an `env:NAME` reference is not, and must survive.
+                        if !header.hasPrefix("env:") { secretLines.insert(e.line) }
+                    }
                     value = .map(map)
                 }
+                if isSecret(entry.key), !(value.text ?? "").hasPrefix("env:") { secretLines.insert(entry.line) }
                 profile.binding[entry.key] = value
                 explain.append(
                     ExplainEntry(
@@ -242,7 +250,24 @@ public struct DeploymentProfile: Sendable, Equatable {
             }
         }
         profile.explain = explain
+        if !secretLines.isEmpty {
+            // What is stored (snapshots, bundles) never holds a secret: the profile's identity is
+            // its text with secret values redacted, which the local layer supplies again at run time.
+            profile.text = redacting(text, lines: secretLines)
+            profile.sha256 = SHA256.hex(of: profile.text)
+        }
         return profile
+    }
+
+    /// `text` with the value on each of `lines` (1-based) replaced by `"[redacted]"`.
+    static func redacting(_ text: String, lines: Set<Int>) -> String {
+        var out = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for number in lines where number >= 1 && number <= out.count {
+            let line = out[number - 1]
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            out[number - 1] = String(line[...colon]) + " \"[redacted]\""
+        }
+        return out.joined(separator: "\n")
     }
 
     static func describe(_ value: BindingValue) -> String {

@@ -42,7 +42,11 @@ extension Verb {
         let root = try PackageRoot.locate()
         let packs = try Deployment.loadPacks(root: root)
         let clock = try options.clock()
-        return { profile in
+        return { stored in
+            // A stored profile holds no secrets: the local layer supplies them, as for any stage.
+            var profile = stored
+            try LocalBindings.apply(
+                to: &profile, stateDirectory: layout.root, environment: ProcessInfo.processInfo.environment)
             let descriptor = try Deployment.loadDescriptor(profile.capabilityDescriptor, root: root)
             let deployment = try Deployment(
                 layout: layout, profile: profile, descriptor: descriptor, clock: clock, availablePacks: packs)
