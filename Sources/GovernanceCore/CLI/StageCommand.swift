@@ -137,7 +137,7 @@ public enum StageCommand {
             layout = deployment.layout
             deployed = deployment
             try ProfileLifecycle(layout: deployment.layout, clock: deployment.clock).storeSnapshot(deployment.profile)
-            let lockPath = deployment.layout.locks + "/" + kind.rawValue + ".lock"
+            let lockPath = deployment.layout.lockFile(kind.rawValue)
             let holder = "pid \(Sys.processID()) on \(Sys.hostName()) since \(Timestamp.format(Date()))"
             guard let lock = try StageLock.acquire(lockPath, holder: holder) else {
                 let current = StageLock.currentHolder(lockPath) ?? "another run"

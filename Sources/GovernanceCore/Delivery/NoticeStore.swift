@@ -85,7 +85,7 @@ public struct NoticeStore: Sendable {
     /// Holds `locks/notices.lock` around `body`: every change to an existing notice goes through
     /// here, so a read-compare-write is never interleaved with another process's.
     func exclusively<T>(_ body: () throws -> T) throws -> T {
-        try StageLock.exclusively(layout.locks + "/notices.lock", body)
+        try StageLock.exclusively(layout.lockFile("notices"), body)
     }
 
     public func read(_ path: String) throws -> Notice {

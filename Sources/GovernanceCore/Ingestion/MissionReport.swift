@@ -63,7 +63,7 @@ public struct MissionReport {
         }
         let layout = deployment.layout
         try Sys.makeDirectory(layout.locks + "/missions")
-        let lock = try waitForLock(layout.locks + "/missions/" + id + ".lock")
+        let lock = try waitForLock(layout.lockFile("missions/" + id))
         defer { withExtendedLifetime(lock) {} }
 
         let path = layout.mission(id)

@@ -34,7 +34,7 @@ public enum Metrics {
     public static func record(_ deployment: Deployment, now: Date, _ change: Change) throws {
         let layout = deployment.layout
         let countersPath = layout.metricsCounters
-        try StageLock.exclusively(layout.locks + "/metrics.lock") {
+        try StageLock.exclusively(layout.lockFile("metrics")) {
             var state =
                 (try? CanonicalJSON.decode(MetricsState.self, from: try Sys.readFile(countersPath, limit: 16 << 20)))
                 ?? MetricsState()
@@ -62,11 +62,7 @@ public enum Metrics {
                 ("profile", deployment.profileReference),
             ], 1)
         out.family("rgov_missions", "gauge", "Missions by status and type, as of the last watchdog run.")
-        for (key, value) in state.missions.sorted(by: { $0.key < $1.key }) {
-            let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
-            out.sample(
-                "rgov_missions", [("status", parts[0]), ("mission_type", parts.count > 1 ? parts[1] : "")], value)
-        }
+        out.samples("rgov_missions", state.missions, splitting: "|", into: ("status", "mission_type"))
         out.family("rgov_findings_total", "counter", "Findings raised by the watchdog, by rule, summed over runs.")
         for (rule, value) in state.findings_total.sorted(by: { $0.key < $1.key }) {
             out.sample("rgov_findings_total", [("rule", rule)], value)
@@ -94,10 +90,7 @@ public enum Metrics {
         out.family(
             "rgov_notices", "gauge",
             "Notices by delivery state and reason (final states are counted without reading them: reason empty).")
-        for (key, value) in byStateReason.sorted(by: { $0.key < $1.key }) {
-            let parts = key.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            out.sample("rgov_notices", [("state", parts[0]), ("reason", parts.count > 1 ? parts[1] : "")], value)
-        }
+        out.samples("rgov_notices", byStateReason, splitting: "|", into: ("state", "reason"))
         out.family(
             "rgov_acks", "gauge",
             "Acked notices by evidence kind: synthetic (a trial sender) apart from the human-visible kinds.")
@@ -105,11 +98,7 @@ public enum Metrics {
             out.sample("rgov_acks", [("kind", kind)], state.acks?[kind] ?? 0)
         }
         out.family("rgov_send_attempts_total", "counter", "Sender runs by sender mode and outcome.")
-        for (key, value) in state.send_attempts_total.sorted(by: { $0.key < $1.key }) {
-            let parts = key.split(separator: "\t", maxSplits: 1).map(String.init)
-            out.sample(
-                "rgov_send_attempts_total", [("mode", parts[0]), ("outcome", parts.count > 1 ? parts[1] : "")], value)
-        }
+        out.samples("rgov_send_attempts_total", state.send_attempts_total, splitting: "\t", into: ("mode", "outcome"))
         out.family("rgov_outcome_unknown_total", "counter", "Sends whose outcome could not be known (may have sent).")
         out.sample("rgov_outcome_unknown_total", [], state.outcome_unknown_total)
         out.family("rgov_stage_duration_seconds", "gauge", "How long each stage's last run took.")
@@ -168,6 +157,17 @@ public enum Metrics {
 
         mutating func family(_ name: String, _ type: String, _ help: String) {
             text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        }
+
+        /// One sample per key of `values`, each key holding two label values joined by `separator`.
+        mutating func samples(
+            _ name: String, _ values: [String: Double], splitting separator: Character, into labels: (String, String)
+        ) {
+            for (key, value) in values.sorted(by: { $0.key < $1.key }) {
+                let parts = key.split(separator: separator, maxSplits: 1, omittingEmptySubsequences: false)
+                    .map(String.init)
+                sample(name, [(labels.0, parts[0]), (labels.1, parts.count > 1 ? parts[1] : "")], value)
+            }
         }
 
         mutating func sample(_ name: String, _ labels: [(String, String)], _ value: Double) {

@@ -145,7 +145,7 @@ extension OperatorDesk {
         _ = try Identifier.validate(id, what: "mission id")
         try Sys.makeDirectory(layout.locks + "/missions")
         guard
-            let lock = try StageLock.acquire(layout.locks + "/missions/" + id + ".lock", holder: "rgov mission \(verb)")
+            let lock = try StageLock.acquire(layout.lockFile("missions/" + id), holder: "rgov mission \(verb)")
         else {
             throw RgovError(.temporaryFailure, "another writer is updating mission \(id); try again")
         }

@@ -49,16 +49,15 @@ extension OperatorDesk {
             prev_sha256: notice.chain_head_sha256, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference, capability_gaps: nil, next_attempt_at: nil,
             profile_sha256: deployment.profile.sha256)
-        let folder = layout.receipts + "/" + Timestamp.day(now)
+        let receiptFile = layout.receipt(receipt.receipt_id, day: Timestamp.day(now))
         let acked = try notice.transitioned(
             to: .acked, at: now, by: identity.by, reason: "operator attestation" + (note.map { ": " + $0 } ?? ""),
             evidence: evidence,
             receipt: receipt)
         do {
             try store.save(acked, replacing: notice, at: path, unlessSending: true) {
-                try Sys.makeDirectory(folder)
-                try DurableFile.create(
-                    try CanonicalJSON.encodeFile(receipt), at: folder + "/" + receipt.receipt_id + ".json")
+                try Sys.makeDirectory((receiptFile as NSString).deletingLastPathComponent)
+                try DurableFile.create(try CanonicalJSON.encodeFile(receipt), at: receiptFile)
             }
         } catch let changed as NoticeChanged {
             try record("ack", target: id, reason: note, allowed: true, result: "refused: \(changed.reason)")

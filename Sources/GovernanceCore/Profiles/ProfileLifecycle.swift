@@ -87,16 +87,13 @@ public struct ProfileLifecycle {
             .activate, profile: deployment.profile, descriptor: deployment.descriptorReference, by: by, reason: reason)
     }
 
-    /// Activations waiting for approval.
-    public var pendingFolder: String { layout.profileHistory + "/pending" }
-
     /// Records `deployment`'s profile as waiting for a second operator; nothing changes in force.
     public func request(
         _ action: ProfileLifecycleEvent.Action, _ deployment: Deployment, by: String, reason: String
     ) throws -> PendingActivation {
         guard !by.isEmpty, !reason.isEmpty else { throw UsageError("--by and --reason are required") }
         try layout.prepare()
-        try Sys.makeDirectory(pendingFolder)
+        try Sys.makeDirectory(layout.pendingActivations)
         let snapshot = try storeSnapshot(deployment.profile)
         let now = clock.now()
         let pending = PendingActivation(
@@ -105,7 +102,7 @@ public struct ProfileLifecycle {
             snapshot: snapshot, capability_descriptor: deployment.descriptorReference, by: by,
             os_user: Sys.userName(), at: now, reason: reason)
         try DurableFile.write(
-            try CanonicalJSON.encodeFile(pending), to: pendingFolder + "/" + pending.activation_id + ".json")
+            try CanonicalJSON.encodeFile(pending), to: layout.pendingActivation(pending.activation_id))
         return pending
     }
 
@@ -115,7 +112,7 @@ public struct ProfileLifecycle {
         throws -> ProfileLifecycleEvent
     {
         guard Identifier.isValid(id),
-            let data = try? Sys.readFile(pendingFolder + "/" + id + ".json", limit: 1 << 20),
+            let data = try? Sys.readFile(layout.pendingActivation(id), limit: 1 << 20),
             let pending = try? CanonicalJSON.decode(PendingActivation.self, from: data)
         else { throw RgovError(.noInput, "no pending activation \(Identifier.quoted(id))") }
         guard !reason.isEmpty else { throw UsageError("--reason is required") }
@@ -133,7 +130,7 @@ public struct ProfileLifecycle {
             pending.action, profile: deployment.profile, descriptor: deployment.descriptorReference, by: pending.by,
             reason: pending.reason, requestedBy: pending.os_user,
             approval: (by: by, osUser: Sys.userName(), reason: reason))
-        try Sys.unlink(pendingFolder + "/" + id + ".json")
+        try Sys.unlink(layout.pendingActivation(id))
         return event
     }
 

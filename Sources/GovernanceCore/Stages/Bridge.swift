@@ -628,17 +628,17 @@ public struct Bridge: Sendable {
     }
 
     private func inflightPath(_ attemptID: String) -> String {
-        deployment.layout.inflightAttempts + "/" + attemptID + ".json"
+        deployment.layout.inflightAttempt(attemptID)
     }
 
     private func receiptPath(_ receiptID: String, day: String) -> String {
-        deployment.layout.receipts + "/" + day + "/" + receiptID + ".json"
+        deployment.layout.receipt(receiptID, day: day)
     }
 
     /// Moves a concluded attempt out of `inflight/` into its day partition.
     private func fileAttempt(_ attempt: SenderAttempt) throws {
-        let folder = deployment.layout.attempts + "/" + Timestamp.day(attempt.started_at)
-        try Sys.makeDirectory(folder)
-        try DurableFile.move(inflightPath(attempt.attempt_id), to: folder + "/" + attempt.attempt_id + ".json")
+        let target = deployment.layout.concludedAttempt(attempt.attempt_id, day: Timestamp.day(attempt.started_at))
+        try Sys.makeDirectory((target as NSString).deletingLastPathComponent)
+        try DurableFile.move(inflightPath(attempt.attempt_id), to: target)
     }
 }

@@ -61,6 +61,16 @@ public struct StateLayout: Sendable {
     public func quarantineReason(_ id: String) -> String { quarantineEntry(id) + "/reason.json" }
     /// A stage's last-run record.
     public func lastRunRecord(_ stage: String) -> String { metrics + "/" + stage + ".last-run.json" }
+    /// A `flock` file under `locks/` (`name` without `.lock`).
+    public func lockFile(_ name: String) -> String { locks + "/" + name + ".lock" }
+    /// A receipt in its day partition.
+    public func receipt(_ id: String, day: String) -> String { receipts + "/" + day + "/" + id + ".json" }
+    /// An attempt whose outcome is not recorded yet, and one concluded, in its day partition.
+    public func inflightAttempt(_ id: String) -> String { inflightAttempts + "/" + id + ".json" }
+    public func concludedAttempt(_ id: String, day: String) -> String { attempts + "/" + day + "/" + id + ".json" }
+    /// Profile activations waiting for a second operator.
+    public var pendingActivations: String { profileHistory + "/pending" }
+    public func pendingActivation(_ id: String) -> String { pendingActivations + "/" + id + ".json" }
     /// The Prometheus textfile and the counters behind it.
     public var metricsFile: String { metrics + "/rgov.prom" }
     public var metricsCounters: String { metrics + "/counters.json" }

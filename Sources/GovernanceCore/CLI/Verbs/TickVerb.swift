@@ -29,7 +29,7 @@ extension Verb {
             stage: "tick", runID: runID, format: try options.logFormat(), pinnedNow: clock.isPinned ? clock.now() : nil)
         let deployment = try Deployment.load(options)
         try deployment.layout.prepare()
-        let lockPath = deployment.layout.locks + "/tick.lock"
+        let lockPath = deployment.layout.lockFile("tick")
         guard
             let lock = try StageLock.acquire(
                 lockPath, holder: "rgov tick pid \(Sys.processID()) since \(Timestamp.format(Date()))")
