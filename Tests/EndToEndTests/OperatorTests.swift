@@ -348,5 +348,13 @@ import Testing
         #expect(
             try h.run("rgov", ["verify", h.layout.exports + "/" + bundles[0]], pinned: false).status == 0,
             "the bundle still proves it")
+        // A bundle made after the prune names what the chain links and the prune removed, and holds.
+        let after = try h.run("rgov", ["export", "--task", mission, "--now", "2026-11-23T12:00:01Z", "--json"])
+        #expect(after.status == 0, "\(after.stderr)")
+        guard case .string(let bundle)? = after.json?["bundle"] else { return }
+        let manifest = try CanonicalJSON.decode(BundleManifest.self, from: try Sys.readFile(bundle + "/manifest.json"))
+        #expect(Set((manifest.pruned ?? []).filter { $0.kind == .notice }.map(\.id)).count == exportedCount)
+        let verify = try h.run("rgov", ["verify", bundle], pinned: false)
+        #expect(verify.status == 0, "\(verify.stdout)")
     }
 }

@@ -23,6 +23,10 @@ public struct CanonicalEvent: Codable, Sendable, Equatable {
     public var watchdog_run_id: String
     public var profile: String
     public var capability_descriptor: String
+    /// The SHA-256 of the profile in force (its snapshot in `profile-snapshots/`).
+    public var profile_sha256: String? = nil
+    /// The canonical SHA-256 of the mission snapshot the watchdog judged.
+    public var snapshot_sha256: String? = nil
 }
 
 /// What rgov decided to do about an event, and why.
@@ -48,6 +52,8 @@ public struct DecisionRecord: Codable, Sendable, Equatable {
     public var notice_id: String?
     public var profile: String
     public var capability_descriptor: String
+    /// The SHA-256 of the profile in force (its snapshot in `profile-snapshots/`).
+    public var profile_sha256: String? = nil
 }
 
 /// A piece of evidence attached to a mission (a file or reference, with its hash).
@@ -84,6 +90,8 @@ public struct SpoolHandoff: Codable, Sendable, Equatable {
     public var dispatched_by: String
     public var profile: String
     public var capability_descriptor: String
+    /// The SHA-256 of the profile in force (its snapshot in `profile-snapshots/`).
+    public var profile_sha256: String? = nil
 }
 
 /// The bridge's intent, made durable before a sender runs: the basis of at-most-once sending.
@@ -196,4 +204,36 @@ public struct OperatorAction: Codable, Sendable, Equatable {
     public var profile: String
     /// The user who ran rgov through sudo (`SUDO_USER`), when it was.
     public var sudo_user: String? = nil
+    /// The missions the verb acted on (directly or through their notices), whose evidence chains
+    /// link this record; none for a verb on the deployment (activate, rollback, prune).
+    public var missions: [String]? = nil
+    /// The SHA-256 of the profile in force, whose operator list decided `allowed`.
+    public var profile_sha256: String? = nil
+}
+
+/// One link of a mission's evidence chain (`chains/<mission>.jsonl`, one line each): a record
+/// about the mission, by kind, id and hash, chained to the link before it.
+public struct ChainLink: Codable, Sendable, Equatable {
+    /// What a link can name: the records about a mission, as audit bundles file them.
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        case event, decision, evidence, notice, spool, attempt, receipt, operator_action
+    }
+
+    public var schema = "rgov.chain-link/v1"
+    public var mission_id: String
+    /// 1 for the first link, then one more per link.
+    public var seq: Int
+    public var kind: Kind
+    public var id: String
+    /// SHA-256 of the record's bytes as stored; for a notice, of its header (its own chain
+    /// carries its transitions and receipts).
+    public var sha256: String
+    /// Where the record was published, relative to the state folder.
+    public var ref: String
+    public var at: Date
+    /// SHA-256 of the previous link's line; the first link carries `MissionChain.genesis`.
+    public var prev_sha256: String
+    /// Linked when the chain was reconciled (at export), not when it was written: a crash fell
+    /// between publishing the record and linking it.
+    public var late: Bool? = nil
 }

@@ -22,6 +22,32 @@ public struct BundleManifest: Codable, Sendable {
     /// counted with the kinds that mean a person could have seen the notice.
     public var acks_by_kind: [String: Int]?
     public var artifacts: [Artifact]
+
+    /// The head of one mission's evidence chain (its bundled `artifacts/chain/<mission>.jsonl`).
+    public struct ChainHead: Codable, Sendable, Equatable {
+        public var mission_id: String
+        public var head_sha256: String
+        public var links: Int
+    }
+
+    /// A record a chain names that the bundle does not hold, because `rgov prune` removed it.
+    public struct Absent: Codable, Sendable, Equatable {
+        public var mission_id: String
+        public var kind: ChainLink.Kind
+        public var id: String
+    }
+
+    public var chains: [ChainHead]? = nil
+    /// SHA-256 over every chain head (`root(of:)`): one hash that pins every record of the bundle.
+    public var root_sha256: String? = nil
+    public var pruned: [Absent]? = nil
+
+    /// The bundle's root: the SHA-256 of one line `<mission_id> <head_sha256>` per chain, sorted.
+    public static func root(of chains: [ChainHead]) -> String {
+        SHA256.hex(
+            of: chains.sorted { $0.mission_id < $1.mission_id }.map { $0.mission_id + " " + $0.head_sha256 + "\n" }
+                .joined())
+    }
 }
 
 /// `rgov export`: everything needed to audit a mission (or a time window) on another machine.
@@ -43,69 +69,85 @@ public struct AuditExport: Sendable {
         let layout = deployment.layout
         let now = deployment.clock.now()
         if let task { _ = try Identifier.validate(task, what: "task id") }
-        let inspection = Inspection(layout: layout, now: now)
-        let notices = try NoticeStore(layout: layout).all().filter { item in
-            let n = item.notice
-            if let task { return n.mission_id == task }
-            return (since.map { n.created_at >= $0 } ?? true) && (until.map { n.created_at <= $0 } ?? true)
+        let store = NoticeStore(layout: layout)
+        let everyNotice = try store.all()
+        // A bundle holds whole missions: the one asked for, or each with a notice in the window.
+        var missions: Set<String> = []
+        if let task {
+            missions.insert(task)
+        } else {
+            for (_, n) in everyNotice
+            where (since.map { n.created_at >= $0 } ?? true) && (until.map { n.created_at <= $0 } ?? true) {
+                missions.insert(n.mission_id)
+            }
         }
+        let notices = everyNotice.filter { missions.contains($0.notice.mission_id) }
         guard !notices.isEmpty || task != nil else { throw RgovError(.noInput, "no notices in that window") }
         if let task, notices.isEmpty, !Sys.exists(layout.mission(task)) {
             throw RgovError(.noInput, "no mission or notice \(Identifier.quoted(task)) in \(layout.root)")
         }
+        let chain = MissionChain(layout: layout)
+        try reconcile(missions, notices: notices, chain: chain, now: now)
+
         var files: [(kind: String, path: String)] = []
-        var missions: Set<String> = []
-        var profiles: Set<String> = []
-        var descriptors: Set<String> = []
-        for (path, notice) in notices {
-            let chain = try inspection.chain(of: notice, at: path)
-            for (key, file) in chain.files.sorted(by: { $0.key < $1.key }) where key != "mission" {
-                files.append((key, file))
-            }
-            for a in chain.attempts {
-                files.append(
-                    ("attempt", try locate(a.attempt_id, in: layout.attempts, alsoIn: layout.inflightAttempts)))
-            }
-            for r in chain.receipts { files.append(("receipt", try locate(r.receipt_id, in: layout.receipts))) }
-            missions.insert(notice.mission_id)
-            profiles.insert(notice.profile)
-            descriptors.insert(notice.capability_descriptor)
-        }
-        if let task { missions.insert(task) }
+        var chains: [BundleManifest.ChainHead] = []
+        var pruned: [BundleManifest.Absent] = []
+        var profileHashes: Set<String> = [deployment.profile.sha256]
+        var descriptors: Set<String> = [deployment.descriptorReference]
         for mission in missions.sorted() {
-            let path = layout.mission(mission)
-            if Sys.kind(path) == .regular { files.append(("mission", path)) }
-        }
-        // Records of these missions that no notice points at: evidence, resolved events, operator decisions.
-        for (kind, base) in [("evidence", layout.evidence), ("event", layout.events), ("decision", layout.decisions)] {
-            for day in try layout.dayPartitions(in: base) {
-                for name in try layout.artifactNames(in: base + "/" + day) {
-                    let path = base + "/" + day + "/" + name
-                    guard !files.contains(where: { $0.path == path }),
-                        case .object(let o)? = try? CanonicalJSON.decode(
-                            JSONValue.self, from: try Sys.readFile(path, limit: 8 << 20)),
-                        case .string(let m)? = o["mission_id"], missions.contains(m)
-                    else { continue }
-                    files.append((kind, path))
+            if Sys.kind(layout.mission(mission)) == .regular { files.append(("mission", layout.mission(mission))) }
+            guard Sys.kind(layout.chain(mission)) == .regular else { continue }
+            let checked = MissionChain.check(
+                try Sys.readFile(layout.chain(mission), limit: MissionChain.sizeLimit), mission: mission,
+                label: layout.chain(mission))
+            guard checked.problems.isEmpty else {
+                throw RgovError.data(
+                    checked.problems.joined(separator: "; ") + "; this state was altered, not exported")
+            }
+            let links = checked.links
+            files.append(("chain", layout.chain(mission)))
+            chains.append(BundleManifest.ChainHead(mission_id: mission, head_sha256: checked.head, links: links.count))
+            for link in links {
+                guard let path = locate(link, store: store) else {
+                    pruned.append(BundleManifest.Absent(mission_id: mission, kind: link.kind, id: link.id))
+                    continue
+                }
+                files.append((link.kind.rawValue, path))
+                // Every profile a record names by hash travels with it.
+                if link.kind != .notice,
+                    case .object(let o)? = try? CanonicalJSON.decode(
+                        JSONValue.self, from: try Sys.readFile(path, limit: 8 << 20)),
+                    case .string(let sha)? = o["profile_sha256"]
+                {
+                    profileHashes.insert(sha)
                 }
             }
         }
-        for name in try Sys.listDirectory(layout.profileSnapshots).sorted() where name.hasSuffix(".yaml") {
-            let path = layout.profileSnapshots + "/" + name
-            if let profile = try? DeploymentProfile.parse(
-                String(decoding: try Sys.readFile(path), as: UTF8.self), file: path),
-                profiles.contains(profile.reference)
-            {
-                files.append(("profile_snapshot", path))
-            }
+        for (_, n) in notices {
+            if let sha = n.profile_sha256 { profileHashes.insert(sha) }
+            descriptors.insert(n.capability_descriptor)
         }
-        // Which profile was in force, and every activation and rollback with who asked and who approved.
+        for sha in profileHashes.sorted() where Sys.kind(layout.profileSnapshot(sha)) == .regular {
+            files.append(("profile_snapshot", layout.profileSnapshot(sha)))
+        }
+        // Which profile was in force, every activation and rollback with who asked and who
+        // approved, and the operator actions on the deployment itself (no mission's chain holds them).
         if Sys.kind(layout.activeProfile) == .regular { files.append(("active_profile", layout.activeProfile)) }
         for name in try layout.artifactNames(in: layout.profileHistory) {
             files.append(("profile_history", layout.profileHistory + "/" + name))
         }
+        for day in try layout.dayPartitions(in: layout.operatorActions) {
+            for name in try layout.artifactNames(in: layout.operatorActions + "/" + day) {
+                let path = layout.operatorActions + "/" + day + "/" + name
+                if let action = try? CanonicalJSON.decode(OperatorAction.self, from: try Sys.readFile(path)),
+                    action.missions == nil
+                {
+                    files.append(("operator_action", path))
+                }
+            }
+        }
         let root = try PackageRoot.locate()
-        for reference in descriptors.union([deployment.descriptorReference]).sorted() {
+        for reference in descriptors.sorted() {
             let id = reference.split(separator: "@").first.map(String.init) ?? reference
             let path = root + "/capabilities/" + id + ".json"
             if Sys.kind(path) == .regular { files.append(("capability_descriptor", path)) }
@@ -118,8 +160,8 @@ public struct AuditExport: Sendable {
         guard try Sys.makeDirectory(bundle) else { throw RgovError(.cannotCreate, "\(bundle) exists already") }
         var artifacts: [BundleManifest.Artifact] = []
         var seen: Set<String> = []
-        for (kind, path) in files where !seen.contains(path) {
-            seen.insert(path)
+        for (kind, path) in files where !seen.contains(kind + path) {
+            seen.insert(kind + path)
             let data = try Sys.readFile(path, limit: 64 << 20)
             let ref = "artifacts/" + kind + "/" + (path as NSString).lastPathComponent
             try Sys.makeDirectory(bundle + "/artifacts/" + kind)
@@ -133,7 +175,8 @@ public struct AuditExport: Sendable {
             task_id: task,
             correlation_id: task, since: since, until: until, created_at: now,
             acks_by_kind: NoticeStore.ackKinds(notices.map(\.notice)),
-            artifacts: artifacts.sorted { $0.ref < $1.ref })
+            artifacts: artifacts.sorted { $0.ref < $1.ref }, chains: chains,
+            root_sha256: BundleManifest.root(of: chains), pruned: pruned.isEmpty ? nil : pruned)
         try DurableFile.write(try CanonicalJSON.encodeFile(manifest), to: bundle + "/manifest.json")
         if let signingKey {
             // The key stays where it is: ssh-keygen reads it and writes only manifest.json.sig.
@@ -160,6 +203,87 @@ public struct AuditExport: Sendable {
         return Result(bundle: bundle, tar: tar, artifacts: artifacts.count, notices: notices.count)
     }
 
+    /// Where a link's record is now: the path it was linked at, a notice wherever its state put
+    /// it, an attempt filed after its send; nil when it is gone (pruned).
+    private func locate(_ link: ChainLink, store: NoticeStore) -> String? {
+        let layout = deployment.layout
+        if link.kind == .notice { return store.locate(link.id) }
+        let recorded = layout.root + "/" + link.ref
+        if Sys.kind(recorded) == .regular { return recorded }
+        if link.kind == .attempt {
+            for day in (try? layout.dayPartitions(in: layout.attempts)) ?? [] {
+                let filed = layout.concludedAttempt(link.id, day: day)
+                if Sys.kind(filed) == .regular { return filed }
+            }
+        }
+        return nil
+    }
+
+    /// Links, late and saying so, every record of these missions that a crash kept from being
+    /// linked when it was written.
+    private func reconcile(
+        _ missions: Set<String>, notices: [(path: String, notice: Notice)], chain: MissionChain, now: Date
+    ) throws {
+        let layout = deployment.layout
+        var records: [(mission: String, kind: ChainLink.Kind, id: String, sha: String, path: String, at: Date)] = []
+        func file(_ mission: String, _ kind: ChainLink.Kind, _ id: String, _ path: String, _ at: Date) {
+            guard let data = try? Sys.readFile(path, limit: 8 << 20) else { return }
+            records.append((mission, kind, id, SHA256.hex(of: [UInt8](data)), path, at))
+        }
+        let inspection = Inspection(layout: layout, now: now)
+        for (path, notice) in notices {
+            records.append(
+                (
+                    notice.mission_id, .notice, notice.notice_id, try CanonicalJSON.sha256(notice.header), path,
+                    notice.created_at
+                ))
+            let found = try inspection.chain(of: notice, at: path)
+            if let spool = found.files["spool"] {
+                file(notice.mission_id, .spool, notice.notice_id, spool, found.spool?.dispatched_at ?? now)
+            }
+            for a in found.attempts {
+                if let path = try? locate(a.attempt_id, in: layout.attempts, alsoIn: layout.inflightAttempts) {
+                    file(notice.mission_id, .attempt, a.attempt_id, path, a.started_at)
+                }
+            }
+            for r in found.receipts {
+                if let path = try? locate(r.receipt_id, in: layout.receipts) {
+                    file(notice.mission_id, .receipt, r.receipt_id, path, r.recorded_at)
+                }
+            }
+        }
+        for (kind, base) in [
+            (ChainLink.Kind.evidence, layout.evidence), (.event, layout.events), (.decision, layout.decisions),
+            (.operator_action, layout.operatorActions),
+        ] {
+            for day in try layout.dayPartitions(in: base) {
+                for name in try layout.artifactNames(in: base + "/" + day) {
+                    let path = base + "/" + day + "/" + name
+                    guard
+                        case .object(let o)? = try? CanonicalJSON.decode(
+                            JSONValue.self, from: try Sys.readFile(path, limit: 8 << 20))
+                    else { continue }
+                    var owners: [String] = []
+                    if case .string(let m)? = o["mission_id"] { owners = [m] }
+                    if case .array(let list)? = o["missions"] {
+                        owners = list.compactMap { if case .string(let m) = $0 { m } else { nil } }
+                    }
+                    for mission in owners where missions.contains(mission) {
+                        file(mission, kind, String(name.dropLast(5)), path, now)
+                    }
+                }
+            }
+        }
+        for mission in missions.sorted() {
+            let linked = Set(try chain.links(of: mission).map { $0.kind.rawValue + "/" + $0.id })
+            for r in records.filter({ $0.mission == mission && !linked.contains($0.kind.rawValue + "/" + $0.id) })
+                .sorted(by: { $0.at < $1.at })
+            {
+                try chain.link(r.kind, id: r.id, sha256: r.sha, ref: r.path, mission: mission, at: r.at, late: true)
+            }
+        }
+    }
+
     private func locate(_ id: String, in base: String, alsoIn extra: String? = nil) throws -> String {
         for day in try deployment.layout.dayPartitions(in: base) {
             let path = base + "/" + day + "/" + id + ".json"
@@ -180,6 +304,13 @@ public enum AuditVerify {
         public var signer: String?
         /// A signature is present but no allowed-signers file was given to check it.
         public var signedUnchecked = false
+        /// What the chains hold: missions, links, links made late (at export, after a crash),
+        /// records pruned, and the root over every head.
+        public var chains = 0
+        public var links = 0
+        public var lateLinks = 0
+        public var pruned = 0
+        public var root: String?
     }
 
     /// The namespace of rgov's bundle signatures (`ssh-keygen -Y sign -n`).
@@ -209,7 +340,8 @@ public enum AuditVerify {
         } else {
             throw RgovError(.noInput, "\(path): no bundle folder or archive there")
         }
-        var verification = Verification(problems: try check(directory))
+        var verification = Verification(problems: [])
+        verification.problems = try check(directory, into: &verification)
         let signature = directory + "/manifest.json.sig"
         let signed = Sys.kind(signature) == .regular
         switch (signed, allowedSigners) {
@@ -265,7 +397,7 @@ public enum AuditVerify {
     }
 
     /// Every hash, chain and transition of the bundle in `directory`.
-    static func check(_ directory: String) throws -> [String] {
+    static func check(_ directory: String, into summary: inout Verification) throws -> [String] {
         guard Sys.kind(directory + "/manifest.json") == .regular else { return ["\(directory): no manifest.json"] }
         let manifest: BundleManifest
         do {
@@ -281,6 +413,8 @@ public enum AuditVerify {
         var profiles: [String: DeploymentProfile] = [:]
         var profilesBySHA: [String: DeploymentProfile] = [:]
         var listed: Set<String> = []
+        var chainFiles: [(mission: String, ref: String, data: Data)] = []
+        var records: [String: (ref: String, data: Data)] = [:]
         for artifact in manifest.artifacts {
             listed.insert(artifact.ref)
             guard !artifact.ref.contains(".."),
@@ -291,6 +425,12 @@ public enum AuditVerify {
             }
             if SHA256.hex(of: [UInt8](data)) != artifact.sha256 {
                 problems.append("\(artifact.ref): sha256 does not match the manifest")
+            }
+            let name = (artifact.ref as NSString).lastPathComponent
+            if artifact.kind == "chain" {
+                chainFiles.append((String(name.dropLast(".jsonl".count)), artifact.ref, data))
+            } else if ChainLink.Kind(rawValue: artifact.kind) != nil {
+                records[artifact.kind + "/" + name.dropLast(".json".count)] = (artifact.ref, data)
             }
             switch artifact.kind {
             case "notice":
@@ -311,12 +451,17 @@ public enum AuditVerify {
             default: break
             }
         }
+        for name in (try? Sys.listDirectory(directory)) ?? []
+        where !["manifest.json", "manifest.json.sig", "artifacts"].contains(name) {
+            problems.append("\(name): present but not in the manifest")
+        }
         for kindFolder in (try? Sys.listDirectory(directory + "/artifacts")) ?? [] {
             for name in (try? Sys.listDirectory(directory + "/artifacts/" + kindFolder)) ?? [] {
                 let ref = "artifacts/" + kindFolder + "/" + name
                 if !listed.contains(ref) { problems.append("\(ref): present but not in the manifest") }
             }
         }
+        problems += checkChains(manifest, files: chainFiles, records: records, into: &summary)
         for receipt in receipts {
             if notices[receipt.notice_id] == nil {
                 problems.append("receipt \(receipt.receipt_id): its notice \(receipt.notice_id) is not in the bundle")
@@ -340,6 +485,90 @@ public enum AuditVerify {
             }
             let profile = notice.profile_sha256.flatMap { profilesBySHA[$0] } ?? profiles[notice.profile]
             problems += checkEvidence(notice, receipts: receipts, profile: profile)
+        }
+        return problems
+    }
+
+    /// Every mission's chain, recomputed: each link continues the one before and ends at the head
+    /// the manifest lists (and the heads at its root); each link's record is in the bundle with
+    /// the hash linked (or was pruned, as a later prune in the chain says); each record of the
+    /// bundle is linked in its mission's chain.
+    static func checkChains(
+        _ manifest: BundleManifest, files: [(mission: String, ref: String, data: Data)],
+        records: [String: (ref: String, data: Data)], into summary: inout Verification
+    ) -> [String] {
+        guard let heads = manifest.chains, let root = manifest.root_sha256 else {
+            return ["manifest.json: lists no evidence chains (a bundle without them proves nothing about its records)"]
+        }
+        var problems: [String] = []
+        summary.root = root
+        summary.pruned = manifest.pruned?.count ?? 0
+        if root != BundleManifest.root(of: heads) {
+            problems.append("manifest.json: root_sha256 is not the hash of its chain heads")
+        }
+        let pruned = Set((manifest.pruned ?? []).map { $0.mission_id + "/" + $0.kind.rawValue + "/" + $0.id })
+        var linkedBy: [String: Set<String>] = [:]
+        for (mission, ref, data) in files {
+            let checked = MissionChain.check(data, mission: mission, label: ref)
+            problems += checked.problems
+            summary.chains += 1
+            summary.links += checked.links.count
+            summary.lateLinks += checked.links.filter { $0.late == true }.count
+            guard let head = heads.first(where: { $0.mission_id == mission }) else {
+                problems.append("\(ref): a chain the manifest lists no head for")
+                continue
+            }
+            if head.head_sha256 != checked.head || head.links != checked.links.count {
+                problems.append(
+                    "\(ref): ends at \(checked.head.prefix(12)) after \(checked.links.count) links, not at the head the "
+                        + "manifest lists (\(head.head_sha256.prefix(12)), \(head.links) links): links were added or removed"
+                )
+            }
+            for (index, link) in checked.links.enumerated() {
+                let key = link.kind.rawValue + "/" + link.id
+                linkedBy[key, default: []].insert(mission)
+                guard let record = records[key] else {
+                    let prunedLater = checked.links[(index + 1)...].contains {
+                        $0.kind == .operator_action
+                            && records["operator_action/" + $0.id].flatMap {
+                                try? CanonicalJSON.decode(OperatorAction.self, from: $0.data)
+                            }?.action == "prune"
+                    }
+                    if !(pruned.contains(mission + "/" + key) && prunedLater) {
+                        problems.append(
+                            "\(ref): links \(link.kind.rawValue) \(link.id), which is not in the bundle (removed)")
+                    }
+                    continue
+                }
+                let sha =
+                    link.kind == .notice
+                    ? ((try? CanonicalJSON.decode(Notice.self, from: record.data)).flatMap {
+                        try? CanonicalJSON.sha256($0.header)
+                    } ?? "") : SHA256.hex(of: [UInt8](record.data))
+                if sha != link.sha256 {
+                    problems.append(
+                        "\(record.ref): is not the \(link.kind.rawValue) that mission \(mission)'s chain linked (edited after it was recorded)"
+                    )
+                }
+            }
+        }
+        for head in heads where !files.contains(where: { $0.mission == head.mission_id }) {
+            problems.append("manifest.json: lists a chain for \(head.mission_id), which is not in the bundle")
+        }
+        for (key, record) in records.sorted(by: { $0.key < $1.key }) {
+            var owners: Set<String> = []
+            if case .object(let o)? = try? CanonicalJSON.decode(JSONValue.self, from: record.data) {
+                if case .string(let m)? = o["mission_id"] { owners = [m] }
+                if case .array(let list)? = o["missions"] {
+                    owners = Set(list.compactMap { if case .string(let m) = $0 { m } else { nil } })
+                } else if key.hasPrefix("operator_action/") {
+                    continue  // an action on the deployment, not on a mission
+                }
+            }
+            let linked = linkedBy[key] ?? []
+            if linked.isEmpty || !owners.isSubset(of: linked) {
+                problems.append("\(record.ref): in no chain of its mission (added after the fact)")
+            }
         }
         return problems
     }

@@ -25,13 +25,24 @@ public struct NoticeStore: Sendable {
         return layout.notices(notice.state, day: day) + "/" + notice.notice_id + ".json"
     }
 
-    /// Publishes a new notice.
+    /// Publishes a new notice and links it (by its header) into its mission's chain.
     ///
-    /// Returns false if a notice with this id already exists anywhere.
+    /// Returns false if a notice with this id already exists anywhere (an earlier run's, which is
+    /// linked instead if a crash kept it from being linked).
     @discardableResult
     public func create(_ notice: Notice) throws -> Bool {
-        if locate(notice.notice_id) != nil { return false }
-        return try DurableFile.create(try CanonicalJSON.encodeFile(notice), at: path(for: notice))
+        var stored = notice
+        var path = locate(notice.notice_id) ?? path(for: notice)
+        let created =
+            try Sys.kind(path) == .missing && DurableFile.create(try CanonicalJSON.encodeFile(notice), at: path)
+        if !created {
+            path = locate(notice.notice_id) ?? path
+            stored = try read(path)
+        }
+        try MissionChain(layout: layout).link(
+            .notice, id: stored.notice_id, sha256: try CanonicalJSON.sha256(stored.header), ref: path,
+            mission: stored.mission_id, at: stored.created_at)
+        return created
     }
 
     /// Replaces `previous`, read from `currentPath`, with `next`; returns the new path.

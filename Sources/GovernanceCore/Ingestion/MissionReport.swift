@@ -95,11 +95,11 @@ public struct MissionReport {
         let evidence = try request.evidence.map { try hashEvidence($0, mission: id, at: at) }
         try update(&mission, with: request, at: at, evidence: evidence)
         if request.kind == .completion { try inlineBlock(mission, at: at) }
+        let chain = MissionChain(layout: layout)
         for record in evidence {
-            let folder = layout.evidence + "/" + Timestamp.day(at)
-            try Sys.makeDirectory(folder)
-            try DurableFile.create(
-                try CanonicalJSON.encodeFile(record), at: folder + "/" + record.evidence_id + ".json")
+            try chain.publish(
+                record, kind: .evidence, id: record.evidence_id, mission: id,
+                at: layout.evidenceRecord(record.evidence_id, day: Timestamp.day(at)), time: at)
         }
         try DurableFile.write(try CanonicalJSON.encodeFile(mission), to: path)
         return Outcome(
@@ -183,7 +183,7 @@ public struct MissionReport {
             task_id: mission.mission_id, correlation_id: mission.mission_id, outcome: .block, reason: reason,
             decided_at: deployment.clock.now(), decided_by: actor, notice_id: nil, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference)
-        try deployment.layout.publish(decision, day: Timestamp.day(at))
+        try deployment.publish(decision, day: Timestamp.day(at))
         throw RgovError.data("completion of \(mission.mission_id) refused: \(reason); decision \(decisionID)")
     }
 

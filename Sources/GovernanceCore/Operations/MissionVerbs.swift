@@ -121,7 +121,7 @@ extension OperatorDesk {
             decided_at: now,
             decided_by: identity.by, notice_id: nil, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference)
-        try layout.publish(decision, day: Timestamp.day(now))
+        try deployment.publish(decision)
         let approval = WritebackApproval(
             mission_id: owner.mission_id, writeback_id: writeback, decision: approve ? .approve : .reject,
             decision_id: decisionID,
@@ -131,7 +131,7 @@ extension OperatorDesk {
         }
         try record(
             action, target: owner.mission_id + "/" + writeback, reason: reason,
-            result: approve ? "approved" : "rejected")
+            result: approve ? "approved" : "rejected", missions: [owner.mission_id])
         return approval
     }
 
@@ -157,7 +157,8 @@ extension OperatorDesk {
         if verb == "fail" {
             guard !mission.status.isTerminal else {
                 try record(
-                    "mission fail", target: id, reason: reason, result: "refused: already \(mission.status.rawValue)")
+                    "mission fail", target: id, reason: reason, result: "refused: already \(mission.status.rawValue)",
+                    missions: [id])
                 throw RgovError.data("mission \(id) is already \(mission.status.rawValue)")
             }
             mission.status = .failed
@@ -184,10 +185,11 @@ extension OperatorDesk {
             decided_at: now,
             decided_by: identity.by, notice_id: nil, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference)
-        try layout.publish(decision, day: Timestamp.day(now))
+        try deployment.publish(decision)
         try DurableFile.write(try CanonicalJSON.encodeFile(mission), to: path)
         try record(
-            "mission " + verb, target: id, reason: reason, result: "\(before.rawValue) -> \(mission.status.rawValue)")
+            "mission " + verb, target: id, reason: reason, result: "\(before.rawValue) -> \(mission.status.rawValue)",
+            missions: [id])
         return mission
     }
 

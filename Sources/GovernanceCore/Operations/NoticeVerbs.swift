@@ -30,7 +30,9 @@ extension OperatorDesk {
                 notice.state.isFinal
                 ? "it is already \(notice.state.rawValue) (final)"
                 : "it was never handed to a sender (\(notice.state.rawValue))"
-            try record("ack", target: id, reason: note, allowed: true, result: "refused: \(why)")
+            try record(
+                "ack", target: id, reason: note, allowed: true, result: "refused: \(why)", missions: [notice.mission_id]
+            )
             throw RgovError.data("cannot ack \(id): \(why)")
         }
         let receiptID = "rcp-\(id).ack\(notice.transitions.count)"
@@ -56,14 +58,15 @@ extension OperatorDesk {
             receipt: receipt)
         do {
             try store.save(acked, replacing: notice, at: path, unlessSending: true) {
-                try Sys.makeDirectory((receiptFile as NSString).deletingLastPathComponent)
-                try DurableFile.create(try CanonicalJSON.encodeFile(receipt), at: receiptFile)
+                try MissionChain(layout: layout).publish(receipt, at: receiptFile)
             }
         } catch let changed as NoticeChanged {
-            try record("ack", target: id, reason: note, allowed: true, result: "refused: \(changed.reason)")
+            try record(
+                "ack", target: id, reason: note, allowed: true, result: "refused: \(changed.reason)",
+                missions: [notice.mission_id])
             throw changed
         }
-        try record("ack", target: id, reason: note, result: "acked")
+        try record("ack", target: id, reason: note, result: "acked", missions: [notice.mission_id])
         return acked
     }
 
@@ -72,6 +75,7 @@ extension OperatorDesk {
     public func hold(_ target: String, reason: String?) throws -> BulkResult {
         try authorize("hold", target: target, reason: reason)
         var result = BulkResult(action: "hold", changed: [], unchanged: [:])
+        var missions: [String] = []
         for (path, notice) in try select(target) {
             guard notice.hold == nil, !notice.state.isFinal else {
                 result.unchanged[notice.notice_id] = notice.hold != nil ? "already held" : notice.state.rawValue
@@ -88,8 +92,11 @@ extension OperatorDesk {
             next.hold = NoticeHold(by: identity.by, at: now, reason: reason ?? "")
             guard try saveOrExplain(next, replacing: notice, at: path, target: target, into: &result) else { continue }
             result.changed.append(notice.notice_id)
+            missions.append(notice.mission_id)
         }
-        try record("hold", target: target, reason: reason, result: "\(result.changed.count) held")
+        try record(
+            "hold", target: target, reason: reason, result: "\(result.changed.count) held",
+            missions: missions)
         return result
     }
 
@@ -111,6 +118,7 @@ extension OperatorDesk {
     public func release(_ target: String, reason: String?) throws -> BulkResult {
         try authorize("release", target: target, reason: reason)
         var result = BulkResult(action: "release", changed: [], unchanged: [:])
+        var missions: [String] = []
         for (path, notice) in try select(target) {
             guard notice.hold != nil else {
                 result.unchanged[notice.notice_id] = "not held"
@@ -124,8 +132,11 @@ extension OperatorDesk {
             next.hold = nil
             guard try saveOrExplain(next, replacing: notice, at: path, target: target, into: &result) else { continue }
             result.changed.append(notice.notice_id)
+            missions.append(notice.mission_id)
         }
-        try record("release", target: target, reason: reason, result: "\(result.changed.count) released")
+        try record(
+            "release", target: target, reason: reason, result: "\(result.changed.count) released",
+            missions: missions)
         return result
     }
 
@@ -133,6 +144,7 @@ extension OperatorDesk {
     public func requeue(_ target: String, reason: String?) throws -> BulkResult {
         try authorize("requeue", target: target, reason: reason)
         var result = BulkResult(action: "requeue", changed: [], unchanged: [:])
+        var missions: [String] = []
         let all = try select(target)
         let requeued = Set(all.compactMap { $0.notice.requeued_from })
         for (_, notice) in all {
@@ -160,11 +172,14 @@ extension OperatorDesk {
                 profileSHA256: deployment.profile.sha256)
             if try store.create(fresh) {
                 result.changed.append(id)
+                missions.append(notice.mission_id)
             } else {
                 result.unchanged[notice.notice_id] = "already requeued"
             }
         }
-        try record("requeue", target: target, reason: reason, result: "\(result.changed.count) requeued")
+        try record(
+            "requeue", target: target, reason: reason, result: "\(result.changed.count) requeued",
+            missions: missions)
         return result
     }
 }

@@ -56,22 +56,32 @@ public struct OperatorDesk: Sendable {
         )
     }
 
-    /// Appends the audit record of one verb.
+    /// Appends the audit record of one verb, linked into the chain of each mission it acted on.
     @discardableResult
-    public func record(_ action: String, target: String, reason: String?, allowed: Bool = true, result: String) throws
-        -> OperatorAction
-    {
+    public func record(
+        _ action: String, target: String, reason: String?, allowed: Bool = true, result: String,
+        missions: [String] = []
+    ) throws -> OperatorAction {
         let day = Timestamp.day(now)
-        let folder = layout.operatorActions + "/" + day
-        try Sys.makeDirectory(folder)
-        var n = try layout.artifactNames(in: folder).count + 1
+        try Sys.makeDirectory(layout.operatorActions + "/" + day)
+        var n = try layout.artifactNames(in: layout.operatorActions + "/" + day).count + 1
+        let chain = MissionChain(layout: layout)
+        let touched = Array(Set(missions)).sorted()
         while true {
             let id = "opa-" + Timestamp.compact(now) + "-" + String(format: "%04d", n)
             let entry = OperatorAction(
                 action_id: id, action: action, target: target, by: identity.by, os_user: identity.osUser,
                 os_groups: identity.osGroups, at: now, reason: reason, allowed: allowed, result: result,
-                profile: deployment.profileReference, sudo_user: Sys.environment("SUDO_USER"))
-            if try DurableFile.create(try CanonicalJSON.encodeFile(entry), at: folder + "/" + id + ".json") {
+                profile: deployment.profileReference, sudo_user: Sys.environment("SUDO_USER"),
+                missions: touched.isEmpty ? nil : touched, profile_sha256: deployment.profile.sha256)
+            let path = layout.operatorAction(id, day: day)
+            let data = try CanonicalJSON.encodeFile(entry)
+            if try DurableFile.create(data, at: path) {
+                for mission in touched {
+                    try chain.link(
+                        .operator_action, id: id, sha256: SHA256.hex(of: [UInt8](data)), ref: path, mission: mission,
+                        at: now)
+                }
                 return entry
             }
             n += 1

@@ -22,6 +22,7 @@ extension OperatorDesk {
         let cutoffDay = Timestamp.day(cutoff)
         let exported = try exportedNoticeFiles()
         var result = PruneResult(cutoff: cutoff, dry_run: dryRun, pruned: [], files_removed: 0, kept_not_exported: [])
+        var missions: [String] = []
         for state in DeliveryState.allCases where state.isFinal {
             let base = layout.notices(state)
             for day in try layout.dayPartitions(in: base) where day < cutoffDay {
@@ -38,6 +39,7 @@ extension OperatorDesk {
                     files += try chainFiles(prefix: notice.notice_id + ".", in: layout.attempts)
                     files += try chainFiles(prefix: "rcp-" + notice.notice_id + ".", in: layout.receipts)
                     result.pruned.append(notice.notice_id)
+                    missions.append(notice.mission_id)
                     result.files_removed += files.count
                     if !dryRun { for file in files { try Sys.unlink(file) } }
                 }
@@ -48,7 +50,8 @@ extension OperatorDesk {
             result:
                 "\(dryRun ? "would prune" : "pruned") \(result.pruned.count) notices (\(result.files_removed) files); "
                 + "kept \(result.kept_not_exported.count) not yet exported"
-                + (result.pruned.isEmpty ? "" : ": " + result.pruned.prefix(50).joined(separator: ", ")))
+                + (result.pruned.isEmpty ? "" : ": " + result.pruned.prefix(50).joined(separator: ", ")),
+            missions: dryRun ? [] : missions)
         return result
     }
 

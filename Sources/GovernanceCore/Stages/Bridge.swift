@@ -172,7 +172,9 @@ public struct Bridge: Sendable {
     /// Records the intent of `job` if its notice is still as read and not held (an operator may have
     /// acted since the bridge listed it); false leaves the notice for the next run.
     private func claim(_ job: Job, store: NoticeStore) throws -> Bool {
-        try store.claimForSend(job.notice, at: job.path) { try recordIntent(job.attempt) }
+        try store.claimForSend(job.notice, at: job.path) {
+            try recordIntent(job.attempt, mission: job.notice.mission_id)
+        }
     }
 
     /// Why the binding's program cannot run here (not on PATH, not executable), or nil.
@@ -195,8 +197,11 @@ public struct Bridge: Sendable {
     }
 
     /// Intent before send: the attempt record is durable before any process that could send starts.
-    private func recordIntent(_ attempt: SenderAttempt) throws {
-        guard try DurableFile.create(try CanonicalJSON.encodeFile(attempt), at: inflightPath(attempt.attempt_id)) else {
+    private func recordIntent(_ attempt: SenderAttempt, mission: String) throws {
+        let published = try MissionChain(layout: deployment.layout).publish(
+            attempt, kind: .attempt, id: attempt.attempt_id, mission: mission, at: inflightPath(attempt.attempt_id),
+            time: attempt.started_at)
+        guard published.created else {
             throw RgovError.data("attempt \(attempt.attempt_id) already recorded; refusing to send twice")
         }
     }
@@ -404,11 +409,8 @@ public struct Bridge: Sendable {
             receipt.ack_evidence = evidence
         }
         let receiptPath = receiptPath(receiptID, day: Timestamp.day(attempt?.started_at ?? now))
-        try Sys.makeDirectory((receiptPath as NSString).deletingLastPathComponent)
-        if !(try DurableFile.create(try CanonicalJSON.encodeFile(receipt), at: receiptPath)) {
-            // A crashed run wrote this receipt already; the chain must continue from the one on disk.
-            receipt = try CanonicalJSON.decode(Receipt.self, from: try Sys.readFile(receiptPath, limit: 8 << 20))
-        }
+        // A crashed run may have written this receipt already; the chain continues from the one on disk.
+        receipt = try MissionChain(layout: deployment.layout).publish(receipt, at: receiptPath)
         FaultInjection.point("bridge.after_receipt")
         try apply(receipt, to: notice, at: path, store: store, now: now)
         FaultInjection.point("bridge.after_outcome_applied")
@@ -446,7 +448,7 @@ public struct Bridge: Sendable {
             decided_at: now,
             decided_by: Self.actor, notice_id: noticeID, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference)
-        try deployment.layout.publish(decision, day: Timestamp.day(now))
+        try deployment.publish(decision)
         let initial: DeliveryState = profile.queueEnabled && deployment.descriptor.has("queue") ? .queued : .prepared
         let follow = try Notice(
             notice_id: noticeID, rule_id: "delivery/outcome-unknown", severity: .warning, mission_id: notice.mission_id,
@@ -559,8 +561,7 @@ public struct Bridge: Sendable {
             receipt: receipt)
         let receiptFile = receiptPath(receiptID, day: Timestamp.day(now))
         let moved = try store.save(acked, replacing: notice, at: noticePath, unlessSending: true) {
-            try Sys.makeDirectory((receiptFile as NSString).deletingLastPathComponent)
-            try DurableFile.create(try CanonicalJSON.encodeFile(receipt), at: receiptFile)
+            try MissionChain(layout: deployment.layout).publish(receipt, at: receiptFile)
         }
         _ = moved
         return Outcome(notice_id: notice.notice_id, state: .acked, reason: "external_ack", receipt: receiptFile)
@@ -572,9 +573,8 @@ public struct Bridge: Sendable {
         var outcomes: [Outcome] = []
         for name in try layout.artifactNames(in: layout.inflightAttempts) {
             let path = layout.inflightAttempts + "/" + name
-            guard
-                let attempt = try? CanonicalJSON.decode(
-                    SenderAttempt.self, from: try Sys.readFile(path, limit: 1 << 20))
+            guard let data = try? Sys.readFile(path, limit: 1 << 20),
+                let attempt = try? CanonicalJSON.decode(SenderAttempt.self, from: data)
             else {
                 try Quarantine(layout: layout).isolate(
                     path, reason: "unreadable attempt record", stage: Self.stage, at: now)
@@ -587,6 +587,10 @@ public struct Bridge: Sendable {
                     "attempt \(attempt.attempt_id) names notice \(attempt.notice_id), which is missing")
             }
             let notice = try store.read(noticePath)
+            // A crash may have come between recording the intent and linking it.
+            try MissionChain(layout: layout).link(
+                .attempt, id: attempt.attempt_id, sha256: SHA256.hex(of: [UInt8](data)), ref: path,
+                mission: notice.mission_id, at: attempt.started_at)
             if notice.attempts >= attempt.attempt_number {
                 // The notice already counts this attempt; what followed was interrupted: the alert
                 // of an unknown outcome, then the filing.

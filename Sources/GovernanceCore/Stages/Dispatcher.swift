@@ -66,9 +66,12 @@ public struct Dispatcher {
             severity: notice.severity, target: notice.target,
             idempotency_key: Identifier.derived("idem", notice.notice_id), message: notice.message,
             sender_mode: deployment.profile.senderMode.rawValue, dispatched_at: now, dispatched_by: Self.actor,
-            profile: deployment.profileReference, capability_descriptor: deployment.descriptorReference)
-        if try DurableFile.create(try CanonicalJSON.encodeFile(handoff), at: path) { return handoff }
-        let existing = try CanonicalJSON.decode(SpoolHandoff.self, from: try Sys.readFile(path, limit: 8 << 20))
+            profile: deployment.profileReference, capability_descriptor: deployment.descriptorReference,
+            profile_sha256: deployment.profile.sha256)
+        let (created, stored) = try MissionChain(layout: deployment.layout).publish(
+            handoff, kind: .spool, id: handoff.spool_id, mission: notice.mission_id, at: path, time: now)
+        if created { return handoff }
+        let existing = try CanonicalJSON.decode(SpoolHandoff.self, from: stored)
         guard existing.notice_id == notice.notice_id else {
             throw RgovError.data("spool handoff \(path) belongs to notice \(existing.notice_id)")
         }

@@ -291,7 +291,7 @@ public struct Watchdog {
             summary: finding.summary, facts: finding.facts, watchdog_run_id: runID,
             profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference)
-        try publish(event, in: deployment.layout.events, day: day, id: eventID)
+        try publish(event, day: day, snapshot: mission)
         let noticeID = Identifier.derived("ntc", episodeID)
         let isNew = try notify(
             noticeID: noticeID, kind: .finding, follows: nil, outcome: finding.outcome, severity: finding.severity,
@@ -369,7 +369,7 @@ public struct Watchdog {
             ],
             watchdog_run_id: runID, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference)
-        try publish(event, in: deployment.layout.events, day: Timestamp.day(now), id: event.event_id)
+        try publish(event, day: Timestamp.day(now), snapshot: nil)
         let noticeID = Identifier.derived("ntc", episodeID)
         let message = NoticeMessage(
             title: "[warning] \(ruleID): \(record.file_name)",
@@ -396,7 +396,7 @@ public struct Watchdog {
             decided_at: now,
             decided_by: Self.actor, notice_id: noticeID, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference)
-        try publish(decision, in: deployment.layout.decisions, day: Timestamp.day(event.occurred_at), id: decisionID)
+        try deployment.publish(decision, day: Timestamp.day(event.occurred_at))
         var (initial, initialReason) = initialState()
         if severity < deployment.profile.minSeverity { (initial, initialReason) = (.prepared, "below_min_severity") }
         let notice = try Notice(
@@ -436,11 +436,9 @@ public struct Watchdog {
                 facts: ["opened_at": .string(Timestamp.format(episode.opened_at))],
                 watchdog_run_id: runID, profile: deployment.profileReference,
                 capability_descriptor: deployment.descriptorReference)
-            try publish(event, in: layout.events, day: Timestamp.day(now), id: eventID)
-            if deployment.profile.notifyResolved,
-                let mission = try? readMission(
-                    layout.mission(episode.mission_id), name: episode.mission_id + ".json")
-            {
+            let mission = try? readMission(layout.mission(episode.mission_id), name: episode.mission_id + ".json")
+            try publish(event, day: Timestamp.day(now), snapshot: mission)
+            if deployment.profile.notifyResolved, let mission {
                 let noticeID = Identifier.derived("ntc", episode.episode_id, "resolved")
                 let message = NoticeMessage(
                     title: "[resolved] \(episode.rule_id): \(episode.mission_id) (\(mission.mission_type))",
@@ -470,10 +468,14 @@ public struct Watchdog {
         return (.queued, "finding")
     }
 
-    private func publish<T: Encodable>(_ record: T, in base: String, day: String, id: String) throws {
-        let folder = base + "/" + day
-        try Sys.makeDirectory(folder)
-        try DurableFile.create(try CanonicalJSON.encodeFile(record), at: folder + "/" + id + ".json")
+    /// Publishes an event, stamped with the profile in force and the snapshot judged, and links it.
+    private func publish(_ event: CanonicalEvent, day: String, snapshot: MissionSnapshot?) throws {
+        var stamped = event
+        stamped.profile_sha256 = deployment.profile.sha256
+        stamped.snapshot_sha256 = try snapshot.map { try CanonicalJSON.sha256($0) }
+        try MissionChain(layout: deployment.layout).publish(
+            stamped, kind: .event, id: stamped.event_id, mission: stamped.mission_id,
+            at: deployment.layout.event(stamped.event_id, day: day), time: stamped.observed_at)
     }
 
     private func publishRun(_ run: WatchdogRun, now: Date) throws -> String {

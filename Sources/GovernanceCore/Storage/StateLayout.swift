@@ -50,6 +50,9 @@ public struct StateLayout: Sendable {
     /// Audit bundles written by `rgov export`.
     public var exportsFolder: String { exports }
 
+    /// Each mission's evidence chain (`MissionChain`).
+    public var chains: String { root + "/chains" }
+    public func chain(_ missionID: String) -> String { chains + "/" + missionID + ".jsonl" }
     /// A mission's snapshot.
     public func mission(_ id: String) -> String { missions + "/" + id + ".json" }
     /// A notice's spool handoff (proof of dispatch).
@@ -63,6 +66,11 @@ public struct StateLayout: Sendable {
     public func lastRunRecord(_ stage: String) -> String { metrics + "/" + stage + ".last-run.json" }
     /// A `flock` file under `locks/` (`name` without `.lock`).
     public func lockFile(_ name: String) -> String { locks + "/" + name + ".lock" }
+    /// Immutable records in their day partitions.
+    public func event(_ id: String, day: String) -> String { events + "/" + day + "/" + id + ".json" }
+    public func decision(_ id: String, day: String) -> String { decisions + "/" + day + "/" + id + ".json" }
+    public func evidenceRecord(_ id: String, day: String) -> String { evidence + "/" + day + "/" + id + ".json" }
+    public func operatorAction(_ id: String, day: String) -> String { operatorActions + "/" + day + "/" + id + ".json" }
     /// A receipt in its day partition.
     public func receipt(_ id: String, day: String) -> String { receipts + "/" + day + "/" + id + ".json" }
     /// An attempt whose outcome is not recorded yet, and one concluded, in its day partition.
@@ -89,7 +97,7 @@ public struct StateLayout: Sendable {
         [
             missions, watchdogRuns, openEpisodes, events, evidence, decisions, queue, spool, receipts, inflightAttempts,
             attempts, quarantine, locks, metrics, profileSnapshots, profileHistory, deferredNotices, operatorActions,
-            approvals, bridgeAcks,
+            approvals, bridgeAcks, chains,
         ] + DeliveryState.allCases.map { notices($0) }
     }
 
@@ -136,14 +144,6 @@ public struct StateLayout: Sendable {
     /// JSON artifact files directly in `folder`, skipping dotfiles, temporaries and subfolders; sorted.
     public func artifactNames(in folder: String) throws -> [String] {
         try Sys.listDirectory(folder).filter { $0.hasSuffix(".json") && !DurableFile.isHiddenOrTemporary($0) }.sorted()
-    }
-
-    /// Publishes a decision record under `decisions/<day>/` (whole or not at all, never overwritten).
-    public func publish(_ decision: DecisionRecord, day: String) throws {
-        let folder = decisions + "/" + day
-        try Sys.makeDirectory(folder)
-        try DurableFile.create(
-            try CanonicalJSON.encodeFile(decision), at: folder + "/" + decision.decision_id + ".json")
     }
 
     /// Day partitions (`YYYY-MM-DD`) inside `folder`, oldest first.

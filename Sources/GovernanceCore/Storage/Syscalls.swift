@@ -81,6 +81,29 @@ public enum Sys {
         return data
     }
 
+    /// Appends to the log at `path` under an exclusive `flock(2)` on it: `body` sees the log's
+    /// whole lines (a torn last line, left by a power cut mid-append, is cut off first) and
+    /// returns the bytes to append, or nil for nothing; the append is fsynced before the lock
+    /// is released.
+    public static func appendExclusively(_ path: String, limit: Int, _ body: (Data) throws -> Data?) throws {
+        let fd = try open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW, mode: 0o600)
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            if errno != EINTR { throw SystemCallError(call: "flock", path: path, errno: errno) }
+        }
+        var existing = try readFile(path, limit: limit)
+        if let last = existing.last, last != UInt8(ascii: "\n") {
+            let whole = existing.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
+            guard ftruncate(fd, off_t(whole)) == 0 else {
+                throw SystemCallError(call: "ftruncate", path: path, errno: errno)
+            }
+            existing = existing.prefix(whole)
+        }
+        guard let appended = try body(existing), !appended.isEmpty else { return }
+        try appended.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+        try fsync(fd, path: path)
+    }
+
     /// `fsync(2)`.
     public static func fsync(_ fd: Int32, path: String) throws {
         while Glibc.fsync(fd) != 0 {

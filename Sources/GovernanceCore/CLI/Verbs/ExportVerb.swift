@@ -5,16 +5,24 @@ extension Verb {
     static let export = Verb(
         CommandSpec(
             "rgov export", summary: "write an audit bundle (a folder and a .tar) for one mission or a time window",
+            discussion: """
+                A bundle holds whole missions: each one's evidence chain (chains/MISSION.jsonl) and every record it
+                links, with the chain heads and a root hash in manifest.json. A record a crash left unlinked is
+                linked at export, marked late. A state whose chain does not continue is not exported (exit 65).
+                """,
             options: [
                 OptionSpec("task", value: "ID", "the mission to export"),
-                OptionSpec("since", value: "TIME", "export notices created at or after TIME (instead of --task)"),
+                OptionSpec(
+                    "since", value: "TIME",
+                    "export every mission with a notice created at or after TIME, whole (instead of --task)"),
                 OptionSpec("until", value: "TIME", "with --since: and before TIME"),
                 OptionSpec("out", value: "DIR", "where the bundle goes", default: "STATE/exports"),
                 OptionSpec(
                     "sign", value: "KEY",
                     "sign manifest.json with this SSH private key (ssh-keygen -Y sign, namespace rgov-audit)"),
             ],
-            shared: SharedOption.deployment, exits: [(.noInput, "no state folder")],
+            shared: SharedOption.deployment,
+            exits: [(.noInput, "no state folder"), (.dataError, "a mission chain of the state does not hold")],
             example: "rgov export --task crm-overdue-02 --out /tmp/audit")
     ) { options in
         _ = try options.existingLayout()

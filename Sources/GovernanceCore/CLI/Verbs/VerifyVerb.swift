@@ -31,6 +31,11 @@ extension Verb {
             var problems: [String]
             var signed_by: String?
             var signature: String
+            var chains: Int
+            var links: Int
+            var late_links: Int
+            var pruned: Int
+            var root_sha256: String?
         }
         let signature =
             result.signer.map { "signed by \($0) (namespace \(AuditVerify.namespace))" }
@@ -38,11 +43,20 @@ extension Verb {
                 ? "signed, but not checked: give --allowed-signers FILE"
                 : "consistent but UNSIGNED: this proves the bundle agrees with itself, not who made it")
         let ok = result.problems.isEmpty
+        var held = "\(result.chains) mission chains, \(result.links) links, root \(result.root?.prefix(16) ?? "-")"
+        if result.lateLinks > 0 {
+            held += "; \(result.lateLinks) linked late (at export: a crash fell between a record and its link)"
+        }
+        if result.pruned > 0 { held += "; \(result.pruned) records pruned, as a prune in their chain says" }
         let text =
             ok
-            ? "bundle verified: every hash, chain and transition holds\n" + signature
+            ? "bundle verified: every hash, chain and transition holds\n" + held + "\n" + signature
             : result.problems.map { "FAIL " + $0 }.joined(separator: "\n")
-        options.emit(Verdict(ok: ok, problems: result.problems, signed_by: result.signer, signature: signature), text)
+        options.emit(
+            Verdict(
+                ok: ok, problems: result.problems, signed_by: result.signer, signature: signature,
+                chains: result.chains, links: result.links, late_links: result.lateLinks, pruned: result.pruned,
+                root_sha256: result.root), text)
         return ok ? 0 : ExitCode.dataError.rawValue
     }
 }

@@ -1,0 +1,114 @@
+import Foundation
+
+/// The evidence chain of each mission: every record rgov writes about it (events, decisions,
+/// notices, spool handoffs, attempts, receipts, operator actions), linked in the order written,
+/// each link carrying the hash of the one before.
+///
+/// The one owner of `chains/`. A record is published first (durable, never overwritten), then
+/// linked, so a link never names a record that is not there; a crash between the two leaves a
+/// record unlinked, which a rerun of the same step links (linking is idempotent by kind and id)
+/// and `reconcile` (at export) links late, saying so.
+public struct MissionChain: Sendable {
+    public let layout: StateLayout
+
+    public init(layout: StateLayout) { self.layout = layout }
+
+    /// A chain file holds at most this much; a mission's history is far smaller.
+    static let sizeLimit = 64 << 20
+
+    /// What the first link of `mission`'s chain points back to.
+    public static func genesis(_ mission: String) -> String { SHA256.hex(of: "rgov-chain:" + mission) }
+
+    /// Publishes an immutable record at `path` (no-clobber) and links it.
+    ///
+    /// Returns whether it is new and the bytes stored (an earlier run's, when it was not new).
+    @discardableResult
+    public func publish<T: Encodable>(
+        _ record: T, kind: ChainLink.Kind, id: String, mission: String, at path: String, time: Date
+    ) throws -> (created: Bool, stored: Data) {
+        try Sys.makeDirectory(DurableFile.directory(of: path))
+        var stored = try CanonicalJSON.encodeFile(record)
+        let created = try DurableFile.create(stored, at: path)
+        if !created { stored = try Sys.readFile(path, limit: 8 << 20) }
+        try link(kind, id: id, sha256: SHA256.hex(of: [UInt8](stored)), ref: path, mission: mission, at: time)
+        return (created, stored)
+    }
+
+    /// Publishes a receipt in its day partition and links it; returns the receipt stored (an
+    /// earlier run's, which the notice's chain must continue from, when one was there).
+    @discardableResult
+    public func publish(_ receipt: Receipt, at path: String) throws -> Receipt {
+        let (created, stored) = try publish(
+            receipt, kind: .receipt, id: receipt.receipt_id, mission: receipt.mission_id, at: path,
+            time: receipt.recorded_at)
+        return created ? receipt : try CanonicalJSON.decode(Receipt.self, from: stored)
+    }
+
+    /// Appends a link for a record already durable at `ref`, unless `mission`'s chain has one for
+    /// this kind and id.
+    public func link(
+        _ kind: ChainLink.Kind, id: String, sha256: String, ref: String, mission: String, at: Date, late: Bool = false
+    ) throws {
+        try Sys.makeDirectory(layout.chains)
+        let relative = ref.hasPrefix(layout.root + "/") ? String(ref.dropFirst(layout.root.count + 1)) : ref
+        try Sys.appendExclusively(layout.chain(mission), limit: Self.sizeLimit) { existing in
+            let lines = Self.lines(existing)
+            if let any = lines.last, (try? CanonicalJSON.decode(ChainLink.self, from: any)) == nil {
+                throw RgovError.data("\(layout.chain(mission)): its last line is not a chain link")
+            }
+            for line in lines {
+                if let l = try? CanonicalJSON.decode(ChainLink.self, from: line), l.kind == kind, l.id == id {
+                    return nil
+                }
+            }
+            let next = ChainLink(
+                mission_id: mission, seq: lines.count + 1, kind: kind, id: id, sha256: sha256, ref: relative, at: at,
+                prev_sha256: lines.last.map { SHA256.hex(of: [UInt8]($0)) } ?? Self.genesis(mission),
+                late: late ? true : nil)
+            var data = try CanonicalJSON.encode(next)
+            data.append(0x0a)
+            return data
+        }
+    }
+
+    /// The chain's links as stored, oldest first (a torn last line is left out).
+    public func links(of mission: String) throws -> [ChainLink] {
+        let path = layout.chain(mission)
+        guard Sys.kind(path) == .regular else { return [] }
+        return try Self.lines(try Sys.readFile(path, limit: Self.sizeLimit)).map {
+            try CanonicalJSON.decode(ChainLink.self, from: $0)
+        }
+    }
+
+    /// Whole lines of a chain file; bytes after the last newline (a torn append) are not a line.
+    static func lines(_ data: Data) -> [Data] {
+        guard let end = data.lastIndex(of: 0x0a) else { return [] }
+        return data[..<end].split(separator: 0x0a, omittingEmptySubsequences: false).map { Data($0) }
+    }
+
+    /// Recomputes a chain from its file's bytes: the head (the last line's hash) and every place
+    /// where it does not continue.
+    public static func check(_ data: Data, mission: String, label: String) -> (
+        links: [ChainLink], head: String, problems: [String]
+    ) {
+        var problems: [String] = []
+        if let last = data.last, last != 0x0a { problems.append("\(label): the last line is not whole") }
+        var links: [ChainLink] = []
+        var head = genesis(mission)
+        for (index, line) in lines(data).enumerated() {
+            guard let link = try? CanonicalJSON.decode(ChainLink.self, from: line) else {
+                problems.append("\(label): line \(index + 1) is not a chain link")
+                head = SHA256.hex(of: [UInt8](line))
+                continue
+            }
+            if link.mission_id != mission || link.seq != index + 1 || link.prev_sha256 != head {
+                problems.append(
+                    "\(label): line \(index + 1) (\(link.kind.rawValue) \(link.id)) does not continue the chain "
+                        + "(a link before it was removed, edited or reordered)")
+            }
+            links.append(link)
+            head = SHA256.hex(of: [UInt8](line))
+        }
+        return (links, head, problems)
+    }
+}
