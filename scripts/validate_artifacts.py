@@ -41,7 +41,7 @@ def check(path, doc):
     return 1 if errors else 0
 
 for root, dirs, files in os.walk(state):
-    dirs[:] = [d for d in dirs if d not in ("locks", "outbox", "operator-notify-bridge-acks")]
+    dirs[:] = [d for d in dirs if d not in ("locks", "outbox", "operator-notify-bridge-acks", ".tmp")]
     in_quarantine = os.path.relpath(root, state).split(os.sep)[0] == "quarantine"
     for name in files:
         if not (name.endswith(".json") or name.endswith(".jsonl")) or name.startswith("."):

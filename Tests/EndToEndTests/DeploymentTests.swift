@@ -387,6 +387,7 @@ import Testing
     }
 
     @Test func everyFaultPointInTheSourcesIsKnown() throws {
-        #expect(try Self.sourceMatches(#"FaultInjection\.point\("([^"]+)"\)"#) == FaultInjection.points)
+        let named = try Self.sourceMatches(#"FaultInjection\.(?:point|fire)\("([^"]+)"\)"#)
+        #expect(named.union(WriteBatch.faultPoints) == FaultInjection.points)
     }
 }

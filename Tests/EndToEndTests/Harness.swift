@@ -177,7 +177,7 @@ struct Harness {
     }
 
     func outboxLines() -> [String] {
-        guard let data = try? Sys.readFile(layout.outbox + "/shim-outbox.jsonl") else { return [] }
+        guard let data = try? Sys.readFile(layout.shimOutbox) else { return [] }
         return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 

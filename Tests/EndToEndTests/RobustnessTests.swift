@@ -190,6 +190,48 @@ import Testing
         #expect(try Sys.listDirectory(h.layout.spool).filter { $0.hasSuffix(".json") }.count == Harness.exampleNotices)
     }
 
+    /// SIGKILL inside a group commit, after its temporaries and after each phase, in each stage:
+    /// the reruns sweep what was left, lose nothing, send nothing twice, and every mission chain
+    /// links each record once.
+    @Test(
+        arguments: [
+            ("rgov-watchdog", ["temporaries", "records", "markers", "links"]),
+            ("rgov-dispatcher", ["temporaries", "records", "states", "moves", "links"]),
+            ("rgov-bridge", ["temporaries", "records", "states", "moves", "links"]),
+        ])
+    func crashInsideAGroupCommitConverges(stage: String, phases: [String]) throws {
+        for phase in phases {
+            let h = try Harness()
+            try h.importExamples()
+            for before in ["rgov-watchdog", "rgov-dispatcher"].prefix(while: { $0 != stage }) {
+                #expect(try h.run(before, ["--profile", Harness.teamTrial]).status == 0)
+            }
+            let crashed = try h.run(
+                stage, ["--profile", Harness.teamTrial], env: ["RGOV_FAULT": "commit.after_" + phase])
+            #expect(crashed.status == 128 + 9, "\(stage) at commit.after_\(phase): \(crashed.stderr)")
+            // An interrupted send is retried (the shim honours idempotency keys) once its backoff is due.
+            #expect(try h.tick(profile: Harness.teamTrial).status == 0)
+            for now in ["2026-11-20T12:02:00Z", "2026-11-20T12:04:00Z"] {
+                #expect(try h.run("rgov-bridge", ["--profile", Harness.teamTrial, "--now", now]).status == 0)
+            }
+            let notices = try h.notices()
+            #expect(notices.count == Harness.exampleNotices && notices.allSatisfy { $0.state == .acked }, "\(phase)")
+            #expect(Set(h.outboxLines()).count == Harness.exampleNotices, "\(stage) \(phase): each sent once")
+            let leftovers = try h.snapshot().keys.filter {
+                ($0 as NSString).lastPathComponent.hasPrefix(".") && $0.hasSuffix(".tmp")
+            }
+            #expect(leftovers.isEmpty, "\(stage) \(phase): temporaries swept: \(leftovers)")
+            for name in try Sys.listDirectory(h.layout.chains) {
+                let mission = String(name.dropLast(".jsonl".count))
+                let checked = MissionChain.check(
+                    try Sys.readFile(h.layout.chain(mission)), mission: mission, label: name)
+                #expect(checked.problems.isEmpty, "\(checked.problems)")
+                let keys = checked.links.map { $0.kind.rawValue + "/" + $0.id }
+                #expect(Set(keys).count == keys.count, "\(stage) \(phase): each record linked once")
+            }
+        }
+    }
+
     // MARK: configuration and usage
 
     @Test func aRequiredCapabilityTheRuntimeLacksFailsClosed() throws {

@@ -51,7 +51,7 @@ public struct MissionChain: Sendable {
     ) throws {
         try Sys.makeDirectory(layout.chains)
         let relative = ref.hasPrefix(layout.root + "/") ? String(ref.dropFirst(layout.root.count + 1)) : ref
-        try Sys.appendExclusively(layout.chain(mission), limit: Self.sizeLimit) { existing in
+        let body: (Data) throws -> Data? = { existing in
             let lines = Self.lines(existing)
             if let any = lines.last, (try? CanonicalJSON.decode(ChainLink.self, from: any)) == nil {
                 throw RgovError.data("\(layout.chain(mission)): its last line is not a chain link")
@@ -68,6 +68,12 @@ public struct MissionChain: Sendable {
             var data = try CanonicalJSON.encode(next)
             data.append(0x0a)
             return data
+        }
+        // Linked once the record is durable: in a batch, after every phase of the commit.
+        if let batch = WriteBatch.current {
+            batch.stage(.append(path: layout.chain(mission), limit: Self.sizeLimit, body: body), phase: .links)
+        } else {
+            try Sys.appendExclusively(layout.chain(mission), limit: Self.sizeLimit, body)
         }
     }
 

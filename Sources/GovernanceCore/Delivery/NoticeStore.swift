@@ -96,7 +96,12 @@ public struct NoticeStore: Sendable {
     /// Holds `locks/notices.lock` around `body`: every change to an existing notice goes through
     /// here, so a read-compare-write is never interleaved with another process's.
     func exclusively<T>(_ body: () throws -> T) throws -> T {
-        try StageLock.exclusively(layout.lockFile("notices"), body)
+        // In a batch the lock is held until the commit publishes what `body` staged.
+        if let batch = WriteBatch.current {
+            try batch.hold(layout.lockFile("notices"))
+            return try body()
+        }
+        return try StageLock.exclusively(layout.lockFile("notices"), body)
     }
 
     public func read(_ path: String) throws -> Notice {

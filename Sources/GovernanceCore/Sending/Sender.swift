@@ -51,14 +51,17 @@ public struct Sender {
 
     /// Appends the message to `outbox/shim-outbox.jsonl` (durably) and acks it with a synthetic id.
     ///
-    /// Idempotent: a message whose key is already in the outbox is not appended again.
+    /// Idempotent in O(1): a key already sent has its marker in `outbox/shim-keys/`, written once
+    /// the line is durable (a power cut between the two can repeat a trial message, never lose one).
     private func shim(_ handoff: SpoolHandoff) throws -> SenderResult {
-        try Sys.makeDirectory(layout.outbox)
-        let path = layout.outbox + "/shim-outbox.jsonl"
+        guard Identifier.isValid(handoff.idempotency_key) else {
+            throw RgovError.data("idempotency key \(Identifier.quoted(handoff.idempotency_key)) is not an identifier")
+        }
+        try Sys.makeDirectory(layout.shimKeys)
+        let path = layout.shimOutbox
+        let marker = layout.shimKey(handoff.idempotency_key)
         let messageID = "shim-" + String(SHA256.hex(of: handoff.idempotency_key).prefix(16))
-        if let existing = try? Sys.readFile(path, limit: 256 << 20),
-            String(decoding: existing, as: UTF8.self).contains("\"idempotency_key\":\"\(handoff.idempotency_key)\"")
-        {
+        if Sys.kind(marker) == .regular {
             return SenderResult(
                 notice_id: handoff.notice_id, mode: mode.rawValue, ok: true, sent: true, acked: true,
                 message_id: messageID,
@@ -81,6 +84,7 @@ public struct Sender {
         defer { Sys.close(fd) }
         try Array(entry.utf8).withUnsafeBytes { try Sys.writeAll(fd, $0, path: path) }
         try Sys.fsync(fd, path: path)
+        Sys.close(try Sys.open(marker, O_WRONLY | O_CREAT | O_NOFOLLOW, mode: 0o600))
         return SenderResult(
             notice_id: handoff.notice_id, mode: mode.rawValue, ok: true, sent: true, acked: true, message_id: messageID,
             reason: "sent", detail: "appended to \(path)")

@@ -54,8 +54,10 @@ public struct Bridge: Sendable {
         let started = Sys.monotonicSeconds()
         let now = deployment.clock.now()
         let store = NoticeStore(layout: deployment.layout)
-        let recovered = try recoverInterruptedAttempts(store: store, now: now)
-        let (lateAcks, refusedAcks) = try acceptLateAcks(store: store, now: now)
+        // Group commit (`WriteBatch`): recovery and late acks are on disk before work is listed.
+        let (recovered, (lateAcks, refusedAcks)) = try WriteBatch.run(anchor: deployment.layout.root) { _ in
+            (try recoverInterruptedAttempts(store: store, now: now), try acceptLateAcks(store: store, now: now))
+        }
         let (dispatched, quarantinedA) = try store.waiting(in: .dispatched, stage: Self.stage, at: now)
         let (deferred, quarantinedB) = try store.waiting(
             inFolder: deployment.layout.deferredNotices, stage: Self.stage, at: now)
@@ -72,7 +74,16 @@ public struct Bridge: Sendable {
                 work.append(item)
             }
         }
-        let outcomes = try deliver(work, store: store, now: now)
+        let outcomes: [Outcome]
+        switch deployment.binding.mode {
+        case .dryRun, .shim, .webhook:
+            outcomes = try WriteBatch.run(anchor: deployment.layout.root) { _ in
+                try deliver(work, store: store, now: now)
+            }
+        case .command, .openclawCLI:
+            // Concurrent per-notice programs: each step durable on its own (batches are one thread's).
+            outcomes = try deliver(work, store: store, now: now)
+        }
         return Report(
             outcomes: outcomes, recovered: recovered, late_acks: lateAcks, skipped_held: held, deferred_by_cap: capped,
             retries_not_due: deferred.count - due.count, quarantined: quarantinedA + quarantinedB + refusedAcks,
@@ -228,6 +239,13 @@ public struct Bridge: Sendable {
         let jobs = try candidates.filter { try claim($0, store: store) }
         guard !jobs.isEmpty else { return }
         FaultInjection.point("bridge.after_intent")
+        // Every intent durable before the sender starts; the conclusions commit after it ends.
+        try WriteBatch.current?.commit()
+        try send(jobs, store: store, now: now, collector: collector)
+        try WriteBatch.current?.commit()
+    }
+
+    private func send(_ jobs: [Job], store: NoticeStore, now: Date, collector: Collector) throws {
         let binding = deployment.binding
         var pending = Dictionary(uniqueKeysWithValues: jobs.map { ($0.notice.notice_id, $0) })
         let started = Sys.monotonicSeconds()

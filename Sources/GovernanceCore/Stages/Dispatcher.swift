@@ -21,7 +21,13 @@ public struct Dispatcher {
         public var duration_ms: Int
     }
 
+    /// Every queued notice handed over, made durable with group commit (`WriteBatch`): all spool
+    /// handoffs, then all the notices' moves.
     public func run() throws -> Report {
+        try WriteBatch.run(anchor: deployment.layout.root) { _ in try dispatch() }
+    }
+
+    private func dispatch() throws -> Report {
         let started = Sys.monotonicSeconds()
         let now = deployment.clock.now()
         let layout = deployment.layout

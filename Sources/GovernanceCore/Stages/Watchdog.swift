@@ -59,7 +59,12 @@ public struct Watchdog {
 
     private var lastRunPath: String { deployment.layout.watchdogRuns + "/last-run.json" }
 
+    /// One scan, its findings made durable with group commit (`WriteBatch`).
     public func run() throws -> Report {
+        try WriteBatch.run(anchor: deployment.layout.root) { batch in try scan(batch) }
+    }
+
+    private func scan(_ batch: WriteBatch) throws -> Report {
         let started = Sys.monotonicSeconds()
         let now = deployment.clock.now()
         let layout = deployment.layout
@@ -115,6 +120,8 @@ public struct Watchdog {
         }
         let resolved = try closeEpisodes(
             except: firing, among: scannedMissions, runID: runID, now: now, store: store, tally: &tally)
+        // What the run artifact counts must be on disk.
+        try batch.commit()
         let counts = try store.counts()
         let duration = Int(((Sys.monotonicSeconds() - started) * 1000).rounded())
         let run = WatchdogRun(
@@ -131,7 +138,8 @@ public struct Watchdog {
             capability_gaps: deployment.capabilityGaps, previous_run_at: previous?.started_at, late_by_ms: lateBy,
             expected_interval_ms: Int(expected))
         let artifact = try publishRun(run, now: now)
-        try DurableFile.write(try CanonicalJSON.encodeFile(LastRun(run_id: runID, started_at: now)), to: lastRunPath)
+        try DurableFile.write(
+            try CanonicalJSON.encodeFile(LastRun(run_id: runID, started_at: now)), to: lastRunPath, phase: .markers)
         return Report(
             run_id: runID, scanned: tally.scanned, findings: run.findings, findings_by_rule: tally.findingsByRule,
             notices_created: tally.created, reminders: tally.reminders, escalations: tally.escalations,
@@ -261,7 +269,7 @@ public struct Watchdog {
         }
         if changed {
             episode.last_seen_at = now
-            try DurableFile.write(try CanonicalJSON.encodeFile(episode), to: path)
+            try DurableFile.write(try CanonicalJSON.encodeFile(episode), to: path, phase: .markers)
         }
     }
 
@@ -304,7 +312,7 @@ public struct Watchdog {
             subject: finding.subject, opened_at: now, event_id: eventID, notice_id: noticeID, last_seen_at: now,
             last_notified_at: now, reminders: 0)
         let path = deployment.layout.openEpisodes + "/" + episodeID + ".json"
-        try DurableFile.create(try CanonicalJSON.encodeFile(episode), at: path)
+        try DurableFile.create(try CanonicalJSON.encodeFile(episode), at: path, phase: .markers)
         return (isNew ? noticeID : nil, path)
     }
 
@@ -456,7 +464,7 @@ public struct Watchdog {
             }
             let closedFolder = layout.watchdogRuns + "/episodes-closed/" + Timestamp.day(now)
             try Sys.makeDirectory(closedFolder)
-            try DurableFile.move(path, to: closedFolder + "/" + episode.episode_id + ".json")
+            try DurableFile.move(path, to: closedFolder + "/" + episode.episode_id + ".json", phase: .markers)
             closed += 1
         }
         return closed

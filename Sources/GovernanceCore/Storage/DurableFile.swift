@@ -11,7 +11,15 @@ import Foundation
 /// place; the directory is fsynced so the new name survives a power cut, not only the bytes.
 public enum DurableFile {
     /// Writes `data` to `path`, replacing what was there.
-    public static func write(_ data: Data, to path: String) throws {
+    ///
+    /// In a batch, published in `phase` (`states` unless said).
+    public static func write(_ data: Data, to path: String, phase: WriteBatch.Phase = .states) throws {
+        if let batch = WriteBatch.current {
+            batch.stage(
+                .replace(temporary: try writeTemporary(data, at: try batch.temporary(for: path)), path: path),
+                phase: phase)
+            return
+        }
         let tmp = try writeTemporary(data, beside: path)
         do {
             FaultInjection.point("durable.before_rename")
@@ -29,7 +37,16 @@ public enum DurableFile {
     ///
     /// The claim is `link(2)`, which fails with EEXIST, never check-then-write.
     @discardableResult
-    public static func create(_ data: Data, at path: String) throws -> Bool {
+    ///
+    /// In a batch, published in `phase` (`records` unless said).
+    public static func create(_ data: Data, at path: String, phase: WriteBatch.Phase = .records) throws -> Bool {
+        if let batch = WriteBatch.current {
+            guard Sys.kind(path) == .missing, !batch.isStaged(path) else { return false }
+            batch.stage(
+                .create(temporary: try writeTemporary(data, at: try batch.temporary(for: path)), path: path),
+                phase: phase)
+            return true
+        }
         let tmp = try writeTemporary(data, beside: path)
         defer { try? Sys.unlink(tmp) }
         guard try Sys.linkNoClobber(tmp, path) else { return false }
@@ -38,7 +55,13 @@ public enum DurableFile {
     }
 
     /// Moves `from` to `to` (same file system) and makes both directory entries durable.
-    public static func move(_ from: String, to: String) throws {
+    ///
+    /// In a batch, published in `phase` (`moves` unless said).
+    public static func move(_ from: String, to: String, phase: WriteBatch.Phase = .moves) throws {
+        if let batch = WriteBatch.current {
+            batch.stage(.move(from: from, to: to), phase: phase)
+            return
+        }
         try Sys.rename(from, to)
         let source = directory(of: from)
         let target = directory(of: to)
@@ -54,6 +77,19 @@ public enum DurableFile {
     static func directory(of path: String) -> String {
         let dir = (path as NSString).deletingLastPathComponent
         return dir.isEmpty ? "." : dir
+    }
+
+    /// A batch's temporary: written, not synced (the commit's barrier makes it durable).
+    private static func writeTemporary(_ data: Data, at tmp: String) throws -> String {
+        let fd = try Sys.open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, mode: 0o600)
+        defer { Sys.close(fd) }
+        do {
+            try data.withUnsafeBytes { try Sys.writeAll(fd, $0, path: tmp) }
+        } catch {
+            try? Sys.unlink(tmp)
+            throw error
+        }
+        return tmp
     }
 
     private static func writeTemporary(_ data: Data, beside path: String) throws -> String {
@@ -90,16 +126,27 @@ public enum DurableFile {
 /// fault point set, then runs it again and checks that nothing was lost, duplicated or half-written.
 public enum FaultInjection {
     /// Every point the code names (a test checks this list against the sources).
-    public static let points: Set<String> = [
+    public static let points = Set<String>([
         "bridge.after_batch_result", "bridge.after_intent", "bridge.after_outcome_applied", "bridge.after_receipt",
         "bridge.after_send",
         "dispatcher.after_spool", "durable.before_rename", "notice.between_rewrite_and_move", "sender.after_item",
         "watchdog.after_notice",
-    ]
+    ]).union(WriteBatch.faultPoints)
 
     private static let armed: String? = Sys.environment("RGOV_FAULT")
 
+    /// Crashes here if armed; inside a batch, when the commit reaches this place.
     public static func point(_ name: String) {
+        guard let armed, !armed.isEmpty, armed.split(separator: ",").contains(where: { $0 == name }) else { return }
+        if let batch = WriteBatch.current {
+            batch.stage(.fault(name), phase: .records)
+        } else {
+            Sys.crashNow()
+        }
+    }
+
+    /// Crashes now if armed (a commit in progress reached the point).
+    static func fire(_ name: String) {
         guard let armed, !armed.isEmpty else { return }
         if armed.split(separator: ",").contains(where: { $0 == name }) { Sys.crashNow() }
     }

@@ -38,6 +38,10 @@ public struct StateLayout: Sendable {
     public var metrics: String { root + "/metrics" }
     public var exports: String { root + "/exports" }
     public var outbox: String { root + "/outbox" }
+    /// The shim sender's outbox, and one marker per idempotency key it sent (its O(1) index).
+    public var shimOutbox: String { outbox + "/shim-outbox.jsonl" }
+    public var shimKeys: String { outbox + "/shim-keys" }
+    public func shimKey(_ key: String) -> String { shimKeys + "/" + key }
     /// Every profile in force, stored once per content hash (`<sha256>.yaml`).
     public var profileSnapshots: String { root + "/profile-snapshots" }
     /// Activation and rollback records.

@@ -85,7 +85,9 @@ public enum Sys {
     /// whole lines (a torn last line, left by a power cut mid-append, is cut off first) and
     /// returns the bytes to append, or nil for nothing; the append is fsynced before the lock
     /// is released.
-    public static func appendExclusively(_ path: String, limit: Int, _ body: (Data) throws -> Data?) throws {
+    public static func appendExclusively(
+        _ path: String, limit: Int, sync: Bool = true, _ body: (Data) throws -> Data?
+    ) throws {
         let fd = try open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW, mode: 0o600)
         defer { close(fd) }
         while flock(fd, LOCK_EX) != 0 {
@@ -101,7 +103,23 @@ public enum Sys {
         }
         guard let appended = try body(existing), !appended.isEmpty else { return }
         try appended.withUnsafeBytes { try writeAll(fd, $0, path: path) }
-        try fsync(fd, path: path)
+        if sync { try fsync(fd, path: path) }
+    }
+
+    /// glibc's `syncfs`, which Swift's Glibc module does not declare (it is a GNU extension).
+    private static let syncfsCall: @convention(c) (Int32) -> Int32 = {
+        guard let symbol = dlsym(nil, "syncfs") else { return { Glibc.fsync($0) } }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32) -> Int32).self)
+    }()
+
+    /// `syncfs(2)` on the file system holding `path`: every dirty file and folder on it durable,
+    /// one barrier for a whole batch (what `fsync` does for one file).
+    public static func syncFilesystem(_ path: String) throws {
+        let fd = try open(path, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        while Self.syncfsCall(fd) != 0 {
+            if errno != EINTR { throw SystemCallError(call: "syncfs", path: path, errno: errno) }
+        }
     }
 
     /// `fsync(2)`.

@@ -1,0 +1,187 @@
+import Foundation
+
+/// Group commit: while a stage runs inside `WriteBatch.run`, every `DurableFile` publication and
+/// `MissionChain` link is staged, then made durable together with as few barriers as the crash
+/// invariants allow.
+///
+/// A staged file's bytes go to its temporary at once (no fsync). `commit()` then runs one
+/// `syncfs(2)` (every temporary durable) and publishes in phases, each followed by one `syncfs`:
+///
+/// 1. `records`: new immutable files (events, decisions, notices, spool handoffs, attempts,
+///    receipts), so each is durable before anything that points at it;
+/// 2. `states`: files rewritten in place (a notice's new state, a quarantine reason);
+/// 3. `moves`: renames between folders (a notice into its state's folder, an attempt filed);
+/// 4. `markers`: what marks work done (an episode), after everything it marks;
+/// 5. chain links, which name records already durable.
+///
+/// Within a phase, steps keep the order they were staged in. A stage commits where a later step
+/// must see the files (a send must not start before its intent is durable): what a batch holds is
+/// invisible until then. A fault-injection point reached inside a batch fires when the commit
+/// reaches that place, so a crash leaves what an unbatched run would have left at that step.
+public final class WriteBatch: @unchecked Sendable {
+    /// When a staged step is published (see the type's comment).
+    public enum Phase: Int, Comparable, Sendable, CaseIterable {
+        case records, states, moves, markers, links
+
+        public static func < (a: Phase, b: Phase) -> Bool { a.rawValue < b.rawValue }
+    }
+
+    /// A commit's fault points: after its temporaries are durable, and after each phase.
+    static let faultPoints = Set(["commit.after_temporaries"] + Phase.allCases.map { "commit.after_\($0)" })
+
+    enum Step {
+        case create(temporary: String, path: String)
+        case replace(temporary: String, path: String)
+        case move(from: String, to: String)
+        case append(path: String, limit: Int, body: (Data) throws -> Data?)
+        case fault(String)
+    }
+
+    private var phases: [Phase: [Step]] = [:]
+    private var lastPhase = Phase.records
+    private var staged: Set<String> = []
+    private var locks: [String: StageLock] = [:]
+    private let anchor: String
+    /// Barriers (`syncfs`) run by commits so far.
+    public private(set) var barriers = 0
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var active: WriteBatch?
+
+    private var counter = 0
+
+    init(anchor: String) { self.anchor = anchor }
+
+    /// Temporaries go beside their targets (spread over the folders, as the file system's inode
+    /// allocator prefers); `.tmp/<pid>.folders` lists the folders a batch wrote into, so what a
+    /// crash leaves behind is found without listing history.
+    var registry: String { anchor + "/.tmp/" + String(Sys.processID()) + ".folders" }
+    private var folders: Set<String> = []
+
+    /// A fresh temporary path beside `path` (`.<name>.<pid>.b<n>.tmp`).
+    func temporary(for path: String) throws -> String {
+        counter += 1
+        let folder = DurableFile.directory(of: path)
+        if folders.insert(folder).inserted {
+            // Not synced: after a power cut the commit's temporaries are lost with it.
+            let fd = try Sys.open(registry, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW)
+            defer { Sys.close(fd) }
+            try Array((folder + "\n").utf8).withUnsafeBytes { try Sys.writeAll(fd, $0, path: registry) }
+        }
+        return folder + "/." + (path as NSString).lastPathComponent + "." + String(Sys.processID()) + ".b"
+            + String(counter) + ".tmp"
+    }
+
+    /// Removes the temporaries of batches whose process is gone (a crash before their commit).
+    func sweep() throws {
+        let registries = anchor + "/.tmp"
+        try Sys.makeDirectory(registries)
+        for name in try Sys.listDirectory(registries) where name.hasSuffix(".folders") {
+            guard let pid = Int32(name.dropLast(".folders".count)), pid != Sys.processID(),
+                !Sys.processExists(pid)
+            else { continue }
+            let list = String(
+                decoding: (try? Sys.readFile(registries + "/" + name, limit: 16 << 20)) ?? Data(), as: UTF8.self)
+            let mark = "." + String(pid) + ".b"
+            for folder in list.split(separator: "\n").map(String.init) {
+                for file in (try? Sys.listDirectory(folder)) ?? []
+                where file.hasPrefix(".") && file.hasSuffix(".tmp") && file.contains(mark) {
+                    try? Sys.unlink(folder + "/" + file)
+                }
+            }
+            try? Sys.unlink(registries + "/" + name)
+        }
+    }
+
+    /// The batch open in this process, if any.
+    public static var current: WriteBatch? { lock.withLock { active } }
+
+    /// Runs `body` with a batch open (on one thread: concurrent work stays outside batches), then
+    /// commits what is left.
+    ///
+    /// An error leaves what was staged unpublished, as a crash would.
+    public static func run<T>(anchor: String, _ body: (WriteBatch) throws -> T) throws -> T {
+        let batch = WriteBatch(anchor: anchor)
+        try batch.sweep()
+        lock.withLock { active = batch }
+        defer {
+            lock.withLock { active = nil }
+            batch.locks.removeAll()
+        }
+        let result = try body(batch)
+        try batch.commit()
+        // Every temporary was published or removed: nothing left for a sweep to find.
+        try? Sys.unlink(batch.registry)
+        return result
+    }
+
+    /// Whether `path` will exist once the batch commits.
+    func isStaged(_ path: String) -> Bool { staged.contains(path) }
+
+    func stage(_ step: Step, phase: Phase) {
+        switch step {
+        case .create(_, let path), .replace(_, let path): staged.insert(path)
+        case .move(_, let to): staged.insert(to)
+        case .append, .fault: break
+        }
+        // A fault point belongs where the step before it went.
+        let phase = { if case .fault = step { return lastPhase } else { return phase } }()
+        phases[phase, default: []].append(step)
+        lastPhase = phase
+    }
+
+    /// Holds the `flock` at `path` from now until the batch ends (a read-compare-write staged now
+    /// is published under the same lock).
+    func hold(_ path: String) throws {
+        if locks[path] != nil { return }
+        for _ in 0..<2_000 {
+            if let held = try StageLock.acquire(path, holder: "pid \(Sys.processID()) (commit)") {
+                locks[path] = held
+                return
+            }
+            Sys.sleep(milliseconds: 5)
+        }
+        throw RgovError(.temporaryFailure, "\(path) stayed busy for 10 s; try again")
+    }
+
+    /// Publishes everything staged: one barrier for the temporaries, then each phase and a barrier.
+    public func commit() throws {
+        guard !phases.isEmpty else { return }
+        let pending = phases.sorted { $0.key < $1.key }
+        phases = [:]
+        staged.removeAll()
+        try sync()
+        FaultInjection.fire("commit.after_temporaries")
+        for (phase, steps) in pending {
+            for step in steps { try apply(step) }
+            try sync()
+            let point = "commit.after_\(phase)"
+            FaultInjection.fire(point)
+        }
+        locks.removeAll()
+    }
+
+    private func sync() throws {
+        try Sys.syncFilesystem(anchor)
+        barriers += 1
+    }
+
+    private func apply(_ step: Step) throws {
+        switch step {
+        case .create(let temporary, let path):
+            defer { try? Sys.unlink(temporary) }
+            if !(try Sys.linkNoClobber(temporary, path)) {
+                Log.info("rgov", "\(path) was created by another process meanwhile; its copy is kept")
+            }
+        case .replace(let temporary, let path):
+            FaultInjection.fire("durable.before_rename")
+            try Sys.rename(temporary, path)
+        case .move(let from, let to):
+            try Sys.rename(from, to)
+        case .append(let path, let limit, let body):
+            try Sys.appendExclusively(path, limit: limit, sync: false, body)
+        case .fault(let name):
+            FaultInjection.fire(name)
+        }
+    }
+}
