@@ -190,7 +190,7 @@ import Testing
                 try Sys.readFile(Harness.repoRoot + "/examples/missions/" + name), to: source + "/" + name)
         }
         #expect(mkfifo(source + "/pipe.json", 0o600) == 0)
-        try DurableFile.write(Data(repeating: 0x20, count: Watchdog.missionSizeLimit + 1), to: source + "/huge.json")
+        try DurableFile.write(Data(repeating: 0x20, count: MissionStore.sizeLimit + 1), to: source + "/huge.json")
         let run = try h.run("rgov", ["tick", "--missions-from", source, "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(

@@ -18,7 +18,7 @@ import Testing
     /// Each executable's commands: (argv prefix, declaration).
     static var commands: [([String], String, CommandSpec)] {
         RgovCommand.verbs.map { (["rgov", $0.name], $0.spec.command, $0.spec) }
-            + StageCommand.Kind.allCases.map { ([$0.executable], $0.executable, StageCommand.spec($0)) }
+            + Stage.allCases.map { ([$0.executable], $0.executable, StageCommand.spec($0)) }
             + [(["rgov-sender"], "rgov-sender", SenderCommand.spec)]
     }
 

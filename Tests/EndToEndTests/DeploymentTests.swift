@@ -386,6 +386,29 @@ import Testing
         }
     }
 
+    /// Support -> Storage -> Artifacts -> Delivery -> Policy/Profiles/Sending ->
+    /// Ingestion/Stages/Operations/Audit -> CLI, no cycles: `scripts/layers` fails on a use that
+    /// goes up or closes a cycle (and is shown to, on a copy of the sources with one added).
+    @Test func layersGoOneWay() throws {
+        func layers(_ root: String) throws -> ChildResult {
+            try ChildProcess.run(
+                ChildSpec(executable: "/usr/bin/env", arguments: ["python3", root + "/scripts/layers"], deadline: 60))
+        }
+        let run = try layers(Harness.repoRoot)
+        #expect(run.status == 0, "\(run.stdoutText)")
+        let copy = try Harness().dir + "/repo"
+        for folder in ["scripts", "Sources/GovernanceCore"] {
+            try FileManager.default.createDirectory(
+                atPath: copy + "/" + (folder as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: Harness.repoRoot + "/" + folder, toPath: copy + "/" + folder)
+        }
+        try DurableFile.write(
+            Data("func upward() -> StageLock? { _ = Bridge.stage; return nil }\n".utf8),
+            to: copy + "/Sources/GovernanceCore/Storage/Upward.swift")
+        let broken = try layers(copy)
+        #expect(broken.status == 1 && broken.stdoutText.contains("Storage -> Stages goes up a layer: Bridge"))
+    }
+
     @Test func everyFaultPointInTheSourcesIsKnown() throws {
         let named = try Self.sourceMatches(#"FaultInjection\.(?:point|fire)\("([^"]+)"\)"#)
         #expect(named.union(WriteBatch.faultPoints) == FaultInjection.points)

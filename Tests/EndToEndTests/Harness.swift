@@ -104,7 +104,7 @@ struct Harness {
         case "rgov":
             spec = arguments.first.flatMap { name in RgovCommand.verbs.first { $0.name == name }?.spec }
         case "rgov-sender": spec = SenderCommand.spec
-        default: spec = StageCommand.Kind.allCases.first { $0.executable == executable }.map(StageCommand.spec)
+        default: spec = Stage.allCases.first { $0.executable == executable }.map(StageCommand.spec)
         }
         return Set(spec?.allOptions.map(\.name) ?? [])
     }

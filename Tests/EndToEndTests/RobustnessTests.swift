@@ -6,8 +6,8 @@ import Testing
 /// Overlapping runs, bad input in every folder a stage reads, crashes at every step, and
 /// configuration the runtime cannot honour.
 @Suite struct RobustnessTests {
-    @Test(arguments: StageCommand.Kind.allCases)
-    func anOverlappingRunOfTheSameStageExitsZeroAtOnce(stage: StageCommand.Kind) throws {
+    @Test(arguments: Stage.allCases)
+    func anOverlappingRunOfTheSameStageExitsZeroAtOnce(stage: Stage) throws {
         let h = try Harness()
         try h.importExamples()
         var lock = try StageLock.acquire(h.layout.locks + "/\(stage.rawValue).lock", holder: "test holder")
@@ -43,7 +43,7 @@ import Testing
             Data(
                 #"{"mission_id":"bad-type","mission_type":"horoscope","status":"running","created_at":"2026-11-20T10:00:00Z"}"#
                     .utf8), to: m + "/bad-type.json")
-        try DurableFile.write(Data(repeating: 0x20, count: Watchdog.missionSizeLimit + 1), to: m + "/huge.json")
+        try DurableFile.write(Data(repeating: 0x20, count: MissionStore.sizeLimit + 1), to: m + "/huge.json")
         try FileManager.default.createSymbolicLink(atPath: m + "/link.json", withDestinationPath: "/etc/hostname")
         try DurableFile.write(Data("half".utf8), to: m + "/.crm-x.json.123.0.tmp")
         let run = try h.run("rgov-watchdog", ["--profile", Harness.teamTrial, "--json"])

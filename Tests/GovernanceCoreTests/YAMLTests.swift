@@ -84,7 +84,7 @@ import Testing
     @Test(arguments: shippedProfiles)
     func agreesWithPyYAML(profile: String) throws {
         let path = Self.repoRoot + "/profiles/" + profile + ".yaml"
-        let ours = try YAMLReader.parse(file: path).json
+        let ours = try YAMLReader.parse(String(decoding: try Sys.readFile(path), as: UTF8.self), file: path).json
         let script = "import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))"
         let result = try ChildProcess.run(
             ChildSpec(executable: "/usr/bin/env", arguments: ["python3", "-c", script, path], deadline: 30))

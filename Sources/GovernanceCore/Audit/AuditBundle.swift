@@ -404,7 +404,7 @@ public enum AuditVerify {
             manifest = try CanonicalJSON.decode(
                 BundleManifest.self, from: try Sys.readFile(directory + "/manifest.json"))
         } catch let error as DecodingError {
-            throw RgovError.data("manifest.json: not a bundle manifest: \(Watchdog.describe(error))")
+            throw RgovError.data("manifest.json: not a bundle manifest: \(error.described)")
         }
         guard !manifest.artifacts.isEmpty else { return ["manifest.json: lists no artifacts"] }
         var problems: [String] = []

@@ -9,7 +9,7 @@ public enum Manual {
             "```", RgovCommand.overview, "```", "",
         ]
         let sections =
-            RgovCommand.verbs.map(\.spec) + StageCommand.Kind.allCases.map(StageCommand.spec) + [SenderCommand.spec]
+            RgovCommand.verbs.map(\.spec) + Stage.allCases.map(StageCommand.spec) + [SenderCommand.spec]
         for spec in sections {
             out += ["## \(spec.command)", "", "```", spec.help, "```", ""]
         }

@@ -58,3 +58,13 @@ public struct Options: Sendable {
             ?? ProfileLifecycle.activeSnapshotPath(StateLayout(root: stateDirectory)) ?? "minimal-solo-mode"
     }
 }
+
+extension Deployment {
+    /// The deployment the command line names (`--profile`, `--capabilities`, `--state`, `--now`).
+    public static func load(_ options: Options) throws -> Deployment {
+        try load(
+            Request(
+                profile: options.profileName, capabilities: options.value("capabilities"),
+                stateDirectory: options.stateDirectory, clock: try options.clock()))
+    }
+}

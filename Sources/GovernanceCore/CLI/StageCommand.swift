@@ -4,33 +4,8 @@ import Foundation
 ///
 /// Each `main.swift` under `Sources/` is one call to `StageCommand.main`.
 public enum StageCommand {
-    public enum Kind: String, Sendable, CaseIterable {
-        case watchdog, dispatcher, bridge
-
-        var executable: String { "rgov-" + rawValue }
-
-        /// The prefix of this stage's run ids (the watchdog's name its run artifacts).
-        var runPrefix: String {
-            switch self {
-            case .watchdog: return "wdr"
-            case .dispatcher: return "dsp"
-            case .bridge: return "brg"
-            }
-        }
-
-        var summary: String {
-            switch self {
-            case .watchdog: return "evaluate colony missions in STATE/missions and write events, decisions and notices"
-            case .dispatcher: return "hand queued notices to the dispatch spool (queued -> dispatched)"
-            case .bridge:
-                return
-                    "run rgov-sender for dispatched notices and record receipts (-> acked | pending_external_send | blocked)"
-            }
-        }
-    }
-
     /// A stage executable's declaration: the shared deployment options and `--version`.
-    public static func spec(_ kind: Kind) -> CommandSpec {
+    public static func spec(_ kind: Stage) -> CommandSpec {
         CommandSpec(
             kind.executable, summary: kind.summary,
             discussion: """
@@ -48,7 +23,7 @@ public enum StageCommand {
     }
 
     /// Runs one stage; returns the process exit status.
-    public static func main(_ kind: Kind, arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Int32 {
+    public static func main(_ kind: Stage, arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Int32 {
         Shutdown.install()
         Shutdown.followParent()
         let options: Options
@@ -68,17 +43,7 @@ public enum StageCommand {
         return run(kind, options: options)
     }
 
-    /// The last run of a stage and how it ended, for `rgov status`.
-    public struct LastRun: Codable, Sendable {
-        public var schema = "rgov.stage-run/v1"
-        public var stage: String
-        public var at: Date
-        public var exit_status: Int32
-        public var duration_ms: Int
-        public var error: String?
-    }
-
-    static func run(_ kind: Kind, options: Options) -> Int32 {
+    static func run(_ kind: Stage, options: Options) -> Int32 {
         let started = Sys.monotonicSeconds()
         let clock = (try? options.clock()) ?? .system
         Log.configure(
@@ -97,7 +62,7 @@ public enum StageCommand {
                 Log.info(kind.executable, "stopped by \(Shutdown.name(of: signal)) at a safe point; exit \(status)")
             }
             if let layout, Sys.isDirectory(layout.metrics) {
-                let record = LastRun(
+                let record = StageRun(
                     stage: kind.rawValue, at: (try? options.clock().now()) ?? Date(), exit_status: status,
                     duration_ms: Int((Sys.monotonicSeconds() - started) * 1000), error: error)
                 try? DurableFile.write(

@@ -1,16 +1,5 @@
 import Foundation
 
-/// The operator-facing message a notice carries.
-public struct NoticeMessage: Codable, Sendable, Equatable {
-    public var title: String
-    public var text: String
-
-    public init(title: String, text: String) {
-        self.title = title
-        self.text = text
-    }
-}
-
 /// An operator hold: the bridge and dispatcher leave a held notice alone.
 public struct NoticeHold: Codable, Sendable, Equatable {
     public var by: String
@@ -220,12 +209,4 @@ public enum NoticeKind: String, Codable, Sendable, CaseIterable {
     case finding, reminder, escalation, resolved
     /// The bridge could not tell whether another notice was delivered.
     case delivery_unknown
-}
-
-/// How urgent a finding is.
-public enum Severity: String, Codable, Sendable, CaseIterable, Comparable {
-    case info, warning, critical
-
-    private var rank: Int { Self.allCases.firstIndex(of: self) ?? 0 }
-    public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
 }

@@ -71,7 +71,7 @@ public struct MissionReport {
         let created: Bool
         if Sys.exists(path) {
             do {
-                mission = try Watchdog(deployment: deployment).readMission(path, name: id + ".json")
+                mission = try MissionStore.read(path, name: id + ".json")
             } catch {
                 throw RgovError.data("\(path): the existing snapshot is not valid, refusing to update it: \(error)")
             }

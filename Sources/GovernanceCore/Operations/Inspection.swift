@@ -95,7 +95,7 @@ public struct Inspection: Sendable {
             return out
         }
         let missionPath = layout.mission(notice.mission_id)
-        let mission = (try? Sys.readFile(missionPath, limit: Watchdog.missionSizeLimit)).flatMap {
+        let mission = (try? Sys.readFile(missionPath, limit: MissionStore.sizeLimit)).flatMap {
             try? CanonicalJSON.decode(MissionSnapshot.self, from: $0)
         }
         if mission != nil { files["mission"] = missionPath }

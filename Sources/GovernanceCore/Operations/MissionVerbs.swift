@@ -1,60 +1,5 @@
 import Foundation
 
-/// An operator's approval or rejection of one writeback, read by the watchdog.
-public struct WritebackApproval: Codable, Sendable, Equatable {
-    public var schema = "rgov.writeback-approval/v1"
-    public var mission_id: String
-    public var writeback_id: String
-    public var decision: DecisionRecord.Outcome
-    public var decision_id: String
-    public var by: String
-    public var os_user: String
-    public var at: Date
-    public var reason: String
-    /// The writeback had already been applied without approval when this was decided: the
-    /// approval is on record, the violation stands.
-    public var after_application: Bool?
-
-    /// The file name for a writeback (its ids come from the runtime, so they are hashed).
-    public static func fileName(mission: String, writeback: String) -> String {
-        Identifier.derived("wba", mission, writeback) + ".json"
-    }
-
-    /// Every recorded approval or rejection, keyed by mission and writeback.
-    public static func load(_ layout: StateLayout) -> [String: WritebackApproval] {
-        var out: [String: WritebackApproval] = [:]
-        for name in (try? layout.artifactNames(in: layout.approvals)) ?? [] {
-            if let data = try? Sys.readFile(layout.approvals + "/" + name, limit: 1 << 20),
-                let a = try? CanonicalJSON.decode(WritebackApproval.self, from: data)
-            {
-                out[a.mission_id + "/" + a.writeback_id] = a
-            }
-        }
-        return out
-    }
-
-    /// The snapshot as the rules should judge it: an operator's approval counts as `approved_by`,
-    /// a rejection as status `rejected`.
-    public static func applied(_ approvals: [String: WritebackApproval], to mission: MissionSnapshot) -> MissionSnapshot
-    {
-        guard !approvals.isEmpty, let writebacks = mission.writebacks else { return mission }
-        var copy = mission
-        copy.writebacks = writebacks.map { w in
-            guard let a = approvals[mission.mission_id + "/" + w.writeback_id] else { return w }
-            var updated = w
-            // An approval given after the writeback was applied is on record, but it does not make
-            // the application approved: the violation stands.
-            if a.decision == .approve && w.status != "applied" {
-                updated.approved_by = updated.approved_by ?? ("rgov:" + a.by)
-            } else if w.status == "proposed" {
-                updated.status = "rejected"
-            }
-            return updated
-        }
-        return copy
-    }
-}
-
 /// `rgov approve | reject | approvals | mission fail | mission replay`.
 extension OperatorDesk {
     public struct PendingApproval: Codable, Sendable {
@@ -65,9 +10,8 @@ extension OperatorDesk {
     }
 
     func missions() throws -> [MissionSnapshot] {
-        let reader = Watchdog(deployment: deployment)
-        return try layout.artifactNames(in: layout.missions).compactMap {
-            try? reader.readMission(layout.missions + "/" + $0, name: $0)
+        try layout.artifactNames(in: layout.missions).compactMap {
+            try? MissionStore.read(layout.missions + "/" + $0, name: $0)
         }
     }
 
@@ -152,7 +96,7 @@ extension OperatorDesk {
         defer { withExtendedLifetime(lock) {} }
         let path = layout.mission(id)
         guard Sys.exists(path) else { throw RgovError(.noInput, "no mission \(id)") }
-        var mission = try Watchdog(deployment: deployment).readMission(path, name: id + ".json")
+        var mission = try MissionStore.read(path, name: id + ".json")
         let before = mission.status
         if verb == "fail" {
             guard !mission.status.isTerminal else {
@@ -208,7 +152,7 @@ extension OperatorDesk {
         let folder = ((record.original_path as NSString).deletingLastPathComponent as NSString).lastPathComponent
         do {
             switch folder {
-            case "missions": _ = try Watchdog(deployment: deployment).readMission(file, name: record.file_name)
+            case "missions": _ = try MissionStore.read(file, name: record.file_name)
             default:
                 let data = try Sys.readFile(file, limit: 64 << 20)
                 if DeliveryState(rawValue: folder) != nil || folder == "deferred" {

@@ -16,7 +16,7 @@ public struct StatusReport: Codable, Sendable {
     public var lock_holders: [String: String]
     public var oldest_pending_age_ms: Int64?
     public var approval_backlog: Int
-    public var stage_runs: [StageCommand.LastRun]
+    public var stage_runs: [StageRun]
     public var capability_gaps: [String]
     /// The runbook sections (`docs/runbooks.md#...`) for the conditions that hold now.
     public var runbooks: [String]
@@ -53,9 +53,9 @@ public struct StatusReport: Codable, Sendable {
             last_watchdog_run_age_ms: last.map { now.milliseconds(since: $0.started_at) },
             lock_holders: holders, oldest_pending_age_ms: oldest.map { now.milliseconds(since: $0) },
             approval_backlog: approvalBacklog,
-            stage_runs: StageCommand.Kind.allCases.compactMap { kind in
+            stage_runs: Stage.allCases.compactMap { kind in
                 (try? Sys.readFile(layout.lastRunRecord(kind.rawValue))).flatMap {
-                    try? CanonicalJSON.decode(StageCommand.LastRun.self, from: $0)
+                    try? CanonicalJSON.decode(StageRun.self, from: $0)
                 }
             }, capability_gaps: last?.capability_gaps ?? [],
             runbooks: try runbooks(

@@ -64,17 +64,32 @@ public struct Deployment: Sendable {
     public var profileReference: String { profile.reference }
     public var descriptorReference: String { descriptor.reference }
 
-    /// Loads the profile and capability descriptor named by the options, and checks them together.
-    public static func load(_ options: Options) throws -> Deployment {
+    /// What a deployment is loaded from: a profile (id or path), a capability descriptor (or the
+    /// profile's own), the state folder (for its local bindings) and the clock.
+    public struct Request: Sendable {
+        public var profile: String
+        public var capabilities: String?
+        public var stateDirectory: String
+        public var clock: Clock
+
+        public init(profile: String, capabilities: String?, stateDirectory: String, clock: Clock) {
+            self.profile = profile
+            self.capabilities = capabilities
+            self.stateDirectory = stateDirectory
+            self.clock = clock
+        }
+    }
+
+    /// Loads the profile and capability descriptor asked for, and checks them together.
+    public static func load(_ request: Request) throws -> Deployment {
         let root = try PackageRoot.locate()
-        var profile = try loadProfile(options.profileName, root: root)
+        var profile = try loadProfile(request.profile, root: root)
         try LocalBindings.apply(
-            to: &profile, stateDirectory: options.stateDirectory, environment: ProcessInfo.processInfo.environment)
-        let descriptorName = options.value("capabilities") ?? profile.capabilityDescriptor
-        let descriptor = try loadDescriptor(descriptorName, root: root)
+            to: &profile, stateDirectory: request.stateDirectory, environment: ProcessInfo.processInfo.environment)
+        let descriptor = try loadDescriptor(request.capabilities ?? profile.capabilityDescriptor, root: root)
         return try Deployment(
-            layout: StateLayout(root: options.stateDirectory), profile: profile, descriptor: descriptor,
-            clock: try options.clock(), availablePacks: try loadPacks(root: root))
+            layout: StateLayout(root: request.stateDirectory), profile: profile, descriptor: descriptor,
+            clock: request.clock, availablePacks: try loadPacks(root: root))
     }
 
     /// A profile by file path, or by id from the package's `profiles/` folder.

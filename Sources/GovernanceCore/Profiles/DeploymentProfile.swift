@@ -1,14 +1,5 @@
 import Foundation
 
-/// Sender modes a profile may choose (DESIGN §5).
-public enum SenderMode: String, Codable, Sendable, CaseIterable {
-    case dryRun = "dry-run"
-    case shim
-    case openclawCLI = "openclaw-cli"
-    case command
-    case webhook
-}
-
 /// Where an effective configuration value came from, lowest first; later layers win.
 public enum ConfigLayer: String, Codable, Sendable, Comparable, CaseIterable {
     /// Built into this package.
@@ -33,44 +24,12 @@ public struct ExplainEntry: Codable, Sendable, Equatable {
     public var layer: ConfigLayer
 }
 
-/// A value of the sender binding: text, a list (an argv template) or a map (headers).
-public enum BindingValue: Sendable, Equatable, Codable {
-    case text(String)
-    case list([String])
-    case map([String: String])
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .text(let v): try c.encode(v)
-        case .list(let v): try c.encode(v)
-        case .map(let v): try c.encode(v)
-        }
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if let v = try? c.decode(String.self) {
-            self = .text(v)
-        } else if let v = try? c.decode([String].self) {
-            self = .list(v)
-        } else {
-            self = .map(try c.decode([String: String].self))
-        }
-    }
-
-    public var text: String? {
-        if case .text(let v) = self { return v }
-        return nil
-    }
-}
-
 /// A deployment profile: the posture one deployment runs under (DESIGN §5).
 ///
 /// Read strictly: every key is known or the profile is refused with file:line and the closest
 /// valid key. Each effective value remembers its layer, for `rgov validate --explain`.
 public struct DeploymentProfile: Sendable, Equatable {
-    public static let apiVersion = "reporting-governance/v1alpha1"
+    public static let apiVersion = ConfigMap.apiVersion
     public static let kind = "DeploymentProfile"
 
     public var id: String = ""
@@ -153,14 +112,6 @@ public struct DeploymentProfile: Sendable, Equatable {
         .webhook: ["url", "headers", "target", "supports_idempotency"],
     ]
 
-    /// Binding keys whose values are secrets: never written to an artifact, a log or `--explain`.
-    public static func isSecret(_ key: String) -> Bool {
-        let k = key.lowercased()
-        // A webhook URL is a credential too (Slack-style URLs carry their token in the path).
-        return ["token", "secret", "password", "api_key", "authorization", "url"].contains(k) || k.hasSuffix("_token")
-            || k.hasSuffix("_secret") || k.hasSuffix("_key") || k.hasSuffix("_password") || k.hasPrefix("headers.")
-    }
-
     /// Placeholders only: `parse` sets every setting from `ProfileSettings.table`.
     init() {}
 
@@ -241,12 +192,14 @@ public struct DeploymentProfile: Sendable, Equatable {
                     }
                     value = .map(map)
                 }
-                if isSecret(entry.key), !(value.text ?? "").hasPrefix("env:") { secretLines.insert(entry.line) }
+                if SenderBinding.isSecret(entry.key), !(value.text ?? "").hasPrefix("env:") {
+                    secretLines.insert(entry.line)
+                }
                 profile.binding[entry.key] = value
                 explain.append(
                     ExplainEntry(
                         path: "adapters.sender.binding." + entry.key,
-                        value: isSecret(entry.key) ? "[redacted]" : describe(value), layer: .profile))
+                        value: SenderBinding.isSecret(entry.key) ? "[redacted]" : describe(value), layer: .profile))
             }
         }
         profile.explain = explain

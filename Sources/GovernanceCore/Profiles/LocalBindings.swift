@@ -72,7 +72,7 @@ public enum LocalBindings {
                 explainPath = "notifications.escalation.target"
             }
             let shown =
-                DeploymentProfile.isSecret(String(key.dropFirst(8))) ? "[redacted]" : DeploymentProfile.describe(value)
+                SenderBinding.isSecret(String(key.dropFirst(8))) ? "[redacted]" : DeploymentProfile.describe(value)
             profile.explain.removeAll { $0.path == explainPath }
             profile.explain.append(ExplainEntry(path: explainPath, value: shown, layer: .local))
         }

@@ -30,7 +30,6 @@ public struct ProfileDiff {
 
     public static func compare(_ a: Deployment, _ b: Deployment, now: Date) throws -> Report {
         let layout = a.layout
-        let reader = Watchdog(deployment: a)
         var evaluated = 0
         var skipped: [String] = []
         var differences: [MissionDifference] = []
@@ -42,7 +41,7 @@ public struct ProfileDiff {
             return out
         }
         for name in try layout.artifactNames(in: layout.missions) {
-            guard let mission = try? reader.readMission(layout.missions + "/" + name, name: name) else {
+            guard let mission = try? MissionStore.read(layout.missions + "/" + name, name: name) else {
                 skipped.append(name)
                 continue
             }

@@ -5,6 +5,14 @@ import Foundation
 /// Bindings declare what they can prove (acks) and promise (idempotency keys); the bridge never
 /// assumes more than they declare.
 public struct SenderBinding: Sendable {
+    /// Binding keys whose values are secrets: never written to an artifact, a log or `--explain`.
+    public static func isSecret(_ key: String) -> Bool {
+        let k = key.lowercased()
+        // A webhook URL is a credential too (Slack-style URLs carry their token in the path).
+        return ["token", "secret", "password", "api_key", "authorization", "url"].contains(k) || k.hasSuffix("_token")
+            || k.hasSuffix("_secret") || k.hasSuffix("_key") || k.hasSuffix("_password") || k.hasPrefix("headers.")
+    }
+
     public let mode: SenderMode
     public let values: [String: BindingValue]
 
@@ -40,7 +48,7 @@ public struct SenderBinding: Sendable {
         var out: [String] = []
         for (key, value) in values {
             switch value {
-            case .text(let v) where DeploymentProfile.isSecret(key): out.append(v)
+            case .text(let v) where Self.isSecret(key): out.append(v)
             case .map(let m):
                 out += m.values.map { $0.hasPrefix("env:") ? (Sys.environment(String($0.dropFirst(4))) ?? "") : $0 }
             default: break

@@ -63,7 +63,7 @@ public struct Tick {
         environment[Shutdown.parentVariable] = String(Sys.processID())
         // Each stage's run id names this tick as its parent (logs, run artifacts).
         environment[Log.parentRunVariable] = runID
-        for stage in StageCommand.Kind.allCases {
+        for stage in Stage.allCases {
             if Shutdown.requested != nil { break }
             let child: ChildResult
             do {
@@ -118,14 +118,7 @@ public struct Tick {
             do {
                 let id = String(name.dropLast(5))
                 guard Identifier.isValid(id) else { throw RgovError.data("file name is not a valid mission id") }
-                guard Sys.kind(path) == .regular else { throw RgovError.data("not a regular file") }
-                let data: Data
-                do {
-                    data = try Sys.readFile(path, limit: Watchdog.missionSizeLimit)
-                } catch let error as SystemCallError where error.errno == EFBIG {
-                    throw RgovError.data("larger than \(Watchdog.missionSizeLimit) bytes")
-                }
-                try DurableFile.write(data, to: deployment.layout.missions + "/" + name)
+                try DurableFile.write(try MissionStore.bytes(path), to: deployment.layout.mission(id))
                 imported += 1
             } catch {
                 skipped += 1

@@ -11,7 +11,6 @@ public struct Watchdog {
     public static let stage = "watchdog"
     public static let actor = "rgov-watchdog"
     /// Snapshots larger than this are quarantined unread: a hostile runtime cannot exhaust memory.
-    public static let missionSizeLimit = 4 << 20
 
     public let deployment: Deployment
 
@@ -93,7 +92,7 @@ public struct Watchdog {
             let path = layout.missions + "/" + name
             let mission: MissionSnapshot
             do {
-                mission = try readMission(path, name: name)
+                mission = try MissionStore.read(path, name: name)
             } catch {
                 if Sys.kind(path) == .missing { continue }
                 let record = try Quarantine(layout: layout).isolate(
@@ -166,33 +165,6 @@ public struct Watchdog {
         guard let run else { return nil }
         let age = now.milliseconds(since: run.started_at)
         return age > 2 * Int64(run.expected_interval_ms) ? age : nil
-    }
-
-    func readMission(_ path: String, name: String) throws -> MissionSnapshot {
-        switch Sys.kind(path) {
-        case .regular: break
-        case .symlink: throw RgovError.data("is a symbolic link; snapshots must be regular files")
-        default: throw RgovError.data("is not a regular file")
-        }
-        let data: Data
-        do {
-            data = try Sys.readFile(path, limit: Self.missionSizeLimit)
-        } catch let error as SystemCallError where error.errno == EFBIG {
-            throw RgovError.data("larger than \(Self.missionSizeLimit) bytes")
-        }
-        if let duplicate = DuplicateKeys.first(in: data) {
-            throw RgovError.data(
-                "key \(Identifier.quoted(duplicate.key)) appears twice in one object (byte \(duplicate.offset)); "
-                    + "readers would disagree on its value")
-        }
-        let mission: MissionSnapshot
-        do {
-            mission = try CanonicalJSON.decode(MissionSnapshot.self, from: data)
-        } catch let error as DecodingError {
-            throw RgovError.data(Self.describe(error))
-        }
-        try mission.validate(fileName: name)
-        return mission
     }
 
     private func dedupKey(_ missionID: String, _ finding: Finding) -> String {
@@ -444,7 +416,7 @@ public struct Watchdog {
                 facts: ["opened_at": .string(Timestamp.format(episode.opened_at))],
                 watchdog_run_id: runID, profile: deployment.profileReference,
                 capability_descriptor: deployment.descriptorReference)
-            let mission = try? readMission(layout.mission(episode.mission_id), name: episode.mission_id + ".json")
+            let mission = try? MissionStore.read(layout.mission(episode.mission_id), name: episode.mission_id + ".json")
             try publish(event, day: Timestamp.day(now), snapshot: mission)
             if deployment.profile.notifyResolved, let mission {
                 let noticeID = Identifier.derived("ntc", episode.episode_id, "resolved")
@@ -505,19 +477,5 @@ public struct Watchdog {
         text += finding.summary + "."
         if let goal = mission.normalized_goal ?? mission.user_goal { text += " Goal: " + String(goal.prefix(200)) }
         return NoticeMessage(title: title, text: text)
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            let p = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-            return p.isEmpty ? "" : " at \(p)"
-        }
-        switch error {
-        case .keyNotFound(let key, let context): return "missing field \(key.stringValue)\(path(context))"
-        case .typeMismatch(_, let context): return "wrong type\(path(context)): \(context.debugDescription)"
-        case .valueNotFound(_, let context): return "null value\(path(context))"
-        case .dataCorrupted(let context): return "invalid JSON\(path(context)): \(context.debugDescription)"
-        @unknown default: return "\(error)"
-        }
     }
 }

@@ -57,6 +57,18 @@ public struct StateLayout: Sendable {
     /// Each mission's evidence chain (`MissionChain`).
     public var chains: String { root + "/chains" }
     public func chain(_ missionID: String) -> String { chains + "/" + missionID + ".jsonl" }
+    /// The folder of notices in the state named `state`, in its `day` partition if given.
+    public func noticeFolder(_ state: String, day: String?) -> String {
+        day.map { queue + "/" + state + "/" + $0 } ?? queue + "/" + state
+    }
+    /// The folders every state folder has, whatever the delivery states are.
+    public var fixedFolders: [String] {
+        [
+            missions, watchdogRuns, openEpisodes, events, evidence, decisions, queue, spool, receipts, inflightAttempts,
+            attempts, quarantine, locks, metrics, profileSnapshots, profileHistory, deferredNotices, operatorActions,
+            approvals, bridgeAcks, chains,
+        ]
+    }
     /// A mission's snapshot.
     public func mission(_ id: String) -> String { missions + "/" + id + ".json" }
     /// A notice's spool handoff (proof of dispatch).
@@ -86,36 +98,6 @@ public struct StateLayout: Sendable {
     /// The Prometheus textfile and the counters behind it.
     public var metricsFile: String { metrics + "/rgov.prom" }
     public var metricsCounters: String { metrics + "/counters.json" }
-
-    /// The folder that holds notices in `state`; final states are partitioned by `day`.
-    public func notices(_ state: DeliveryState, day: String? = nil) -> String {
-        let base = queue + "/" + state.rawValue
-        guard state.isFinal, let day else { return base }
-        return base + "/" + day
-    }
-
-    public static func dayPartition(_ base: String, _ day: String) -> String { base + "/" + day }
-
-    /// The top-level folders, created 0700 before a stage acts.
-    public var folders: [String] {
-        [
-            missions, watchdogRuns, openEpisodes, events, evidence, decisions, queue, spool, receipts, inflightAttempts,
-            attempts, quarantine, locks, metrics, profileSnapshots, profileHistory, deferredNotices, operatorActions,
-            approvals, bridgeAcks, chains,
-        ] + DeliveryState.allCases.map { notices($0) }
-    }
-
-    /// Creates every folder (mode 0700) and checks the root is writable.
-    public func prepare() throws {
-        do {
-            for folder in folders { try Sys.makeDirectory(folder) }
-        } catch let error as SystemCallError {
-            throw RgovError(.cannotCreate, "state directory \(root) is not usable: \(error)")
-        }
-        guard Sys.isWritableDirectory(root) else {
-            throw RgovError(.cannotCreate, "state directory \(root) is not writable by \(Sys.userName())")
-        }
-    }
 
     /// Whether a stage could use this state folder, without creating anything (`rgov validate`):
     /// an existing folder must be writable; a missing one must be creatable in its nearest

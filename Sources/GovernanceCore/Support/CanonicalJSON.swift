@@ -97,3 +97,20 @@ public enum JSONValue: Codable, Sendable, Equatable {
         }
     }
 }
+
+extension DecodingError {
+    /// What went wrong, for a person: the field path and the reason, not Swift's debug text.
+    public var described: String {
+        func path(_ context: DecodingError.Context) -> String {
+            let p = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            return p.isEmpty ? "" : " at \(p)"
+        }
+        switch self {
+        case .keyNotFound(let key, let context): return "missing field \(key.stringValue)\(path(context))"
+        case .typeMismatch(_, let context): return "wrong type\(path(context)): \(context.debugDescription)"
+        case .valueNotFound(_, let context): return "null value\(path(context))"
+        case .dataCorrupted(let context): return "invalid JSON\(path(context)): \(context.debugDescription)"
+        @unknown default: return "\(self)"
+        }
+    }
+}

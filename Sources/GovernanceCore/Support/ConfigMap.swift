@@ -23,13 +23,16 @@ struct ConfigMap {
         }
     }
 
+    /// The `apiVersion` of every document rgov reads (profiles, policy packs).
+    public static let apiVersion = "reporting-governance/v1alpha1"
+
     /// The top of a versioned document: checks `apiVersion` and `kind`, allows `body` beside `metadata`.
     static func document(_ text: String, file: String, kind: String, body: String) throws -> ConfigMap {
         let root = try ConfigMap(
             try YAMLReader.parse(text, file: file), file: file, path: "",
             allowed: ["apiVersion", "kind", "metadata", body])
-        guard try root.string("apiVersion", required: true) == DeploymentProfile.apiVersion else {
-            throw root.error("apiVersion", "must be \(DeploymentProfile.apiVersion)")
+        guard try root.string("apiVersion", required: true) == Self.apiVersion else {
+            throw root.error("apiVersion", "must be \(Self.apiVersion)")
         }
         guard try root.string("kind", required: true) == kind else { throw root.error("kind", "must be \(kind)") }
         return root

@@ -101,19 +101,6 @@ public struct YAMLReader {
         return node
     }
 
-    public static func parse(file path: String) throws -> YAMLNode {
-        let data: Data
-        do {
-            data = try Sys.readFile(path, limit: 4 << 20)
-        } catch let error as SystemCallError {
-            throw RgovError(error.errno == ENOENT ? .noInput : .ioError, "cannot read \(path): \(error)")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw YAMLError(file: path, line: 1, message: "not UTF-8")
-        }
-        return try parse(text, file: path)
-    }
-
     private init(file: String) { self.file = file }
 
     private func fail(_ line: Int, _ message: String) -> YAMLError {
