@@ -159,6 +159,8 @@ extension OperatorDesk {
                 continue
             }
             let id = Identifier.derived("ntc", notice.notice_id, "requeue")
+            // An operator's requeue skips the severity floor, not the deployment's queue.
+            let (initial, why) = deployment.firstState(severity: max(notice.severity, deployment.profile.minSeverity))
             let fresh = try Notice(
                 notice_id: id, rule_id: notice.rule_id, severity: notice.severity, mission_id: notice.mission_id,
                 correlation_id: notice.correlation_id, event_id: notice.event_id, decision_id: notice.decision_id,
@@ -166,7 +168,8 @@ extension OperatorDesk {
                 message: notice.message,
                 profile: deployment.profileReference, capability_descriptor: deployment.descriptorReference,
                 created_at: now,
-                initial: .queued, reason: "requeued by \(identity.by)" + (reason.map { ": " + $0 } ?? ""),
+                initial: initial,
+                reason: "requeued by \(identity.by)" + (reason.map { ": " + $0 } ?? "") + (why.map { "; " + $0 } ?? ""),
                 by: identity.by,
                 requeued_from: notice.notice_id, notice_kind: notice.notice_kind, follows: notice.follows,
                 profileSHA256: deployment.profile.sha256)

@@ -175,3 +175,15 @@ extension Deployment {
         ).created
     }
 }
+
+extension Deployment {
+    /// The one rule for a new notice's first state: `queued` when this deployment queues (its
+    /// profile enables the queue, its runtime has one) and `severity` reaches the profile's
+    /// minimum; otherwise `prepared`, with why.
+    public func firstState(severity: Severity) -> (state: DeliveryState, why: String?) {
+        if !profile.queueEnabled { return (.prepared, "queue_disabled_by_profile") }
+        if !descriptor.has("queue") { return (.prepared, "queue_capability_missing") }
+        if severity < profile.minSeverity { return (.prepared, "below_min_severity") }
+        return (.queued, nil)
+    }
+}

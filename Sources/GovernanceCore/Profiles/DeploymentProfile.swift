@@ -55,6 +55,12 @@ public struct DeploymentProfile: Sendable, Equatable {
     public var binding: [String: BindingValue] = [:]
     public var maxSendsPerTick: Int64 = 0
     /// Retry policy (Postfix's rule: the wait grows with the notice's age, within the bounds).
+    /// The backoff, attempts and lifetime of a failed send, as one policy.
+    public var retryPolicy: RetryPolicy {
+        RetryPolicy(
+            minimalBackoffMs: minimalBackoffMs, maximalBackoffMs: maximalBackoffMs, maxAttempts: maxAttempts,
+            maxLifetimeMs: maxLifetimeMs)
+    }
     public var maxAttempts: Int64 = 0
     public var minimalBackoffMs: Int64 = 0
     public var maximalBackoffMs: Int64 = 0

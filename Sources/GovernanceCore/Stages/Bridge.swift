@@ -378,13 +378,6 @@ public struct Bridge: Sendable {
 
     /// When the next attempt may run: the notice's age, bounded (Postfix's rule, which spreads
     /// retries), and no sooner than the channel asked.
-    func nextAttempt(for notice: Notice, verdict: SendVerdict, now: Date) -> Date {
-        let age = now.milliseconds(since: notice.created_at)
-        var wait = min(max(age, profile.minimalBackoffMs), profile.maximalBackoffMs)
-        if let asked = verdict.retryAfterMs { wait = max(wait, asked) }
-        return now.adding(ms: wait)
-    }
-
     /// Writes the receipt, then moves the notice, then files the attempt: each step durable, and
     /// each one found and finished by `recoverInterruptedAttempts` if a crash stops the sequence.
     private func conclude(
@@ -396,18 +389,9 @@ public struct Bridge: Sendable {
             // A resend with the same idempotency key cannot deliver twice: try again.
             verdict.retry = true
         }
-        var nextAttemptAt: Date? = nil
-        if verdict.retry {
-            let next = nextAttempt(for: notice, verdict: verdict, now: now)
-            // Only an attempt that ran counts against max_attempts; a missing program is bounded by lifetime.
-            if attempt != nil && notice.attempts + 1 >= Int(profile.maxAttempts) {
-                verdict = SendVerdict(state: .blocked, reason: "attempts_exhausted (last: \(verdict.reason))")
-            } else if next.milliseconds(since: notice.created_at) > profile.maxLifetimeMs {
-                verdict = SendVerdict(state: .blocked, reason: "lifetime_exhausted (last: \(verdict.reason))")
-            } else {
-                nextAttemptAt = next
-            }
-        }
+        let (decided, nextAttemptAt) = profile.retryPolicy.decide(
+            verdict, for: notice, attempted: attempt != nil, now: now)
+        verdict = decided
         let redactor = Redactor(environment: environment, extra: deployment.binding.secretValues)
         let receiptID = "rcp-" + (attempt?.attempt_id ?? notice.notice_id + ".r" + String(notice.transitions.count))
         var receipt = Receipt(
@@ -467,7 +451,7 @@ public struct Bridge: Sendable {
             decided_by: Self.actor, notice_id: noticeID, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference)
         try deployment.publish(decision)
-        let initial: DeliveryState = profile.queueEnabled && deployment.descriptor.has("queue") ? .queued : .prepared
+        let (initial, why) = deployment.firstState(severity: max(.warning, profile.minSeverity))
         let follow = try Notice(
             notice_id: noticeID, rule_id: "delivery/outcome-unknown", severity: .warning, mission_id: notice.mission_id,
             correlation_id: notice.correlation_id, event_id: notice.event_id, decision_id: decisionID,
@@ -479,7 +463,8 @@ public struct Bridge: Sendable {
                     + "Check the channel; the notice waits in pending_external_send for an operator."),
             profile: deployment.profileReference, capability_descriptor: deployment.descriptorReference,
             created_at: now,
-            initial: initial, reason: "outcome_unknown of \(notice.notice_id)", by: Self.actor,
+            initial: initial, reason: "outcome_unknown of \(notice.notice_id)" + (why.map { "; " + $0 } ?? ""),
+            by: Self.actor,
             notice_kind: .delivery_unknown,
             follows: notice.notice_id, profileSHA256: deployment.profile.sha256)
         try store.create(follow)

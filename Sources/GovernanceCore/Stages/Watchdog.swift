@@ -377,16 +377,14 @@ public struct Watchdog {
             decided_by: Self.actor, notice_id: noticeID, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference)
         try deployment.publish(decision, day: Timestamp.day(event.occurred_at))
-        var (initial, initialReason) = initialState()
-        if severity < deployment.profile.minSeverity { (initial, initialReason) = (.prepared, "below_min_severity") }
+        let (initial, why) = deployment.firstState(severity: severity)
         let notice = try Notice(
             notice_id: noticeID, rule_id: event.rule_id, severity: severity, mission_id: missionID,
             correlation_id: missionID, event_id: event.event_id, decision_id: decisionID,
             dedup_key: event.dedup_key,
             episode_id: event.episode_id, target: target, message: message, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference, created_at: now, initial: initial,
-            reason: kind == .finding
-                ? initialReason : kind.rawValue + (initial == .prepared ? "; " + initialReason : ""),
+            reason: kind == .finding ? why ?? "finding" : kind.rawValue + (why.map { "; " + $0 } ?? ""),
             by: Self.actor, notice_kind: kind, follows: follows, profileSHA256: deployment.profile.sha256)
         return try store.create(notice)
     }
@@ -440,12 +438,6 @@ public struct Watchdog {
             closed += 1
         }
         return closed
-    }
-
-    private func initialState() -> (DeliveryState, String) {
-        if !deployment.profile.queueEnabled { return (.prepared, "queue_disabled_by_profile") }
-        if !deployment.descriptor.has("queue") { return (.prepared, "queue_capability_missing") }
-        return (.queued, "finding")
     }
 
     /// Publishes an event, stamped with the profile in force and the snapshot judged, and links it.
