@@ -54,8 +54,8 @@ public struct DeploymentProfile: Sendable, Equatable {
     /// The sender binding (`spec.adapters.sender.binding`), keys checked per mode.
     public var binding: [String: BindingValue] = [:]
     public var maxSendsPerTick: Int64 = 0
-    /// Retry policy (Postfix's rule: the wait grows with the notice's age, within the bounds).
-    /// The backoff, attempts and lifetime of a failed send, as one policy.
+    /// The backoff, attempts and lifetime of a failed send, as one policy (Postfix's rule: the
+    /// wait grows with the notice's age, within the bounds).
     public var retryPolicy: RetryPolicy {
         RetryPolicy(
             minimalBackoffMs: minimalBackoffMs, maximalBackoffMs: maximalBackoffMs, maxAttempts: maxAttempts,

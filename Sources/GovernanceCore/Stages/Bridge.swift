@@ -376,8 +376,6 @@ public struct Bridge: Sendable {
             notice_id: notice.notice_id, state: notice.state, reason: "bridge_capability_missing", receipt: moved)
     }
 
-    /// When the next attempt may run: the notice's age, bounded (Postfix's rule, which spreads
-    /// retries), and no sooner than the channel asked.
     /// Writes the receipt, then moves the notice, then files the attempt: each step durable, and
     /// each one found and finished by `recoverInterruptedAttempts` if a crash stops the sequence.
     private func conclude(
