@@ -14,6 +14,18 @@ public struct Webhook: Sendable {
     /// Header values; `env:NAME` takes the value from the environment (secrets stay out of files).
     public var headers: [String: String]
     public var timeoutSeconds: Double
+    /// One session for every send of this sender process, so a batch reuses its connection.
+    private let session: URLSession
+
+    public init(url: URL, headers: [String: String], timeoutSeconds: Double) {
+        self.url = url
+        self.headers = headers
+        self.timeoutSeconds = timeoutSeconds
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = timeoutSeconds
+        configuration.timeoutIntervalForResource = timeoutSeconds
+        session = URLSession(configuration: configuration)
+    }
 
     /// The bridge hands the binding to `rgov-sender` in the environment, never in argv.
     public static func fromEnvironment(_ env: [String: String]) throws -> Webhook {
@@ -61,10 +73,6 @@ public struct Webhook: Sendable {
         }
         let box = Box()
         let done = DispatchSemaphore(value: 0)
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeoutSeconds
-        configuration.timeoutIntervalForResource = timeoutSeconds
-        let session = URLSession(configuration: configuration)
         session.dataTask(with: request) { data, response, error in
             box.data = data
             box.response = response as? HTTPURLResponse
@@ -72,7 +80,6 @@ public struct Webhook: Sendable {
             done.signal()
         }.resume()
         done.wait()
-        session.finishTasksAndInvalidate()
         let mode = SenderMode.webhook.rawValue
         let id = handoff.notice_id
         if let error = box.error {
