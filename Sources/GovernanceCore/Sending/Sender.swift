@@ -16,8 +16,9 @@ public struct Sender {
         self.layout = layout
     }
 
-    /// Sends each spool handoff (one JSON line each) and hands each result to `each` at once,
-    /// so the bridge can record it before the next item is sent. The shim appends the whole batch
+    /// Sends each spool handoff (one JSON line each) and hands each result to `each` at once.
+    ///
+    /// The bridge records each result before the next is read. The shim appends the whole batch
     /// and makes it durable with one fsync before it answers for any item.
     public func send(_ input: Data, each: (SenderResult) -> Void) throws {
         var handoffs: [SpoolHandoff] = []
