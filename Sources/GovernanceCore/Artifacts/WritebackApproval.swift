@@ -23,8 +23,8 @@ public struct WritebackApproval: Codable, Sendable, Equatable {
     /// Every recorded approval or rejection, keyed by mission and writeback.
     public static func load(_ layout: StateLayout) -> [String: WritebackApproval] {
         var out: [String: WritebackApproval] = [:]
-        for name in (try? layout.artifactNames(in: layout.approvals)) ?? [] {
-            if let data = try? Sys.readFile(layout.approvals + "/" + name, limit: 1 << 20),
+        for path in (try? layout.files(in: layout.approvals)) ?? [] {
+            if let data = try? Sys.readFile(path, limit: 1 << 20),
                 let a = try? CanonicalJSON.decode(WritebackApproval.self, from: data)
             {
                 out[a.mission_id + "/" + a.writeback_id] = a

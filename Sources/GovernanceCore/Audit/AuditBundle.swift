@@ -133,17 +133,12 @@ public struct AuditExport: Sendable {
         // Which profile was in force, every activation and rollback with who asked and who
         // approved, and the operator actions on the deployment itself (no mission's chain holds them).
         if Sys.kind(layout.activeProfile) == .regular { files.append(("active_profile", layout.activeProfile)) }
-        for name in try layout.artifactNames(in: layout.profileHistory) {
-            files.append(("profile_history", layout.profileHistory + "/" + name))
-        }
-        for day in try layout.dayPartitions(in: layout.operatorActions) {
-            for name in try layout.artifactNames(in: layout.operatorActions + "/" + day) {
-                let path = layout.operatorActions + "/" + day + "/" + name
-                if let action = try? CanonicalJSON.decode(OperatorAction.self, from: try Sys.readFile(path)),
-                    action.missions == nil
-                {
-                    files.append(("operator_action", path))
-                }
+        for path in try layout.files(in: layout.profileHistory) { files.append(("profile_history", path)) }
+        for path in try layout.datedFiles(in: layout.operatorActions) {
+            if let action = try? CanonicalJSON.decode(OperatorAction.self, from: try Sys.readFile(path)),
+                action.missions == nil
+            {
+                files.append(("operator_action", path))
             }
         }
         let root = try PackageRoot.locate()
@@ -256,27 +251,23 @@ public struct AuditExport: Sendable {
             (ChainLink.Kind.evidence, layout.evidence), (.event, layout.events), (.decision, layout.decisions),
             (.operator_action, layout.operatorActions),
         ] {
-            for day in try layout.dayPartitions(in: base) {
-                for name in try layout.artifactNames(in: base + "/" + day) {
-                    let path = base + "/" + day + "/" + name
-                    guard
-                        case .object(let o)? = try? CanonicalJSON.decode(
-                            JSONValue.self, from: try Sys.readFile(path, limit: 8 << 20))
-                    else { continue }
-                    var owners: [String] = []
-                    if case .string(let m)? = o["mission_id"] { owners = [m] }
-                    if case .array(let list)? = o["missions"] {
-                        owners = list.compactMap { if case .string(let m) = $0 { m } else { nil } }
-                    }
-                    for mission in owners where missions.contains(mission) {
-                        file(mission, kind, String(name.dropLast(5)), path, now)
-                    }
+            for path in try layout.datedFiles(in: base) {
+                guard
+                    case .object(let o)? = try? CanonicalJSON.decode(
+                        JSONValue.self, from: try Sys.readFile(path, limit: 8 << 20))
+                else { continue }
+                var owners: [String] = []
+                if case .string(let m)? = o["mission_id"] { owners = [m] }
+                if case .array(let list)? = o["missions"] {
+                    owners = list.compactMap { if case .string(let m) = $0 { m } else { nil } }
                 }
+                let id = String((path as NSString).lastPathComponent.dropLast(5))
+                for mission in owners where missions.contains(mission) { file(mission, kind, id, path, now) }
             }
         }
         for mission in missions.sorted() {
-            let linked = Set(try chain.links(of: mission).map { $0.kind.rawValue + "/" + $0.id })
-            for r in records.filter({ $0.mission == mission && !linked.contains($0.kind.rawValue + "/" + $0.id) })
+            let linked = Set(try chain.links(of: mission).map { $0.kind.rawValue + ":" + $0.id })
+            for r in records.filter({ $0.mission == mission && !linked.contains($0.kind.rawValue + ":" + $0.id) })
                 .sorted(by: { $0.at < $1.at })
             {
                 try chain.link(r.kind, id: r.id, sha256: r.sha, ref: r.path, mission: mission, at: r.at, late: true)
@@ -286,10 +277,12 @@ public struct AuditExport: Sendable {
 
     private func locate(_ id: String, in base: String, alsoIn extra: String? = nil) throws -> String {
         for day in try deployment.layout.dayPartitions(in: base) {
-            let path = base + "/" + day + "/" + id + ".json"
+            let path = deployment.layout.artifact(id, in: base + "/" + day)
             if Sys.kind(path) == .regular { return path }
         }
-        if let extra, Sys.kind(extra + "/" + id + ".json") == .regular { return extra + "/" + id + ".json" }
+        if let extra, Sys.kind(deployment.layout.artifact(id, in: extra)) == .regular {
+            return deployment.layout.artifact(id, in: extra)
+        }
         throw RgovError.data("artifact \(id) not found under \(base)")
     }
 }
@@ -430,7 +423,7 @@ public enum AuditVerify {
             if artifact.kind == "chain" {
                 chainFiles.append((String(name.dropLast(".jsonl".count)), artifact.ref, data))
             } else if ChainLink.Kind(rawValue: artifact.kind) != nil {
-                records[artifact.kind + "/" + name.dropLast(".json".count)] = (artifact.ref, data)
+                records[artifact.kind + ":" + name.dropLast(".json".count)] = (artifact.ref, data)
             }
             switch artifact.kind {
             case "notice":
@@ -506,7 +499,7 @@ public enum AuditVerify {
         if root != BundleManifest.root(of: heads) {
             problems.append("manifest.json: root_sha256 is not the hash of its chain heads")
         }
-        let pruned = Set((manifest.pruned ?? []).map { $0.mission_id + "/" + $0.kind.rawValue + "/" + $0.id })
+        let pruned = Set((manifest.pruned ?? []).map { $0.mission_id + ":" + $0.kind.rawValue + ":" + $0.id })
         var linkedBy: [String: Set<String>] = [:]
         for (mission, ref, data) in files {
             let checked = MissionChain.check(data, mission: mission, label: ref)
@@ -525,16 +518,16 @@ public enum AuditVerify {
                 )
             }
             for (index, link) in checked.links.enumerated() {
-                let key = link.kind.rawValue + "/" + link.id
+                let key = link.kind.rawValue + ":" + link.id
                 linkedBy[key, default: []].insert(mission)
                 guard let record = records[key] else {
                     let prunedLater = checked.links[(index + 1)...].contains {
                         $0.kind == .operator_action
-                            && records["operator_action/" + $0.id].flatMap {
+                            && records["operator_action:" + $0.id].flatMap {
                                 try? CanonicalJSON.decode(OperatorAction.self, from: $0.data)
                             }?.action == "prune"
                     }
-                    if !(pruned.contains(mission + "/" + key) && prunedLater) {
+                    if !(pruned.contains(mission + ":" + key) && prunedLater) {
                         problems.append(
                             "\(ref): links \(link.kind.rawValue) \(link.id), which is not in the bundle (removed)")
                     }
@@ -561,7 +554,7 @@ public enum AuditVerify {
                 if case .string(let m)? = o["mission_id"] { owners = [m] }
                 if case .array(let list)? = o["missions"] {
                     owners = Set(list.compactMap { if case .string(let m) = $0 { m } else { nil } })
-                } else if key.hasPrefix("operator_action/") {
+                } else if key.hasPrefix("operator_action:") {
                     continue  // an action on the deployment, not on a mission
                 }
             }

@@ -26,8 +26,8 @@ extension OperatorDesk {
         for state in DeliveryState.allCases where state.isFinal {
             let base = layout.notices(state)
             for day in try layout.dayPartitions(in: base) where day < cutoffDay {
-                for name in try layout.artifactNames(in: base + "/" + day) {
-                    let path = base + "/" + day + "/" + name
+                for path in try layout.files(in: layout.notices(state, day: day)) {
+                    let name = (path as NSString).lastPathComponent
                     guard let notice = try? store.read(path), notice.updated_at < cutoff else { continue }
                     if profile.exportRequired && !exported.contains(name) {
                         result.kept_not_exported.append(notice.notice_id)
@@ -58,8 +58,8 @@ extension OperatorDesk {
     /// File names of notices that some bundle under `exports/` holds.
     private func exportedNoticeFiles() throws -> Set<String> {
         var names: Set<String> = []
-        for entry in try Sys.listDirectory(layout.exports) where Sys.isDirectory(layout.exports + "/" + entry) {
-            guard let data = try? Sys.readFile(layout.exports + "/" + entry + "/manifest.json", limit: 64 << 20),
+        for bundle in try layout.bundles() {
+            guard let data = try? Sys.readFile(layout.bundleManifest(bundle), limit: 64 << 20),
                 let manifest = try? CanonicalJSON.decode(BundleManifest.self, from: data)
             else { continue }
             for artifact in manifest.artifacts where artifact.kind == "notice" {
@@ -70,10 +70,6 @@ extension OperatorDesk {
     }
 
     private func chainFiles(prefix: String, in base: String) throws -> [String] {
-        try layout.dayPartitions(in: base).flatMap { day in
-            try layout.artifactNames(in: base + "/" + day).filter { $0.hasPrefix(prefix) }.map {
-                base + "/" + day + "/" + $0
-            }
-        }
+        try layout.datedFiles(in: base).filter { ($0 as NSString).lastPathComponent.hasPrefix(prefix) }
     }
 }

@@ -19,10 +19,10 @@ public struct NoticeStore: Sendable {
     /// scheduled waits in `deferred/` (Postfix's name), so the bridge scans only what may be due.
     public func path(for notice: Notice) -> String {
         if notice.state == .pending_external_send, notice.next_attempt_at != nil {
-            return layout.deferredNotices + "/" + notice.notice_id + ".json"
+            return layout.artifact(notice.notice_id, in: layout.deferredNotices)
         }
         let day = notice.state.isFinal ? Timestamp.day(notice.updated_at) : nil
-        return layout.notices(notice.state, day: day) + "/" + notice.notice_id + ".json"
+        return layout.artifact(notice.notice_id, in: layout.notices(notice.state, day: day))
     }
 
     /// Publishes a new notice and links it (by its header) into its mission's chain.
@@ -125,8 +125,8 @@ public struct NoticeStore: Sendable {
     ) {
         var found: [(String, Notice)] = []
         var quarantined: [String] = []
-        for name in try layout.artifactNames(in: folder) {
-            let path = folder + "/" + name
+        for path in try layout.files(in: folder) {
+            let name = (path as NSString).lastPathComponent
             let notice: Notice
             do {
                 notice = try read(path)
@@ -163,13 +163,13 @@ public struct NoticeStore: Sendable {
         for folder in DeliveryState.allCases.filter({ !$0.isFinal }).map({ layout.notices($0) }) + [
             layout.deferredNotices
         ] {
-            let path = folder + "/" + id + ".json"
+            let path = layout.artifact(id, in: folder)
             if Sys.kind(path) == .regular { return path }
         }
         for state in DeliveryState.allCases where state.isFinal {
             let base = layout.notices(state)
             for day in ((try? layout.dayPartitions(in: base)) ?? []).reversed() {
-                let path = base + "/" + day + "/" + id + ".json"
+                let path = layout.artifact(id, in: layout.notices(state, day: day))
                 if Sys.kind(path) == .regular { return path }
             }
         }
@@ -187,14 +187,7 @@ public struct NoticeStore: Sendable {
 
     /// Every acked notice's evidence kind, counted (this reads each acked notice).
     public func ackKinds() throws -> [String: Int] {
-        let base = layout.notices(.acked)
-        var notices: [Notice] = []
-        for day in try layout.dayPartitions(in: base) {
-            for name in try layout.artifactNames(in: base + "/" + day) {
-                if let notice = try? read(base + "/" + day + "/" + name) { notices.append(notice) }
-            }
-        }
-        return Self.ackKinds(notices)
+        Self.ackKinds(try layout.datedFiles(in: layout.notices(.acked)).compactMap { try? read($0) })
     }
 
     /// How many notices are in each state: a directory listing per folder, nothing decoded.
@@ -206,7 +199,7 @@ public struct NoticeStore: Sendable {
                 var total = 0
                 // History can be large: count names, never sort or decode them.
                 for day in try layout.dayPartitions(in: base) {
-                    total += try Sys.listDirectory(base + "/" + day).filter {
+                    total += try Sys.listDirectory(layout.notices(state, day: day)).filter {
                         $0.hasSuffix(".json") && !DurableFile.isHiddenOrTemporary($0)
                     }.count
                 }

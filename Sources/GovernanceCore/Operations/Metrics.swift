@@ -75,8 +75,8 @@ public enum Metrics {
             [DeliveryState.prepared, .queued, .dispatched, .pending_external_send].map { ($0, layout.notices($0)) }
             + [(.pending_external_send, layout.deferredNotices)]
         for (state, folder) in waiting {
-            for name in try layout.artifactNames(in: folder) {
-                guard let notice = try? store.read(folder + "/" + name) else { continue }
+            for path in try layout.files(in: folder) {
+                guard let notice = try? store.read(path) else { continue }
                 byStateReason[state.rawValue + "|" + notice.state_reason, default: 0] += 1
                 if state != .prepared, oldest[state.rawValue].map({ notice.created_at < $0 }) ?? true {
                     oldest[state.rawValue] = notice.created_at

@@ -11,7 +11,7 @@ extension OperatorDesk {
 
     func missions() throws -> [MissionSnapshot] {
         try layout.artifactNames(in: layout.missions).compactMap {
-            try? MissionStore.read(layout.missions + "/" + $0, name: $0)
+            try? MissionStore.read(layout.artifact(String($0.dropLast(5)), in: layout.missions), name: $0)
         }
     }
 
@@ -45,7 +45,7 @@ extension OperatorDesk {
                 "writeback \(writeback) exists in several missions (\(owners.map(\.mission_id).joined(separator: ", "))); add --mission"
             )
         }
-        let path = layout.approvals + "/" + WritebackApproval.fileName(mission: owner.mission_id, writeback: writeback)
+        let path = layout.approval(WritebackApproval.fileName(mission: owner.mission_id, writeback: writeback))
         if Sys.exists(path) {
             let existing = try CanonicalJSON.decode(WritebackApproval.self, from: try Sys.readFile(path))
             throw RgovError.data(
@@ -141,7 +141,7 @@ extension OperatorDesk {
     public func restore(_ quarantineID: String) throws -> String {
         try authorize("quarantine restore", target: quarantineID, reason: nil)
         guard Identifier.isValid(quarantineID) else { throw UsageError("invalid quarantine id") }
-        let entry = layout.quarantine + "/" + quarantineID
+        let entry = layout.quarantineEntry(quarantineID)
         guard
             let record = try? CanonicalJSON.decode(
                 QuarantineRecord.self, from: try Sys.readFile(entry + "/reason.json"))

@@ -63,8 +63,9 @@ public struct OperatorDesk: Sendable {
         missions: [String] = []
     ) throws -> OperatorAction {
         let day = Timestamp.day(now)
-        try Sys.makeDirectory(layout.operatorActions + "/" + day)
-        var n = try layout.artifactNames(in: layout.operatorActions + "/" + day).count + 1
+        let folder = layout.operatorActions(day: day)
+        try Sys.makeDirectory(folder)
+        var n = try layout.artifactNames(in: folder).count + 1
         let chain = MissionChain(layout: layout)
         let touched = Array(Set(missions)).sorted()
         while true {

@@ -30,8 +30,8 @@ public struct StatusReport: Codable, Sendable {
             layout.notices(.queued), layout.notices(.dispatched), layout.notices(.pending_external_send),
             layout.deferredNotices,
         ] {
-            for name in try layout.artifactNames(in: folder) {
-                if let n = try? store.read(folder + "/" + name), oldest.map({ n.created_at < $0 }) ?? true {
+            for path in try layout.files(in: folder) {
+                if let n = try? store.read(path), oldest.map({ n.created_at < $0 }) ?? true {
                     oldest = n.created_at
                 }
             }
@@ -70,16 +70,16 @@ public struct StatusReport: Codable, Sendable {
         if stale { sections.append(base + "colony-service-unavailable") }
         let store = NoticeStore(layout: layout)
         let waiting = try layout.artifactNames(in: layout.deferredNotices).count
-        let unknown = try layout.artifactNames(in: layout.notices(.pending_external_send)).contains { name in
-            (try? store.read(layout.notices(.pending_external_send) + "/" + name))?.state_reason == "outcome_unknown"
+        let unknown = try layout.files(in: layout.notices(.pending_external_send)).contains {
+            (try? store.read($0))?.state_reason == "outcome_unknown"
         }
         if waiting > 0 || unknown { sections.append(base + "provider-sender-outage") }
         if try Sys.listDirectory(layout.quarantine).contains(where: { !$0.hasPrefix(".") }) {
             sections.append(base + "malformed-contract-payload")
         }
         if approvalBacklog > 0 { sections.append(base + "approval-queue-backlog") }
-        let stuck = try layout.artifactNames(in: layout.openEpisodes).contains { name in
-            guard let data = try? Sys.readFile(layout.openEpisodes + "/" + name, limit: 1 << 20),
+        let stuck = try layout.files(in: layout.openEpisodes).contains { path in
+            guard let data = try? Sys.readFile(path, limit: 1 << 20),
                 let episode = try? CanonicalJSON.decode(Episode.self, from: data)
             else { return false }
             return episode.rule_id == "stuck-state/stage-timeout"

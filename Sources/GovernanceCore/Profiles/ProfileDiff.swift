@@ -41,7 +41,10 @@ public struct ProfileDiff {
             return out
         }
         for name in try layout.artifactNames(in: layout.missions) {
-            guard let mission = try? MissionStore.read(layout.missions + "/" + name, name: name) else {
+            guard
+                let mission = try? MissionStore.read(
+                    layout.artifact(String(name.dropLast(5)), in: layout.missions), name: name)
+            else {
                 skipped.append(name)
                 continue
             }

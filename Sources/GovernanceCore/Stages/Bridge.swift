@@ -501,8 +501,8 @@ public struct Bridge: Sendable {
         let layout = deployment.layout
         var accepted: [Outcome] = []
         var refused: [String] = []
-        for name in try layout.artifactNames(in: layout.bridgeAcks) {
-            let path = layout.bridgeAcks + "/" + name
+        for path in try layout.files(in: layout.bridgeAcks) {
+            let name = (path as NSString).lastPathComponent
             do {
                 accepted.append(try acceptLateAck(at: path, store: store, now: now))
                 let archive = layout.bridgeAcks + "/archive/" + Timestamp.day(now)
@@ -572,8 +572,7 @@ public struct Bridge: Sendable {
     private func recoverInterruptedAttempts(store: NoticeStore, now: Date) throws -> [Outcome] {
         let layout = deployment.layout
         var outcomes: [Outcome] = []
-        for name in try layout.artifactNames(in: layout.inflightAttempts) {
-            let path = layout.inflightAttempts + "/" + name
+        for path in try layout.files(in: layout.inflightAttempts) {
             guard let data = try? Sys.readFile(path, limit: 1 << 20),
                 let attempt = try? CanonicalJSON.decode(SenderAttempt.self, from: data)
             else {

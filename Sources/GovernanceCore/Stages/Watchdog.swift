@@ -82,14 +82,14 @@ public struct Watchdog {
         var firing: Set<String> = []
         var scannedMissions: Set<String> = []
 
-        for name in try layout.artifactNames(in: layout.missions) {
+        for path in try layout.files(in: layout.missions) {
+            let name = (path as NSString).lastPathComponent
             if let signal = Shutdown.requested {
                 // Each finding so far is recorded whole; closing episodes needs the whole scan.
                 throw RgovError(
                     .temporaryFailure,
                     "stopped by \(Shutdown.name(of: signal)) after \(tally.scanned) missions; no episode was closed")
             }
-            let path = layout.missions + "/" + name
             let mission: MissionSnapshot
             do {
                 mission = try MissionStore.read(path, name: name)
@@ -151,10 +151,9 @@ public struct Watchdog {
     /// The newest run artifact in `layout`: when the watchdog last ran, and how often it expected to.
     public static func latestRun(_ layout: StateLayout) -> WatchdogRun? {
         guard let day = try? layout.dayPartitions(in: layout.watchdogRuns).last,
-            let name = try? layout.artifactNames(in: layout.watchdogRuns + "/" + day).last
+            let path = try? layout.files(in: layout.watchdogRunFolder(day: day)).last
         else { return nil }
-        return try? CanonicalJSON.decode(
-            WatchdogRun.self, from: try Sys.readFile(layout.watchdogRuns + "/" + day + "/" + name, limit: 1 << 20))
+        return try? CanonicalJSON.decode(WatchdogRun.self, from: try Sys.readFile(path, limit: 1 << 20))
     }
 
     /// The watchdog has not run for more than twice the cadence it expected: the scheduler, or the
@@ -176,17 +175,16 @@ public struct Watchdog {
     /// Each file is named by its episode id; one named otherwise (an older layout named them by
     /// their key) is renamed to its id first.
     private func loadOpenEpisodes(now: Date) throws -> [String: String] {
-        let folder = deployment.layout.openEpisodes
         var index: [String: String] = [:]
-        for name in try deployment.layout.artifactNames(in: folder) {
-            var path = folder + "/" + name
+        for found in try deployment.layout.files(in: deployment.layout.openEpisodes) {
+            var path = found
             guard let episode = try? CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path, limit: 1 << 20))
             else {
                 try Quarantine(layout: deployment.layout).isolate(
                     path, reason: "unreadable episode", stage: Self.stage, at: now)
                 continue
             }
-            let named = folder + "/" + episode.episode_id + ".json"
+            let named = deployment.layout.openEpisode(episode.episode_id)
             if path != named {
                 if Sys.kind(named) == .missing { try DurableFile.move(path, to: named) }
                 path = named
@@ -283,7 +281,7 @@ public struct Watchdog {
             episode_id: episodeID, dedup_key: key, mission_id: mission.mission_id, rule_id: finding.rule_id,
             subject: finding.subject, opened_at: now, event_id: eventID, notice_id: noticeID, last_seen_at: now,
             last_notified_at: now, reminders: 0)
-        let path = deployment.layout.openEpisodes + "/" + episodeID + ".json"
+        let path = deployment.layout.openEpisode(episodeID)
         try DurableFile.create(try CanonicalJSON.encodeFile(episode), at: path, phase: .markers)
         return (isNew ? noticeID : nil, path)
     }
@@ -396,8 +394,7 @@ public struct Watchdog {
     ) throws -> Int {
         let layout = deployment.layout
         var closed = 0
-        for name in try layout.artifactNames(in: layout.openEpisodes) {
-            let path = layout.openEpisodes + "/" + name
+        for path in try layout.files(in: layout.openEpisodes) {
             guard let episode = try? CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path, limit: 1 << 20))
             else {
                 try Quarantine(layout: layout).isolate(path, reason: "unreadable episode", stage: Self.stage, at: now)
@@ -432,9 +429,9 @@ public struct Watchdog {
                     tally.created.append(noticeID)
                 }
             }
-            let closedFolder = layout.watchdogRuns + "/episodes-closed/" + Timestamp.day(now)
+            let closedFolder = layout.closedEpisodes(day: Timestamp.day(now))
             try Sys.makeDirectory(closedFolder)
-            try DurableFile.move(path, to: closedFolder + "/" + episode.episode_id + ".json", phase: .markers)
+            try DurableFile.move(path, to: layout.artifact(episode.episode_id, in: closedFolder), phase: .markers)
             closed += 1
         }
         return closed
@@ -451,13 +448,13 @@ public struct Watchdog {
     }
 
     private func publishRun(_ run: WatchdogRun, now: Date) throws -> String {
-        let folder = deployment.layout.watchdogRuns + "/" + Timestamp.day(now)
+        let folder = deployment.layout.watchdogRunFolder(day: Timestamp.day(now))
         try Sys.makeDirectory(folder)
-        var artifact = folder + "/" + run.run_id + ".json"
+        var artifact = deployment.layout.artifact(run.run_id, in: folder)
         var suffix = 1
         while !(try DurableFile.create(try CanonicalJSON.encodeFile(run), at: artifact)) {
             suffix += 1
-            artifact = folder + "/" + run.run_id + "-" + String(suffix) + ".json"
+            artifact = deployment.layout.artifact(run.run_id + "-" + String(suffix), in: folder)
         }
         return artifact
     }

@@ -86,7 +86,19 @@ public struct StateLayout: Sendable {
     public func event(_ id: String, day: String) -> String { events + "/" + day + "/" + id + ".json" }
     public func decision(_ id: String, day: String) -> String { decisions + "/" + day + "/" + id + ".json" }
     public func evidenceRecord(_ id: String, day: String) -> String { evidence + "/" + day + "/" + id + ".json" }
-    public func operatorAction(_ id: String, day: String) -> String { operatorActions + "/" + day + "/" + id + ".json" }
+    public func operatorActions(day: String) -> String { operatorActions + "/" + day }
+    public func operatorAction(_ id: String, day: String) -> String { artifact(id, in: operatorActions(day: day)) }
+    /// Open and closed watchdog episodes, and a watchdog run's artifact.
+    public func openEpisode(_ id: String) -> String { artifact(id, in: openEpisodes) }
+    public func closedEpisodes(day: String) -> String { watchdogRuns + "/episodes-closed/" + day }
+    public func watchdogRunFolder(day: String) -> String { watchdogRuns + "/" + day }
+    /// The bundle folders under `exports/`, as paths, and a bundle's manifest.
+    public func bundles() throws -> [String] {
+        try Sys.listDirectory(exports).map { exports + "/" + $0 }.filter { Sys.isDirectory($0) }
+    }
+    public func bundleManifest(_ bundle: String) -> String { bundle + "/manifest.json" }
+    /// A writeback's approval or rejection, by its hashed file name.
+    public func approval(_ fileName: String) -> String { approvals + "/" + fileName }
     /// A receipt in its day partition.
     public func receipt(_ id: String, day: String) -> String { receipts + "/" + day + "/" + id + ".json" }
     /// An attempt whose outcome is not recorded yet, and one concluded, in its day partition.
@@ -131,6 +143,19 @@ public struct StateLayout: Sendable {
     public func artifactNames(in folder: String) throws -> [String] {
         try Sys.listDirectory(folder).filter { $0.hasSuffix(".json") && !DurableFile.isHiddenOrTemporary($0) }.sorted()
     }
+
+    /// The artifact files directly in `folder` (see `artifactNames`), as paths.
+    public func files(in folder: String) throws -> [String] {
+        try artifactNames(in: folder).map { folder + "/" + $0 }
+    }
+
+    /// The artifact files in every day partition of `base`, oldest day first, as paths.
+    public func datedFiles(in base: String) throws -> [String] {
+        try dayPartitions(in: base).flatMap { try files(in: base + "/" + $0) }
+    }
+
+    /// A file in `folder` by its artifact id (`<id>.json`).
+    public func artifact(_ id: String, in folder: String) -> String { folder + "/" + id + ".json" }
 
     /// Day partitions (`YYYY-MM-DD`) inside `folder`, oldest first.
     public func dayPartitions(in folder: String) throws -> [String] {
