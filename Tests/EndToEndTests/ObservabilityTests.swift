@@ -8,7 +8,7 @@ import Testing
 @Suite struct ObservabilityTests {
     /// A program on PATH, or nil where this machine lacks it (`.ci/run` installs the cross-checks).
     static func tool(_ name: String) -> String? {
-        try? SendPlan.resolve(name, environment: ["PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"])
+        try? ChildProcess.resolve(name, environment: ["PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"])
     }
 
     static func string(_ value: JSONValue?) -> String? {

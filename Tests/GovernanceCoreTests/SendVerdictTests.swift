@@ -30,7 +30,8 @@ import Testing
         -> SendVerdict
     {
         SendVerdict.judge(
-            c, result: SendPlan.interpret(c, mode: mode, noticeID: "n1"), declaresAck: declaresAck && mode != .dryRun,
+            c, result: SenderBinding.interpret(c, mode: mode, noticeID: "n1"),
+            declaresAck: declaresAck && mode != .dryRun,
             runtimeHasAckReceipts: ackReceipts, at: Self.at)
     }
 
@@ -81,7 +82,7 @@ import Testing
     func verdict(_ stdout: String, mode: SenderMode, declaresAck: Bool) -> SendVerdict {
         let c = Self.child(stdout)
         return SendVerdict.judge(
-            c, result: SendPlan.interpret(c, mode: mode, noticeID: "n1"), declaresAck: declaresAck,
+            c, result: SenderBinding.interpret(c, mode: mode, noticeID: "n1"), declaresAck: declaresAck,
             runtimeHasAckReceipts: true,
             at: SendVerdictTests.at)
     }

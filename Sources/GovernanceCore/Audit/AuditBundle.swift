@@ -177,7 +177,8 @@ public struct AuditExport: Sendable {
             // The key stays where it is: ssh-keygen reads it and writes only manifest.json.sig.
             let signed = try ChildProcess.run(
                 ChildSpec(
-                    executable: try SendPlan.resolve("ssh-keygen", environment: ProcessInfo.processInfo.environment),
+                    executable: try ChildProcess.resolve(
+                        "ssh-keygen", environment: ProcessInfo.processInfo.environment),
                     arguments: [
                         "-Y", "sign", "-f", signingKey, "-n", AuditVerify.namespace, bundle + "/manifest.json",
                     ],
@@ -190,7 +191,7 @@ public struct AuditExport: Sendable {
         let tar = bundle + ".tar"
         let result = try ChildProcess.run(
             ChildSpec(
-                executable: try SendPlan.resolve("tar", environment: ProcessInfo.processInfo.environment),
+                executable: try ChildProcess.resolve("tar", environment: ProcessInfo.processInfo.environment),
                 arguments: ["-cf", tar, "-C", out, bundleID], deadline: 120))
         guard result.status == 0 else { throw RgovError.io("tar failed: \(result.stderrText)") }
         // Audit bundles hold who did what: readable by their owner only, whatever the umask.
@@ -366,7 +367,7 @@ public enum AuditVerify {
 
     /// `ssh-keygen -Y find-principals` then `-Y verify` over `manifest.json`: the signer, or why not.
     static func checkSignature(_ directory: String, allowedSigners: String) throws -> Result<String, RgovError> {
-        let keygen = try SendPlan.resolve("ssh-keygen", environment: ProcessInfo.processInfo.environment)
+        let keygen = try ChildProcess.resolve("ssh-keygen", environment: ProcessInfo.processInfo.environment)
         let signature = directory + "/manifest.json.sig"
         let find = try ChildProcess.run(
             ChildSpec(

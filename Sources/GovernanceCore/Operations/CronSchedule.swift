@@ -149,7 +149,8 @@ public struct CronTable: Sendable {
 
     static func crontabProgram() throws -> String {
         do {
-            return try SendPlan.resolve("crontab", environment: ["PATH": Sys.environment("PATH") ?? "/usr/bin:/bin"])
+            return try ChildProcess.resolve(
+                "crontab", environment: ["PATH": Sys.environment("PATH") ?? "/usr/bin:/bin"])
         } catch {
             throw ConfigurationError(
                 "crontab is not installed (apt-get install cron), or use --crontab-file FILE, or the systemd timer "

@@ -248,7 +248,7 @@ public struct Doctor {
         let binding = deployment.binding
         let path = ["PATH": environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"]
         func program(_ name: String, fix: String) {
-            guard let resolved = try? SendPlan.resolve(name, environment: path), Sys.kind(resolved) == .regular,
+            guard let resolved = try? ChildProcess.resolve(name, environment: path), Sys.kind(resolved) == .regular,
                 Sys.isExecutable(resolved)
             else {
                 add(

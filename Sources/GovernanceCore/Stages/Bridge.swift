@@ -74,16 +74,11 @@ public struct Bridge: Sendable {
                 work.append(item)
             }
         }
-        let outcomes: [Outcome]
-        switch deployment.binding.mode {
-        case .dryRun, .shim, .webhook:
-            outcomes = try WriteBatch.run(anchor: deployment.layout.root) { _ in
-                try deliver(work, store: store, now: now)
-            }
-        case .command, .openclawCLI:
-            // Concurrent per-notice programs: each step durable on its own (batches are one thread's).
-            outcomes = try deliver(work, store: store, now: now)
-        }
+        // Concurrent per-notice programs make each step durable on its own (a batch is one thread's).
+        let outcomes =
+            deployment.binding.kind.perNotice
+            ? try deliver(work, store: store, now: now)
+            : try WriteBatch.run(anchor: deployment.layout.root) { _ in try deliver(work, store: store, now: now) }
         return Report(
             outcomes: outcomes, recovered: recovered, late_acks: lateAcks, skipped_held: held, deferred_by_cap: capped,
             retries_not_due: deferred.count - due.count, quarantined: quarantinedA + quarantinedB + refusedAcks,
@@ -122,8 +117,9 @@ public struct Bridge: Sendable {
             }
         }
         let collector = Collector()
-        switch deployment.binding.mode {
-        case .dryRun, .shim, .webhook:
+        if deployment.binding.kind.perNotice {
+            sendConcurrently(jobs, store: store, now: now, collector: collector)
+        } else {
             for start in stride(from: 0, to: jobs.count, by: Self.batchSize) {
                 // Asked to stop: the rest stay dispatched, untouched, for the next run.
                 if Shutdown.requested != nil { break }
@@ -131,8 +127,6 @@ public struct Bridge: Sendable {
                     Array(jobs[start..<min(start + Self.batchSize, jobs.count)]), store: store, now: now,
                     collector: collector)
             }
-        case .command, .openclawCLI:
-            sendConcurrently(jobs, store: store, now: now, collector: collector)
         }
         if let error = collector.errors.first { throw error }
         return outcomes + collector.outcomes
@@ -191,17 +185,10 @@ public struct Bridge: Sendable {
     /// Why the binding's program cannot run here (not on PATH, not executable), or nil.
     private func unavailableProgram() -> String? {
         let binding = deployment.binding
-        let program: String
-        switch binding.mode {
-        case .dryRun, .shim, .webhook: program = senderExecutable
-        case .openclawCLI: program = binding.text("binary") ?? "openclaw"
-        case .command:
-            guard case .list(let argv)? = binding.values["command"], let first = argv.first else {
-                return "the command binding has no program"
-            }
-            program = first
+        guard let program = binding.kind.program(binding, senderExecutable: senderExecutable) else {
+            return "the command binding has no program"
         }
-        guard let path = try? SendPlan.resolve(program, environment: environment), Sys.isExecutable(path) else {
+        guard let path = try? ChildProcess.resolve(program, environment: environment), Sys.isExecutable(path) else {
             return "sender program \(Identifier.quoted(program)) is not installed (not an executable on PATH)"
         }
         return nil
@@ -218,10 +205,9 @@ public struct Bridge: Sendable {
     }
 
     private func spec(for jobs: [Job], deadline: Double) throws -> ChildSpec {
-        var spec = try SendPlan.spec(
-            for: jobs[0].handoff, binding: deployment.binding, layout: deployment.layout,
-            senderExecutable: senderExecutable,
-            environment: environment, deadline: deadline)
+        var spec = try deployment.binding.plan(
+            jobs[0].handoff, layout: deployment.layout, senderExecutable: senderExecutable, environment: environment,
+            deadline: deadline)
         spec.standardInput = jobs.flatMap { Array(CanonicalJSON.line($0.handoff).utf8) + [0x0a] }
         if jobs.count > 1, var env = spec.environment {
             // A batch is many notices: no one notice's fields belong in its environment.
@@ -361,7 +347,7 @@ public struct Bridge: Sendable {
         }
         FaultInjection.point("bridge.after_send")
         let verdict = SendVerdict.judge(
-            child, result: SendPlan.interpret(child, mode: binding.mode, noticeID: job.notice.notice_id),
+            child, result: SenderBinding.interpret(child, mode: binding.mode, noticeID: job.notice.notice_id),
             declaresAck: binding.declaresAck, runtimeHasAckReceipts: deployment.descriptor.has("ack_receipts"),
             at: job.attempt.started_at)
         return (verdict, child)

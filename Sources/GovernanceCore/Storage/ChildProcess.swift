@@ -320,3 +320,15 @@ public enum ChildProcess {
         }
     }
 }
+
+extension ChildProcess {
+    /// A program name resolved on PATH, or the path as given.
+    public static func resolve(_ program: String, environment: [String: String]) throws -> String {
+        if program.contains("/") { return program }
+        for dir in (environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
+            let candidate = dir + "/" + program
+            if Sys.kind(candidate) == .regular { return candidate }
+        }
+        throw ConfigurationError("program \(Identifier.quoted(program)) not found on PATH")
+    }
+}

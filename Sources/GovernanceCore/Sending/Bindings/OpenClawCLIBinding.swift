@@ -1,0 +1,87 @@
+import Foundation
+
+/// `openclaw-cli`: `openclaw message send --json` per notice; its envelope says sent, suppressed,
+/// partially sent or failed. Never idempotent; acks only with `ack_policy: sender_ok`.
+struct OpenClawCLIBinding: BindingKind {
+    var perNotice: Bool { true }
+    func declaresAck(_ binding: SenderBinding) -> Bool { binding.text("ack_policy") == "sender_ok" }
+    func supportsIdempotency(_ binding: SenderBinding) -> Bool { false }
+    func validate(_ binding: SenderBinding, profile: String) throws {}
+
+    func program(_ binding: SenderBinding, senderExecutable: String) -> String? {
+        binding.text("binary") ?? "openclaw"
+    }
+
+    func plan(
+        _ handoff: SpoolHandoff, binding: SenderBinding, layout: StateLayout, senderExecutable: String,
+        environment: [String: String], deadline: Double
+    ) throws -> ChildSpec {
+        let env = environment
+        var args = ["message", "send"]
+        if let channel = binding.text("channel") { args += ["--channel", channel] }
+        args += [
+            "--target", binding.text("target") ?? handoff.target, "--message",
+            handoff.message.title + "\n" + handoff.message.text, "--json",
+        ]
+        return ChildSpec(
+            executable: try ChildProcess.resolve(binding.text("binary") ?? "openclaw", environment: env),
+            arguments: args,
+            environment: env,
+            standardInput: [], deadline: deadline)
+    }
+
+    func interpret(_ child: ChildResult, noticeID: String) -> SenderResult? {
+        OpenClawEnvelope.interpret(child.stdoutText, noticeID: noticeID)
+    }
+}
+
+/// `openclaw message send --json`: `ok` / `messageId`, and a `deliveryStatus` whose `status` is
+/// `sent`, `suppressed`, `partial_failed` or `failed`, with `sentBeforeError` on partial sends
+/// (possibly nested under `result`).
+enum OpenClawEnvelope {
+    /// Reasons that will not change on a retry.
+    static let permanent: Set<String> = [
+        "invalid_delivery_target", "unknown_channel", "no_delivery_target", "channel_resolved_to_internal",
+    ]
+
+    static func interpret(_ text: String, noticeID: String) -> SenderResult? {
+        guard
+            case .object(var o)? = try? CanonicalJSON.decode(
+                JSONValue.self, from: Data(text.trimmingCharacters(in: .whitespacesAndNewlines).utf8))
+        else { return nil }
+        if case .object(let inner)? = o["result"] { o.merge(inner) { outer, _ in outer } }
+        var status: String? = nil
+        var sentBefore = false
+        var reason: String? = nil
+        if case .object(let d)? = o["deliveryStatus"] {
+            if case .string(let s)? = d["status"] { status = s }
+            if case .bool(true)? = d["sentBeforeError"] { sentBefore = true }
+            if case .string(let r)? = d["reason"] { reason = r }
+        }
+        if case .bool(true)? = o["sentBeforeError"] { sentBefore = true }
+        if case .string(let r)? = o["reason"] { reason = reason ?? r }
+        let okFlag: Bool? = { if case .bool(let b)? = o["ok"] { return b } else { return nil } }()
+        let messageID: String? = { if case .string(let s)? = o["messageId"] { return s } else { return nil } }()
+        let mode = SenderMode.openclawCLI.rawValue
+        if status == "suppressed" {
+            return SenderResult(
+                notice_id: noticeID, mode: mode, ok: false, sent: false, acked: false,
+                reason: "suppressed" + (reason.map { ":" + $0 } ?? ""))
+        }
+        if sentBefore || status == "partial_failed" {
+            return SenderResult(
+                notice_id: noticeID, mode: mode, ok: true, sent: true, acked: false, message_id: messageID,
+                reason: "partial_send")
+        }
+        if okFlag == false || status == "failed" {
+            let r = reason ?? "send_failed"
+            return SenderResult(
+                notice_id: noticeID, mode: mode, ok: false, sent: false, acked: false, reason: r,
+                retryable: !permanent.contains(r))
+        }
+        guard okFlag == true || status == "sent" else { return nil }
+        return SenderResult(
+            notice_id: noticeID, mode: mode, ok: true, sent: true, acked: messageID != nil, message_id: messageID,
+            reason: "sent")
+    }
+}
