@@ -1,7 +1,9 @@
 import Foundation
 
-/// `openclaw-cli`: `openclaw message send --json` per notice; its envelope says sent, suppressed,
-/// partially sent or failed. Never idempotent; acks only with `ack_policy: sender_ok`.
+/// `openclaw-cli`: `openclaw message send --json` per notice.
+///
+/// Its envelope says sent, suppressed, partially sent or failed. Never idempotent; acks only
+/// with `ack_policy: sender_ok`.
 struct OpenClawCLIBinding: BindingKind {
     var perNotice: Bool { true }
     func declaresAck(_ binding: SenderBinding) -> Bool { binding.text("ack_policy") == "sender_ok" }
