@@ -138,3 +138,62 @@ import Testing
         }
     }
 }
+
+/// Counts that follow work, not history: finished notices are summarised once per day folder and
+/// read again only when the folder changes.
+@Suite struct NoticeHistoryTests {
+    /// Acked notices over `days` old day folders, `per` each, copied from a real one with new ids.
+    static func history(_ h: Harness, days: Int, per: Int) throws -> Notice {
+        try h.importExamples()
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
+        let acked = try #require(try h.notices().first { $0.state == .acked })
+        let text = String(decoding: try CanonicalJSON.encodeFile(acked), as: UTF8.self)
+        for d in 0..<days {
+            let day = String(format: "2026-10-%02d", d + 1)
+            let folder = h.layout.notices(.acked, day: day)
+            try Sys.makeDirectory(folder)
+            for n in 0..<per {
+                let id = "ntc-old-\(d)-\(n)"
+                try DurableFile.write(
+                    Data(text.replacingOccurrences(of: acked.notice_id, with: id).utf8),
+                    to: h.layout.artifact(id, in: folder))
+            }
+        }
+        return acked
+    }
+
+    static func status(_ h: Harness, _ extra: [String] = []) throws -> (acked: Int, synthetic: Int) {
+        let run = try h.run("rgov", ["status", "--json"] + extra)
+        #expect(run.status == 0, "\(run.stderr)")
+        let status = try CanonicalJSON.decode(StatusReport.self, from: Data(run.stdout.utf8))
+        return (status.notices_by_state["acked"] ?? -1, status.acks_by_kind["synthetic"] ?? -1)
+    }
+
+    @Test func countsComeFromDaySummariesAndFollowEveryChange() throws {
+        let h = try Harness()
+        _ = try Self.history(h, days: 30, per: 10)
+        let scanned = try h.layout.datedFiles(in: h.layout.notices(.acked)).count
+        #expect(scanned == 300 + Harness.exampleNotices)
+        #expect(try Self.status(h) == (scanned, scanned), "the first status summarises every folder")
+        let cache = h.layout.noticeHistory
+        let written = try #require(Sys.modifiedNanoseconds(cache))
+        // An old notice's content changed in place: its folder's time did not, so its summary holds
+        // (proof that status read no history), and nothing was written.
+        let old = h.layout.artifact("ntc-old-3-4", in: h.layout.notices(.acked, day: "2026-10-04"))
+        let fd = try Sys.open(old, O_WRONLY | O_TRUNC)
+        let garbage = Array("{}".utf8)
+        try garbage.withUnsafeBytes { try Sys.writeAll(fd, $0, path: old) }
+        Sys.close(fd)
+        #expect(try Self.status(h) == (scanned, scanned))
+        #expect(Sys.modifiedNanoseconds(cache) == written, "an idle status writes nothing")
+        // A notice filed into an old day (a clock set back) changes that folder: it is counted.
+        try DurableFile.write(
+            try Sys.readFile(h.layout.artifact("ntc-old-5-0", in: h.layout.notices(.acked, day: "2026-10-06"))),
+            to: h.layout.artifact("ntc-late", in: h.layout.notices(.acked, day: "2026-10-02")))
+        #expect(try Self.status(h) == (scanned + 1, scanned + 1))
+        // A recount reads every folder again: the emptied notice no longer has an evidence kind.
+        #expect(try Self.status(h, ["--recount"]) == (scanned + 1, scanned))
+        try Sys.unlink(cache)
+        #expect(try Self.status(h) == (scanned + 1, scanned), "the cache is only a cache")
+    }
+}

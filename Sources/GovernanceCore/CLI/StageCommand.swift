@@ -159,12 +159,9 @@ public enum StageCommand {
                         ["event": .string("send_concluded"), "notice_id": .string(o.notice_id)])
                 }
                 change = { m in
-                    for o in report.recovered + report.outcomes + report.late_acks {
-                        if o.attempted {
-                            m.send_attempts_total[mode + "\t" + o.reason, default: 0] += 1
-                            if o.reason == "outcome_unknown" { m.outcome_unknown_total += 1 }
-                        }
-                        if o.state == .acked { m.acks?[o.reason, default: 0] += 1 }
+                    for o in report.recovered + report.outcomes + report.late_acks where o.attempted {
+                        m.send_attempts_total[mode + "\t" + o.reason, default: 0] += 1
+                        if o.reason == "outcome_unknown" { m.outcome_unknown_total += 1 }
                     }
                 }
             }

@@ -185,28 +185,16 @@ public struct NoticeStore: Sendable {
         return kinds
     }
 
-    /// Every acked notice's evidence kind, counted (this reads each acked notice).
-    public func ackKinds() throws -> [String: Int] {
-        Self.ackKinds(try layout.datedFiles(in: layout.notices(.acked)).compactMap { try? read($0) })
-    }
+    /// Every acked notice's evidence kind, counted (from `NoticeHistory`: each day folder is read
+    /// once, then only when it changes).
+    public func ackKinds() throws -> [String: Int] { try NoticeHistory(layout: layout).summary().acksByKind }
 
     /// How many notices are in each state: a directory listing per folder, nothing decoded.
     public func counts() throws -> [DeliveryState: Int] {
-        var result: [DeliveryState: Int] = [:]
-        for state in DeliveryState.allCases {
-            let base = layout.notices(state)
-            if state.isFinal {
-                var total = 0
-                // History can be large: count names, never sort or decode them.
-                for day in try layout.dayPartitions(in: base) {
-                    total += try Sys.listDirectory(layout.notices(state, day: day)).filter {
-                        $0.hasSuffix(".json") && !DurableFile.isHiddenOrTemporary($0)
-                    }.count
-                }
-                result[state] = total
-            } else {
-                result[state] = try layout.artifactNames(in: base).count
-            }
+        // History can be large: finished notices are counted from `NoticeHistory`.
+        var result = try NoticeHistory(layout: layout).summary().finished
+        for state in DeliveryState.allCases where !state.isFinal {
+            result[state] = try layout.artifactNames(in: layout.notices(state)).count
             if state == .pending_external_send {
                 result[state, default: 0] += try layout.artifactNames(in: layout.deferredNotices).count
             }

@@ -15,8 +15,6 @@ public struct MetricsState: Codable, Sendable, Equatable {
     public var stage_failures_total: [String: Double] = [:]
     public var stage_duration_seconds: [String: Double] = [:]
     public var stage_last_success_timestamp_seconds: [String: Double] = [:]
-    /// Acked notices by evidence kind; nil until counted once from the notices.
-    public var acks: [String: Double]?
     /// Keyed `status\tmission_type`, as of the last watchdog run.
     public var missions: [String: Double] = [:]
     public var mission_feed_last_update_timestamp_seconds: Double?
@@ -39,10 +37,6 @@ public enum Metrics {
                 (try? CanonicalJSON.decode(MetricsState.self, from: try Sys.readFile(countersPath, limit: 16 << 20)))
                 ?? MetricsState()
             change(&state)
-            // Counted from the notices once, and again whenever a change asks (an operator's ack, a prune).
-            if state.acks == nil {
-                state.acks = try NoticeStore(layout: layout).ackKinds().mapValues(Double.init)
-            }
             try DurableFile.write(try CanonicalJSON.encodeFile(state), to: countersPath)
             try DurableFile.write(Data(try render(state, deployment: deployment, now: now).utf8), to: path(layout))
         }
@@ -91,11 +85,12 @@ public enum Metrics {
             "rgov_notices", "gauge",
             "Notices by delivery state and reason (final states are counted without reading them: reason empty).")
         out.samples("rgov_notices", byStateReason, splitting: "|", into: ("state", "reason"))
+        let acks = try NoticeStore(layout: layout).ackKinds()
         out.family(
             "rgov_acks", "gauge",
             "Acked notices by evidence kind: synthetic (a trial sender) apart from the human-visible kinds.")
         for kind in ["sender_ack", "operator_attestation", "external_ack", "synthetic"] {
-            out.sample("rgov_acks", [("kind", kind)], state.acks?[kind] ?? 0)
+            out.sample("rgov_acks", [("kind", kind)], Double(acks[kind] ?? 0))
         }
         out.family("rgov_send_attempts_total", "counter", "Sender runs by sender mode and outcome.")
         out.samples("rgov_send_attempts_total", state.send_attempts_total, splitting: "\t", into: ("mode", "outcome"))

@@ -21,7 +21,12 @@ public struct StatusReport: Codable, Sendable {
     /// The runbook sections (`docs/runbooks.md#...`) for the conditions that hold now.
     public var runbooks: [String]
 
-    public static func gather(layout: StateLayout, now: Date, approvalBacklog: Int) throws -> StatusReport {
+    /// Everything `rgov status` shows; `recount` rebuilds the finished-notice counts from the
+    /// day folders instead of their cached summaries.
+    public static func gather(layout: StateLayout, now: Date, approvalBacklog: Int, recount: Bool = false) throws
+        -> StatusReport
+    {
+        if recount { _ = try NoticeHistory(layout: layout).summary(recount: true) }
         let counts = try NoticeStore(layout: layout).counts()
         let last = Watchdog.latestRun(layout)
         var oldest: Date? = nil

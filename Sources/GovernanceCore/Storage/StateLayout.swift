@@ -110,6 +110,8 @@ public struct StateLayout: Sendable {
     /// The Prometheus textfile and the counters behind it.
     public var metricsFile: String { metrics + "/rgov.prom" }
     public var metricsCounters: String { metrics + "/counters.json" }
+    /// The summary of each finished day folder, so counts never read history again.
+    public var noticeHistory: String { metrics + "/notice-history.json" }
 
     /// Whether a stage could use this state folder, without creating anything (`rgov validate`):
     /// an existing folder must be writable; a missing one must be creatable in its nearest

@@ -254,6 +254,14 @@ public enum Sys {
         return (st.st_uid, st.st_mode & 0o7777, modified)
     }
 
+    /// A file's or folder's modification time in nanoseconds (`lstat`), exact enough to tell
+    /// that a folder gained or lost an entry; nil when it is not there.
+    public static func modifiedNanoseconds(_ path: String) -> Int64? {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        return Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+    }
+
     /// `statvfs(3)`: bytes available to this user on the file system holding `path`, and its size.
     public static func freeSpace(_ path: String) -> (available: UInt64, total: UInt64)? {
         var vfs = statvfs()

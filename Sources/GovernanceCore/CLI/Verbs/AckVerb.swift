@@ -20,7 +20,7 @@ extension Verb {
     ) { options in
         let desk = try OperatorDesk.forVerb(options)
         let notice = try desk.ack(options.argument, note: options.value("note"))
-        try Metrics.record(desk.deployment, now: desk.deployment.clock.now()) { $0.acks = nil }
+        try Metrics.record(desk.deployment, now: desk.deployment.clock.now()) { _ in }
         options.emit(notice, "acked \(notice.notice_id) by \(desk.identity.by) (\(desk.identity.osUser))")
         return 0
     }

@@ -15,7 +15,7 @@ extension Verb {
     ) { options in
         let desk = try OperatorDesk.forVerb(options)
         let result = try desk.prune(dryRun: options.has("dry-run"))
-        if !result.dry_run { try Metrics.record(desk.deployment, now: desk.deployment.clock.now()) { $0.acks = nil } }
+        if !result.dry_run { try Metrics.record(desk.deployment, now: desk.deployment.clock.now()) { _ in } }
         options.emit(
             result,
             "\(result.dry_run ? "would prune" : "pruned") \(result.pruned.count) finished notices (\(result.files_removed) files) older than "

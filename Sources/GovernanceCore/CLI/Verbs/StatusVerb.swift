@@ -9,6 +9,11 @@ extension Verb {
                 "notices per state, oldest undelivered, approval backlog, quarantine, each stage's last run, capability gaps, locks",
             discussion:
                 "Warns (\"stale\": true in JSON) when the watchdog last ran more than twice its expected interval ago.",
+            options: [
+                OptionSpec(
+                    "recount",
+                    "count finished notices from their day folders again, rebuilding metrics/notice-history.json")
+            ],
             shared: SharedOption.deployment, exits: [(.noInput, "no state folder")],
             example: "rgov status --state /var/lib/rgov/state")
     ) { options in
@@ -20,7 +25,8 @@ extension Verb {
                 )
                 .approvalBacklog().count) ?? 0
             } ?? 0
-        let status = try StatusReport.gather(layout: layout, now: try options.clock().now(), approvalBacklog: backlog)
+        let status = try StatusReport.gather(
+            layout: layout, now: try options.clock().now(), approvalBacklog: backlog, recount: options.has("recount"))
         options.emit(status, status.describe())
         return 0
     }
