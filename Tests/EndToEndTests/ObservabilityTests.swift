@@ -197,3 +197,38 @@ import Testing
         #expect(try Self.status(h) == (scanned + 1, scanned), "the cache is only a cache")
     }
 }
+
+/// An idle tick starts no stage that has nothing to do, and starts it again the moment it has.
+@Suite struct IdleTickTests {
+    static func skipped(_ run: Harness.Run) -> [String: String] {
+        var out: [String: String] = [:]
+        if case .array(let stages)? = run.json?["stages"] {
+            for stage in stages {
+                if case .string(let name)? = stage["stage"], case .string(let why)? = stage["skipped"] {
+                    out[name] = why
+                }
+            }
+        }
+        return out
+    }
+
+    @Test func stagesWithNothingToDoAreNotStartedUntilTheyHave() throws {
+        let h = try Harness()
+        try h.importExamples()
+        // The bridge crashes after its intents: in flight, it must run next time to recover them.
+        let crashed = try h.tick(profile: Harness.teamTrial, env: ["RGOV_FAULT": "bridge.after_intent"])
+        #expect(Self.skipped(crashed).isEmpty, "the first tick has work for every stage")
+        let recovering = try h.tick(profile: Harness.teamTrial)
+        #expect(Self.skipped(recovering) == ["dispatcher": "nothing queued"], "\(recovering.stdout)")
+        #expect(try h.notices().allSatisfy { $0.state_reason == "outcome_unknown" && $0.next_attempt_at != nil })
+        let lastBridgeRun = Sys.modifiedNanoseconds(h.layout.lastRunRecord("bridge"))
+        // Retries scheduled, none due: neither the dispatcher nor the bridge starts.
+        let idle = try h.tick(profile: Harness.teamTrial)
+        #expect(Self.skipped(idle).keys.sorted() == ["bridge", "dispatcher"], "\(idle.stdout)")
+        #expect(Sys.modifiedNanoseconds(h.layout.lastRunRecord("bridge")) == lastBridgeRun, "the bridge did not run")
+        // Once the retries are due, the bridge runs and delivers them.
+        let due = try h.tick(profile: Harness.teamTrial, extra: ["--now", "2026-11-20T12:02:00Z"])
+        #expect(Self.skipped(due)["bridge"] == nil)
+        #expect(try h.notices().filter { $0.notice_kind == .finding }.allSatisfy { $0.state == .acked })
+    }
+}

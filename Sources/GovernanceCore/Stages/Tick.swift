@@ -9,6 +9,8 @@ public struct Tick {
         public var timed_out: Bool
         public var report: JSONValue?
         public var stderr_tail: String?
+        /// Why the stage was not started: nothing was waiting for it.
+        public var skipped: String? = nil
     }
 
     public struct Report: Codable, Sendable {
@@ -65,6 +67,14 @@ public struct Tick {
         environment[Log.parentRunVariable] = runID
         for stage in Stage.allCases {
             if Shutdown.requested != nil { break }
+            if let idle = try nothingFor(stage) {
+                runs.append(
+                    StageRun(
+                        stage: stage.rawValue, exit_status: 0, duration_ms: 0, timed_out: false, report: nil,
+                        stderr_tail: nil, skipped: idle))
+                Log.info("rgov", "\(stage.executable) not started: \(idle)", ["event": .string("stage_skipped")])
+                continue
+            }
             let child: ChildResult
             do {
                 var spec = ChildSpec(
@@ -101,6 +111,29 @@ public struct Tick {
             missions_imported: imports?.imported, missions_skipped: imports?.skipped, stages: runs,
             notices_by_state: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
             receipts_dir: deployment.layout.receipts, stopped_by: stoppedBy, ok: ok && stoppedBy == nil)
+    }
+
+    /// Why `stage` has nothing to do now, from listings of the folders it would work on; nil
+    /// when it must run. The watchdog always runs: its rules are judged against the clock.
+    func nothingFor(_ stage: Stage) throws -> String? {
+        let layout = deployment.layout
+        switch stage {
+        case .watchdog:
+            return nil
+        case .dispatcher:
+            return try layout.artifactNames(in: layout.notices(.queued)).isEmpty ? "nothing queued" : nil
+        case .bridge:
+            let now = deployment.clock.now()
+            let store = NoticeStore(layout: layout)
+            guard try layout.artifactNames(in: layout.notices(.dispatched)).isEmpty,
+                try layout.artifactNames(in: layout.inflightAttempts).isEmpty,
+                try layout.artifactNames(in: layout.bridgeAcks).isEmpty,
+                try layout.files(in: layout.deferredNotices).allSatisfy({
+                    (try? store.read($0)).map { ($0.next_attempt_at ?? now) > now } ?? false
+                })
+            else { return nil }
+            return "nothing dispatched, in flight, acked late or due for a retry"
+        }
     }
 
     /// Copies mission snapshots from `folder` into the state's `missions/`, as the colony runtime
