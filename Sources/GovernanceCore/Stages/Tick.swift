@@ -113,8 +113,10 @@ public struct Tick {
             receipts_dir: deployment.layout.receipts, stopped_by: stoppedBy, ok: ok && stoppedBy == nil)
     }
 
-    /// Why `stage` has nothing to do now, from listings of the folders it would work on; nil
-    /// when it must run. The watchdog always runs: its rules are judged against the clock.
+    /// Why `stage` has nothing to do now; nil when it must run.
+    ///
+    /// Decided from listings of the folders it would work on. The watchdog always runs: its rules
+    /// are judged against the clock.
     func nothingFor(_ stage: Stage) throws -> String? {
         let layout = deployment.layout
         switch stage {
