@@ -187,7 +187,9 @@ import Testing
         let notices = try h.notices()
         #expect(notices.count == Harness.exampleNotices && notices.allSatisfy { $0.state == .acked })
         #expect(h.outboxLines().count == Harness.exampleNotices)
-        #expect(try Sys.listDirectory(h.layout.spool).filter { $0.hasSuffix(".json") }.count == Harness.exampleNotices)
+        // Every notice ended (acked): each handoff moved into its day folder, once.
+        #expect(try h.layout.files(in: h.layout.spool).isEmpty)
+        #expect(try h.layout.datedFiles(in: h.layout.spool).count == Harness.exampleNotices)
     }
 
     /// SIGKILL inside a group commit, after its temporaries and after each phase, in each stage:

@@ -204,6 +204,7 @@ public struct AuditExport: Sendable {
     private func locate(_ link: ChainLink, store: NoticeStore) -> String? {
         let layout = deployment.layout
         if link.kind == .notice { return store.locate(link.id) }
+        if link.kind == .spool { return layout.locateSpoolHandoff(link.id) }
         let recorded = layout.root + "/" + link.ref
         if Sys.kind(recorded) == .regular { return recorded }
         if link.kind == .attempt {

@@ -72,6 +72,14 @@ public struct NoticeStore: Sendable {
                 try Sys.makeDirectory((target as NSString).deletingLastPathComponent)
                 try DurableFile.move(currentPath, to: target)
             }
+            // A finished notice's spool handoff leaves the folder of work under way.
+            let handoff = layout.spoolHandoff(next.notice_id)
+            if next.state.isFinal, !previous.state.isFinal, Sys.kind(handoff) == .regular {
+                let day = Timestamp.day(next.updated_at)
+                try Sys.makeDirectory(
+                    (layout.spoolHandoff(next.notice_id, day: day) as NSString).deletingLastPathComponent)
+                try DurableFile.move(handoff, to: layout.spoolHandoff(next.notice_id, day: day))
+            }
             return target
         }
     }

@@ -99,7 +99,7 @@ public struct Inspection: Sendable {
             try? CanonicalJSON.decode(MissionSnapshot.self, from: $0)
         }
         if mission != nil { files["mission"] = missionPath }
-        let spoolPath = layout.spoolHandoff(notice.notice_id)
+        let spoolPath = layout.locateSpoolHandoff(notice.notice_id) ?? layout.spoolHandoff(notice.notice_id)
         let spool = (try? Sys.readFile(spoolPath, limit: 8 << 20)).flatMap {
             try? CanonicalJSON.decode(SpoolHandoff.self, from: $0)
         }

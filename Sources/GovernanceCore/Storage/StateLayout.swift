@@ -71,8 +71,21 @@ public struct StateLayout: Sendable {
     }
     /// A mission's snapshot.
     public func mission(_ id: String) -> String { missions + "/" + id + ".json" }
-    /// A notice's spool handoff (proof of dispatch).
+    /// A notice's spool handoff (proof of dispatch), while its notice is under way; once the
+    /// notice ends (acked, blocked) it moves into the day folder of that end.
     public func spoolHandoff(_ noticeID: String) -> String { spool + "/" + noticeID + ".json" }
+    public func spoolHandoff(_ noticeID: String, day: String) -> String { spool + "/" + day + "/" + noticeID + ".json" }
+
+    /// Where a notice's spool handoff is now, whichever folder; nil when it has none.
+    public func locateSpoolHandoff(_ noticeID: String) -> String? {
+        let pending = spoolHandoff(noticeID)
+        if Sys.kind(pending) == .regular { return pending }
+        for day in ((try? dayPartitions(in: spool)) ?? []).reversed() {
+            let finished = spoolHandoff(noticeID, day: day)
+            if Sys.kind(finished) == .regular { return finished }
+        }
+        return nil
+    }
     /// A stored profile, by the SHA-256 of its bytes.
     public func profileSnapshot(_ sha256: String) -> String { profileSnapshots + "/" + sha256 + ".yaml" }
     /// A quarantine entry's folder, and the record of why it is there.
