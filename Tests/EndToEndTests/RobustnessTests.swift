@@ -190,6 +190,7 @@ import Testing
         // Every notice ended (acked): each handoff moved into its day folder, once.
         #expect(try h.layout.files(in: h.layout.spool).isEmpty)
         #expect(try h.layout.datedFiles(in: h.layout.spool).count == Harness.exampleNotices)
+        #expect(try h.run("rgov", ["check-state"]).status == 0, "every invariant holds after recovery")
     }
 
     /// SIGKILL inside a group commit, after its temporaries and after each phase, in each stage:
@@ -223,6 +224,8 @@ import Testing
                 ($0 as NSString).lastPathComponent.hasPrefix(".") && $0.hasSuffix(".tmp")
             }
             #expect(leftovers.isEmpty, "\(stage) \(phase): temporaries swept: \(leftovers)")
+            let check = try h.run("rgov", ["check-state"])
+            #expect(check.status == 0, "\(stage) \(phase): \(check.stdout)")
             for name in try Sys.listDirectory(h.layout.chains) {
                 let mission = String(name.dropLast(".jsonl".count))
                 let checked = MissionChain.check(

@@ -6,7 +6,7 @@ public enum RgovCommand {
     public static let verbs: [Verb] = [
         .tick, .status, .doctor, .validate, .report, .simulate, .diffProfiles, .activate, .rollback, .history, .cron,
         .ls, .show, .ack, .hold, .release, .requeue, .approve, .reject, .approvals, .mission, .quarantine, .prune,
-        .export, .verify,
+        .export, .verify, .checkState,
     ]
 
     /// `rgov --help`: the verbs with their summaries, generated from their declarations.
