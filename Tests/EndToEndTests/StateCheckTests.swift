@@ -120,3 +120,30 @@ import Testing
         }
     }
 }
+
+/// The soak in small: every named fault point and random SIGKILLs of the tick tree, with the
+/// shim, command and webhook senders and operator verbs racing the bridge; recovered and checked.
+@Suite struct SoakTests {
+    @Test func aSmallSoakFindsNoViolation() throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment["RGOV_BIN"] = Harness.bin
+        environment["RGOV_FAULT"] = nil
+        let run = try ChildProcess.run(
+            ChildSpec(
+                executable: "/usr/bin/env",
+                arguments: ["python3", Harness.repoRoot + "/scripts/soak", "--trials", "30", "--seed", "3", "--json"],
+                environment: environment, deadline: 900))
+        let report = try CanonicalJSON.decode(JSONValue.self, from: Data(run.stdout))
+        #expect(run.status == 0, "\(run.stdoutText)\(run.stderrText)")
+        #expect(report["violations_per_invariant"] == .object([:]), "\(run.stdoutText)")
+        guard case .object(let points)? = report["trials_per_point"] else {
+            Issue.record("no trials table: \(run.stdoutText)")
+            return
+        }
+        let covered = Set(points.keys.map { String($0.split(separator: " ")[0]) })
+        for point in FaultInjection.points where point != "sender.after_item" {
+            #expect(covered.contains(point), "\(point) was never armed")
+        }
+        #expect(covered.contains("random"))
+    }
+}

@@ -61,6 +61,7 @@ extension Options {
     func existingLayout() throws -> StateLayout {
         let layout = StateLayout(root: stateDirectory)
         guard Sys.isDirectory(layout.root) else { throw RgovError(.noInput, "no state directory at \(layout.root)") }
+        WriteBatch.adopt(root: layout.root)
         return layout
     }
 

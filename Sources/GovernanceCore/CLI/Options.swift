@@ -62,7 +62,8 @@ public struct Options: Sendable {
 extension Deployment {
     /// The deployment the command line names (`--profile`, `--capabilities`, `--state`, `--now`).
     public static func load(_ options: Options) throws -> Deployment {
-        try load(
+        WriteBatch.adopt(root: StateLayout(root: options.stateDirectory).root)
+        return try load(
             Request(
                 profile: options.profileName, capabilities: options.value("capabilities"),
                 stateDirectory: options.stateDirectory, clock: try options.clock()))

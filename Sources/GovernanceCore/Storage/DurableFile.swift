@@ -94,6 +94,7 @@ public enum DurableFile {
 
     private static func writeTemporary(_ data: Data, beside path: String) throws -> String {
         let dir = directory(of: path)
+        WriteBatch.noteTemporaryFolder(dir)
         let name = (path as NSString).lastPathComponent
         var attempt = 0
         while true {

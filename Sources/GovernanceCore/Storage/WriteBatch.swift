@@ -53,16 +53,55 @@ public final class WriteBatch: @unchecked Sendable {
     init(anchor: String) { self.anchor = anchor }
 
     /// Temporaries go beside their targets (spread over the folders, as the file system's inode
-    /// allocator prefers); `.tmp/<pid>.folders` lists the folders a batch wrote into, so what a
-    /// crash leaves behind is found without listing history.
-    var registry: String { anchor + "/.tmp/" + String(Sys.processID()) + ".folders" }
+    /// allocator prefers); `.tmp/<pid>.folders` lists the folders a process wrote temporaries
+    /// into, so what a crash leaves behind is found without listing history.
+    var registry: String { Self.registry(anchor) }
     private var folders: Set<String> = []
+
+    static func registry(_ root: String) -> String { root + "/.tmp/" + String(Sys.processID()) + ".folders" }
+
+    nonisolated(unsafe) private static var adopted: String?
+    nonisolated(unsafe) private static var noted: Set<String> = []
+
+    /// This process writes in the state folder at `root`: every temporary it makes, in a batch or
+    /// not, is registered there, so a crash's leftovers are swept at the next stage's start.
+    public static func adopt(root: String) {
+        let first = lock.withLock {
+            defer { adopted = root }
+            return adopted == nil
+        }
+        // A process that ends normally has published or removed every temporary it made.
+        if first { atexit { WriteBatch.forgetTemporaries() } }
+    }
+
+    /// Removes this process's registry (at a normal exit: nothing of it is left to sweep).
+    static func forgetTemporaries() {
+        lock.withLock {
+            if let adopted { try? Sys.unlink(registry(adopted)) }
+            noted.removeAll()
+        }
+    }
+
+    /// Registers `folder` as holding this process's temporaries (once per folder).
+    static func noteTemporaryFolder(_ folder: String) {
+        let root: String? = lock.withLock {
+            guard let adopted, noted.insert(folder).inserted else { return nil }
+            return adopted
+        }
+        guard let root, Sys.isDirectory(root + "/.tmp") || (try? Sys.makeDirectory(root + "/.tmp")) != nil else {
+            return
+        }
+        let path = registry(root)
+        guard let fd = try? Sys.open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW) else { return }
+        defer { Sys.close(fd) }
+        try? Array((folder + "\n").utf8).withUnsafeBytes { try Sys.writeAll(fd, $0, path: path) }
+    }
 
     /// A fresh temporary path beside `path` (`.<name>.<pid>.b<n>.tmp`).
     func temporary(for path: String) throws -> String {
         counter += 1
         let folder = DurableFile.directory(of: path)
-        if folders.insert(folder).inserted {
+        if folders.insert(folder).inserted, Self.lock.withLock({ Self.noted.insert(folder).inserted }) {
             // Not synced: after a power cut the commit's temporaries are lost with it.
             let fd = try Sys.open(registry, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW)
             defer { Sys.close(fd) }
@@ -80,10 +119,11 @@ public final class WriteBatch: @unchecked Sendable {
             guard let pid = Int32(name.dropLast(".folders".count)), pid != Sys.processID(),
                 !Sys.processExists(pid)
             else { continue }
+            // Batch temporaries are `.<name>.<pid>.b<n>.tmp`, the others `.<name>.<pid>.<n>.tmp`.
             let list = String(
                 decoding: (try? Sys.readFile(registries + "/" + name, limit: 16 << 20)) ?? Data(), as: UTF8.self)
-            let mark = "." + String(pid) + ".b"
-            for folder in list.split(separator: "\n").map(String.init) {
+            let mark = "." + String(pid) + "."
+            for folder in Set(list.split(separator: "\n").map(String.init)) {
                 for file in (try? Sys.listDirectory(folder)) ?? []
                 where file.hasPrefix(".") && file.hasSuffix(".tmp") && file.contains(mark) {
                     try? Sys.unlink(folder + "/" + file)
@@ -111,7 +151,10 @@ public final class WriteBatch: @unchecked Sendable {
         let result = try body(batch)
         try batch.commit()
         // Every temporary was published or removed: nothing left for a sweep to find.
-        try? Sys.unlink(batch.registry)
+        lock.withLock {
+            try? Sys.unlink(batch.registry)
+            noted.removeAll()
+        }
         return result
     }
 
