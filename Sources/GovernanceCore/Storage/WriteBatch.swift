@@ -85,7 +85,7 @@ public final class WriteBatch: @unchecked Sendable {
     /// Registers `folder` as holding this process's temporaries (once per folder).
     static func noteTemporaryFolder(_ folder: String) {
         let root: String? = lock.withLock {
-            guard let adopted, noted.insert(folder).inserted else { return nil }
+            guard let adopted, !noted.contains(folder) else { return nil }
             return adopted
         }
         guard let root, Sys.isDirectory(root + "/.tmp") || (try? Sys.makeDirectory(root + "/.tmp")) != nil else {
@@ -94,7 +94,10 @@ public final class WriteBatch: @unchecked Sendable {
         let path = registry(root)
         guard let fd = try? Sys.open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW) else { return }
         defer { Sys.close(fd) }
-        try? Array((folder + "\n").utf8).withUnsafeBytes { try Sys.writeAll(fd, $0, path: path) }
+        // Noted only once written: a folder whose registration failed is tried again next time.
+        if (try? Array((folder + "\n").utf8).withUnsafeBytes({ try Sys.writeAll(fd, $0, path: path) })) != nil {
+            _ = lock.withLock { noted.insert(folder) }
+        }
     }
 
     /// A fresh temporary path beside `path` (`.<name>.<pid>.b<n>.tmp`).
