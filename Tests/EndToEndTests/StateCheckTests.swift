@@ -147,3 +147,37 @@ import Testing
         #expect(covered.contains("random"))
     }
 }
+
+/// A clock set back, or far forward, between ticks.
+@Suite struct ClockFaultTests {
+    @Test func aClockSetBackIsToldOnceAndResolvesNothing() throws {
+        let h = try Harness()
+        try h.importExamples()
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
+        let before = try h.notices()
+        let back = try h.tick(profile: Harness.teamTrial, extra: ["--now", "2026-11-20T10:00:00Z"])
+        #expect(back.status == 0 && back.stderr.components(separatedBy: "the clock went back 2h 00m").count == 2)
+        #expect(try h.notices().count == before.count, "no condition is resolved because time went backwards")
+        guard case .string(let artifact)? = back.json?["stages"]?.array.first?["report"]?["run_artifact"] else {
+            Issue.record("no run artifact in \(back.stdout)")
+            return
+        }
+        let run = try CanonicalJSON.decode(WatchdogRun.self, from: try Sys.readFile(artifact))
+        #expect(run.clock_behind_ms == 7_200_000 && run.episodes_resolved == 0)
+        let still = try h.tick(profile: Harness.teamTrial, extra: ["--now", "2026-11-20T10:30:00Z"])
+        #expect(still.status == 0 && !still.stderr.contains("clock went back"), "told once")
+        let listed = try h.run("rgov", ["ls", "--now", "2026-11-20T10:00:00Z"])
+        #expect(listed.stdout.contains("clock went back") && !listed.stdout.contains("-7200s"), "\(listed.stdout)")
+        #expect(try h.run("rgov", ["check-state"]).status == 0)
+    }
+
+    @Test func theYear9999DoesNotOverflow() throws {
+        let h = try Harness()
+        try h.importExamples()
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
+        let far = try h.tick(profile: Harness.teamTrial, extra: ["--now", "9999-12-31T23:59:59Z"])
+        #expect(far.status == 0, "\(far.stderr)")
+        #expect(try h.run("rgov", ["status", "--now", "9999-12-31T23:59:59Z"]).status == 0)
+        #expect(try h.run("rgov", ["check-state"]).status == 0)
+    }
+}

@@ -167,6 +167,9 @@ public struct WatchdogRun: Codable, Sendable, Equatable {
     /// How much later than expected this run came after the previous one (host down, cron stopped).
     public var late_by_ms: Int?
     public var expected_interval_ms: Int
+    /// How far the clock was behind the latest time a run had seen (it went back); no episode
+    /// was closed in such a run.
+    public var clock_behind_ms: Int? = nil
 }
 
 /// The watchdog's memory of one condition on one mission while it holds (one notice per episode).

@@ -27,7 +27,10 @@ extension RuleParameters {
 
 /// Human-readable durations for messages: `1h 05m`, `7m 30s`, `12s`.
 public enum DurationText {
+    /// A duration for a person; a negative one (the clock went back) is said so, never shown as
+    /// a negative age.
     public static func describe(ms: Int64) -> String {
+        if ms < 0 { return "clock went back" }
         let s = ms / 1000
         if s >= 86_400 { return "\(s / 86_400)d \(s % 86_400 / 3600)h" }
         if s >= 3600 { return "\(s / 3600)h \(String(format: "%02d", s % 3600 / 60))m" }

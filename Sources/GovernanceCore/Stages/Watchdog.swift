@@ -54,6 +54,8 @@ public struct Watchdog {
         var schema = "rgov.watchdog-last-run/v1"
         var run_id: String
         var started_at: Date
+        /// The latest time any run has seen: a clock set back is told from it.
+        var newest_at: Date?
     }
 
     private var lastRunPath: String { deployment.layout.watchdogRuns + "/last-run.json" }
@@ -75,6 +77,19 @@ public struct Watchdog {
         if let previous {
             let gap = now.milliseconds(since: previous.started_at)
             if gap > 2 * expected { lateBy = Int(gap - expected) }
+        }
+        // The clock went back: judged against the latest time any run saw, so a condition that only
+        // seems cleared because time went backwards is not reported resolved.
+        let newest = max(previous?.newest_at ?? previous?.started_at ?? now, now)
+        let behindBy = newest > now ? Int(newest.milliseconds(since: now)) : nil
+        // Said once: by the first run that finds the clock behind.
+        let previousWasBehind = previous.map { ($0.newest_at ?? $0.started_at) > $0.started_at } ?? false
+        if let behindBy, !previousWasBehind {
+            Log.info(
+                Self.actor,
+                "warning: the clock went back \(DurationText.describe(ms: Int64(behindBy))) (now \(Timestamp.format(now)), "
+                    + "a run already saw \(Timestamp.format(newest))); no episode is closed until it catches up",
+                ["event": .string("clock_went_back"), "behind_ms": .number(Double(behindBy))])
         }
         var tally = Tally()
         tally.episodes = try loadOpenEpisodes(now: now)
@@ -117,8 +132,11 @@ public struct Watchdog {
                 try observe(finding, key: key, mission: mission, runID: runID, now: now, store: store, tally: &tally)
             }
         }
-        let resolved = try closeEpisodes(
-            except: firing, among: scannedMissions, runID: runID, now: now, store: store, tally: &tally)
+        let resolved =
+            behindBy != nil
+            ? 0
+            : try closeEpisodes(
+                except: firing, among: scannedMissions, runID: runID, now: now, store: store, tally: &tally)
         // What the run artifact counts must be on disk.
         try batch.commit()
         let counts = try store.counts()
@@ -135,10 +153,11 @@ public struct Watchdog {
             episodes_open: try layout.artifactNames(in: layout.openEpisodes).count, episodes_resolved: resolved,
             reminders: tally.reminders, escalations: tally.escalations, quarantined: tally.quarantined,
             capability_gaps: deployment.capabilityGaps, previous_run_at: previous?.started_at, late_by_ms: lateBy,
-            expected_interval_ms: Int(expected))
+            expected_interval_ms: Int(expected), clock_behind_ms: behindBy)
         let artifact = try publishRun(run, now: now)
         try DurableFile.write(
-            try CanonicalJSON.encodeFile(LastRun(run_id: runID, started_at: now)), to: lastRunPath, phase: .markers)
+            try CanonicalJSON.encodeFile(LastRun(run_id: runID, started_at: now, newest_at: newest)), to: lastRunPath,
+            phase: .markers)
         return Report(
             run_id: runID, scanned: tally.scanned, findings: run.findings, findings_by_rule: tally.findingsByRule,
             notices_created: tally.created, reminders: tally.reminders, escalations: tally.escalations,
