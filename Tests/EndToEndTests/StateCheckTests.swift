@@ -164,6 +164,7 @@ import Testing
         }
         let run = try CanonicalJSON.decode(WatchdogRun.self, from: try Sys.readFile(artifact))
         #expect(run.clock_behind_ms == 7_200_000 && run.episodes_resolved == 0)
+        #expect(Watchdog.latestRun(h.layout)?.run_id == run.run_id, "the latest run is the one made last")
         let still = try h.tick(profile: Harness.teamTrial, extra: ["--now", "2026-11-20T10:30:00Z"])
         #expect(still.status == 0 && !still.stderr.contains("clock went back"), "told once")
         let listed = try h.run("rgov", ["ls", "--now", "2026-11-20T10:00:00Z"])

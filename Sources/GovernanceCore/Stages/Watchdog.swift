@@ -58,7 +58,7 @@ public struct Watchdog {
         var newest_at: Date?
     }
 
-    private var lastRunPath: String { deployment.layout.watchdogRuns + "/last-run.json" }
+    private var lastRunPath: String { deployment.layout.watchdogLastRun }
 
     /// One scan, its findings made durable with group commit (`WriteBatch`).
     public func run() throws -> Report {
@@ -168,7 +168,20 @@ public struct Watchdog {
     }
 
     /// The newest run artifact in `layout`: when the watchdog last ran, and how often it expected to.
+    ///
+    /// The run `last-run.json` names, so a run made under a clock set back is still the latest;
+    /// else the newest by name.
     public static func latestRun(_ layout: StateLayout) -> WatchdogRun? {
+        if let data = try? Sys.readFile(layout.watchdogLastRun, limit: 1 << 16),
+            let last = try? CanonicalJSON.decode(LastRun.self, from: data),
+            let run = try? CanonicalJSON.decode(
+                WatchdogRun.self,
+                from: try Sys.readFile(
+                    layout.artifact(last.run_id, in: layout.watchdogRunFolder(day: Timestamp.day(last.started_at))),
+                    limit: 1 << 20))
+        {
+            return run
+        }
         guard let day = try? layout.dayPartitions(in: layout.watchdogRuns).last,
             let path = try? layout.files(in: layout.watchdogRunFolder(day: day)).last
         else { return nil }

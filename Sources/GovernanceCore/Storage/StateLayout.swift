@@ -105,6 +105,8 @@ public struct StateLayout: Sendable {
     public func openEpisode(_ id: String) -> String { artifact(id, in: openEpisodes) }
     public func closedEpisodes(day: String) -> String { watchdogRuns + "/episodes-closed/" + day }
     public func watchdogRunFolder(day: String) -> String { watchdogRuns + "/" + day }
+    /// The watchdog's record of its last run (when, and the latest time any run saw).
+    public var watchdogLastRun: String { watchdogRuns + "/last-run.json" }
     /// The bundle folders under `exports/`, as paths, and a bundle's manifest.
     public func bundles() throws -> [String] {
         try Sys.listDirectory(exports).map { exports + "/" + $0 }.filter { Sys.isDirectory($0) }
