@@ -174,6 +174,29 @@ import Testing
         #expect(leftovers.isEmpty || fault == "durable.before_rename", "\(leftovers)")
     }
 
+    /// Found by the soak: a shim killed after its batch's lines were durable but before their
+    /// key markers; the resend with the same keys must not append them again.
+    @Test func aShimKilledBetweenItsLinesAndItsMarkersSendsNothingTwice() throws {
+        let h = try Harness()
+        try h.importExamples()
+        #expect(try h.run("rgov-watchdog", ["--profile", Harness.teamTrial]).status == 0)
+        #expect(try h.run("rgov-dispatcher", ["--profile", Harness.teamTrial]).status == 0)
+        let crashed = try h.run(
+            "rgov-bridge", ["--profile", Harness.teamTrial], env: ["RGOV_FAULT": "sender.after_shim_lines"])
+        #expect(crashed.status == 0, "the sender died, not the bridge: \(crashed.stderr)")
+        #expect(h.outboxLines().count == Harness.exampleNotices)
+        #expect(try h.notices().allSatisfy { $0.state_reason == "outcome_unknown" && $0.next_attempt_at != nil })
+        for now in ["2026-11-20T12:02:00Z", "2026-11-20T12:04:00Z"] {
+            #expect(try h.run("rgov-bridge", ["--profile", Harness.teamTrial, "--now", now]).status == 0)
+        }
+        #expect(try h.notices().allSatisfy { $0.state == .acked })
+        let keys = h.outboxLines().compactMap {
+            try? CanonicalJSON.decode(JSONValue.self, from: Data($0.utf8))["idempotency_key"]?.stringValue
+        }
+        #expect(keys.count == Harness.exampleNotices && Set(keys).count == keys.count, "each key once: \(keys)")
+        #expect(try h.run("rgov", ["check-state"]).status == 0)
+    }
+
     @Test(arguments: [("rgov-watchdog", "watchdog.after_notice"), ("rgov-dispatcher", "dispatcher.after_spool")])
     func crashInWatchdogOrDispatcherLosesAndDuplicatesNothing(stage: String, fault: String) throws {
         let h = try Harness()

@@ -54,10 +54,13 @@ public struct Sender {
     /// and acks each with a synthetic id.
     ///
     /// Idempotent in O(1): a key already sent has its marker in `outbox/shim-keys/`, written once
-    /// its line is durable (a power cut between the two can repeat a trial message, never lose one).
+    /// its line is durable. `outbox/shim-pending.json` names the keys of the batch being appended
+    /// and where the outbox ended before it, so a batch killed between its lines and its markers
+    /// is finished by the next one, reading only what that batch appended.
     private func shim(_ handoffs: [SpoolHandoff]) throws -> [SenderResult] {
         try Sys.makeDirectory(layout.shimKeys)
         let path = layout.shimOutbox
+        try finishInterruptedShimBatch()
         struct Line: Encodable {
             var message_id: String
             var notice_id: String
@@ -70,6 +73,10 @@ public struct Sender {
         var appended: [String] = []
         let fd = try Sys.open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, mode: 0o600)
         defer { Sys.close(fd) }
+        let keys = handoffs.map(\.idempotency_key).filter { Sys.kind(layout.shimKey($0)) != .regular }
+        try DurableFile.write(
+            try CanonicalJSON.encodeFile(ShimPending(offset: Int(lseek(fd, 0, SEEK_END)), keys: keys)),
+            to: layout.shimPending)
         for handoff in handoffs {
             let key = handoff.idempotency_key
             guard Identifier.isValid(key) else {
@@ -93,7 +100,30 @@ public struct Sender {
                     detail: already ? "already in \(path) (same idempotency key)" : "appended to \(path)"))
         }
         if !appended.isEmpty { try Sys.fsync(fd, path: path) }
+        FaultInjection.point("sender.after_shim_lines")
         for key in appended { Sys.close(try Sys.open(layout.shimKey(key), O_WRONLY | O_CREAT | O_NOFOLLOW)) }
+        try Sys.unlink(layout.shimPending)
         return results
+    }
+
+    /// The keys of a shim batch being appended, and the outbox's size before it.
+    struct ShimPending: Codable {
+        var offset: Int
+        var keys: [String]
+    }
+
+    /// Marks the keys a killed batch did append (their lines are in the outbox past its offset),
+    /// so their resend is recognised; a key whose line never made it stays unmarked and is sent.
+    private func finishInterruptedShimBatch() throws {
+        guard Sys.kind(layout.shimPending) == .regular else { return }
+        if let pending = try? CanonicalJSON.decode(ShimPending.self, from: try Sys.readFile(layout.shimPending)),
+            let outbox = try? Sys.readFile(layout.shimOutbox, limit: 256 << 20)
+        {
+            let tail = String(decoding: outbox.dropFirst(min(pending.offset, outbox.count)), as: UTF8.self)
+            for key in pending.keys where tail.contains("\"idempotency_key\":\"\(key)\"") {
+                Sys.close(try Sys.open(layout.shimKey(key), O_WRONLY | O_CREAT | O_NOFOLLOW))
+            }
+        }
+        try Sys.unlink(layout.shimPending)
     }
 }

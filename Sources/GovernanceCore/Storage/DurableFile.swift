@@ -131,6 +131,7 @@ public enum FaultInjection {
         "bridge.after_batch_result", "bridge.after_intent", "bridge.after_outcome_applied", "bridge.after_receipt",
         "bridge.after_send",
         "dispatcher.after_spool", "durable.before_rename", "notice.between_rewrite_and_move", "sender.after_item",
+        "sender.after_shim_lines",
         "watchdog.after_notice",
     ]).union(WriteBatch.faultPoints)
 

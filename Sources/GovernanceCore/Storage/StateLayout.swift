@@ -42,6 +42,8 @@ public struct StateLayout: Sendable {
     public var shimOutbox: String { outbox + "/shim-outbox.jsonl" }
     public var shimKeys: String { outbox + "/shim-keys" }
     public func shimKey(_ key: String) -> String { shimKeys + "/" + key }
+    /// The keys of a shim batch being appended, and where the outbox ended before it.
+    public var shimPending: String { outbox + "/shim-pending.json" }
     /// Every profile in force, stored once per content hash (`<sha256>.yaml`).
     public var profileSnapshots: String { root + "/profile-snapshots" }
     /// Activation and rollback records.
