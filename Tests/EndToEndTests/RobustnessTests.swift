@@ -197,6 +197,24 @@ import Testing
         #expect(try h.run("rgov", ["check-state"]).status == 0)
     }
 
+    /// Found by the soak: the shim killed while writing its pending record left a temporary that
+    /// nothing swept; the sender's temporaries are registered like a stage's.
+    @Test func aSenderKilledMidWriteLeavesNoTemporaryAfterRecovery() throws {
+        let h = try Harness()
+        try h.importExamples()
+        #expect(try h.run("rgov-watchdog", ["--profile", Harness.teamTrial]).status == 0)
+        #expect(try h.run("rgov-dispatcher", ["--profile", Harness.teamTrial]).status == 0)
+        _ = try h.run("rgov-bridge", ["--profile", Harness.teamTrial], env: ["RGOV_FAULT": "durable.before_rename"])
+        let left = try h.snapshot().keys.filter { $0.hasPrefix("outbox/.shim-pending.json.") }
+        #expect(!left.isEmpty, "the sender died holding its temporary")
+        for now in ["2026-11-20T12:00:00Z", "2026-11-20T12:02:00Z", "2026-11-20T12:04:00Z"] {
+            #expect(try h.run("rgov-bridge", ["--profile", Harness.teamTrial, "--now", now]).status == 0)
+        }
+        let check = try h.run("rgov", ["check-state"])
+        #expect(check.status == 0, "\(check.stdout)")
+        #expect(try h.notices().allSatisfy { $0.state == .acked })
+    }
+
     @Test(arguments: [("rgov-watchdog", "watchdog.after_notice"), ("rgov-dispatcher", "dispatcher.after_spool")])
     func crashInWatchdogOrDispatcherLosesAndDuplicatesNothing(stage: String, fault: String) throws {
         let h = try Harness()

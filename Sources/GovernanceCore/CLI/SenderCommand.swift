@@ -38,7 +38,10 @@ public enum SenderCommand {
                     "unknown mode \(Identifier.quoted(modeText)) (modes: \(SenderMode.allCases.map(\.rawValue).joined(separator: ", ")))"
                 )
             }
-            let sender = Sender(mode: mode, layout: StateLayout(root: options.stateDirectory))
+            let layout = StateLayout(root: options.stateDirectory)
+            // Its temporaries (the shim's) are registered, so a kill's leftovers are swept.
+            WriteBatch.adopt(root: layout.root)
+            let sender = Sender(mode: mode, layout: layout)
             try sender.send(try Sys.readStandardInput()) { result in
                 Sys.writeStandardOutput(CanonicalJSON.line(result) + "\n")
                 FaultInjection.point("sender.after_item")
