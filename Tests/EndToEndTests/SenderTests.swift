@@ -124,14 +124,20 @@ import Testing
 
     // MARK: retries
 
-    @Test func temporaryFailuresBackOffFromCreationThenExhaustAttempts() throws {
+    /// One notice and a sender that always answers "busy" (exit 75): 3 attempts, backoff 1–10 min.
+    static func busy() throws -> (Harness, String) {
         let h = try Harness()
-        try Self.oneNotice(h)
+        try oneNotice(h)
         let script = try h.script("busy.sh", "cat > /dev/null; exit 75")
-        let profile = try Self.profile(
+        let profile = try profile(
             h, "busy",
             sender: "      mode: command\n      timeout_ms: 5000\n      binding:\n        command: [\(script)]\n",
             bridge: "      max_attempts: 3\n      minimal_backoff_ms: 60000\n      maximal_backoff_ms: 600000\n")
+        return (h, profile)
+    }
+
+    @Test func temporaryFailuresBackOffFromCreationThenExhaustAttempts() throws {
+        let (h, profile) = try Self.busy()
         _ = try tick(h, profile)
         var n = try notice(h)
         #expect(n.state == .pending_external_send && n.attempts == 1)
@@ -155,6 +161,23 @@ import Testing
         #expect(receipts[2].prev_sha256 == (try CanonicalJSON.sha256(receipts[1])))
         #expect(n.transitions[3].prev_sha256 == (try CanonicalJSON.sha256(receipts[2])))
         #expect(n.chain_head_sha256 == (try CanonicalJSON.sha256(n.transitions[3])))
+    }
+
+    /// A clock set back after a retry was scheduled: the backoff is not stretched by how far it
+    /// went back (the retry runs at the next tick), and the attempts still end.
+    @Test func aClockSetBackDoesNotStretchTheBackoffAndAttemptsStillEnd() throws {
+        let (h, profile) = try Self.busy()
+        _ = try tick(h, profile)
+        #expect(try notice(h).attempts == 1)
+        // Two hours back: the retry scheduled for t0 + 60 s would otherwise wait 2 h 01 m.
+        _ = try tick(h, profile, at: -120)
+        var n = try notice(h)
+        #expect(n.attempts == 2, "retried at once, not after the clock catches up")
+        #expect(n.next_attempt_at.map { $0 > Self.t0.addingTimeInterval(-120 * 60) } == true)
+        _ = try tick(h, profile, at: -119)
+        n = try notice(h)
+        #expect(n.state == .blocked && n.state_reason == "attempts_exhausted (last: temporary_failure)")
+        #expect(try h.run("rgov", ["check-state"]).status == 0)
     }
 
     @Test func aNoticeTooOldToRetryEndsLifetimeExhausted() throws {

@@ -145,6 +145,13 @@ import Testing
             #expect(covered.contains(point), "\(point) was never armed")
         }
         #expect(covered.contains("random"))
+        for verb in ["hold", "release", "ack", "requeue"] {
+            guard case .number(let n)? = report["verbs_racing"]?[verb] else {
+                Issue.record("\(verb) never raced the tick: \(run.stdoutText)")
+                continue
+            }
+            #expect(n >= 1)
+        }
     }
 }
 
@@ -172,6 +179,47 @@ import Testing
         #expect(try h.run("rgov", ["check-state"]).status == 0)
     }
 
+    /// Escalation under a clock set back: none while behind, one per open episode once the window
+    /// has passed on the clock, and never another.
+    @Test func escalationStillEndsOnceAfterAClockSetBack() throws {
+        let h = try Harness()
+        try h.importExamples()
+        let sender = try h.script("accept.sh", "cat > /dev/null; echo '{\"ok\":true}'")
+        let profile = try h.profile(
+            named: "unacked",
+            replacing: [
+                (
+                    "      mode: shim\n      timeout_ms: 10000\n",
+                    "      mode: command\n      timeout_ms: 5000\n      binding:\n        command: [\(sender)]\n"
+                )
+            ])
+        func escalations() throws -> [String: Int] {
+            var per: [String: Int] = [:]
+            for n in try h.notices() where n.notice_kind == .escalation { per[n.episode_id, default: 0] += 1 }
+            return per
+        }
+        #expect(try h.tick(profile: profile).status == 0)
+        let first = try h.notices().filter { $0.notice_kind == .finding }
+        #expect(first.count == Harness.exampleNotices && first.allSatisfy { $0.state == .pending_external_send })
+        var before: [String: Int] = [:]
+        for (now, behind) in [
+            ("2026-11-20T12:30:00Z", false), ("2026-11-20T10:00:00Z", true), ("2026-11-20T10:59:00Z", true),
+            ("2026-11-20T13:01:00Z", false), ("2026-11-20T13:30:00Z", false), ("2026-11-20T09:00:00Z", true),
+            ("2026-11-20T14:00:00Z", false),
+        ] {
+            let run = try h.tick(profile: profile, extra: ["--now", now])
+            #expect(run.status == 0, "\(now): \(run.stderr)")
+            let after = try escalations()
+            if behind { #expect(after == before, "nothing escalates while the clock is behind (\(now))") }
+            #expect(after.values.allSatisfy { $0 == 1 }, "one escalation per episode at \(now): \(after)")
+            if now == "2026-11-20T13:01:00Z" {
+                #expect(Set(first.map(\.episode_id)).isSubset(of: after.keys), "every unacked finding escalated")
+            }
+            before = after
+        }
+        #expect(try h.run("rgov", ["check-state"]).status == 0)
+    }
+
     @Test func theYear9999DoesNotOverflow() throws {
         let h = try Harness()
         try h.importExamples()
@@ -180,5 +228,204 @@ import Testing
         #expect(far.status == 0, "\(far.stderr)")
         #expect(try h.run("rgov", ["status", "--now", "9999-12-31T23:59:59Z"]).status == 0)
         #expect(try h.run("rgov", ["check-state"]).status == 0)
+    }
+}
+
+/// Power-loss crash states: a journaled run, every state a power cut could leave rebuilt from
+/// the journal, each recovered by a tick and checked.
+@Suite struct CrashStatesTests {
+    /// Runs `scripts/crash-states` on `journal`, returning its exit status and JSON report.
+    static func crashStates(_ journal: String, states: Int) throws -> (Int32, JSONValue, String) {
+        var environment = ProcessInfo.processInfo.environment
+        environment["RGOV_BIN"] = Harness.bin
+        environment["RGOV_FAULT"] = nil
+        environment["RGOV_STORE_JOURNAL"] = nil
+        let run = try ChildProcess.run(
+            ChildSpec(
+                executable: "/usr/bin/env",
+                arguments: [
+                    "python3", Harness.repoRoot + "/scripts/crash-states", journal, "--max-states", String(states),
+                    "--json",
+                ],
+                environment: environment, deadline: 900))
+        return (run.status, try CanonicalJSON.decode(JSONValue.self, from: Data(run.stdout)), run.stdoutText)
+    }
+
+    @Test func everyPowerCutOfAFirstAndALaterTickRecoversClean() throws {
+        let h = try Harness()
+        try h.importExamples()
+        // Each journal is replayed against the state its run left (untouched files come from it).
+        for (name, now) in [("first", Harness.now), ("later", "2026-11-20T18:00:00Z")] {
+            let journal = h.dir + "/" + name + ".journal"
+            let run = try h.tick(
+                profile: Harness.teamTrial, env: ["RGOV_STORE_JOURNAL": journal], extra: ["--now", now])
+            #expect(run.status == 0)
+            let (status, report, text) = try Self.crashStates(journal, states: 50)
+            #expect(status == 0, "\(text)")
+            #expect(report["violations_per_invariant"] == .object([:]), "\(text)")
+            guard case .number(let states)? = report["crash_states"] else {
+                Issue.record("no count: \(text)")
+                continue
+            }
+            #expect(states >= 25, "\(text)")
+            let lines = try String(decoding: Sys.readFile(journal, limit: 64 << 20), as: UTF8.self)
+            for op in ["syncfs", "rename", "link", "prior", "fsync", "write", "create", "unlink"] {
+                #expect(lines.contains("\"op\":\"\(op)\""), "the journal records \(op)")
+            }
+        }
+    }
+
+    /// The same run with its barriers taken out of the journal: the checker must find what a
+    /// power cut then breaks (so the clean result above is not a checker that cannot fail).
+    @Test func withoutItsBarriersTheSameRunBreaks() throws {
+        let h = try Harness()
+        try h.importExamples()
+        let journal = h.dir + "/journal"
+        #expect(try h.tick(profile: Harness.teamTrial, env: ["RGOV_STORE_JOURNAL": journal]).status == 0)
+        let text = String(decoding: try Sys.readFile(journal, limit: 64 << 20), as: UTF8.self)
+        let stripped = text.split(separator: "\n").filter { !$0.contains("\"op\":\"syncfs\"") }
+        try DurableFile.write(Data((stripped.joined(separator: "\n") + "\n").utf8), to: journal)
+        let (status, report, output) = try Self.crashStates(journal, states: 40)
+        #expect(status == 1, "\(output)")
+        guard case .object(let found)? = report["violations_per_invariant"] else {
+            Issue.record("no violations table: \(output)")
+            return
+        }
+        #expect(found["finding_without_notice"] != nil || found["unreadable"] != nil, "\(output)")
+    }
+}
+
+/// Permission faults made real: root ignores file modes, so the stage runs as an unprivileged
+/// user (`setpriv`), or a folder is replaced by a file.
+@Suite struct PermissionFaultTests {
+    static let canDropPrivileges = Sys.kind("/usr/bin/setpriv") == .regular && getuid() == 0
+
+    @Test(.enabled(if: canDropPrivileges, "needs root and setpriv"))
+    func aTickAsAUserWhoCannotWriteTheStateFailsCleanlyAndRootRecovers() throws {
+        let h = try Harness()
+        try h.importExamples()
+        chmod(h.dir, 0o755)
+        chmod(h.state, 0o755)
+        let denied = try ChildProcess.run(
+            ChildSpec(
+                executable: "/usr/bin/setpriv",
+                arguments: [
+                    "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", Harness.bin + "/rgov", "tick",
+                    "--state", h.state, "--profile", Harness.teamTrial, "--now", Harness.now,
+                ],
+                environment: ["PATH": "/usr/bin:/bin"], deadline: 120))
+        #expect(denied.status == 73, "cannot create: \(denied.stderrText)")
+        #expect(denied.stderrText.contains(h.state) && denied.stderrText.contains("Permission denied"))
+        #expect(try h.notices().isEmpty, "nothing half-made")
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
+        #expect(try h.notices().count == Harness.exampleNotices)
+        #expect(try h.run("rgov", ["check-state"]).status == 0)
+    }
+
+    @Test func aFileWhereAFolderBelongsIsNamedAndNothingIsLost() throws {
+        let h = try Harness()
+        try h.importExamples()
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
+        let day = h.layout.receipts + "/2026-11-21"
+        try Sys.makeDirectory(h.layout.receipts)
+        try DurableFile.write(Data("not a folder\n".utf8), to: day)
+        let blocked = try h.tick(profile: Harness.teamTrial, extra: ["--now", "2026-11-21T12:00:00Z"])
+        #expect(blocked.status != 0, "\(blocked.stdout)")
+        #expect(blocked.stderr.contains(day), "the path is named: \(blocked.stderr)")
+        let pending = try h.notices().filter { !$0.state.isFinal }
+        try Sys.unlink(day)
+        #expect(try h.tick(profile: Harness.teamTrial, extra: ["--now", "2026-11-21T12:05:00Z"]).status == 0)
+        #expect(try h.notices().filter { !$0.state.isFinal }.count <= pending.count)
+        #expect(try h.run("rgov", ["check-state"]).status == 0)
+    }
+
+    @Test func filesAre0600AndFoldersAre0700WhateverTheUmask() throws {
+        let h = try Harness()
+        try h.importExamples()
+        let run = try ChildProcess.run(
+            ChildSpec(
+                executable: "/bin/sh",
+                arguments: [
+                    "-c",
+                    "umask 000; exec '\(Harness.bin)/rgov' tick --state '\(h.state)' --profile '\(Harness.teamTrial)' "
+                        + "--now \(Harness.now)",
+                ], deadline: 120))
+        #expect(run.status == 0, "\(run.stderrText)")
+        var checked = 0
+        func walk(_ path: String) {
+            guard let mode = Sys.status(path)?.mode else { return }
+            checked += 1
+            if Sys.kind(path) == .directory {
+                #expect(mode & 0o077 == 0, "\(path) is \(String(mode, radix: 8))")
+                for name in (try? Sys.listDirectory(path)) ?? [] { walk(path + "/" + name) }
+            } else {
+                #expect(mode & 0o077 == 0, "\(path) is \(String(mode, radix: 8))")
+            }
+        }
+        walk(h.state)
+        #expect(checked > 50)
+    }
+}
+
+/// A full disk: the state on a 2 MB tmpfs filled to several levels.
+///
+/// Every run fails cleanly (an exit status, never a signal), and once space is back a tick
+/// recovers to a clean state.
+@Suite struct DiskFullTests {
+    static func mount(_ point: String) -> Bool {
+        (try? ChildProcess.run(
+            ChildSpec(
+                executable: "/bin/mount", arguments: ["-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", point],
+                deadline: 30)))?.status == 0
+    }
+
+    static let canMount: Bool = {
+        guard getuid() == 0, Sys.kind("/bin/mount") == .regular else { return false }
+        let probe = NSTemporaryDirectory() + "rgov-mount-probe-" + UUID().uuidString.prefix(8)
+        guard (try? Sys.makeDirectory(probe)) != nil else { return false }
+        defer { Sys.removeEmptyDirectory(probe) }
+        guard mount(probe) else { return false }
+        _ = try? ChildProcess.run(ChildSpec(executable: "/bin/umount", arguments: [probe], deadline: 30))
+        return true
+    }()
+
+    @Test(.enabled(if: canMount, "needs root and mount(8) for a small tmpfs"), arguments: [0, 8, 24, 64, 160, 400])
+    func aFullDiskFailsCleanlyAndRecovers(freeKiB: Int) throws {
+        let h = try Harness()
+        let disk = h.dir + "/disk"
+        try Sys.makeDirectory(disk)
+        #expect(Self.mount(disk))
+        defer {
+            _ = try? ChildProcess.run(ChildSpec(executable: "/bin/umount", arguments: ["-l", disk], deadline: 30))
+        }
+        let state = disk + "/state"
+        let layout = StateLayout(root: state)
+        try layout.prepare()
+        for name in try Sys.listDirectory(Harness.repoRoot + "/examples/missions") where name.hasSuffix(".json") {
+            try DurableFile.write(
+                try Sys.readFile(Harness.repoRoot + "/examples/missions/" + name), to: layout.missions + "/" + name)
+        }
+        // Fill what is left but `freeKiB`.
+        let filler = disk + "/filler"
+        let free = Int(Sys.freeSpace(disk)?.available ?? 0)
+        let fd = try Sys.open(filler, O_CREAT | O_WRONLY)
+        let chunk = [UInt8](repeating: 0x2e, count: 4096)
+        var written = 0
+        while written + freeKiB * 1024 < free {
+            guard chunk.withUnsafeBytes({ Glibc.write(fd, $0.baseAddress, $0.count) }) > 0 else { break }
+            written += chunk.count
+        }
+        Sys.close(fd)
+        let full = try h.run("rgov", ["tick", "--profile", Harness.teamTrial, "--state", state])
+        #expect(full.status == 0 || [1, 73, 74, 75].contains(full.status), "exit \(full.status): \(full.stderr)")
+        if full.status != 0 {
+            #expect(full.stderr.contains("No space left on device"), "the cause is named: \(full.stderr)")
+        }
+        try Sys.unlink(filler)
+        let recovered = try h.run("rgov", ["tick", "--profile", Harness.teamTrial, "--state", state])
+        #expect(recovered.status == 0, "\(recovered.stderr)")
+        let check = try h.run("rgov", ["check-state", "--json", "--state", state])
+        #expect(check.status == 0, "\(check.stdout)\n\(full.stderr)")
+        #expect(check.json?["notices"]?.int == Harness.exampleNotices, "every finding has its notice: \(check.stdout)")
     }
 }

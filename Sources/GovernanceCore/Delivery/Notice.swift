@@ -142,6 +142,14 @@ public struct Notice: Codable, Sendable, Equatable {
         return copy
     }
 
+    /// Whether a retry of this notice is due at `now`: none is scheduled, its time has come, or
+    /// the clock went back since it was scheduled (`updated_at` later than `now`), which would
+    /// otherwise stretch the backoff by however far the clock went back.
+    public func isDueForRetry(at now: Date) -> Bool {
+        guard let next = next_attempt_at else { return true }
+        return next <= now || updated_at > now
+    }
+
     /// The only code that changes a notice's state (DESIGN §2).
     ///
     /// Refuses moves outside the table, any move out of a final state, and `acked` without

@@ -97,6 +97,11 @@ public enum EnvironmentContract {
                         : "names unknown fault points \(unknown.joined(separator: ", ")) (known: \(FaultInjection.points.sorted().joined(separator: ", ")))"
                 }),
             Variable(
+                name: "RGOV_STORE_JOURNAL", defaultValue: "unset", readBy: "every executable",
+                valid:
+                    "a file to append every file-system operation to, for scripts/crash-states (tests only; slow)",
+                role: .setting, check: nonEmpty),
+            Variable(
                 name: "RGOV_LOG_FORMAT", defaultValue: "text", readBy: "every executable",
                 valid: "text or json: stderr log lines for a person, or one JSON object each; --log-format wins",
                 role: .setting, check: { Log.Format(rawValue: $0) == nil ? "must be text or json" : nil }),

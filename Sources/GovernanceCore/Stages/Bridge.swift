@@ -61,7 +61,7 @@ public struct Bridge: Sendable {
         let (dispatched, quarantinedA) = try store.waiting(in: .dispatched, stage: Self.stage, at: now)
         let (deferred, quarantinedB) = try store.waiting(
             inFolder: deployment.layout.deferredNotices, stage: Self.stage, at: now)
-        let due = deferred.filter { ($0.notice.next_attempt_at ?? now) <= now }
+        let due = deferred.filter { $0.notice.isDueForRetry(at: now) }
         var held = 0
         var capped = 0
         var work: [(path: String, notice: Notice)] = []

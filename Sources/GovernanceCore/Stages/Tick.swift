@@ -131,7 +131,7 @@ public struct Tick {
                 try layout.artifactNames(in: layout.inflightAttempts).isEmpty,
                 try layout.artifactNames(in: layout.bridgeAcks).isEmpty,
                 try layout.files(in: layout.deferredNotices).allSatisfy({
-                    (try? store.read($0)).map { ($0.next_attempt_at ?? now) > now } ?? false
+                    (try? store.read($0)).map { !$0.isDueForRetry(at: now) } ?? false
                 })
             else { return nil }
             return "nothing dispatched, in flight, acked late or due for a retry"

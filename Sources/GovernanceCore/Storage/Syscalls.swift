@@ -30,9 +30,16 @@ public struct SystemCallError: OperatorFacingError, Sendable {
 public enum Sys {
     /// `open(2)`, always with `O_CLOEXEC` so children inherit only what is passed on purpose.
     public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o600) throws -> Int32 {
+        let journaled = StoreJournal.isOn && flags & O_CREAT != 0
+        let existed = journaled && kind(path) != .missing
+        if journaled { StoreJournal.before(path) }
         while true {
             let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
-            if fd >= 0 { return fd }
+            if fd >= 0 {
+                if journaled && !existed { StoreJournal.record("create", path) }
+                if journaled && existed && flags & O_TRUNC != 0 { StoreJournal.record("truncate", path, ["size": 0]) }
+                return fd
+            }
             if errno != EINTR { throw SystemCallError(call: "open", path: path, errno: errno) }
         }
     }
@@ -43,6 +50,8 @@ public enum Sys {
     /// `write(2)` until every byte is written, retrying on `EINTR` and short writes.
     public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
         guard let base = bytes.baseAddress else { return }
+        if StoreJournal.isOn && fd > 2 { StoreJournal.before(path) }
+        defer { if StoreJournal.isOn { StoreJournal.recordWrite(fd, path, bytes) } }
         var offset = 0
         while offset < bytes.count {
             let n = Glibc.write(fd, base + offset, bytes.count - offset)
@@ -99,6 +108,7 @@ public enum Sys {
             guard ftruncate(fd, off_t(whole)) == 0 else {
                 throw SystemCallError(call: "ftruncate", path: path, errno: errno)
             }
+            StoreJournal.record("truncate", path, ["size": whole])
             existing = existing.prefix(whole)
         }
         guard let appended = try body(existing), !appended.isEmpty else { return }
@@ -120,6 +130,7 @@ public enum Sys {
         while Self.syncfsCall(fd) != 0 {
             if errno != EINTR { throw SystemCallError(call: "syncfs", path: path, errno: errno) }
         }
+        StoreJournal.record("syncfs", path)
     }
 
     /// `fsync(2)`.
@@ -127,6 +138,7 @@ public enum Sys {
         while Glibc.fsync(fd) != 0 {
             if errno != EINTR { throw SystemCallError(call: "fsync", path: path, errno: errno) }
         }
+        StoreJournal.record("fsync", path)
     }
 
     /// `open(dir, O_RDONLY|O_DIRECTORY)` + `fsync(2)`: makes a rename or unlink in `dir` durable.
@@ -138,31 +150,48 @@ public enum Sys {
 
     /// `rename(2)`: atomic replacement within one file system.
     public static func rename(_ from: String, _ to: String) throws {
+        StoreJournal.before(from, to)
         guard Glibc.rename(from, to) == 0 else {
             throw SystemCallError(call: "rename", path: "\(from) -> \(to)", errno: errno)
         }
+        StoreJournal.record("rename", to, ["from": from])
     }
 
     /// `link(2)`: publishes `from` as `to` only if `to` does not exist.
     ///
     /// Returns false on `EEXIST`.
     public static func linkNoClobber(_ from: String, _ to: String) throws -> Bool {
-        if Glibc.link(from, to) == 0 { return true }
+        StoreJournal.before(to)
+        if Glibc.link(from, to) == 0 {
+            StoreJournal.record("link", to, ["from": from])
+            return true
+        }
         if errno == EEXIST { return false }
         throw SystemCallError(call: "link", path: "\(from) -> \(to)", errno: errno)
     }
 
     /// `unlink(2)`; a missing file is not an error.
     public static func unlink(_ path: String) throws {
-        if Glibc.unlink(path) != 0 && errno != ENOENT {
+        StoreJournal.before(path)
+        if Glibc.unlink(path) == 0 {
+            StoreJournal.record("unlink", path)
+        } else if errno != ENOENT {
             throw SystemCallError(call: "unlink", path: path, errno: errno)
         }
     }
 
     /// `mkdir(2)` with mode 0700, creating parents; returns true when it created `path`.
+    ///
+    /// A folder it creates is made durable in its parent (`fsync` of the parent), so what is
+    /// later made durable inside it is never lost with the folder's own name after a power cut.
     @discardableResult
     public static func makeDirectory(_ path: String) throws -> Bool {
-        if Glibc.mkdir(path, 0o700) == 0 { return true }
+        if Glibc.mkdir(path, 0o700) == 0 {
+            StoreJournal.record("mkdir", path)
+            let parent = (path as NSString).deletingLastPathComponent
+            try fsyncDirectory(parent.isEmpty ? "." : parent)
+            return true
+        }
         switch errno {
         case EEXIST:
             guard isDirectory(path) else { throw SystemCallError(call: "mkdir", path: path, errno: ENOTDIR) }
@@ -184,9 +213,9 @@ public enum Sys {
     public static func removeTree(_ path: String) {
         if kind(path) == .directory {
             for name in (try? listDirectory(path)) ?? [] { removeTree(path + "/" + name) }
-            _ = Glibc.rmdir(path)
+            removeEmptyDirectory(path)
         } else {
-            _ = Glibc.unlink(path)
+            try? unlink(path)
         }
     }
 
@@ -197,7 +226,7 @@ public enum Sys {
 
     /// `rmdir(2)`; used only for empty scratch directories.
     public static func removeEmptyDirectory(_ path: String) {
-        _ = Glibc.rmdir(path)
+        if Glibc.rmdir(path) == 0 { StoreJournal.record("rmdir", path) }
     }
 
     /// `opendir(3)`/`readdir(3)`: names in `path` without `.` and `..`, unsorted.

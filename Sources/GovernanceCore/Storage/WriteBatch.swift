@@ -49,6 +49,7 @@ public final class WriteBatch: @unchecked Sendable {
     nonisolated(unsafe) private static var active: WriteBatch?
 
     private var counter = 0
+    private var temporaries: [String] = []
 
     init(anchor: String) { self.anchor = anchor }
 
@@ -71,6 +72,11 @@ public final class WriteBatch: @unchecked Sendable {
             return adopted == nil
         }
         // A process that ends normally has published or removed every temporary it made.
+        if first {
+            StoreJournal.record(
+                "root", root,
+                ["argv": [Sys.executablePath()] + CommandLine.arguments.dropFirst(), "cwd": StoreJournal.absolute(".")])
+        }
         if first { atexit { WriteBatch.forgetTemporaries() } }
     }
 
@@ -88,16 +94,30 @@ public final class WriteBatch: @unchecked Sendable {
             guard let adopted, !noted.contains(folder) else { return nil }
             return adopted
         }
-        guard let root, Sys.isDirectory(root + "/.tmp") || (try? Sys.makeDirectory(root + "/.tmp")) != nil else {
-            return
-        }
-        let path = registry(root)
-        guard let fd = try? Sys.open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW) else { return }
-        defer { Sys.close(fd) }
         // Noted only once written: a folder whose registration failed is tried again next time.
-        if (try? Array((folder + "\n").utf8).withUnsafeBytes({ try Sys.writeAll(fd, $0, path: path) })) != nil {
-            _ = lock.withLock { noted.insert(folder) }
-        }
+        guard let root, (try? register(folder, root: root)) != nil else { return }
+        _ = lock.withLock { noted.insert(folder) }
+    }
+
+    /// Appends `folder` to this process's registry under `root`, durably, before any temporary
+    /// goes there: after a power cut, a temporary whose name survived is always found by the
+    /// sweep (fsync of the line; of `.tmp/` when the registry is new).
+    static func register(_ folder: String, root: String) throws {
+        let registries = root + "/.tmp"
+        try Sys.makeDirectory(registries)
+        let path = registry(root)
+        let isNew = Sys.kind(path) == .missing
+        let fd = try Sys.open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW)
+        defer { Sys.close(fd) }
+        try Array((entry(folder, root: root) + "\n").utf8).withUnsafeBytes { try Sys.writeAll(fd, $0, path: path) }
+        try Sys.fsync(fd, path: path)
+        if isNew { try Sys.fsyncDirectory(registries) }
+    }
+
+    /// A registry line: the folder relative to the state folder, so a state folder moved or
+    /// restored elsewhere after a crash is still swept.
+    static func entry(_ folder: String, root: String) -> String {
+        folder.hasPrefix(root + "/") ? String(folder.dropFirst(root.count + 1)) : folder
     }
 
     /// A fresh temporary path beside `path` (`.<name>.<pid>.b<n>.tmp`).
@@ -105,19 +125,25 @@ public final class WriteBatch: @unchecked Sendable {
         counter += 1
         let folder = DurableFile.directory(of: path)
         if folders.insert(folder).inserted, Self.lock.withLock({ Self.noted.insert(folder).inserted }) {
-            // Not synced: after a power cut the commit's temporaries are lost with it.
-            let fd = try Sys.open(registry, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW)
-            defer { Sys.close(fd) }
-            try Array((folder + "\n").utf8).withUnsafeBytes { try Sys.writeAll(fd, $0, path: registry) }
+            try Self.register(folder, root: anchor)
         }
-        return folder + "/." + (path as NSString).lastPathComponent + "." + String(Sys.processID()) + ".b"
+        let temporary =
+            folder + "/." + (path as NSString).lastPathComponent + "." + String(Sys.processID()) + ".b"
             + String(counter) + ".tmp"
+        temporaries.append(temporary)
+        return temporary
+    }
+
+    /// After an error (a full disk, say): removes every temporary this batch made and did not
+    /// publish, since the process lives on and ends normally, dropping its registry.
+    func discard() {
+        for temporary in temporaries { try? Sys.unlink(temporary) }
+        temporaries.removeAll()
     }
 
     /// Removes the temporaries of batches whose process is gone (a crash before their commit).
     func sweep() throws {
         let registries = anchor + "/.tmp"
-        try Sys.makeDirectory(registries)
         for name in try Sys.listDirectory(registries) where name.hasSuffix(".folders") {
             guard let pid = Int32(name.dropLast(".folders".count)), pid != Sys.processID(),
                 !Sys.processExists(pid)
@@ -126,7 +152,8 @@ public final class WriteBatch: @unchecked Sendable {
             let list = String(
                 decoding: (try? Sys.readFile(registries + "/" + name, limit: 16 << 20)) ?? Data(), as: UTF8.self)
             let mark = "." + String(pid) + "."
-            for folder in Set(list.split(separator: "\n").map(String.init)) {
+            for line in Set(list.split(separator: "\n").map(String.init)) {
+                let folder = line.hasPrefix("/") ? line : anchor + "/" + line
                 for file in (try? Sys.listDirectory(folder)) ?? []
                 where file.hasPrefix(".") && file.hasSuffix(".tmp") && file.contains(mark) {
                     try? Sys.unlink(folder + "/" + file)
@@ -142,7 +169,7 @@ public final class WriteBatch: @unchecked Sendable {
     /// Runs `body` with a batch open (on one thread: concurrent work stays outside batches), then
     /// commits what is left.
     ///
-    /// An error leaves what was staged unpublished, as a crash would.
+    /// An error leaves what was staged unpublished, as a crash would, and removes its temporaries.
     public static func run<T>(anchor: String, _ body: (WriteBatch) throws -> T) throws -> T {
         let batch = WriteBatch(anchor: anchor)
         try batch.sweep()
@@ -151,8 +178,14 @@ public final class WriteBatch: @unchecked Sendable {
             lock.withLock { active = nil }
             batch.locks.removeAll()
         }
-        let result = try body(batch)
-        try batch.commit()
+        let result: T
+        do {
+            result = try body(batch)
+            try batch.commit()
+        } catch {
+            batch.discard()
+            throw error
+        }
         // Every temporary was published or removed: nothing left for a sweep to find.
         lock.withLock {
             try? Sys.unlink(batch.registry)
@@ -204,6 +237,7 @@ public final class WriteBatch: @unchecked Sendable {
             let point = "commit.after_\(phase)"
             FaultInjection.fire(point)
         }
+        temporaries.removeAll()
         locks.removeAll()
     }
 
