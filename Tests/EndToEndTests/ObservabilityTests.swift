@@ -231,4 +231,27 @@ import Testing
         #expect(Self.skipped(due)["bridge"] == nil)
         #expect(try h.notices().filter { $0.notice_kind == .finding }.allSatisfy { $0.state == .acked })
     }
+
+    /// A tick that finds nothing new makes no durable write: no fsync, no syncfs, no new run
+    /// artifact (the journal of the store says every operation it made), and status still shows
+    /// when it ran.
+    @Test func anIdleTickMakesNoDurableWrite() throws {
+        let h = try Harness()
+        try h.importExamples()
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
+        let runs = try h.layout.datedFiles(in: h.layout.watchdogRuns).count
+        let journal = h.dir + "/idle.journal"
+        let idle = try h.tick(
+            profile: Harness.teamTrial, env: ["RGOV_STORE_JOURNAL": journal], extra: ["--now", "2026-11-20T12:01:00Z"])
+        #expect(idle.status == 0)
+        let ops = String(decoding: try Sys.readFile(journal, limit: 16 << 20), as: UTF8.self)
+        #expect(!ops.contains("\"op\":\"fsync\"") && !ops.contains("\"op\":\"syncfs\""), "\(ops)")
+        #expect(ops.contains("last-run.json"), "the idle run is recorded")
+        #expect(try h.layout.datedFiles(in: h.layout.watchdogRuns).count == runs, "no new run artifact")
+        #expect(Watchdog.latestRun(h.layout)?.started_at == Harness.t0.addingTimeInterval(60))
+        let status = try h.run("rgov", ["status", "--json", "--now", "2026-11-20T12:01:30Z"])
+        #expect(status.status == 0 && status.stdout.contains("2026-11-20T12:01:00"), "\(status.stdout)")
+        #expect(try h.run("rgov", ["check-state"]).status == 0)
+    }
 }

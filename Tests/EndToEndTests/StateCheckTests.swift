@@ -295,6 +295,30 @@ import Testing
     }
 }
 
+/// A chain whose last append a power cut tore (found by `scripts/crash-states`): the live state
+/// is clean (the next append cuts the tail), and export cuts it before copying, so the bundle
+/// verifies.
+@Suite struct TornChainTests {
+    @Test func aTornChainTailIsCleanLiveAndExportsWhole() throws {
+        let h = try Harness()
+        try h.importExamples()
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
+        let chain = h.layout.chain("crm-overdue-02")
+        let fd = try Sys.open(chain, O_WRONLY | O_APPEND)
+        try Array("{\"kind\":\"ev".utf8).withUnsafeBytes { try Sys.writeAll(fd, $0, path: chain) }
+        Sys.close(fd)
+        #expect(try h.run("rgov", ["check-state"]).status == 0)
+        let export = try h.run("rgov", ["export", "--task", "crm-overdue-02", "--json"])
+        #expect(export.status == 0, "\(export.stderr)")
+        guard case .string(let bundle)? = export.json?["bundle"] else {
+            Issue.record("no bundle: \(export.stdout)\(export.stderr)")
+            return
+        }
+        #expect(try Sys.readFile(chain).last == 0x0a, "the torn tail was cut")
+        #expect(try h.run("rgov", ["verify", bundle]).status == 0)
+    }
+}
+
 /// Permission faults made real: root ignores file modes, so the stage runs as an unprivileged
 /// user (`setpriv`), or a folder is replaced by a file.
 @Suite struct PermissionFaultTests {

@@ -197,3 +197,71 @@ import Testing
             "strict rejects a completion whose evidence does not name its output")
     }
 }
+
+/// The watchdog's scan cache: an unchanged, quiet snapshot is not read again until a rule could
+/// fire, and the findings are those a scan without the cache makes.
+@Suite struct ScanCacheTests {
+    /// Waits until every mission file's times lie outside the cache's racy window (file times are
+    /// compared with the file system's clock: the wait is for that clock, not for a process).
+    static func waitUntilSettled(_ h: Harness) throws {
+        var newest: Int64 = 0
+        for name in try Sys.listDirectory(h.layout.missions) {
+            if let id = Sys.identity(h.layout.missions + "/" + name) { newest = max(newest, id.modified, id.changed) }
+        }
+        while Sys.fileSystemNanoseconds() <= newest + ScanCache.racyNanoseconds { Sys.sleep(milliseconds: 50) }
+    }
+
+    static func watchdogReport(_ run: Harness.Run) -> JSONValue? {
+        run.json?["stages"]?.array.first { $0["stage"] == .string("watchdog") }?["report"]
+    }
+
+    @Test func theCacheChangesNoFindingAndSkipsOnlyUnchangedQuietMissions() throws {
+        let cached = try Harness()
+        let uncached = try Harness()
+        try cached.importExamples()
+        try uncached.importExamples()
+        try Self.waitUntilSettled(cached)
+        var skippedAny = false
+        for now in [
+            "2026-11-20T12:00:00Z", "2026-11-20T12:00:30Z", "2026-11-20T12:05:00Z", "2026-11-20T12:20:00Z",
+            "2026-11-20T13:00:00Z", "2026-11-20T11:00:00Z", "2026-11-20T18:00:00Z", "2026-11-23T12:00:00Z",
+        ] {
+            try? Sys.unlink(uncached.layout.watchdogScanCache)
+            let a = try cached.tick(profile: Harness.teamTrial, extra: ["--now", now])
+            let b = try uncached.tick(profile: Harness.teamTrial, extra: ["--now", now])
+            #expect(a.status == b.status)
+            let ra = Self.watchdogReport(a)
+            let rb = Self.watchdogReport(b)
+            #expect(ra?["findings_by_rule"] == rb?["findings_by_rule"], "at \(now)")
+            #expect(ra?["missions_by_status_type"] == rb?["missions_by_status_type"], "at \(now)")
+            #expect(ra?["approval_backlog"] == rb?["approval_backlog"], "at \(now)")
+            #expect(rb?["skipped_unchanged"]?.int == 0)
+            if (ra?["skipped_unchanged"]?.int ?? 0) > 0 { skippedAny = true }
+            #expect(try cached.notices().count == uncached.notices().count, "at \(now)")
+        }
+        #expect(skippedAny, "the cache was used")
+    }
+
+    /// An edit in place that keeps the size (and may keep the second) is seen at once.
+    @Test func aMissionEditedInPlaceWithTheSameSizeIsJudgedAgain() throws {
+        let h = try Harness()
+        try h.importExamples()
+        try Self.waitUntilSettled(h)
+        _ = try h.tick(profile: Harness.teamTrial)
+        let skipped = Self.watchdogReport(try h.tick(profile: Harness.teamTrial))?["skipped_unchanged"]?.int ?? 0
+        #expect(skipped > 0, "the healthy mission is cached")
+        let path = h.layout.mission("oracle-healthy-01")
+        let before = try #require(Sys.identity(path))
+        let text = String(decoding: try Sys.readFile(path), as: UTF8.self)
+        let edited = text.replacingOccurrences(of: "\"tokens_used\": 121000", with: "\"tokens_used\": 999999")
+        #expect(edited != text && edited.utf8.count == text.utf8.count)
+        let fd = try Sys.open(path, O_WRONLY)
+        try Array(edited.utf8).withUnsafeBytes { try Sys.writeAll(fd, $0, path: path) }
+        Sys.close(fd)
+        #expect(Sys.identity(path)?.size == before.size && Sys.identity(path)?.inode == before.inode)
+        let run = try h.tick(profile: Harness.teamTrial)
+        #expect(Self.watchdogReport(run)?["findings_by_rule"]?["budget/tokens-exceeded"]?.int == 1, "\(run.stdout)")
+        #expect(
+            try h.notices().contains { $0.mission_id == "oracle-healthy-01" && $0.rule_id == "budget/tokens-exceeded" })
+    }
+}

@@ -33,6 +33,15 @@ public struct WritebackApproval: Codable, Sendable, Equatable {
         return out
     }
 
+    /// The writebacks of `mission` proposed and not yet decided, each with when it was proposed.
+    public static func pending(in mission: MissionSnapshot, decided: [String: WritebackApproval]) -> [(
+        writeback: MissionSnapshot.Writeback, since: Date
+    )] {
+        (mission.writebacks ?? []).filter {
+            $0.status == "proposed" && decided[mission.mission_id + "/" + $0.writeback_id] == nil
+        }.map { ($0, $0.proposed_at ?? mission.updated_at ?? mission.created_at) }
+    }
+
     /// The snapshot as the rules should judge it: an operator's approval counts as `approved_by`,
     /// a rejection as status `rejected`.
     public static func applied(_ approvals: [String: WritebackApproval], to mission: MissionSnapshot) -> MissionSnapshot

@@ -97,6 +97,7 @@ public struct AuditExport: Sendable {
         for mission in missions.sorted() {
             if Sys.kind(layout.mission(mission)) == .regular { files.append(("mission", layout.mission(mission))) }
             guard Sys.kind(layout.chain(mission)) == .regular else { continue }
+            try chain.cutTornTail(of: mission)
             let checked = MissionChain.check(
                 try Sys.readFile(layout.chain(mission), limit: MissionChain.sizeLimit), mission: mission,
                 label: layout.chain(mission))

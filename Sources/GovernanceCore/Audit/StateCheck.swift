@@ -117,7 +117,7 @@ public struct StateCheck: Sendable {
             let mission = String(name.dropLast(".jsonl".count))
             let path = layout.chain(mission)
             for problem in MissionChain.check(
-                try Sys.readFile(path, limit: MissionChain.sizeLimit), mission: mission, label: path
+                try Sys.readFile(path, limit: MissionChain.sizeLimit), mission: mission, label: path, live: true
             ).problems {
                 violate("mission_chain", path, problem)
             }

@@ -65,8 +65,7 @@ public enum StageCommand {
                 let record = StageRun(
                     stage: kind.rawValue, at: (try? options.clock().now()) ?? Date(), exit_status: status,
                     duration_ms: Int((Sys.monotonicSeconds() - started) * 1000), error: error)
-                try? DurableFile.write(
-                    try CanonicalJSON.encodeFile(record), to: layout.lastRunRecord(kind.rawValue))
+                try? DurableFile.replace(try CanonicalJSON.encodeFile(record), at: layout.lastRunRecord(kind.rawValue))
             }
             let seconds = Sys.monotonicSeconds() - started
             if let deployment = deployed {
@@ -128,19 +127,14 @@ public enum StageCommand {
                     Log.info(
                         kind.executable, "new notice", ["event": .string("notice_created"), "notice_id": .string(id)])
                 }
-                let backlog =
-                    (try? OperatorDesk(
-                        deployment: deployment,
-                        identity: OperatorIdentity(by: "-", osUser: Sys.userName(), osGroups: [])
-                    ).approvalBacklog()) ?? []
                 change = { m in
                     for (rule, n) in report.findings_by_rule { m.findings_total[rule, default: 0] += Double(n) }
                     m.missions = report.missions_by_status_type.mapValues(Double.init)
                     if let fed = report.mission_feed_last_update {
                         m.mission_feed_last_update_timestamp_seconds = fed.timeIntervalSince1970.rounded()
                     }
-                    m.approval_backlog = Double(backlog.count)
-                    m.approval_oldest_age_seconds = Double(backlog.map(\.waiting_ms).max() ?? 0) / 1000
+                    m.approval_backlog = Double(report.approval_backlog)
+                    m.approval_oldest_age_seconds = Double(report.approval_oldest_waiting_ms ?? 0) / 1000
                 }
             case .dispatcher:
                 let report = try Dispatcher(deployment: deployment).run()

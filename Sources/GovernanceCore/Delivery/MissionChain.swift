@@ -77,6 +77,13 @@ public struct MissionChain: Sendable {
         }
     }
 
+    /// Cuts a torn last line off `mission`'s chain, as the next append would (before export copies
+    /// it).
+    public func cutTornTail(of mission: String) throws {
+        guard Sys.kind(layout.chain(mission)) == .regular else { return }
+        try Sys.appendExclusively(layout.chain(mission), limit: Self.sizeLimit) { _ in nil }
+    }
+
     /// The chain's links as stored, oldest first (a torn last line is left out).
     public func links(of mission: String) throws -> [ChainLink] {
         let path = layout.chain(mission)
@@ -94,11 +101,14 @@ public struct MissionChain: Sendable {
 
     /// Recomputes a chain from its file's bytes: the head (the last line's hash) and every place
     /// where it does not continue.
-    public static func check(_ data: Data, mission: String, label: String) -> (
+    ///
+    /// In a live state (`live`), a torn last line is an append a power cut interrupted, which the
+    /// next append cuts off, not a break; in a bundle it is one.
+    public static func check(_ data: Data, mission: String, label: String, live: Bool = false) -> (
         links: [ChainLink], head: String, problems: [String]
     ) {
         var problems: [String] = []
-        if let last = data.last, last != 0x0a { problems.append("\(label): the last line is not whole") }
+        if !live, let last = data.last, last != 0x0a { problems.append("\(label): the last line is not whole") }
         var links: [ChainLink] = []
         var head = genesis(mission)
         for (index, line) in lines(data).enumerated() {

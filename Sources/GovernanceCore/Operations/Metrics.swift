@@ -37,8 +37,11 @@ public enum Metrics {
                 (try? CanonicalJSON.decode(MetricsState.self, from: try Sys.readFile(countersPath, limit: 16 << 20)))
                 ?? MetricsState()
             change(&state)
-            try DurableFile.write(try CanonicalJSON.encodeFile(state), to: countersPath)
-            try DurableFile.write(Data(try render(state, deployment: deployment, now: now).utf8), to: path(layout))
+            // Status, rebuilt by every run: replaced whole, not made durable (a power cut may cost
+            // the last run's increments, which Prometheus reads as a counter reset).
+            DurableFile.sweepVolatile(in: layout.metrics)
+            try DurableFile.replace(try CanonicalJSON.encodeFile(state), at: countersPath)
+            try DurableFile.replace(Data(try render(state, deployment: deployment, now: now).utf8), at: path(layout))
         }
     }
 

@@ -19,12 +19,10 @@ extension OperatorDesk {
     public func approvalBacklog() throws -> [PendingApproval] {
         let decided = WritebackApproval.load(layout)
         return try missions().flatMap { m in
-            (m.writebacks ?? []).filter {
-                $0.status == "proposed" && decided[m.mission_id + "/" + $0.writeback_id] == nil
-            }.map {
+            WritebackApproval.pending(in: m, decided: decided).map {
                 PendingApproval(
-                    mission_id: m.mission_id, writeback_id: $0.writeback_id, target: $0.target,
-                    waiting_ms: now.milliseconds(since: $0.proposed_at ?? m.updated_at ?? m.created_at))
+                    mission_id: m.mission_id, writeback_id: $0.writeback.writeback_id, target: $0.writeback.target,
+                    waiting_ms: now.milliseconds(since: $0.since))
             }
         }.sorted { $0.waiting_ms > $1.waiting_ms }
     }

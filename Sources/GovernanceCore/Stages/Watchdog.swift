@@ -34,6 +34,11 @@ public struct Watchdog {
         public var missions_by_status_type: [String: Int]
         /// The newest time any scanned snapshot says it was updated: when the colony feed last spoke.
         public var mission_feed_last_update: Date?
+        /// Proposed writebacks nobody has decided, and how long the oldest has waited.
+        public var approval_backlog: Int
+        public var approval_oldest_waiting_ms: Int64?
+        /// Snapshots not read again: unchanged, and quiet until a known time (`ScanCache`).
+        public var skipped_unchanged: Int
     }
 
     /// What one run did, gathered as it goes.
@@ -48,6 +53,21 @@ public struct Watchdog {
         var feedLastUpdate: Date?
         /// Open episodes by dedup key: the file of each, named by its episode id.
         var episodes: [String: String] = [:]
+        var approvalBacklog = 0
+        var oldestProposalMs: Int64?
+        var skipped = 0
+
+        /// Counts a scanned mission.
+        mutating func count(_ s: ScanCache.Summary) {
+            scanned += 1
+            missionsByStatusType[s.status + "|" + s.missionType, default: 0] += 1
+            if let ms = s.spokeMs {
+                let spoke = Timestamp.date(milliseconds: ms)
+                if feedLastUpdate.map({ spoke > $0 }) ?? true { feedLastUpdate = spoke }
+            }
+            approvalBacklog += s.pendingApprovals
+            if let ms = s.oldestProposalMs { oldestProposalMs = min(oldestProposalMs ?? ms, ms) }
+        }
     }
 
     private struct LastRun: Codable {
@@ -56,6 +76,12 @@ public struct Watchdog {
         var started_at: Date
         /// The latest time any run has seen: a clock set back is told from it.
         var newest_at: Date?
+        /// The artifact of the latest run that recorded one (relative to the state folder): a run
+        /// that found nothing new writes none, only this record, not made durable.
+        var recorded_artifact: String?
+        var duration_ms: Int?
+        var late_by_ms: Int?
+        var previous_run_at: Date?
     }
 
     private var lastRunPath: String { deployment.layout.watchdogLastRun }
@@ -95,15 +121,31 @@ public struct Watchdog {
         tally.episodes = try loadOpenEpisodes(now: now)
         let approvals = WritebackApproval.load(layout)
         var firing: Set<String> = []
+        // Which missions with an open episode were scanned (only those can close one).
+        let withEpisodes = Set(tally.episodes.keys.map { String($0.prefix { $0 != "/" }) })
         var scannedMissions: Set<String> = []
+        var cache = ScanCache(layout.watchdogScanCache, fingerprint: scanFingerprint(approvals))
+        let racyAfter = Sys.fileSystemNanoseconds() - ScanCache.racyNanoseconds
+        let nowMs = Timestamp.milliseconds(now)
 
-        for path in try layout.files(in: layout.missions) {
-            let name = (path as NSString).lastPathComponent
+        // In name order, as the cache is written.
+        for name in try layout.artifactNames(in: layout.missions) {
+            let path = layout.missions + "/" + name
             if let signal = Shutdown.requested {
                 // Each finding so far is recorded whole; closing episodes needs the whole scan.
                 throw RgovError(
                     .temporaryFailure,
                     "stopped by \(Shutdown.name(of: signal)) after \(tally.scanned) missions; no episode was closed")
+            }
+            let identity = Sys.identity(path)
+            if let identity, let (entry, line) = cache.entry(name), entry.identity == identity,
+                nowMs < entry.quietUntilMs
+            {
+                cache.keep(line)
+                tally.count(entry.summary)
+                tally.skipped += 1
+                if withEpisodes.contains(entry.summary.missionID) { scannedMissions.insert(entry.summary.missionID) }
+                continue
             }
             let mission: MissionSnapshot
             do {
@@ -118,14 +160,18 @@ public struct Watchdog {
                 }
                 continue
             }
-            tally.scanned += 1
-            scannedMissions.insert(mission.mission_id)
-            tally.missionsByStatusType[mission.status.rawValue + "|" + mission.mission_type, default: 0] += 1
-            let spoke = [mission.updated_at, mission.last_checkpoint_at, mission.started_at, mission.created_at]
-                .compactMap { $0 }.max()
-            if let spoke, tally.feedLastUpdate.map({ spoke > $0 }) ?? true { tally.feedLastUpdate = spoke }
+            let summary = Self.summary(of: mission, approvals: approvals)
+            tally.count(summary)
+            if withEpisodes.contains(mission.mission_id) { scannedMissions.insert(mission.mission_id) }
             let judged = WritebackApproval.applied(approvals, to: mission)
-            for finding in PolicyCatalog.evaluate(judged, rules: deployment.rules, now: now) {
+            let findings = PolicyCatalog.evaluate(judged, rules: deployment.rules, now: now)
+            if findings.isEmpty, let identity, identity.modified < racyAfter, identity.changed < racyAfter,
+                [name, summary.missionID, summary.status, summary.missionType].allSatisfy(ScanCache.fits),
+                let quiet = quietUntil(judged, nowMs: nowMs)
+            {
+                cache.write(name, ScanCache.Entry(identity: identity, quietUntilMs: quiet, summary: summary))
+            }
+            for finding in findings {
                 tally.findingsByRule[finding.rule_id, default: 0] += 1
                 let key = dedupKey(mission.mission_id, finding)
                 firing.insert(key)
@@ -137,10 +183,27 @@ public struct Watchdog {
             ? 0
             : try closeEpisodes(
                 except: firing, among: scannedMissions, runID: runID, now: now, store: store, tally: &tally)
+        let changedCache = cache.changed
+        let duration = Int(((Sys.monotonicSeconds() - started) * 1000).rounded())
+        // Nothing new: no artifact, only the last-run record, replaced without a barrier.
+        if tally.created.isEmpty, tally.reminders == 0, tally.escalations == 0, tally.quarantined.isEmpty,
+            resolved == 0, behindBy == nil, changedCache == nil, let recorded = previous?.recorded_artifact,
+            Sys.kind(layout.root + "/" + recorded) == .regular
+        {
+            try DurableFile.replace(
+                try CanonicalJSON.encodeFile(
+                    LastRun(
+                        run_id: runID, started_at: now, newest_at: newest, recorded_artifact: recorded,
+                        duration_ms: duration, late_by_ms: lateBy, previous_run_at: previous?.started_at)),
+                at: lastRunPath)
+            return report(
+                runID: runID, tally: tally, resolved: 0, lateBy: lateBy, previous: previous, duration: duration,
+                artifact: layout.root + "/" + recorded, nowMs: nowMs)
+        }
+        if let changedCache { try DurableFile.write(changedCache, to: layout.watchdogScanCache, phase: .markers) }
         // What the run artifact counts must be on disk.
         try batch.commit()
         let counts = try store.counts()
-        let duration = Int(((Sys.monotonicSeconds() - started) * 1000).rounded())
         let run = WatchdogRun(
             run_id: runID, parent_run_id: Log.parentRunID, profile_sha256: deployment.profile.sha256, started_at: now,
             finished_at: deployment.clock.isPinned ? now : Date(),
@@ -155,31 +218,104 @@ public struct Watchdog {
             capability_gaps: deployment.capabilityGaps, previous_run_at: previous?.started_at, late_by_ms: lateBy,
             expected_interval_ms: Int(expected), clock_behind_ms: behindBy)
         let artifact = try publishRun(run, now: now)
+        let recorded =
+            artifact.hasPrefix(layout.root + "/") ? String(artifact.dropFirst(layout.root.count + 1)) : artifact
         try DurableFile.write(
-            try CanonicalJSON.encodeFile(LastRun(run_id: runID, started_at: now, newest_at: newest)), to: lastRunPath,
-            phase: .markers)
-        return Report(
-            run_id: runID, scanned: tally.scanned, findings: run.findings, findings_by_rule: tally.findingsByRule,
+            try CanonicalJSON.encodeFile(
+                LastRun(run_id: runID, started_at: now, newest_at: newest, recorded_artifact: recorded)),
+            to: lastRunPath, phase: .markers)
+        return report(
+            runID: runID, tally: tally, resolved: resolved, lateBy: lateBy, previous: previous, duration: duration,
+            artifact: artifact, nowMs: nowMs)
+    }
+
+    private func report(
+        runID: String, tally: Tally, resolved: Int, lateBy: Int?, previous: LastRun?, duration: Int, artifact: String,
+        nowMs: Int64
+    ) -> Report {
+        Report(
+            run_id: runID, scanned: tally.scanned, findings: tally.findingsByRule.values.reduce(0, +),
+            findings_by_rule: tally.findingsByRule,
             notices_created: tally.created, reminders: tally.reminders, escalations: tally.escalations,
             episodes_resolved: resolved, quarantined: tally.quarantined, late_by_ms: lateBy,
             previous_run_at: previous?.started_at,
             duration_ms: duration, run_artifact: artifact, missions_by_status_type: tally.missionsByStatusType,
-            mission_feed_last_update: tally.feedLastUpdate)
+            mission_feed_last_update: tally.feedLastUpdate, approval_backlog: tally.approvalBacklog,
+            approval_oldest_waiting_ms: tally.oldestProposalMs.map { nowMs - $0 }, skipped_unchanged: tally.skipped)
+    }
+
+    /// What a scan counts of `mission`.
+    static func summary(of mission: MissionSnapshot, approvals: [String: WritebackApproval]) -> ScanCache.Summary {
+        let spoke = [mission.updated_at, mission.last_checkpoint_at, mission.started_at, mission.created_at]
+            .compactMap { $0 }.max()
+        let pending = WritebackApproval.pending(in: mission, decided: approvals)
+        return ScanCache.Summary(
+            missionID: mission.mission_id, status: mission.status.rawValue, missionType: mission.mission_type,
+            spokeMs: spoke.map(Timestamp.milliseconds), pendingApprovals: pending.count,
+            oldestProposalMs: pending.map { Timestamp.milliseconds($0.since) }.min())
+    }
+
+    /// The first millisecond at which a rule could fire for `judged`, quiet at `nowMs`; nil when it
+    /// is too near to be worth caching.
+    ///
+    /// Judged 30 days ahead, each finding's `occurred_at` is where its threshold lies (the
+    /// earliest is taken); a judgement a millisecond before it must still be quiet, so a rule whose
+    /// `occurred_at` came after its threshold is never skipped past.
+    private func quietUntil(_ judged: MissionSnapshot, nowMs: Int64) -> Int64? {
+        let horizon = nowMs.saturatingAdd(30 * 86_400_000)
+        let ahead = PolicyCatalog.evaluate(judged, rules: deployment.rules, now: Timestamp.date(milliseconds: horizon))
+        let until = min(horizon, ahead.map { Timestamp.milliseconds($0.occurred_at) }.min() ?? horizon)
+        guard until > nowMs.saturatingAdd(60_000) else { return nil }
+        if until < horizon,
+            !PolicyCatalog.evaluate(judged, rules: deployment.rules, now: Timestamp.date(milliseconds: until - 1))
+                .isEmpty
+        {
+            return nil
+        }
+        return until
+    }
+
+    /// What a scan cache is valid under: this build (the executable's identity), the rules with
+    /// their parameters, and every writeback decision.
+    private func scanFingerprint(_ approvals: [String: WritebackApproval]) -> String {
+        let exe = Sys.identity(Sys.executablePath())
+        var text = "exe \(exe?.inode ?? 0) \(exe?.size ?? 0) \(exe?.modified ?? 0)\n"
+        for rule in deployment.rules.sorted(by: { $0.ruleID < $1.ruleID }) {
+            text += "rule \(rule.ruleID) \(rule.severity.rawValue) \(rule.outcome.rawValue)"
+            for (key, value) in rule.values.sorted(by: { $0.key < $1.key }) { text += " \(key)=\(value)" }
+            text += "\n"
+        }
+        for (key, approval) in approvals.sorted(by: { $0.key < $1.key }) {
+            text += "approval \(key) \(approval.decision.rawValue)\n"
+        }
+        return SHA256.hex(of: text)
     }
 
     /// The newest run artifact in `layout`: when the watchdog last ran, and how often it expected to.
     ///
-    /// The run `last-run.json` names, so a run made under a clock set back is still the latest;
-    /// else the newest by name.
+    /// The run `last-run.json` names, so a run made under a clock set back is still the latest (a
+    /// run that recorded nothing new is shown as the recorded run at its own time); else the newest
+    /// by name.
     public static func latestRun(_ layout: StateLayout) -> WatchdogRun? {
         if let data = try? Sys.readFile(layout.watchdogLastRun, limit: 1 << 16),
             let last = try? CanonicalJSON.decode(LastRun.self, from: data),
-            let run = try? CanonicalJSON.decode(
+            var run = try? CanonicalJSON.decode(
                 WatchdogRun.self,
                 from: try Sys.readFile(
-                    layout.artifact(last.run_id, in: layout.watchdogRunFolder(day: Timestamp.day(last.started_at))),
+                    last.recorded_artifact.map { layout.root + "/" + $0 }
+                        ?? layout.artifact(
+                            last.run_id, in: layout.watchdogRunFolder(day: Timestamp.day(last.started_at))),
                     limit: 1 << 20))
         {
+            // A run that found nothing new is the recorded run, seen again at its own time.
+            if run.run_id != last.run_id {
+                run.run_id = last.run_id
+                run.started_at = last.started_at
+                run.finished_at = last.started_at
+                run.duration_ms = last.duration_ms ?? run.duration_ms
+                run.late_by_ms = last.late_by_ms
+                run.previous_run_at = last.previous_run_at
+            }
             return run
         }
         guard let day = try? layout.dayPartitions(in: layout.watchdogRuns).last,

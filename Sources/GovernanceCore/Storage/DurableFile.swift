@@ -10,6 +10,40 @@ import Foundation
 /// (`O_CREAT|O_EXCL|O_NOFOLLOW`, mode 0600), are fsynced, and only then renamed or linked into
 /// place; the directory is fsynced so the new name survives a power cut, not only the bytes.
 public enum DurableFile {
+    /// Replaces `path` with `data` whole (a reader sees the old bytes or the new), not durably.
+    ///
+    /// For status records rebuilt by the next run (metrics, a stage's last run), so a run that
+    /// changed nothing makes no durable write. After a power cut such a file may be a run old, or
+    /// empty; readers treat it as a hint.
+    ///
+    /// Its temporary (`.<name>.<pid>.v.tmp`) is not registered: `sweepVolatile(in:)`, run by the
+    /// folder's writer, removes those of processes that are gone.
+    public static func replace(_ data: Data, at path: String) throws {
+        let tmp =
+            directory(of: path) + "/." + (path as NSString).lastPathComponent + "."
+            + String(Sys.processID()) + ".v.tmp"
+        let fd = try Sys.open(tmp, O_CREAT | O_TRUNC | O_WRONLY | O_NOFOLLOW, mode: 0o600)
+        do {
+            defer { Sys.close(fd) }
+            try data.withUnsafeBytes { try Sys.writeAll(fd, $0, path: tmp) }
+            try Sys.rename(tmp, path)
+        } catch {
+            try? Sys.unlink(tmp)
+            throw error
+        }
+    }
+
+    /// Removes the `replace` temporaries in `folder` whose process is gone.
+    public static func sweepVolatile(in folder: String) {
+        for name in (try? Sys.listDirectory(folder)) ?? [] where name.hasPrefix(".") && name.hasSuffix(".v.tmp") {
+            let parts = name.split(separator: ".")
+            guard parts.count >= 4, let pid = Int32(parts[parts.count - 3]), pid != Sys.processID(),
+                !Sys.processExists(pid)
+            else { continue }
+            try? Sys.unlink(folder + "/" + name)
+        }
+    }
+
     /// Writes `data` to `path`, replacing what was there.
     ///
     /// In a batch, published in `phase` (`states` unless said).

@@ -109,6 +109,8 @@ public struct StateLayout: Sendable {
     public func watchdogRunFolder(day: String) -> String { watchdogRuns + "/" + day }
     /// The watchdog's record of its last run (when, and the latest time any run saw).
     public var watchdogLastRun: String { watchdogRuns + "/last-run.json" }
+    /// The watchdog's scan cache: missions it may skip until a known time (`ScanCache`).
+    public var watchdogScanCache: String { watchdogRuns + "/scan-cache.tsv" }
     /// The bundle folders under `exports/`, as paths, and a bundle's manifest.
     public func bundles() throws -> [String] {
         try Sys.listDirectory(exports).map { exports + "/" + $0 }.filter { Sys.isDirectory($0) }

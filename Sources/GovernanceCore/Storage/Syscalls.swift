@@ -291,6 +291,33 @@ public enum Sys {
         return Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
     }
 
+    /// What tells that a file changed without reading it (`lstat`): inode, size, and modification
+    /// and status-change times in nanoseconds; nil when it is not a regular file.
+    public struct FileIdentity: Sendable, Equatable {
+        public var inode: UInt64
+        public var size: Int64
+        public var modified: Int64
+        public var changed: Int64
+    }
+
+    /// `lstat(2)` of a regular file as a `FileIdentity`.
+    public static func identity(_ path: String) -> FileIdentity? {
+        var st = stat()
+        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+        return FileIdentity(
+            inode: UInt64(st.st_ino), size: Int64(st.st_size),
+            modified: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
+            changed: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec))
+    }
+
+    /// `clock_gettime(CLOCK_REALTIME)` in nanoseconds: the file system's clock, to compare with
+    /// file times (never the domain's clock, which is injected).
+    public static func fileSystemNanoseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
     /// `statvfs(3)`: bytes available to this user on the file system holding `path`, and its size.
     public static func freeSpace(_ path: String) -> (available: UInt64, total: UInt64)? {
         var vfs = statvfs()

@@ -71,6 +71,9 @@ public enum Timestamp {
         return Int64(max(-9.0e18, min(9.0e18, ms)))
     }
 
+    /// The time `ms` whole milliseconds after 1970.
+    public static func date(milliseconds ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
+
     /// Formats as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC, nearest millisecond).
     public static func format(_ date: Date) -> String {
         let totalMillis = milliseconds(date)
