@@ -131,7 +131,7 @@ import Testing
         let run = try ChildProcess.run(
             ChildSpec(
                 executable: "/usr/bin/env",
-                arguments: ["python3", Harness.repoRoot + "/scripts/soak", "--trials", "34", "--seed", "3", "--json"],
+                arguments: ["python3", Harness.repoRoot + "/scripts/soak", "--trials", "204", "--seed", "3", "--json"],
                 environment: environment, deadline: 900))
         let report = try CanonicalJSON.decode(JSONValue.self, from: Data(run.stdout))
         #expect(run.status == 0, "\(run.stdoutText)\(run.stderrText)")
