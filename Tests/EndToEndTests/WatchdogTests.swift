@@ -215,20 +215,37 @@ import Testing
         run.json?["stages"]?.array.first { $0["stage"] == .string("watchdog") }?["report"]
     }
 
-    @Test func theCacheChangesNoFindingAndSkipsOnlyUnchangedQuietMissions() throws {
+    /// A profile whose sender accepts without an ack, so escalations fall due too.
+    static func unacked(_ h: Harness) throws -> String {
+        let sender = try h.script("accept.sh", "cat > /dev/null; echo '{\"ok\":true}'")
+        return try h.profile(
+            named: "unacked",
+            replacing: [
+                (
+                    "      mode: shim\n      timeout_ms: 10000\n",
+                    "      mode: command\n      timeout_ms: 5000\n      binding:\n        command: [\(sender)]\n"
+                )
+            ])
+    }
+
+    @Test(arguments: [true, false])
+    func theCacheChangesNoFindingOrNotice(acked: Bool) throws {
         let cached = try Harness()
         let uncached = try Harness()
         try cached.importExamples()
         try uncached.importExamples()
+        let profiles = acked ? [Harness.teamTrial, Harness.teamTrial] : [try Self.unacked(cached), try Self.unacked(uncached)]
         try Self.waitUntilSettled(cached)
         var skippedAny = false
         for now in [
             "2026-11-20T12:00:00Z", "2026-11-20T12:00:30Z", "2026-11-20T12:05:00Z", "2026-11-20T12:20:00Z",
-            "2026-11-20T13:00:00Z", "2026-11-20T11:00:00Z", "2026-11-20T18:00:00Z", "2026-11-23T12:00:00Z",
+            "2026-11-20T12:59:59Z", "2026-11-20T13:00:00Z", "2026-11-20T13:00:30Z", "2026-11-20T13:30:00Z",
+            "2026-11-20T11:00:00Z", "2026-11-20T16:00:00Z", "2026-11-20T16:00:30Z", "2026-11-20T18:00:00Z",
+            "2026-11-23T12:00:00Z",
         ] {
             try? Sys.unlink(uncached.layout.watchdogScanCache)
-            let a = try cached.tick(profile: Harness.teamTrial, extra: ["--now", now])
-            let b = try uncached.tick(profile: Harness.teamTrial, extra: ["--now", now])
+            let a = try cached.tick(profile: profiles[0], extra: ["--now", now])
+            let b = try uncached.tick(profile: profiles[1], extra: ["--now", now])
             #expect(a.status == b.status)
             let ra = Self.watchdogReport(a)
             let rb = Self.watchdogReport(b)
@@ -237,9 +254,13 @@ import Testing
             #expect(ra?["approval_backlog"] == rb?["approval_backlog"], "at \(now)")
             #expect(rb?["skipped_unchanged"]?.int == 0)
             if (ra?["skipped_unchanged"]?.int ?? 0) > 0 { skippedAny = true }
-            #expect(try cached.notices().count == uncached.notices().count, "at \(now)")
+            func kinds(_ h: Harness) throws -> [String] { try h.notices().map { $0.notice_kind.rawValue }.sorted() }
+            #expect(try kinds(cached) == kinds(uncached), "at \(now)")
         }
         #expect(skippedAny, "the cache was used")
+        if !acked {
+            #expect(try cached.notices().contains { $0.notice_kind == .escalation }, "escalations were exercised")
+        }
     }
 
     /// An edit in place that keeps the size (and may keep the second) is seen at once.

@@ -22,13 +22,22 @@ struct ScanCache {
         var oldestProposalMs: Int64?
     }
 
-    struct Entry: Equatable {
-        var identity: Sys.FileIdentity
-        var quietUntilMs: Int64
-        var summary: Summary
+    /// A condition that holds for the mission: its rule and its episode's dedup key.
+    struct Firing: Equatable {
+        var rule: String
+        var key: String
     }
 
-    static let header = "rgov.scan-cache/v1"
+    struct Entry: Equatable {
+        var identity: Sys.FileIdentity
+        /// Until when judging it again changes nothing: no new rule fires, and no reminder or
+        /// escalation of its open conditions falls due.
+        var quietUntilMs: Int64
+        var summary: Summary
+        var firing: [Firing]
+    }
+
+    static let header = "rgov.scan-cache/v2"
     /// Changes this close to a scan are too recent to trust file times for (coarse timestamps).
     static let racyNanoseconds: Int64 = 2_000_000_000
 
@@ -94,6 +103,7 @@ struct ScanCache {
             name, String(e.identity.inode), String(e.identity.size), String(e.identity.modified),
             String(e.identity.changed), String(e.quietUntilMs), s.missionID, s.status, s.missionType,
             s.spokeMs.map(String.init) ?? "-", String(s.pendingApprovals), s.oldestProposalMs.map(String.init) ?? "-",
+            e.firing.map { $0.rule + "\u{1E}" + $0.key }.joined(separator: "\u{1F}"),
         ]
         diverge()
         written?.append(contentsOf: (fields.joined(separator: "\t") + "\n").utf8)
@@ -103,7 +113,7 @@ struct ScanCache {
         let f = line.dropLast().split(separator: 0x09, omittingEmptySubsequences: false).map {
             String(decoding: $0, as: UTF8.self)
         }
-        guard f.count == 12, let inode = UInt64(f[1]), let size = Int64(f[2]), let modified = Int64(f[3]),
+        guard f.count == 13, let inode = UInt64(f[1]), let size = Int64(f[2]), let modified = Int64(f[3]),
             let changed = Int64(f[4]), let quiet = Int64(f[5]), let pending = Int(f[10])
         else { return nil }
         return Entry(
@@ -111,9 +121,15 @@ struct ScanCache {
             quietUntilMs: quiet,
             summary: Summary(
                 missionID: f[6], status: f[7], missionType: f[8], spokeMs: Int64(f[9]), pendingApprovals: pending,
-                oldestProposalMs: Int64(f[11])))
+                oldestProposalMs: Int64(f[11])),
+            firing: f[12].split(separator: "\u{1F}").compactMap {
+                let pair = $0.split(separator: "\u{1E}", maxSplits: 1).map(String.init)
+                return pair.count == 2 ? Firing(rule: pair[0], key: pair[1]) : nil
+            })
     }
 
-    /// Whether `value` can stand in a field (no tab, no line break).
-    static func fits(_ value: String) -> Bool { !value.utf8.contains { $0 == 9 || $0 == 10 || $0 == 13 } }
+    /// Whether `value` can stand in a field (no tab, no line break, no separator of a list).
+    static func fits(_ value: String) -> Bool {
+        !value.utf8.contains { $0 == 9 || $0 == 10 || $0 == 13 || $0 == 0x1E || $0 == 0x1F }
+    }
 }

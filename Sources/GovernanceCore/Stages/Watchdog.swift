@@ -138,13 +138,18 @@ public struct Watchdog {
                     "stopped by \(Shutdown.name(of: signal)) after \(tally.scanned) missions; no episode was closed")
             }
             let identity = Sys.identity(path)
+            // Behind, a condition cached as holding may not hold yet: such a mission is judged again.
             if let identity, let (entry, line) = cache.entry(name), entry.identity == identity,
-                nowMs < entry.quietUntilMs
+                nowMs < entry.quietUntilMs, behindBy == nil || entry.firing.isEmpty
             {
                 cache.keep(line)
                 tally.count(entry.summary)
                 tally.skipped += 1
                 if withEpisodes.contains(entry.summary.missionID) { scannedMissions.insert(entry.summary.missionID) }
+                for condition in entry.firing {
+                    tally.findingsByRule[condition.rule, default: 0] += 1
+                    firing.insert(condition.key)
+                }
                 continue
             }
             let mission: MissionSnapshot
@@ -165,17 +170,28 @@ public struct Watchdog {
             if withEpisodes.contains(mission.mission_id) { scannedMissions.insert(mission.mission_id) }
             let judged = WritebackApproval.applied(approvals, to: mission)
             let findings = PolicyCatalog.evaluate(judged, rules: deployment.rules, now: now)
-            if findings.isEmpty, let identity, identity.modified < racyAfter, identity.changed < racyAfter,
-                [name, summary.missionID, summary.status, summary.missionType].allSatisfy(ScanCache.fits),
-                let quiet = quietUntil(judged, nowMs: nowMs)
-            {
-                cache.write(name, ScanCache.Entry(identity: identity, quietUntilMs: quiet, summary: summary))
-            }
+            var conditions: [ScanCache.Firing] = []
+            var followUpDue: Int64? = nil
             for finding in findings {
                 tally.findingsByRule[finding.rule_id, default: 0] += 1
                 let key = dedupKey(mission.mission_id, finding)
                 firing.insert(key)
-                try observe(finding, key: key, mission: mission, runID: runID, now: now, store: store, tally: &tally)
+                conditions.append(ScanCache.Firing(rule: finding.rule_id, key: key))
+                let due = try observe(
+                    finding, key: key, mission: mission, runID: runID, now: now, store: store, tally: &tally)
+                if let due { followUpDue = min(followUpDue ?? due, due) }
+            }
+            if let identity, identity.modified < racyAfter, identity.changed < racyAfter,
+                ([name, summary.missionID, summary.status, summary.missionType]
+                    + conditions.flatMap { [$0.rule, $0.key] }).allSatisfy(ScanCache.fits),
+                let quiet = quietUntil(judged, nowMs: nowMs, firing: Set(conditions.map(\.key))),
+                min(quiet, followUpDue ?? quiet) > nowMs.saturatingAdd(60_000)
+            {
+                cache.write(
+                    name,
+                    ScanCache.Entry(
+                        identity: identity, quietUntilMs: min(quiet, followUpDue ?? quiet), summary: summary,
+                        firing: conditions))
             }
         }
         let resolved =
@@ -255,24 +271,21 @@ public struct Watchdog {
             oldestProposalMs: pending.map { Timestamp.milliseconds($0.since) }.min())
     }
 
-    /// The first millisecond at which a rule could fire for `judged`, quiet at `nowMs`; nil when it
-    /// is too near to be worth caching.
+    /// The first millisecond at which a rule not among `firing` (the conditions holding at
+    /// `nowMs`) could fire for `judged`; nil when it is too near to be worth caching.
     ///
-    /// Judged 30 days ahead, each finding's `occurred_at` is where its threshold lies (the
-    /// earliest is taken); a judgement a millisecond before it must still be quiet, so a rule whose
-    /// `occurred_at` came after its threshold is never skipped past.
-    private func quietUntil(_ judged: MissionSnapshot, nowMs: Int64) -> Int64? {
+    /// Judged 30 days ahead, each new finding's `occurred_at` is where its threshold lies (the
+    /// earliest is taken); judged a millisecond before it, exactly `firing` must hold, so a rule
+    /// whose `occurred_at` came after its threshold is never skipped past. A condition that holds
+    /// keeps holding as time passes (every time-based rule fires once `now - since > limit`).
+    private func quietUntil(_ judged: MissionSnapshot, nowMs: Int64, firing: Set<String>) -> Int64? {
         let horizon = nowMs.saturatingAdd(30 * 86_400_000)
         let ahead = PolicyCatalog.evaluate(judged, rules: deployment.rules, now: Timestamp.date(milliseconds: horizon))
+            .filter { !firing.contains(dedupKey(judged.mission_id, $0)) }
         let until = min(horizon, ahead.map { Timestamp.milliseconds($0.occurred_at) }.min() ?? horizon)
         guard until > nowMs.saturatingAdd(60_000) else { return nil }
-        if until < horizon,
-            !PolicyCatalog.evaluate(judged, rules: deployment.rules, now: Timestamp.date(milliseconds: until - 1))
-                .isEmpty
-        {
-            return nil
-        }
-        return until
+        let before = PolicyCatalog.evaluate(judged, rules: deployment.rules, now: Timestamp.date(milliseconds: until - 1))
+        return Set(before.map { dedupKey(judged.mission_id, $0) }) == firing ? until : nil
     }
 
     /// What a scan cache is valid under: this build (the executable's identity), the rules with
@@ -363,25 +376,29 @@ public struct Watchdog {
     }
 
     /// A finding either opens an episode or follows up an open one.
+    ///
+    /// Returns when the episode's next reminder or escalation falls due (nil: never).
     private func observe(
         _ finding: Finding, key: String, mission: MissionSnapshot, runID: String, now: Date, store: NoticeStore,
         tally: inout Tally
-    ) throws {
+    ) throws -> Int64? {
+        let repeatMs = deployment.profile.repeatIntervalMs
+        let window = deployment.profile.escalationWindowMs
         guard let path = tally.episodes[key], Sys.kind(path) == .regular else {
             let (noticeID, path) = try openEpisode(
                 for: finding, key: key, mission: mission, runID: runID, now: now, store: store)
             if let noticeID { tally.created.append(noticeID) }
             tally.episodes[key] = path
-            return
+            return [repeatMs, window].compactMap { $0 }.min().map { Timestamp.milliseconds(now).saturatingAdd($0) }
         }
         guard var episode = try? CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path, limit: 1 << 20)) else {
             try Quarantine(layout: deployment.layout).isolate(
                 path, reason: "unreadable episode", stage: Self.stage, at: now)
-            return
+            return Timestamp.milliseconds(now)
         }
+
         var changed = false
-        if let repeatMs = deployment.profile.repeatIntervalMs,
-            now.milliseconds(since: episode.last_notified_at ?? episode.opened_at) >= repeatMs
+        if let repeatMs, now.milliseconds(since: episode.last_notified_at ?? episode.opened_at) >= repeatMs
         {
             let number = (episode.reminders ?? 0) + 1
             let id = try followUp(
@@ -393,7 +410,7 @@ public struct Watchdog {
             episode.last_notified_at = now
             changed = true
         }
-        if let window = deployment.profile.escalationWindowMs, episode.escalated_at == nil,
+        if let window, episode.escalated_at == nil,
             now.milliseconds(since: episode.opened_at) >= window, !firstNoticeAcked(episode, store: store)
         {
             let id = try followUp(
@@ -409,6 +426,15 @@ public struct Watchdog {
             episode.last_seen_at = now
             try DurableFile.write(try CanonicalJSON.encodeFile(episode), to: path, phase: .markers)
         }
+        // Due: the next reminder; the escalation while none was sent and its time is to come (one
+        // whose time passed without it had its first notice acked).
+        let reminder = repeatMs.map {
+            Timestamp.milliseconds(episode.last_notified_at ?? episode.opened_at).saturatingAdd($0)
+        }
+        let escalation = window.map { Timestamp.milliseconds(episode.opened_at).saturatingAdd($0) }.flatMap {
+            episode.escalated_at == nil && $0 > Timestamp.milliseconds(now) ? $0 : nil
+        }
+        return [reminder, escalation].compactMap { $0 }.min()
     }
 
     private func firstNoticeAcked(_ episode: Episode, store: NoticeStore) -> Bool {
@@ -562,7 +588,12 @@ public struct Watchdog {
     ) throws -> Int {
         let layout = deployment.layout
         var closed = 0
-        for path in try layout.files(in: layout.openEpisodes) {
+        // From the index of open episodes (dedup key, which starts with the mission id): only an
+        // episode that may close is read.
+        for (key, path) in tally.episodes.sorted(by: { $0.value < $1.value }) {
+            guard !firing.contains(key), missions.contains(String(key.prefix { $0 != "/" })),
+                Sys.kind(path) == .regular
+            else { continue }
             guard let episode = try? CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path, limit: 1 << 20))
             else {
                 try Quarantine(layout: layout).isolate(path, reason: "unreadable episode", stage: Self.stage, at: now)
