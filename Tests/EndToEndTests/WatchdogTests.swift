@@ -234,7 +234,8 @@ import Testing
         let uncached = try Harness()
         try cached.importExamples()
         try uncached.importExamples()
-        let profiles = acked ? [Harness.teamTrial, Harness.teamTrial] : [try Self.unacked(cached), try Self.unacked(uncached)]
+        let profiles =
+            acked ? [Harness.teamTrial, Harness.teamTrial] : [try Self.unacked(cached), try Self.unacked(uncached)]
         try Self.waitUntilSettled(cached)
         var skippedAny = false
         for now in [

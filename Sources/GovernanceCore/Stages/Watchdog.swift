@@ -284,7 +284,8 @@ public struct Watchdog {
             .filter { !firing.contains(dedupKey(judged.mission_id, $0)) }
         let until = min(horizon, ahead.map { Timestamp.milliseconds($0.occurred_at) }.min() ?? horizon)
         guard until > nowMs.saturatingAdd(60_000) else { return nil }
-        let before = PolicyCatalog.evaluate(judged, rules: deployment.rules, now: Timestamp.date(milliseconds: until - 1))
+        let before = PolicyCatalog.evaluate(
+            judged, rules: deployment.rules, now: Timestamp.date(milliseconds: until - 1))
         return Set(before.map { dedupKey(judged.mission_id, $0) }) == firing ? until : nil
     }
 
@@ -398,8 +399,7 @@ public struct Watchdog {
         }
 
         var changed = false
-        if let repeatMs, now.milliseconds(since: episode.last_notified_at ?? episode.opened_at) >= repeatMs
-        {
+        if let repeatMs, now.milliseconds(since: episode.last_notified_at ?? episode.opened_at) >= repeatMs {
             let number = (episode.reminders ?? 0) + 1
             let id = try followUp(
                 .reminder, number: number, of: episode, finding: finding, mission: mission, runID: runID, now: now,
