@@ -198,9 +198,11 @@ public struct NoticeStore: Sendable {
     public func ackKinds() throws -> [String: Int] { try NoticeHistory(layout: layout).summary().acksByKind }
 
     /// How many notices are in each state: a directory listing per folder, nothing decoded.
-    public func counts() throws -> [DeliveryState: Int] {
+    ///
+    /// Finished notices come from `history` (a `NoticeHistory` summary already made) or a new one.
+    public func counts(history: NoticeHistory.Summary? = nil) throws -> [DeliveryState: Int] {
         // History can be large: finished notices are counted from `NoticeHistory`.
-        var result = try NoticeHistory(layout: layout).summary().finished
+        var result = try (history ?? NoticeHistory(layout: layout).summary()).finished
         for state in DeliveryState.allCases where !state.isFinal {
             result[state] = try layout.artifactNames(in: layout.notices(state)).count
             if state == .pending_external_send {

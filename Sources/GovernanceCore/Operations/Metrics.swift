@@ -80,7 +80,8 @@ public enum Metrics {
                 }
             }
         }
-        let counts = try store.counts()
+        let history = try NoticeHistory(layout: layout).summary()
+        let counts = try store.counts(history: history)
         for state in DeliveryState.allCases where state.isFinal {
             byStateReason[state.rawValue + "|", default: 0] += Double(counts[state] ?? 0)
         }
@@ -88,7 +89,7 @@ public enum Metrics {
             "rgov_notices", "gauge",
             "Notices by delivery state and reason (final states are counted without reading them: reason empty).")
         out.samples("rgov_notices", byStateReason, splitting: "|", into: ("state", "reason"))
-        let acks = try NoticeStore(layout: layout).ackKinds()
+        let acks = history.acksByKind
         out.family(
             "rgov_acks", "gauge",
             "Acked notices by evidence kind: synthetic (a trial sender) apart from the human-visible kinds.")

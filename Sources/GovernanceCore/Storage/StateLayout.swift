@@ -180,9 +180,6 @@ public struct StateLayout: Sendable {
 
     /// Day partitions (`YYYY-MM-DD`) inside `folder`, oldest first.
     public func dayPartitions(in folder: String) throws -> [String] {
-        try Sys.listDirectory(folder).filter {
-            $0.count == 10 && $0.first?.isNumber == true && Sys.isDirectory(folder + "/" + $0)
-        }
-        .sorted()
+        try Sys.listSubdirectories(folder).filter { $0.count == 10 && $0.first?.isNumber == true }.sorted()
     }
 }

@@ -232,23 +232,34 @@ public enum Sys {
     /// `opendir(3)`/`readdir(3)`: names in `path` without `.` and `..`, unsorted.
     ///
     /// A missing folder is empty.
-    public static func listDirectory(_ path: String) throws -> [String] {
+    public static func listDirectory(_ path: String) throws -> [String] { try entries(path).map(\.name) }
+
+    /// `readdir(3)` entries of `path` with their `d_type`.
+    private static func entries(_ path: String) throws -> [(name: String, type: Int32)] {
         guard let dir = opendir(path) else {
             if errno == ENOENT { return [] }
             throw SystemCallError(call: "opendir", path: path, errno: errno)
         }
         defer { closedir(dir) }
-        var names: [String] = []
+        var found: [(name: String, type: Int32)] = []
         while let entry = readdir(dir) {
             let name = withUnsafePointer(to: entry.pointee.d_name) {
                 $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
             }
-            if name != "." && name != ".." { names.append(name) }
+            if name != "." && name != ".." { found.append((name, Int32(entry.pointee.d_type))) }
         }
-        return names
+        return found
     }
 
     public enum FileKind: Sendable { case missing, regular, directory, symlink, other }
+
+    /// The subfolders of `path` (not links to folders), from `readdir`'s entry types, with an
+    /// `lstat` only where the file system does not give one.
+    public static func listSubdirectories(_ path: String) throws -> [String] {
+        try entries(path).filter {
+            $0.type == Int32(DT_DIR) || ($0.type == Int32(DT_UNKNOWN) && kind(path + "/" + $0.name) == .directory)
+        }.map(\.name)
+    }
 
     /// `lstat(2)`: what is at `path`, without following a symlink.
     public static func kind(_ path: String) -> FileKind {
