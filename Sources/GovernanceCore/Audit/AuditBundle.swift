@@ -206,7 +206,7 @@ public struct AuditExport: Sendable {
         let layout = deployment.layout
         if link.kind == .notice { return store.locate(link.id) }
         if link.kind == .spool { return layout.locateSpoolHandoff(link.id) }
-        let recorded = layout.root + "/" + link.ref
+        let recorded = layout.resolve(link.ref)
         if Sys.kind(recorded) == .regular { return recorded }
         if link.kind == .attempt {
             for day in (try? layout.dayPartitions(in: layout.attempts)) ?? [] {

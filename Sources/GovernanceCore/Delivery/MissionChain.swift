@@ -50,7 +50,7 @@ public struct MissionChain: Sendable {
         _ kind: ChainLink.Kind, id: String, sha256: String, ref: String, mission: String, at: Date, late: Bool = false
     ) throws {
         try Sys.makeDirectory(layout.chains)
-        let relative = ref.hasPrefix(layout.root + "/") ? String(ref.dropFirst(layout.root.count + 1)) : ref
+        let relative = layout.relative(ref)
         let body: (Data) throws -> Data? = { existing in
             let lines = Self.lines(existing)
             if let any = lines.last, (try? CanonicalJSON.decode(ChainLink.self, from: any)) == nil {

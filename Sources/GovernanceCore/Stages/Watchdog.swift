@@ -130,7 +130,7 @@ public struct Watchdog {
 
         // In name order, as the cache is written.
         for name in try layout.artifactNames(in: layout.missions) {
-            let path = layout.missions + "/" + name
+            let path = layout.mission(String(name.dropLast(".json".count)))
             if let signal = Shutdown.requested {
                 // Each finding so far is recorded whole; closing episodes needs the whole scan.
                 throw RgovError(
@@ -204,7 +204,7 @@ public struct Watchdog {
         // Nothing new: no artifact, only the last-run record, replaced without a barrier.
         if tally.created.isEmpty, tally.reminders == 0, tally.escalations == 0, tally.quarantined.isEmpty,
             resolved == 0, behindBy == nil, changedCache == nil, let recorded = previous?.recorded_artifact,
-            Sys.kind(layout.root + "/" + recorded) == .regular
+            Sys.kind(layout.resolve(recorded)) == .regular
         {
             try DurableFile.replace(
                 try CanonicalJSON.encodeFile(
@@ -214,7 +214,7 @@ public struct Watchdog {
                 at: lastRunPath)
             return report(
                 runID: runID, tally: tally, resolved: 0, lateBy: lateBy, previous: previous, duration: duration,
-                artifact: layout.root + "/" + recorded, nowMs: nowMs)
+                artifact: layout.resolve(recorded), nowMs: nowMs)
         }
         if let changedCache { try DurableFile.write(changedCache, to: layout.watchdogScanCache, phase: .markers) }
         // What the run artifact counts must be on disk.
@@ -234,8 +234,7 @@ public struct Watchdog {
             capability_gaps: deployment.capabilityGaps, previous_run_at: previous?.started_at, late_by_ms: lateBy,
             expected_interval_ms: Int(expected), clock_behind_ms: behindBy)
         let artifact = try publishRun(run, now: now)
-        let recorded =
-            artifact.hasPrefix(layout.root + "/") ? String(artifact.dropFirst(layout.root.count + 1)) : artifact
+        let recorded = layout.relative(artifact)
         try DurableFile.write(
             try CanonicalJSON.encodeFile(
                 LastRun(run_id: runID, started_at: now, newest_at: newest, recorded_artifact: recorded)),
@@ -316,7 +315,7 @@ public struct Watchdog {
             var run = try? CanonicalJSON.decode(
                 WatchdogRun.self,
                 from: try Sys.readFile(
-                    last.recorded_artifact.map { layout.root + "/" + $0 }
+                    last.recorded_artifact.map(layout.resolve)
                         ?? layout.artifact(
                             last.run_id, in: layout.watchdogRunFolder(day: Timestamp.day(last.started_at))),
                     limit: 1 << 20))
@@ -397,7 +396,6 @@ public struct Watchdog {
                 path, reason: "unreadable episode", stage: Self.stage, at: now)
             return Timestamp.milliseconds(now)
         }
-
         var changed = false
         if let repeatMs, now.milliseconds(since: episode.last_notified_at ?? episode.opened_at) >= repeatMs {
             let number = (episode.reminders ?? 0) + 1

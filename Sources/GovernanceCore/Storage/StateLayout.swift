@@ -109,6 +109,16 @@ public struct StateLayout: Sendable {
     public func watchdogRunFolder(day: String) -> String { watchdogRuns + "/" + day }
     /// The watchdog's record of its last run (when, and the latest time any run saw).
     public var watchdogLastRun: String { watchdogRuns + "/last-run.json" }
+    /// `path` relative to the state folder (as records name files: a state moved elsewhere keeps
+    /// its references).
+    public func relative(_ path: String) -> String {
+        path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : path
+    }
+
+    /// A path that `relative` made, under the state folder again (always under it, whatever the
+    /// name says: a reference read from a record is never followed outside).
+    public func resolve(_ relative: String) -> String { root + "/" + relative }
+
     /// The watchdog's scan cache: missions it may skip until a known time (`ScanCache`).
     public var watchdogScanCache: String { watchdogRuns + "/scan-cache.tsv" }
     /// The bundle folders under `exports/`, as paths, and a bundle's manifest.

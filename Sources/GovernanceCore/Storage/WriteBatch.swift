@@ -117,7 +117,7 @@ public final class WriteBatch: @unchecked Sendable {
     /// A registry line: the folder relative to the state folder, so a state folder moved or
     /// restored elsewhere after a crash is still swept.
     static func entry(_ folder: String, root: String) -> String {
-        folder.hasPrefix(root + "/") ? String(folder.dropFirst(root.count + 1)) : folder
+        StateLayout(root: root).relative(folder)
     }
 
     /// A fresh temporary path beside `path` (`.<name>.<pid>.b<n>.tmp`).
@@ -153,7 +153,7 @@ public final class WriteBatch: @unchecked Sendable {
                 decoding: (try? Sys.readFile(registries + "/" + name, limit: 16 << 20)) ?? Data(), as: UTF8.self)
             let mark = "." + String(pid) + "."
             for line in Set(list.split(separator: "\n").map(String.init)) {
-                let folder = line.hasPrefix("/") ? line : anchor + "/" + line
+                let folder = line.hasPrefix("/") ? line : StateLayout(root: anchor).resolve(line)
                 for file in (try? Sys.listDirectory(folder)) ?? []
                 where file.hasPrefix(".") && file.hasSuffix(".tmp") && file.contains(mark) {
                     try? Sys.unlink(folder + "/" + file)
