@@ -14,11 +14,13 @@ let package = Package(
     ],
     targets: [
         .target(name: "GovernanceCore"),
+        // The webhook's HTTP (FoundationNetworking, libcurl), linked by rgov-sender alone.
+        .target(name: "SenderNetworking", dependencies: ["GovernanceCore"]),
         .executableTarget(name: "orchestrator", dependencies: ["GovernanceCore"]),
         .executableTarget(name: "watchdog", dependencies: ["GovernanceCore"]),
         .executableTarget(name: "dispatcher", dependencies: ["GovernanceCore"]),
         .executableTarget(name: "bridge", dependencies: ["GovernanceCore"]),
-        .executableTarget(name: "sender", dependencies: ["GovernanceCore"]),
+        .executableTarget(name: "sender", dependencies: ["GovernanceCore", "SenderNetworking"]),
         .testTarget(name: "GovernanceCoreTests", dependencies: ["GovernanceCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["GovernanceCore"]),
     ]

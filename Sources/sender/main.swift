@@ -1,7 +1,8 @@
 import GovernanceCore
+import SenderNetworking
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-exit(SenderCommand.main())
+exit(SenderCommand.main(transport: URLSessionTransport()))

@@ -139,6 +139,11 @@ import Testing
     }
 }
 
+/// The day summaries as a reader of `metrics/notice-history.json` sees them.
+private struct NoticeHistoryFile: Decodable {
+    var days: [String: [String: JSONValue]]
+}
+
 /// Counts that follow work, not history: finished notices are summarised once per day folder and
 /// read again only when the folder changes.
 @Suite struct NoticeHistoryTests {
@@ -158,8 +163,20 @@ import Testing
                     Data(text.replacingOccurrences(of: acked.notice_id, with: id).utf8),
                     to: h.layout.artifact(id, in: folder))
             }
+            // Old history: its folder's time is older than the window in which file times are
+            // too coarse to key a cache on.
+            Self.age(folder)
         }
         return acked
+    }
+
+    /// Sets a folder's modification time back (an hour by default).
+    static func age(_ path: String, secondsAgo: Int = 3600) { setModified(path, to: time(nil) - secondsAgo) }
+
+    /// Sets a folder's modification time to `then` (seconds since 1970).
+    static func setModified(_ path: String, to then: Int) {
+        var times = [timespec(tv_sec: then, tv_nsec: 0), timespec(tv_sec: then, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, path, &times, 0) == 0, "\(path)")
     }
 
     static func status(_ h: Harness, _ extra: [String] = []) throws -> (acked: Int, synthetic: Int) {
@@ -167,6 +184,36 @@ import Testing
         #expect(run.status == 0, "\(run.stderr)")
         let status = try CanonicalJSON.decode(StatusReport.self, from: Data(run.stdout.utf8))
         return (status.notices_by_state["acked"] ?? -1, status.acks_by_kind["synthetic"] ?? -1)
+    }
+
+    /// Notices under way are summarised per folder the same way: the metrics of an idle tick read
+    /// none of them, and follow any change to their folder.
+    @Test func waitingNoticesAreSummarisedByFolderAndFollowItsChanges() throws {
+        let h = try Harness()
+        try h.importExamples()
+        #expect(try h.tick().status == 0)
+        let folder = h.layout.notices(.pending_external_send)
+        let pending = try h.layout.files(in: folder)
+        #expect(pending.count == Harness.exampleNotices)
+        func gauge() throws -> [String] {
+            String(decoding: try Sys.readFile(h.layout.metricsFile), as: UTF8.self).split(separator: "\n")
+                .filter { $0.hasPrefix("rgov_notices{state=\"pending_external_send\"") }.map(String.init)
+        }
+        Self.age(folder)
+        #expect(try h.tick().status == 0)
+        #expect(try gauge() == ["rgov_notices{state=\"pending_external_send\",reason=\"dry_run\"} 5"])
+        // Replaced in place, a notice leaves its folder's time alone: the summary stands.
+        let fd = try Sys.open(pending[0], O_WRONLY | O_TRUNC)
+        try Array("{}".utf8).withUnsafeBytes { try Sys.writeAll(fd, $0, path: pending[0]) }
+        Sys.close(fd)
+        #expect(try h.tick().status == 0)
+        #expect(try gauge() == ["rgov_notices{state=\"pending_external_send\",reason=\"dry_run\"} 5"])
+        // The folder changes: its notices are read again, and the unreadable one is not counted.
+        let marker = folder + "/.touched"
+        Sys.close(try Sys.open(marker, O_WRONLY | O_CREAT))
+        try Sys.unlink(marker)
+        #expect(try h.tick().status == 0)
+        #expect(try gauge() == ["rgov_notices{state=\"pending_external_send\",reason=\"dry_run\"} 4"])
     }
 
     @Test func countsComeFromDaySummariesAndFollowEveryChange() throws {
@@ -191,6 +238,12 @@ import Testing
             try Sys.readFile(h.layout.artifact("ntc-old-5-0", in: h.layout.notices(.acked, day: "2026-10-06"))),
             to: h.layout.artifact("ntc-late", in: h.layout.notices(.acked, day: "2026-10-02")))
         #expect(try Self.status(h) == (scanned + 1, scanned + 1))
+        // That folder changed within the window of coarse file times: it is not cached until it
+        // is older (a second change so soon could keep its time).
+        let days = try CanonicalJSON.decode(
+            NoticeHistoryFile.self, from: try Sys.readFile(cache)
+        ).days
+        #expect(days["acked:2026-10-02"] == nil && days["acked:2026-10-03"] != nil)
         // A recount reads every folder again: the emptied notice no longer has an evidence kind.
         #expect(try Self.status(h, ["--recount"]) == (scanned + 1, scanned))
         try Sys.unlink(cache)

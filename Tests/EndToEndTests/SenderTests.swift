@@ -346,6 +346,18 @@ import Testing
 
     // MARK: webhook and the curl recipe, against a real receiver on 127.0.0.1
 
+    /// Only `rgov-sender` loads the HTTP stack (FoundationNetworking, libcurl and the libraries
+    /// behind it): the stages start without it.
+    @Test func onlyTheSenderLoadsTheHTTPStack() throws {
+        for name in ["rgov", "rgov-watchdog", "rgov-dispatcher", "rgov-bridge", "rgov-sender"] {
+            let ldd = try ChildProcess.run(
+                ChildSpec(executable: "/usr/bin/ldd", arguments: [Harness.bin + "/" + name], deadline: 30))
+            #expect(ldd.status == 0, "\(name): \(ldd.stderrText)")
+            let loads = ldd.stdoutText.contains("libFoundationNetworking") || ldd.stdoutText.contains("libcurl")
+            #expect(loads == (name == "rgov-sender"), "\(name): \(ldd.stdoutText)")
+        }
+    }
+
     /// Starts the loopback receiver; returns its base URL and request log path.
     static func receiver(_ h: Harness) throws -> (String, String) {
         let portFile = h.dir + "/port"

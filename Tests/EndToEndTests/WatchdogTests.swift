@@ -208,7 +208,38 @@ import Testing
         for name in try Sys.listDirectory(h.layout.missions) {
             if let id = Sys.identity(h.layout.missions + "/" + name) { newest = max(newest, id.modified, id.changed) }
         }
-        while Sys.fileSystemNanoseconds() <= newest + ScanCache.racyNanoseconds { Sys.sleep(milliseconds: 50) }
+        while Sys.fileSystemNanoseconds() <= newest + Sys.racyNanoseconds { Sys.sleep(milliseconds: 50) }
+    }
+
+    /// An unchanged episodes folder is known from its index: an episode replaced in place is not
+    /// read; once the folder changes, every open episode is read again.
+    @Test func openEpisodesAreKnownFromTheirIndexWhileTheirFolderIsUnchanged() throws {
+        let h = try Harness()
+        try h.importExamples()
+        try Self.waitUntilSettled(h)
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
+        let folder = h.layout.openEpisodes
+        let episodes = try h.layout.files(in: folder)
+        try #require(!episodes.isEmpty)
+        NoticeHistoryTests.age(folder)
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
+        let index = String(decoding: try Sys.readFile(h.layout.watchdogEpisodeIndex), as: UTF8.self)
+        #expect(index.split(separator: "\n").count == episodes.count + 1, "\(index)")
+        // Replaced in place, the episode leaves its folder's time alone: the run does not read it.
+        let victim = episodes[0]
+        let fd = try Sys.open(victim, O_WRONLY | O_TRUNC)
+        try Array("{}".utf8).withUnsafeBytes { try Sys.writeAll(fd, $0, path: victim) }
+        Sys.close(fd)
+        let idle = try h.tick(profile: Harness.teamTrial)
+        #expect(idle.status == 0)
+        #expect(Sys.kind(victim) == .regular, "not read, so not isolated")
+        #expect(Self.watchdogReport(idle)?["skipped_unchanged"]?.int == Harness.exampleMissions)
+        // The folder changes: every open episode is read, and the unreadable one is isolated.
+        let marker = folder + "/.touched"
+        Sys.close(try Sys.open(marker, O_WRONLY | O_CREAT))
+        try Sys.unlink(marker)
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
+        #expect(Sys.kind(victim) == .missing, "read and isolated as unreadable")
     }
 
     static func watchdogReport(_ run: Harness.Run) -> JSONValue? {
@@ -238,6 +269,8 @@ import Testing
             acked ? [Harness.teamTrial, Harness.teamTrial] : [try Self.unacked(cached), try Self.unacked(uncached)]
         try Self.waitUntilSettled(cached)
         var skippedAny = false
+        var step = 0
+        let agedFrom = time(nil) - 86_400
         for now in [
             "2026-11-20T12:00:00Z", "2026-11-20T12:00:30Z", "2026-11-20T12:05:00Z", "2026-11-20T12:20:00Z",
             "2026-11-20T12:59:59Z", "2026-11-20T13:00:00Z", "2026-11-20T13:00:30Z", "2026-11-20T13:30:00Z",
@@ -245,6 +278,11 @@ import Testing
             "2026-11-23T12:00:00Z",
         ] {
             try? Sys.unlink(uncached.layout.watchdogScanCache)
+            try? Sys.unlink(uncached.layout.watchdogEpisodeIndex)
+            // The open episodes' folder looks old, each time at a time never used before (as any
+            // change gives it), so their index is used.
+            step += 1
+            NoticeHistoryTests.setModified(cached.layout.openEpisodes, to: agedFrom - step)
             let a = try cached.tick(profile: profiles[0], extra: ["--now", now])
             let b = try uncached.tick(profile: profiles[1], extra: ["--now", now])
             #expect(a.status == b.status)

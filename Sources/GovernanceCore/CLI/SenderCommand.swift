@@ -20,7 +20,10 @@ public enum SenderCommand {
         exits: [(.dataError, "unreadable input"), (.configuration, "mode not available")],
         example: "rgov-sender --mode dry-run --state state < handoffs.jsonl")
 
-    public static func main(arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Int32 {
+    /// Runs `rgov-sender`; `transport` carries the webhook mode's HTTP.
+    public static func main(
+        arguments: [String] = Array(CommandLine.arguments.dropFirst()), transport: any HTTPTransport
+    ) -> Int32 {
         CommandRunner.run("rgov-sender") {
             let options = try spec.parse(arguments)
             if options.has("help") {
@@ -41,7 +44,7 @@ public enum SenderCommand {
             let layout = StateLayout(root: options.stateDirectory)
             // Its temporaries (the shim's) are registered, so a kill's leftovers are swept.
             WriteBatch.adopt(root: layout.root)
-            let sender = Sender(mode: mode, layout: layout)
+            let sender = Sender(mode: mode, layout: layout, transport: transport)
             try sender.send(try Sys.readStandardInput()) { result in
                 Sys.writeStandardOutput(CanonicalJSON.line(result) + "\n")
                 FaultInjection.point("sender.after_item")

@@ -1,14 +1,17 @@
 import Foundation
 
-/// How many notices ended `acked` or `blocked`, and the acked ones by evidence kind, without
-/// reading history on every tick.
+/// How many notices ended `acked` or `blocked`, and the acked ones by evidence kind; and the
+/// notices still waiting by state and reason, with the oldest of each state: without reading
+/// every notice on every tick.
 ///
-/// Each final-state day folder is summarised once (names counted; acked notices read for their
-/// evidence kind) and the summary cached in `metrics/notice-history.json` with the folder's
-/// modification time: a folder that gained or lost a notice since (a late move, a clock set
-/// back, a prune) has a new time and is summarised again. The cache is only a cache: deleting it,
-/// or `rgov status --recount`, rebuilds it from the folders, and it is written only when a
-/// summary changed, so a tick with nothing new writes nothing here.
+/// Each final-state day folder, and each folder of notices under way, is summarised (names
+/// counted; acked notices read for their evidence kind, waiting ones for their reason and age)
+/// and the summary cached in `metrics/notice-history.json` with the folder's modification time:
+/// a folder that gained, lost or replaced a notice since (a move, a rewrite by rename, a prune)
+/// has a new time and is summarised again. A folder changed within `Sys.racyNanoseconds` of the
+/// summary is not cached, since a second change that soon could keep its time. The cache is only
+/// a cache: deleting it, or `rgov status --recount`, rebuilds it from the folders, and it is
+/// written only when a summary changed, so a tick with nothing new writes nothing here.
 public struct NoticeHistory: Sendable {
     struct Day: Codable, Equatable {
         var modified_ns: Int64
@@ -16,15 +19,29 @@ public struct NoticeHistory: Sendable {
         var acks_by_kind: [String: Int]?
     }
 
+    /// A folder of notices under way.
+    struct Waiting: Codable, Equatable {
+        var modified_ns: Int64
+        var by_reason: [String: Int]
+        /// When its oldest notice was created.
+        var oldest_created_ms: Int64?
+    }
+
     struct Cache: Codable, Equatable {
         var schema = "rgov.notice-history/v1"
         /// By `<state>:<day>`.
         var days: [String: Day]
+        /// By the folder's path in the state folder.
+        var waiting: [String: Waiting]?
     }
 
     public struct Summary: Sendable, Equatable {
         public var finished: [DeliveryState: Int]
         public var acksByKind: [String: Int]
+        /// Notices under way by `<state>|<reason>` (deferred notices count as pending_external_send).
+        public var waitingByStateReason: [String: Int]
+        /// When the oldest notice of each state under way was created.
+        public var oldestWaiting: [DeliveryState: Date]
     }
 
     public let layout: StateLayout
@@ -39,9 +56,11 @@ public struct NoticeHistory: Sendable {
             : (try? Sys.readFile(layout.noticeHistory, limit: 64 << 20)).flatMap {
                 try? CanonicalJSON.decode(Cache.self, from: $0)
             }
-        var fresh = Cache(days: [:])
-        var summary = Summary(finished: [:], acksByKind: [:])
+        var fresh = Cache(days: [:], waiting: [:])
+        var summary = Summary(finished: [:], acksByKind: [:], waitingByStateReason: [:], oldestWaiting: [:])
         let store = NoticeStore(layout: layout)
+        // Times from here on are too recent to key the cache on.
+        let racyAfter = Sys.fileSystemNanoseconds() - Sys.racyNanoseconds
         for state in DeliveryState.allCases where state.isFinal {
             summary.finished[state] = 0
             for day in try layout.dayPartitions(in: layout.notices(state)) {
@@ -59,9 +78,35 @@ public struct NoticeHistory: Sendable {
                         entry.acks_by_kind = NoticeStore.ackKinds(files.compactMap { try? store.read($0) })
                     }
                 }
-                fresh.days[key] = entry
+                if modified < racyAfter { fresh.days[key] = entry }
                 summary.finished[state, default: 0] += entry.notices
                 summary.acksByKind.merge(entry.acks_by_kind ?? [:], uniquingKeysWith: +)
+            }
+        }
+        let waiting: [(DeliveryState, String)] =
+            [DeliveryState.prepared, .queued, .dispatched, .pending_external_send].map { ($0, layout.notices($0)) }
+            + [(.pending_external_send, layout.deferredNotices)]
+        for (state, folder) in waiting {
+            guard let modified = Sys.modifiedNanoseconds(folder) else { continue }
+            let key = layout.relative(folder)
+            var entry: Waiting
+            if let cached = stored?.waiting?[key], cached.modified_ns == modified {
+                entry = cached
+            } else {
+                entry = Waiting(modified_ns: modified, by_reason: [:], oldest_created_ms: nil)
+                for path in try layout.files(in: folder) {
+                    guard let notice = try? store.read(path) else { continue }
+                    entry.by_reason[notice.state_reason, default: 0] += 1
+                    let created = Timestamp.milliseconds(notice.created_at)
+                    entry.oldest_created_ms = min(entry.oldest_created_ms ?? created, created)
+                }
+            }
+            if modified < racyAfter { fresh.waiting?[key] = entry }
+            for (reason, n) in entry.by_reason {
+                summary.waitingByStateReason[state.rawValue + "|" + reason, default: 0] += n
+            }
+            if let oldest = entry.oldest_created_ms.map(Timestamp.date(milliseconds:)) {
+                summary.oldestWaiting[state] = min(summary.oldestWaiting[state] ?? oldest, oldest)
             }
         }
         if fresh != stored, Sys.isDirectory(layout.metrics) {

@@ -64,24 +64,10 @@ public enum Metrics {
         for (rule, value) in state.findings_total.sorted(by: { $0.key < $1.key }) {
             out.sample("rgov_findings_total", [("rule", rule)], value)
         }
-        // Notices: non-final states by reason (small folders, read); final ones counted by name.
-        var byStateReason: [String: Double] = [:]
-        var oldest: [String: Date] = [:]
-        let store = NoticeStore(layout: layout)
-        let waiting: [(DeliveryState, String)] =
-            [DeliveryState.prepared, .queued, .dispatched, .pending_external_send].map { ($0, layout.notices($0)) }
-            + [(.pending_external_send, layout.deferredNotices)]
-        for (state, folder) in waiting {
-            for path in try layout.files(in: folder) {
-                guard let notice = try? store.read(path) else { continue }
-                byStateReason[state.rawValue + "|" + notice.state_reason, default: 0] += 1
-                if state != .prepared, oldest[state.rawValue].map({ notice.created_at < $0 }) ?? true {
-                    oldest[state.rawValue] = notice.created_at
-                }
-            }
-        }
+        // Notices: under way by reason, finished counted by name (both from the history summary).
         let history = try NoticeHistory(layout: layout).summary()
-        let counts = try store.counts(history: history)
+        let counts = try NoticeStore(layout: layout).counts(history: history)
+        var byStateReason = history.waitingByStateReason.mapValues(Double.init)
         for state in DeliveryState.allCases where state.isFinal {
             byStateReason[state.rawValue + "|", default: 0] += Double(counts[state] ?? 0)
         }
@@ -122,7 +108,9 @@ public enum Metrics {
         for state in ["queued", "dispatched", "pending_external_send"] {
             out.sample(
                 "rgov_oldest_pending_notice_age_seconds", [("state", state)],
-                oldest[state].map { max(0, Double(now.milliseconds(since: $0)) / 1000) } ?? 0)
+                DeliveryState(rawValue: state).flatMap { history.oldestWaiting[$0] }.map {
+                    max(0, Double(now.milliseconds(since: $0)) / 1000)
+                } ?? 0)
         }
         out.family("rgov_quarantined_files", "gauge", "Entries in STATE/quarantine (never deleted).")
         out.sample(

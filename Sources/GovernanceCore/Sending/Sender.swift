@@ -10,10 +10,13 @@ import Foundation
 public struct Sender {
     public let mode: SenderMode
     public let layout: StateLayout
+    /// The webhook's HTTP; only `rgov-sender` has one.
+    let transport: (any HTTPTransport)?
 
-    public init(mode: SenderMode, layout: StateLayout) {
+    public init(mode: SenderMode, layout: StateLayout, transport: (any HTTPTransport)? = nil) {
         self.mode = mode
         self.layout = layout
+        self.transport = transport
     }
 
     /// Sends each spool handoff (one JSON line each) and hands each result to `each` at once.
@@ -41,8 +44,11 @@ public struct Sender {
         case .shim:
             for result in try shim(handoffs) { each(result) }
         case .webhook:
+            guard let transport else {
+                throw ConfigurationError("sender mode webhook runs in rgov-sender, which carries the HTTP transport")
+            }
             let environment = ProcessInfo.processInfo.environment
-            let hook = try Webhook.fromEnvironment(environment)
+            let hook = try Webhook.fromEnvironment(environment, transport: transport)
             for handoff in handoffs { each(hook.send(handoff, environment: environment)) }
         case .openclawCLI, .command:
             throw ConfigurationError(

@@ -1,8 +1,22 @@
 import Foundation
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
+/// What one HTTP POST came to, as the webhook binding reads it.
+public enum HTTPOutcome: Sendable, Equatable {
+    /// The server answered; header names are lowercased.
+    case response(status: Int, headers: [String: String])
+    /// No connection was made: nothing was sent.
+    case notConnected(detail: String)
+    /// The request may have been written before the exchange failed (a timeout, a connection lost).
+    case unknown(detail: String)
+}
+
+/// Posts one request: the one place HTTP happens.
+///
+/// GovernanceCore holds no network code, so the stages do not load libcurl and its libraries at
+/// start; `rgov-sender` injects the `URLSession` transport from the `SenderNetworking` module.
+public protocol HTTPTransport: Sendable {
+    func post(url: URL, headers: [String: String], body: Data, timeoutSeconds: Double) -> HTTPOutcome
+}
 
 /// The `webhook` binding: a POST of the message as JSON, with an `Idempotency-Key` header.
 ///
@@ -14,21 +28,18 @@ public struct Webhook: Sendable {
     /// Header values; `env:NAME` takes the value from the environment (secrets stay out of files).
     public var headers: [String: String]
     public var timeoutSeconds: Double
-    /// One session for every send of this sender process, so a batch reuses its connection.
-    private let session: URLSession
+    /// One transport for every send of this sender process, so a batch reuses its connection.
+    let transport: any HTTPTransport
 
-    public init(url: URL, headers: [String: String], timeoutSeconds: Double) {
+    public init(url: URL, headers: [String: String], timeoutSeconds: Double, transport: any HTTPTransport) {
         self.url = url
         self.headers = headers
         self.timeoutSeconds = timeoutSeconds
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeoutSeconds
-        configuration.timeoutIntervalForResource = timeoutSeconds
-        session = URLSession(configuration: configuration)
+        self.transport = transport
     }
 
     /// The bridge hands the binding to `rgov-sender` in the environment, never in argv.
-    public static func fromEnvironment(_ env: [String: String]) throws -> Webhook {
+    public static func fromEnvironment(_ env: [String: String], transport: any HTTPTransport) throws -> Webhook {
         guard let text = env["RGOV_WEBHOOK_URL"], let url = URL(string: text) else {
             throw ConfigurationError("webhook mode needs RGOV_WEBHOOK_URL (set by rgov-bridge from the binding)")
         }
@@ -36,13 +47,7 @@ public struct Webhook: Sendable {
             try env["RGOV_WEBHOOK_HEADERS"].map { try CanonicalJSON.decode([String: String].self, from: Data($0.utf8)) }
             ?? [:]
         let timeout = Double(env["RGOV_WEBHOOK_TIMEOUT_MS"] ?? "") ?? 10_000
-        return Webhook(url: url, headers: headers, timeoutSeconds: max(0.1, timeout / 1000))
-    }
-
-    private final class Box: @unchecked Sendable {
-        var data: Data?
-        var response: HTTPURLResponse?
-        var error: URLError?
+        return Webhook(url: url, headers: headers, timeoutSeconds: max(0.1, timeout / 1000), transport: transport)
     }
 
     public func send(_ handoff: SpoolHandoff, environment: [String: String]) -> SenderResult {
@@ -56,58 +61,42 @@ public struct Webhook: Sendable {
             var text: String
             var idempotency_key: String
         }
-        var request = URLRequest(url: url, timeoutInterval: timeoutSeconds)
-        request.httpMethod = "POST"
-        request.httpBody = try? CanonicalJSON.encode(
-            Body(
-                notice_id: handoff.notice_id, mission_id: handoff.mission_id, rule_id: handoff.rule_id,
-                severity: handoff.severity.rawValue, target: handoff.target, title: handoff.message.title,
-                text: handoff.message.text,
-                idempotency_key: handoff.idempotency_key))
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue(handoff.idempotency_key, forHTTPHeaderField: "Idempotency-Key")
+        let body =
+            (try? CanonicalJSON.encode(
+                Body(
+                    notice_id: handoff.notice_id, mission_id: handoff.mission_id, rule_id: handoff.rule_id,
+                    severity: handoff.severity.rawValue, target: handoff.target, title: handoff.message.title,
+                    text: handoff.message.text,
+                    idempotency_key: handoff.idempotency_key))) ?? Data()
+        var fields = ["Content-Type": "application/json", "Idempotency-Key": handoff.idempotency_key]
         for (name, value) in headers {
-            request.setValue(
-                value.hasPrefix("env:") ? (environment[String(value.dropFirst(4))] ?? "") : value,
-                forHTTPHeaderField: name)
+            fields[name] = value.hasPrefix("env:") ? (environment[String(value.dropFirst(4))] ?? "") : value
         }
-        let box = Box()
-        let done = DispatchSemaphore(value: 0)
-        session.dataTask(with: request) { data, response, error in
-            box.data = data
-            box.response = response as? HTTPURLResponse
-            box.error = error as? URLError
-            done.signal()
-        }.resume()
-        done.wait()
+        let outcome = transport.post(url: url, headers: fields, body: body, timeoutSeconds: timeoutSeconds)
         let mode = SenderMode.webhook.rawValue
         let id = handoff.notice_id
-        if let error = box.error {
-            switch error.code {
-            case .cannotConnectToHost, .cannotFindHost, .dnsLookupFailed:
-                return SenderResult(
-                    notice_id: id, mode: mode, ok: false, sent: false, acked: false, reason: "connection_failed",
-                    retryable: true, detail: "\(error.code.rawValue)")
-            default:
-                return SenderResult(
-                    notice_id: id, mode: mode, ok: false, sent: false, acked: false, reason: "outcome_unknown",
-                    detail: "URLError \(error.code.rawValue) after the request may have been written",
-                    outcome_unknown: true)
-            }
-        }
-        guard let response = box.response else {
+        let code: Int
+        let answer: [String: String]
+        switch outcome {
+        case .notConnected(let detail):
+            return SenderResult(
+                notice_id: id, mode: mode, ok: false, sent: false, acked: false, reason: "connection_failed",
+                retryable: true, detail: detail)
+        case .unknown(let detail):
             return SenderResult(
                 notice_id: id, mode: mode, ok: false, sent: false, acked: false, reason: "outcome_unknown",
-                outcome_unknown: true)
+                detail: detail, outcome_unknown: true)
+        case .response(let status, let headers):
+            code = status
+            answer = headers
         }
-        let code = response.statusCode
         if (200..<300).contains(code) {
             return SenderResult(
                 notice_id: id, mode: mode, ok: true, sent: true, acked: false,
-                message_id: response.value(forHTTPHeaderField: "X-Message-Id"), reason: "sent", detail: "HTTP \(code)")
+                message_id: answer["x-message-id"], reason: "sent", detail: "HTTP \(code)")
         }
         if code == 408 || code == 429 || code >= 500 {
-            let retryAfter = response.value(forHTTPHeaderField: "Retry-After").flatMap {
+            let retryAfter = answer["retry-after"].flatMap {
                 Int64($0.trimmingCharacters(in: .whitespaces))
             }.map { $0 * 1000 }
             return SenderResult(

@@ -7,7 +7,7 @@ import Foundation
 /// A snapshot whose identity is unchanged and whose quiet time has not come is not read again.
 /// Every time-based rule fires once a time has passed (`now - since > limit`), so a mission quiet
 /// just before `quiet_until` is quiet at every earlier time, and a clock set back keeps an entry
-/// valid. A file changed within `racyNanoseconds` of a scan is not cached (its next change could
+/// valid. A file changed within `Sys.racyNanoseconds` of a scan is not cached (its next change could
 /// keep the same times). The cache is a hint: missing, torn, or made under other rules, other
 /// approvals or another build, it is ignored and every snapshot is read.
 struct ScanCache {
@@ -38,61 +38,69 @@ struct ScanCache {
     }
 
     static let header = "rgov.scan-cache/v2"
-    /// Changes this close to a scan are too recent to trust file times for (coarse timestamps).
-    static let racyNanoseconds: Int64 = 2_000_000_000
 
     /// The cache as written, read in file-name order beside the sorted listing (a merge, so
     /// neither side is held as a table), and the cache the scan writes, line by line.
-    private let old: Data
-    private var offset: Data.Index
+    private let old: [UInt8]
+    private var offset: Int
     /// While every line so far was kept in order, the new cache is `old` up to `keptUpTo` and is
     /// not copied; from the first difference on, it is built in `written`.
-    private var keptUpTo: Data.Index
-    private var written: Data?
+    private var keptUpTo: Int
+    private var written: [UInt8]?
     /// The file was missing, torn, or made under another fingerprint.
     private let stale: Bool
 
     /// The cache at `path` if it was made under `fingerprint`, else an empty one.
     init(_ path: String, fingerprint: String) {
-        let header = Data((Self.header + "\t" + fingerprint + "\n").utf8)
-        let data = (try? Sys.readFile(path, limit: 1 << 30)) ?? Data()
+        let header = Array((Self.header + "\t" + fingerprint + "\n").utf8)
+        let data = [UInt8]((try? Sys.readFile(path, limit: 1 << 30)) ?? Data())
         stale = !(data.starts(with: header) && data.last == 0x0a)
         old = stale ? header : data
-        offset = old.startIndex + header.count
+        offset = header.count
         keptUpTo = offset
     }
 
     /// The new cache to write, or nil when the scan changed nothing.
     var changed: Data? {
-        if let written { return written == old && !stale ? nil : written }
+        if let written { return written == old && !stale ? nil : Data(written) }
         return keptUpTo == old.endIndex && !stale ? nil : Data(old[..<keptUpTo])
     }
 
     private mutating func diverge() {
-        if written == nil { written = Data(old[..<keptUpTo]) }
+        if written == nil { written = Array(old[..<keptUpTo]) }
     }
 
     /// The entry for file `name`, names before it skipped (dropped); names are visited in order.
-    mutating func entry(_ name: String) -> (entry: Entry, line: Range<Data.Index>)? {
+    mutating func entry(_ name: String) -> (entry: Entry, line: Range<Int>)? {
         while offset < old.endIndex {
-            guard let end = old[offset...].firstIndex(of: 0x0a) else { return nil }
-            let line = old[offset...end]
-            let tab = line.firstIndex(of: 0x09) ?? end
+            guard let end = Self.index(of: 0x0a, in: old, from: offset) else { return nil }
+            let tab = Self.index(of: 0x09, in: old, from: offset).map { min($0, end) } ?? end
             let lineName = String(decoding: old[offset..<tab], as: UTF8.self)
             if lineName > name { return nil }
+            let start = offset
             offset = end + 1
-            if lineName == name { return Self.parse(line).map { ($0, line.startIndex..<end + 1) } }
+            if lineName == name { return Self.parse(old[start..<end]).map { ($0, start..<end + 1) } }
         }
         return nil
     }
 
+    /// `memchr(3)`: where `byte` next occurs in `bytes` from `start`.
+    private static func index(of byte: UInt8, in bytes: [UInt8], from start: Int) -> Int? {
+        bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress, start < buffer.count,
+                let found = memchr(base + start, Int32(byte), buffer.count - start)
+            else { return nil }
+            return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+        }
+    }
+
     /// Keeps `line` (an entry read and still valid) as it was.
-    mutating func keep(_ line: Range<Data.Index>) {
+    mutating func keep(_ line: Range<Int>) {
         if written == nil && line.lowerBound == keptUpTo {
             keptUpTo = line.upperBound
         } else {
             diverge()
-            written?.append(old[line])
+            written?.append(contentsOf: old[line])
         }
     }
 
@@ -109,10 +117,10 @@ struct ScanCache {
         written?.append(contentsOf: (fields.joined(separator: "\t") + "\n").utf8)
     }
 
-    private static func parse(_ line: Data) -> Entry? {
-        let f = line.dropLast().split(separator: 0x09, omittingEmptySubsequences: false).map {
-            String(decoding: $0, as: UTF8.self)
-        }
+    private static func parse(_ line: ArraySlice<UInt8>) -> Entry? {
+        let fields = line.split(separator: 0x09, omittingEmptySubsequences: false)
+        guard fields.count == 13 else { return nil }
+        let f = fields.map { String(decoding: $0, as: UTF8.self) }
         guard f.count == 13, let inode = UInt64(f[1]), let size = Int64(f[2]), let modified = Int64(f[3]),
             let changed = Int64(f[4]), let quiet = Int64(f[5]), let pending = Int(f[10])
         else { return nil }
@@ -122,8 +130,8 @@ struct ScanCache {
             summary: Summary(
                 missionID: f[6], status: f[7], missionType: f[8], spokeMs: Int64(f[9]), pendingApprovals: pending,
                 oldestProposalMs: Int64(f[11])),
-            firing: f[12].split(separator: "\u{1F}").compactMap {
-                let pair = $0.split(separator: "\u{1E}", maxSplits: 1).map(String.init)
+            firing: fields[12].split(separator: 0x1F).compactMap {
+                let pair = $0.split(separator: 0x1E, maxSplits: 1).map { String(decoding: $0, as: UTF8.self) }
                 return pair.count == 2 ? Firing(rule: pair[0], key: pair[1]) : nil
             })
     }

@@ -25,6 +25,9 @@ public struct Tick {
         public var capability_gaps: [String]
         public var missions_imported: Int?
         public var missions_skipped: Int?
+        /// Of the imported snapshots, those already in the state byte for byte: not rewritten, so
+        /// the watchdog's scan cache still knows them.
+        public var missions_unchanged: Int?
         public var stages: [StageRun]
         public var notices_by_state: [String: Int]
         public var receipts_dir: String
@@ -108,7 +111,8 @@ public struct Tick {
         return Report(
             run_id: runID, at: started, state_dir: deployment.layout.root, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference, capability_gaps: deployment.capabilityGaps,
-            missions_imported: imports?.imported, missions_skipped: imports?.skipped, stages: runs,
+            missions_imported: imports?.imported, missions_skipped: imports?.skipped,
+            missions_unchanged: imports?.unchanged, stages: runs,
             notices_by_state: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
             receipts_dir: deployment.layout.receipts, stopped_by: stoppedBy, ok: ok && stoppedBy == nil)
     }
@@ -141,19 +145,27 @@ public struct Tick {
     /// Copies mission snapshots from `folder` into the state's `missions/`, as the colony runtime
     /// would: each file published atomically, names validated before they become paths.
     ///
-    /// A file that cannot be taken in (a FIFO, too large, a bad name) is skipped with a warning and a quarantine
-    /// record, never the end of the tick.
-    func importMissions(from folder: String) throws -> (imported: Int, skipped: Int) {
+    /// A snapshot already in the state byte for byte is left alone. A file that cannot be taken in
+    /// (a FIFO, too large, a bad name) is skipped with a warning and a quarantine record, never the
+    /// end of the tick.
+    func importMissions(from folder: String) throws -> (imported: Int, skipped: Int, unchanged: Int) {
         guard Sys.isDirectory(folder) else { throw RgovError(.noInput, "--missions-from \(folder): not a directory") }
         try deployment.layout.prepare()
         var imported = 0
         var skipped = 0
+        var unchanged = 0
         for name in try deployment.layout.artifactNames(in: folder) {
             let path = folder + "/" + name
             do {
                 let id = String(name.dropLast(5))
                 guard Identifier.isValid(id) else { throw RgovError.data("file name is not a valid mission id") }
-                try DurableFile.write(try MissionStore.bytes(path), to: deployment.layout.mission(id))
+                let bytes = try MissionStore.bytes(path)
+                let target = deployment.layout.mission(id)
+                if Sys.kind(target) == .regular, (try? MissionStore.bytes(target)) == bytes {
+                    unchanged += 1
+                } else {
+                    try DurableFile.write(bytes, to: target)
+                }
                 imported += 1
             } catch {
                 skipped += 1
@@ -162,7 +174,7 @@ public struct Tick {
                     path, reason: "not imported: \(error)", stage: "tick", at: deployment.clock.now())
             }
         }
-        return (imported, skipped)
+        return (imported, skipped, unchanged)
     }
 
     /// The summary a person (or cron's log) reads: every line starts with the time and the run id.
@@ -172,6 +184,7 @@ public struct Tick {
             let skipped = r.missions_skipped ?? 0
             lines.append(
                 "  imported \(n) mission snapshots"
+                    + ((r.missions_unchanged ?? 0) > 0 ? " (\(r.missions_unchanged ?? 0) unchanged)" : "")
                     + (skipped > 0 ? "; SKIPPED \(skipped) that could not be read (rgov quarantine ls)" : ""))
         }
         if !r.capability_gaps.isEmpty {

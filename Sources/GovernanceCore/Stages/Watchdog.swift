@@ -125,7 +125,7 @@ public struct Watchdog {
         let withEpisodes = Set(tally.episodes.keys.map { String($0.prefix { $0 != "/" }) })
         var scannedMissions: Set<String> = []
         var cache = ScanCache(layout.watchdogScanCache, fingerprint: scanFingerprint(approvals))
-        let racyAfter = Sys.fileSystemNanoseconds() - ScanCache.racyNanoseconds
+        let racyAfter = Sys.fileSystemNanoseconds() - Sys.racyNanoseconds
         let nowMs = Timestamp.milliseconds(now)
 
         // In name order, as the cache is written.
@@ -356,21 +356,37 @@ public struct Watchdog {
     /// Each file is named by its episode id; one named otherwise (an older layout named them by
     /// their key) is renamed to its id first.
     private func loadOpenEpisodes(now: Date) throws -> [String: String] {
+        let layout = deployment.layout
+        let folder = layout.openEpisodes
+        let modified = Sys.modifiedNanoseconds(folder)
+        if let modified, let names = EpisodeIndex.read(layout.watchdogEpisodeIndex, modified: modified) {
+            return names.mapValues { folder + "/" + $0 }
+        }
+        let racyAfter = Sys.fileSystemNanoseconds() - Sys.racyNanoseconds
         var index: [String: String] = [:]
-        for found in try deployment.layout.files(in: deployment.layout.openEpisodes) {
+        var moved = false
+        for found in try layout.files(in: folder) {
             var path = found
             guard let episode = try? CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path, limit: 1 << 20))
             else {
                 try Quarantine(layout: deployment.layout).isolate(
                     path, reason: "unreadable episode", stage: Self.stage, at: now)
+                moved = true
                 continue
             }
             let named = deployment.layout.openEpisode(episode.episode_id)
             if path != named {
                 if Sys.kind(named) == .missing { try DurableFile.move(path, to: named) }
                 path = named
+                moved = true
             }
             index[episode.dedup_key] = path
+        }
+        // Only for the folder as it was read (no file moved or isolated above) and not too new.
+        if !moved, let modified, modified < racyAfter, Sys.modifiedNanoseconds(folder) == modified {
+            try EpisodeIndex.write(
+                index.mapValues { String($0.dropFirst(folder.count + 1)) }, modified: modified,
+                to: layout.watchdogEpisodeIndex)
         }
         return index
     }

@@ -277,7 +277,9 @@ public enum ChildProcess {
             if pipes.stdout >= 0 { fds.append(pollfd(fd: pipes.stdout, events: Int16(POLLIN), revents: 0)) }
             if pipes.stderr >= 0 { fds.append(pollfd(fd: pipes.stderr, events: Int16(POLLIN), revents: 0)) }
             if pipes.stdin >= 0 { fds.append(pollfd(fd: pipes.stdin, events: Int16(POLLOUT), revents: 0)) }
-            let timeout: Int32 = exitStatus == nil ? 10 : 25
+            // With every pipe closed the child is exiting: look again soon rather than sleep out
+            // the usual wait (a tick waits on each stage this way).
+            let timeout: Int32 = fds.isEmpty ? 1 : exitStatus == nil ? 10 : 25
             _ = poll(&fds, nfds_t(fds.count), timeout)
             drain(&pipes.stdout, isStdout: true)
             drain(&pipes.stderr, isStdout: false)

@@ -121,6 +121,7 @@ public struct StateLayout: Sendable {
 
     /// The watchdog's scan cache: missions it may skip until a known time (`ScanCache`).
     public var watchdogScanCache: String { watchdogRuns + "/scan-cache.tsv" }
+    public var watchdogEpisodeIndex: String { watchdogRuns + "/open-episodes.tsv" }
     /// The bundle folders under `exports/`, as paths, and a bundle's manifest.
     public func bundles() throws -> [String] {
         try Sys.listDirectory(exports).map { exports + "/" + $0 }.filter { Sys.isDirectory($0) }

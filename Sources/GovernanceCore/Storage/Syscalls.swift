@@ -321,6 +321,10 @@ public enum Sys {
             changed: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec))
     }
 
+    /// How close to now a file time is too recent to key a cache on: file systems stamp times
+    /// from a coarse clock, so a second change this soon could leave the same time.
+    public static let racyNanoseconds: Int64 = 2_000_000_000
+
     /// `clock_gettime(CLOCK_REALTIME)` in nanoseconds: the file system's clock, to compare with
     /// file times (never the domain's clock, which is injected).
     public static func fileSystemNanoseconds() -> Int64 {

@@ -128,34 +128,35 @@ public struct YAMLReader {
     }
 
     /// Removes a `#` comment (at the start, or after a space, outside quotes) and trailing spaces.
+    ///
+    /// Scans UTF-8 bytes: every character it looks for is ASCII.
     private func stripComment(_ text: String, line: Int) throws -> String {
-        var quote: Character? = nil
-        var previous: Character = " "
-        var result = ""
-        var iterator = text.makeIterator()
-        while let c = iterator.next() {
+        let bytes = Array(text.utf8)
+        var quote: UInt8? = nil
+        var previous: UInt8 = 0x20
+        var end = 0
+        var i = 0
+        scan: while i < bytes.count {
+            let c = bytes[i]
             if let q = quote {
-                result.append(c)
-                if q == "\"" && c == "\\" {
-                    if let escaped = iterator.next() { result.append(escaped) }
-                    previous = "x"
+                if q == 0x22 && c == 0x5C {
+                    i += 2
+                    previous = 0x78
                     continue
                 }
                 if c == q { quote = nil }
             } else {
-                if c == "#" && (previous == " " || previous == "\t") { break }
-                if (c == "\"" || c == "'")
-                    && (previous == " " || previous == "[" || previous == "," || previous == ":" || result.isEmpty
-                        || previous == "-")
-                {
+                if c == 0x23 && (previous == 0x20 || previous == 0x09) { break scan }
+                if (c == 0x22 || c == 0x27) && (i == 0 || [0x20, 0x5B, 0x2C, 0x3A, 0x2D].contains(previous)) {
                     quote = c
                 }
-                result.append(c)
             }
             previous = c
+            i += 1
         }
-        while result.last == " " || result.last == "\t" { result.removeLast() }
-        return result
+        end = min(i, bytes.count)
+        while end > 0, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+        return String(decoding: bytes[0..<end], as: UTF8.self)
     }
 
     private mutating func parseBlock(indent: Int) throws -> YAMLNode {
@@ -233,29 +234,39 @@ public struct YAMLReader {
     }
 
     /// Splits `key: rest` at the first `:` followed by a space or the end, outside quotes.
+    ///
+    /// Scans UTF-8 bytes: `:`, spaces and quotes are ASCII, which no multi-byte character contains.
     private func splitKey(_ text: String, line: Int) throws -> (String, String)? {
-        let chars = Array(text)
+        let bytes = Array(text.utf8)
+        func separator(at i: Int) -> Bool { bytes[i] == 0x3A && (i + 1 == bytes.count || bytes[i + 1] == 0x20) }
         var i = 0
         var key: String
-        if chars.first == "\"" || chars.first == "'" {
+        if bytes.first == 0x22 || bytes.first == 0x27 {
+            let chars = Array(text)
             let (value, end) = try readQuoted(chars, from: 0, line: line)
-            i = end
-            guard i < chars.count, chars[i] == ":", i + 1 == chars.count || chars[i + 1] == " " else { return nil }
+            guard end < chars.count, chars[end] == ":", end + 1 == chars.count || chars[end + 1] == " " else {
+                return nil
+            }
+            i = String(chars[...end]).utf8.count - 1
             key = value
         } else {
-            while i < chars.count {
-                if chars[i] == ":" && (i + 1 == chars.count || chars[i + 1] == " ") { break }
-                i += 1
-            }
-            guard i < chars.count else { return nil }
-            key = String(chars[0..<i])
+            while i < bytes.count, !separator(at: i) { i += 1 }
+            guard i < bytes.count else { return nil }
+            key = String(decoding: bytes[0..<i], as: UTF8.self)
             if key.isEmpty { throw fail(line, "empty mapping key") }
             if let bad = key.first, "[]{}&*!|>%@`?".contains(bad) {
                 throw fail(line, "unsupported YAML syntax in key \(Identifier.quoted(key))")
             }
         }
-        let rest = String(chars[(i + 1)...]).trimmingCharacters(in: .whitespaces)
-        return (key, rest)
+        return (key, YAMLReader.trimmed(bytes[(i + 1)...]))
+    }
+
+    /// The bytes as text without leading or trailing spaces and tabs.
+    static func trimmed(_ bytes: ArraySlice<UInt8>) -> String {
+        var slice = bytes
+        while let first = slice.first, first == 0x20 || first == 0x09 { slice = slice.dropFirst() }
+        while let last = slice.last, last == 0x20 || last == 0x09 { slice = slice.dropLast() }
+        return String(decoding: slice, as: UTF8.self)
     }
 
     private func parseInline(_ text: String, line: Int) throws -> YAMLNode {
@@ -289,7 +300,7 @@ public struct YAMLReader {
             } else {
                 let start = i
                 while i < end && chars[i] != "," { i += 1 }
-                let text = String(chars[start..<i]).trimmingCharacters(in: .whitespaces)
+                let text = YAMLReader.trimmed(ArraySlice(String(chars[start..<i]).utf8))
                 if text.contains("[") || text.contains("{") || text.contains("]") {
                     throw fail(line, "nested flow collections are not supported")
                 }
