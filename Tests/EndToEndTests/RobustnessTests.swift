@@ -90,6 +90,23 @@ import Testing
         #expect(try h.quarantineReasons().map(\.file_name) == ["ntc-corrupt.json"])
     }
 
+    /// A run killed while replacing its last-run record or episode index leaves a temporary; the
+    /// next run removes it (its process is gone), and leaves a live process's alone.
+    @Test func theWatchdogSweepsTheTemporariesOfItsReplacedRecords() throws {
+        let h = try Harness()
+        try h.importExamples()
+        #expect(try h.tick().status == 0)
+        var dead: Int32 = 4_000_000
+        while Sys.processExists(dead) { dead -= 1 }
+        let left = h.layout.watchdogRuns + "/.open-episodes.tsv.\(dead).v.tmp"
+        let live = h.layout.watchdogRuns + "/.last-run.json.\(getppid()).v.tmp"
+        try DurableFile.write(Data("torn".utf8), to: left)
+        try DurableFile.write(Data("being written".utf8), to: live)
+        #expect(try h.tick().status == 0)
+        #expect(Sys.kind(left) == .missing, "its writer is gone")
+        #expect(Sys.kind(live) == .regular, "its writer may still be writing")
+    }
+
     @Test func aCorruptAttemptRecordIsQuarantined() throws {
         let h = try Harness()
         try h.importExamples()

@@ -97,6 +97,8 @@ public struct Watchdog {
         let layout = deployment.layout
         let store = NoticeStore(layout: layout)
         let runID = "wdr-" + Timestamp.compact(now) + "-" + String(Sys.processID())
+        // The replaced records here (last run, episode index) leave a temporary if a run dies mid-write.
+        DurableFile.sweepVolatile(in: layout.watchdogRuns)
         let previous = try? CanonicalJSON.decode(LastRun.self, from: try Sys.readFile(lastRunPath, limit: 1 << 16))
         let expected = deployment.profile.watchdogExpectedIntervalMs
         var lateBy: Int? = nil
