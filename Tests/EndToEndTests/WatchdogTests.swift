@@ -242,6 +242,33 @@ import Testing
         #expect(Sys.kind(victim) == .missing, "read and isolated as unreadable")
     }
 
+    /// A tick importing missions leaves a snapshot identical byte for byte alone (same inode), so
+    /// the scan cache still knows it; a changed one is taken in.
+    @Test func anUnchangedImportedMissionIsNotRewritten() throws {
+        let h = try Harness()
+        let source = h.dir + "/feed"
+        try Sys.makeDirectory(source)
+        for name in try Sys.listDirectory(Harness.repoRoot + "/examples/missions") where name.hasSuffix(".json") {
+            try DurableFile.write(
+                try Sys.readFile(Harness.repoRoot + "/examples/missions/" + name), to: source + "/" + name)
+        }
+        let first = try h.tick(extra: ["--missions-from", source])
+        #expect(first.json?["missions_unchanged"]?.int == 0)
+        let mission = h.layout.missions + "/oracle-healthy-01.json"
+        let inode = Sys.identity(mission)?.inode
+        var changed = String(decoding: try Sys.readFile(source + "/oracle-healthy-01.json"), as: UTF8.self)
+        changed += "\n"
+        try DurableFile.write(Data(changed.utf8), to: source + "/oracle-healthy-01.json")
+        let crm = h.layout.missions + "/crm-queued-05.json"
+        let crmInode = Sys.identity(crm)?.inode
+        let second = try h.tick(extra: ["--missions-from", source])
+        #expect(second.json?["missions_imported"]?.int == Harness.exampleMissions)
+        #expect(second.json?["missions_unchanged"]?.int == Harness.exampleMissions - 1)
+        #expect(Sys.identity(crm)?.inode == crmInode, "unchanged: not rewritten")
+        #expect(Sys.identity(mission)?.inode != inode, "changed: taken in")
+        #expect(try Sys.readFile(mission) == Data(changed.utf8))
+    }
+
     static func watchdogReport(_ run: Harness.Run) -> JSONValue? {
         run.json?["stages"]?.array.first { $0["stage"] == .string("watchdog") }?["report"]
     }
