@@ -329,14 +329,50 @@ import Testing
         }
     }
 
-    /// An edit in place that keeps the size (and may keep the second) is seen at once.
-    @Test func aMissionEditedInPlaceWithTheSameSizeIsJudgedAgain() throws {
+    /// The watchdog's report in a tick, and whether the tick started it.
+    static func watchdogStage(_ run: Harness.Run) -> JSONValue? {
+        run.json?["stages"]?.array.first { $0["stage"] == .string("watchdog") }
+    }
+
+    /// Ticks until the watchdog's scan cache and open-episode index hold (both skip what changed
+    /// within the racy window: the episodes' folder is aged rather than waited for).
+    static func settleQuiet(_ h: Harness, profile: String, now: String = Harness.now) throws {
+        try waitUntilSettled(h)
+        #expect(try h.tick(profile: profile, extra: ["--now", now]).status == 0)
+        NoticeHistoryTests.age(h.layout.openEpisodes)
+        #expect(try h.tick(profile: profile, extra: ["--now", now]).status == 0)
+    }
+
+    /// A tick whose watchdog has nothing to do does not start it.
+    ///
+    /// The run is made from its scan cache inside the tick and recorded as its own (its last run,
+    /// its metrics). A mission edited in place, with the same size, starts it again.
+    @Test func aQuietWatchdogIsNotStartedAndAnEditStartsItAgain() throws {
         let h = try Harness()
         try h.importExamples()
-        try Self.waitUntilSettled(h)
-        _ = try h.tick(profile: Harness.teamTrial)
-        let skipped = Self.watchdogReport(try h.tick(profile: Harness.teamTrial))?["skipped_unchanged"]?.int ?? 0
-        #expect(skipped > 0, "the healthy mission is cached")
+        try Self.settleQuiet(h, profile: Harness.teamTrial)
+        let later = "2026-11-20T12:01:00Z"
+        let quiet = try h.tick(profile: Harness.teamTrial, extra: ["--now", later])
+        #expect(quiet.status == 0, "\(quiet.stderr)")
+        let stage = Self.watchdogStage(quiet)
+        #expect(stage?["skipped"] == .string(Tick.quietWatchdogReason), "\(quiet.stdout)")
+        #expect(stage?["report"]?["skipped_unchanged"]?.int == Harness.exampleMissions)
+        #expect(stage?["report"]?["findings"]?.int == Self.watchdogReport(quiet)?["findings"]?.int)
+        // Recorded as the watchdog's run, made by the tick's process (its pid ends both run ids).
+        guard case .string(let tickRun)? = quiet.json?["run_id"] else {
+            Issue.record("no run id")
+            return
+        }
+        let pid = String(tickRun.split(separator: "-").last ?? "")
+        let last = try CanonicalJSON.decode(JSONValue.self, from: try Sys.readFile(h.layout.watchdogLastRun))
+        #expect(last["run_id"] == .string("wdr-20261120T120100000Z-" + pid), "\(last)")
+        #expect(last["started_at"] == .string("2026-11-20T12:01:00.000Z"))
+        let prom = String(decoding: try Sys.readFile(h.layout.metrics + "/rgov.prom"), as: UTF8.self)
+        #expect(prom.contains("rgov_stage_last_success_timestamp_seconds{stage=\"watchdog\"} 1795176060"), "\(prom)")
+        let record = try CanonicalJSON.decode(StageRun.self, from: try Sys.readFile(h.layout.lastRunRecord("watchdog")))
+        #expect(record.exit_status == 0 && Timestamp.format(record.at) == "2026-11-20T12:01:00.000Z")
+        // Edited in place, same inode, same size (perhaps the same second): the tick starts the
+        // watchdog, whose own scan sees the change too.
         let path = h.layout.mission("oracle-healthy-01")
         let before = try #require(Sys.identity(path))
         let text = String(decoding: try Sys.readFile(path), as: UTF8.self)
@@ -346,9 +382,39 @@ import Testing
         try Array(edited.utf8).withUnsafeBytes { try Sys.writeAll(fd, $0, path: path) }
         Sys.close(fd)
         #expect(Sys.identity(path)?.size == before.size && Sys.identity(path)?.inode == before.inode)
-        let run = try h.tick(profile: Harness.teamTrial)
-        #expect(Self.watchdogReport(run)?["findings_by_rule"]?["budget/tokens-exceeded"]?.int == 1, "\(run.stdout)")
+        let judged = try h.tick(profile: Harness.teamTrial, extra: ["--now", later])
+        #expect(Self.watchdogStage(judged)?["skipped"] == nil, "\(judged.stdout)")
+        #expect(Self.watchdogReport(judged)?["findings_by_rule"]?["budget/tokens-exceeded"]?.int == 1)
         #expect(
             try h.notices().contains { $0.mission_id == "oracle-healthy-01" && $0.rule_id == "budget/tokens-exceeded" })
+    }
+
+    /// A watchdog whose lock is held is started (and says so), not run inside the tick.
+    @Test func aQuietWatchdogWhoseLockIsHeldIsLeftToItsProcess() throws {
+        let h = try Harness()
+        try h.importExamples()
+        try Self.settleQuiet(h, profile: Harness.teamTrial)
+        let lock = try #require(try StageLock.acquire(h.layout.lockFile("watchdog"), holder: "the test"))
+        let run = try h.tick(profile: Harness.teamTrial)
+        withExtendedLifetime(lock) {}
+        #expect(Self.watchdogStage(run)?["skipped"] == nil)
+        #expect(Self.watchdogReport(run)?["skipped"] == .string("lock_held"), "\(run.stdout)")
+    }
+
+    /// The scan cache holds only under the profile it was made with: a shorter reminder interval
+    /// brings a reminder due that the cached times did not know (the silent mission is cached
+    /// quiet until 12:30, its reminder due at 12:02 under the new profile).
+    @Test func aChangedProfileIsJudgedAgain() throws {
+        let h = try Harness()
+        try h.importExamples()
+        try Self.settleQuiet(h, profile: Harness.teamTrial)
+        let often = try h.profile(
+            named: "team-often", replacing: [("repeat_interval_ms: 14400000", "repeat_interval_ms: 120000")])
+        let run = try h.tick(profile: often, extra: ["--now", "2026-11-20T12:05:00Z"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(Self.watchdogStage(run)?["skipped"] == nil)
+        #expect(
+            try h.notices().contains { $0.notice_kind == .reminder && $0.mission_id == "catalyst-silent-03" },
+            "\(run.stdout)")
     }
 }

@@ -314,6 +314,7 @@ private let h = PolicyFixture.hour
         ("TODO: add numbers", true), ("todo list", true), ("see [placeholder]", true), ("Lorem Ipsum dolor", true),
         ("TBD.", true),
         ("mastodon feed", false), ("outbid", false), ("photodocumentation", false), ("final numbers", false),
+        ("mastodon, then TODO", true), ("naïve tbd—later", true), ("TODOs", false), ("ÉTODO", false),
     ])
     func placeholderMarkersMatchWholeWords(text: String, matches: Bool) {
         let markers = ["TODO", "TBD", "FIXME", "lorem ipsum", "[placeholder]"]

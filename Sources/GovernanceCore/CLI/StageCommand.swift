@@ -61,30 +61,10 @@ public enum StageCommand {
                 error = "stopped by \(Shutdown.name(of: signal))" + (proposedError.map { ": " + $0 } ?? "")
                 Log.info(kind.executable, "stopped by \(Shutdown.name(of: signal)) at a safe point; exit \(status)")
             }
-            if let layout, Sys.isDirectory(layout.metrics) {
-                let record = StageRun(
-                    stage: kind.rawValue, at: (try? options.clock().now()) ?? Date(), exit_status: status,
-                    duration_ms: Int((Sys.monotonicSeconds() - started) * 1000), error: error)
-                try? DurableFile.replace(try CanonicalJSON.encodeFile(record), at: layout.lastRunRecord(kind.rawValue))
-            }
             let seconds = Sys.monotonicSeconds() - started
-            if let deployment = deployed {
-                let now = clock.now()
-                let succeeded = status == 0
-                do {
-                    try Metrics.record(deployment, now: now) { m in
-                        change(&m)
-                        m.stage_duration_seconds[kind.rawValue] = (seconds * 1000).rounded() / 1000
-                        if succeeded {
-                            m.stage_last_success_timestamp_seconds[kind.rawValue] = now.timeIntervalSince1970.rounded()
-                        } else {
-                            m.stage_failures_total[kind.rawValue, default: 0] += 1
-                        }
-                    }
-                } catch {
-                    Log.error(kind.executable, "metrics not written: \(error)")
-                }
-            }
+            record(
+                kind, layout: layout, deployment: deployed, at: clock.now(), status: status, error: error,
+                seconds: seconds, change: change)
             Log.info(
                 kind.executable, "finished with exit \(status)",
                 [
@@ -127,15 +107,7 @@ public enum StageCommand {
                     Log.info(
                         kind.executable, "new notice", ["event": .string("notice_created"), "notice_id": .string(id)])
                 }
-                change = { m in
-                    for (rule, n) in report.findings_by_rule { m.findings_total[rule, default: 0] += Double(n) }
-                    m.missions = report.missions_by_status_type.mapValues(Double.init)
-                    if let fed = report.mission_feed_last_update {
-                        m.mission_feed_last_update_timestamp_seconds = fed.timeIntervalSince1970.rounded()
-                    }
-                    m.approval_backlog = Double(report.approval_backlog)
-                    m.approval_oldest_age_seconds = Double(report.approval_oldest_waiting_ms ?? 0) / 1000
-                }
+                change = metricsChange(report)
             case .dispatcher:
                 let report = try Dispatcher(deployment: deployment).run()
                 output = options.json ? CanonicalJSON.line(report) : Log.describe(report)
@@ -165,6 +137,70 @@ public enum StageCommand {
             let (status, message) = CommandRunner.report(error, who: kind.executable)
             return finish(status, message)
         }
+    }
+
+    /// What a stage's run leaves for `rgov status` and the metrics, however it ended: its last-run
+    /// record, its duration, its last success or one more failure, and what `change` adds.
+    static func record(
+        _ kind: Stage, layout: StateLayout?, deployment: Deployment?, at now: Date, status: Int32, error: String?,
+        seconds: Double, change: Metrics.Change
+    ) {
+        if let layout, Sys.isDirectory(layout.metrics) {
+            let record = StageRun(
+                stage: kind.rawValue, at: now, exit_status: status, duration_ms: Int(seconds * 1000), error: error)
+            try? DurableFile.replace(try CanonicalJSON.encodeFile(record), at: layout.lastRunRecord(kind.rawValue))
+        }
+        guard let deployment else { return }
+        do {
+            try Metrics.record(deployment, now: now) { m in
+                change(&m)
+                m.stage_duration_seconds[kind.rawValue] = (seconds * 1000).rounded() / 1000
+                if status == 0 {
+                    m.stage_last_success_timestamp_seconds[kind.rawValue] = now.timeIntervalSince1970.rounded()
+                } else {
+                    m.stage_failures_total[kind.rawValue, default: 0] += 1
+                }
+            }
+        } catch {
+            Log.error(kind.executable, "metrics not written: \(error)")
+        }
+    }
+
+    /// What a watchdog run adds to the metrics.
+    static func metricsChange(_ report: Watchdog.Report) -> Metrics.Change {
+        { m in
+            for (rule, n) in report.findings_by_rule { m.findings_total[rule, default: 0] += Double(n) }
+            m.missions = report.missions_by_status_type.mapValues(Double.init)
+            if let fed = report.mission_feed_last_update {
+                m.mission_feed_last_update_timestamp_seconds = fed.timeIntervalSince1970.rounded()
+            }
+            m.approval_backlog = Double(report.approval_backlog)
+            m.approval_oldest_age_seconds = Double(report.approval_oldest_waiting_ms ?? 0) / 1000
+        }
+    }
+
+    /// The watchdog's run inside `rgov tick` when it has nothing to do (`Watchdog.quietRun`).
+    ///
+    /// Made under its lock and recorded as its own process would record it; nil when it must run
+    /// as a process (something to judge, its lock held, its environment refused, a profile it has not stored,
+    /// any error: the process meets the same and reports it). It writes nothing before it knows.
+    public static func quietWatchdog(_ deployment: Deployment, executable: String) -> Watchdog.Report? {
+        let started = Sys.monotonicSeconds()
+        let layout = deployment.layout
+        guard EnvironmentContract.problems(in: ProcessInfo.processInfo.environment).refused.isEmpty,
+            let lock = try? StageLock.acquire(
+                layout.lockFile(Stage.watchdog.rawValue),
+                holder: "rgov tick pid \(Sys.processID()) on \(Sys.hostName()) since \(Timestamp.format(Date()))")
+        else { return nil }
+        defer { withExtendedLifetime(lock) {} }
+        // A profile not yet stored is new: the scan cache, made under another, does not hold.
+        guard Sys.kind(layout.profileSnapshot(deployment.profile.sha256)) == .regular,
+            let report = try? Watchdog(deployment: deployment).quietRun(executable: executable)
+        else { return nil }
+        record(
+            .watchdog, layout: layout, deployment: deployment, at: deployment.clock.now(), status: 0, error: nil,
+            seconds: Sys.monotonicSeconds() - started, change: metricsChange(report))
+        return report
     }
 
     /// An executable installed beside the running one (how stages find each other).

@@ -281,8 +281,17 @@ public enum CompletionEvidence {
 public enum PlaceholderMarkers {
     public static func firstMatch(in text: String, markers: [String]) -> String? {
         let lower = text.lowercased()
+        let bytes = Array(lower.utf8)
         for marker in markers {
             let needle = marker.lowercased()
+            // Most texts hold no marker: a byte search says so without Foundation's string search,
+            // for a needle no other character is canonically equivalent to (ASCII, but for `;` and
+            // `` ` ``, which U+037E and U+1FEF decompose to).
+            if needle.utf8.allSatisfy({ $0 < 0x80 && $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: "`") }),
+                !contains(bytes, Array(needle.utf8))
+            {
+                continue
+            }
             var searchRange = lower.startIndex..<lower.endIndex
             while let range = lower.range(of: needle, range: searchRange) {
                 let before = range.lowerBound == lower.startIndex ? nil : lower[lower.index(before: range.lowerBound)]
@@ -296,5 +305,17 @@ public enum PlaceholderMarkers {
             }
         }
         return nil
+    }
+
+    /// Whether `needle` occurs in `bytes`, byte for byte.
+    static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first else { return true }
+        guard needle.count <= bytes.count else { return false }
+        var i = 0
+        while i <= bytes.count - needle.count {
+            if bytes[i] == first, bytes[i..<(i + needle.count)].elementsEqual(needle) { return true }
+            i += 1
+        }
+        return false
     }
 }

@@ -88,10 +88,31 @@ public struct Watchdog {
 
     /// One scan, its findings made durable with group commit (`WriteBatch`).
     public func run() throws -> Report {
-        try WriteBatch.run(anchor: deployment.layout.root) { batch in try scan(batch) }
+        try WriteBatch.run(anchor: deployment.layout.root) { batch in
+            // Only a quiet-only scan stops short.
+            guard let report = try scan(batch, quietOnly: false, executable: Sys.executablePath()) else {
+                throw RgovError(.failure, "the watchdog's scan stopped short")
+            }
+            return report
+        }
     }
 
-    private func scan(_ batch: WriteBatch) throws -> Report {
+    /// The run of a watchdog with nothing to do, made without judging anything.
+    ///
+    /// That is: every mission unchanged and quiet in the scan cache, the open episodes known from
+    /// their index, the clock not behind, no episode to close. It records what `run()` records in that case (the last-run
+    /// record only); nil, having written nothing, as soon as anything needs judging.
+    ///
+    /// `executable` is the watchdog whose scan cache this is: the cache holds only under its build.
+    /// `rgov tick` calls this before it would start that watchdog.
+    public func quietRun(executable: String) throws -> Report? {
+        try WriteBatch.run(anchor: deployment.layout.root) { batch in
+            try scan(batch, quietOnly: true, executable: executable)
+        }
+    }
+
+    /// A scan; with `quietOnly`, nil at the first thing that would need judging or a write.
+    private func scan(_ batch: WriteBatch, quietOnly: Bool, executable: String) throws -> Report? {
         let started = Sys.monotonicSeconds()
         let now = deployment.clock.now()
         let layout = deployment.layout
@@ -110,6 +131,7 @@ public struct Watchdog {
         // seems cleared because time went backwards is not reported resolved.
         let newest = max(previous?.newest_at ?? previous?.started_at ?? now, now)
         let behindBy = newest > now ? Int(newest.milliseconds(since: now)) : nil
+        if quietOnly, behindBy != nil { return nil }
         // Said once: by the first run that finds the clock behind.
         let previousWasBehind = previous.map { ($0.newest_at ?? $0.started_at) > $0.started_at } ?? false
         if let behindBy, !previousWasBehind {
@@ -120,13 +142,14 @@ public struct Watchdog {
                 ["event": .string("clock_went_back"), "behind_ms": .number(Double(behindBy))])
         }
         var tally = Tally()
-        tally.episodes = try loadOpenEpisodes(now: now)
+        guard let episodes = try loadOpenEpisodes(now: now, indexOnly: quietOnly) else { return nil }
+        tally.episodes = episodes
         let approvals = WritebackApproval.load(layout)
         var firing: Set<String> = []
         // Which missions with an open episode were scanned (only those can close one).
         let withEpisodes = Set(tally.episodes.keys.map { String($0.prefix { $0 != "/" }) })
         var scannedMissions: Set<String> = []
-        var cache = ScanCache(layout.watchdogScanCache, fingerprint: scanFingerprint(approvals))
+        var cache = ScanCache(layout.watchdogScanCache, fingerprint: scanFingerprint(approvals, executable: executable))
         let racyAfter = Sys.fileSystemNanoseconds() - Sys.racyNanoseconds
         let nowMs = Timestamp.milliseconds(now)
 
@@ -154,6 +177,7 @@ public struct Watchdog {
                 }
                 continue
             }
+            if quietOnly { return nil }
             let mission: MissionSnapshot
             do {
                 mission = try MissionStore.read(path, name: name)
@@ -196,6 +220,13 @@ public struct Watchdog {
                         firing: conditions))
             }
         }
+        if quietOnly,
+            tally.episodes.keys.contains(where: {
+                !firing.contains($0) && scannedMissions.contains(String($0.prefix { $0 != "/" }))
+            })
+        {
+            return nil
+        }
         let resolved =
             behindBy != nil
             ? 0
@@ -218,6 +249,7 @@ public struct Watchdog {
                 runID: runID, tally: tally, resolved: 0, lateBy: lateBy, previous: previous, duration: duration,
                 artifact: layout.resolve(recorded), nowMs: nowMs)
         }
+        if quietOnly { return nil }
         if let changedCache { try DurableFile.write(changedCache, to: layout.watchdogScanCache, phase: .markers) }
         // What the run artifact counts must be on disk.
         try batch.commit()
@@ -290,11 +322,13 @@ public struct Watchdog {
         return Set(before.map { dedupKey(judged.mission_id, $0) }) == firing ? until : nil
     }
 
-    /// What a scan cache is valid under: this build (the executable's identity), the rules with
-    /// their parameters, and every writeback decision.
-    private func scanFingerprint(_ approvals: [String: WritebackApproval]) -> String {
-        let exe = Sys.identity(Sys.executablePath())
+    /// What a scan cache is valid under: the watchdog's build (its executable's identity), the
+    /// profile (its rules with their parameters, and the reminder and escalation times that set when
+    /// an open episode falls due), and every writeback decision.
+    private func scanFingerprint(_ approvals: [String: WritebackApproval], executable: String) -> String {
+        let exe = Sys.identity(executable)
         var text = "exe \(exe?.inode ?? 0) \(exe?.size ?? 0) \(exe?.modified ?? 0)\n"
+        text += "profile \(deployment.profile.sha256)\n"
         for rule in deployment.rules.sorted(by: { $0.ruleID < $1.ruleID }) {
             text += "rule \(rule.ruleID) \(rule.severity.rawValue) \(rule.outcome.rawValue)"
             for (key, value) in rule.values.sorted(by: { $0.key < $1.key }) { text += " \(key)=\(value)" }
@@ -353,17 +387,18 @@ public struct Watchdog {
         missionID + "/" + finding.rule_id + (finding.subject.map { "/" + $0 } ?? "")
     }
 
-    /// The open episodes by dedup key.
+    /// The open episodes by dedup key; with `indexOnly`, nil unless their index holds.
     ///
     /// Each file is named by its episode id; one named otherwise (an older layout named them by
     /// their key) is renamed to its id first.
-    private func loadOpenEpisodes(now: Date) throws -> [String: String] {
+    private func loadOpenEpisodes(now: Date, indexOnly: Bool) throws -> [String: String]? {
         let layout = deployment.layout
         let folder = layout.openEpisodes
         let modified = Sys.modifiedNanoseconds(folder)
         if let modified, let names = EpisodeIndex.read(layout.watchdogEpisodeIndex, modified: modified) {
             return names.mapValues { folder + "/" + $0 }
         }
+        if indexOnly { return nil }
         let racyAfter = Sys.fileSystemNanoseconds() - Sys.racyNanoseconds
         var index: [String: String] = [:]
         var moved = false

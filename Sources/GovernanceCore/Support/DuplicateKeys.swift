@@ -31,14 +31,19 @@ public enum DuplicateKeys {
                 if let top = stack.last, top.keys != nil { stack[stack.count - 1].expectingKey = true }
                 i += 1
             case UInt8(ascii: "\""):
+                // A value is only stepped over; a key is unescaped and compared.
+                guard let top = stack.indices.last, stack[top].keys != nil, stack[top].expectingKey else {
+                    guard let end = end(ofStringAt: i, in: bytes) else { return nil }
+                    i = end
+                    continue
+                }
                 let start = i
                 guard let (text, end) = string(bytes, from: i) else { return nil }
                 i = end
-                if let top = stack.last, var keys = top.keys, top.expectingKey {
-                    if keys.contains(text) { return (text, start) }
-                    keys.insert(text)
-                    stack[stack.count - 1] = (keys, false)
-                }
+                // In place: a copy of the set would be copied again on insert.
+                if stack[top].keys?.contains(text) == true { return (text, start) }
+                stack[top].keys?.insert(text)
+                stack[top].expectingKey = false
             default:
                 i += 1
             }
@@ -46,10 +51,28 @@ public enum DuplicateKeys {
         return nil
     }
 
+    /// The index after the string starting at `start` (a quote), escapes stepped over.
+    static func end(ofStringAt start: Int, in bytes: [UInt8]) -> Int? {
+        var i = start + 1
+        while i < bytes.count {
+            switch bytes[i] {
+            case UInt8(ascii: "\""): return i + 1
+            case UInt8(ascii: "\\"): i += 2
+            default: i += 1
+            }
+        }
+        return nil
+    }
+
     /// The unescaped text of the string starting at `start` (a quote) and the index after it.
     static func string(_ bytes: [UInt8], from start: Int) -> (String, Int)? {
-        var out: [UInt8] = []
         var i = start + 1
+        // Most keys have no escape: their bytes are their text.
+        while i < bytes.count, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\") { i += 1 }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "\"") {
+            return (String(decoding: bytes[(start + 1)..<i], as: UTF8.self), i + 1)
+        }
+        var out = Array(bytes[(start + 1)..<min(i, bytes.count)])
         var pendingHigh: UInt32? = nil
         func append(scalar value: UInt32) {
             if let scalar = Unicode.Scalar(value) { out.append(contentsOf: Array(String(scalar).utf8)) }

@@ -6,9 +6,11 @@ extension Verb {
         CommandSpec(
             "rgov tick", summary: "run the watchdog, the dispatcher and the bridge in order, each as a child process",
             discussion: """
-                Takes the tick lock (an overlapping tick exits 0 at once). SIGTERM, SIGINT or SIGHUP is forwarded to the
-                running stage and its senders; the tick then exits 128 + the signal number. Every line of the summary
-                starts with the time and the tick's run id.
+                Takes the tick lock (an overlapping tick exits 0 at once). A stage with nothing to do is not started: the
+                dispatcher with nothing queued, the bridge with nothing to send or conclude, the watchdog when its scan
+                cache says no mission changed and nothing falls due (the tick then makes and records its run from that
+                cache). SIGTERM, SIGINT or SIGHUP is forwarded to the running stage and its senders; the tick then exits
+                128 + the signal number. Every line of the summary starts with the time and the tick's run id.
                 """,
             options: [
                 OptionSpec(
@@ -49,9 +51,14 @@ extension Verb {
         let deadline =
             try options.integer("stage-deadline").map(Double.init) ?? Double(deployment.profile.stageDeadlineMs) / 1000
         if let format = try options.logFormat() { passThrough += ["--log-format", format.rawValue] }
+        let binDirectory = (Sys.executablePath() as NSString).deletingLastPathComponent
         let report = try Tick(
-            deployment: deployment, runID: runID, passThrough: passThrough,
-            binDirectory: (Sys.executablePath() as NSString).deletingLastPathComponent, stageDeadline: deadline
+            deployment: deployment, runID: runID, passThrough: passThrough, binDirectory: binDirectory,
+            stageDeadline: deadline,
+            quietWatchdog: {
+                StageCommand.quietWatchdog(deployment, executable: binDirectory + "/" + Stage.watchdog.executable)
+                    .flatMap { try? CanonicalJSON.decode(JSONValue.self, from: CanonicalJSON.encode($0)) }
+            }
         ).run(importingFrom: options.value("missions-from"))
         options.emit(report, Tick.describe(report))
         if let status = Shutdown.exitStatus { return status }
