@@ -216,6 +216,23 @@ private struct NoticeHistoryFile: Decodable {
         #expect(try gauge() == ["rgov_notices{state=\"pending_external_send\",reason=\"dry_run\"} 4"])
     }
 
+    /// Within one process the cache is decoded once, and a cache replaced since is read again.
+    @Test func aReplacedCacheIsReadAgainInTheSameProcess() throws {
+        let h = try Harness()
+        _ = try Self.history(h, days: 3, per: 2)
+        #expect(try Self.status(h).acked == 6 + Harness.exampleNotices, "the cache is written")
+        let history = NoticeHistory(layout: h.layout)
+        let first = try history.summary()
+        #expect(first.finished[.acked] == 6 + Harness.exampleNotices)
+        #expect(try history.summary() == first)
+        // Another process replaces the cache (by rename): its day counts are taken as they are.
+        var text = String(decoding: try Sys.readFile(h.layout.noticeHistory), as: UTF8.self)
+        let day = try #require(text.range(of: "\"notices\" : 2"))
+        text.replaceSubrange(day, with: "\"notices\" : 1002")
+        try DurableFile.write(Data(text.utf8), to: h.layout.noticeHistory)
+        #expect(try history.summary().finished[.acked] == 1006 + Harness.exampleNotices)
+    }
+
     @Test func countsComeFromDaySummariesAndFollowEveryChange() throws {
         let h = try Harness()
         _ = try Self.history(h, days: 30, per: 10)

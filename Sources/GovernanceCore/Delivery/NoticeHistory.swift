@@ -48,14 +48,29 @@ public struct NoticeHistory: Sendable {
 
     public init(layout: StateLayout) { self.layout = layout }
 
+    /// The cache as this process last read it, with its file's identity then: a second summary in
+    /// one process (a tick's, after the metrics of its watchdog's run) does not decode it again.
+    nonisolated(unsafe) private static var lastRead: (path: String, identity: Sys.FileIdentity, cache: Cache)?
+    private static let lastReadLock = NSLock()
+
+    /// The stored cache; nil when missing or unreadable.
+    private func stored() -> Cache? {
+        let path = layout.noticeHistory
+        guard let identity = Sys.identity(path) else { return nil }
+        if let known = Self.lastReadLock.withLock({ Self.lastRead }), known.path == path, known.identity == identity {
+            return known.cache
+        }
+        guard let data = try? Sys.readFile(path, limit: 64 << 20),
+            let cache = try? CanonicalJSON.decode(Cache.self, from: data)
+        else { return nil }
+        // Kept only if the file read is the one whose identity was taken (replaced by rename, never in place).
+        if Sys.identity(path) == identity { Self.lastReadLock.withLock { Self.lastRead = (path, identity, cache) } }
+        return cache
+    }
+
     /// The counts, from the cache where a folder is unchanged; `recount` ignores the cache.
     public func summary(recount: Bool = false) throws -> Summary {
-        let stored =
-            recount
-            ? nil
-            : (try? Sys.readFile(layout.noticeHistory, limit: 64 << 20)).flatMap {
-                try? CanonicalJSON.decode(Cache.self, from: $0)
-            }
+        let stored = recount ? nil : stored()
         var fresh = Cache(days: [:], waiting: [:])
         var summary = Summary(finished: [:], acksByKind: [:], waitingByStateReason: [:], oldestWaiting: [:])
         let store = NoticeStore(layout: layout)
