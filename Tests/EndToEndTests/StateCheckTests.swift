@@ -275,6 +275,27 @@ import Testing
         }
     }
 
+    /// A stage run alone (as an operator or a per-stage timer would) that stores a new profile and
+    /// then has nothing to commit: every power cut leaves no temporary that no sweep can find (the
+    /// profile snapshot's temporary used to be removed without a barrier, then the process's
+    /// registry of temporaries).
+    @Test func aStageRunAloneAfterAProfileChangeRecoversClean() throws {
+        let h = try Harness()
+        try h.importExamples()
+        #expect(try h.tick().status == 0)
+        let changed = try h.profile(
+            from: "minimal-solo-mode", named: "solo-changed",
+            replacing: [("repeat_interval_ms: 86400000", "repeat_interval_ms: 86400001")])
+        let journal = h.dir + "/dispatcher.journal"
+        let run = try h.run(
+            "rgov-dispatcher", ["--profile", changed], env: ["RGOV_STORE_JOURNAL": journal])
+        #expect(run.status == 0, "\(run.stderr)")
+        let (status, report, text) = try Self.crashStates(journal, states: 50)
+        #expect(status == 0, "\(text)")
+        #expect(report["violations_per_invariant"] == .object([:]), "\(text)")
+        #expect((report["crash_states"]?.int ?? 0) >= 10, "\(text)")
+    }
+
     /// The same run with its barriers taken out of the journal: the checker must find what a
     /// power cut then breaks (so the clean result above is not a checker that cannot fail).
     @Test func withoutItsBarriersTheSameRunBreaks() throws {

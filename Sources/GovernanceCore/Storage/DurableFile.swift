@@ -82,10 +82,18 @@ public enum DurableFile {
             return true
         }
         let tmp = try writeTemporary(data, beside: path)
-        defer { try? Sys.unlink(tmp) }
-        guard try Sys.linkNoClobber(tmp, path) else { return false }
+        let created: Bool
+        do {
+            created = try Sys.linkNoClobber(tmp, path)
+        } catch {
+            try? Sys.unlink(tmp)
+            throw error
+        }
+        // One barrier for the new name and the temporary's removal: a temporary whose removal a
+        // power cut could undo would outlive this process's registry, which nothing then sweeps.
+        try? Sys.unlink(tmp)
         try Sys.fsyncDirectory(directory(of: path))
-        return true
+        return created
     }
 
     /// Moves `from` to `to` (same file system) and makes both directory entries durable.
