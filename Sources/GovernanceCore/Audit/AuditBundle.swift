@@ -280,7 +280,7 @@ public struct AuditExport: Sendable {
 
     private func locate(_ id: String, in base: String, alsoIn extra: String? = nil) throws -> String {
         for day in try deployment.layout.dayPartitions(in: base) {
-            let path = deployment.layout.artifact(id, in: base + "/" + day)
+            let path = deployment.layout.artifact(id, in: deployment.layout.day(day, in: base))
             if Sys.kind(path) == .regular { return path }
         }
         if let extra, Sys.kind(deployment.layout.artifact(id, in: extra)) == .regular {

@@ -135,7 +135,7 @@ public struct StateCheck: Sendable {
     private func temporaries(under folder: String) throws -> [String] {
         var found: [String] = []
         for name in try Sys.listDirectory(folder) {
-            let path = folder + "/" + name
+            let path = layout.file(name, in: folder)
             if Sys.kind(path) == .directory {
                 if name != "locks" { found += try temporaries(under: path) }
                 continue

@@ -174,12 +174,12 @@ public struct Doctor {
     ) {
         let limitMs = (deployment?.profile.stageDeadlineMs ?? 600_000) * 3
         var stuck: [String] = []
-        for name in ((try? Sys.listDirectory(layout.locks)) ?? []).sorted() where name.hasSuffix(".lock") {
-            guard let holder = StageLock.currentHolder(layout.locks + "/" + name) else { continue }
+        for name in (try? layout.lockNames()) ?? [] {
+            guard let holder = StageLock.currentHolder(layout.lockFile(name)) else { continue }
             let since = holder.components(separatedBy: " since ").last.flatMap { Timestamp.parse($0) }
             if let since, now.milliseconds(since: since) > limitMs {
                 let pid = holder.split(separator: " ").drop { $0 != "pid" }.dropFirst().first.map(String.init) ?? "?"
-                stuck.append("\(name) held by \(holder) (pid \(pid))")
+                stuck.append("\(name).lock held by \(holder) (pid \(pid))")
             }
         }
         if stuck.isEmpty {
@@ -327,7 +327,7 @@ public struct Doctor {
         var newest: Date? = Watchdog.latestRun(layout)?.started_at
         // Each stage's last-run record (`metrics/<stage>.last-run.json`) names when it ran.
         for name in ((try? Sys.listDirectory(layout.metrics)) ?? []) where name.hasSuffix(".last-run.json") {
-            if let data = try? Sys.readFile(layout.metrics + "/" + name, limit: 1 << 16),
+            if let data = try? Sys.readFile(layout.file(name, in: layout.metrics), limit: 1 << 16),
                 case .object(let record)? = try? CanonicalJSON.decode(JSONValue.self, from: data),
                 case .string(let text)? = record["at"], let at = Timestamp.parse(text),
                 newest.map({ at > $0 }) ?? true

@@ -69,7 +69,7 @@ public struct Inspection: Sendable {
         var files: [String: String] = ["notice": path]
         func find<T: Decodable>(_ type: T.Type, in base: String, name: String, key: String) -> T? {
             for day in ((try? layout.dayPartitions(in: base)) ?? []).reversed() {
-                let file = base + "/" + day + "/" + name + ".json"
+                let file = layout.artifact(name, in: layout.day(day, in: base))
                 if let data = try? Sys.readFile(file, limit: 8 << 20),
                     let value = try? CanonicalJSON.decode(type, from: data)
                 {
@@ -81,11 +81,11 @@ public struct Inspection: Sendable {
         }
         func prefixed<T: Decodable>(_ type: T.Type, in base: String, prefix: String) -> [T] {
             var out: [T] = []
-            var folders = ((try? layout.dayPartitions(in: base)) ?? []).map { base + "/" + $0 }
+            var folders = ((try? layout.dayPartitions(in: base)) ?? []).map { layout.day($0, in: base) }
             if base == layout.attempts { folders.append(layout.inflightAttempts) }
             for folder in folders {
                 for name in ((try? layout.artifactNames(in: folder)) ?? []) where name.hasPrefix(prefix) {
-                    if let data = try? Sys.readFile(folder + "/" + name, limit: 8 << 20),
+                    if let data = try? Sys.readFile(layout.file(name, in: folder), limit: 8 << 20),
                         let v = try? CanonicalJSON.decode(type, from: data)
                     {
                         out.append(v)

@@ -146,7 +146,7 @@ extension OperatorDesk {
         else {
             throw RgovError(.noInput, "no quarantine entry \(quarantineID)")
         }
-        let file = entry + "/" + (record.file_name.hasPrefix(".") ? "_" + record.file_name : record.file_name)
+        let file = layout.quarantinedFile(quarantineID, fileName: record.file_name)
         let folder = ((record.original_path as NSString).deletingLastPathComponent as NSString).lastPathComponent
         do {
             switch folder {

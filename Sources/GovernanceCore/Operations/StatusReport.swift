@@ -42,10 +42,8 @@ public struct StatusReport: Codable, Sendable {
             }
         }
         var holders: [String: String] = [:]
-        for name in try Sys.listDirectory(layout.locks) where name.hasSuffix(".lock") {
-            if let holder = StageLock.currentHolder(layout.locks + "/" + name) {
-                holders[String(name.dropLast(5))] = holder
-            }
+        for name in try layout.lockNames() {
+            if let holder = StageLock.currentHolder(layout.lockFile(name)) { holders[name] = holder }
         }
         return StatusReport(
             state_dir: layout.root,

@@ -167,7 +167,8 @@ public struct ProfileLifecycle {
     public func history() throws -> [ProfileLifecycleEvent] {
         try layout.artifactNames(in: layout.profileHistory).map {
             try CanonicalJSON.decode(
-                ProfileLifecycleEvent.self, from: try Sys.readFile(layout.profileHistory + "/" + $0, limit: 1 << 20))
+                ProfileLifecycleEvent.self,
+                from: try Sys.readFile(layout.file($0, in: layout.profileHistory), limit: 1 << 20))
         }
     }
 
@@ -189,7 +190,7 @@ public struct ProfileLifecycle {
             reason: reason, approved_by: approval?.by, approved_os_user: approval?.osUser,
             approved_at: approval == nil ? nil : now, approval_reason: approval?.reason)
         guard
-            try DurableFile.create(try CanonicalJSON.encodeFile(event), at: layout.profileHistory + "/" + id + ".json")
+            try DurableFile.create(try CanonicalJSON.encodeFile(event), at: layout.profileHistoryEvent(id))
         else {
             throw RgovError(.temporaryFailure, "another activation was recorded at the same moment; try again")
         }

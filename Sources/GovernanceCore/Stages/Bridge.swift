@@ -491,9 +491,9 @@ public struct Bridge: Sendable {
             let name = (path as NSString).lastPathComponent
             do {
                 accepted.append(try acceptLateAck(at: path, store: store, now: now))
-                let archive = layout.bridgeAcks + "/archive/" + Timestamp.day(now)
+                let archive = layout.lateAckArchive(day: Timestamp.day(now))
                 try Sys.makeDirectory(archive)
-                try DurableFile.move(path, to: archive + "/" + name)
+                try DurableFile.move(path, to: layout.file(name, in: archive))
             } catch let changed as NoticeChanged {
                 Log.info(Self.actor, "late ack \(name) waits for the next run: \(changed.reason)")
             } catch {

@@ -396,7 +396,7 @@ public struct Watchdog {
         let folder = layout.openEpisodes
         let modified = Sys.modifiedNanoseconds(folder)
         if let modified, let names = EpisodeIndex.read(layout.watchdogEpisodeIndex, modified: modified) {
-            return names.mapValues { folder + "/" + $0 }
+            return names.mapValues { layout.file($0, in: folder) }
         }
         if indexOnly { return nil }
         let racyAfter = Sys.fileSystemNanoseconds() - Sys.racyNanoseconds

@@ -58,7 +58,7 @@ public struct Quarantine: Sendable {
         // The reason goes first: a crash between the two steps leaves the file where it was
         // (it is quarantined again next run), never a quarantined file without its reason.
         try DurableFile.write(try CanonicalJSON.encodeFile(record), to: entry + "/reason.json")
-        try DurableFile.move(path, to: entry + "/" + (name.hasPrefix(".") ? "_" + name : name))
+        try DurableFile.move(path, to: layout.quarantinedFile(id, fileName: name))
         return record
     }
 

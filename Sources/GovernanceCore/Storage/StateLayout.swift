@@ -93,10 +93,20 @@ public struct StateLayout: Sendable {
     /// A quarantine entry's folder, and the record of why it is there.
     public func quarantineEntry(_ id: String) -> String { quarantine + "/" + id }
     public func quarantineReason(_ id: String) -> String { quarantineEntry(id) + "/reason.json" }
+    /// The quarantined file of entry `id`, named `fileName` before (a dotfile gets a `_` first, so
+    /// it is never taken for a temporary).
+    public func quarantinedFile(_ id: String, fileName: String) -> String {
+        quarantineEntry(id) + "/" + (fileName.hasPrefix(".") ? "_" + fileName : fileName)
+    }
     /// A stage's last-run record.
     public func lastRunRecord(_ stage: String) -> String { metrics + "/" + stage + ".last-run.json" }
     /// A `flock` file under `locks/` (`name` without `.lock`).
     public func lockFile(_ name: String) -> String { locks + "/" + name + ".lock" }
+    /// The locks in `locks/`, by name (`tick`, `watchdog`, ...).
+    public func lockNames() throws -> [String] {
+        try Sys.listDirectory(locks).filter { $0.hasSuffix(".lock") }.map { String($0.dropLast(".lock".count)) }
+            .sorted()
+    }
     /// Immutable records in their day partitions.
     public func event(_ id: String, day: String) -> String { events + "/" + day + "/" + id + ".json" }
     public func decision(_ id: String, day: String) -> String { decisions + "/" + day + "/" + id + ".json" }
@@ -106,6 +116,10 @@ public struct StateLayout: Sendable {
     /// Open and closed watchdog episodes, and a watchdog run's artifact.
     public func openEpisode(_ id: String) -> String { artifact(id, in: openEpisodes) }
     public func closedEpisodes(day: String) -> String { watchdogRuns + "/episodes-closed/" + day }
+    /// Late acks once taken in, by day.
+    public func lateAckArchive(day: String) -> String { bridgeAcks + "/archive/" + day }
+    /// A record of the profile's history (activations) by id.
+    public func profileHistoryEvent(_ id: String) -> String { artifact(id, in: profileHistory) }
     public func watchdogRunFolder(day: String) -> String { watchdogRuns + "/" + day }
     /// The watchdog's record of its last run (when, and the latest time any run saw).
     public var watchdogLastRun: String { watchdogRuns + "/last-run.json" }
@@ -183,11 +197,17 @@ public struct StateLayout: Sendable {
 
     /// The artifact files in every day partition of `base`, oldest day first, as paths.
     public func datedFiles(in base: String) throws -> [String] {
-        try dayPartitions(in: base).flatMap { try files(in: base + "/" + $0) }
+        try dayPartitions(in: base).flatMap { try files(in: day($0, in: base)) }
     }
 
     /// A file in `folder` by its artifact id (`<id>.json`).
     public func artifact(_ id: String, in folder: String) -> String { folder + "/" + id + ".json" }
+
+    /// The file named `name` (as listed) in `folder`.
+    public func file(_ name: String, in folder: String) -> String { folder + "/" + name }
+
+    /// A day partition of `base` (`<base>/YYYY-MM-DD`).
+    public func day(_ day: String, in base: String) -> String { base + "/" + day }
 
     /// Day partitions (`YYYY-MM-DD`) inside `folder`, oldest first.
     public func dayPartitions(in folder: String) throws -> [String] {

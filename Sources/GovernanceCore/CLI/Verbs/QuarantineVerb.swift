@@ -42,9 +42,7 @@ extension Verb {
             else {
                 throw RgovError(.noInput, "no quarantine entry \(options.positionals.dropFirst().first ?? "")")
             }
-            let file =
-                layout.quarantine + "/" + r.quarantine_id + "/"
-                + (r.file_name.hasPrefix(".") ? "_" + r.file_name : r.file_name)
+            let file = layout.quarantinedFile(r.quarantine_id, fileName: r.file_name)
             let head =
                 (try? Sys.readFile(file, limit: 256 << 20)).map { String(decoding: $0.prefix(2000), as: UTF8.self) }
                 ?? "(unreadable)"
