@@ -282,9 +282,6 @@ public enum Sys {
     /// `access(2)` with `X_OK`: whether this process may execute `path`.
     public static func isExecutable(_ path: String) -> Bool { access(path, X_OK) == 0 }
 
-    /// `access(2)` with `R_OK`: whether this process may read `path`.
-    public static func isReadable(_ path: String) -> Bool { access(path, R_OK) == 0 }
-
     /// `lstat(2)`: owner, mode bits and modification time of `path` (not following a symlink).
     public static func status(_ path: String) -> (uid: UInt32, mode: UInt32, modified: Date)? {
         var st = stat()
