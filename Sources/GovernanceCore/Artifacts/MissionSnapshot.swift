@@ -172,7 +172,7 @@ public struct MissionSnapshot: Codable, Sendable, Equatable {
     /// Checks what decoding cannot: a safe id, a known type, and times that make sense.
     public func validate(fileName: String) throws {
         _ = try Identifier.validate(mission_id, what: "mission_id")
-        guard fileName == mission_id + ".json" else {
+        guard fileName == StateLayout.artifactName(mission_id) else {
             throw RgovError.data("mission_id \(Identifier.quoted(mission_id)) does not match file name \(fileName)")
         }
         guard Self.missionTypes.contains(mission_type) else {

@@ -17,7 +17,7 @@ public struct WritebackApproval: Codable, Sendable, Equatable {
 
     /// The file name for a writeback (its ids come from the runtime, so they are hashed).
     public static func fileName(mission: String, writeback: String) -> String {
-        Identifier.derived("wba", mission, writeback) + ".json"
+        StateLayout.artifactName(Identifier.derived("wba", mission, writeback))
     }
 
     /// Every recorded approval or rejection, keyed by mission and writeback.

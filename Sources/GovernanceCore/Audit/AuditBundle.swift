@@ -152,16 +152,17 @@ public struct AuditExport: Sendable {
         let out = outDirectory ?? layout.exports
         try Sys.makeDirectory(out)
         let bundleID = "bundle-" + (task ?? "window") + "-" + Timestamp.compact(now)
-        let bundle = out + "/" + bundleID
+        let bundle = layout.file(bundleID, in: out)
         guard try Sys.makeDirectory(bundle) else { throw RgovError(.cannotCreate, "\(bundle) exists already") }
         var artifacts: [BundleManifest.Artifact] = []
         var seen: Set<String> = []
         for (kind, path) in files where !seen.contains(kind + path) {
             seen.insert(kind + path)
             let data = try Sys.readFile(path, limit: 64 << 20)
-            let ref = "artifacts/" + kind + "/" + (path as NSString).lastPathComponent
-            try Sys.makeDirectory(bundle + "/artifacts/" + kind)
-            try DurableFile.write(data, to: bundle + "/" + ref)
+            let ref = StateLayout.bundleArtifactRef(kind: kind, name: (path as NSString).lastPathComponent)
+            let target = StateLayout.bundleFile(ref, in: bundle)
+            try Sys.makeDirectory(DurableFile.directory(of: target))
+            try DurableFile.write(data, to: target)
             artifacts.append(BundleManifest.Artifact(kind: kind, ref: ref, sha256: SHA256.hex(of: [UInt8](data))))
         }
         let manifest = BundleManifest(
@@ -173,7 +174,7 @@ public struct AuditExport: Sendable {
             acks_by_kind: NoticeStore.ackKinds(notices.map(\.notice)),
             artifacts: artifacts.sorted { $0.ref < $1.ref }, chains: chains,
             root_sha256: BundleManifest.root(of: chains), pruned: pruned.isEmpty ? nil : pruned)
-        try DurableFile.write(try CanonicalJSON.encodeFile(manifest), to: bundle + "/manifest.json")
+        try DurableFile.write(try CanonicalJSON.encodeFile(manifest), to: StateLayout.bundleManifest(bundle))
         if let signingKey {
             // The key stays where it is: ssh-keygen reads it and writes only manifest.json.sig.
             let signed = try ChildProcess.run(
@@ -181,13 +182,13 @@ public struct AuditExport: Sendable {
                     executable: try ChildProcess.resolve(
                         "ssh-keygen", environment: ProcessInfo.processInfo.environment),
                     arguments: [
-                        "-Y", "sign", "-f", signingKey, "-n", AuditVerify.namespace, bundle + "/manifest.json",
+                        "-Y", "sign", "-f", signingKey, "-n", AuditVerify.namespace, StateLayout.bundleManifest(bundle),
                     ],
                     deadline: 60))
-            guard signed.status == 0, Sys.kind(bundle + "/manifest.json.sig") == .regular else {
+            guard signed.status == 0, Sys.kind(StateLayout.bundleSignature(bundle)) == .regular else {
                 throw RgovError.io("ssh-keygen -Y sign failed: \(signed.stderrText)")
             }
-            try Sys.setMode(bundle + "/manifest.json.sig", 0o600)
+            try Sys.setMode(StateLayout.bundleSignature(bundle), 0o600)
         }
         let tar = bundle + ".tar"
         let result = try ChildProcess.run(
@@ -264,7 +265,7 @@ public struct AuditExport: Sendable {
                 if case .array(let list)? = o["missions"] {
                     owners = list.compactMap { if case .string(let m) = $0 { m } else { nil } }
                 }
-                let id = String((path as NSString).lastPathComponent.dropLast(5))
+                let id = StateLayout.artifactID((path as NSString).lastPathComponent)
                 for mission in owners where missions.contains(mission) { file(mission, kind, id, path, now) }
             }
         }
@@ -338,7 +339,7 @@ public enum AuditVerify {
         }
         var verification = Verification(problems: [])
         verification.problems = try check(directory, into: &verification)
-        let signature = directory + "/manifest.json.sig"
+        let signature = StateLayout.bundleSignature(directory)
         let signed = Sys.kind(signature) == .regular
         switch (signed, allowedSigners) {
         case (true, let allowed?):
@@ -370,7 +371,7 @@ public enum AuditVerify {
     /// `ssh-keygen -Y find-principals` then `-Y verify` over `manifest.json`: the signer, or why not.
     static func checkSignature(_ directory: String, allowedSigners: String) throws -> Result<String, RgovError> {
         let keygen = try ChildProcess.resolve("ssh-keygen", environment: ProcessInfo.processInfo.environment)
-        let signature = directory + "/manifest.json.sig"
+        let signature = StateLayout.bundleSignature(directory)
         let find = try ChildProcess.run(
             ChildSpec(
                 executable: keygen, arguments: ["-Y", "find-principals", "-s", signature, "-f", allowedSigners],
@@ -382,7 +383,8 @@ public enum AuditVerify {
             ChildSpec(
                 executable: keygen,
                 arguments: ["-Y", "verify", "-f", allowedSigners, "-I", principal, "-n", namespace, "-s", signature],
-                standardInput: [UInt8](try Sys.readFile(directory + "/manifest.json", limit: 64 << 20)), deadline: 30))
+                standardInput: [UInt8](try Sys.readFile(StateLayout.bundleManifest(directory), limit: 64 << 20)),
+                deadline: 30))
         guard check.status == 0 else {
             return .failure(
                 RgovError.data(
@@ -394,11 +396,13 @@ public enum AuditVerify {
 
     /// Every hash, chain and transition of the bundle in `directory`.
     static func check(_ directory: String, into summary: inout Verification) throws -> [String] {
-        guard Sys.kind(directory + "/manifest.json") == .regular else { return ["\(directory): no manifest.json"] }
+        guard Sys.kind(StateLayout.bundleManifest(directory)) == .regular else {
+            return ["\(directory): no manifest.json"]
+        }
         let manifest: BundleManifest
         do {
             manifest = try CanonicalJSON.decode(
-                BundleManifest.self, from: try Sys.readFile(directory + "/manifest.json"))
+                BundleManifest.self, from: try Sys.readFile(StateLayout.bundleManifest(directory)))
         } catch let error as DecodingError {
             throw RgovError.data("manifest.json: not a bundle manifest: \(error.described)")
         }
@@ -414,7 +418,7 @@ public enum AuditVerify {
         for artifact in manifest.artifacts {
             listed.insert(artifact.ref)
             guard !artifact.ref.contains(".."),
-                let data = try? Sys.readFile(directory + "/" + artifact.ref, limit: 64 << 20)
+                let data = try? Sys.readFile(StateLayout.bundleFile(artifact.ref, in: directory), limit: 64 << 20)
             else {
                 problems.append("\(artifact.ref): listed in the manifest but missing")
                 continue
@@ -426,7 +430,7 @@ public enum AuditVerify {
             if artifact.kind == "chain" {
                 chainFiles.append((String(name.dropLast(".jsonl".count)), artifact.ref, data))
             } else if ChainLink.Kind(rawValue: artifact.kind) != nil {
-                records[artifact.kind + ":" + name.dropLast(".json".count)] = (artifact.ref, data)
+                records[artifact.kind + ":" + StateLayout.artifactID(name)] = (artifact.ref, data)
             }
             switch artifact.kind {
             case "notice":
@@ -453,7 +457,7 @@ public enum AuditVerify {
         }
         for kindFolder in (try? Sys.listDirectory(directory + "/artifacts")) ?? [] {
             for name in (try? Sys.listDirectory(directory + "/artifacts/" + kindFolder)) ?? [] {
-                let ref = "artifacts/" + kindFolder + "/" + name
+                let ref = StateLayout.bundleArtifactRef(kind: kindFolder, name: name)
                 if !listed.contains(ref) { problems.append("\(ref): present but not in the manifest") }
             }
         }

@@ -36,8 +36,8 @@ extension OperatorDesk {
                     let chain = try Inspection(layout: layout, now: now).chain(of: notice, at: path)
                     var files = [path]
                     if let spool = chain.files["spool"] { files.append(spool) }
-                    files += try chainFiles(prefix: notice.notice_id + ".", in: layout.attempts)
-                    files += try chainFiles(prefix: "rcp-" + notice.notice_id + ".", in: layout.receipts)
+                    files += try layout.attemptFiles(of: notice.notice_id)
+                    files += try layout.receiptFiles(of: notice.notice_id)
                     result.pruned.append(notice.notice_id)
                     missions.append(notice.mission_id)
                     result.files_removed += files.count
@@ -59,7 +59,7 @@ extension OperatorDesk {
     private func exportedNoticeFiles() throws -> Set<String> {
         var names: Set<String> = []
         for bundle in try layout.bundles() {
-            guard let data = try? Sys.readFile(layout.bundleManifest(bundle), limit: 64 << 20),
+            guard let data = try? Sys.readFile(StateLayout.bundleManifest(bundle), limit: 64 << 20),
                 let manifest = try? CanonicalJSON.decode(BundleManifest.self, from: data)
             else { continue }
             for artifact in manifest.artifacts where artifact.kind == "notice" {
@@ -67,9 +67,5 @@ extension OperatorDesk {
             }
         }
         return names
-    }
-
-    private func chainFiles(prefix: String, in base: String) throws -> [String] {
-        try layout.datedFiles(in: base).filter { ($0 as NSString).lastPathComponent.hasPrefix(prefix) }
     }
 }

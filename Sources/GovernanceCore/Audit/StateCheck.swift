@@ -112,9 +112,8 @@ public struct StateCheck: Sendable {
             }
         }
         // Mission chains continue link to link.
-        let chainFiles = try Sys.listDirectory(layout.chains).filter { $0.hasSuffix(".jsonl") }
-        for name in chainFiles.sorted() {
-            let mission = String(name.dropLast(".jsonl".count))
+        let chained = try layout.chainedMissions()
+        for mission in chained {
             let path = layout.chain(mission)
             for problem in MissionChain.check(
                 try Sys.readFile(path, limit: MissionChain.sizeLimit), mission: mission, label: path, live: true
@@ -127,7 +126,7 @@ public struct StateCheck: Sendable {
             violate("stale_temporary", path, "a temporary of a process that is gone")
         }
         return Report(
-            state_dir: layout.root, notices: notices.count, receipts: receiptCount, chains: chainFiles.count,
+            state_dir: layout.root, notices: notices.count, receipts: receiptCount, chains: chained.count,
             violations: violations)
     }
 

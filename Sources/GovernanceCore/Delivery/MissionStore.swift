@@ -12,7 +12,9 @@ public struct MissionStore: Sendable {
     public static let sizeLimit = 4 << 20
 
     /// The snapshot of mission `id`.
-    public func read(_ id: String) throws -> MissionSnapshot { try Self.read(layout.mission(id), name: id + ".json") }
+    public func read(_ id: String) throws -> MissionSnapshot {
+        try Self.read(layout.mission(id), name: StateLayout.artifactName(id))
+    }
 
     /// A snapshot's bytes: a regular file (never a link) within the size limit.
     public static func bytes(_ path: String) throws -> Data {

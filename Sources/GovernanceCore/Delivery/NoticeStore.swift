@@ -138,7 +138,7 @@ public struct NoticeStore: Sendable {
             let notice: Notice
             do {
                 notice = try read(path)
-                guard notice.notice_id + ".json" == name else {
+                guard StateLayout.artifactName(notice.notice_id) == name else {
                     throw RgovError.data("notice_id \(notice.notice_id) does not match file name \(name)")
                 }
             } catch {

@@ -62,8 +62,8 @@ public struct MissionReport {
             throw RgovError.data("--at \(Timestamp.format(at)) is in the future (now \(Timestamp.format(now)))")
         }
         let layout = deployment.layout
-        try Sys.makeDirectory(layout.locks + "/missions")
-        let lock = try waitForLock(layout.lockFile("missions/" + id))
+        try Sys.makeDirectory(layout.missionLocks)
+        let lock = try waitForLock(layout.missionLock(id))
         defer { withExtendedLifetime(lock) {} }
 
         let path = layout.mission(id)
@@ -71,7 +71,7 @@ public struct MissionReport {
         let created: Bool
         if Sys.exists(path) {
             do {
-                mission = try MissionStore.read(path, name: id + ".json")
+                mission = try MissionStore(layout: layout).read(id)
             } catch {
                 throw RgovError.data("\(path): the existing snapshot is not valid, refusing to update it: \(error)")
             }

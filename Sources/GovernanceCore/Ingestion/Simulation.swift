@@ -77,7 +77,7 @@ public struct Simulation {
             tally[condition.name, default: 0] += 1
         }
         let manifest = Manifest(seed: seed, now: now, missions: missions, conditions: tally)
-        let path = layout.root + "/simulation-manifest.json"
+        let path = layout.simulationManifest
         try DurableFile.write(try CanonicalJSON.encodeFile(manifest), to: path)
         return (manifest, path)
     }

@@ -134,7 +134,7 @@ public struct Doctor {
                 loose.append("\(path) is \(String(st.mode, radix: 8))")
             }
             guard isFolder, depth < 2, let names = try? Sys.listDirectory(path) else { return }
-            for name in names.sorted() { visit(path + "/" + name, depth: depth + 1) }
+            for name in names.sorted() { visit(layout.file(name, in: path), depth: depth + 1) }
         }
         visit(state, depth: 0)
         if loose.isEmpty {
@@ -326,8 +326,8 @@ public struct Doctor {
     private static func checkClock(_ layout: StateLayout, now: Date, add: (String, Status, String, String?) -> Void) {
         var newest: Date? = Watchdog.latestRun(layout)?.started_at
         // Each stage's last-run record (`metrics/<stage>.last-run.json`) names when it ran.
-        for name in ((try? Sys.listDirectory(layout.metrics)) ?? []) where name.hasSuffix(".last-run.json") {
-            if let data = try? Sys.readFile(layout.file(name, in: layout.metrics), limit: 1 << 16),
+        for path in (try? layout.lastRunRecords()) ?? [] {
+            if let data = try? Sys.readFile(path, limit: 1 << 16),
                 case .object(let record)? = try? CanonicalJSON.decode(JSONValue.self, from: data),
                 case .string(let text)? = record["at"], let at = Timestamp.parse(text),
                 newest.map({ at > $0 }) ?? true

@@ -79,20 +79,10 @@ public struct Inspection: Sendable {
             }
             return nil
         }
-        func prefixed<T: Decodable>(_ type: T.Type, in base: String, prefix: String) -> [T] {
-            var out: [T] = []
-            var folders = ((try? layout.dayPartitions(in: base)) ?? []).map { layout.day($0, in: base) }
-            if base == layout.attempts { folders.append(layout.inflightAttempts) }
-            for folder in folders {
-                for name in ((try? layout.artifactNames(in: folder)) ?? []) where name.hasPrefix(prefix) {
-                    if let data = try? Sys.readFile(layout.file(name, in: folder), limit: 8 << 20),
-                        let v = try? CanonicalJSON.decode(type, from: data)
-                    {
-                        out.append(v)
-                    }
-                }
+        func decoded<T: Decodable>(_ type: T.Type, _ paths: [String]) -> [T] {
+            paths.compactMap { path in
+                (try? Sys.readFile(path, limit: 8 << 20)).flatMap { try? CanonicalJSON.decode(type, from: $0) }
             }
-            return out
         }
         let missionPath = layout.mission(notice.mission_id)
         let mission = (try? Sys.readFile(missionPath, limit: MissionStore.sizeLimit)).flatMap {
@@ -109,10 +99,13 @@ public struct Inspection: Sendable {
             event: find(CanonicalEvent.self, in: layout.events, name: notice.event_id, key: "event"),
             decision: find(DecisionRecord.self, in: layout.decisions, name: notice.decision_id, key: "decision"),
             spool: spool,
-            attempts: prefixed(SenderAttempt.self, in: layout.attempts, prefix: notice.notice_id + ".").sorted {
+            attempts: decoded(
+                SenderAttempt.self, (try? layout.attemptFiles(of: notice.notice_id, inflight: true)) ?? []
+            )
+            .sorted {
                 $0.attempt_number < $1.attempt_number
             },
-            receipts: prefixed(Receipt.self, in: layout.receipts, prefix: "rcp-" + notice.notice_id + ".").sorted {
+            receipts: decoded(Receipt.self, (try? layout.receiptFiles(of: notice.notice_id)) ?? []).sorted {
                 $0.recorded_at < $1.recorded_at
             },
             files: files)

@@ -10,9 +10,8 @@ extension OperatorDesk {
     }
 
     func missions() throws -> [MissionSnapshot] {
-        try layout.artifactNames(in: layout.missions).compactMap {
-            try? MissionStore.read(layout.artifact(String($0.dropLast(5)), in: layout.missions), name: $0)
-        }
+        let store = MissionStore(layout: layout)
+        return try layout.missionIDs().compactMap { try? store.read($0) }
     }
 
     /// The approval backlog: proposed writebacks nobody has decided, oldest first.
@@ -85,16 +84,16 @@ extension OperatorDesk {
         try authorize("mission " + verb, target: id, reason: reason)
         guard !reason.isEmpty else { throw UsageError("--reason is required") }
         _ = try Identifier.validate(id, what: "mission id")
-        try Sys.makeDirectory(layout.locks + "/missions")
+        try Sys.makeDirectory(layout.missionLocks)
         guard
-            let lock = try StageLock.acquire(layout.lockFile("missions/" + id), holder: "rgov mission \(verb)")
+            let lock = try StageLock.acquire(layout.missionLock(id), holder: "rgov mission \(verb)")
         else {
             throw RgovError(.temporaryFailure, "another writer is updating mission \(id); try again")
         }
         defer { withExtendedLifetime(lock) {} }
         let path = layout.mission(id)
         guard Sys.exists(path) else { throw RgovError(.noInput, "no mission \(id)") }
-        var mission = try MissionStore.read(path, name: id + ".json")
+        var mission = try MissionStore(layout: layout).read(id)
         let before = mission.status
         if verb == "fail" {
             guard !mission.status.isTerminal else {
@@ -142,7 +141,7 @@ extension OperatorDesk {
         let entry = layout.quarantineEntry(quarantineID)
         guard
             let record = try? CanonicalJSON.decode(
-                QuarantineRecord.self, from: try Sys.readFile(entry + "/reason.json"))
+                QuarantineRecord.self, from: try Sys.readFile(layout.quarantineReason(quarantineID)))
         else {
             throw RgovError(.noInput, "no quarantine entry \(quarantineID)")
         }
@@ -172,7 +171,7 @@ extension OperatorDesk {
         try self.record(
             "quarantine restore", target: quarantineID, reason: record.reason,
             result: "restored to \(record.original_path)")
-        try Sys.unlink(entry + "/reason.json")
+        try Sys.unlink(layout.quarantineReason(quarantineID))
         Sys.removeEmptyDirectory(entry)
         return record.original_path
     }

@@ -40,12 +40,9 @@ public struct ProfileDiff {
             }
             return out
         }
-        for name in try layout.artifactNames(in: layout.missions) {
-            guard
-                let mission = try? MissionStore.read(
-                    layout.artifact(String(name.dropLast(5)), in: layout.missions), name: name)
-            else {
-                skipped.append(name)
+        for id in try layout.missionIDs() {
+            guard let mission = try? MissionStore(layout: layout).read(id) else {
+                skipped.append(StateLayout.artifactName(id))
                 continue
             }
             evaluated += 1

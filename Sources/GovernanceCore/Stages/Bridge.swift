@@ -168,7 +168,8 @@ public struct Bridge: Sendable {
         }
         let number = notice.attempts + 1
         let attempt = SenderAttempt(
-            attempt_id: notice.notice_id + ".a" + String(number), notice_id: notice.notice_id, attempt_number: number,
+            attempt_id: StateLayout.attemptID(notice: notice.notice_id, number: number), notice_id: notice.notice_id,
+            attempt_number: number,
             idempotency_key: handoff.idempotency_key, sender_mode: profile.senderMode.rawValue, started_at: now,
             deadline_ms: Int(profile.senderTimeoutMs), bridge_pid: Sys.processID(), host: Sys.hostName())
         return .send(Job(path: path, notice: notice, handoff: handoff, attempt: attempt))
@@ -377,7 +378,8 @@ public struct Bridge: Sendable {
             verdict, for: notice, attempted: attempt != nil, now: now)
         verdict = decided
         let redactor = Redactor(environment: environment, extra: deployment.binding.secretValues)
-        let receiptID = "rcp-" + (attempt?.attempt_id ?? notice.notice_id + ".r" + String(notice.transitions.count))
+        let receiptID = StateLayout.receiptID(
+            attempt?.attempt_id ?? notice.notice_id + ".r" + String(notice.transitions.count))
         var receipt = Receipt(
             receipt_id: receiptID, attempt_id: attempt?.attempt_id, notice_id: notice.notice_id,
             mission_id: notice.mission_id, task_id: notice.task_id, correlation_id: notice.correlation_id,
@@ -530,7 +532,7 @@ public struct Bridge: Sendable {
         guard ack.acked_at >= notice.created_at, ack.acked_at <= now.adding(ms: 300_000) else {
             throw RgovError.data("acked_at \(Timestamp.format(ack.acked_at)) is before the notice or in the future")
         }
-        let receiptID = "rcp-" + notice.notice_id + ".ext" + String(notice.transitions.count)
+        let receiptID = StateLayout.receiptID(notice.notice_id + ".ext" + String(notice.transitions.count))
         let evidence = AckEvidence(
             kind: .external_ack, at: ack.acked_at, message_id: ack.message_id, sender_mode: "external",
             receipt_id: receiptID, by: ack.by)
@@ -566,7 +568,7 @@ public struct Bridge: Sendable {
                     path, reason: "unreadable attempt record", stage: Self.stage, at: now)
                 continue
             }
-            let receiptID = "rcp-" + attempt.attempt_id
+            let receiptID = StateLayout.receiptID(attempt.attempt_id)
             let receiptFile = receiptPath(receiptID, day: Timestamp.day(attempt.started_at))
             guard let noticePath = store.locate(attempt.notice_id) else {
                 throw RgovError.data(

@@ -178,7 +178,7 @@ public struct Tick {
         for name in try deployment.layout.artifactNames(in: folder) {
             let path = folder + "/" + name
             do {
-                let id = String(name.dropLast(5))
+                let id = StateLayout.artifactID(name)
                 guard Identifier.isValid(id) else { throw RgovError.data("file name is not a valid mission id") }
                 let bytes = try MissionStore.bytes(path)
                 let target = deployment.layout.mission(id)

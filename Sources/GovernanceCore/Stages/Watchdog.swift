@@ -155,7 +155,7 @@ public struct Watchdog {
 
         // In name order, as the cache is written.
         for name in try layout.artifactNames(in: layout.missions) {
-            let path = layout.mission(String(name.dropLast(".json".count)))
+            let path = layout.file(name, in: layout.missions)
             if let signal = Shutdown.requested {
                 // Each finding so far is recorded whole; closing episodes needs the whole scan.
                 throw RgovError(
@@ -577,7 +577,7 @@ public struct Watchdog {
         throws -> String?
     {
         let ruleID = "contract/malformed-snapshot"
-        let stem = String(record.file_name.dropLast(record.file_name.hasSuffix(".json") ? 5 : 0))
+        let stem = StateLayout.artifactID(record.file_name)
         let missionID = Identifier.isValid(stem) ? stem : "unknown-mission"
         let key = ruleID + "/" + record.quarantine_id
         let episodeID = Identifier.derived("ep", key)
@@ -661,7 +661,7 @@ public struct Watchdog {
                 facts: ["opened_at": .string(Timestamp.format(episode.opened_at))],
                 watchdog_run_id: runID, profile: deployment.profileReference,
                 capability_descriptor: deployment.descriptorReference)
-            let mission = try? MissionStore.read(layout.mission(episode.mission_id), name: episode.mission_id + ".json")
+            let mission = try? MissionStore(layout: layout).read(episode.mission_id)
             try publish(event, day: Timestamp.day(now), snapshot: mission)
             if deployment.profile.notifyResolved, let mission {
                 let noticeID = Identifier.derived("ntc", episode.episode_id, "resolved")

@@ -59,6 +59,11 @@ public struct StateLayout: Sendable {
     /// Each mission's evidence chain (`MissionChain`).
     public var chains: String { root + "/chains" }
     public func chain(_ missionID: String) -> String { chains + "/" + missionID + ".jsonl" }
+    /// The missions that have an evidence chain.
+    public func chainedMissions() throws -> [String] {
+        try Sys.listDirectory(chains).filter { $0.hasSuffix(".jsonl") }.map { String($0.dropLast(".jsonl".count)) }
+            .sorted()
+    }
     /// The folder of notices in the state named `state`, in its `day` partition if given.
     public func noticeFolder(_ state: String, day: String?) -> String {
         day.map { queue + "/" + state + "/" + $0 } ?? queue + "/" + state
@@ -72,7 +77,7 @@ public struct StateLayout: Sendable {
         ]
     }
     /// A mission's snapshot.
-    public func mission(_ id: String) -> String { missions + "/" + id + ".json" }
+    public func mission(_ id: String) -> String { artifact(id, in: missions) }
     /// A notice's spool handoff (proof of dispatch), while its notice is under way; once the
     /// notice ends (acked, blocked) it moves into the day folder of that end.
     public func spoolHandoff(_ noticeID: String) -> String { spool + "/" + noticeID + ".json" }
@@ -100,8 +105,17 @@ public struct StateLayout: Sendable {
     }
     /// A stage's last-run record.
     public func lastRunRecord(_ stage: String) -> String { metrics + "/" + stage + ".last-run.json" }
+    /// Every last-run record in `metrics/`, as paths.
+    public func lastRunRecords() throws -> [String] {
+        try Sys.listDirectory(metrics).filter { $0.hasSuffix(".last-run.json") }.sorted().map { file($0, in: metrics) }
+    }
     /// A `flock` file under `locks/` (`name` without `.lock`).
     public func lockFile(_ name: String) -> String { locks + "/" + name + ".lock" }
+    /// The locks of single missions (`locks/missions/<id>.lock`), taken by writers of a snapshot.
+    public var missionLocks: String { locks + "/missions" }
+    public func missionLock(_ id: String) -> String { lockFile("missions/" + id) }
+    /// What `rgov simulate` generated, and the rules each mission should fire.
+    public var simulationManifest: String { root + "/simulation-manifest.json" }
     /// The locks in `locks/`, by name (`tick`, `watchdog`, ...).
     public func lockNames() throws -> [String] {
         try Sys.listDirectory(locks).filter { $0.hasSuffix(".lock") }.map { String($0.dropLast(".lock".count)) }
@@ -138,9 +152,15 @@ public struct StateLayout: Sendable {
     public var watchdogEpisodeIndex: String { watchdogRuns + "/open-episodes.tsv" }
     /// The bundle folders under `exports/`, as paths, and a bundle's manifest.
     public func bundles() throws -> [String] {
-        try Sys.listDirectory(exports).map { exports + "/" + $0 }.filter { Sys.isDirectory($0) }
+        try Sys.listDirectory(exports).map { file($0, in: exports) }.filter { Sys.isDirectory($0) }
     }
-    public func bundleManifest(_ bundle: String) -> String { bundle + "/manifest.json" }
+
+    /// An audit bundle's own layout, wherever it lies: `manifest.json`, and each artifact at a ref
+    /// (`artifacts/<kind>/<name>`) relative to the bundle.
+    public static func bundleManifest(_ bundle: String) -> String { bundle + "/manifest.json" }
+    public static func bundleSignature(_ bundle: String) -> String { bundleManifest(bundle) + ".sig" }
+    public static func bundleArtifactRef(kind: String, name: String) -> String { "artifacts/" + kind + "/" + name }
+    public static func bundleFile(_ ref: String, in bundle: String) -> String { bundle + "/" + ref }
     /// A writeback's approval or rejection, by its hashed file name.
     public func approval(_ fileName: String) -> String { approvals + "/" + fileName }
     /// A receipt in its day partition.
@@ -148,6 +168,24 @@ public struct StateLayout: Sendable {
     /// An attempt whose outcome is not recorded yet, and one concluded, in its day partition.
     public func inflightAttempt(_ id: String) -> String { inflightAttempts + "/" + id + ".json" }
     public func concludedAttempt(_ id: String, day: String) -> String { attempts + "/" + day + "/" + id + ".json" }
+
+    /// An attempt's id: the notice's, then its number (`<notice>.a<n>`).
+    public static func attemptID(notice: String, number: Int) -> String { notice + ".a" + String(number) }
+    /// A receipt's id: `rcp-` and what it concludes (an attempt, or a notice's transition).
+    public static func receiptID(_ concluded: String) -> String { "rcp-" + concluded }
+
+    /// The concluded attempts of a notice, oldest day first (with `inflight`, those under way too).
+    public func attemptFiles(of noticeID: String, inflight: Bool = false) throws -> [String] {
+        let prefix = noticeID + "."
+        return try (datedFiles(in: attempts) + (inflight ? files(in: inflightAttempts) : []))
+            .filter { ($0 as NSString).lastPathComponent.hasPrefix(prefix) }
+    }
+
+    /// The receipts of a notice, oldest day first.
+    public func receiptFiles(of noticeID: String) throws -> [String] {
+        let prefix = Self.receiptID(noticeID + ".")
+        return try datedFiles(in: receipts).filter { ($0 as NSString).lastPathComponent.hasPrefix(prefix) }
+    }
     /// Profile activations waiting for a second operator.
     public var pendingActivations: String { profileHistory + "/pending" }
     public func pendingActivation(_ id: String) -> String { pendingActivations + "/" + id + ".json" }
@@ -201,7 +239,16 @@ public struct StateLayout: Sendable {
     }
 
     /// A file in `folder` by its artifact id (`<id>.json`).
-    public func artifact(_ id: String, in folder: String) -> String { folder + "/" + id + ".json" }
+    public func artifact(_ id: String, in folder: String) -> String { folder + "/" + Self.artifactName(id) }
+
+    /// An artifact's file name from its id, and its id from its file name.
+    public static func artifactName(_ id: String) -> String { id + ".json" }
+    public static func artifactID(_ name: String) -> String {
+        name.hasSuffix(".json") ? String(name.dropLast(".json".count)) : name
+    }
+
+    /// The missions in `missions/`, by id.
+    public func missionIDs() throws -> [String] { try artifactNames(in: missions).map(Self.artifactID) }
 
     /// The file named `name` (as listed) in `folder`.
     public func file(_ name: String, in folder: String) -> String { folder + "/" + name }
