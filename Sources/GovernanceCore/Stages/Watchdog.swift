@@ -147,7 +147,7 @@ public struct Watchdog {
         let approvals = WritebackApproval.load(layout)
         var firing: Set<String> = []
         // Which missions with an open episode were scanned (only those can close one).
-        let withEpisodes = Set(tally.episodes.keys.map { String($0.prefix { $0 != "/" }) })
+        let withEpisodes = Set(tally.episodes.keys.map(Self.missionID(ofKey:)))
         var scannedMissions: Set<String> = []
         var cache = ScanCache(layout.watchdogScanCache, fingerprint: scanFingerprint(approvals, executable: executable))
         let racyAfter = Sys.fileSystemNanoseconds() - Sys.racyNanoseconds
@@ -222,7 +222,7 @@ public struct Watchdog {
         }
         if quietOnly,
             tally.episodes.keys.contains(where: {
-                !firing.contains($0) && scannedMissions.contains(String($0.prefix { $0 != "/" }))
+                !firing.contains($0) && scannedMissions.contains(Self.missionID(ofKey: $0))
             })
         {
             return nil
@@ -382,6 +382,9 @@ public struct Watchdog {
         let age = now.milliseconds(since: run.started_at)
         return age > 2 * Int64(run.expected_interval_ms) ? age : nil
     }
+
+    /// The mission a dedup key names: its first part.
+    private static func missionID(ofKey key: String) -> String { String(key.prefix { $0 != "/" }) }
 
     private func dedupKey(_ missionID: String, _ finding: Finding) -> String {
         missionID + "/" + finding.rule_id + (finding.subject.map { "/" + $0 } ?? "")
@@ -642,7 +645,7 @@ public struct Watchdog {
         // From the index of open episodes (dedup key, which starts with the mission id): only an
         // episode that may close is read.
         for (key, path) in tally.episodes.sorted(by: { $0.value < $1.value }) {
-            guard !firing.contains(key), missions.contains(String(key.prefix { $0 != "/" })),
+            guard !firing.contains(key), missions.contains(Self.missionID(ofKey: key)),
                 Sys.kind(path) == .regular
             else { continue }
             guard let episode = try? CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path, limit: 1 << 20))
