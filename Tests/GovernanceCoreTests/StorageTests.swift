@@ -138,6 +138,24 @@ func temporaryDirectory(_ tag: String) throws -> String {
         #expect(!Self.survivors(marker), "the whole group is gone, the one that ignores SIGTERM too")
     }
 
+    /// A batch sender's deadline is its items' summed; one that stops answering is ended after
+    /// `idleDeadline`, and one that keeps answering is not.
+    @Test func aChildThatStopsAnsweringIsEndedByItsIdleDeadline() throws {
+        var silent = ChildSpec(
+            executable: "/bin/sh", arguments: ["-c", "echo one; sleep 3; echo two"], deadline: 60, killGrace: 0.3)
+        silent.idleDeadline = 1
+        var lines: [String] = []
+        let stopped = try ChildProcess.run(silent, onLine: { lines.append($0) })
+        #expect(stopped.timedOut && lines == ["one"])
+
+        var steady = ChildSpec(
+            executable: "/bin/sh", arguments: ["-c", "for i in 1 2 3 4 5; do echo $i; sleep 0.4; done"], deadline: 60)
+        steady.idleDeadline = 1.5
+        lines = []
+        let finished = try ChildProcess.run(steady, onLine: { lines.append($0) })
+        #expect(!finished.timedOut && finished.status == 0 && lines == ["1", "2", "3", "4", "5"])
+    }
+
     @Test func aGrandchildHoldingStdoutDoesNotHangTheCaller() throws {
         let (marker, env) = Self.marked()
         let result = try ChildProcess.run(

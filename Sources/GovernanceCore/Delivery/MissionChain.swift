@@ -51,20 +51,25 @@ public struct MissionChain: Sendable {
     ) throws {
         try Sys.makeDirectory(layout.chains)
         let relative = layout.relative(ref)
+        let needle = Array(CanonicalJSON.line(["id": id, "kind": kind.rawValue]).utf8.dropFirst().dropLast())
         let body: (Data) throws -> Data? = { existing in
-            let lines = Self.lines(existing)
-            if let any = lines.last, (try? CanonicalJSON.decode(ChainLink.self, from: any)) == nil {
+            let (count, last) = Self.tail(existing)
+            if let last, (try? CanonicalJSON.decode(ChainLink.self, from: last)) == nil {
                 throw RgovError.data("\(layout.chain(mission)): its last line is not a chain link")
             }
-            for line in lines {
-                if let l = try? CanonicalJSON.decode(ChainLink.self, from: line), l.kind == kind, l.id == id {
-                    return nil
+            // A link names its id and kind side by side in its canonical bytes: only a chain that
+            // holds them can hold the link, so a first link for this record is found without
+            // decoding every line.
+            if Bytes.contains(existing, needle) {
+                for line in Self.lines(existing) {
+                    if let l = try? CanonicalJSON.decode(ChainLink.self, from: line), l.kind == kind, l.id == id {
+                        return nil
+                    }
                 }
             }
             let next = ChainLink(
-                mission_id: mission, seq: lines.count + 1, kind: kind, id: id, sha256: sha256, ref: relative, at: at,
-                prev_sha256: lines.last.map { SHA256.hex(of: [UInt8]($0)) } ?? Self.genesis(mission),
-                late: late ? true : nil)
+                mission_id: mission, seq: count + 1, kind: kind, id: id, sha256: sha256, ref: relative, at: at,
+                prev_sha256: last.map { SHA256.hex(of: $0) } ?? Self.genesis(mission), late: late ? true : nil)
             var data = try CanonicalJSON.encode(next)
             data.append(0x0a)
             return data
@@ -97,6 +102,14 @@ public struct MissionChain: Sendable {
     static func lines(_ data: Data) -> [Data] {
         guard let end = data.lastIndex(of: 0x0a) else { return [] }
         return data[..<end].split(separator: 0x0a, omittingEmptySubsequences: false).map { Data($0) }
+    }
+
+    /// How many whole lines a chain file holds, and its last whole line, without splitting it.
+    static func tail(_ data: Data) -> (count: Int, last: Data?) {
+        guard let end = data.lastIndex(of: 0x0a) else { return (0, nil) }
+        let count = data.withUnsafeBytes { bytes in bytes.reduce(0) { $0 + ($1 == 0x0a ? 1 : 0) } }
+        let start = data[..<end].lastIndex(of: 0x0a).map { $0 + 1 } ?? data.startIndex
+        return (count, Data(data[start..<end]))
     }
 
     /// Recomputes a chain from its file's bytes: the head (the last line's hash) and every place

@@ -288,7 +288,7 @@ public enum PlaceholderMarkers {
             // for a needle no other character is canonically equivalent to (ASCII, but for `;` and
             // `` ` ``, which U+037E and U+1FEF decompose to).
             if needle.utf8.allSatisfy({ $0 < 0x80 && $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: "`") }),
-                !contains(bytes, Array(needle.utf8))
+                !Bytes.contains(bytes, Array(needle.utf8))
             {
                 continue
             }
@@ -305,17 +305,5 @@ public enum PlaceholderMarkers {
             }
         }
         return nil
-    }
-
-    /// Whether `needle` occurs in `bytes`, byte for byte.
-    static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first else { return true }
-        guard needle.count <= bytes.count else { return false }
-        var i = 0
-        while i <= bytes.count - needle.count {
-            if bytes[i] == first, bytes[i..<(i + needle.count)].elementsEqual(needle) { return true }
-            i += 1
-        }
-        return false
     }
 }

@@ -13,7 +13,7 @@ public struct Bridge: Sendable {
 
     public let deployment: Deployment
     /// At most this many spool items go to one `rgov-sender` process.
-    public static let batchSize = 50
+    public static let batchSize = 500
 
     /// The `rgov-sender` executable; by default the one beside this executable.
     public let senderExecutable: String
@@ -258,7 +258,10 @@ public struct Bridge: Sendable {
         }
         let child: ChildResult
         do {
-            child = try ChildProcess.run(try spec(for: jobs, deadline: deadline), onLine: onLine)
+            var spec = try spec(for: jobs, deadline: deadline)
+            // Each item has `timeout_ms`; the sender's start (a few ms, seconds on a loaded host) is allowed for.
+            spec.idleDeadline = Double(profile.senderTimeoutMs) / 1000 + 5
+            child = try ChildProcess.run(spec, onLine: onLine)
         } catch {
             Log.error("rgov-bridge", "the sender could not start: \(error)")
             for job in jobs {

@@ -13,6 +13,10 @@ public struct ChildSpec: Sendable {
     public var standardInput: [UInt8]
     /// Seconds from start until the process group gets SIGTERM.
     public var deadline: Double
+    /// Seconds without a new stdout line (from start, then from the last line) until the process
+    /// group gets SIGTERM: a batch whose deadline is its items' deadlines summed still ends soon
+    /// after it stops answering.
+    public var idleDeadline: Double?
     /// Seconds between SIGTERM and SIGKILL.
     public var killGrace: Double
     /// Bytes of stdout kept (all of it is still counted and hashed).
@@ -195,6 +199,7 @@ public enum ChildProcess {
         var termSentAt: Double? = nil
         var exitedAt: Double? = nil
         var killedLingering = false
+        var answeredAt = started
         var chunk = [UInt8](repeating: 0, count: 65_536)
 
         func drain(_ fd: inout Int32, isStdout: Bool) {
@@ -209,6 +214,7 @@ public enum ChildProcess {
                             partial.append(contentsOf: slice)
                             while let newline = partial.firstIndex(of: 0x0a) {
                                 onLine(String(decoding: partial[..<newline], as: UTF8.self))
+                                answeredAt = Sys.monotonicSeconds()
                                 partial.removeSubrange(...newline)
                             }
                         }
@@ -255,7 +261,9 @@ public enum ChildProcess {
                     termSentAt = termSentAt ?? now
                     kill(-pid, SIGTERM)
                 }
-                if termSentAt == nil && now - started >= spec.deadline {
+                if termSentAt == nil
+                    && (now - started >= spec.deadline || spec.idleDeadline.map { now - answeredAt >= $0 } == true)
+                {
                     timedOut = true
                     termSentAt = now
                     kill(-pid, SIGTERM)
