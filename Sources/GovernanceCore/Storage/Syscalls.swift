@@ -67,6 +67,11 @@ public enum Sys {
     public static func readFile(_ path: String, limit: Int = 16 << 20) throws -> Data {
         let fd = try open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
         defer { close(fd) }
+        return try read(fd, path: path, limit: limit)
+    }
+
+    /// The whole regular file open at `fd`, from its start, at most `limit` bytes.
+    private static func read(_ fd: Int32, path: String, limit: Int) throws -> Data {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SystemCallError(call: "fstat", path: path, errno: errno) }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw SystemCallError(call: "read", path: path, errno: EINVAL) }
@@ -76,7 +81,7 @@ public enum Sys {
         while true {
             if total == data.count { data.count += 65_536 }
             let n = data.withUnsafeMutableBytes { buffer in
-                buffer.baseAddress.map { Glibc.read(fd, $0 + total, buffer.count - total) } ?? 0
+                buffer.baseAddress.map { Glibc.pread(fd, $0 + total, buffer.count - total, off_t(total)) } ?? 0
             }
             if n < 0 {
                 if errno == EINTR { continue }
@@ -102,7 +107,7 @@ public enum Sys {
         while flock(fd, LOCK_EX) != 0 {
             if errno != EINTR { throw SystemCallError(call: "flock", path: path, errno: errno) }
         }
-        var existing = try readFile(path, limit: limit)
+        var existing = try read(fd, path: path, limit: limit)
         if let last = existing.last, last != UInt8(ascii: "\n") {
             let whole = existing.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
             guard ftruncate(fd, off_t(whole)) == 0 else {
