@@ -251,6 +251,26 @@ import Testing
         #expect(try h.run("rgov", ["check-state"]).status == 0, "every invariant holds after recovery")
     }
 
+    /// A watchdog killed once its records were durable but before the episodes that mark them
+    /// handled, then the dispatcher and the bridge run on their own: its notices are acked, in
+    /// their day folders, when the watchdog runs again, and it finds each one there instead of
+    /// creating it anew (its decision records exist, so the finished notices are searched).
+    @Test func aWatchdogRerunFindsItsNoticesAlreadyFinished() throws {
+        let h = try Harness()
+        try h.importExamples()
+        let crashed = try h.run(
+            "rgov-watchdog", ["--profile", Harness.teamTrial], env: ["RGOV_FAULT": "commit.after_records"])
+        #expect(crashed.status == 128 + 9, "\(crashed.stderr)")
+        #expect(try h.run("rgov-dispatcher", ["--profile", Harness.teamTrial]).status == 0)
+        #expect(try h.run("rgov-bridge", ["--profile", Harness.teamTrial]).status == 0)
+        #expect(try h.notices().allSatisfy { $0.state == .acked })
+        #expect(try h.run("rgov-watchdog", ["--profile", Harness.teamTrial]).status == 0)
+        let notices = try h.notices()
+        #expect(notices.count == Harness.exampleNotices && notices.allSatisfy { $0.state == .acked })
+        #expect(Set(notices.map(\.notice_id)).count == notices.count, "no notice id twice")
+        #expect(h.outboxLines().count == Harness.exampleNotices)
+    }
+
     /// SIGKILL inside a group commit, after its temporaries and after each phase, in each stage:
     /// the reruns sweep what was left, lose nothing, send nothing twice, and every mission chain
     /// links each record once.

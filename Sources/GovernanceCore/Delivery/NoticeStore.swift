@@ -29,14 +29,19 @@ public struct NoticeStore: Sendable {
     ///
     /// Returns false if a notice with this id already exists anywhere (an earlier run's, which is
     /// linked instead if a crash kept it from being linked).
+    ///
+    /// `decidedNow`: the notice's decision record did not exist before this run. A notice is
+    /// published after its decision, and decision records are never pruned, so an earlier notice
+    /// with this id can only be one a crash of this step left in a folder a notice waits in: the
+    /// day folders of finished notices (a year of history) are not searched.
     @discardableResult
-    public func create(_ notice: Notice) throws -> Bool {
+    public func create(_ notice: Notice, decidedNow: Bool = false) throws -> Bool {
         var stored = notice
-        var path = locate(notice.notice_id) ?? path(for: notice)
+        var path = locate(notice.notice_id, finished: !decidedNow) ?? path(for: notice)
         let created =
             try Sys.kind(path) == .missing && DurableFile.create(try CanonicalJSON.encodeFile(notice), at: path)
         if !created {
-            path = locate(notice.notice_id) ?? path
+            path = locate(notice.notice_id, finished: !decidedNow) ?? path
             stored = try read(path)
         }
         try MissionChain(layout: layout).link(
@@ -166,7 +171,9 @@ public struct NoticeStore: Sendable {
     }
 
     /// The path of the notice with `id`, in whichever state folder it is; nil if none.
-    public func locate(_ id: String) -> String? {
+    ///
+    /// Without `finished`, the day folders of final states are not searched.
+    public func locate(_ id: String, finished: Bool = true) -> String? {
         guard Identifier.isValid(id) else { return nil }
         for folder in DeliveryState.allCases.filter({ !$0.isFinal }).map({ layout.notices($0) }) + [
             layout.deferredNotices
@@ -174,7 +181,7 @@ public struct NoticeStore: Sendable {
             let path = layout.artifact(id, in: folder)
             if Sys.kind(path) == .regular { return path }
         }
-        for state in DeliveryState.allCases where state.isFinal {
+        for state in DeliveryState.allCases where state.isFinal && finished {
             let base = layout.notices(state)
             for day in ((try? layout.dayPartitions(in: base)) ?? []).reversed() {
                 let path = layout.artifact(id, in: layout.notices(state, day: day))

@@ -622,7 +622,7 @@ public struct Watchdog {
             decided_at: now,
             decided_by: Self.actor, notice_id: noticeID, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference)
-        try deployment.publish(decision, day: Timestamp.day(event.occurred_at))
+        let decidedNow = try deployment.publish(decision, day: Timestamp.day(event.occurred_at))
         let (initial, why) = deployment.firstState(severity: severity)
         let notice = try Notice(
             notice_id: noticeID, rule_id: event.rule_id, severity: severity, mission_id: missionID,
@@ -632,7 +632,7 @@ public struct Watchdog {
             capability_descriptor: deployment.descriptorReference, created_at: now, initial: initial,
             reason: kind == .finding ? why ?? "finding" : kind.rawValue + (why.map { "; " + $0 } ?? ""),
             by: Self.actor, notice_kind: kind, follows: follows, profileSHA256: deployment.profile.sha256)
-        return try store.create(notice)
+        return try store.create(notice, decidedNow: decidedNow)
     }
 
     /// Closes open episodes of scanned missions whose condition no longer holds, with a `resolved` event.
