@@ -51,7 +51,12 @@ public struct MissionChain: Sendable {
     ) throws {
         try Sys.makeDirectory(layout.chains)
         let relative = layout.relative(ref)
-        let needle = Array(CanonicalJSON.line(["id": id, "kind": kind.rawValue]).utf8.dropFirst().dropLast())
+        // An identifier needs no escaping in JSON; anything else is encoded as the link will be.
+        let pair =
+            Identifier.isValid(id)
+            ? "\"id\":\"\(id)\",\"kind\":\"\(kind.rawValue)\""
+            : String(CanonicalJSON.line(["id": id, "kind": kind.rawValue]).dropFirst().dropLast())
+        let needle = Array(pair.utf8)
         let body: (Data) throws -> Data? = { existing in
             let (count, last) = Self.tail(existing)
             if let last, (try? CanonicalJSON.decode(ChainLink.self, from: last)) == nil {

@@ -232,13 +232,39 @@ public final class WriteBatch: @unchecked Sendable {
         try sync()
         FaultInjection.fire("commit.after_temporaries")
         for (phase, steps) in pending {
-            for step in steps { try apply(step) }
+            for step in Self.joiningAppends(steps) { try apply(step) }
             try sync()
             let point = "commit.after_\(phase)"
             FaultInjection.fire(point)
         }
         temporaries.removeAll()
         locks.removeAll()
+    }
+
+    /// A phase of appends only (the chain links) as one append per file, each file's in the order
+    /// staged: a mission's chain is locked, read and written once per commit, not once per link.
+    private static func joiningAppends(_ steps: [Step]) -> [Step] {
+        var order: [String] = []
+        var appends: [String: (limit: Int, bodies: [(Data) throws -> Data?])] = [:]
+        for step in steps {
+            guard case .append(let path, let limit, let body) = step else { return steps }
+            if appends[path] == nil { order.append(path) }
+            appends[path, default: (limit, [])].bodies.append(body)
+        }
+        return order.compactMap { path in
+            appends[path].map { limit, bodies in
+                .append(path: path, limit: limit) { existing in
+                    var whole = existing
+                    var added = Data()
+                    for body in bodies {
+                        guard let more = try body(whole), !more.isEmpty else { continue }
+                        whole.append(more)
+                        added.append(more)
+                    }
+                    return added.isEmpty ? nil : added
+                }
+            }
+        }
     }
 
     private func sync() throws {
