@@ -49,7 +49,6 @@ public struct MissionChain: Sendable {
     public func link(
         _ kind: ChainLink.Kind, id: String, sha256: String, ref: String, mission: String, at: Date, late: Bool = false
     ) throws {
-        try Sys.makeDirectory(layout.chains)
         let relative = layout.relative(ref)
         // An identifier needs no escaping in JSON; anything else is encoded as the link will be.
         let pair =

@@ -38,8 +38,7 @@ public struct NoticeStore: Sendable {
     public func create(_ notice: Notice, decidedNow: Bool = false) throws -> Bool {
         var stored = notice
         var path = locate(notice.notice_id, finished: !decidedNow) ?? path(for: notice)
-        let created =
-            try Sys.kind(path) == .missing && DurableFile.create(try CanonicalJSON.encodeFile(notice), at: path)
+        let created = try DurableFile.create(try CanonicalJSON.encodeFile(notice), at: path)
         if !created {
             path = locate(notice.notice_id, finished: !decidedNow) ?? path
             stored = try read(path)

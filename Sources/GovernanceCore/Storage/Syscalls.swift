@@ -102,7 +102,15 @@ public enum Sys {
     public static func appendExclusively(
         _ path: String, limit: Int, sync: Bool = true, _ body: (Data) throws -> Data?
     ) throws {
-        let fd = try open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW, mode: 0o600)
+        let flags = O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW
+        // The log's folder is made the first time it is needed, not checked before every append.
+        let fd: Int32
+        do {
+            fd = try open(path, flags, mode: 0o600)
+        } catch let error as SystemCallError where error.errno == ENOENT {
+            try makeDirectory((path as NSString).deletingLastPathComponent)
+            fd = try open(path, flags, mode: 0o600)
+        }
         defer { close(fd) }
         while flock(fd, LOCK_EX) != 0 {
             if errno != EINTR { throw SystemCallError(call: "flock", path: path, errno: errno) }
@@ -189,8 +197,21 @@ public enum Sys {
     ///
     /// A folder it creates is made durable in its parent (`fsync` of the parent), so what is
     /// later made durable inside it is never lost with the folder's own name after a power cut.
+    ///
+    /// A folder made or found once is not asked about again in this process: rgov removes no folder
+    /// of a state, only its own scratch folders (`removeTree`, which forgets what it knew).
     @discardableResult
     public static func makeDirectory(_ path: String) throws -> Bool {
+        if knownFoldersLock.withLock({ knownFolders.contains(path) }) { return false }
+        let created = try makeDirectoryOnce(path)
+        knownFoldersLock.withLock { _ = knownFolders.insert(path) }
+        return created
+    }
+
+    nonisolated(unsafe) private static var knownFolders: Set<String> = []
+    private static let knownFoldersLock = NSLock()
+
+    private static func makeDirectoryOnce(_ path: String) throws -> Bool {
         if Glibc.mkdir(path, 0o700) == 0 {
             StoreJournal.record("mkdir", path)
             let parent = (path as NSString).deletingLastPathComponent
@@ -231,6 +252,7 @@ public enum Sys {
 
     /// `rmdir(2)`; used only for empty scratch directories.
     public static func removeEmptyDirectory(_ path: String) {
+        knownFoldersLock.withLock { knownFolders.removeAll() }
         if Glibc.rmdir(path) == 0 { StoreJournal.record("rmdir", path) }
     }
 
@@ -362,7 +384,9 @@ public enum Sys {
         return "uid-\(getuid())"
     }
 
-    public static func processID() -> Int32 { getpid() }
+    /// `getpid(2)`, asked once: children are spawned (`posix_spawn`), never forked, so it never changes.
+    public static func processID() -> Int32 { ownProcessID }
+    private static let ownProcessID = getpid()
 
     /// `getgroups(2)` + `getgrgid(3)`: the names of the groups this process runs with.
     public static func groupNames() -> [String] {
@@ -375,11 +399,13 @@ public enum Sys {
         return Array(Set(names)).sorted()
     }
 
-    public static func hostName() -> String {
+    /// `gethostname(2)`, asked once per process (every attempt record names its host).
+    public static func hostName() -> String { ownHostName }
+    private static let ownHostName: String = {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    }()
 
     /// `clock_gettime(CLOCK_MONOTONIC)` in seconds: for durations and deadlines, never for records.
     public static func monotonicSeconds() -> Double {
