@@ -144,7 +144,7 @@ public struct Doctor {
                 "modes", .warn, "readable by others: " + loose.joined(separator: "; "),
                 "chmod -R go-rwx \(state)")
         }
-        let probe = state + "/.doctor-probe-" + String(Sys.processID())
+        let probe = layout.writeProbe(pid: Sys.processID())
         do {
             try DurableFile.write(Data("probe\n".utf8), to: probe)
             try Sys.unlink(probe)

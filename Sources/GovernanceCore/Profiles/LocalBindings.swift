@@ -13,7 +13,7 @@ public enum LocalBindings {
     public static func apply(to profile: inout DeploymentProfile, stateDirectory: String, environment: [String: String])
         throws
     {
-        let path = environment["RGOV_BINDINGS_FILE"] ?? stateDirectory + "/bindings.local.yaml"
+        let path = environment["RGOV_BINDINGS_FILE"] ?? StateLayout(root: stateDirectory).localBindings
         var values: [(path: String, value: BindingValue)] = []
         if Sys.kind(path) == .regular {
             let text = String(decoding: try Sys.readFile(path, limit: 1 << 20), as: UTF8.self)

@@ -176,7 +176,7 @@ public struct Tick {
         var skipped = 0
         var unchanged = 0
         for name in try deployment.layout.artifactNames(in: folder) {
-            let path = folder + "/" + name
+            let path = deployment.layout.file(name, in: folder)
             do {
                 let id = StateLayout.artifactID(name)
                 guard Identifier.isValid(id) else { throw RgovError.data("file name is not a valid mission id") }

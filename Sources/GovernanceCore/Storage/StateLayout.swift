@@ -116,6 +116,12 @@ public struct StateLayout: Sendable {
     public func missionLock(_ id: String) -> String { lockFile("missions/" + id) }
     /// What `rgov simulate` generated, and the rules each mission should fire.
     public var simulationManifest: String { root + "/simulation-manifest.json" }
+    /// Environment-local bindings (targets, sender commands): never committed, never exported.
+    public var localBindings: String { root + "/bindings.local.yaml" }
+    /// Where `rgov cron install` sends a tick's output unless told otherwise.
+    public var tickLog: String { root + "/logs/tick.log" }
+    /// The file `rgov doctor` writes and removes to prove the state folder takes new files.
+    public func writeProbe(pid: Int32) -> String { root + "/.doctor-probe-" + String(pid) }
     /// The locks in `locks/`, by name (`tick`, `watchdog`, ...).
     public func lockNames() throws -> [String] {
         try Sys.listDirectory(locks).filter { $0.hasSuffix(".lock") }.map { String($0.dropLast(".lock".count)) }

@@ -53,7 +53,7 @@ extension Verb {
             var profile = options.profileName
             if profile.contains("/") { profile = Doctor.absolutePath(profile) }
             let every = try options.integer("every").map(Int.init) ?? 2
-            let log = Doctor.absolutePath(options.value("log") ?? state + "/logs/tick.log")
+            let log = Doctor.absolutePath(options.value("log") ?? StateLayout(root: state).tickLog)
             let schedule = try CronSchedule(
                 state: state, profile: profile, everyMinutes: every, log: log, rgov: Sys.executablePath(),
                 home: Sys.environment("RGOV_HOME").map(Doctor.absolutePath))
