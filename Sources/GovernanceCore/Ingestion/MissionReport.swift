@@ -183,7 +183,7 @@ public struct MissionReport {
             task_id: mission.mission_id, correlation_id: mission.mission_id, outcome: .block, reason: reason,
             decided_at: deployment.clock.now(), decided_by: actor, notice_id: nil, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference)
-        try deployment.publish(decision, day: Timestamp.day(at))
+        try deployment.ledger.decide(decision, day: Timestamp.day(at))
         throw RgovError.data("completion of \(mission.mission_id) refused: \(reason); decision \(decisionID)")
     }
 

@@ -62,7 +62,7 @@ extension OperatorDesk {
             decided_at: now,
             decided_by: identity.by, notice_id: nil, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference)
-        try deployment.publish(decision)
+        try deployment.ledger.decide(decision)
         let approval = WritebackApproval(
             mission_id: owner.mission_id, writeback_id: writeback, decision: approve ? .approve : .reject,
             decision_id: decisionID,
@@ -126,7 +126,7 @@ extension OperatorDesk {
             decided_at: now,
             decided_by: identity.by, notice_id: nil, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference)
-        try deployment.publish(decision)
+        try deployment.ledger.decide(decision)
         try DurableFile.write(try CanonicalJSON.encodeFile(mission), to: path)
         try record(
             "mission " + verb, target: id, reason: reason, result: "\(before.rawValue) -> \(mission.status.rawValue)",

@@ -35,31 +35,16 @@ extension OperatorDesk {
             )
             throw RgovError.data("cannot ack \(id): \(why)")
         }
-        let receiptID = "rcp-\(id).ack\(notice.transitions.count)"
         let evidence = AckEvidence(
-            kind: .operator_attestation, at: now, receipt_id: receiptID,
-            by: identity.by,
-            os_user: identity.osUser, note: note)
-        let receipt = Receipt(
-            receipt_id: receiptID, attempt_id: nil, notice_id: id, mission_id: notice.mission_id,
-            task_id: notice.task_id,
-            correlation_id: notice.correlation_id, delivery_state: .acked, sender_mode: "operator",
-            reason: "operator_attestation",
-            ack_evidence: evidence, sha256: SHA256.hex(of: ""), sender_exit_status: nil, sender_message_id: nil,
-            sender_stderr_tail: nil, duration_ms: nil, recorded_at: now,
-            recorded_by: "rgov ack (\(identity.by) as \(identity.osUser))",
-            prev_sha256: notice.chain_head_sha256, profile: deployment.profileReference,
-            capability_descriptor: deployment.descriptorReference, capability_gaps: nil, next_attempt_at: nil,
-            profile_sha256: deployment.profile.sha256)
-        let receiptFile = layout.receipt(receipt.receipt_id, day: Timestamp.day(now))
-        let acked = try notice.transitioned(
-            to: .acked, at: now, by: identity.by, reason: "operator attestation" + (note.map { ": " + $0 } ?? ""),
-            evidence: evidence,
-            receipt: receipt)
+            kind: .operator_attestation, at: now, by: identity.by, os_user: identity.osUser, note: note)
+        let acked: Notice
         do {
-            try store.save(acked, replacing: notice, at: path, unlessSending: true) {
-                try MissionChain(layout: layout).publish(receipt, at: receiptFile)
-            }
+            acked = try deployment.ledger.acknowledge(
+                notice, at: path, evidence: evidence,
+                receiptID: StateLayout.receiptID(id + ".ack" + String(notice.transitions.count)), mode: "operator",
+                reason: "operator_attestation", moveReason: "operator attestation" + (note.map { ": " + $0 } ?? ""),
+                by: identity.by, recordedBy: "rgov ack (\(identity.by) as \(identity.osUser))", now: now
+            ).notice
         } catch let changed as NoticeChanged {
             try record(
                 "ack", target: id, reason: note, allowed: true, result: "refused: \(changed.reason)",

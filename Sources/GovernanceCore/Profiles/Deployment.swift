@@ -160,20 +160,15 @@ public struct Deployment: Sendable {
 }
 
 extension Deployment {
-    /// Publishes a decision in `decisions/<day>/` (the day it was made, unless given), stamped
-    /// with the profile in force, and links it into its mission's chain.
-    ///
-    /// Returns false when an earlier run published it.
-    @discardableResult
-    public func publish(_ decision: DecisionRecord, day: String? = nil) throws -> Bool {
-        var stamped = decision
-        stamped.profile_sha256 = profile.sha256
-        return try MissionChain(layout: layout).publish(
-            stamped, kind: .decision, id: stamped.decision_id, mission: stamped.mission_id,
-            at: layout.decision(stamped.decision_id, day: day ?? Timestamp.day(stamped.decided_at)),
-            time: stamped.decided_at
-        ).created
+    /// The posture stamped on every record this deployment writes.
+    public var stamp: LedgerStamp {
+        LedgerStamp(
+            profile: profileReference, descriptor: descriptorReference, profileSHA256: profile.sha256,
+            capabilityGaps: capabilityGaps)
     }
+
+    /// The ledger every change to a notice and its records goes through.
+    public var ledger: NoticeLedger { NoticeLedger(layout: layout, stamp: stamp) }
 }
 
 extension Deployment {

@@ -49,6 +49,7 @@ public struct Bridge: Sendable {
     }
 
     private var profile: DeploymentProfile { deployment.profile }
+    private var ledger: SendLedger { SendLedger(notices: deployment.ledger, actor: Self.actor) }
 
     public func run() throws -> Report {
         let started = Sys.monotonicSeconds()
@@ -177,10 +178,8 @@ public struct Bridge: Sendable {
 
     /// Records the intent of `job` if its notice is still as read and not held (an operator may have
     /// acted since the bridge listed it); false leaves the notice for the next run.
-    private func claim(_ job: Job, store: NoticeStore) throws -> Bool {
-        try store.claimForSend(job.notice, at: job.path) {
-            try recordIntent(job.attempt, mission: job.notice.mission_id)
-        }
+    private func claim(_ job: Job) throws -> Bool {
+        try ledger.recordIntent(job.attempt, for: job.notice, at: job.path)
     }
 
     /// Why the binding's program cannot run here (not on PATH, not executable), or nil.
@@ -193,16 +192,6 @@ public struct Bridge: Sendable {
             return "sender program \(Identifier.quoted(program)) is not installed (not an executable on PATH)"
         }
         return nil
-    }
-
-    /// Intent before send: the attempt record is durable before any process that could send starts.
-    private func recordIntent(_ attempt: SenderAttempt, mission: String) throws {
-        let published = try MissionChain(layout: deployment.layout).publish(
-            attempt, kind: .attempt, id: attempt.attempt_id, mission: mission, at: inflightPath(attempt.attempt_id),
-            time: attempt.started_at)
-        guard published.created else {
-            throw RgovError.data("attempt \(attempt.attempt_id) already recorded; refusing to send twice")
-        }
     }
 
     private func spec(for jobs: [Job], deadline: Double) throws -> ChildSpec {
@@ -223,7 +212,7 @@ public struct Bridge: Sendable {
     /// One `rgov-sender` for a batch; each result line is concluded as it arrives, so a crash
     /// mid-batch leaves every item with its receipt or its attempt in `inflight/`, never both.
     private func sendBatch(_ candidates: [Job], store: NoticeStore, now: Date, collector: Collector) throws {
-        let jobs = try candidates.filter { try claim($0, store: store) }
+        let jobs = try candidates.filter { try claim($0) }
         guard !jobs.isEmpty else { return }
         FaultInjection.point("bridge.after_intent")
         // Every intent durable before the sender starts; the conclusions commit after it ends.
@@ -335,7 +324,7 @@ public struct Bridge: Sendable {
     private func send(_ job: Job, store: NoticeStore) -> (SendVerdict, ChildResult?)? {
         let binding = deployment.binding
         do {
-            guard try claim(job, store: store) else { return nil }
+            guard try claim(job) else { return nil }
         } catch {
             Log.error("rgov-bridge", "\(job.notice.notice_id): cannot record the attempt: \(error)")
             return (SendVerdict(state: .pending_external_send, reason: "sender_unavailable", retry: true), nil)
@@ -366,8 +355,8 @@ public struct Bridge: Sendable {
             notice_id: notice.notice_id, state: notice.state, reason: "bridge_capability_missing", receipt: moved)
     }
 
-    /// Writes the receipt, then moves the notice, then files the attempt: each step durable, and
-    /// each one found and finished by `recoverInterruptedAttempts` if a crash stops the sequence.
+    /// Judges what the retry policy makes of `proposed`, then records it through the ledger:
+    /// receipt, notice, the alert an unknown outcome calls for, the attempt filed.
     private func conclude(
         _ notice: Notice, at path: String, store: NoticeStore, attempt: SenderAttempt?, verdict proposed: SendVerdict,
         child: ChildResult?, now: Date
@@ -381,52 +370,39 @@ public struct Bridge: Sendable {
             verdict, for: notice, attempted: attempt != nil, now: now)
         verdict = decided
         let redactor = Redactor(environment: environment, extra: deployment.binding.secretValues)
-        let receiptID = StateLayout.receiptID(
-            attempt?.attempt_id ?? notice.notice_id + ".r" + String(notice.transitions.count))
-        var receipt = Receipt(
-            receipt_id: receiptID, attempt_id: attempt?.attempt_id, notice_id: notice.notice_id,
-            mission_id: notice.mission_id, task_id: notice.task_id, correlation_id: notice.correlation_id,
-            delivery_state: verdict.state, sender_mode: profile.senderMode.rawValue, reason: verdict.reason,
-            ack_evidence: verdict.evidence, sha256: child?.stdoutSHA256 ?? SHA256.hex(of: ""),
-            sender_exit_status: child?.status, sender_message_id: verdict.messageID,
-            sender_stderr_tail: child.map { redactor.redact(String($0.stderrText.suffix(2000))) },
-            duration_ms: child.map { Int(($0.durationSeconds * 1000).rounded()) }, recorded_at: now,
-            recorded_by: Self.actor, prev_sha256: notice.chain_head_sha256, profile: deployment.profileReference,
-            capability_descriptor: deployment.descriptorReference,
-            capability_gaps: deployment.capabilityGaps.isEmpty ? nil : deployment.capabilityGaps,
-            next_attempt_at: nextAttemptAt, profile_sha256: deployment.profile.sha256)
-        if var evidence = receipt.ack_evidence {
-            evidence.receipt_id = receiptID
-            receipt.ack_evidence = evidence
+        let receipt = ledger.notices.receipt(
+            StateLayout.receiptID(attempt?.attempt_id ?? notice.notice_id + ".r" + String(notice.transitions.count)),
+            for: notice, attempt: attempt?.attempt_id, state: verdict.state, mode: profile.senderMode.rawValue,
+            reason: verdict.reason, evidence: verdict.evidence, sha256: child?.stdoutSHA256 ?? SHA256.hex(of: ""),
+            exitStatus: child?.status, messageID: verdict.messageID,
+            stderrTail: child.map { redactor.redact(String($0.stderrText.suffix(2000))) },
+            durationMs: child.map { Int(($0.durationSeconds * 1000).rounded()) }, at: now, by: Self.actor,
+            nextAttemptAt: nextAttemptAt, withGaps: true)
+        let (recorded, receiptPath) = try ledger.conclude(
+            notice, at: path, attempt: attempt, receipt: receipt, now: now
+        ) {
+            try alertIfUnknown(notice, receipt: $0, now: now)
         }
-        let receiptPath = receiptPath(receiptID, day: Timestamp.day(attempt?.started_at ?? now))
-        // A crashed run may have written this receipt already; the chain continues from the one on disk.
-        receipt = try MissionChain(layout: deployment.layout).publish(receipt, at: receiptPath)
-        FaultInjection.point("bridge.after_receipt")
-        try apply(receipt, to: notice, at: path, store: store, now: now)
-        FaultInjection.point("bridge.after_outcome_applied")
-        try alertIfUnknown(notice, receipt: receipt, store: store, now: now)
-        if let attempt { try fileAttempt(attempt) }
         return Outcome(
-            notice_id: notice.notice_id, state: receipt.delivery_state, reason: receipt.reason, receipt: receiptPath,
-            next_attempt_at: receipt.next_attempt_at, attempted: attempt != nil)
+            notice_id: notice.notice_id, state: recorded.delivery_state, reason: recorded.reason, receipt: receiptPath,
+            next_attempt_at: recorded.next_attempt_at, attempted: attempt != nil)
     }
 
     /// Every unknown outcome that will not be retried alerts, exactly once: the alert's id derives
     /// from the receipt, so the conclusion and a recovery after a crash between the two steps
     /// create the same notice, whichever runs.
-    private func alertIfUnknown(_ notice: Notice, receipt: Receipt, store: NoticeStore, now: Date) throws {
+    private func alertIfUnknown(_ notice: Notice, receipt: Receipt, now: Date) throws {
         guard receipt.reason == "outcome_unknown", receipt.next_attempt_at == nil,
             notice.notice_kind != .delivery_unknown
         else { return }
-        try raiseUnknownOutcome(for: notice, receipt: receipt, store: store, now: now)
+        try raiseUnknownOutcome(for: notice, receipt: receipt, now: now)
     }
 
     /// Tells the operator that a send may or may not have happened, so a person checks the
     /// channel instead of the notice resting silently.
     ///
     /// Never raised about such a notice itself.
-    private func raiseUnknownOutcome(for notice: Notice, receipt: Receipt, store: NoticeStore, now: Date) throws {
+    private func raiseUnknownOutcome(for notice: Notice, receipt: Receipt, now: Date) throws {
         let noticeID = Identifier.derived("ntc", notice.notice_id, "outcome-unknown", receipt.receipt_id)
         let decisionID = Identifier.derived("dec", noticeID)
         let reason =
@@ -439,7 +415,6 @@ public struct Bridge: Sendable {
             decided_at: now,
             decided_by: Self.actor, notice_id: noticeID, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference)
-        try deployment.publish(decision)
         let (initial, why) = deployment.firstState(severity: max(.warning, profile.minSeverity))
         let follow = try Notice(
             notice_id: noticeID, rule_id: "delivery/outcome-unknown", severity: .warning, mission_id: notice.mission_id,
@@ -456,22 +431,7 @@ public struct Bridge: Sendable {
             by: Self.actor,
             notice_kind: .delivery_unknown,
             follows: notice.notice_id, profileSHA256: deployment.profile.sha256)
-        try store.create(follow)
-    }
-
-    private func apply(_ receipt: Receipt, to notice: Notice, at path: String, store: NoticeStore, now: Date) throws {
-        let next: Notice
-        if receipt.delivery_state == notice.state {
-            next = try notice.recordingReceipt(receipt, nextAttemptAt: receipt.next_attempt_at)
-        } else {
-            var moved = try notice.transitioned(
-                to: receipt.delivery_state, at: now, by: Self.actor, reason: receipt.reason,
-                evidence: receipt.ack_evidence,
-                receipt: receipt)
-            moved.next_attempt_at = receipt.next_attempt_at
-            next = moved
-        }
-        try store.save(next, replacing: notice, at: path)
+        try ledger.notices.open(follow, decidedBy: decision)
     }
 
     /// Late ack evidence, as an upper runtime or relay drops it in `operator-notify-bridge-acks/`:
@@ -535,105 +495,41 @@ public struct Bridge: Sendable {
         guard ack.acked_at >= notice.created_at, ack.acked_at <= now.adding(ms: 300_000) else {
             throw RgovError.data("acked_at \(Timestamp.format(ack.acked_at)) is before the notice or in the future")
         }
-        let receiptID = StateLayout.receiptID(notice.notice_id + ".ext" + String(notice.transitions.count))
         let evidence = AckEvidence(
-            kind: .external_ack, at: ack.acked_at, message_id: ack.message_id, sender_mode: "external",
-            receipt_id: receiptID, by: ack.by)
-        let receipt = Receipt(
-            receipt_id: receiptID, attempt_id: nil, notice_id: notice.notice_id, mission_id: notice.mission_id,
-            task_id: notice.task_id, correlation_id: notice.correlation_id, delivery_state: .acked,
-            sender_mode: "external", reason: "external_ack", ack_evidence: evidence,
-            sha256: SHA256.hex(of: [UInt8](data)), sender_exit_status: nil, sender_message_id: ack.message_id,
-            sender_stderr_tail: nil, duration_ms: nil, recorded_at: now, recorded_by: Self.actor,
-            prev_sha256: notice.chain_head_sha256, profile: deployment.profileReference,
-            capability_descriptor: deployment.descriptorReference, capability_gaps: nil, next_attempt_at: nil,
-            profile_sha256: deployment.profile.sha256)
-        let acked = try notice.transitioned(
-            to: .acked, at: now, by: Self.actor, reason: "external_ack from \(ack.by)", evidence: evidence,
-            receipt: receipt)
-        let receiptFile = receiptPath(receiptID, day: Timestamp.day(now))
-        let moved = try store.save(acked, replacing: notice, at: noticePath, unlessSending: true) {
-            try MissionChain(layout: deployment.layout).publish(receipt, at: receiptFile)
-        }
-        _ = moved
+            kind: .external_ack, at: ack.acked_at, message_id: ack.message_id, sender_mode: "external", by: ack.by)
+        let (_, receiptFile) = try ledger.notices.acknowledge(
+            notice, at: noticePath, evidence: evidence,
+            receiptID: StateLayout.receiptID(notice.notice_id + ".ext" + String(notice.transitions.count)),
+            mode: "external", reason: "external_ack", sha256: SHA256.hex(of: [UInt8](data)),
+            moveReason: "external_ack from \(ack.by)", by: Self.actor, recordedBy: Self.actor, now: now)
         return Outcome(notice_id: notice.notice_id, state: .acked, reason: "external_ack", receipt: receiptFile)
     }
 
-    /// Finishes what a crashed run left in `inflight/`.
+    /// Finishes what a crashed run left in `inflight/`; a send whose outcome is unknown is concluded
+    /// as such: only a binding that makes a resend harmless (the same idempotency key) is tried
+    /// again, otherwise an operator decides.
     private func recoverInterruptedAttempts(store: NoticeStore, now: Date) throws -> [Outcome] {
-        let layout = deployment.layout
-        var outcomes: [Outcome] = []
-        for path in try layout.files(in: layout.inflightAttempts) {
-            guard let data = try? Sys.readFile(path, limit: 1 << 20),
-                let attempt = try? CanonicalJSON.decode(SenderAttempt.self, from: data)
-            else {
-                try Quarantine(layout: layout).isolate(
-                    path, reason: "unreadable attempt record", stage: Self.stage, at: now)
-                continue
-            }
-            let receiptID = StateLayout.receiptID(attempt.attempt_id)
-            let receiptFile = receiptPath(receiptID, day: Timestamp.day(attempt.started_at))
-            guard let noticePath = store.locate(attempt.notice_id) else {
-                throw RgovError.data(
-                    "attempt \(attempt.attempt_id) names notice \(attempt.notice_id), which is missing")
-            }
-            let notice = try store.read(noticePath)
-            // A crash may have come between recording the intent and linking it.
-            try MissionChain(layout: layout).link(
-                .attempt, id: attempt.attempt_id, sha256: SHA256.hex(of: [UInt8](data)), ref: path,
-                mission: notice.mission_id, at: attempt.started_at)
-            if notice.attempts >= attempt.attempt_number {
-                // The notice already counts this attempt; what followed was interrupted: the alert
-                // of an unknown outcome, then the filing.
-                try store.repair(notice, at: noticePath)
-                if Sys.kind(receiptFile) == .regular {
-                    let receipt = try CanonicalJSON.decode(
-                        Receipt.self, from: try Sys.readFile(receiptFile, limit: 8 << 20))
-                    try alertIfUnknown(notice, receipt: receipt, store: store, now: now)
-                }
-                try fileAttempt(attempt)
-                continue
-            }
-            if Sys.kind(receiptFile) == .regular {
-                let receipt = try CanonicalJSON.decode(
-                    Receipt.self, from: try Sys.readFile(receiptFile, limit: 8 << 20))
-                try apply(receipt, to: notice, at: noticePath, store: store, now: now)
-                try fileAttempt(attempt)
-                outcomes.append(
-                    Outcome(
-                        notice_id: notice.notice_id, state: receipt.delivery_state, reason: receipt.reason,
-                        receipt: receiptFile,
-                        next_attempt_at: receipt.next_attempt_at, attempted: true))
-                continue
-            }
-            // The send may or may not have happened. Only a binding that makes a resend harmless
-            // (the same idempotency key) is tried again; otherwise an operator decides.
-            let verdict = SendVerdict(state: .pending_external_send, reason: "outcome_unknown")
+        let (settled, unknown) = try ledger.recover(stage: Self.stage, now: now) {
+            try alertIfUnknown($0, receipt: $1, now: now)
+        }
+        var outcomes = settled.map {
+            Outcome(
+                notice_id: $0.receipt.notice_id, state: $0.receipt.delivery_state, reason: $0.receipt.reason,
+                receipt: $0.path, next_attempt_at: $0.receipt.next_attempt_at, attempted: true)
+        }
+        for interrupted in unknown {
             Log.info(
-                "rgov-bridge",
-                "attempt \(attempt.attempt_id) was interrupted; outcome unknown"
+                Self.actor,
+                "attempt \(interrupted.attempt.attempt_id) was interrupted; outcome unknown"
                     + (deployment.binding.supportsIdempotency
                         ? ", retrying with the same idempotency key"
                         : ", not resent: an operator must check the channel"))
             outcomes.append(
                 try conclude(
-                    notice, at: noticePath, store: store, attempt: attempt, verdict: verdict, child: nil, now: now))
+                    interrupted.notice, at: interrupted.path, store: store, attempt: interrupted.attempt,
+                    verdict: SendVerdict(state: .pending_external_send, reason: "outcome_unknown"), child: nil,
+                    now: now))
         }
         return outcomes
-    }
-
-    private func inflightPath(_ attemptID: String) -> String {
-        deployment.layout.inflightAttempt(attemptID)
-    }
-
-    private func receiptPath(_ receiptID: String, day: String) -> String {
-        deployment.layout.receipt(receiptID, day: day)
-    }
-
-    /// Moves a concluded attempt out of `inflight/` into its day partition.
-    private func fileAttempt(_ attempt: SenderAttempt) throws {
-        let target = deployment.layout.concludedAttempt(attempt.attempt_id, day: Timestamp.day(attempt.started_at))
-        try Sys.makeDirectory((target as NSString).deletingLastPathComponent)
-        try DurableFile.move(inflightPath(attempt.attempt_id), to: target)
     }
 }

@@ -186,7 +186,7 @@ public struct Watchdog {
                 let record = try Quarantine(layout: layout).isolate(
                     path, reason: "invalid mission snapshot: \(error)", stage: Self.stage, at: now)
                 tally.quarantined.append(name)
-                if let id = try raiseMalformedSnapshot(record, runID: runID, now: now, store: store) {
+                if let id = try raiseMalformedSnapshot(record, runID: runID, now: now) {
                     tally.created.append(id)
                 }
                 continue
@@ -231,7 +231,7 @@ public struct Watchdog {
             behindBy != nil
             ? 0
             : try closeEpisodes(
-                except: firing, among: scannedMissions, runID: runID, now: now, store: store, tally: &tally)
+                except: firing, among: scannedMissions, runID: runID, now: now, tally: &tally)
         let changedCache = cache.changed
         let duration = Int(((Sys.monotonicSeconds() - started) * 1000).rounded())
         // Nothing new: no artifact, only the last-run record, replaced without a barrier.
@@ -442,7 +442,7 @@ public struct Watchdog {
         let window = deployment.profile.escalationWindowMs
         guard let path = tally.episodes[key], Sys.kind(path) == .regular else {
             let (noticeID, path) = try openEpisode(
-                for: finding, key: key, mission: mission, runID: runID, now: now, store: store)
+                for: finding, key: key, mission: mission, runID: runID, now: now)
             if let noticeID { tally.created.append(noticeID) }
             tally.episodes[key] = path
             return [repeatMs, window].compactMap { $0 }.min().map { Timestamp.milliseconds(now).saturatingAdd($0) }
@@ -456,8 +456,7 @@ public struct Watchdog {
         if let repeatMs, now.milliseconds(since: episode.last_notified_at ?? episode.opened_at) >= repeatMs {
             let number = (episode.reminders ?? 0) + 1
             let id = try followUp(
-                .reminder, number: number, of: episode, finding: finding, mission: mission, runID: runID, now: now,
-                store: store)
+                .reminder, number: number, of: episode, finding: finding, mission: mission, runID: runID, now: now)
             tally.created.append(id)
             tally.reminders += 1
             episode.reminders = number
@@ -468,8 +467,7 @@ public struct Watchdog {
             now.milliseconds(since: episode.opened_at) >= window, !firstNoticeAcked(episode, store: store)
         {
             let id = try followUp(
-                .escalation, number: 1, of: episode, finding: finding, mission: mission, runID: runID, now: now,
-                store: store)
+                .escalation, number: 1, of: episode, finding: finding, mission: mission, runID: runID, now: now)
             tally.created.append(id)
             tally.escalations += 1
             episode.escalated_at = now
@@ -505,7 +503,7 @@ public struct Watchdog {
     /// episode that marks the work done. Their ids derive from the episode, so a rerun after a
     /// crash finds them (no-clobber creates) instead of writing a second notice.
     private func openEpisode(
-        for finding: Finding, key: String, mission: MissionSnapshot, runID: String, now: Date, store: NoticeStore
+        for finding: Finding, key: String, mission: MissionSnapshot, runID: String, now: Date
     ) throws -> (String?, String) {
         let episodeID = Identifier.derived("ep", key, Timestamp.format(finding.occurred_at))
         let eventID = Identifier.derived("evt", episodeID)
@@ -523,7 +521,7 @@ public struct Watchdog {
             noticeID: noticeID, kind: .finding, follows: nil, outcome: finding.outcome, severity: finding.severity,
             reason: finding.summary, event: event, missionID: mission.mission_id,
             target: deployment.profile.defaultTarget,
-            message: Self.render(finding, mission: mission), now: now, store: store)
+            message: Self.render(finding, mission: mission), now: now)
         FaultInjection.point("watchdog.after_notice")
         let episode = Episode(
             episode_id: episodeID, dedup_key: key, mission_id: mission.mission_id, rule_id: finding.rule_id,
@@ -537,7 +535,7 @@ public struct Watchdog {
     /// A reminder or the escalation of an open episode: its own decision and notice, linked to the first.
     private func followUp(
         _ kind: NoticeKind, number: Int, of episode: Episode, finding: Finding, mission: MissionSnapshot, runID: String,
-        now: Date, store: NoticeStore
+        now: Date
     ) throws -> String {
         let noticeID = Identifier.derived("ntc", episode.episode_id, kind.rawValue, String(number))
         let escalating = kind == .escalation
@@ -566,7 +564,7 @@ public struct Watchdog {
             severity: escalating ? max(finding.severity, .critical) : finding.severity, reason: reason, event: event,
             missionID: mission.mission_id,
             target: escalating && channel ? (profile.escalationTarget ?? profile.defaultTarget) : profile.defaultTarget,
-            message: message, now: now, store: store)
+            message: message, now: now)
         return noticeID
     }
 
@@ -576,7 +574,7 @@ public struct Watchdog {
     /// The malformed-contract case of the ops spec: the colony runtime wrote a snapshot rgov cannot
     /// use. It is quarantined (never judged half-read), and an operator is told which file and why,
     /// once per quarantined file. Returns the notice's id when it is new.
-    private func raiseMalformedSnapshot(_ record: QuarantineRecord, runID: String, now: Date, store: NoticeStore)
+    private func raiseMalformedSnapshot(_ record: QuarantineRecord, runID: String, now: Date)
         throws -> String?
     {
         let ruleID = "contract/malformed-snapshot"
@@ -605,15 +603,14 @@ public struct Watchdog {
         let isNew = try notify(
             noticeID: noticeID, kind: .finding, follows: nil, outcome: .notify, severity: .warning,
             reason: event.summary, event: event, missionID: missionID, target: deployment.profile.defaultTarget,
-            message: message, now: now, store: store)
+            message: message, now: now)
         return isNew ? noticeID : nil
     }
 
     private func notify(
         noticeID: String, kind: NoticeKind, follows: String?, outcome: DecisionRecord.Outcome, severity: Severity,
         reason: String,
-        event: CanonicalEvent, missionID: String, target: String, message: NoticeMessage, now: Date,
-        store: NoticeStore
+        event: CanonicalEvent, missionID: String, target: String, message: NoticeMessage, now: Date
     ) throws -> Bool {
         let decisionID = Identifier.derived("dec", noticeID)
         let decision = DecisionRecord(
@@ -622,7 +619,6 @@ public struct Watchdog {
             decided_at: now,
             decided_by: Self.actor, notice_id: noticeID, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference)
-        let decidedNow = try deployment.publish(decision, day: Timestamp.day(event.occurred_at))
         let (initial, why) = deployment.firstState(severity: severity)
         let notice = try Notice(
             notice_id: noticeID, rule_id: event.rule_id, severity: severity, mission_id: missionID,
@@ -632,12 +628,12 @@ public struct Watchdog {
             capability_descriptor: deployment.descriptorReference, created_at: now, initial: initial,
             reason: kind == .finding ? why ?? "finding" : kind.rawValue + (why.map { "; " + $0 } ?? ""),
             by: Self.actor, notice_kind: kind, follows: follows, profileSHA256: deployment.profile.sha256)
-        return try store.create(notice, decidedNow: decidedNow)
+        return try deployment.ledger.open(notice, decidedBy: decision, day: Timestamp.day(event.occurred_at))
     }
 
     /// Closes open episodes of scanned missions whose condition no longer holds, with a `resolved` event.
     private func closeEpisodes(
-        except firing: Set<String>, among missions: Set<String>, runID: String, now: Date, store: NoticeStore,
+        except firing: Set<String>, among missions: Set<String>, runID: String, now: Date,
         tally: inout Tally
     ) throws -> Int {
         let layout = deployment.layout
@@ -677,7 +673,7 @@ public struct Watchdog {
                     noticeID: noticeID, kind: .resolved, follows: episode.notice_id, outcome: .notify, severity: .info,
                     reason: "condition cleared", event: event, missionID: mission.mission_id,
                     target: deployment.profile.defaultTarget,
-                    message: message, now: now, store: store)
+                    message: message, now: now)
                 {
                     tally.created.append(noticeID)
                 }

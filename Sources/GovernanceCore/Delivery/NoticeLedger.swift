@@ -1,0 +1,119 @@
+import Foundation
+
+/// Under which posture a record is written: the profile and runtime in force, stamped on every
+/// decision and receipt the ledger writes.
+public struct LedgerStamp: Sendable {
+    /// `id@version` of the profile and of the capability descriptor.
+    public var profile: String
+    public var descriptor: String
+    public var profileSHA256: String
+    /// Capabilities the profile would use that the runtime lacks.
+    public var capabilityGaps: [String]
+}
+
+/// A notice's life on disk, in one place.
+///
+/// A notice is opened with its decision, a receipt is durable before the notice moves, and every
+/// move goes through `Notice.transitioned`. Stages and operator verbs change notices through the
+/// ledger, never through files.
+public struct NoticeLedger: Sendable {
+    public let store: NoticeStore
+    public let stamp: LedgerStamp
+    public var layout: StateLayout { store.layout }
+
+    public init(layout: StateLayout, stamp: LedgerStamp) {
+        self.store = NoticeStore(layout: layout)
+        self.stamp = stamp
+    }
+
+    /// Publishes a decision in `decisions/<day>/` (the day it was made, unless given), stamped
+    /// with the profile in force, and links it into its mission's chain.
+    ///
+    /// Returns false when an earlier run published it.
+    @discardableResult
+    public func decide(_ decision: DecisionRecord, day: String? = nil) throws -> Bool {
+        var stamped = decision
+        stamped.profile_sha256 = stamp.profileSHA256
+        return try MissionChain(layout: layout).publish(
+            stamped, kind: .decision, id: stamped.decision_id, mission: stamped.mission_id,
+            at: layout.decision(stamped.decision_id, day: day ?? Timestamp.day(stamped.decided_at)),
+            time: stamped.decided_at
+        ).created
+    }
+
+    /// Opens `notice` with the decision that made it: the decision is durable and chained first.
+    ///
+    /// Returns false when an earlier run opened it (then it is linked, if a crash kept it from
+    /// being linked, and left as it is).
+    @discardableResult
+    public func open(_ notice: Notice, decidedBy decision: DecisionRecord, day: String? = nil) throws -> Bool {
+        let decidedNow = try decide(decision, day: day)
+        return try store.create(notice, decidedNow: decidedNow)
+    }
+
+    /// A receipt about `notice`, chained after the notice's head and stamped with the posture in force.
+    ///
+    /// `sha256` is what a sender printed (of the empty string when nothing ran).
+    public func receipt(
+        _ id: String, for notice: Notice, attempt: String? = nil, state: DeliveryState, mode: String, reason: String,
+        evidence: AckEvidence? = nil, sha256: String = SHA256.hex(of: ""), exitStatus: Int32? = nil,
+        messageID: String? = nil, stderrTail: String? = nil, durationMs: Int? = nil, at now: Date, by: String,
+        nextAttemptAt: Date? = nil, withGaps: Bool = false
+    ) -> Receipt {
+        var evidence = evidence
+        evidence?.receipt_id = id
+        return Receipt(
+            receipt_id: id, attempt_id: attempt, notice_id: notice.notice_id, mission_id: notice.mission_id,
+            task_id: notice.task_id, correlation_id: notice.correlation_id, delivery_state: state, sender_mode: mode,
+            reason: reason, ack_evidence: evidence, sha256: sha256, sender_exit_status: exitStatus,
+            sender_message_id: messageID, sender_stderr_tail: stderrTail, duration_ms: durationMs, recorded_at: now,
+            recorded_by: by, prev_sha256: notice.chain_head_sha256, profile: stamp.profile,
+            capability_descriptor: stamp.descriptor,
+            capability_gaps: withGaps && !stamp.capabilityGaps.isEmpty ? stamp.capabilityGaps : nil,
+            next_attempt_at: nextAttemptAt, profile_sha256: stamp.profileSHA256)
+    }
+
+    /// Where a receipt of `day` lives.
+    public func receiptPath(_ receipt: Receipt, day: String) -> String {
+        layout.receipt(receipt.receipt_id, day: day)
+    }
+
+    /// Moves `notice`, read from `path`, as the already durable `receipt` says.
+    ///
+    /// Into the receipt's state, or in the same state with the receipt counted. Returns the
+    /// notice's new path.
+    @discardableResult
+    public func apply(_ receipt: Receipt, to notice: Notice, at path: String, by: String, now: Date) throws -> String {
+        var next: Notice
+        if receipt.delivery_state == notice.state {
+            next = try notice.recordingReceipt(receipt, nextAttemptAt: receipt.next_attempt_at)
+        } else {
+            next = try notice.transitioned(
+                to: receipt.delivery_state, at: now, by: by, reason: receipt.reason, evidence: receipt.ack_evidence,
+                receipt: receipt)
+            next.next_attempt_at = receipt.next_attempt_at
+        }
+        return try store.save(next, replacing: notice, at: path)
+    }
+
+    /// An acknowledgement that is not a sender's proof (an operator's attestation, a relay's late
+    /// evidence): its receipt, then the notice to `acked`, both under the store's lock, and
+    /// refused with `NoticeChanged` while a send of the notice is under way.
+    ///
+    /// The receipt names the evidence's message id; `moveReason` and `by` go into the transition.
+    public func acknowledge(
+        _ notice: Notice, at path: String, evidence: AckEvidence, receiptID: String, mode: String, reason: String,
+        sha256: String = SHA256.hex(of: ""), moveReason: String, by: String, recordedBy: String, now: Date
+    ) throws -> (notice: Notice, receipt: String) {
+        let receipt = self.receipt(
+            receiptID, for: notice, state: .acked, mode: mode, reason: reason, evidence: evidence, sha256: sha256,
+            messageID: evidence.message_id, at: now, by: recordedBy)
+        let acked = try notice.transitioned(
+            to: .acked, at: now, by: by, reason: moveReason, evidence: receipt.ack_evidence, receipt: receipt)
+        let receiptFile = receiptPath(receipt, day: Timestamp.day(now))
+        try store.save(acked, replacing: notice, at: path, unlessSending: true) {
+            try MissionChain(layout: layout).publish(receipt, at: receiptFile)
+        }
+        return (acked, receiptFile)
+    }
+}

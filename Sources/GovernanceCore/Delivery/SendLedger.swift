@@ -1,0 +1,118 @@
+import Foundation
+
+/// A send's records, in the order that keeps delivery honest.
+///
+/// The attempt (the intent) is durable before any sender starts; then the receipt; then the
+/// notice moves; then the attempt leaves `inflight/` for its day partition. An attempt found in
+/// `inflight/` is a send whose end was not recorded, and `recover` finishes what can be finished
+/// from what is on disk.
+public struct SendLedger: Sendable {
+    public let notices: NoticeLedger
+    /// Who records (the bridge's name in transitions and receipts).
+    public let actor: String
+    private var layout: StateLayout { notices.layout }
+
+    public init(notices: NoticeLedger, actor: String) {
+        self.notices = notices
+        self.actor = actor
+    }
+
+    /// Records the intent of `attempt` if `notice` on disk is still as read from `path` and not held
+    /// (an operator may have acted since); false leaves the notice for the next run.
+    public func recordIntent(_ attempt: SenderAttempt, for notice: Notice, at path: String) throws -> Bool {
+        try notices.store.claimForSend(notice, at: path) {
+            let published = try MissionChain(layout: layout).publish(
+                attempt, kind: .attempt, id: attempt.attempt_id, mission: notice.mission_id,
+                at: layout.inflightAttempt(attempt.attempt_id), time: attempt.started_at)
+            guard published.created else {
+                throw RgovError.data("attempt \(attempt.attempt_id) already recorded; refusing to send twice")
+            }
+        }
+    }
+
+    /// Where the receipt concluding `attempt` (or, without one, a refusal decided `now`) lives.
+    public func receiptPath(_ receipt: Receipt, attempt: SenderAttempt?, now: Date) -> String {
+        notices.receiptPath(receipt, day: Timestamp.day(attempt?.started_at ?? now))
+    }
+
+    /// Writes the receipt, then moves the notice, then runs `follow`, then files the attempt.
+    ///
+    /// Each step is durable, and each one is found and finished by `recover` if a crash stops the
+    /// sequence. `follow` is what the conclusion calls for beyond the notice. Returns the receipt
+    /// as on disk (a crashed run may have written it already) and its path.
+    public func conclude(
+        _ notice: Notice, at path: String, attempt: SenderAttempt?, receipt proposed: Receipt, now: Date,
+        then follow: (Receipt) throws -> Void
+    ) throws -> (receipt: Receipt, path: String) {
+        let receiptFile = receiptPath(proposed, attempt: attempt, now: now)
+        let receipt = try MissionChain(layout: layout).publish(proposed, at: receiptFile)
+        FaultInjection.point("bridge.after_receipt")
+        try notices.apply(receipt, to: notice, at: path, by: actor, now: now)
+        FaultInjection.point("bridge.after_outcome_applied")
+        try follow(receipt)
+        if let attempt { try file(attempt) }
+        return (receipt, receiptFile)
+    }
+
+    /// An interrupted send that `recover` could not finish alone: the sender may or may not have
+    /// sent, and the caller decides what follows.
+    public struct Unknown: Sendable {
+        public var notice: Notice
+        public var path: String
+        public var attempt: SenderAttempt
+    }
+
+    /// Finishes what a crashed run left in `inflight/`.
+    ///
+    /// A notice already moved gets its attempt filed (and `follow` for its receipt); a durable
+    /// receipt moves its notice. What remains is an attempt with no result, returned as `Unknown`.
+    /// Unreadable attempt records are quarantined.
+    public func recover(stage: String, now: Date, follow: (Notice, Receipt) throws -> Void) throws -> (
+        settled: [(receipt: Receipt, path: String)], unknown: [Unknown]
+    ) {
+        var settled: [(receipt: Receipt, path: String)] = []
+        var unknown: [Unknown] = []
+        for path in try layout.files(in: layout.inflightAttempts) {
+            guard let data = try? Sys.readFile(path, limit: 1 << 20),
+                let attempt = try? CanonicalJSON.decode(SenderAttempt.self, from: data)
+            else {
+                try Quarantine(layout: layout).isolate(path, reason: "unreadable attempt record", stage: stage, at: now)
+                continue
+            }
+            let receiptFile = notices.layout.receipt(
+                StateLayout.receiptID(attempt.attempt_id), day: Timestamp.day(attempt.started_at))
+            guard let noticePath = notices.store.locate(attempt.notice_id) else {
+                throw RgovError.data(
+                    "attempt \(attempt.attempt_id) names notice \(attempt.notice_id), which is missing")
+            }
+            let notice = try notices.store.read(noticePath)
+            // A crash may have come between recording the intent and linking it.
+            try MissionChain(layout: layout).link(
+                .attempt, id: attempt.attempt_id, sha256: SHA256.hex(of: [UInt8](data)), ref: path,
+                mission: notice.mission_id, at: attempt.started_at)
+            let receipt =
+                Sys.kind(receiptFile) == .regular
+                ? try CanonicalJSON.decode(Receipt.self, from: try Sys.readFile(receiptFile, limit: 8 << 20)) : nil
+            if notice.attempts >= attempt.attempt_number {
+                // The notice already counts this attempt; what followed was interrupted.
+                try notices.store.repair(notice, at: noticePath)
+                if let receipt { try follow(notice, receipt) }
+                try file(attempt)
+            } else if let receipt {
+                try notices.apply(receipt, to: notice, at: noticePath, by: actor, now: now)
+                try file(attempt)
+                settled.append((receipt, receiptFile))
+            } else {
+                unknown.append(Unknown(notice: notice, path: noticePath, attempt: attempt))
+            }
+        }
+        return (settled, unknown)
+    }
+
+    /// Moves a concluded attempt out of `inflight/` into its day partition.
+    private func file(_ attempt: SenderAttempt) throws {
+        let target = layout.concludedAttempt(attempt.attempt_id, day: Timestamp.day(attempt.started_at))
+        try Sys.makeDirectory((target as NSString).deletingLastPathComponent)
+        try DurableFile.move(layout.inflightAttempt(attempt.attempt_id), to: target)
+    }
+}
