@@ -12,9 +12,6 @@ public struct Bridge: Sendable {
     public static let actor = "rgov-bridge"
 
     public let deployment: Deployment
-    /// At most this many spool items go to one `rgov-sender` process.
-    public static let batchSize = 500
-
     /// The `rgov-sender` executable; by default the one beside this executable.
     public let senderExecutable: String
     public let environment: [String: String]
@@ -95,17 +92,11 @@ public struct Bridge: Sendable {
         var attempt: SenderAttempt
     }
 
-    /// Results of concurrent sends, concluded one at a time.
-    private final class Collector: @unchecked Sendable {
-        private let lock = NSLock()
-        private(set) var outcomes: [Outcome] = []
-        private(set) var errors: [Error] = []
-
-        func conclude(_ body: () throws -> Outcome) {
-            lock.lock()
-            defer { lock.unlock() }
-            do { outcomes.append(try body()) } catch { errors.append(error) }
-        }
+    private var senders: SenderRun {
+        SenderRun(
+            binding: deployment.binding, layout: deployment.layout, senderExecutable: senderExecutable,
+            environment: environment, timeoutMs: profile.senderTimeoutMs, concurrency: Int(profile.maxConcurrentSends),
+            runtimeHasAckReceipts: deployment.descriptor.has("ack_receipts"))
     }
 
     private func deliver(_ work: [(path: String, notice: Notice)], store: NoticeStore, now: Date) throws -> [Outcome] {
@@ -117,20 +108,16 @@ public struct Bridge: Sendable {
             case .send(let job): jobs.append(job)
             }
         }
-        let collector = Collector()
-        if deployment.binding.kind.perNotice {
-            sendConcurrently(jobs, store: store, now: now, collector: collector)
-        } else {
-            for start in stride(from: 0, to: jobs.count, by: Self.batchSize) {
-                // Asked to stop: the rest stay dispatched, untouched, for the next run.
-                if Shutdown.requested != nil { break }
-                try sendBatch(
-                    Array(jobs[start..<min(start + Self.batchSize, jobs.count)]), store: store, now: now,
-                    collector: collector)
-            }
-        }
-        if let error = collector.errors.first { throw error }
-        return outcomes + collector.outcomes
+        let sends = jobs
+        return try outcomes
+            + senders.run(
+                sends.map(\.handoff), now: now,
+                claim: { try ledger.recordIntent(sends[$0].attempt, for: sends[$0].notice, at: sends[$0].path) },
+                conclude: {
+                    try conclude(
+                        sends[$0].notice, at: sends[$0].path, store: store, attempt: sends[$0].attempt, verdict: $1,
+                        child: $2, now: now)
+                })
     }
 
     private enum Preparation {
@@ -163,7 +150,7 @@ public struct Bridge: Sendable {
         else { return try refuse(.blocked, "spool_handoff_missing") }
         // A sender program that is not installed sends nothing: no attempt is counted, the notice
         // waits honestly (sender_unavailable) and goes out once the program appears.
-        if let missing = unavailableProgram() {
+        if let missing = senders.unavailableProgram() {
             Log.info(Self.actor, "\(notice.notice_id): \(missing); it waits and is sent once the program is there")
             return try refuse(.pending_external_send, "sender_unavailable", retry: true)
         }
@@ -174,176 +161,6 @@ public struct Bridge: Sendable {
             idempotency_key: handoff.idempotency_key, sender_mode: profile.senderMode.rawValue, started_at: now,
             deadline_ms: Int(profile.senderTimeoutMs), bridge_pid: Sys.processID(), host: Sys.hostName())
         return .send(Job(path: path, notice: notice, handoff: handoff, attempt: attempt))
-    }
-
-    /// Records the intent of `job` if its notice is still as read and not held (an operator may have
-    /// acted since the bridge listed it); false leaves the notice for the next run.
-    private func claim(_ job: Job) throws -> Bool {
-        try ledger.recordIntent(job.attempt, for: job.notice, at: job.path)
-    }
-
-    /// Why the binding's program cannot run here (not on PATH, not executable), or nil.
-    private func unavailableProgram() -> String? {
-        let binding = deployment.binding
-        guard let program = binding.kind.program(binding, senderExecutable: senderExecutable) else {
-            return "the command binding has no program"
-        }
-        guard let path = try? ChildProcess.resolve(program, environment: environment), Sys.isExecutable(path) else {
-            return "sender program \(Identifier.quoted(program)) is not installed (not an executable on PATH)"
-        }
-        return nil
-    }
-
-    private func spec(for jobs: [Job], deadline: Double) throws -> ChildSpec {
-        var spec = try deployment.binding.plan(
-            jobs[0].handoff, layout: deployment.layout, senderExecutable: senderExecutable, environment: environment,
-            deadline: deadline)
-        spec.standardInput = jobs.flatMap { Array(CanonicalJSON.line($0.handoff).utf8) + [0x0a] }
-        if jobs.count > 1, var env = spec.environment {
-            // A batch is many notices: no one notice's fields belong in its environment.
-            for key in ["RGOV_NOTICE_ID", "RGOV_MISSION_ID", "RGOV_RULE_ID", "RGOV_SEVERITY", "RGOV_IDEMPOTENCY_KEY"] {
-                env[key] = nil
-            }
-            spec.environment = env
-        }
-        return spec
-    }
-
-    /// One `rgov-sender` for a batch; each result line is concluded as it arrives, so a crash
-    /// mid-batch leaves every item with its receipt or its attempt in `inflight/`, never both.
-    private func sendBatch(_ candidates: [Job], store: NoticeStore, now: Date, collector: Collector) throws {
-        let jobs = try candidates.filter { try claim($0) }
-        guard !jobs.isEmpty else { return }
-        FaultInjection.point("bridge.after_intent")
-        // Every intent durable before the sender starts; the conclusions commit after it ends.
-        try WriteBatch.current?.commit()
-        try send(jobs, store: store, now: now, collector: collector)
-        try WriteBatch.current?.commit()
-    }
-
-    private func send(_ jobs: [Job], store: NoticeStore, now: Date, collector: Collector) throws {
-        let binding = deployment.binding
-        var pending = Dictionary(uniqueKeysWithValues: jobs.map { ($0.notice.notice_id, $0) })
-        let started = Sys.monotonicSeconds()
-        let deadline = Double(profile.senderTimeoutMs) / 1000 * Double(jobs.count)
-        let onLine: (String) -> Void = { line in
-            guard let result = try? CanonicalJSON.decode(SenderResult.self, from: Data(line.utf8)),
-                let job = pending.removeValue(forKey: result.notice_id)
-            else { return }
-            let child = ChildResult(
-                status: 0, signaled: false, timedOut: false, stdout: Array(line.utf8), stdoutBytes: line.utf8.count,
-                stdoutSHA256: SHA256.hex(of: line), stderrTail: [], durationSeconds: Sys.monotonicSeconds() - started,
-                killedLingeringDescendants: false)
-            let verdict = SendVerdict.judge(
-                child, result: result, declaresAck: binding.declaresAck,
-                runtimeHasAckReceipts: deployment.descriptor.has("ack_receipts"),
-                at: now)
-            collector.conclude {
-                try conclude(
-                    job.notice, at: job.path, store: store, attempt: job.attempt, verdict: verdict, child: child,
-                    now: now)
-            }
-            FaultInjection.point("bridge.after_batch_result")
-        }
-        let child: ChildResult
-        do {
-            var spec = try spec(for: jobs, deadline: deadline)
-            // Each item has `timeout_ms`; the sender's start (a few ms, seconds on a loaded host) is allowed for.
-            spec.idleDeadline = Double(profile.senderTimeoutMs) / 1000 + 5
-            child = try ChildProcess.run(spec, onLine: onLine)
-        } catch {
-            Log.error("rgov-bridge", "the sender could not start: \(error)")
-            for job in jobs {
-                collector.conclude {
-                    try conclude(
-                        job.notice, at: job.path, store: store, attempt: job.attempt,
-                        verdict: SendVerdict(state: .pending_external_send, reason: "sender_unavailable", retry: true),
-                        child: nil, now: now)
-                }
-            }
-            return
-        }
-        FaultInjection.point("bridge.after_send")
-        // Items the sender never answered for: judged by how the batch ended.
-        for job in jobs where pending[job.notice.notice_id] != nil {
-            let verdict = SendVerdict.judge(
-                child, result: nil, declaresAck: binding.declaresAck,
-                runtimeHasAckReceipts: deployment.descriptor.has("ack_receipts"), at: now)
-            collector.conclude {
-                try conclude(
-                    job.notice, at: job.path, store: store, attempt: job.attempt, verdict: verdict, child: child,
-                    now: now)
-            }
-        }
-    }
-
-    /// Per-notice programs (`command`, `openclaw-cli`), at most `max_concurrent_sends` at a time.
-    private func sendConcurrently(_ jobs: [Job], store: NoticeStore, now: Date, collector: Collector) {
-        let queue = JobQueue(count: jobs.count)
-        let group = DispatchGroup()
-        for _ in 0..<min(Int(profile.maxConcurrentSends), jobs.count) {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                while let i = queue.next() {
-                    let job = jobs[i]
-                    // The send runs outside the lock; only its conclusion is serialized.
-                    guard let (verdict, child) = send(job, store: store) else { continue }
-                    collector.conclude {
-                        try conclude(
-                            job.notice, at: job.path, store: store, attempt: job.attempt, verdict: verdict,
-                            child: child, now: now)
-                    }
-                }
-            }.start()
-        }
-        group.wait()
-    }
-
-    /// Hands out job indexes to the worker threads.
-    private final class JobQueue: @unchecked Sendable {
-        private let lock = NSLock()
-        private var index = 0
-        private let count: Int
-
-        init(count: Int) { self.count = count }
-
-        /// The next job, or nil when none is left or the process was asked to stop (the rest
-        /// stay dispatched, untouched, for the next run).
-        func next() -> Int? {
-            lock.lock()
-            defer { lock.unlock() }
-            guard index < count, Shutdown.requested == nil else { return nil }
-            index += 1
-            return index - 1
-        }
-    }
-
-    /// Records the intent and runs one per-notice program; returns its verdict (not yet recorded),
-    /// or nil when the notice changed since it was listed and nothing was sent.
-    private func send(_ job: Job, store: NoticeStore) -> (SendVerdict, ChildResult?)? {
-        let binding = deployment.binding
-        do {
-            guard try claim(job) else { return nil }
-        } catch {
-            Log.error("rgov-bridge", "\(job.notice.notice_id): cannot record the attempt: \(error)")
-            return (SendVerdict(state: .pending_external_send, reason: "sender_unavailable", retry: true), nil)
-        }
-        FaultInjection.point("bridge.after_intent")
-        let child: ChildResult
-        do {
-            child = try ChildProcess.run(try spec(for: [job], deadline: Double(profile.senderTimeoutMs) / 1000))
-        } catch {
-            // Nothing started, so nothing was sent: a failed attempt, retried with backoff.
-            Log.error("rgov-bridge", "\(job.notice.notice_id): the sender could not start: \(error)")
-            return (SendVerdict(state: .pending_external_send, reason: "sender_unavailable", retry: true), nil)
-        }
-        FaultInjection.point("bridge.after_send")
-        let verdict = SendVerdict.judge(
-            child, result: SenderBinding.interpret(child, mode: binding.mode, noticeID: job.notice.notice_id),
-            declaresAck: binding.declaresAck, runtimeHasAckReceipts: deployment.descriptor.has("ack_receipts"),
-            at: job.attempt.started_at)
-        return (verdict, child)
     }
 
     /// A deferred notice that can no longer be sent here waits for an operator instead.

@@ -1,0 +1,198 @@
+import Foundation
+
+/// Runs a binding's senders over a list of sends and judges what each one says.
+///
+/// Batch modes (dry-run, shim, webhook) run one `rgov-sender` per batch of up to `batchSize`
+/// sends, each result line judged as it arrives. Per-notice programs (command, openclaw-cli) run
+/// one process each, at most `concurrency` at a time. A sender runs as a child process with a
+/// deadline: one that hangs, crashes or floods its output never takes the caller with it.
+///
+/// The caller records: `claim` records a send's intent (false: skip it), and the intents of a
+/// batch are committed before its sender starts; `conclude` records a verdict, one at a time.
+public struct SenderRun: Sendable {
+    public var binding: SenderBinding
+    public var layout: StateLayout
+    /// The `rgov-sender` executable; by default the one beside the running executable.
+    public var senderExecutable: String
+    public var environment: [String: String]
+    /// Each send's deadline, and how many per-notice programs run at once.
+    public var timeoutMs: Int64
+    public var concurrency: Int
+    public var runtimeHasAckReceipts: Bool
+
+    /// At most this many sends go to one `rgov-sender` process.
+    public static let batchSize = 500
+
+    /// Why the binding's program cannot run here (not on PATH, not executable), or nil.
+    public func unavailableProgram() -> String? {
+        guard let program = binding.kind.program(binding, senderExecutable: senderExecutable) else {
+            return "the command binding has no program"
+        }
+        guard let path = try? ChildProcess.resolve(program, environment: environment), Sys.isExecutable(path) else {
+            return "sender program \(Identifier.quoted(program)) is not installed (not an executable on PATH)"
+        }
+        return nil
+    }
+
+    /// Sends each handoff (claimed first) and returns what `conclude` made of each verdict judged at `now`.
+    ///
+    /// Asked to stop (`Shutdown`), sends not yet started are left unclaimed for the next run.
+    public func run<T: Sendable>(
+        _ handoffs: [SpoolHandoff], now: Date, claim: @escaping @Sendable (Int) throws -> Bool,
+        conclude: @escaping @Sendable (Int, SendVerdict, ChildResult?) throws -> T
+    ) throws -> [T] {
+        let collector = Collector<T>()
+        if binding.kind.perNotice {
+            let queue = JobQueue(count: handoffs.count)
+            let group = DispatchGroup()
+            for _ in 0..<min(concurrency, handoffs.count) {
+                group.enter()
+                Thread {
+                    defer { group.leave() }
+                    while let i = queue.next() {
+                        // The send runs outside the lock; only its conclusion is serialized.
+                        guard let (verdict, child) = send(handoffs[i], number: i, now: now, claim: claim) else {
+                            continue
+                        }
+                        collector.conclude { try conclude(i, verdict, child) }
+                    }
+                }.start()
+            }
+            group.wait()
+        } else {
+            for start in stride(from: 0, to: handoffs.count, by: Self.batchSize) where Shutdown.requested == nil {
+                let batch = try (start..<min(start + Self.batchSize, handoffs.count)).filter { try claim($0) }
+                guard !batch.isEmpty else { continue }
+                FaultInjection.point("bridge.after_intent")
+                // Every intent durable before the sender starts; the conclusions commit after it ends.
+                try WriteBatch.current?.commit()
+                send(batch.map { ($0, handoffs[$0]) }, now: now, collector: collector, conclude: conclude)
+                try WriteBatch.current?.commit()
+            }
+        }
+        if let error = collector.errors.first { throw error }
+        return collector.results
+    }
+
+    /// One `rgov-sender` for a batch; each result line is concluded as it arrives, so a crash
+    /// mid-batch leaves every send with its conclusion or its intent, never both.
+    private func send<T>(
+        _ batch: [(Int, SpoolHandoff)], now: Date, collector: Collector<T>,
+        conclude: @escaping @Sendable (Int, SendVerdict, ChildResult?) throws -> T
+    ) {
+        var pending = Dictionary(uniqueKeysWithValues: batch.map { ($0.1.notice_id, $0.0) })
+        let started = Sys.monotonicSeconds()
+        let onLine: (String) -> Void = { line in
+            guard let result = try? CanonicalJSON.decode(SenderResult.self, from: Data(line.utf8)),
+                let i = pending.removeValue(forKey: result.notice_id)
+            else { return }
+            let child = ChildResult(
+                status: 0, signaled: false, timedOut: false, stdout: Array(line.utf8), stdoutBytes: line.utf8.count,
+                stdoutSHA256: SHA256.hex(of: line), stderrTail: [], durationSeconds: Sys.monotonicSeconds() - started,
+                killedLingeringDescendants: false)
+            collector.conclude { try conclude(i, judge(child, result: result, at: now), child) }
+            FaultInjection.point("bridge.after_batch_result")
+        }
+        let child: ChildResult
+        do {
+            var spec = try spec(for: batch.map(\.1), deadline: Double(timeoutMs) / 1000 * Double(batch.count))
+            // Each item has `timeout_ms`; the sender's start (a few ms, seconds on a loaded host) is allowed for.
+            spec.idleDeadline = Double(timeoutMs) / 1000 + 5
+            child = try ChildProcess.run(spec, onLine: onLine)
+        } catch {
+            Log.error("rgov-bridge", "the sender could not start: \(error)")
+            for (i, _) in batch { collector.conclude { try conclude(i, Self.unavailable, nil) } }
+            return
+        }
+        FaultInjection.point("bridge.after_send")
+        // Sends the sender never answered for: judged by how the batch ended.
+        for (i, handoff) in batch where pending[handoff.notice_id] != nil {
+            collector.conclude { try conclude(i, judge(child, result: nil, at: now), child) }
+        }
+    }
+
+    /// Claims and runs one per-notice program; returns its verdict (not yet recorded), or nil when
+    /// the claim was refused and nothing was sent.
+    private func send(
+        _ handoff: SpoolHandoff, number i: Int, now: Date, claim: (Int) throws -> Bool
+    ) -> (SendVerdict, ChildResult?)? {
+        do {
+            guard try claim(i) else { return nil }
+        } catch {
+            Log.error("rgov-bridge", "\(handoff.notice_id): cannot record the attempt: \(error)")
+            return (Self.unavailable, nil)
+        }
+        FaultInjection.point("bridge.after_intent")
+        let child: ChildResult
+        do {
+            child = try ChildProcess.run(try spec(for: [handoff], deadline: Double(timeoutMs) / 1000))
+        } catch {
+            // Nothing started, so nothing was sent: a failed attempt, retried with backoff.
+            Log.error("rgov-bridge", "\(handoff.notice_id): the sender could not start: \(error)")
+            return (Self.unavailable, nil)
+        }
+        FaultInjection.point("bridge.after_send")
+        return (
+            judge(
+                child, result: SenderBinding.interpret(child, mode: binding.mode, noticeID: handoff.notice_id), at: now),
+            child
+        )
+    }
+
+    /// Nothing could start, so nothing was sent: retried with backoff.
+    private static let unavailable = SendVerdict(
+        state: .pending_external_send, reason: "sender_unavailable", retry: true)
+
+    private func judge(_ child: ChildResult, result: SenderResult?, at now: Date) -> SendVerdict {
+        SendVerdict.judge(
+            child, result: result, declaresAck: binding.declaresAck, runtimeHasAckReceipts: runtimeHasAckReceipts,
+            at: now)
+    }
+
+    private func spec(for handoffs: [SpoolHandoff], deadline: Double) throws -> ChildSpec {
+        var spec = try binding.plan(
+            handoffs[0], layout: layout, senderExecutable: senderExecutable, environment: environment,
+            deadline: deadline)
+        spec.standardInput = handoffs.flatMap { Array(CanonicalJSON.line($0).utf8) + [0x0a] }
+        if handoffs.count > 1, var env = spec.environment {
+            // A batch is many notices: no one notice's fields belong in its environment.
+            for key in ["RGOV_NOTICE_ID", "RGOV_MISSION_ID", "RGOV_RULE_ID", "RGOV_SEVERITY", "RGOV_IDEMPOTENCY_KEY"] {
+                env[key] = nil
+            }
+            spec.environment = env
+        }
+        return spec
+    }
+
+    /// Conclusions of sends, one at a time.
+    private final class Collector<T>: @unchecked Sendable {
+        private let lock = NSLock()
+        private(set) var results: [T] = []
+        private(set) var errors: [Error] = []
+
+        func conclude(_ body: () throws -> T) {
+            lock.lock()
+            defer { lock.unlock() }
+            do { results.append(try body()) } catch { errors.append(error) }
+        }
+    }
+
+    /// Hands out send indexes to the worker threads.
+    private final class JobQueue: @unchecked Sendable {
+        private let lock = NSLock()
+        private var index = 0
+        private let count: Int
+
+        init(count: Int) { self.count = count }
+
+        /// The next send, or nil when none is left or the process was asked to stop (the rest
+        /// stay dispatched, untouched, for the next run).
+        func next() -> Int? {
+            lock.lock()
+            defer { lock.unlock() }
+            guard index < count, Shutdown.requested == nil else { return nil }
+            index += 1
+            return index - 1
+        }
+    }
+}
