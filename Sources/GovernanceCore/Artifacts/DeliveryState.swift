@@ -49,9 +49,6 @@ public struct AckEvidence: Codable, Sendable, Equatable {
         /// The `shim`, a local trial sender, "acked" by appending to a file: counted apart
         /// everywhere, never proof that a person saw the notice.
         case synthetic
-
-        /// Whether this evidence says a person could have seen the notice (everything but the shim).
-        public var isHumanVisible: Bool { self != .synthetic }
     }
 
     public var kind: Kind

@@ -41,12 +41,20 @@ public struct NoticeLedger: Sendable {
         ).created
     }
 
-    /// Opens `notice` with the decision that made it: the decision is durable and chained first.
+    /// Opens `notice` with the decision that made it (`outcome`, for `reason`, filed under `day`):
+    /// the decision is durable and chained first.
     ///
     /// Returns false when an earlier run opened it (then it is linked, if a crash kept it from
     /// being linked, and left as it is).
     @discardableResult
-    public func open(_ notice: Notice, decidedBy decision: DecisionRecord, day: String? = nil) throws -> Bool {
+    public func open(
+        _ notice: Notice, outcome: DecisionRecord.Outcome = .notify, reason: String, day: String? = nil
+    ) throws -> Bool {
+        let decision = DecisionRecord(
+            decision_id: notice.decision_id, event_id: notice.event_id, rule_id: notice.rule_id,
+            mission_id: notice.mission_id, task_id: notice.task_id, correlation_id: notice.correlation_id,
+            outcome: outcome, reason: reason, decided_at: notice.created_at, decided_by: notice.transitions[0].by,
+            notice_id: notice.notice_id, profile: stamp.profile, capability_descriptor: stamp.descriptor)
         let decidedNow = try decide(decision, day: day)
         return try store.create(notice, decidedNow: decidedNow)
     }

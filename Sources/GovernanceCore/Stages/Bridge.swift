@@ -53,8 +53,11 @@ public struct Bridge: Sendable {
         let now = deployment.clock.now()
         let store = NoticeStore(layout: deployment.layout)
         // Group commit (`WriteBatch`): recovery and late acks are on disk before work is listed.
-        let (recovered, (lateAcks, refusedAcks)) = try WriteBatch.run(anchor: deployment.layout.root) { _ in
-            (try recoverInterruptedAttempts(store: store, now: now), try acceptLateAcks(store: store, now: now))
+        let (recovered, lateAcks) = try WriteBatch.run(anchor: deployment.layout.root) { _ in
+            (
+                try recoverInterruptedAttempts(now: now),
+                try ledger.notices.acceptLateAcks(stage: Self.stage, by: Self.actor, now: now)
+            )
         }
         let (dispatched, quarantinedA) = try store.waiting(in: .dispatched, stage: Self.stage, at: now)
         let (deferred, quarantinedB) = try store.waiting(
@@ -75,11 +78,14 @@ public struct Bridge: Sendable {
         // Concurrent per-notice programs make each step durable on its own (a batch is one thread's).
         let outcomes =
             deployment.binding.kind.perNotice
-            ? try deliver(work, store: store, now: now)
-            : try WriteBatch.run(anchor: deployment.layout.root) { _ in try deliver(work, store: store, now: now) }
+            ? try deliver(work, now: now)
+            : try WriteBatch.run(anchor: deployment.layout.root) { _ in try deliver(work, now: now) }
         return Report(
-            outcomes: outcomes, recovered: recovered, late_acks: lateAcks, skipped_held: held, deferred_by_cap: capped,
-            retries_not_due: deferred.count - due.count, quarantined: quarantinedA + quarantinedB + refusedAcks,
+            outcomes: outcomes, recovered: recovered,
+            late_acks: lateAcks.accepted.map {
+                Outcome(notice_id: $0.notice.notice_id, state: .acked, reason: "external_ack", receipt: $0.receipt)
+            }, skipped_held: held, deferred_by_cap: capped,
+            retries_not_due: deferred.count - due.count, quarantined: quarantinedA + quarantinedB + lateAcks.refused,
             capability_gaps: deployment.capabilityGaps,
             duration_ms: Int(((Sys.monotonicSeconds() - started) * 1000).rounded()))
     }
@@ -99,11 +105,11 @@ public struct Bridge: Sendable {
             runtimeHasAckReceipts: deployment.descriptor.has("ack_receipts"))
     }
 
-    private func deliver(_ work: [(path: String, notice: Notice)], store: NoticeStore, now: Date) throws -> [Outcome] {
+    private func deliver(_ work: [(path: String, notice: Notice)], now: Date) throws -> [Outcome] {
         var outcomes: [Outcome] = []
         var jobs: [Job] = []
         for (path, notice) in work {
-            switch try prepare(notice, at: path, store: store, now: now) {
+            switch try prepare(notice, at: path, now: now) {
             case .concluded(let outcome): outcomes.append(outcome)
             case .send(let job): jobs.append(job)
             }
@@ -115,8 +121,8 @@ public struct Bridge: Sendable {
                 claim: { try ledger.recordIntent(sends[$0].attempt, for: sends[$0].notice, at: sends[$0].path) },
                 conclude: {
                     try conclude(
-                        sends[$0].notice, at: sends[$0].path, store: store, attempt: sends[$0].attempt, verdict: $1,
-                        child: $2, now: now)
+                        sends[$0].notice, at: sends[$0].path, attempt: sends[$0].attempt, verdict: $1, child: $2,
+                        now: now)
                 })
     }
 
@@ -126,28 +132,26 @@ public struct Bridge: Sendable {
     }
 
     /// Checks what can be decided without sending; otherwise the job to send.
-    private func prepare(_ notice: Notice, at path: String, store: NoticeStore, now: Date) throws -> Preparation {
+    private func prepare(_ notice: Notice, at path: String, now: Date) throws -> Preparation {
         func refuse(_ state: DeliveryState, _ reason: String, retry: Bool = false) throws -> Preparation {
             .concluded(
                 try conclude(
-                    notice, at: path, store: store, attempt: nil,
+                    notice, at: path, attempt: nil,
                     verdict: SendVerdict(state: state, reason: reason, retry: retry), child: nil, now: now))
         }
         guard profile.sendingEnabled else { return try refuse(.blocked, "sending_disabled_by_profile") }
         guard deployment.descriptor.has("bridge") else {
             return notice.state == .dispatched
                 ? try refuse(.pending_external_send, "bridge_capability_missing")
-                : .concluded(try park(notice, at: path, store: store))
+                : .concluded(try park(notice, at: path))
         }
         if now.milliseconds(since: notice.created_at) > profile.maxLifetimeMs {
             return try refuse(.blocked, "lifetime_exhausted")
         }
         if notice.attempts >= Int(profile.maxAttempts) { return try refuse(.blocked, "attempts_exhausted") }
-        let spoolPath = deployment.layout.spoolHandoff(notice.notice_id)
-        guard let bytes = try? Sys.readFile(spoolPath, limit: 8 << 20),
-            let handoff = try? CanonicalJSON.decode(SpoolHandoff.self, from: bytes),
-            handoff.notice_id == notice.notice_id
-        else { return try refuse(.blocked, "spool_handoff_missing") }
+        guard let handoff = ledger.notices.handoff(of: notice) else {
+            return try refuse(.blocked, "spool_handoff_missing")
+        }
         // A sender program that is not installed sends nothing: no attempt is counted, the notice
         // waits honestly (sender_unavailable) and goes out once the program appears.
         if let missing = senders.unavailableProgram() {
@@ -164,10 +168,10 @@ public struct Bridge: Sendable {
     }
 
     /// A deferred notice that can no longer be sent here waits for an operator instead.
-    private func park(_ notice: Notice, at path: String, store: NoticeStore) throws -> Outcome {
+    private func park(_ notice: Notice, at path: String) throws -> Outcome {
         var copy = notice
         copy.next_attempt_at = nil
-        let moved = try store.save(copy, replacing: notice, at: path)
+        let moved = try ledger.notices.store.save(copy, replacing: notice, at: path)
         return Outcome(
             notice_id: notice.notice_id, state: notice.state, reason: "bridge_capability_missing", receipt: moved)
     }
@@ -175,7 +179,7 @@ public struct Bridge: Sendable {
     /// Judges what the retry policy makes of `proposed`, then records it through the ledger:
     /// receipt, notice, the alert an unknown outcome calls for, the attempt filed.
     private func conclude(
-        _ notice: Notice, at path: String, store: NoticeStore, attempt: SenderAttempt?, verdict proposed: SendVerdict,
+        _ notice: Notice, at path: String, attempt: SenderAttempt?, verdict proposed: SendVerdict,
         child: ChildResult?, now: Date
     ) throws -> Outcome {
         var verdict = proposed
@@ -200,9 +204,7 @@ public struct Bridge: Sendable {
         ) {
             try alertIfUnknown(notice, receipt: $0, now: now)
         }
-        return Outcome(
-            notice_id: notice.notice_id, state: recorded.delivery_state, reason: recorded.reason, receipt: receiptPath,
-            next_attempt_at: recorded.next_attempt_at, attempted: attempt != nil)
+        return Outcome(recorded, at: receiptPath, attempted: attempt != nil)
     }
 
     /// Every unknown outcome that will not be retried alerts, exactly once: the alert's id derives
@@ -221,22 +223,15 @@ public struct Bridge: Sendable {
     /// Never raised about such a notice itself.
     private func raiseUnknownOutcome(for notice: Notice, receipt: Receipt, now: Date) throws {
         let noticeID = Identifier.derived("ntc", notice.notice_id, "outcome-unknown", receipt.receipt_id)
-        let decisionID = Identifier.derived("dec", noticeID)
         let reason =
             "delivery of \(notice.notice_id) to \(notice.target) is unknown (\(receipt.attempt_id ?? receipt.receipt_id) was "
             + "interrupted or timed out after it may have sent); the \(profile.senderMode.rawValue) binding cannot resend safely"
-        let decision = DecisionRecord(
-            decision_id: decisionID, event_id: notice.event_id, rule_id: "delivery/outcome-unknown",
-            mission_id: notice.mission_id,
-            task_id: notice.task_id, correlation_id: notice.correlation_id, outcome: .notify, reason: reason,
-            decided_at: now,
-            decided_by: Self.actor, notice_id: noticeID, profile: deployment.profileReference,
-            capability_descriptor: deployment.descriptorReference)
         let (initial, why) = deployment.firstState(severity: max(.warning, profile.minSeverity))
         let follow = try Notice(
             notice_id: noticeID, rule_id: "delivery/outcome-unknown", severity: .warning, mission_id: notice.mission_id,
-            correlation_id: notice.correlation_id, event_id: notice.event_id, decision_id: decisionID,
-            dedup_key: notice.dedup_key + "/outcome-unknown", episode_id: notice.episode_id,
+            correlation_id: notice.correlation_id, event_id: notice.event_id,
+            decision_id: Identifier.derived("dec", noticeID), dedup_key: notice.dedup_key + "/outcome-unknown",
+            episode_id: notice.episode_id,
             target: profile.defaultTarget,
             message: NoticeMessage(
                 title: "[delivery unknown] " + notice.message.title,
@@ -248,92 +243,17 @@ public struct Bridge: Sendable {
             by: Self.actor,
             notice_kind: .delivery_unknown,
             follows: notice.notice_id, profileSHA256: deployment.profile.sha256)
-        try ledger.notices.open(follow, decidedBy: decision)
-    }
-
-    /// Late ack evidence, as an upper runtime or relay drops it in `operator-notify-bridge-acks/`:
-    /// one JSON file with `notice_id`, `idempotency_key`, `message_id`, `acked_at` and `by`.
-    struct LateAck: Codable {
-        var notice_id: String
-        var idempotency_key: String
-        var message_id: String
-        var acked_at: Date
-        var by: String
-    }
-
-    /// Promotes a waiting notice to `acked` on late evidence that matches it (its idempotency key,
-    /// a message id, who), receipt first; archives the file by day.
-    ///
-    /// Evidence that does not match is quarantined with the reason, never applied.
-    private func acceptLateAcks(store: NoticeStore, now: Date) throws -> ([Outcome], [String]) {
-        let layout = deployment.layout
-        var accepted: [Outcome] = []
-        var refused: [String] = []
-        for path in try layout.files(in: layout.bridgeAcks) {
-            let name = (path as NSString).lastPathComponent
-            do {
-                accepted.append(try acceptLateAck(at: path, store: store, now: now))
-                let archive = layout.lateAckArchive(day: Timestamp.day(now))
-                try Sys.makeDirectory(archive)
-                try DurableFile.move(path, to: layout.file(name, in: archive))
-            } catch let changed as NoticeChanged {
-                Log.info(Self.actor, "late ack \(name) waits for the next run: \(changed.reason)")
-            } catch {
-                try Quarantine(layout: layout).isolate(
-                    path, reason: "late ack evidence refused: \(error)", stage: Self.stage, at: now)
-                refused.append(name)
-            }
-        }
-        return (accepted, refused)
-    }
-
-    private func acceptLateAck(at path: String, store: NoticeStore, now: Date) throws -> Outcome {
-        let data = try Sys.readFile(path, limit: 1 << 20)
-        if let duplicate = DuplicateKeys.first(in: data) {
-            throw RgovError.data("key \(Identifier.quoted(duplicate.key)) appears twice")
-        }
-        let ack = try CanonicalJSON.decode(LateAck.self, from: data)
-        guard let noticePath = store.locate(ack.notice_id) else {
-            throw RgovError.data("no notice \(Identifier.quoted(ack.notice_id))")
-        }
-        let notice = try store.read(noticePath)
-        guard notice.state == .pending_external_send || notice.state == .dispatched else {
-            throw RgovError.data("notice \(notice.notice_id) is \(notice.state.rawValue), not waiting for an ack")
-        }
-        let spoolPath = deployment.layout.spoolHandoff(notice.notice_id)
-        guard
-            let handoff = try? CanonicalJSON.decode(
-                SpoolHandoff.self, from: try Sys.readFile(spoolPath, limit: 8 << 20))
-        else { throw RgovError.data("notice \(notice.notice_id) has no spool handoff to match") }
-        guard ack.idempotency_key == handoff.idempotency_key else {
-            throw RgovError.data("idempotency_key does not match notice \(notice.notice_id)'s")
-        }
-        guard !ack.message_id.isEmpty, !ack.by.isEmpty else { throw RgovError.data("message_id and by are required") }
-        guard ack.acked_at >= notice.created_at, ack.acked_at <= now.adding(ms: 300_000) else {
-            throw RgovError.data("acked_at \(Timestamp.format(ack.acked_at)) is before the notice or in the future")
-        }
-        let evidence = AckEvidence(
-            kind: .external_ack, at: ack.acked_at, message_id: ack.message_id, sender_mode: "external", by: ack.by)
-        let (_, receiptFile) = try ledger.notices.acknowledge(
-            notice, at: noticePath, evidence: evidence,
-            receiptID: StateLayout.receiptID(notice.notice_id + ".ext" + String(notice.transitions.count)),
-            mode: "external", reason: "external_ack", sha256: SHA256.hex(of: [UInt8](data)),
-            moveReason: "external_ack from \(ack.by)", by: Self.actor, recordedBy: Self.actor, now: now)
-        return Outcome(notice_id: notice.notice_id, state: .acked, reason: "external_ack", receipt: receiptFile)
+        try ledger.notices.open(follow, reason: reason)
     }
 
     /// Finishes what a crashed run left in `inflight/`; a send whose outcome is unknown is concluded
     /// as such: only a binding that makes a resend harmless (the same idempotency key) is tried
     /// again, otherwise an operator decides.
-    private func recoverInterruptedAttempts(store: NoticeStore, now: Date) throws -> [Outcome] {
+    private func recoverInterruptedAttempts(now: Date) throws -> [Outcome] {
         let (settled, unknown) = try ledger.recover(stage: Self.stage, now: now) {
             try alertIfUnknown($0, receipt: $1, now: now)
         }
-        var outcomes = settled.map {
-            Outcome(
-                notice_id: $0.receipt.notice_id, state: $0.receipt.delivery_state, reason: $0.receipt.reason,
-                receipt: $0.path, next_attempt_at: $0.receipt.next_attempt_at, attempted: true)
-        }
+        var outcomes = settled.map { Outcome($0.receipt, at: $0.path, attempted: true) }
         for interrupted in unknown {
             Log.info(
                 Self.actor,
@@ -343,10 +263,18 @@ public struct Bridge: Sendable {
                         : ", not resent: an operator must check the channel"))
             outcomes.append(
                 try conclude(
-                    interrupted.notice, at: interrupted.path, store: store, attempt: interrupted.attempt,
+                    interrupted.notice, at: interrupted.path, attempt: interrupted.attempt,
                     verdict: SendVerdict(state: .pending_external_send, reason: "outcome_unknown"), child: nil,
                     now: now))
         }
         return outcomes
+    }
+}
+
+extension Bridge.Outcome {
+    init(_ receipt: Receipt, at path: String, attempted: Bool) {
+        self.init(
+            notice_id: receipt.notice_id, state: receipt.delivery_state, reason: receipt.reason, receipt: path,
+            next_attempt_at: receipt.next_attempt_at, attempted: attempted)
     }
 }

@@ -10,7 +10,6 @@ import Foundation
 public struct Watchdog {
     public static let stage = "watchdog"
     public static let actor = "rgov-watchdog"
-    /// Snapshots larger than this are quarantined unread: a hostile runtime cannot exhaust memory.
 
     public let deployment: Deployment
 
@@ -612,23 +611,17 @@ public struct Watchdog {
         reason: String,
         event: CanonicalEvent, missionID: String, target: String, message: NoticeMessage, now: Date
     ) throws -> Bool {
-        let decisionID = Identifier.derived("dec", noticeID)
-        let decision = DecisionRecord(
-            decision_id: decisionID, event_id: event.event_id, rule_id: event.rule_id, mission_id: missionID,
-            task_id: missionID, correlation_id: missionID, outcome: outcome, reason: reason,
-            decided_at: now,
-            decided_by: Self.actor, notice_id: noticeID, profile: deployment.profileReference,
-            capability_descriptor: deployment.descriptorReference)
         let (initial, why) = deployment.firstState(severity: severity)
         let notice = try Notice(
             notice_id: noticeID, rule_id: event.rule_id, severity: severity, mission_id: missionID,
-            correlation_id: missionID, event_id: event.event_id, decision_id: decisionID,
+            correlation_id: missionID, event_id: event.event_id, decision_id: Identifier.derived("dec", noticeID),
             dedup_key: event.dedup_key,
             episode_id: event.episode_id, target: target, message: message, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference, created_at: now, initial: initial,
             reason: kind == .finding ? why ?? "finding" : kind.rawValue + (why.map { "; " + $0 } ?? ""),
             by: Self.actor, notice_kind: kind, follows: follows, profileSHA256: deployment.profile.sha256)
-        return try deployment.ledger.open(notice, decidedBy: decision, day: Timestamp.day(event.occurred_at))
+        return try deployment.ledger.open(
+            notice, outcome: outcome, reason: reason, day: Timestamp.day(event.occurred_at))
     }
 
     /// Closes open episodes of scanned missions whose condition no longer holds, with a `resolved` event.

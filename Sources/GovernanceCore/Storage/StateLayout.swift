@@ -53,8 +53,6 @@ public struct StateLayout: Sendable {
     public var operatorActions: String { root + "/operator-actions" }
     /// Writeback approvals and rejections, one per writeback, read by the watchdog.
     public var approvals: String { decisions + "/approvals" }
-    /// Audit bundles written by `rgov export`.
-    public var exportsFolder: String { exports }
 
     /// Each mission's evidence chain (`MissionChain`).
     public var chains: String { root + "/chains" }

@@ -1,0 +1,84 @@
+import Foundation
+
+/// Late ack evidence, as an upper runtime or relay drops it in `operator-notify-bridge-acks/`:
+/// one JSON file with `notice_id`, `idempotency_key`, `message_id`, `acked_at` and `by`.
+struct LateAck: Codable {
+    var notice_id: String
+    var idempotency_key: String
+    var message_id: String
+    var acked_at: Date
+    var by: String
+}
+
+extension NoticeLedger {
+    /// The spool handoff of `notice` (the proof of its dispatch), or nil when it is missing,
+    /// unreadable or about another notice.
+    public func handoff(of notice: Notice) -> SpoolHandoff? {
+        guard let bytes = try? Sys.readFile(layout.spoolHandoff(notice.notice_id), limit: 8 << 20),
+            let handoff = try? CanonicalJSON.decode(SpoolHandoff.self, from: bytes),
+            handoff.notice_id == notice.notice_id
+        else { return nil }
+        return handoff
+    }
+
+    /// Promotes each waiting notice to `acked` on late evidence that matches it (its idempotency
+    /// key, a message id, who), receipt first, and archives the evidence by day.
+    ///
+    /// Evidence that does not match is quarantined with the reason, never applied; evidence about
+    /// a notice being sent waits for the next run. Returns the notices acked with their receipts,
+    /// and the names of the files refused.
+    public func acceptLateAcks(stage: String, by actor: String, now: Date) throws -> (
+        accepted: [(notice: Notice, receipt: String)], refused: [String]
+    ) {
+        var accepted: [(notice: Notice, receipt: String)] = []
+        var refused: [String] = []
+        for path in try layout.files(in: layout.bridgeAcks) {
+            let name = (path as NSString).lastPathComponent
+            do {
+                accepted.append(try acceptLateAck(at: path, by: actor, now: now))
+                let archive = layout.lateAckArchive(day: Timestamp.day(now))
+                try Sys.makeDirectory(archive)
+                try DurableFile.move(path, to: layout.file(name, in: archive))
+            } catch let changed as NoticeChanged {
+                Log.info(actor, "late ack \(name) waits for the next run: \(changed.reason)")
+            } catch {
+                try Quarantine(layout: layout).isolate(
+                    path, reason: "late ack evidence refused: \(error)", stage: stage, at: now)
+                refused.append(name)
+            }
+        }
+        return (accepted, refused)
+    }
+
+    private func acceptLateAck(at path: String, by actor: String, now: Date) throws -> (Notice, String) {
+        let data = try Sys.readFile(path, limit: 1 << 20)
+        if let duplicate = DuplicateKeys.first(in: data) {
+            throw RgovError.data("key \(Identifier.quoted(duplicate.key)) appears twice")
+        }
+        let ack = try CanonicalJSON.decode(LateAck.self, from: data)
+        guard let noticePath = store.locate(ack.notice_id) else {
+            throw RgovError.data("no notice \(Identifier.quoted(ack.notice_id))")
+        }
+        let notice = try store.read(noticePath)
+        guard notice.state == .pending_external_send || notice.state == .dispatched else {
+            throw RgovError.data("notice \(notice.notice_id) is \(notice.state.rawValue), not waiting for an ack")
+        }
+        guard let handoff = handoff(of: notice) else {
+            throw RgovError.data("notice \(notice.notice_id) has no spool handoff to match")
+        }
+        guard ack.idempotency_key == handoff.idempotency_key else {
+            throw RgovError.data("idempotency_key does not match notice \(notice.notice_id)'s")
+        }
+        guard !ack.message_id.isEmpty, !ack.by.isEmpty else { throw RgovError.data("message_id and by are required") }
+        guard ack.acked_at >= notice.created_at, ack.acked_at <= now.adding(ms: 300_000) else {
+            throw RgovError.data("acked_at \(Timestamp.format(ack.acked_at)) is before the notice or in the future")
+        }
+        return try acknowledge(
+            notice, at: noticePath,
+            evidence: AckEvidence(
+                kind: .external_ack, at: ack.acked_at, message_id: ack.message_id, sender_mode: "external", by: ack.by),
+            receiptID: StateLayout.receiptID(notice.notice_id + ".ext" + String(notice.transitions.count)),
+            mode: "external", reason: "external_ack", sha256: SHA256.hex(of: [UInt8](data)),
+            moveReason: "external_ack from \(ack.by)", by: actor, recordedBy: actor, now: now)
+    }
+}
