@@ -11,16 +11,6 @@ struct LateAck: Codable {
 }
 
 extension NoticeLedger {
-    /// The spool handoff of `notice` (the proof of its dispatch), or nil when it is missing,
-    /// unreadable or about another notice.
-    public func handoff(of notice: Notice) -> SpoolHandoff? {
-        guard let bytes = try? Sys.readFile(layout.spoolHandoff(notice.notice_id), limit: 8 << 20),
-            let handoff = try? CanonicalJSON.decode(SpoolHandoff.self, from: bytes),
-            handoff.notice_id == notice.notice_id
-        else { return nil }
-        return handoff
-    }
-
     /// Promotes each waiting notice to `acked` on late evidence that matches it (its idempotency
     /// key, a message id, who), receipt first, and archives the evidence by day.
     ///

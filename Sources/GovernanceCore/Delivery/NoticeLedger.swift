@@ -59,6 +59,43 @@ public struct NoticeLedger: Sendable {
         return try store.create(notice, decidedNow: decidedNow)
     }
 
+    /// Hands `notice`, read from `path`, to the spool and marks it `dispatched`: the spool handoff
+    /// (the proof of dispatch, never of delivery, for a sender of `mode`) is durable first.
+    ///
+    /// The handoff's id is the notice id, so a rerun after a crash between the two steps finds the
+    /// handoff and only finishes the move. Throws `NoticeChanged` when an operator acted meanwhile.
+    public func dispatch(_ notice: Notice, at path: String, mode: String, by: String, now: Date) throws {
+        let spoolPath = layout.spoolHandoff(notice.notice_id)
+        var handoff = SpoolHandoff(
+            spool_id: notice.notice_id, notice_id: notice.notice_id, mission_id: notice.mission_id,
+            task_id: notice.task_id, correlation_id: notice.correlation_id, rule_id: notice.rule_id,
+            severity: notice.severity, target: notice.target,
+            idempotency_key: Identifier.derived("idem", notice.notice_id), message: notice.message, sender_mode: mode,
+            dispatched_at: now, dispatched_by: by, profile: stamp.profile, capability_descriptor: stamp.descriptor,
+            profile_sha256: stamp.profileSHA256)
+        let (created, stored) = try MissionChain(layout: layout).publish(
+            handoff, kind: .spool, id: handoff.spool_id, mission: notice.mission_id, at: spoolPath, time: now)
+        if !created {
+            handoff = try CanonicalJSON.decode(SpoolHandoff.self, from: stored)
+            guard handoff.notice_id == notice.notice_id else {
+                throw RgovError.data("spool handoff \(spoolPath) belongs to notice \(handoff.notice_id)")
+            }
+        }
+        FaultInjection.point("dispatcher.after_spool")
+        let next = try notice.transitioned(
+            to: .dispatched, at: now, by: by, reason: "spool handoff \(handoff.spool_id)")
+        try store.save(next, replacing: notice, at: path)
+    }
+
+    /// The spool handoff of `notice`, or nil when it is missing, unreadable or about another notice.
+    public func handoff(of notice: Notice) -> SpoolHandoff? {
+        guard let bytes = try? Sys.readFile(layout.spoolHandoff(notice.notice_id), limit: 8 << 20),
+            let handoff = try? CanonicalJSON.decode(SpoolHandoff.self, from: bytes),
+            handoff.notice_id == notice.notice_id
+        else { return nil }
+        return handoff
+    }
+
     /// A receipt about `notice`, chained after the notice's head and stamped with the posture in force.
     ///
     /// `sha256` is what a sender printed (of the empty string when nothing ran).

@@ -10,7 +10,7 @@ extension OperatorDesk {
         public var unchanged: [String: String]
     }
 
-    var store: NoticeStore { NoticeStore(layout: layout) }
+    var store: NoticeStore { deployment.ledger.store }
 
     /// The notices a verb applies to: one id, or every notice for `ALL`.
     func select(_ target: String) throws -> [(path: String, notice: Notice)] {
