@@ -60,20 +60,6 @@ public struct AckEvidence: Codable, Sendable, Equatable {
     public var os_user: String?
     public var note: String?
 
-    public init(
-        kind: Kind, at: Date, message_id: String? = nil, sender_mode: String? = nil, receipt_id: String? = nil,
-        by: String? = nil, os_user: String? = nil, note: String? = nil
-    ) {
-        self.kind = kind
-        self.at = at
-        self.message_id = message_id
-        self.sender_mode = sender_mode
-        self.receipt_id = receipt_id
-        self.by = by
-        self.os_user = os_user
-        self.note = note
-    }
-
     /// Evidence strong enough for `acked`: a sender ack names its message id, an attestation its author.
     public var isSufficient: Bool {
         switch kind {

@@ -4,11 +4,6 @@ import Foundation
 public struct NoticeMessage: Codable, Sendable, Equatable {
     public var title: String
     public var text: String
-
-    public init(title: String, text: String) {
-        self.title = title
-        self.text = text
-    }
 }
 
 /// How urgent a finding is.

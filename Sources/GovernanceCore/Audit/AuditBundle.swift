@@ -54,8 +54,6 @@ public struct BundleManifest: Codable, Sendable {
 public struct AuditExport: Sendable {
     public let deployment: Deployment
 
-    public init(deployment: Deployment) { self.deployment = deployment }
-
     public struct Result: Codable, Sendable {
         public var bundle: String
         public var tar: String

@@ -25,8 +25,6 @@ public struct StateCheck: Sendable {
 
     public let layout: StateLayout
 
-    public init(layout: StateLayout) { self.layout = layout }
-
     public func run() throws -> Report {
         var violations: [Violation] = []
         func violate(_ invariant: String, _ path: String, _ detail: String) {

@@ -11,8 +11,6 @@ import Foundation
 public struct MissionChain: Sendable {
     public let layout: StateLayout
 
-    public init(layout: StateLayout) { self.layout = layout }
-
     /// A chain file holds at most this much; a mission's history is far smaller.
     static let sizeLimit = 64 << 20
 

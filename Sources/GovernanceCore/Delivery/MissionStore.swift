@@ -6,8 +6,6 @@ import Foundation
 public struct MissionStore: Sendable {
     public let layout: StateLayout
 
-    public init(layout: StateLayout) { self.layout = layout }
-
     /// A snapshot larger than this is refused, never read half.
     public static let sizeLimit = 4 << 20
 

@@ -46,8 +46,6 @@ public struct NoticeHistory: Sendable {
 
     public let layout: StateLayout
 
-    public init(layout: StateLayout) { self.layout = layout }
-
     /// The cache as this process last read it, with its file's identity then: a second summary in
     /// one process (a tick's, after the metrics of its watchdog's run) does not decode it again.
     nonisolated(unsafe) private static var lastRead: (path: String, identity: Sys.FileIdentity, cache: Cache)?

@@ -12,11 +12,6 @@ public struct SendLedger: Sendable {
     public let actor: String
     private var layout: StateLayout { notices.layout }
 
-    public init(notices: NoticeLedger, actor: String) {
-        self.notices = notices
-        self.actor = actor
-    }
-
     /// Records the intent of `attempt` if `notice` on disk is still as read from `path` and not held
     /// (an operator may have acted since); false leaves the notice for the next run.
     public func recordIntent(_ attempt: SenderAttempt, for notice: Notice, at path: String) throws -> Bool {

@@ -49,11 +49,6 @@ public struct MissionReport {
     public let deployment: Deployment
     public let actor: String
 
-    public init(deployment: Deployment, actor: String) {
-        self.deployment = deployment
-        self.actor = actor
-    }
-
     public func apply(_ request: Request) throws -> Outcome {
         let id = try Identifier.validate(request.missionID, what: "mission id")
         let now = deployment.clock.now()

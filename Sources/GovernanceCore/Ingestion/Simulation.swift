@@ -50,11 +50,6 @@ public struct Simulation {
     public let seed: UInt64
     public let now: Date
 
-    public init(seed: UInt64, now: Date) {
-        self.seed = seed
-        self.now = now
-    }
-
     /// Writes `count` snapshots into `layout.missions` and the manifest beside them.
     public func write(count: Int, layout: StateLayout) throws -> (manifest: Manifest, path: String) {
         try layout.prepare()

@@ -34,19 +34,6 @@ public struct Doctor {
         /// Folders holding systemd units to look through for a timer of this state.
         public var unitFolders: [String]
         public var environment: [String: String]
-
-        public init(
-            layout: StateLayout, profileName: String, deployment: Result<Deployment, Error>, now: Date,
-            crontab: String?, unitFolders: [String], environment: [String: String]
-        ) {
-            self.layout = layout
-            self.profileName = profileName
-            self.deployment = deployment
-            self.now = now
-            self.crontab = crontab
-            self.unitFolders = unitFolders
-            self.environment = environment
-        }
     }
 
     /// Free space below which the state folder fails the check, and below which it warns.

@@ -5,11 +5,6 @@ public struct Inspection: Sendable {
     public let layout: StateLayout
     public let now: Date
 
-    public init(layout: StateLayout, now: Date) {
-        self.layout = layout
-        self.now = now
-    }
-
     public struct Line: Codable, Sendable {
         public var notice_id: String
         public var state: DeliveryState

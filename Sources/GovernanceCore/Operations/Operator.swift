@@ -19,11 +19,6 @@ public struct OperatorDesk: Sendable {
     public let deployment: Deployment
     public let identity: OperatorIdentity
 
-    public init(deployment: Deployment, identity: OperatorIdentity) {
-        self.deployment = deployment
-        self.identity = identity
-    }
-
     var layout: StateLayout { deployment.layout }
     var now: Date { deployment.clock.now() }
 

@@ -71,13 +71,6 @@ public struct Deployment: Sendable {
         public var capabilities: String?
         public var stateDirectory: String
         public var clock: Clock
-
-        public init(profile: String, capabilities: String?, stateDirectory: String, clock: Clock) {
-            self.profile = profile
-            self.capabilities = capabilities
-            self.stateDirectory = stateDirectory
-            self.clock = clock
-        }
     }
 
     /// Loads the profile and capability descriptor asked for, and checks them together.

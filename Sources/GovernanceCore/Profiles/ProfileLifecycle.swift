@@ -54,11 +54,6 @@ public struct ProfileLifecycle {
     public let layout: StateLayout
     public let clock: Clock
 
-    public init(layout: StateLayout, clock: Clock) {
-        self.layout = layout
-        self.clock = clock
-    }
-
     /// Stores `profile`'s bytes at `profile-snapshots/<sha256>.yaml` unless already there.
     @discardableResult
     public func storeSnapshot(_ profile: DeploymentProfile) throws -> String {

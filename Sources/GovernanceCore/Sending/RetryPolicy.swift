@@ -12,13 +12,6 @@ public struct RetryPolicy: Sendable, Equatable {
     public var maxAttempts: Int64
     public var maxLifetimeMs: Int64
 
-    public init(minimalBackoffMs: Int64, maximalBackoffMs: Int64, maxAttempts: Int64, maxLifetimeMs: Int64) {
-        self.minimalBackoffMs = minimalBackoffMs
-        self.maximalBackoffMs = maximalBackoffMs
-        self.maxAttempts = maxAttempts
-        self.maxLifetimeMs = maxLifetimeMs
-    }
-
     /// The verdict to record and, for one to retry, when: a retry past the attempts or the
     /// lifetime becomes `blocked`, saying which.
     public func decide(_ proposed: SendVerdict, for notice: Notice, attempted: Bool, now: Date) -> (

@@ -13,12 +13,6 @@ public struct Sender {
     /// The webhook's HTTP; only `rgov-sender` has one.
     let transport: (any HTTPTransport)?
 
-    public init(mode: SenderMode, layout: StateLayout, transport: (any HTTPTransport)? = nil) {
-        self.mode = mode
-        self.layout = layout
-        self.transport = transport
-    }
-
     /// Sends each spool handoff (one JSON line each) and hands each result to `each` at once.
     ///
     /// The bridge records each result before the next is read. The shim appends the whole batch

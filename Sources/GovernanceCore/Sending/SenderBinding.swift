@@ -16,11 +16,6 @@ public struct SenderBinding: Sendable {
     public let mode: SenderMode
     public let values: [String: BindingValue]
 
-    public init(mode: SenderMode, values: [String: BindingValue]) {
-        self.mode = mode
-        self.values = values
-    }
-
     func text(_ key: String) -> String? { values[key]?.text }
     func flag(_ key: String) -> Bool { ["true", "yes", "1"].contains(text(key)?.lowercased() ?? "") }
 

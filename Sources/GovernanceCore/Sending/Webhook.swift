@@ -31,13 +31,6 @@ public struct Webhook: Sendable {
     /// One transport for every send of this sender process, so a batch reuses its connection.
     let transport: any HTTPTransport
 
-    public init(url: URL, headers: [String: String], timeoutSeconds: Double, transport: any HTTPTransport) {
-        self.url = url
-        self.headers = headers
-        self.timeoutSeconds = timeoutSeconds
-        self.transport = transport
-    }
-
     /// The bridge hands the binding to `rgov-sender` in the environment, never in argv.
     public static func fromEnvironment(_ env: [String: String], transport: any HTTPTransport) throws -> Webhook {
         guard let text = env["RGOV_WEBHOOK_URL"], let url = URL(string: text) else {

@@ -16,12 +16,6 @@ public struct Bridge: Sendable {
     public let senderExecutable: String
     public let environment: [String: String]
 
-    public init(deployment: Deployment, senderExecutable: String, environment: [String: String]) {
-        self.deployment = deployment
-        self.senderExecutable = senderExecutable
-        self.environment = environment
-    }
-
     public struct Outcome: Codable, Sendable {
         public var notice_id: String
         public var state: DeliveryState

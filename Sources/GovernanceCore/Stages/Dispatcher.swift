@@ -8,8 +8,6 @@ public struct Dispatcher {
 
     public let deployment: Deployment
 
-    public init(deployment: Deployment) { self.deployment = deployment }
-
     public struct Report: Codable, Sendable {
         public var dispatched: [String]
         public var skipped_held: Int

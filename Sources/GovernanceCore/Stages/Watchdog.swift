@@ -13,8 +13,6 @@ public struct Watchdog {
 
     public let deployment: Deployment
 
-    public init(deployment: Deployment) { self.deployment = deployment }
-
     public struct Report: Codable, Sendable {
         public var run_id: String
         public var scanned: Int

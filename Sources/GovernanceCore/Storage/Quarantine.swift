@@ -20,8 +20,6 @@ public struct QuarantineRecord: Codable, Sendable, Equatable {
 public struct Quarantine: Sendable {
     public let layout: StateLayout
 
-    public init(layout: StateLayout) { self.layout = layout }
-
     /// Records that `path`, outside the state folder (an import source), could not be taken in:
     /// the reason only, since the file is not rgov's to move.
     @discardableResult
