@@ -15,30 +15,12 @@ public struct SenderResult: Codable, Sendable, Equatable {
     public var message_id: String?
     /// Machine reason: `dry_run`, `sent`, `temporary_failure`, `permanent_failure`, ...
     public var reason: String
-    public var retryable: Bool
+    public var retryable: Bool = false
     public var detail: String?
     /// The sender cannot tell whether the message went out (a timeout after the request was written).
     public var outcome_unknown: Bool?
     /// The channel asked to be retried no sooner than this (HTTP `Retry-After`).
     public var retry_after_ms: Int64?
-
-    public init(
-        notice_id: String, mode: String, ok: Bool, sent: Bool, acked: Bool, message_id: String? = nil,
-        reason: String, retryable: Bool = false, detail: String? = nil, outcome_unknown: Bool? = nil,
-        retry_after_ms: Int64? = nil
-    ) {
-        self.notice_id = notice_id
-        self.mode = mode
-        self.ok = ok
-        self.sent = sent
-        self.acked = acked
-        self.message_id = message_id
-        self.reason = reason
-        self.retryable = retryable
-        self.detail = detail
-        self.outcome_unknown = outcome_unknown
-        self.retry_after_ms = retry_after_ms
-    }
 }
 
 /// The bridge's reading of one sender run: the state it proves, why, and the evidence if any.
@@ -50,19 +32,6 @@ public struct SendVerdict: Sendable, Equatable {
     /// A later attempt may succeed: the bridge schedules one (within attempts and lifetime).
     public var retry: Bool = false
     public var retryAfterMs: Int64?
-
-    public init(
-        state: DeliveryState, reason: String, evidence: AckEvidence? = nil, messageID: String? = nil,
-        retry: Bool = false,
-        retryAfterMs: Int64? = nil
-    ) {
-        self.state = state
-        self.reason = reason
-        self.evidence = evidence
-        self.messageID = messageID
-        self.retry = retry
-        self.retryAfterMs = retryAfterMs
-    }
 
     /// Maps a finished child and what it said to a delivery state, claiming nothing the facts do not show.
     ///

@@ -37,27 +37,15 @@ public struct Tick {
     }
 
     public let deployment: Deployment
+    public let runID: String
     /// The options passed through to every stage (`--state`, `--profile`, `--now`, `--capabilities`).
     public let passThrough: [String]
     public let binDirectory: String
-    public let stageDeadline: Double
+    public var stageDeadline: Double = 600
 
-    public let runID: String
     /// The watchdog's run without its process when it has nothing to do: its report, or nil when
     /// the watchdog must be started.
-    public let quietWatchdog: (() -> JSONValue?)?
-
-    public init(
-        deployment: Deployment, runID: String, passThrough: [String], binDirectory: String, stageDeadline: Double = 600,
-        quietWatchdog: (() -> JSONValue?)? = nil
-    ) {
-        self.deployment = deployment
-        self.runID = runID
-        self.passThrough = passThrough
-        self.binDirectory = binDirectory
-        self.stageDeadline = stageDeadline
-        self.quietWatchdog = quietWatchdog
-    }
+    public var quietWatchdog: (() -> JSONValue?)? = nil
 
     /// Why a tick did not start the watchdog.
     public static let quietWatchdogReason =

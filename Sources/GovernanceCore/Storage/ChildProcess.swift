@@ -10,7 +10,7 @@ public struct ChildSpec: Sendable {
     public var arguments: [String]
     /// The whole environment of the child; nil inherits this process's.
     public var environment: [String: String]?
-    public var standardInput: [UInt8]
+    public var standardInput: [UInt8] = []
     /// Seconds from start until the process group gets SIGTERM.
     public var deadline: Double
     /// Seconds without a new stdout line (from start, then from the last line) until the process
@@ -18,33 +18,17 @@ public struct ChildSpec: Sendable {
     /// after it stops answering.
     public var idleDeadline: Double?
     /// Seconds between SIGTERM and SIGKILL.
-    public var killGrace: Double
+    public var killGrace: Double = 2
     /// Bytes of stdout kept (all of it is still counted and hashed).
-    public var stdoutLimit: Int
+    public var stdoutLimit: Int = 1 << 20
     /// Bytes of stderr kept, from the end.
-    public var stderrLimit: Int
+    public var stderrLimit: Int = 8192
     /// Seconds between SIGTERM and SIGKILL when this process was asked to stop (`Shutdown`):
     /// short, so every process of a run is gone within seconds of `systemctl stop`.
-    public var stopGrace: Double
+    public var stopGrace: Double = 1.5
     /// Copy the child's stderr to this process's stderr as it arrives (a tick passes its stages'
     /// log lines through, so one log holds the whole run).
     public var forwardStderr = false
-
-    public init(
-        executable: String, arguments: [String], environment: [String: String]? = nil, standardInput: [UInt8] = [],
-        deadline: Double, killGrace: Double = 2, stdoutLimit: Int = 1 << 20, stderrLimit: Int = 8192,
-        stopGrace: Double = 1.5
-    ) {
-        self.executable = executable
-        self.arguments = arguments
-        self.environment = environment
-        self.standardInput = standardInput
-        self.deadline = deadline
-        self.killGrace = killGrace
-        self.stdoutLimit = stdoutLimit
-        self.stderrLimit = stderrLimit
-        self.stopGrace = stopGrace
-    }
 }
 
 /// How a child ended, and what it printed.
