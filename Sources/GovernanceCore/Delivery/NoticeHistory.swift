@@ -71,7 +71,6 @@ public struct NoticeHistory: Sendable {
         let stored = recount ? nil : stored()
         var fresh = Cache(days: [:], waiting: [:])
         var summary = Summary(finished: [:], acksByKind: [:], waitingByStateReason: [:], oldestWaiting: [:])
-        let store = NoticeStore(layout: layout)
         // Times from here on are too recent to key the cache on.
         let racyAfter = Sys.fileSystemNanoseconds() - Sys.racyNanoseconds
         for state in DeliveryState.allCases where state.isFinal {
@@ -88,7 +87,10 @@ public struct NoticeHistory: Sendable {
                     let files = try layout.files(in: folder)
                     entry = Day(modified_ns: modified, notices: files.count, acks_by_kind: nil)
                     if state == .acked {
-                        entry.acks_by_kind = NoticeStore.ackKinds(files.compactMap { try? store.read($0) })
+                        entry.acks_by_kind = [:]
+                        for brief in files.compactMap(Brief.read) where brief.state == .acked {
+                            entry.acks_by_kind?[brief.ack_evidence?.kind.rawValue ?? "unknown", default: 0] += 1
+                        }
                     }
                 }
                 if modified < racyAfter { fresh.days[key] = entry }
@@ -107,10 +109,9 @@ public struct NoticeHistory: Sendable {
                 entry = cached
             } else {
                 entry = Waiting(modified_ns: modified, by_reason: [:], oldest_created_ms: nil)
-                for path in try layout.files(in: folder) {
-                    guard let notice = try? store.read(path) else { continue }
-                    entry.by_reason[notice.state_reason, default: 0] += 1
-                    let created = Timestamp.milliseconds(notice.created_at)
+                for brief in try layout.files(in: folder).compactMap(Brief.read) {
+                    entry.by_reason[brief.state_reason, default: 0] += 1
+                    let created = Timestamp.milliseconds(brief.created_at)
                     entry.oldest_created_ms = min(entry.oldest_created_ms ?? created, created)
                 }
             }
@@ -127,5 +128,18 @@ public struct NoticeHistory: Sendable {
             try? DurableFile.write(try CanonicalJSON.encodeFile(fresh), to: layout.noticeHistory, phase: .markers)
         }
         return summary
+    }
+
+    /// The fields a summary counts, decoded without the rest of a notice (its transitions, message).
+    private struct Brief: Decodable {
+        struct Evidence: Decodable { var kind: AckEvidence.Kind }
+        var state: DeliveryState
+        var state_reason: String
+        var created_at: Date
+        var ack_evidence: Evidence?
+
+        static func read(_ path: String) -> Brief? {
+            try? CanonicalJSON.decode(Brief.self, from: try Sys.readFile(path, limit: 8 << 20))
+        }
     }
 }
