@@ -140,10 +140,9 @@ public struct AuditExport: Sendable {
                 files.append(("operator_action", path))
             }
         }
-        let root = try PackageRoot.locate()
+        let package = PackageLayout(root: try PackageRoot.locate())
         for reference in descriptors.sorted() {
-            let id = reference.split(separator: "@").first.map(String.init) ?? reference
-            let path = root + "/capabilities/" + id + ".json"
+            let path = package.descriptor(reference.split(separator: "@").first.map(String.init) ?? reference)
             if Sys.kind(path) == .regular { files.append(("capability_descriptor", path)) }
         }
 
@@ -324,10 +323,11 @@ public enum AuditVerify {
             scratch = folder
             try TarReader.extract(entries, into: folder)
             let tops = try Sys.listDirectory(folder)
-            guard tops.count == 1, let inner = tops.first, Sys.isDirectory(folder + "/" + inner) else {
+            guard tops.count == 1, let inner = tops.first, Sys.isDirectory(StateLayout.bundleFile(inner, in: folder))
+            else {
                 throw RgovError.data("\(path): a bundle archive holds exactly one folder")
             }
-            directory = folder + "/" + inner
+            directory = StateLayout.bundleFile(inner, in: folder)
         } else if Sys.kind(path) == .directory {
             if let link = firstLink(under: path) {
                 throw RgovError.data("\(link): a symbolic link inside the bundle; bundles hold files and folders only")
@@ -356,7 +356,7 @@ public enum AuditVerify {
     /// The first symbolic link under `folder` (`lstat`, never followed), if any.
     static func firstLink(under folder: String) -> String? {
         for name in (try? Sys.listDirectory(folder)) ?? [] {
-            let path = folder + "/" + name
+            let path = StateLayout.bundleFile(name, in: folder)
             switch Sys.kind(path) {
             case .symlink: return path
             case .directory: if let link = firstLink(under: path) { return link }
@@ -453,8 +453,8 @@ public enum AuditVerify {
         where !["manifest.json", "manifest.json.sig", "artifacts"].contains(name) {
             problems.append("\(name): present but not in the manifest")
         }
-        for kindFolder in (try? Sys.listDirectory(directory + "/artifacts")) ?? [] {
-            for name in (try? Sys.listDirectory(directory + "/artifacts/" + kindFolder)) ?? [] {
+        for kindFolder in (try? Sys.listDirectory(StateLayout.bundleArtifacts(directory))) ?? [] {
+            for name in (try? Sys.listDirectory(StateLayout.bundleArtifacts(directory, kind: kindFolder))) ?? [] {
                 let ref = StateLayout.bundleArtifactRef(kind: kindFolder, name: name)
                 if !listed.contains(ref) { problems.append("\(ref): present but not in the manifest") }
             }

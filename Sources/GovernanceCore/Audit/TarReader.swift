@@ -89,7 +89,7 @@ public struct TarReader {
     /// Writes `entries` under `folder` (private, 0700/0600), never following or making a link.
     public static func extract(_ entries: [Entry], into folder: String) throws {
         for entry in entries {
-            let target = folder + "/" + entry.path
+            let target = StateLayout.bundleFile(entry.path, in: folder)
             if entry.isDirectory {
                 try Sys.makeDirectory(target)
             } else {

@@ -112,7 +112,7 @@ public enum StageCommand {
                 let report = try Dispatcher(deployment: deployment).run()
                 output = options.json ? CanonicalJSON.line(report) : Log.describe(report)
             case .bridge:
-                let sender = Sys.environment("RGOV_SENDER_BIN") ?? siblingExecutable("rgov-sender")
+                let sender = Sys.environment("RGOV_SENDER_BIN") ?? PackageLayout.executable("rgov-sender")
                 var environment = ProcessInfo.processInfo.environment
                 environment[Shutdown.parentVariable] = nil
                 let report = try Bridge(deployment: deployment, senderExecutable: sender, environment: environment)
@@ -201,11 +201,6 @@ public enum StageCommand {
             .watchdog, layout: layout, deployment: deployment, at: deployment.clock.now(), status: 0, error: nil,
             seconds: Sys.monotonicSeconds() - started, change: metricsChange(report))
         return report
-    }
-
-    /// An executable installed beside the running one (how stages find each other).
-    public static func siblingExecutable(_ name: String) -> String {
-        ((Sys.executablePath() as NSString).deletingLastPathComponent as NSString).appendingPathComponent(name)
     }
 }
 

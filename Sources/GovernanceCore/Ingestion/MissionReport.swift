@@ -194,7 +194,7 @@ public struct MissionReport {
         }
         let data = try Sys.readFile(file, limit: 1 << 30)
         let sha = SHA256.hex(of: [UInt8](data))
-        let ref = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
+        let ref = Sys.absolute(file)
         return EvidenceRecord(
             evidence_id: Identifier.derived("evd", mission, sha, ref), mission_id: mission, task_id: mission,
             correlation_id: mission, kind: kind, ref: ref, sha256: sha, size_bytes: data.count, recorded_at: at,

@@ -189,7 +189,7 @@ public struct Doctor {
         }
         for folder in unitFolders {
             for name in ((try? Sys.listDirectory(folder)) ?? []).sorted() where name.hasSuffix(".service") {
-                let text = (try? Sys.readFile(folder + "/" + name, limit: 1 << 20)).map {
+                let text = (try? Sys.readFile(PackageLayout.unit(name, in: folder), limit: 1 << 20)).map {
                     String(decoding: $0, as: UTF8.self)
                 }
                 if let text, text.contains("rgov tick"), text.contains(absolute) {
@@ -334,8 +334,7 @@ public struct Doctor {
     }
 
     static func absolutePath(_ path: String) -> String {
-        let joined = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        return (joined as NSString).standardizingPath
+        (Sys.absolute(path) as NSString).standardizingPath
     }
 
     public static func describe(_ report: Report) -> String {

@@ -87,10 +87,11 @@ public struct Deployment: Sendable {
 
     /// A profile by file path, or by id from the package's `profiles/` folder.
     public static func loadProfile(_ name: String, root: String) throws -> DeploymentProfile {
-        let path = looksLikePath(name) ? name : root + "/profiles/" + name + ".yaml"
+        let package = PackageLayout(root: root)
+        let path = looksLikePath(name) ? name : package.profile(name)
         guard Sys.kind(path) == .regular else {
             let known =
-                (try? Sys.listDirectory(root + "/profiles"))?.filter { $0.hasSuffix(".yaml") }
+                (try? Sys.listDirectory(package.profiles))?.filter { $0.hasSuffix(".yaml") }
                 .map { String($0.dropLast(5)) }.sorted() ?? []
             throw ConfigurationError(
                 "profile \(Identifier.quoted(name)) not found at \(path) (shipped: \(known.joined(separator: ", ")))")
@@ -106,7 +107,7 @@ public struct Deployment: Sendable {
     /// A capability descriptor by file path, or by id (optionally `id@version`) from `capabilities/`.
     public static func loadDescriptor(_ name: String, root: String) throws -> CapabilityDescriptor {
         let parts = name.split(separator: "@", maxSplits: 1).map(String.init)
-        let path = looksLikePath(name) ? name : root + "/capabilities/" + parts[0] + ".json"
+        let path = looksLikePath(name) ? name : PackageLayout(root: root).descriptor(parts[0])
         guard Sys.kind(path) == .regular else {
             throw ConfigurationError("capability descriptor \(Identifier.quoted(name)) not found at \(path)")
         }
@@ -120,9 +121,9 @@ public struct Deployment: Sendable {
     /// Every pack in the package's `policy-packs/`, checked against the rules this build implements.
     public static func loadPacks(root: String) throws -> [String: PolicyPack] {
         var packs: [String: PolicyPack] = [:]
-        let folder = root + "/policy-packs"
+        let folder = PackageLayout(root: root).policyPacks
         for name in try Sys.listDirectory(folder).sorted() where name.hasSuffix(".yaml") {
-            let path = folder + "/" + name
+            let path = PackageLayout(root: root).file(name, in: folder)
             let pack: PolicyPack
             do {
                 pack = try PolicyPack.parse(

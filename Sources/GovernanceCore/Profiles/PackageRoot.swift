@@ -9,9 +9,6 @@ import Foundation
 /// directory: a cron job's working directory is `$HOME`, and a profile found there by accident is
 /// worse than a clear refusal.
 public enum PackageRoot {
-    /// The folders every data folder holds.
-    public static let requiredFolders = ["profiles", "capabilities", "policy-packs"]
-
     public struct Location: Sendable, Equatable {
         public var path: String
         /// How it was found: `RGOV_HOME`, `installed`, or `source tree`.
@@ -23,13 +20,13 @@ public enum PackageRoot {
         if let home = Sys.environment("RGOV_HOME"), !home.isEmpty {
             guard holdsData(home) else {
                 throw ConfigurationError(
-                    "RGOV_HOME=\(home) does not hold rgov's data (\(requiredFolders.map { $0 + "/" }.joined(separator: ", "))); "
+                    "RGOV_HOME=\(home) does not hold rgov's data (\(PackageLayout.requiredFolders.map { $0 + "/" }.joined(separator: ", "))); "
                         + "unset it, or point it at PREFIX/share/rgov")
             }
             return Location(path: home, how: "RGOV_HOME")
         }
         let bin = (Sys.executablePath() as NSString).deletingLastPathComponent
-        let installed = ((bin as NSString).deletingLastPathComponent as NSString).appendingPathComponent("share/rgov")
+        let installed = PackageLayout.installed(besides: bin).root
         if holdsData(installed) { return Location(path: installed, how: "installed") }
         var dir = bin
         while dir.count > 1 {
@@ -38,15 +35,13 @@ public enum PackageRoot {
         }
         throw ConfigurationError(
             "rgov's data folder was not found: looked in \(installed) and the ancestors of \(bin) for "
-                + "\(requiredFolders.map { $0 + "/" }.joined(separator: ", ")); install with scripts/install --prefix PREFIX, "
+                + "\(PackageLayout.requiredFolders.map { $0 + "/" }.joined(separator: ", ")); install with scripts/install --prefix PREFIX, "
                 + "or set RGOV_HOME to the folder holding them")
     }
 
     public static func locate() throws -> String { try find().path }
 
-    static func holdsData(_ dir: String) -> Bool {
-        requiredFolders.allSatisfy { Sys.isDirectory(dir + "/" + $0) }
-    }
+    static func holdsData(_ dir: String) -> Bool { PackageLayout(root: dir).holdsData }
 }
 
 /// What this build is: the version, and the git commit it was built from.
@@ -70,7 +65,7 @@ public enum PackageInfo {
     }
 
     static func installedCommit(_ root: String) -> String? {
-        guard let data = try? Sys.readFile(root + "/build-info.json", limit: 1 << 16),
+        guard let data = try? Sys.readFile(PackageLayout(root: root).buildInfo, limit: 1 << 16),
             case .object(let info)? = try? CanonicalJSON.decode(JSONValue.self, from: data),
             case .string(let commit)? = info["commit"]
         else { return nil }
@@ -79,16 +74,17 @@ public enum PackageInfo {
 
     /// The commit `HEAD` names in `tree/.git`, read from the files (no `git` process).
     static func gitCommit(_ tree: String) -> String? {
-        let git = tree + "/.git"
-        guard let head = try? Sys.readFile(git + "/HEAD", limit: 4096) else { return nil }
+        guard let head = try? Sys.readFile(PackageLayout.gitFile("HEAD", in: tree), limit: 4096) else { return nil }
         let text = String(decoding: head, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard text.hasPrefix("ref: ") else { return isCommit(text) ? text : nil }
         let ref = String(text.dropFirst(5))
-        if let loose = try? Sys.readFile(git + "/" + ref, limit: 4096) {
+        if let loose = try? Sys.readFile(PackageLayout.gitFile(ref, in: tree), limit: 4096) {
             let commit = String(decoding: loose, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             return isCommit(commit) ? commit : nil
         }
-        guard let packed = try? Sys.readFile(git + "/packed-refs", limit: 16 << 20) else { return nil }
+        guard let packed = try? Sys.readFile(PackageLayout.gitFile("packed-refs", in: tree), limit: 16 << 20) else {
+            return nil
+        }
         for line in String(decoding: packed, as: UTF8.self).split(separator: "\n") {
             let parts = line.split(separator: " ")
             if parts.count == 2, parts[1] == ref, isCommit(String(parts[0])) { return String(parts[0]) }

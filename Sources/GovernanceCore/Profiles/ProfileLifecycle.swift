@@ -218,10 +218,13 @@ public struct PackageManifest: Codable, Sendable, Equatable {
         func entries(_ folder: String, _ suffix: String, _ describe: (String, Data) throws -> (String, String)) throws
             -> [Entry]
         {
-            try Sys.listDirectory(root + "/" + folder).filter { $0.hasSuffix(suffix) }.sorted().map { name in
-                let data = try Sys.readFile(root + "/" + folder + "/" + name, limit: 4 << 20)
+            let package = PackageLayout(root: root)
+            return try Sys.listDirectory(package.folder(folder)).filter { $0.hasSuffix(suffix) }.sorted().map { name in
+                let data = try Sys.readFile(package.file(name, in: package.folder(folder)), limit: 4 << 20)
                 let (id, version) = try describe(name, data)
-                return Entry(id: id, version: version, path: folder + "/" + name, sha256: SHA256.hex(of: [UInt8](data)))
+                return Entry(
+                    id: id, version: version, path: package.file(name, in: folder),
+                    sha256: SHA256.hex(of: [UInt8](data)))
             }
         }
         return PackageManifest(
@@ -243,7 +246,7 @@ public struct PackageManifest: Codable, Sendable, Equatable {
 
     /// Differences between the manifest on disk and the files, one line each; empty when they agree.
     public static func verify(root: String) throws -> [String] {
-        let path = root + "/package-manifest.json"
+        let path = PackageLayout(root: root).manifest
         guard Sys.kind(path) == .regular else { return ["\(path) is missing"] }
         let shipped = try CanonicalJSON.decode(PackageManifest.self, from: try Sys.readFile(path, limit: 4 << 20))
         let actual = try build(root: root)

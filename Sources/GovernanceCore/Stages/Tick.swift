@@ -90,7 +90,8 @@ public struct Tick {
             let child: ChildResult
             do {
                 var spec = ChildSpec(
-                    executable: binDirectory + "/rgov-" + stage.rawValue, arguments: passThrough + ["--json"],
+                    executable: PackageLayout.executable("rgov-" + stage.rawValue, in: binDirectory),
+                    arguments: passThrough + ["--json"],
                     environment: environment, deadline: stageDeadline, killGrace: 5, stderrLimit: 4096,
                     stopGrace: Self.stageStopGrace)
                 spec.forwardStderr = true

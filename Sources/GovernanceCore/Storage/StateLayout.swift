@@ -165,6 +165,9 @@ public struct StateLayout: Sendable {
     public static func bundleSignature(_ bundle: String) -> String { bundleManifest(bundle) + ".sig" }
     public static func bundleArtifactRef(kind: String, name: String) -> String { "artifacts/" + kind + "/" + name }
     public static func bundleFile(_ ref: String, in bundle: String) -> String { bundle + "/" + ref }
+    public static func bundleArtifacts(_ bundle: String, kind: String? = nil) -> String {
+        bundle + "/artifacts" + (kind.map { "/" + $0 } ?? "")
+    }
     /// A writeback's approval or rejection, by its hashed file name.
     public func approval(_ fileName: String) -> String { approvals + "/" + fileName }
     /// A receipt in its day partition.

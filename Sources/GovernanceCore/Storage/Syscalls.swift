@@ -370,6 +370,11 @@ public enum Sys {
     /// `kill(pid, 0)`: whether a process with this id exists.
     public static func processExists(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno == EPERM }
 
+    /// `path` made absolute against the working directory (itself when it is absolute).
+    public static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+
     /// `readlink("/proc/self/exe")`: the running executable, to find its sibling stages.
     public static func executablePath() -> String {
         var buffer = [CChar](repeating: 0, count: 4096)

@@ -31,7 +31,7 @@ extension Verb {
                 layout: layout, profileName: options.profileName, deployment: deployment,
                 now: try options.clock().now(),
                 crontab: crontab,
-                unitFolders: ["/etc/systemd/system", "/usr/local/lib/systemd/system", home + "/.config/systemd/user"],
+                unitFolders: PackageLayout.unitFolders(home: home),
                 environment: ProcessInfo.processInfo.environment))
         Sys.writeStandardOutput((options.json ? CanonicalJSON.line(report) : Doctor.describe(report)) + "\n")
         return report.ok ? 0 : ExitCode.failure.rawValue

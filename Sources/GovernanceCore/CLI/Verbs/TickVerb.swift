@@ -56,8 +56,10 @@ extension Verb {
             deployment: deployment, runID: runID, passThrough: passThrough, binDirectory: binDirectory,
             stageDeadline: deadline,
             quietWatchdog: {
-                StageCommand.quietWatchdog(deployment, executable: binDirectory + "/" + Stage.watchdog.executable)
-                    .flatMap { try? CanonicalJSON.decode(JSONValue.self, from: CanonicalJSON.encode($0)) }
+                StageCommand.quietWatchdog(
+                    deployment, executable: PackageLayout.executable(Stage.watchdog.executable, in: binDirectory)
+                )
+                .flatMap { try? CanonicalJSON.decode(JSONValue.self, from: CanonicalJSON.encode($0)) }
             }
         ).run(importingFrom: options.value("missions-from"))
         options.emit(report, Tick.describe(report))

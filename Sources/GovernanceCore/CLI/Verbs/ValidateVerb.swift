@@ -27,8 +27,8 @@ extension Verb {
             if options.has("update") {
                 try DurableFile.write(
                     try CanonicalJSON.encodeFile(try PackageManifest.build(root: root)),
-                    to: root + "/package-manifest.json")
-                Sys.writeStandardOutput("wrote \(root)/package-manifest.json\n")
+                    to: PackageLayout(root: root).manifest)
+                Sys.writeStandardOutput("wrote \(PackageLayout(root: root).manifest)\n")
                 return 0
             }
             return RgovCommand.verdict(
