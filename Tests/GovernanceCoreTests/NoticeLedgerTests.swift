@@ -130,7 +130,7 @@ import Testing
             state: .pending_external_send, mode: "shim", reason: "outcome_unknown", at: Self.t0.adding(ms: 3000),
             by: "rgov-bridge")
         _ = try MissionChain(layout: ledger.layout).publish(
-            receipt, at: ledger.receiptPath(receipt, day: Timestamp.day(attempt.started_at)))
+            receipt, at: ledger.layout.receipt(receipt.receipt_id, day: Timestamp.day(attempt.started_at)))
         recovered = try sends.recover(stage: "bridge", now: Self.t0.adding(ms: 5000)) { _, _ in }
         #expect(recovered.settled.map(\.receipt) == [receipt] && recovered.unknown.isEmpty)
         let moved = try ledger.store.read(try #require(ledger.store.locate(notice.notice_id)))

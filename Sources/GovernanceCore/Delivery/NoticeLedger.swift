@@ -118,11 +118,6 @@ public struct NoticeLedger: Sendable {
             next_attempt_at: nextAttemptAt, profile_sha256: stamp.profileSHA256)
     }
 
-    /// Where a receipt of `day` lives.
-    public func receiptPath(_ receipt: Receipt, day: String) -> String {
-        layout.receipt(receipt.receipt_id, day: day)
-    }
-
     /// Moves `notice`, read from `path`, as the already durable `receipt` says.
     ///
     /// Into the receipt's state, or in the same state with the receipt counted. Returns the
@@ -155,7 +150,7 @@ public struct NoticeLedger: Sendable {
             messageID: evidence.message_id, at: now, by: recordedBy)
         let acked = try notice.transitioned(
             to: .acked, at: now, by: by, reason: moveReason, evidence: receipt.ack_evidence, receipt: receipt)
-        let receiptFile = receiptPath(receipt, day: Timestamp.day(now))
+        let receiptFile = layout.receipt(receipt.receipt_id, day: Timestamp.day(now))
         try store.save(acked, replacing: notice, at: path, unlessSending: true) {
             try MissionChain(layout: layout).publish(receipt, at: receiptFile)
         }

@@ -25,11 +25,6 @@ public struct SendLedger: Sendable {
         }
     }
 
-    /// Where the receipt concluding `attempt` (or, without one, a refusal decided `now`) lives.
-    public func receiptPath(_ receipt: Receipt, attempt: SenderAttempt?, now: Date) -> String {
-        notices.receiptPath(receipt, day: Timestamp.day(attempt?.started_at ?? now))
-    }
-
     /// Writes the receipt, then moves the notice, then runs `follow`, then files the attempt.
     ///
     /// Each step is durable, and each one is found and finished by `recover` if a crash stops the
@@ -39,7 +34,8 @@ public struct SendLedger: Sendable {
         _ notice: Notice, at path: String, attempt: SenderAttempt?, receipt proposed: Receipt, now: Date,
         then follow: (Receipt) throws -> Void
     ) throws -> (receipt: Receipt, path: String) {
-        let receiptFile = receiptPath(proposed, attempt: attempt, now: now)
+        // Filed under its attempt's day (a refusal without one: the day it was decided).
+        let receiptFile = layout.receipt(proposed.receipt_id, day: Timestamp.day(attempt?.started_at ?? now))
         let receipt = try MissionChain(layout: layout).publish(proposed, at: receiptFile)
         FaultInjection.point("bridge.after_receipt")
         try notices.apply(receipt, to: notice, at: path, by: actor, now: now)

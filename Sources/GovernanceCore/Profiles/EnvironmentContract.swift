@@ -61,7 +61,8 @@ public enum EnvironmentContract {
                 readBy: "every executable", valid: "a folder holding profiles/, capabilities/ and policy-packs/",
                 role: .setting,
                 check: { value in
-                    PackageRoot.holdsData(value) ? nil : "does not hold profiles/, capabilities/ and policy-packs/"
+                    PackageLayout(root: value).holdsData
+                        ? nil : "does not hold profiles/, capabilities/ and policy-packs/"
                 }
             ),
             Variable(

@@ -18,7 +18,7 @@ public enum PackageRoot {
     /// The data folder in force, or a configuration error (exit 78) that says where it looked.
     public static func find() throws -> Location {
         if let home = Sys.environment("RGOV_HOME"), !home.isEmpty {
-            guard holdsData(home) else {
+            guard PackageLayout(root: home).holdsData else {
                 throw ConfigurationError(
                     "RGOV_HOME=\(home) does not hold rgov's data (\(PackageLayout.requiredFolders.map { $0 + "/" }.joined(separator: ", "))); "
                         + "unset it, or point it at PREFIX/share/rgov")
@@ -27,10 +27,10 @@ public enum PackageRoot {
         }
         let bin = (Sys.executablePath() as NSString).deletingLastPathComponent
         let installed = PackageLayout.installed(besides: bin).root
-        if holdsData(installed) { return Location(path: installed, how: "installed") }
+        if PackageLayout(root: installed).holdsData { return Location(path: installed, how: "installed") }
         var dir = bin
         while dir.count > 1 {
-            if holdsData(dir) { return Location(path: dir, how: "source tree") }
+            if PackageLayout(root: dir).holdsData { return Location(path: dir, how: "source tree") }
             dir = (dir as NSString).deletingLastPathComponent
         }
         throw ConfigurationError(
@@ -40,8 +40,6 @@ public enum PackageRoot {
     }
 
     public static func locate() throws -> String { try find().path }
-
-    static func holdsData(_ dir: String) -> Bool { PackageLayout(root: dir).holdsData }
 }
 
 /// What this build is: the version, and the git commit it was built from.
