@@ -115,7 +115,10 @@ import Testing
 
     // MARK: 3. every unknown outcome alerts exactly once
 
-    @Test func aCrashBetweenTheUnknownOutcomeAndItsAlertStillAlertsOnce() throws {
+    /// A crash after the receipt (the notice not moved yet) or after the move (no alert yet):
+    /// the next runs alert exactly once either way.
+    @Test(arguments: ["bridge.after_receipt", "bridge.after_outcome_applied"])
+    func aCrashBetweenTheUnknownOutcomeAndItsAlertStillAlertsOnce(at point: String) throws {
         let h = try Harness()
         try SenderTests.oneNotice(h)
         let script = try h.script("hang.sh", "cat > /dev/null; sleep 30")
@@ -125,14 +128,15 @@ import Testing
         for stage in ["rgov-watchdog", "rgov-dispatcher"] {
             #expect(try h.run(stage, ["--profile", profile]).status == 0)
         }
-        let crashed = try h.run(
-            "rgov-bridge", ["--profile", profile], env: ["RGOV_FAULT": "bridge.after_outcome_applied"])
+        let crashed = try h.run("rgov-bridge", ["--profile", profile], env: ["RGOV_FAULT": point])
         #expect(crashed.status == 128 + 9)
-        #expect(try h.notices().first { $0.notice_kind == .finding }?.state_reason == "outcome_unknown")
+        let moved = try h.notices().first { $0.notice_kind == .finding }?.state_reason == "outcome_unknown"
+        #expect(moved == (point == "bridge.after_outcome_applied"))
         #expect(
             try h.notices().filter { $0.notice_kind == .delivery_unknown }.isEmpty, "the crash came before the alert")
         for _ in 0..<2 { #expect(try h.run("rgov-bridge", ["--profile", profile]).status == 0) }
         #expect(try h.notices().filter { $0.notice_kind == .delivery_unknown }.count == 1, "alerted, exactly once")
+        #expect(try h.notices().first { $0.notice_kind == .finding }?.state_reason == "outcome_unknown")
     }
 
     // MARK: 4. untrusted text never reaches the terminal raw

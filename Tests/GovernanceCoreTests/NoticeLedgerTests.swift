@@ -35,6 +35,12 @@ import Testing
         return (path, try ledger.store.read(path))
     }
 
+    static func sends(_ ledger: NoticeLedger) -> SendLedger {
+        SendLedger(
+            notices: ledger, actor: "rgov-bridge",
+            alerts: SendLedger.Alerts(target: "ops", initial: .queued, why: nil, senderMode: "shim"))
+    }
+
     static func attempt(of notice: Notice) -> SenderAttempt {
         SenderAttempt(
             attempt_id: StateLayout.attemptID(notice: notice.notice_id, number: 1), notice_id: notice.notice_id,
@@ -83,7 +89,7 @@ import Testing
 
     @Test func aConclusionWritesTheReceiptThenMovesTheNoticeThenFilesTheAttempt() throws {
         let ledger = try Self.ledger()
-        let sends = SendLedger(notices: ledger, actor: "rgov-bridge")
+        let sends = Self.sends(ledger)
         let (path, notice) = try Self.dispatched(ledger)
         let attempt = Self.attempt(of: notice)
         #expect(try sends.recordIntent(attempt, for: notice, at: path))
@@ -102,26 +108,26 @@ import Testing
             evidence: AckEvidence(kind: .synthetic, at: Self.t0, message_id: "m", sender_mode: "shim"),
             at: Self.t0.adding(ms: 3000), by: "rgov-bridge", withGaps: true)
         #expect(receipt.ack_evidence?.receipt_id == receipt.receipt_id && receipt.capability_gaps == ["queue"])
-        var followed: [String] = []
         let (stored, receiptPath) = try sends.conclude(
-            notice, at: path, attempt: attempt, receipt: receipt, now: Self.t0.adding(ms: 3000)
-        ) { followed.append($0.receipt_id) }
-        #expect(stored == receipt && followed == [receipt.receipt_id])
+            notice, at: path, attempt: attempt, receipt: receipt, now: Self.t0.adding(ms: 3000))
+        #expect(stored == receipt)
         #expect(Sys.kind(receiptPath) == .regular)
         let acked = try ledger.store.read(try #require(ledger.store.locate(notice.notice_id)))
         #expect(acked.state == .acked && acked.attempts == 1)
         #expect(try !ledger.store.isBeingSent(notice.notice_id))
         #expect(try ledger.layout.attemptFiles(of: notice.notice_id).count == 1)
+        // A delivery proven is no unknown outcome: no alert.
+        #expect(try ledger.layout.artifactNames(in: ledger.layout.notices(.queued)).isEmpty)
     }
 
     @Test func recoveryFinishesFromADurableReceiptAndReportsASendWithoutOne() throws {
         let ledger = try Self.ledger()
-        let sends = SendLedger(notices: ledger, actor: "rgov-bridge")
+        let sends = Self.sends(ledger)
         let (path, notice) = try Self.dispatched(ledger)
         let attempt = Self.attempt(of: notice)
         #expect(try sends.recordIntent(attempt, for: notice, at: path))
         // A crash before any result: the outcome is unknown, and recovery says so without moving the notice.
-        var recovered = try sends.recover(stage: "bridge", now: Self.t0.adding(ms: 5000)) { _, _ in }
+        var recovered = try sends.recover(stage: "bridge", now: Self.t0.adding(ms: 5000))
         #expect(recovered.settled.isEmpty && recovered.unknown.map(\.attempt) == [attempt])
         #expect(try ledger.store.read(path).state == .dispatched)
         // A crash after the receipt: recovery moves the notice as the receipt says and files the attempt.
@@ -131,10 +137,17 @@ import Testing
             by: "rgov-bridge")
         _ = try MissionChain(layout: ledger.layout).publish(
             receipt, at: ledger.layout.receipt(receipt.receipt_id, day: Timestamp.day(attempt.started_at)))
-        recovered = try sends.recover(stage: "bridge", now: Self.t0.adding(ms: 5000)) { _, _ in }
+        recovered = try sends.recover(stage: "bridge", now: Self.t0.adding(ms: 5000))
         #expect(recovered.settled.map(\.receipt) == [receipt] && recovered.unknown.isEmpty)
         let moved = try ledger.store.read(try #require(ledger.store.locate(notice.notice_id)))
         #expect(moved.state == .pending_external_send && moved.attempts == 1)
         #expect(try !ledger.store.isBeingSent(notice.notice_id))
+        // The unknown outcome, not to be retried, is told to the operator: one alert, opened with its decision.
+        let alertID = Identifier.derived("ntc", notice.notice_id, "outcome-unknown", receipt.receipt_id)
+        let alert = try ledger.store.read(try #require(ledger.store.locate(alertID)))
+        #expect(alert.notice_kind == .delivery_unknown && alert.follows == notice.notice_id && alert.target == "ops")
+        #expect(alert.state == .queued && alert.transitions[0].by == "rgov-bridge")
+        #expect(Sys.kind(ledger.layout.decision(alert.decision_id, day: Timestamp.day(Self.t0))) == .regular)
+        #expect(try ledger.layout.artifactNames(in: ledger.layout.notices(.queued)) == [alertID + ".json"])
     }
 }

@@ -10,6 +10,16 @@ public struct SendLedger: Sendable {
     public let notices: NoticeLedger
     /// Who records (the bridge's name in transitions and receipts).
     public let actor: String
+    public let alerts: Alerts
+
+    /// How an alert about an unknown outcome is opened: to whom, in which first state (the
+    /// deployment's rule, and why), naming the binding that cannot resend.
+    public struct Alerts: Sendable {
+        public var target: String
+        public var initial: DeliveryState
+        public var why: String?
+        public var senderMode: String
+    }
     private var layout: StateLayout { notices.layout }
 
     /// Records the intent of `attempt` if `notice` on disk is still as read from `path` and not held
@@ -25,14 +35,13 @@ public struct SendLedger: Sendable {
         }
     }
 
-    /// Writes the receipt, then moves the notice, then runs `follow`, then files the attempt.
+    /// Writes the receipt, then moves the notice, then opens the alert an unknown outcome calls
+    /// for, then files the attempt.
     ///
     /// Each step is durable, and each one is found and finished by `recover` if a crash stops the
-    /// sequence. `follow` is what the conclusion calls for beyond the notice. Returns the receipt
-    /// as on disk (a crashed run may have written it already) and its path.
+    /// sequence. Returns the receipt as on disk (a crashed run may have written it already) and its path.
     public func conclude(
-        _ notice: Notice, at path: String, attempt: SenderAttempt?, receipt proposed: Receipt, now: Date,
-        then follow: (Receipt) throws -> Void
+        _ notice: Notice, at path: String, attempt: SenderAttempt?, receipt proposed: Receipt, now: Date
     ) throws -> (receipt: Receipt, path: String) {
         // Filed under its attempt's day (a refusal without one: the day it was decided).
         let receiptFile = layout.receipt(proposed.receipt_id, day: Timestamp.day(attempt?.started_at ?? now))
@@ -40,7 +49,7 @@ public struct SendLedger: Sendable {
         FaultInjection.point("bridge.after_receipt")
         try notices.apply(receipt, to: notice, at: path, by: actor, now: now)
         FaultInjection.point("bridge.after_outcome_applied")
-        try follow(receipt)
+        try alertIfUnknown(notice, receipt: receipt, now: now)
         if let attempt { try file(attempt) }
         return (receipt, receiptFile)
     }
@@ -55,10 +64,10 @@ public struct SendLedger: Sendable {
 
     /// Finishes what a crashed run left in `inflight/`.
     ///
-    /// A notice already moved gets its attempt filed (and `follow` for its receipt); a durable
-    /// receipt moves its notice. What remains is an attempt with no result, returned as `Unknown`.
+    /// A notice already moved gets its alert (if its receipt calls for one) and its attempt filed;
+    /// a durable receipt moves its notice, then the same. What remains is an attempt with no result, returned as `Unknown`.
     /// Unreadable attempt records are quarantined.
-    public func recover(stage: String, now: Date, follow: (Notice, Receipt) throws -> Void) throws -> (
+    public func recover(stage: String, now: Date) throws -> (
         settled: [(receipt: Receipt, path: String)], unknown: [Unknown]
     ) {
         var settled: [(receipt: Receipt, path: String)] = []
@@ -87,10 +96,11 @@ public struct SendLedger: Sendable {
             if notice.attempts >= attempt.attempt_number {
                 // The notice already counts this attempt; what followed was interrupted.
                 try notices.store.repair(notice, at: noticePath)
-                if let receipt { try follow(notice, receipt) }
+                if let receipt { try alertIfUnknown(notice, receipt: receipt, now: now) }
                 try file(attempt)
             } else if let receipt {
                 try notices.apply(receipt, to: notice, at: noticePath, by: actor, now: now)
+                try alertIfUnknown(notice, receipt: receipt, now: now)
                 try file(attempt)
                 settled.append((receipt, receiptFile))
             } else {
@@ -98,6 +108,36 @@ public struct SendLedger: Sendable {
             }
         }
         return (settled, unknown)
+    }
+
+    /// Every unknown outcome that will not be retried alerts, exactly once.
+    ///
+    /// The alert's id derives from the receipt, so the conclusion and a recovery after a crash
+    /// anywhere between the receipt and the filed attempt open the same notice, whichever runs.
+    /// Never raised about such an alert itself.
+    private func alertIfUnknown(_ notice: Notice, receipt: Receipt, now: Date) throws {
+        guard receipt.reason == "outcome_unknown", receipt.next_attempt_at == nil,
+            notice.notice_kind != .delivery_unknown
+        else { return }
+        // The operator checks the channel instead of the notice resting silently.
+        let noticeID = Identifier.derived("ntc", notice.notice_id, "outcome-unknown", receipt.receipt_id)
+        let reason =
+            "delivery of \(notice.notice_id) to \(notice.target) is unknown (\(receipt.attempt_id ?? receipt.receipt_id) was "
+            + "interrupted or timed out after it may have sent); the \(alerts.senderMode) binding cannot resend safely"
+        let alert = try Notice(
+            notice_id: noticeID, rule_id: "delivery/outcome-unknown", severity: .warning, mission_id: notice.mission_id,
+            correlation_id: notice.correlation_id, event_id: notice.event_id,
+            decision_id: Identifier.derived("dec", noticeID), dedup_key: notice.dedup_key + "/outcome-unknown",
+            episode_id: notice.episode_id, target: alerts.target,
+            message: NoticeMessage(
+                title: "[delivery unknown] " + notice.message.title,
+                text: "rgov cannot tell whether notice \(notice.notice_id) reached \(notice.target): \(reason). "
+                    + "Check the channel; the notice waits in pending_external_send for an operator."),
+            profile: notices.stamp.profile, capability_descriptor: notices.stamp.descriptor, created_at: now,
+            initial: alerts.initial,
+            reason: "outcome_unknown of \(notice.notice_id)" + (alerts.why.map { "; " + $0 } ?? ""), by: actor,
+            notice_kind: .delivery_unknown, follows: notice.notice_id, profileSHA256: notices.stamp.profileSHA256)
+        try notices.open(alert, reason: reason)
     }
 
     /// Moves a concluded attempt out of `inflight/` into its day partition.

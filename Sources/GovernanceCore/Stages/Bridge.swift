@@ -40,7 +40,13 @@ public struct Bridge: Sendable {
     }
 
     private var profile: DeploymentProfile { deployment.profile }
-    private var ledger: SendLedger { SendLedger(notices: deployment.ledger, actor: Self.actor) }
+    private var ledger: SendLedger {
+        let (initial, why) = deployment.firstState(severity: max(.warning, profile.minSeverity))
+        return SendLedger(
+            notices: deployment.ledger, actor: Self.actor,
+            alerts: SendLedger.Alerts(
+                target: profile.defaultTarget, initial: initial, why: why, senderMode: profile.senderMode.rawValue))
+    }
 
     public func run() throws -> Report {
         let started = Sys.monotonicSeconds()
@@ -194,59 +200,15 @@ public struct Bridge: Sendable {
             durationMs: child.map { Int(($0.durationSeconds * 1000).rounded()) }, at: now, by: Self.actor,
             nextAttemptAt: nextAttemptAt, withGaps: true)
         let (recorded, receiptPath) = try ledger.conclude(
-            notice, at: path, attempt: attempt, receipt: receipt, now: now
-        ) {
-            try alertIfUnknown(notice, receipt: $0, now: now)
-        }
+            notice, at: path, attempt: attempt, receipt: receipt, now: now)
         return Outcome(recorded, at: receiptPath, attempted: attempt != nil)
-    }
-
-    /// Every unknown outcome that will not be retried alerts, exactly once: the alert's id derives
-    /// from the receipt, so the conclusion and a recovery after a crash between the two steps
-    /// create the same notice, whichever runs.
-    private func alertIfUnknown(_ notice: Notice, receipt: Receipt, now: Date) throws {
-        guard receipt.reason == "outcome_unknown", receipt.next_attempt_at == nil,
-            notice.notice_kind != .delivery_unknown
-        else { return }
-        try raiseUnknownOutcome(for: notice, receipt: receipt, now: now)
-    }
-
-    /// Tells the operator that a send may or may not have happened, so a person checks the
-    /// channel instead of the notice resting silently.
-    ///
-    /// Never raised about such a notice itself.
-    private func raiseUnknownOutcome(for notice: Notice, receipt: Receipt, now: Date) throws {
-        let noticeID = Identifier.derived("ntc", notice.notice_id, "outcome-unknown", receipt.receipt_id)
-        let reason =
-            "delivery of \(notice.notice_id) to \(notice.target) is unknown (\(receipt.attempt_id ?? receipt.receipt_id) was "
-            + "interrupted or timed out after it may have sent); the \(profile.senderMode.rawValue) binding cannot resend safely"
-        let (initial, why) = deployment.firstState(severity: max(.warning, profile.minSeverity))
-        let follow = try Notice(
-            notice_id: noticeID, rule_id: "delivery/outcome-unknown", severity: .warning, mission_id: notice.mission_id,
-            correlation_id: notice.correlation_id, event_id: notice.event_id,
-            decision_id: Identifier.derived("dec", noticeID), dedup_key: notice.dedup_key + "/outcome-unknown",
-            episode_id: notice.episode_id,
-            target: profile.defaultTarget,
-            message: NoticeMessage(
-                title: "[delivery unknown] " + notice.message.title,
-                text: "rgov cannot tell whether notice \(notice.notice_id) reached \(notice.target): \(reason). "
-                    + "Check the channel; the notice waits in pending_external_send for an operator."),
-            profile: deployment.profileReference, capability_descriptor: deployment.descriptorReference,
-            created_at: now,
-            initial: initial, reason: "outcome_unknown of \(notice.notice_id)" + (why.map { "; " + $0 } ?? ""),
-            by: Self.actor,
-            notice_kind: .delivery_unknown,
-            follows: notice.notice_id, profileSHA256: deployment.profile.sha256)
-        try ledger.notices.open(follow, reason: reason)
     }
 
     /// Finishes what a crashed run left in `inflight/`; a send whose outcome is unknown is concluded
     /// as such: only a binding that makes a resend harmless (the same idempotency key) is tried
     /// again, otherwise an operator decides.
     private func recoverInterruptedAttempts(now: Date) throws -> [Outcome] {
-        let (settled, unknown) = try ledger.recover(stage: Self.stage, now: now) {
-            try alertIfUnknown($0, receipt: $1, now: now)
-        }
+        let (settled, unknown) = try ledger.recover(stage: Self.stage, now: now)
         var outcomes = settled.map { Outcome($0.receipt, at: $0.path, attempted: true) }
         for interrupted in unknown {
             Log.info(
