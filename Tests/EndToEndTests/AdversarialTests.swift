@@ -257,6 +257,32 @@ import Testing
         #expect(try h.quarantineReasons().first?.reason.contains("idempotency_key does not match") == true)
     }
 
+    /// A crash after the late ack's receipt is durable and before the notice moves: the next run,
+    /// even on a later day, continues the notice's chain from that receipt.
+    @Test func aLateAckInterruptedAfterItsReceiptConvergesOnAWholeChain() throws {
+        let h = try Harness()
+        try h.importExamples()
+        #expect(try h.tick().status == 0)
+        let target = try #require(try h.notices().first)
+        let handoff = try CanonicalJSON.decode(
+            SpoolHandoff.self, from: try Sys.readFile(h.layout.spoolHandoff(target.notice_id)))
+        let ack: JSONValue = .object([
+            "notice_id": .string(target.notice_id), "idempotency_key": .string(handoff.idempotency_key),
+            "message_id": .string("relay-9"), "acked_at": .string("2026-11-20T12:05:00Z"), "by": .string("relay"),
+        ])
+        try DurableFile.write(
+            try CanonicalJSON.encodeFile(ack), to: h.layout.file("late.json", in: h.layout.bridgeAcks))
+        let crashed = try h.run(
+            "rgov-bridge", ["--now", "2026-11-20T12:06:00Z"], env: ["RGOV_FAULT": "commit.after_records"])
+        #expect(crashed.status == 128 + 9)
+        #expect(try h.notices().first { $0.notice_id == target.notice_id }?.state == .pending_external_send)
+        #expect(try h.run("rgov-bridge", ["--now", "2026-11-21T08:00:00Z"]).status == 0)
+        #expect(try h.notices().first { $0.notice_id == target.notice_id }?.state == .acked)
+        #expect(try h.layout.receiptFiles(of: target.notice_id).filter { $0.contains(".ext") }.count == 1)
+        let check = try h.run("rgov", ["check-state"])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+    }
+
     // MARK: 8. watchdog fixes
 
     @Test func aReplayedMissionIsQueuedFromTheReplay() throws {

@@ -99,7 +99,8 @@ import Testing
         #expect(throws: NoticeChanged.self) {
             try ledger.acknowledge(
                 notice, at: path, evidence: evidence, receiptID: "rcp-op", mode: "operator",
-                reason: "operator_attestation", moveReason: "attested", by: "ana", recordedBy: "rgov ack", now: Self.t0)
+                reason: "operator_attestation", moveReason: "attested", by: "ana", recordedBy: "rgov ack",
+                day: Timestamp.day(Self.t0), now: Self.t0)
         }
         #expect(Sys.kind(ledger.layout.receipt("rcp-op", day: Timestamp.day(Self.t0))) == .missing)
         let receipt = ledger.receipt(
@@ -118,6 +119,32 @@ import Testing
         #expect(try ledger.layout.attemptFiles(of: notice.notice_id).count == 1)
         // A delivery proven is no unknown outcome: no alert.
         #expect(try ledger.layout.artifactNames(in: ledger.layout.notices(.queued)).isEmpty)
+    }
+
+    @Test func anAcknowledgementAfterACrashContinuesFromTheReceiptOnDisk() throws {
+        let ledger = try Self.ledger()
+        let (path, notice) = try Self.dispatched(ledger)
+        let receiptID = StateLayout.receiptID(notice.notice_id + ".ack2")
+        func acknowledge(by who: String, at now: Date) throws -> Notice {
+            try ledger.acknowledge(
+                notice, at: path, evidence: AckEvidence(kind: .operator_attestation, at: now, by: who),
+                receiptID: receiptID, mode: "operator", reason: "operator_attestation", moveReason: "attested",
+                by: who, recordedBy: "rgov ack", day: Timestamp.day(now), now: now
+            ).notice
+        }
+        // A first run published its receipt and linked it, then crashed before the notice moved.
+        let first = ledger.receipt(
+            receiptID, for: notice, state: .acked, mode: "operator", reason: "operator_attestation",
+            evidence: AckEvidence(kind: .operator_attestation, at: Self.t0, by: "ana"), at: Self.t0, by: "rgov ack")
+        _ = try MissionChain(layout: ledger.layout).publish(
+            first, at: ledger.layout.receipt(receiptID, day: Timestamp.day(Self.t0)))
+        // The rerun, a day later: the notice continues from the receipt on disk, not a new one.
+        let acked = try acknowledge(by: "ben", at: Self.t0.adding(ms: 86_400_000))
+        #expect(acked.state == .acked && acked.ack_evidence?.by == "ana")
+        #expect(acked.transitions.last?.prev_sha256 == (try CanonicalJSON.sha256(first)))
+        #expect(try ledger.layout.receiptFiles(of: notice.notice_id).count == 1)
+        let report = try StateCheck(layout: ledger.layout).run()
+        #expect(report.violations.isEmpty, "\(report.violations)")
     }
 
     @Test func recoveryFinishesFromADurableReceiptAndReportsASendWithoutOne() throws {

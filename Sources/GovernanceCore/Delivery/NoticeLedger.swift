@@ -140,19 +140,27 @@ public struct NoticeLedger: Sendable {
     /// evidence): its receipt, then the notice to `acked`, both under the store's lock, and
     /// refused with `NoticeChanged` while a send of the notice is under way.
     ///
-    /// The receipt names the evidence's message id; `moveReason` and `by` go into the transition.
+    /// The receipt names the evidence's message id and is filed under `day`; `moveReason` and `by`
+    /// go into the transition. A run that crashed after the receipt was durable left it where its
+    /// mission's chain (or `day`) finds it, and the notice continues from that receipt.
     public func acknowledge(
         _ notice: Notice, at path: String, evidence: AckEvidence, receiptID: String, mode: String, reason: String,
-        sha256: String = SHA256.hex(of: ""), moveReason: String, by: String, recordedBy: String, now: Date
+        sha256: String = SHA256.hex(of: ""), moveReason: String, by: String, recordedBy: String, day: String,
+        now: Date
     ) throws -> (notice: Notice, receipt: String) {
         let receipt = self.receipt(
             receiptID, for: notice, state: .acked, mode: mode, reason: reason, evidence: evidence, sha256: sha256,
             messageID: evidence.message_id, at: now, by: recordedBy)
-        let acked = try notice.transitioned(
-            to: .acked, at: now, by: by, reason: moveReason, evidence: receipt.ack_evidence, receipt: receipt)
-        let receiptFile = layout.receipt(receipt.receipt_id, day: Timestamp.day(now))
-        try store.save(acked, replacing: notice, at: path, unlessSending: true) {
-            try MissionChain(layout: layout).publish(receipt, at: receiptFile)
+        let chain = MissionChain(layout: layout)
+        let receiptFile =
+            try chain.ref(of: .receipt, id: receiptID, mission: notice.mission_id).map(layout.resolve)
+            ?? layout.receipt(receiptID, day: day)
+        var acked = notice
+        try store.save(replacing: notice, at: path, unlessSending: true) {
+            let stored = try chain.publish(receipt, at: receiptFile)
+            acked = try notice.transitioned(
+                to: .acked, at: now, by: by, reason: moveReason, evidence: stored.ack_evidence, receipt: stored)
+            return acked
         }
         return (acked, receiptFile)
     }

@@ -57,8 +57,17 @@ public struct NoticeStore: Sendable {
     /// an operator's verb never lands in the middle of a send whose result is about to be recorded.
     @discardableResult
     public func save(
-        _ next: Notice, replacing previous: Notice, at currentPath: String, unlessSending: Bool = false,
-        publishing records: () throws -> Void = {}
+        _ next: Notice, replacing previous: Notice, at currentPath: String, unlessSending: Bool = false
+    ) throws -> String {
+        try save(replacing: previous, at: currentPath, unlessSending: unlessSending) { next }
+    }
+
+    /// `save`, with the new version made under the lock by `publishing`: it publishes the records
+    /// the new version links to (a receipt), durable before it, and returns that version.
+    @discardableResult
+    public func save(
+        replacing previous: Notice, at currentPath: String, unlessSending: Bool = false,
+        publishing: () throws -> Notice
     ) throws -> String {
         try exclusively {
             guard let onDisk = try? read(currentPath), onDisk == previous else {
@@ -67,8 +76,7 @@ public struct NoticeStore: Sendable {
             if unlessSending, try isBeingSent(previous.notice_id) {
                 throw NoticeChanged(noticeID: previous.notice_id, reason: "a send of it is under way")
             }
-            // Records the new version links to (a receipt) are durable before it is.
-            try records()
+            let next = try publishing()
             let target = path(for: next)
             try DurableFile.write(try CanonicalJSON.encodeFile(next), to: currentPath)
             if target != currentPath {
