@@ -283,6 +283,25 @@ import Testing
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
     }
 
+    /// A refusal decided without a sender (here: lifetime exhausted), the bridge killed after its
+    /// receipts are durable and run again the next day: the notices continue from those receipts.
+    @Test func aRefusalInterruptedAfterItsReceiptConvergesOnAWholeChain() throws {
+        let h = try Harness()
+        try h.importExamples()
+        for stage in ["rgov-watchdog", "rgov-dispatcher"] { #expect(try h.run(stage, []).status == 0) }
+        let dispatched = try h.notices().filter { $0.state == .dispatched }.map(\.notice_id)
+        #expect(!dispatched.isEmpty)
+        let crashed = try h.run(
+            "rgov-bridge", ["--now", "2026-12-20T12:00:00Z"], env: ["RGOV_FAULT": "commit.after_records"])
+        #expect(crashed.status == 128 + 9)
+        #expect(try h.run("rgov-bridge", ["--now", "2026-12-21T12:00:00Z"]).status == 0)
+        let blocked = try h.notices().filter { dispatched.contains($0.notice_id) }
+        #expect(blocked.allSatisfy { $0.state == .blocked && $0.state_reason == "lifetime_exhausted" })
+        for id in dispatched { #expect(try h.layout.receiptFiles(of: id).count == 1, "\(id)") }
+        let check = try h.run("rgov", ["check-state"])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+    }
+
     // MARK: 8. watchdog fixes
 
     @Test func aReplayedMissionIsQueuedFromTheReplay() throws {

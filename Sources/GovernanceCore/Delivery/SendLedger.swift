@@ -43,8 +43,9 @@ public struct SendLedger: Sendable {
     public func conclude(
         _ notice: Notice, at path: String, attempt: SenderAttempt?, receipt proposed: Receipt, now: Date
     ) throws -> (receipt: Receipt, path: String) {
-        // Filed under its attempt's day (a refusal without one: the day it was decided).
-        let receiptFile = layout.receipt(proposed.receipt_id, day: Timestamp.day(attempt?.started_at ?? now))
+        let receiptFile =
+            attempt.map { layout.receipt(proposed.receipt_id, day: Timestamp.day($0.started_at)) }
+            ?? refusalReceipt(proposed.receipt_id, of: notice, now: now)
         let receipt = try MissionChain(layout: layout).publish(proposed, at: receiptFile)
         FaultInjection.point("bridge.after_receipt")
         try notices.apply(receipt, to: notice, at: path, by: actor, now: now)
@@ -138,6 +139,19 @@ public struct SendLedger: Sendable {
             reason: "outcome_unknown of \(notice.notice_id)" + (alerts.why.map { "; " + $0 } ?? ""), by: actor,
             notice_kind: .delivery_unknown, follows: notice.notice_id, profileSHA256: notices.stamp.profileSHA256)
         try notices.open(alert, reason: reason)
+    }
+
+    /// Where the receipt of a refusal (decided without a sender) goes: the day it is decided,
+    /// unless a run that crashed before moving the notice already filed it, on a day since the
+    /// notice last changed; the notice then continues from that one.
+    private func refusalReceipt(_ id: String, of notice: Notice, now: Date) -> String {
+        var day = notice.updated_at
+        while Timestamp.day(day) < Timestamp.day(now) {
+            let earlier = layout.receipt(id, day: Timestamp.day(day))
+            if Sys.kind(earlier) == .regular { return earlier }
+            day = day.adding(ms: 86_400_000)
+        }
+        return layout.receipt(id, day: Timestamp.day(now))
     }
 
     /// Moves a concluded attempt out of `inflight/` into its day partition.
