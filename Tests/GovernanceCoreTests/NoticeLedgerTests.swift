@@ -164,7 +164,8 @@ import Testing
             by: "rgov-bridge")
         _ = try MissionChain(layout: ledger.layout).publish(
             receipt, at: ledger.layout.receipt(receipt.receipt_id, day: Timestamp.day(attempt.started_at)))
-        recovered = try sends.recover(stage: "bridge", now: Self.t0.adding(ms: 5000))
+        // Recovered the next day: the alert's decision is filed under the receipt's day all the same.
+        recovered = try sends.recover(stage: "bridge", now: Self.t0.adding(ms: 86_400_000))
         #expect(recovered.settled.map(\.receipt) == [receipt] && recovered.unknown.isEmpty)
         let moved = try ledger.store.read(try #require(ledger.store.locate(notice.notice_id)))
         #expect(moved.state == .pending_external_send && moved.attempts == 1)

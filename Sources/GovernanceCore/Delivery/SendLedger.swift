@@ -138,7 +138,8 @@ public struct SendLedger: Sendable {
             initial: alerts.initial,
             reason: "outcome_unknown of \(notice.notice_id)" + (alerts.why.map { "; " + $0 } ?? ""), by: actor,
             notice_kind: .delivery_unknown, follows: notice.notice_id, profileSHA256: notices.stamp.profileSHA256)
-        try notices.open(alert, reason: reason)
+        // Its decision is filed under the receipt's day, which a rerun on a later day finds again.
+        try notices.open(alert, reason: reason, day: Timestamp.day(receipt.recorded_at))
     }
 
     /// Where the receipt of a refusal (decided without a sender) goes: the day it is decided,
