@@ -99,8 +99,7 @@ import Testing
         #expect(throws: NoticeChanged.self) {
             try ledger.acknowledge(
                 notice, at: path, evidence: evidence, receiptID: "rcp-op", mode: "operator",
-                reason: "operator_attestation", moveReason: "attested", by: "ana", recordedBy: "rgov ack",
-                day: Timestamp.day(Self.t0), now: Self.t0)
+                reason: "operator_attestation", moveReason: "attested", by: "ana", recordedBy: "rgov ack", now: Self.t0)
         }
         #expect(Sys.kind(ledger.layout.receipt("rcp-op", day: Timestamp.day(Self.t0))) == .missing)
         let receipt = ledger.receipt(
@@ -129,15 +128,16 @@ import Testing
             try ledger.acknowledge(
                 notice, at: path, evidence: AckEvidence(kind: .operator_attestation, at: now, by: who),
                 receiptID: receiptID, mode: "operator", reason: "operator_attestation", moveReason: "attested",
-                by: who, recordedBy: "rgov ack", day: Timestamp.day(now), now: now
+                by: who, recordedBy: "rgov ack", now: now
             ).notice
         }
-        // A first run published its receipt and linked it, then crashed before the notice moved.
+        // A first run created its receipt, then crashed before linking it or moving the notice.
         let first = ledger.receipt(
             receiptID, for: notice, state: .acked, mode: "operator", reason: "operator_attestation",
             evidence: AckEvidence(kind: .operator_attestation, at: Self.t0, by: "ana"), at: Self.t0, by: "rgov ack")
-        _ = try MissionChain(layout: ledger.layout).publish(
-            first, at: ledger.layout.receipt(receiptID, day: Timestamp.day(Self.t0)))
+        let firstFile = ledger.layout.receipt(receiptID, day: Timestamp.day(Self.t0))
+        try Sys.makeDirectory((firstFile as NSString).deletingLastPathComponent)
+        try DurableFile.create(try CanonicalJSON.encodeFile(first), at: firstFile)
         // The rerun, a day later: the notice continues from the receipt on disk, not a new one.
         let acked = try acknowledge(by: "ben", at: Self.t0.adding(ms: 86_400_000))
         #expect(acked.state == .acked && acked.ack_evidence?.by == "ana")

@@ -69,8 +69,6 @@ extension NoticeLedger {
                 kind: .external_ack, at: ack.acked_at, message_id: ack.message_id, sender_mode: "external", by: ack.by),
             receiptID: StateLayout.receiptID(notice.notice_id + ".ext" + String(notice.transitions.count)),
             mode: "external", reason: "external_ack", sha256: SHA256.hex(of: [UInt8](data)),
-            moveReason: "external_ack from \(ack.by)", by: actor, recordedBy: actor,
-            // The evidence's own day: a rerun after a crash finds the receipt it left, whatever the date.
-            day: Timestamp.day(ack.acked_at), now: now)
+            moveReason: "external_ack from \(ack.by)", by: actor, recordedBy: actor, now: now)
     }
 }

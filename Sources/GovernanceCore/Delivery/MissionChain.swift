@@ -91,12 +91,6 @@ public struct MissionChain: Sendable {
         try Sys.appendExclusively(layout.chain(mission), limit: Self.sizeLimit) { _ in nil }
     }
 
-    /// Where the record of `kind` and `id` linked into `mission`'s chain was published (relative
-    /// to the state folder), or nil when the chain holds no such link.
-    public func ref(of kind: ChainLink.Kind, id: String, mission: String) throws -> String? {
-        try links(of: mission).first { $0.kind == kind && $0.id == id }?.ref
-    }
-
     /// The chain's links as stored, oldest first (a torn last line is left out).
     public func links(of mission: String) throws -> [ChainLink] {
         let path = layout.chain(mission)

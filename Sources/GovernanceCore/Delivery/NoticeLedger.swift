@@ -118,6 +118,20 @@ public struct NoticeLedger: Sendable {
             next_attempt_at: nextAttemptAt, profile_sha256: stamp.profileSHA256)
     }
 
+    /// Where a receipt about `notice` that no attempt dates goes (an acknowledgement, a refusal).
+    ///
+    /// Under the day it is recorded, unless a run that crashed before moving the notice filed it
+    /// already, on a day since the notice last changed. The notice then continues from that one.
+    public func receiptFile(_ id: String, of notice: Notice, now: Date) -> String {
+        var day = notice.updated_at
+        while Timestamp.day(day) < Timestamp.day(now) {
+            let earlier = layout.receipt(id, day: Timestamp.day(day))
+            if Sys.kind(earlier) == .regular { return earlier }
+            day = day.adding(ms: 86_400_000)
+        }
+        return layout.receipt(id, day: Timestamp.day(now))
+    }
+
     /// Moves `notice`, read from `path`, as the already durable `receipt` says.
     ///
     /// Into the receipt's state, or in the same state with the receipt counted. Returns the
@@ -140,24 +154,19 @@ public struct NoticeLedger: Sendable {
     /// evidence): its receipt, then the notice to `acked`, both under the store's lock, and
     /// refused with `NoticeChanged` while a send of the notice is under way.
     ///
-    /// The receipt names the evidence's message id and is filed under `day`; `moveReason` and `by`
-    /// go into the transition. A run that crashed after the receipt was durable left it where its
-    /// mission's chain (or `day`) finds it, and the notice continues from that receipt.
+    /// The receipt names the evidence's message id; `moveReason` and `by` go into the transition.
+    /// After a run that crashed with the receipt durable, the notice continues from that receipt.
     public func acknowledge(
         _ notice: Notice, at path: String, evidence: AckEvidence, receiptID: String, mode: String, reason: String,
-        sha256: String = SHA256.hex(of: ""), moveReason: String, by: String, recordedBy: String, day: String,
-        now: Date
+        sha256: String = SHA256.hex(of: ""), moveReason: String, by: String, recordedBy: String, now: Date
     ) throws -> (notice: Notice, receipt: String) {
         let receipt = self.receipt(
             receiptID, for: notice, state: .acked, mode: mode, reason: reason, evidence: evidence, sha256: sha256,
             messageID: evidence.message_id, at: now, by: recordedBy)
-        let chain = MissionChain(layout: layout)
-        let receiptFile =
-            try chain.ref(of: .receipt, id: receiptID, mission: notice.mission_id).map(layout.resolve)
-            ?? layout.receipt(receiptID, day: day)
+        let receiptFile = self.receiptFile(receiptID, of: notice, now: now)
         var acked = notice
         try store.save(replacing: notice, at: path, unlessSending: true) {
-            let stored = try chain.publish(receipt, at: receiptFile)
+            let stored = try MissionChain(layout: layout).publish(receipt, at: receiptFile)
             acked = try notice.transitioned(
                 to: .acked, at: now, by: by, reason: moveReason, evidence: stored.ack_evidence, receipt: stored)
             return acked

@@ -45,7 +45,7 @@ public struct SendLedger: Sendable {
     ) throws -> (receipt: Receipt, path: String) {
         let receiptFile =
             attempt.map { layout.receipt(proposed.receipt_id, day: Timestamp.day($0.started_at)) }
-            ?? refusalReceipt(proposed.receipt_id, of: notice, now: now)
+            ?? notices.receiptFile(proposed.receipt_id, of: notice, now: now)
         let receipt = try MissionChain(layout: layout).publish(proposed, at: receiptFile)
         FaultInjection.point("bridge.after_receipt")
         try notices.apply(receipt, to: notice, at: path, by: actor, now: now)
@@ -140,19 +140,6 @@ public struct SendLedger: Sendable {
             notice_kind: .delivery_unknown, follows: notice.notice_id, profileSHA256: notices.stamp.profileSHA256)
         // Its decision is filed under the receipt's day, which a rerun on a later day finds again.
         try notices.open(alert, reason: reason, day: Timestamp.day(receipt.recorded_at))
-    }
-
-    /// Where the receipt of a refusal (decided without a sender) goes: the day it is decided,
-    /// unless a run that crashed before moving the notice already filed it, on a day since the
-    /// notice last changed; the notice then continues from that one.
-    private func refusalReceipt(_ id: String, of notice: Notice, now: Date) -> String {
-        var day = notice.updated_at
-        while Timestamp.day(day) < Timestamp.day(now) {
-            let earlier = layout.receipt(id, day: Timestamp.day(day))
-            if Sys.kind(earlier) == .regular { return earlier }
-            day = day.adding(ms: 86_400_000)
-        }
-        return layout.receipt(id, day: Timestamp.day(now))
     }
 
     /// Moves a concluded attempt out of `inflight/` into its day partition.

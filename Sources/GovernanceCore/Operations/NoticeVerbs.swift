@@ -43,8 +43,7 @@ extension OperatorDesk {
                 notice, at: path, evidence: evidence,
                 receiptID: StateLayout.receiptID(id + ".ack" + String(notice.transitions.count)), mode: "operator",
                 reason: "operator_attestation", moveReason: "operator attestation" + (note.map { ": " + $0 } ?? ""),
-                by: identity.by, recordedBy: "rgov ack (\(identity.by) as \(identity.osUser))",
-                day: Timestamp.day(now), now: now
+                by: identity.by, recordedBy: "rgov ack (\(identity.by) as \(identity.osUser))", now: now
             ).notice
         } catch let changed as NoticeChanged {
             try record(
