@@ -41,6 +41,16 @@ import Testing
             alerts: SendLedger.Alerts(target: "ops", initial: .queued, why: nil, senderMode: "shim"))
     }
 
+    /// A dispatched notice whose first send has its intent recorded.
+    static func underWay() throws -> (NoticeLedger, SendLedger, String, Notice, SenderAttempt) {
+        let ledger = try Self.ledger()
+        let sends = Self.sends(ledger)
+        let (path, notice) = try Self.dispatched(ledger)
+        let attempt = Self.attempt(of: notice)
+        #expect(try sends.recordIntent(attempt, for: notice, at: path))
+        return (ledger, sends, path, notice, attempt)
+    }
+
     static func attempt(of notice: Notice) -> SenderAttempt {
         SenderAttempt(
             attempt_id: StateLayout.attemptID(notice: notice.notice_id, number: 1), notice_id: notice.notice_id,
@@ -88,11 +98,7 @@ import Testing
     }
 
     @Test func aConclusionWritesTheReceiptThenMovesTheNoticeThenFilesTheAttempt() throws {
-        let ledger = try Self.ledger()
-        let sends = Self.sends(ledger)
-        let (path, notice) = try Self.dispatched(ledger)
-        let attempt = Self.attempt(of: notice)
-        #expect(try sends.recordIntent(attempt, for: notice, at: path))
+        let (ledger, sends, path, notice, attempt) = try Self.underWay()
         #expect(try ledger.store.isBeingSent(notice.notice_id))
         // An operator's ack is refused while the send is under way, and writes nothing.
         let evidence = AckEvidence(kind: .operator_attestation, at: Self.t0, by: "ana")
@@ -148,11 +154,7 @@ import Testing
     }
 
     @Test func recoveryFinishesFromADurableReceiptAndReportsASendWithoutOne() throws {
-        let ledger = try Self.ledger()
-        let sends = Self.sends(ledger)
-        let (path, notice) = try Self.dispatched(ledger)
-        let attempt = Self.attempt(of: notice)
-        #expect(try sends.recordIntent(attempt, for: notice, at: path))
+        let (ledger, sends, path, notice, attempt) = try Self.underWay()
         // A crash before any result: the outcome is unknown, and recovery says so without moving the notice.
         var recovered = try sends.recover(stage: "bridge", now: Self.t0.adding(ms: 5000))
         #expect(recovered.settled.isEmpty && recovered.unknown.map(\.attempt) == [attempt])

@@ -43,9 +43,7 @@ public struct SendLedger: Sendable {
     public func conclude(
         _ notice: Notice, at path: String, attempt: SenderAttempt?, receipt proposed: Receipt, now: Date
     ) throws -> (receipt: Receipt, path: String) {
-        let receiptFile =
-            attempt.map { layout.receipt(proposed.receipt_id, day: Timestamp.day($0.started_at)) }
-            ?? notices.receiptFile(proposed.receipt_id, of: notice, now: now)
+        let receiptFile = attempt.map(receiptFile) ?? notices.receiptFile(proposed.receipt_id, of: notice, now: now)
         let receipt = try MissionChain(layout: layout).publish(proposed, at: receiptFile)
         FaultInjection.point("bridge.after_receipt")
         try notices.apply(receipt, to: notice, at: path, by: actor, now: now)
@@ -80,8 +78,7 @@ public struct SendLedger: Sendable {
                 try Quarantine(layout: layout).isolate(path, reason: "unreadable attempt record", stage: stage, at: now)
                 continue
             }
-            let receiptFile = notices.layout.receipt(
-                StateLayout.receiptID(attempt.attempt_id), day: Timestamp.day(attempt.started_at))
+            let receiptFile = receiptFile(of: attempt)
             guard let noticePath = notices.store.locate(attempt.notice_id) else {
                 throw RgovError.data(
                     "attempt \(attempt.attempt_id) names notice \(attempt.notice_id), which is missing")
@@ -140,6 +137,11 @@ public struct SendLedger: Sendable {
             notice_kind: .delivery_unknown, follows: notice.notice_id, profileSHA256: notices.stamp.profileSHA256)
         // Its decision is filed under the receipt's day, which a rerun on a later day finds again.
         try notices.open(alert, reason: reason, day: Timestamp.day(receipt.recorded_at))
+    }
+
+    /// Where the receipt concluding `attempt` lives: under the day it started, which every run finds again.
+    private func receiptFile(of attempt: SenderAttempt) -> String {
+        layout.receipt(StateLayout.receiptID(attempt.attempt_id), day: Timestamp.day(attempt.started_at))
     }
 
     /// Moves a concluded attempt out of `inflight/` into its day partition.

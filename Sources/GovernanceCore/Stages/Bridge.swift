@@ -51,7 +51,7 @@ public struct Bridge: Sendable {
     public func run() throws -> Report {
         let started = Sys.monotonicSeconds()
         let now = deployment.clock.now()
-        let store = NoticeStore(layout: deployment.layout)
+        let store = ledger.notices.store
         // Group commit (`WriteBatch`): recovery and late acks are on disk before work is listed.
         let (recovered, lateAcks) = try WriteBatch.run(anchor: deployment.layout.root) { _ in
             (
