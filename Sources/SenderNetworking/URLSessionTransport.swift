@@ -10,19 +10,22 @@ import GovernanceCore
 /// Only `rgov-sender` links this module, so the other executables start without loading
 /// FoundationNetworking and the libraries behind it.
 public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
-    /// One session per timeout, so a batch reuses its connection and a slow answer is cut whole.
+    /// One session per timeout, so a batch reuses its connections.
     private var sessions: [Double: URLSession] = [:]
     private let lock = NSLock()
 
     public init() {}
 
+    /// The session's own timeouts are only a backstop: swift-corelibs-foundation counts them in
+    /// whole seconds, cut down (under one second, a request not answered at once times out), so
+    /// `post` keeps the exact deadline itself.
     private func session(timeoutSeconds: Double) -> URLSession {
         lock.lock()
         defer { lock.unlock() }
         if let session = sessions[timeoutSeconds] { return session }
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeoutSeconds
-        configuration.timeoutIntervalForResource = timeoutSeconds
+        configuration.timeoutIntervalForRequest = timeoutSeconds.rounded(.up) + 1
+        configuration.timeoutIntervalForResource = timeoutSeconds.rounded(.up) + 1
         let session = URLSession(configuration: configuration)
         sessions[timeoutSeconds] = session
         return session
@@ -34,18 +37,28 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     }
 
     public func post(url: URL, headers: [String: String], body: Data, timeoutSeconds: Double) -> HTTPOutcome {
-        var request = URLRequest(url: url, timeoutInterval: timeoutSeconds)
+        var request = URLRequest(url: url, timeoutInterval: timeoutSeconds.rounded(.up) + 1)
         request.httpMethod = "POST"
         request.httpBody = body
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let box = Box()
         let done = DispatchSemaphore(value: 0)
-        session(timeoutSeconds: timeoutSeconds).dataTask(with: request) { _, response, error in
+        let task = session(timeoutSeconds: timeoutSeconds).dataTask(with: request) { _, response, error in
             box.response = response as? HTTPURLResponse
             box.error = error as? URLError
             done.signal()
-        }.resume()
-        done.wait()
+        }
+        task.resume()
+        if done.wait(timeout: .now() + timeoutSeconds) == .timedOut {
+            task.cancel()
+            done.wait()
+            if box.response == nil {
+                return .unknown(
+                    detail:
+                        "no answer within \(Int((timeoutSeconds * 1000).rounded())) ms; the request may have been written"
+                )
+            }
+        }
         if let error = box.error {
             switch error.code {
             case .cannotConnectToHost, .cannotFindHost, .dnsLookupFailed:

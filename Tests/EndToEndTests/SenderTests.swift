@@ -405,6 +405,59 @@ import Testing
         }
     }
 
+    /// A request may take its whole timeout, even under a second (URLSession alone would give up on
+    /// anything not answered at once): an answer after 0.2 s within 0.9 s is a send.
+    @Test func aTimeoutUnderASecondStillWaitsForTheAnswer() throws {
+        let h = try Harness()
+        try Self.oneNotice(h)
+        let (base, _) = try Self.receiver(h)
+        let profile = try Self.profile(
+            h, "slow",
+            sender: "      mode: webhook\n      timeout_ms: 1400\n      binding:\n        url: \"\(base)/slow\"\n")
+        _ = try tick(h, profile)
+        #expect(try notice(h).state_reason == "sent_unconfirmed")
+    }
+
+    /// A webhook batch posts up to `max_concurrent_sends` requests at once: this receiver answers
+    /// none until two are under way, so a sender posting one at a time would give up on the first.
+    @Test func aWebhookBatchPostsSideBySide() throws {
+        let h = try Harness()
+        try h.importExamples()
+        let (base, log) = try Self.receiver(h)
+        let profile = try Self.profile(
+            h, "together",
+            sender: "      mode: webhook\n      timeout_ms: 30000\n      binding:\n        url: \"\(base)/together\"\n",
+            bridge: "      max_concurrent_sends: 2\n")
+        _ = try tick(h, profile)
+        let findings = try h.notices().filter { $0.notice_kind == .finding }
+        #expect(findings.count == Harness.exampleNotices)
+        #expect(findings.allSatisfy { $0.state_reason == "sent_unconfirmed" }, "\(findings.map(\.state_reason))")
+        let requests = String(decoding: try Sys.readFile(log), as: UTF8.self).split(separator: "\n")
+        #expect(requests.count == Harness.exampleNotices, "one request each")
+    }
+
+    /// Each request of a batch has the send's own timeout, not the batch's: against a receiver
+    /// that never answers, the sender itself gives up on each one and says so (exit 0, a result
+    /// line each), well before the bridge's deadline for the batch would kill it.
+    @Test func eachRequestOfABatchHasTheSendsTimeout() throws {
+        let h = try Harness()
+        try h.importExamples()
+        let (base, log) = try Self.receiver(h)
+        let profile = try Self.profile(
+            h, "hang",
+            sender: "      mode: webhook\n      timeout_ms: 1000\n      binding:\n        url: \"\(base)/hang\"\n",
+            bridge: "      max_concurrent_sends: 1\n")
+        _ = try tick(h, profile)
+        let receipts = try h.receipts().filter { $0.attempt_id != nil }
+        #expect(receipts.count == Harness.exampleNotices)
+        for receipt in receipts {
+            #expect(receipt.reason == "outcome_unknown" && receipt.sender_exit_status == 0, "\(receipt)")
+        }
+        #expect(
+            String(decoding: try Sys.readFile(log), as: UTF8.self).split(separator: "\n").count
+                == Harness.exampleNotices)
+    }
+
     @Test(arguments: [
         ("/ok", "sent_unconfirmed"), ("/fail", "temporary_failure"), ("/busy", "temporary_failure"),
         ("/bad", "sender_failed"),

@@ -10,7 +10,8 @@ public enum SenderCommand {
             decides delivery state: the bridge reads its output and does. Modes: dry-run sends nothing (reason
             dry_run); shim appends the message to STATE/outbox/shim-outbox.jsonl and acks it with a synthetic message
             id (a local trial sender); webhook POSTs the message as JSON to RGOV_WEBHOOK_URL with an Idempotency-Key
-            header (headers from RGOV_WEBHOOK_HEADERS, timeout RGOV_WEBHOOK_TIMEOUT_MS, all three set by the bridge).
+            header (headers from RGOV_WEBHOOK_HEADERS, each request's timeout RGOV_WEBHOOK_TIMEOUT_MS, up to
+            RGOV_WEBHOOK_CONCURRENCY requests at once, all set by the bridge).
             """,
         options: [
             OptionSpec("mode", value: "MODE", "dry-run, shim or webhook; required"),

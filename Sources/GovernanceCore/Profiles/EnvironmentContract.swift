@@ -123,6 +123,10 @@ public enum EnvironmentContract {
                 name: "RGOV_WEBHOOK_TIMEOUT_MS", defaultValue: "set by rgov-bridge",
                 readBy: "rgov-sender --mode webhook",
                 valid: "milliseconds", role: .internal, check: wholeNumber),
+            Variable(
+                name: "RGOV_WEBHOOK_CONCURRENCY", defaultValue: "set by rgov-bridge",
+                readBy: "rgov-sender --mode webhook",
+                valid: "requests under way at once (max_concurrent_sends)", role: .internal, check: wholeNumber),
         ]
         + ["RGOV_NOTICE_ID", "RGOV_TARGET", "RGOV_IDEMPOTENCY_KEY", "RGOV_MISSION_ID", "RGOV_RULE_ID", "RGOV_SEVERITY"]
         .map {

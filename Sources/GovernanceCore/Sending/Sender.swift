@@ -17,7 +17,7 @@ public struct Sender {
     ///
     /// The bridge records each result before the next is read. The shim appends the whole batch
     /// and makes it durable with one fsync before it answers for any item.
-    public func send(_ input: Data, each: (SenderResult) -> Void) throws {
+    public func send(_ input: Data, each: @escaping @Sendable (SenderResult) -> Void) throws {
         var handoffs: [SpoolHandoff] = []
         for (index, line) in input.split(separator: 0x0a).enumerated()
         where !line.allSatisfy({ $0 == 0x20 || $0 == 0x0d }) {
@@ -43,7 +43,7 @@ public struct Sender {
             }
             let environment = ProcessInfo.processInfo.environment
             let hook = try Webhook.fromEnvironment(environment, transport: transport)
-            for handoff in handoffs { each(hook.send(handoff, environment: environment)) }
+            hook.send(handoffs, environment: environment, each: each)
         case .openclawCLI, .command:
             throw ConfigurationError(
                 "sender mode \(mode.rawValue) runs its own program; rgov-bridge starts it directly")

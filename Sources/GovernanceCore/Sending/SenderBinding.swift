@@ -48,13 +48,13 @@ public struct SenderBinding: Sendable {
     /// How the bridge runs one send (or a batch, for a mode that runs through `rgov-sender`).
     public func plan(
         _ handoff: SpoolHandoff, layout: StateLayout, senderExecutable: String, environment: [String: String],
-        deadline: Double
+        limits: SendLimits
     ) throws -> ChildSpec {
         var env = environment
         for (k, v) in Self.fields(handoff, target: text("target")) { env[k] = v }
         return try kind.plan(
             handoff, binding: self, layout: layout, senderExecutable: senderExecutable, environment: env,
-            deadline: deadline)
+            limits: limits)
     }
 
     /// What the child said about `noticeID`, in the sender-result vocabulary; nil when unreadable.

@@ -15,9 +15,9 @@ public struct SenderRun: Sendable {
     /// The `rgov-sender` executable; by default the one beside the running executable.
     public var senderExecutable: String
     public var environment: [String: String]
-    /// Each send's deadline, and how many per-notice programs run at once.
-    public var timeoutMs: Int64
-    public var concurrency: Int
+    /// Each send's deadline, and how many sends are under way at once (per-notice programs, or a
+    /// webhook batch's requests).
+    public var limits: SendLimits
     public var runtimeHasAckReceipts: Bool
 
     /// At most this many sends go to one `rgov-sender` process.
@@ -43,22 +43,11 @@ public struct SenderRun: Sendable {
     ) throws -> [T] {
         let collector = Collector<T>()
         if binding.kind.perNotice {
-            let queue = JobQueue(count: handoffs.count)
-            let group = DispatchGroup()
-            for _ in 0..<min(concurrency, handoffs.count) {
-                group.enter()
-                Thread {
-                    defer { group.leave() }
-                    while let i = queue.next() {
-                        // The send runs outside the lock; only its conclusion is serialized.
-                        guard let (verdict, child) = send(handoffs[i], number: i, now: now, claim: claim) else {
-                            continue
-                        }
-                        collector.conclude { try conclude(i, verdict, child) }
-                    }
-                }.start()
+            Workers.forEach(handoffs.count, width: limits.concurrency) { i in
+                // The send runs outside the lock; only its conclusion is serialized.
+                guard let (verdict, child) = send(handoffs[i], number: i, now: now, claim: claim) else { return }
+                collector.conclude { try conclude(i, verdict, child) }
             }
-            group.wait()
         } else {
             for start in stride(from: 0, to: handoffs.count, by: Self.batchSize) where Shutdown.requested == nil {
                 let batch = try (start..<min(start + Self.batchSize, handoffs.count)).filter { try claim($0) }
@@ -95,10 +84,7 @@ public struct SenderRun: Sendable {
         }
         let child: ChildResult
         do {
-            var spec = try spec(for: batch.map(\.1), deadline: Double(timeoutMs) / 1000 * Double(batch.count))
-            // Each item has `timeout_ms`; the sender's start (a few ms, seconds on a loaded host) is allowed for.
-            spec.idleDeadline = Double(timeoutMs) / 1000 + 5
-            child = try ChildProcess.run(spec, onLine: onLine)
+            child = try ChildProcess.run(try spec(for: batch.map(\.1)), onLine: onLine)
         } catch {
             Log.error("rgov-bridge", "the sender could not start: \(error)")
             for (i, _) in batch { collector.conclude { try conclude(i, Self.unavailable, nil) } }
@@ -125,7 +111,7 @@ public struct SenderRun: Sendable {
         FaultInjection.point("bridge.after_intent")
         let child: ChildResult
         do {
-            child = try ChildProcess.run(try spec(for: [handoff], deadline: Double(timeoutMs) / 1000))
+            child = try ChildProcess.run(try spec(for: [handoff]))
         } catch {
             // Nothing started, so nothing was sent: a failed attempt, retried with backoff.
             Log.error("rgov-bridge", "\(handoff.notice_id): the sender could not start: \(error)")
@@ -149,12 +135,15 @@ public struct SenderRun: Sendable {
             at: now)
     }
 
-    private func spec(for handoffs: [SpoolHandoff], deadline: Double) throws -> ChildSpec {
+    private func spec(for handoffs: [SpoolHandoff]) throws -> ChildSpec {
         var spec = try binding.plan(
-            handoffs[0], layout: layout, senderExecutable: senderExecutable, environment: environment,
-            deadline: deadline)
+            handoffs[0], layout: layout, senderExecutable: senderExecutable, environment: environment, limits: limits)
+        guard handoffs.count > 1 else { return spec }
         spec.standardInput = handoffs.flatMap { Array(CanonicalJSON.line($0).utf8) + [0x0a] }
-        if handoffs.count > 1, var env = spec.environment {
+        // Each item has its timeout; the sender's start (a few ms, seconds on a loaded host) is allowed for.
+        spec.deadline = limits.timeout * Double(handoffs.count)
+        spec.idleDeadline = limits.timeout + 5
+        if var env = spec.environment {
             // A batch is many notices: no one notice's fields belong in its environment.
             for key in ["RGOV_NOTICE_ID", "RGOV_MISSION_ID", "RGOV_RULE_ID", "RGOV_SEVERITY", "RGOV_IDEMPOTENCY_KEY"] {
                 env[key] = nil
@@ -174,25 +163,6 @@ public struct SenderRun: Sendable {
             lock.lock()
             defer { lock.unlock() }
             do { results.append(try body()) } catch { errors.append(error) }
-        }
-    }
-
-    /// Hands out send indexes to the worker threads.
-    private final class JobQueue: @unchecked Sendable {
-        private let lock = NSLock()
-        private var index = 0
-        private let count: Int
-
-        init(count: Int) { self.count = count }
-
-        /// The next send, or nil when none is left or the process was asked to stop (the rest
-        /// stay dispatched, untouched, for the next run).
-        func next() -> Int? {
-            lock.lock()
-            defer { lock.unlock() }
-            guard index < count, Shutdown.requested == nil else { return nil }
-            index += 1
-            return index - 1
         }
     }
 }

@@ -28,6 +28,8 @@ public struct Webhook: Sendable {
     /// Header values; `env:NAME` takes the value from the environment (secrets stay out of files).
     public var headers: [String: String]
     public var timeoutSeconds: Double
+    /// Requests under way at once (the profile's `max_concurrent_sends`).
+    public var concurrency: Int = 1
     /// One transport for every send of this sender process, so a batch reuses its connection.
     let transport: any HTTPTransport
 
@@ -40,7 +42,21 @@ public struct Webhook: Sendable {
             try env["RGOV_WEBHOOK_HEADERS"].map { try CanonicalJSON.decode([String: String].self, from: Data($0.utf8)) }
             ?? [:]
         let timeout = Double(env["RGOV_WEBHOOK_TIMEOUT_MS"] ?? "") ?? 10_000
-        return Webhook(url: url, headers: headers, timeoutSeconds: max(0.1, timeout / 1000), transport: transport)
+        return Webhook(
+            url: url, headers: headers, timeoutSeconds: max(0.1, timeout / 1000),
+            concurrency: min(64, max(1, Int(env["RGOV_WEBHOOK_CONCURRENCY"] ?? "") ?? 1)), transport: transport)
+    }
+
+    /// Posts each handoff, up to `concurrency` at once; `each` hears every result as it comes,
+    /// one at a time.
+    public func send(
+        _ handoffs: [SpoolHandoff], environment: [String: String], each: @escaping @Sendable (SenderResult) -> Void
+    ) {
+        let lock = NSLock()
+        Workers.forEach(handoffs.count, width: concurrency) { i in
+            let result = send(handoffs[i], environment: environment)
+            lock.withLock { each(result) }
+        }
     }
 
     public func send(_ handoff: SpoolHandoff, environment: [String: String]) -> SenderResult {

@@ -101,7 +101,9 @@ public struct Bridge: Sendable {
     private var senders: SenderRun {
         SenderRun(
             binding: deployment.binding, layout: deployment.layout, senderExecutable: senderExecutable,
-            environment: environment, timeoutMs: profile.senderTimeoutMs, concurrency: Int(profile.maxConcurrentSends),
+            environment: environment,
+            limits: SendLimits(
+                timeout: Double(profile.senderTimeoutMs) / 1000, concurrency: Int(profile.maxConcurrentSends)),
             runtimeHasAckReceipts: deployment.descriptor.has("ack_receipts"))
     }
 

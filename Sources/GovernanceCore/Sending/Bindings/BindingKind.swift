@@ -17,13 +17,20 @@ protocol BindingKind: Sendable {
     func program(_ binding: SenderBinding, senderExecutable: String) -> String?
     /// Refuses a binding the mode cannot run.
     func validate(_ binding: SenderBinding, profile: String) throws
-    /// The child process of one send; `environment` already carries the notice's fields.
+    /// The child process of one send, with `limits.timeout` as its deadline; `environment`
+    /// already carries the notice's fields.
     func plan(
         _ handoff: SpoolHandoff, binding: SenderBinding, layout: StateLayout, senderExecutable: String,
-        environment: [String: String], deadline: Double
+        environment: [String: String], limits: SendLimits
     ) throws -> ChildSpec
     /// What the child said about `noticeID`; nil when unreadable.
     func interpret(_ child: ChildResult, noticeID: String) -> SenderResult?
+}
+
+/// How long one send may take (seconds), and how many sends may be under way at once.
+public struct SendLimits: Sendable {
+    public var timeout: Double
+    public var concurrency: Int
 }
 
 /// The modes `rgov-sender` runs (dry-run, shim, webhook): a batch of spool handoffs on stdin, one
@@ -39,12 +46,12 @@ extension SenderProcessBinding {
 
     func plan(
         _ handoff: SpoolHandoff, binding: SenderBinding, layout: StateLayout, senderExecutable: String,
-        environment: [String: String], deadline: Double
+        environment: [String: String], limits: SendLimits
     ) throws -> ChildSpec {
         ChildSpec(
             executable: senderExecutable, arguments: ["--mode", binding.mode.rawValue, "--state", layout.root],
             environment: environment, standardInput: Array(CanonicalJSON.line(handoff).utf8) + [0x0a],
-            deadline: deadline)
+            deadline: limits.timeout)
     }
 
     func interpret(_ child: ChildResult, noticeID: String) -> SenderResult? {

@@ -26,7 +26,7 @@ struct CommandBinding: BindingKind {
 
     func plan(
         _ handoff: SpoolHandoff, binding: SenderBinding, layout: StateLayout, senderExecutable: String,
-        environment: [String: String], deadline: Double
+        environment: [String: String], limits: SendLimits
     ) throws -> ChildSpec {
         guard case .list(let template)? = binding.values["command"] else {
             throw ConfigurationError("command binding has no argv")
@@ -35,7 +35,7 @@ struct CommandBinding: BindingKind {
         return ChildSpec(
             executable: try ChildProcess.resolve(argv[0], environment: environment), arguments: Array(argv.dropFirst()),
             environment: environment, standardInput: Array(CanonicalJSON.line(handoff).utf8) + [0x0a],
-            deadline: deadline)
+            deadline: limits.timeout)
     }
 
     func interpret(_ child: ChildResult, noticeID: String) -> SenderResult? {

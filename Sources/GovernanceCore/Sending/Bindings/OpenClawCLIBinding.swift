@@ -16,7 +16,7 @@ struct OpenClawCLIBinding: BindingKind {
 
     func plan(
         _ handoff: SpoolHandoff, binding: SenderBinding, layout: StateLayout, senderExecutable: String,
-        environment: [String: String], deadline: Double
+        environment: [String: String], limits: SendLimits
     ) throws -> ChildSpec {
         let env = environment
         var args = ["message", "send"]
@@ -29,7 +29,7 @@ struct OpenClawCLIBinding: BindingKind {
             executable: try ChildProcess.resolve(binding.text("binary") ?? "openclaw", environment: env),
             arguments: args,
             environment: env,
-            standardInput: [], deadline: deadline)
+            standardInput: [], deadline: limits.timeout)
     }
 
     func interpret(_ child: ChildResult, noticeID: String) -> SenderResult? {

@@ -1,0 +1,41 @@
+import Foundation
+
+/// A few threads working through a list: each index handed out once, none after a stop.
+public enum Workers {
+    /// Runs `body` for each index of `0..<count` on at most `width` threads.
+    ///
+    /// Returns when every index handed out has been run. An index not yet handed out when this
+    /// process is asked to stop (`Shutdown`) is never run.
+    public static func forEach(_ count: Int, width: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let queue = Queue(count: count)
+        guard width > 1, count > 1 else {
+            while let i = queue.next() { body(i) }
+            return
+        }
+        let group = DispatchGroup()
+        for _ in 0..<min(width, count) {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                while let i = queue.next() { body(i) }
+            }.start()
+        }
+        group.wait()
+    }
+
+    private final class Queue: @unchecked Sendable {
+        private let lock = NSLock()
+        private var index = 0
+        private let count: Int
+
+        init(count: Int) { self.count = count }
+
+        func next() -> Int? {
+            lock.lock()
+            defer { lock.unlock() }
+            guard index < count, Shutdown.requested == nil else { return nil }
+            index += 1
+            return index - 1
+        }
+    }
+}
