@@ -203,16 +203,10 @@ public struct AuditExport: Sendable {
     private func locate(_ link: ChainLink, store: NoticeStore) -> String? {
         let layout = deployment.layout
         if link.kind == .notice { return store.locate(link.id) }
-        if link.kind == .spool { return layout.locateSpoolHandoff(link.id) }
+        if link.kind == .spool { return layout.locate(link.id, in: layout.spool) }
         let recorded = layout.resolve(link.ref)
         if Sys.kind(recorded) == .regular { return recorded }
-        if link.kind == .attempt {
-            for day in (try? layout.dayPartitions(in: layout.attempts)) ?? [] {
-                let filed = layout.concludedAttempt(link.id, day: day)
-                if Sys.kind(filed) == .regular { return filed }
-            }
-        }
-        return nil
+        return link.kind == .attempt ? layout.locate(link.id, in: layout.attempts) : nil
     }
 
     /// Links, late and saying so, every record of these missions that a crash kept from being
@@ -238,12 +232,14 @@ public struct AuditExport: Sendable {
                 file(notice.mission_id, .spool, notice.notice_id, spool, found.spool?.dispatched_at ?? now)
             }
             for a in found.attempts {
-                if let path = try? locate(a.attempt_id, in: layout.attempts, alsoIn: layout.inflightAttempts) {
+                if let path = layout.locate(a.attempt_id, in: layout.attempts)
+                    ?? layout.locate(a.attempt_id, in: layout.inflightAttempts)
+                {
                     file(notice.mission_id, .attempt, a.attempt_id, path, a.started_at)
                 }
             }
             for r in found.receipts {
-                if let path = try? locate(r.receipt_id, in: layout.receipts) {
+                if let path = layout.locate(r.receipt_id, in: layout.receipts) {
                     file(notice.mission_id, .receipt, r.receipt_id, path, r.recorded_at)
                 }
             }
@@ -274,17 +270,6 @@ public struct AuditExport: Sendable {
                 try chain.link(r.kind, id: r.id, sha256: r.sha, ref: r.path, mission: mission, at: r.at, late: true)
             }
         }
-    }
-
-    private func locate(_ id: String, in base: String, alsoIn extra: String? = nil) throws -> String {
-        for day in try deployment.layout.dayPartitions(in: base) {
-            let path = deployment.layout.artifact(id, in: deployment.layout.day(day, in: base))
-            if Sys.kind(path) == .regular { return path }
-        }
-        if let extra, Sys.kind(deployment.layout.artifact(id, in: extra)) == .regular {
-            return deployment.layout.artifact(id, in: extra)
-        }
-        throw RgovError.data("artifact \(id) not found under \(base)")
     }
 }
 

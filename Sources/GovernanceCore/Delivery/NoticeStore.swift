@@ -188,14 +188,9 @@ public struct NoticeStore: Sendable {
             let path = layout.artifact(id, in: folder)
             if Sys.kind(path) == .regular { return path }
         }
-        for state in DeliveryState.allCases where state.isFinal && finished {
-            let base = layout.notices(state)
-            for day in ((try? layout.dayPartitions(in: base)) ?? []).reversed() {
-                let path = layout.artifact(id, in: layout.notices(state, day: day))
-                if Sys.kind(path) == .regular { return path }
-            }
-        }
-        return nil
+        guard finished else { return nil }
+        return DeliveryState.allCases.filter(\.isFinal).lazy.compactMap { layout.locate(id, in: layout.notices($0)) }
+            .first
     }
 
     /// Acked notices by evidence kind (`synthetic` apart from the human-visible kinds).

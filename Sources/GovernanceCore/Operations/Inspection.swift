@@ -63,16 +63,11 @@ public struct Inspection: Sendable {
     public func chain(of notice: Notice, at path: String) throws -> Chain {
         var files: [String: String] = ["notice": path]
         func find<T: Decodable>(_ type: T.Type, in base: String, name: String, key: String) -> T? {
-            for day in ((try? layout.dayPartitions(in: base)) ?? []).reversed() {
-                let file = layout.artifact(name, in: layout.day(day, in: base))
-                if let data = try? Sys.readFile(file, limit: 8 << 20),
-                    let value = try? CanonicalJSON.decode(type, from: data)
-                {
-                    files[key] = file
-                    return value
-                }
-            }
-            return nil
+            guard let file = layout.locate(name, in: base),
+                let value = try? CanonicalJSON.decode(type, from: try Sys.readFile(file, limit: 8 << 20))
+            else { return nil }
+            files[key] = file
+            return value
         }
         func decoded<T: Decodable>(_ type: T.Type, _ paths: [String]) -> [T] {
             paths.compactMap { path in
@@ -84,7 +79,7 @@ public struct Inspection: Sendable {
             try? CanonicalJSON.decode(MissionSnapshot.self, from: $0)
         }
         if mission != nil { files["mission"] = missionPath }
-        let spoolPath = layout.locateSpoolHandoff(notice.notice_id) ?? layout.spoolHandoff(notice.notice_id)
+        let spoolPath = layout.locate(notice.notice_id, in: layout.spool) ?? layout.spoolHandoff(notice.notice_id)
         let spool = (try? Sys.readFile(spoolPath, limit: 8 << 20)).flatMap {
             try? CanonicalJSON.decode(SpoolHandoff.self, from: $0)
         }

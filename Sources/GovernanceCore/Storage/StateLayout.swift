@@ -81,16 +81,6 @@ public struct StateLayout: Sendable {
     public func spoolHandoff(_ noticeID: String) -> String { spool + "/" + noticeID + ".json" }
     public func spoolHandoff(_ noticeID: String, day: String) -> String { spool + "/" + day + "/" + noticeID + ".json" }
 
-    /// Where a notice's spool handoff is now, whichever folder; nil when it has none.
-    public func locateSpoolHandoff(_ noticeID: String) -> String? {
-        let pending = spoolHandoff(noticeID)
-        if Sys.kind(pending) == .regular { return pending }
-        for day in ((try? dayPartitions(in: spool)) ?? []).reversed() {
-            let finished = spoolHandoff(noticeID, day: day)
-            if Sys.kind(finished) == .regular { return finished }
-        }
-        return nil
-    }
     /// A stored profile, by the SHA-256 of its bytes.
     public func profileSnapshot(_ sha256: String) -> String { profileSnapshots + "/" + sha256 + ".yaml" }
     /// A quarantine entry's folder, and the record of why it is there.
@@ -262,6 +252,16 @@ public struct StateLayout: Sendable {
 
     /// A day partition of `base` (`<base>/YYYY-MM-DD`).
     public func day(_ day: String, in base: String) -> String { base + "/" + day }
+
+    /// Where artifact `id` is under `base`: in it, or in its newest day folder that holds it; nil
+    /// when nowhere (a spool handoff waiting or finished, an attempt in flight or filed).
+    public func locate(_ id: String, in base: String) -> String? {
+        for folder in [base] + ((try? dayPartitions(in: base)) ?? []).reversed().map({ day($0, in: base) }) {
+            let path = artifact(id, in: folder)
+            if Sys.kind(path) == .regular { return path }
+        }
+        return nil
+    }
 
     /// Day partitions (`YYYY-MM-DD`) inside `folder`, oldest first.
     public func dayPartitions(in folder: String) throws -> [String] {
