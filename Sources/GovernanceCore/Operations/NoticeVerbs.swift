@@ -58,90 +58,41 @@ extension OperatorDesk {
     /// `queued` goes back to `prepared`; a dispatched or pending notice keeps its state and carries
     /// a hold the dispatcher and bridge respect.
     public func hold(_ target: String, reason: String?) throws -> BulkResult {
-        try authorize("hold", target: target, reason: reason)
-        var result = BulkResult(action: "hold", changed: [], unchanged: [:])
-        var missions: [String] = []
-        for (path, notice) in try select(target) {
+        try bulk("hold", "held", target: target, reason: reason) { path, notice in
             guard notice.hold == nil, !notice.state.isFinal else {
-                result.unchanged[notice.notice_id] = notice.hold != nil ? "already held" : notice.state.rawValue
-                continue
+                return .unchanged(notice.hold != nil ? "already held" : notice.state.rawValue)
             }
-            var next = notice
-            if notice.state == .queued {
-                next = try notice.transitioned(
+            if notice.state == .prepared { return .unchanged("prepared (not in the queue)") }
+            var next =
+                notice.state == .queued
+                ? try notice.transitioned(
                     to: .prepared, at: now, by: identity.by, reason: "held" + (reason.map { ": " + $0 } ?? ""))
-            } else if notice.state == .prepared {
-                result.unchanged[notice.notice_id] = "prepared (not in the queue)"
-                continue
-            }
+                : notice
             next.hold = NoticeHold(by: identity.by, at: now, reason: reason ?? "")
-            guard try saveOrExplain(next, replacing: notice, at: path, target: target, into: &result) else { continue }
-            result.changed.append(notice.notice_id)
-            missions.append(notice.mission_id)
-        }
-        try record(
-            "hold", target: target, reason: reason, result: "\(result.changed.count) held",
-            missions: missions)
-        return result
-    }
-
-    /// Saves one notice of a verb: a lost race refuses a single target (exit 75, nothing done) and is
-    /// reported as unchanged, with the reason, for `ALL`.
-    private func saveOrExplain(
-        _ next: Notice, replacing notice: Notice, at path: String, target: String, into result: inout BulkResult
-    ) throws -> Bool {
-        do {
-            try store.save(next, replacing: notice, at: path, unlessSending: true)
-            return true
-        } catch let changed as NoticeChanged where target == "ALL" {
-            result.unchanged[notice.notice_id] = changed.reason
-            return false
+            return try save(next, replacing: notice, at: path, target: target)
         }
     }
 
     /// Undoes a hold: a held `prepared` notice goes back to `queued`.
     public func release(_ target: String, reason: String?) throws -> BulkResult {
-        try authorize("release", target: target, reason: reason)
-        var result = BulkResult(action: "release", changed: [], unchanged: [:])
-        var missions: [String] = []
-        for (path, notice) in try select(target) {
-            guard notice.hold != nil else {
-                result.unchanged[notice.notice_id] = "not held"
-                continue
-            }
-            var next = notice
-            if notice.state == .prepared {
-                next = try notice.transitioned(
+        try bulk("release", "released", target: target, reason: reason) { path, notice in
+            guard notice.hold != nil else { return .unchanged("not held") }
+            var next =
+                notice.state == .prepared
+                ? try notice.transitioned(
                     to: .queued, at: now, by: identity.by, reason: "released" + (reason.map { ": " + $0 } ?? ""))
-            }
+                : notice
             next.hold = nil
-            guard try saveOrExplain(next, replacing: notice, at: path, target: target, into: &result) else { continue }
-            result.changed.append(notice.notice_id)
-            missions.append(notice.mission_id)
+            return try save(next, replacing: notice, at: path, target: target)
         }
-        try record(
-            "release", target: target, reason: reason, result: "\(result.changed.count) released",
-            missions: missions)
-        return result
     }
 
-    /// A `blocked` notice stays blocked (final); its requeue is a new notice linked to it.
+    /// A `blocked` notice stays blocked (final); its requeue is a new notice linked to it, whose id
+    /// follows from the blocked one's, so a notice is requeued once.
     public func requeue(_ target: String, reason: String?) throws -> BulkResult {
-        try authorize("requeue", target: target, reason: reason)
-        var result = BulkResult(action: "requeue", changed: [], unchanged: [:])
-        var missions: [String] = []
-        let all = try select(target)
-        let requeued = Set(all.compactMap { $0.notice.requeued_from })
-        for (_, notice) in all {
+        try bulk("requeue", "requeued", target: target, reason: reason) { _, notice in
             guard notice.state == .blocked else {
-                if target != "ALL" {
-                    result.unchanged[notice.notice_id] = "\(notice.state.rawValue): only blocked notices are requeued"
-                }
-                continue
-            }
-            guard !requeued.contains(notice.notice_id) else {
-                result.unchanged[notice.notice_id] = "already requeued"
-                continue
+                return target == "ALL" ? nil : .unchanged("\(notice.state.rawValue): only blocked notices are requeued")
             }
             let id = Identifier.derived("ntc", notice.notice_id, "requeue")
             // An operator's requeue skips the severity floor, not the deployment's queue.
@@ -158,17 +109,48 @@ extension OperatorDesk {
                 by: identity.by,
                 requeued_from: notice.notice_id, notice_kind: notice.notice_kind, follows: notice.follows,
                 profileSHA256: deployment.profile.sha256)
-            if try store.create(fresh) {
+            return try store.create(fresh) ? .changed(id) : .unchanged("already requeued")
+        }
+    }
+
+    /// What a bulk verb made of one notice (nil: not its business, not reported).
+    private enum Step {
+        case changed(String)
+        case unchanged(String)
+    }
+
+    /// A bulk verb: authorized, applied to each notice it selects, and recorded as one operator
+    /// action with the missions it changed.
+    private func bulk(
+        _ action: String, _ done: String, target: String, reason: String?,
+        _ step: (_ path: String, _ notice: Notice) throws -> Step?
+    ) throws -> BulkResult {
+        try authorize(action, target: target, reason: reason)
+        var result = BulkResult(action: action, changed: [], unchanged: [:])
+        var missions: [String] = []
+        for (path, notice) in try select(target) {
+            switch try step(path, notice) {
+            case .changed(let id):
                 result.changed.append(id)
                 missions.append(notice.mission_id)
-            } else {
-                result.unchanged[notice.notice_id] = "already requeued"
+            case .unchanged(let why): result.unchanged[notice.notice_id] = why
+            case nil: break
             }
         }
         try record(
-            "requeue", target: target, reason: reason, result: "\(result.changed.count) requeued",
-            missions: missions)
+            action, target: target, reason: reason, result: "\(result.changed.count) \(done)", missions: missions)
         return result
+    }
+
+    /// Saves one notice of a verb: a lost race refuses a single target (exit 75, nothing done) and is
+    /// reported as unchanged, with the reason, for `ALL`.
+    private func save(_ next: Notice, replacing notice: Notice, at path: String, target: String) throws -> Step {
+        do {
+            try store.save(next, replacing: notice, at: path, unlessSending: true)
+            return .changed(notice.notice_id)
+        } catch let changed as NoticeChanged where target == "ALL" {
+            return .unchanged(changed.reason)
+        }
     }
 }
 
