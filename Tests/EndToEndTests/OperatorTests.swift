@@ -144,9 +144,20 @@ import Testing
         #expect(try h.tick(profile: Harness.teamTrial).status == 0)
         #expect(try h.notices().allSatisfy { $0.state == .prepared }, "held notices are not dispatched")
         #expect(try rgov(h, ["hold", "all", "--by", "alice"]).status == 66, "bulk needs the literal word ALL")
+        let again = try rgov(h, ["hold", "ALL", "--by", "alice", "--json"])
+        #expect(again.json?["changed"]?.array.isEmpty == true)
+        if case .object(let unchanged)? = again.json?["unchanged"] {
+            #expect(unchanged.count == Harness.exampleNotices)
+            #expect(unchanged.values.allSatisfy { $0.stringValue == "already held" }, "\(unchanged)")
+        } else {
+            Issue.record("no unchanged list: \(again.stdout)")
+        }
         let one = try noticeID(h, mission: "crm-overdue-02")
         let release = try rgov(h, ["release", one, "--by", "alice", "--json"])
         #expect(release.json?["changed"]?.array == [.string(one)])
+        #expect(
+            try rgov(h, ["release", one, "--by", "alice", "--json"]).json?["unchanged"]?[one]?.stringValue == "not held"
+        )
         #expect(try h.tick(profile: Harness.teamTrial).status == 0)
         #expect(try h.notices().filter { $0.state == .acked }.map(\.notice_id) == [one])
         let released = try #require(try h.notices().first { $0.notice_id == one })
@@ -165,6 +176,17 @@ import Testing
             try h2.notices().filter { $0.state == .blocked }.count == Harness.exampleNotices, "blocked stays blocked")
         let twice = try h2.run("rgov", ["requeue", "ALL", "--by", "bob", "--json"])
         #expect(twice.json?["changed"]?.array.isEmpty == true)
+        guard case .object(let unchanged)? = twice.json?["unchanged"] else {
+            Issue.record("no unchanged list: \(twice.stdout)")
+            return
+        }
+        #expect(unchanged.count == Harness.exampleNotices, "each blocked notice said once; the new ones not named")
+        #expect(unchanged.values.allSatisfy { $0.stringValue == "already requeued" }, "\(unchanged)")
+        #expect(try h2.notices().count == 2 * Harness.exampleNotices, "no second requeue")
+        let newer = try #require(fresh.first?.notice_id)
+        #expect(
+            try h2.run("rgov", ["requeue", newer, "--by", "bob", "--json"]).json?["unchanged"]?[newer]?.stringValue
+                == "queued: only blocked notices are requeued")
     }
 
     @Test func onlyTheProfilesOperatorsMayAct() throws {
