@@ -26,22 +26,12 @@ enum StoreJournal {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var fd: Int32 = -1
     nonisolated(unsafe) private static var touched: Set<String> = []
-    private static let workingDirectory: String = {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        guard getcwd(&buffer, buffer.count) != nil else { return "/" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }()
-
-    static func absolute(_ path: String) -> String {
-        path.hasPrefix("/") ? path : workingDirectory + "/" + path
-    }
-
     /// Records what `paths` held before this run first changed them (once per path and process;
     /// the script keeps the first record of a path in the whole journal).
     static func before(_ paths: String...) {
         guard isOn else { return }
         for raw in paths {
-            let path = absolute(raw)
+            let path = Sys.absolute(raw)
             let first = lock.withLock { touched.insert(path).inserted }
             guard first else { continue }
             var fields: [String: Any] = ["op": "prior", "path": path]
@@ -61,8 +51,8 @@ enum StoreJournal {
         guard isOn else { return }
         var fields = extra
         fields["op"] = op
-        fields["path"] = absolute(path)
-        if let from = extra["from"] as? String { fields["from"] = absolute(from) }
+        fields["path"] = Sys.absolute(path)
+        if let from = extra["from"] as? String { fields["from"] = Sys.absolute(from) }
         append(fields)
     }
 

@@ -75,7 +75,7 @@ public final class WriteBatch: @unchecked Sendable {
         if first {
             StoreJournal.record(
                 "root", root,
-                ["argv": [Sys.executablePath()] + CommandLine.arguments.dropFirst(), "cwd": StoreJournal.absolute(".")])
+                ["argv": [Sys.executablePath()] + CommandLine.arguments.dropFirst(), "cwd": Sys.absolute(".")])
         }
         if first { atexit { WriteBatch.forgetTemporaries() } }
     }
