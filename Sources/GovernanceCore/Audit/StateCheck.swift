@@ -31,15 +31,10 @@ public struct StateCheck: Sendable {
             violations.append(Violation(invariant: invariant, path: path, detail: detail))
         }
         let store = NoticeStore(layout: layout)
-        var folders =
-            DeliveryState.allCases.filter { !$0.isFinal }.map { layout.notices($0) } + [layout.deferredNotices]
-        for state in DeliveryState.allCases where state.isFinal {
-            folders += try layout.dayPartitions(in: layout.notices(state)).map { layout.notices(state, day: $0) }
-        }
         // Every notice: readable, in one folder, the folder its state says, its chain whole.
         var seen: [String: String] = [:]
         var notices: [String: Notice] = [:]
-        for path in try folders.flatMap({ try layout.files(in: $0) }) {
+        for path in try store.folders().flatMap({ try layout.files(in: $0) }) {
             guard let notice = try? store.read(path) else {
                 violate("unreadable", path, "not a whole notice where readers look")
                 continue

@@ -177,14 +177,25 @@ public struct NoticeStore: Sendable {
         try DurableFile.move(path, to: target)
     }
 
+    /// The folders of notices under way: one per state that is not final, and the deferred.
+    var waitingFolders: [String] {
+        DeliveryState.allCases.filter { !$0.isFinal }.map { layout.notices($0) } + [layout.deferredNotices]
+    }
+
+    /// Every folder a notice may be in: the waiting ones, then each day folder of a final state.
+    func folders() throws -> [String] {
+        try waitingFolders
+            + DeliveryState.allCases.filter(\.isFinal).flatMap { state in
+                try layout.dayPartitions(in: layout.notices(state)).map { layout.notices(state, day: $0) }
+            }
+    }
+
     /// The path of the notice with `id`, in whichever state folder it is; nil if none.
     ///
     /// Without `finished`, the day folders of final states are not searched.
     public func locate(_ id: String, finished: Bool = true) -> String? {
         guard Identifier.isValid(id) else { return nil }
-        for folder in DeliveryState.allCases.filter({ !$0.isFinal }).map({ layout.notices($0) }) + [
-            layout.deferredNotices
-        ] {
+        for folder in waitingFolders {
             let path = layout.artifact(id, in: folder)
             if Sys.kind(path) == .regular { return path }
         }

@@ -159,14 +159,8 @@ extension NoticeStore {
     ///
     /// For operator verbs, not for stages.
     public func all() throws -> [(path: String, notice: Notice)] {
-        var folders =
-            DeliveryState.allCases.filter { !$0.isFinal }.map { layout.notices($0) } + [layout.deferredNotices]
-        for state in DeliveryState.allCases where state.isFinal {
-            let base = layout.notices(state)
-            folders += try layout.dayPartitions(in: base).map { layout.notices(state, day: $0) }
-        }
         var result: [(String, Notice)] = []
-        for path in try folders.flatMap({ try layout.files(in: $0) }) {
+        for path in try folders().flatMap({ try layout.files(in: $0) }) {
             if let notice = try? read(path) { result.append((path, notice)) }
         }
         return result.sorted { ($0.1.created_at, $0.1.notice_id) < ($1.1.created_at, $1.1.notice_id) }
