@@ -113,12 +113,12 @@ import Testing
         ("fifo", "i=tarfile.TarInfo('b/fifo');i.type=tarfile.FIFOTYPE;t.addfile(i)"),
     ]
 
-    static func scratchFolders() -> Int {
-        ((try? Sys.listDirectory(NSTemporaryDirectory())) ?? []).filter { $0.hasPrefix("rgov-verify-") }.count
-    }
-
     @Test func hostileArchivesAreRefusedAndLeaveNothingBehind() throws {
         let h = try Harness()
+        // Each verify gets a temporary folder of its own, so what another test's verify holds in
+        // the shared one meanwhile is not counted.
+        let scratch = h.dir + "/scratch"
+        try Sys.makeDirectory(scratch)
         for (name, members) in Self.hostile {
             let tar = h.dir + "/" + name + ".tar"
             let made = try ChildProcess.run(
@@ -129,10 +129,25 @@ import Testing
                         "import io,tarfile\nt=tarfile.open('\(tar)','w',format=tarfile.GNU_FORMAT)\n\(members)\nt.close()",
                     ], deadline: 60))
             try #require(made.status == 0, "\(made.stderrText)")
-            let run = try h.run("rgov", ["verify", tar], pinned: false)
+            let run = try h.run("rgov", ["verify", tar], env: ["TMPDIR": scratch], pinned: false)
             #expect(run.status == 65, "\(name): \(run.status) \(run.stdout)\(run.stderr)")
+            #expect(try Sys.listDirectory(scratch).isEmpty, "\(name): nothing left behind")
             #expect(Sys.kind("/tmp/absolute.json") == .missing && Sys.kind(h.dir + "/escaped.json") == .missing)
         }
+        // Well-formed entries, so they are unpacked into a scratch folder, but two top folders.
+        let two = h.dir + "/two.tar"
+        let packed = try ChildProcess.run(
+            ChildSpec(
+                executable: "/usr/bin/env",
+                arguments: [
+                    "python3", "-c",
+                    "import io,tarfile\nt=tarfile.open('\(two)','w')\nfor n in ['a/x.json','b/y.json']:\n"
+                        + " i=tarfile.TarInfo(n);i.size=2;t.addfile(i,io.BytesIO(b'{}'))\nt.close()",
+                ], deadline: 60))
+        try #require(packed.status == 0, "\(packed.stderrText)")
+        let refused = try h.run("rgov", ["verify", two], env: ["TMPDIR": scratch], pinned: false)
+        #expect(refused.status == 65 && refused.stderr.contains("exactly one folder"), "\(refused.stderr)")
+        #expect(try Sys.listDirectory(scratch).isEmpty, "the unpacked archive is removed")
         // A size bomb: a small gzip that would expand to 64 MB of zeros.
         let bomb = h.dir + "/bomb.tar"
         let made = try ChildProcess.run(
@@ -144,10 +159,9 @@ import Testing
                         + "i=tarfile.TarInfo('b/zeros');i.size=len(d);t.addfile(i,io.BytesIO(d))\nt.close()",
                 ], deadline: 120))
         try #require(made.status == 0)
-        let before = Self.scratchFolders()
-        let run = try h.run("rgov", ["verify", bomb], pinned: false)
+        let run = try h.run("rgov", ["verify", bomb], env: ["TMPDIR": scratch], pinned: false)
         #expect(run.status == 65 && run.stderr.contains("compressed"), "\(run.stderr)")
-        #expect(Self.scratchFolders() == before, "nothing left behind")
+        #expect(try Sys.listDirectory(scratch).isEmpty, "nothing left behind")
     }
 
     @Test func malformedAndEmptyManifestsAndLinkedFoldersAreRefusedWithTheReason() throws {
