@@ -119,47 +119,37 @@ import Testing
         // the shared one meanwhile is not counted.
         let scratch = h.dir + "/scratch"
         try Sys.makeDirectory(scratch)
-        for (name, members) in Self.hostile {
+        /// Writes the archive `name` with Python's tarfile (`t` open in `mode`) and verifies it.
+        func verify(_ name: String, mode: String = "'w',format=tarfile.GNU_FORMAT", _ members: String) throws
+            -> Harness.Run
+        {
             let tar = h.dir + "/" + name + ".tar"
             let made = try ChildProcess.run(
                 ChildSpec(
                     executable: "/usr/bin/env",
                     arguments: [
-                        "python3", "-c",
-                        "import io,tarfile\nt=tarfile.open('\(tar)','w',format=tarfile.GNU_FORMAT)\n\(members)\nt.close()",
-                    ], deadline: 60))
+                        "python3", "-c", "import io,tarfile\nt=tarfile.open('\(tar)',\(mode))\n\(members)\nt.close()",
+                    ],
+                    deadline: 120))
             try #require(made.status == 0, "\(made.stderrText)")
-            let run = try h.run("rgov", ["verify", tar], env: ["TMPDIR": scratch], pinned: false)
+            return try h.run("rgov", ["verify", tar], env: ["TMPDIR": scratch], pinned: false)
+        }
+        for (name, members) in Self.hostile {
+            let run = try verify(name, members)
             #expect(run.status == 65, "\(name): \(run.status) \(run.stdout)\(run.stderr)")
             #expect(try Sys.listDirectory(scratch).isEmpty, "\(name): nothing left behind")
             #expect(Sys.kind("/tmp/absolute.json") == .missing && Sys.kind(h.dir + "/escaped.json") == .missing)
         }
         // Well-formed entries, so they are unpacked into a scratch folder, but two top folders.
-        let two = h.dir + "/two.tar"
-        let packed = try ChildProcess.run(
-            ChildSpec(
-                executable: "/usr/bin/env",
-                arguments: [
-                    "python3", "-c",
-                    "import io,tarfile\nt=tarfile.open('\(two)','w')\nfor n in ['a/x.json','b/y.json']:\n"
-                        + " i=tarfile.TarInfo(n);i.size=2;t.addfile(i,io.BytesIO(b'{}'))\nt.close()",
-                ], deadline: 60))
-        try #require(packed.status == 0, "\(packed.stderrText)")
-        let refused = try h.run("rgov", ["verify", two], env: ["TMPDIR": scratch], pinned: false)
+        let refused = try verify(
+            "two", mode: "'w'",
+            "for n in ['a/x.json','b/y.json']:\n i=tarfile.TarInfo(n);i.size=2;t.addfile(i,io.BytesIO(b'{}'))")
         #expect(refused.status == 65 && refused.stderr.contains("exactly one folder"), "\(refused.stderr)")
         #expect(try Sys.listDirectory(scratch).isEmpty, "the unpacked archive is removed")
         // A size bomb: a small gzip that would expand to 64 MB of zeros.
-        let bomb = h.dir + "/bomb.tar"
-        let made = try ChildProcess.run(
-            ChildSpec(
-                executable: "/usr/bin/env",
-                arguments: [
-                    "python3", "-c",
-                    "import io,tarfile\nt=tarfile.open('\(bomb)','w:gz')\nd=bytes(64<<20)\n"
-                        + "i=tarfile.TarInfo('b/zeros');i.size=len(d);t.addfile(i,io.BytesIO(d))\nt.close()",
-                ], deadline: 120))
-        try #require(made.status == 0)
-        let run = try h.run("rgov", ["verify", bomb], env: ["TMPDIR": scratch], pinned: false)
+        let run = try verify(
+            "bomb", mode: "'w:gz'",
+            "d=bytes(64<<20)\ni=tarfile.TarInfo('b/zeros');i.size=len(d);t.addfile(i,io.BytesIO(d))")
         #expect(run.status == 65 && run.stderr.contains("compressed"), "\(run.stderr)")
         #expect(try Sys.listDirectory(scratch).isEmpty, "nothing left behind")
     }
