@@ -12,9 +12,28 @@ public struct Bridge: Sendable {
     public static let actor = "rgov-bridge"
 
     public let deployment: Deployment
-    /// The `rgov-sender` executable; by default the one beside this executable.
-    public let senderExecutable: String
-    public let environment: [String: String]
+    private let ledger: SendLedger
+    private let senders: SenderRun
+    /// Hides secret values from the sender output a receipt keeps.
+    private let redactor: Redactor
+
+    /// `senderExecutable`: the `rgov-sender` executable, by default the one beside this executable.
+    public init(deployment: Deployment, senderExecutable: String, environment: [String: String]) {
+        self.deployment = deployment
+        let profile = deployment.profile
+        let (initial, why) = deployment.firstState(severity: max(.warning, profile.minSeverity))
+        ledger = SendLedger(
+            notices: deployment.ledger, actor: Self.actor,
+            alerts: SendLedger.Alerts(
+                target: profile.defaultTarget, initial: initial, why: why, senderMode: profile.senderMode.rawValue))
+        senders = SenderRun(
+            binding: deployment.binding, layout: deployment.layout, senderExecutable: senderExecutable,
+            environment: environment,
+            limits: SendLimits(
+                timeout: Double(profile.senderTimeoutMs) / 1000, concurrency: Int(profile.maxConcurrentSends)),
+            runtimeHasAckReceipts: deployment.descriptor.has("ack_receipts"))
+        redactor = Redactor(environment: environment, extra: deployment.binding.secretValues)
+    }
 
     public struct Outcome: Codable, Sendable {
         public var notice_id: String
@@ -40,13 +59,6 @@ public struct Bridge: Sendable {
     }
 
     private var profile: DeploymentProfile { deployment.profile }
-    private var ledger: SendLedger {
-        let (initial, why) = deployment.firstState(severity: max(.warning, profile.minSeverity))
-        return SendLedger(
-            notices: deployment.ledger, actor: Self.actor,
-            alerts: SendLedger.Alerts(
-                target: profile.defaultTarget, initial: initial, why: why, senderMode: profile.senderMode.rawValue))
-    }
 
     public func run() throws -> Report {
         let started = Sys.monotonicSeconds()
@@ -98,20 +110,13 @@ public struct Bridge: Sendable {
         var attempt: SenderAttempt
     }
 
-    private var senders: SenderRun {
-        SenderRun(
-            binding: deployment.binding, layout: deployment.layout, senderExecutable: senderExecutable,
-            environment: environment,
-            limits: SendLimits(
-                timeout: Double(profile.senderTimeoutMs) / 1000, concurrency: Int(profile.maxConcurrentSends)),
-            runtimeHasAckReceipts: deployment.descriptor.has("ack_receipts"))
-    }
-
     private func deliver(_ work: [(path: String, notice: Notice)], now: Date) throws -> [Outcome] {
         var outcomes: [Outcome] = []
         var jobs: [Job] = []
+        // Looked for once per run: a program installed meanwhile is used from the next run.
+        let missing = work.isEmpty ? nil : senders.unavailableProgram()
         for (path, notice) in work {
-            switch try prepare(notice, at: path, now: now) {
+            switch try prepare(notice, at: path, missing: missing, now: now) {
             case .concluded(let outcome): outcomes.append(outcome)
             case .send(let job): jobs.append(job)
             }
@@ -133,8 +138,9 @@ public struct Bridge: Sendable {
         case send(Job)
     }
 
-    /// Checks what can be decided without sending; otherwise the job to send.
-    private func prepare(_ notice: Notice, at path: String, now: Date) throws -> Preparation {
+    /// Checks what can be decided without sending (`missing`: why the sender program cannot run);
+    /// otherwise the job to send.
+    private func prepare(_ notice: Notice, at path: String, missing: String?, now: Date) throws -> Preparation {
         func refuse(_ state: DeliveryState, _ reason: String, retry: Bool = false) throws -> Preparation {
             .concluded(
                 try conclude(
@@ -156,7 +162,7 @@ public struct Bridge: Sendable {
         }
         // A sender program that is not installed sends nothing: no attempt is counted, the notice
         // waits honestly (sender_unavailable) and goes out once the program appears.
-        if let missing = senders.unavailableProgram() {
+        if let missing {
             Log.info(Self.actor, "\(notice.notice_id): \(missing); it waits and is sent once the program is there")
             return try refuse(.pending_external_send, "sender_unavailable", retry: true)
         }
@@ -192,7 +198,6 @@ public struct Bridge: Sendable {
         let (decided, nextAttemptAt) = profile.retryPolicy.decide(
             verdict, for: notice, attempted: attempt != nil, now: now)
         verdict = decided
-        let redactor = Redactor(environment: environment, extra: deployment.binding.secretValues)
         let receipt = ledger.notices.receipt(
             StateLayout.receiptID(attempt?.attempt_id ?? notice.notice_id + ".r" + String(notice.transitions.count)),
             for: notice, attempt: attempt?.attempt_id, state: verdict.state, mode: profile.senderMode.rawValue,
