@@ -437,6 +437,54 @@ import Testing
         #expect(findings.allSatisfy { $0.state_reason == "sent_unconfirmed" }, "\(findings.map(\.state_reason))")
     }
 
+    /// Stopped mid-batch (`systemctl stop`), the webhook sender finishes the request under way and
+    /// says which it never began: those were not sent, so they wait for the next run instead of
+    /// being reported as unknown outcomes, each with an alert to the operator.
+    @Test func aStoppedWebhookBatchSaysWhatItNeverSent() throws {
+        let h = try Harness()
+        try h.importExamples()
+        let (base, log) = try Self.receiver(h)
+        let profile = try Self.profile(
+            h, "hook",
+            sender: "      mode: webhook\n      timeout_ms: 30000\n      binding:\n        url: \"\(base)/linger\"\n",
+            bridge: "      max_concurrent_sends: 1\n")
+        func requests() -> [String] {
+            String(decoding: (try? Sys.readFile(log)) ?? Data(), as: UTF8.self).split(separator: "\n").map(String.init)
+        }
+        let tick = Process()
+        tick.executableURL = URL(fileURLWithPath: Harness.bin + "/rgov")
+        tick.arguments = ["tick", "--state", h.state, "--profile", profile, "--now", Harness.now]
+        tick.standardOutput = FileHandle.nullDevice
+        tick.standardError = FileHandle.nullDevice
+        try tick.run()
+        // Wait for the effect (the first request reached the receiver, which answers 0.5 s later).
+        for _ in 0..<6000 where requests().isEmpty { Sys.sleep(milliseconds: 10) }
+        try #require(!requests().isEmpty, "the first request arrived")
+        kill(tick.processIdentifier, SIGTERM)
+        tick.waitUntilExit()
+        #expect(tick.terminationStatus == 128 + SIGTERM)
+        let sent = requests().count
+        let receipts = try h.receipts().filter { $0.attempt_id != nil }
+        #expect(receipts.count == Harness.exampleNotices)
+        #expect(receipts.filter { $0.reason == "sent_unconfirmed" }.count == sent, "\(receipts.map(\.reason))")
+        let notStarted = receipts.filter { $0.reason == "temporary_failure" && $0.next_attempt_at != nil }
+        #expect(notStarted.count == Harness.exampleNotices - sent && sent < Harness.exampleNotices)
+        #expect(try !h.notices().contains { $0.notice_kind == .delivery_unknown }, "no alert for what was never sent")
+        // The next run sends the rest, each once (to a receiver answering at once).
+        let quick = try Self.profile(
+            h, "hook-ok",
+            sender: "      mode: webhook\n      timeout_ms: 30000\n      binding:\n        url: \"\(base)/ok\"\n")
+        _ = try self.tick(h, quick, at: 60)
+        let posted = requests().compactMap { try? CanonicalJSON.decode(JSONValue.self, from: Data($0.utf8)) }
+            .compactMap { $0["body"]?.stringValue }
+            .compactMap { try? CanonicalJSON.decode(JSONValue.self, from: Data($0.utf8))["notice_id"]?.stringValue }
+        for receipt in receipts {
+            let notice = try #require(try h.notices().first { $0.notice_id == receipt.notice_id })
+            #expect(notice.state_reason == "sent_unconfirmed", "\(notice.notice_id)")
+            #expect(posted.filter { $0 == receipt.notice_id }.count == 1, "\(receipt.notice_id): \(posted)")
+        }
+    }
+
     /// Each request of a batch has the send's own timeout, not the batch's: against a receiver
     /// that never answers, the sender itself gives up on each one and says so (exit 0, a result
     /// line each), well before the bridge's deadline for the batch would kill it.

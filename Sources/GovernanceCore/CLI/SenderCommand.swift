@@ -11,7 +11,10 @@ public enum SenderCommand {
             dry_run); shim appends the message to STATE/outbox/shim-outbox.jsonl and acks it with a synthetic message
             id (a local trial sender); webhook POSTs the message as JSON to RGOV_WEBHOOK_URL with an Idempotency-Key
             header (headers from RGOV_WEBHOOK_HEADERS, each request's timeout RGOV_WEBHOOK_TIMEOUT_MS, up to
-            RGOV_WEBHOOK_CONCURRENCY requests at once, all set by the bridge).
+            RGOV_WEBHOOK_CONCURRENCY requests at once, all set by the bridge). Asked to stop (SIGTERM, SIGINT or
+            SIGHUP, which the bridge forwards), the webhook mode finishes the requests under way, begins no other, and
+            answers each handoff it never posted with reason stopped_before_send (not sent, retryable); the sender
+            then exits 128 + the signal number.
             """,
         options: [
             OptionSpec("mode", value: "MODE", "dry-run, shim or webhook; required"),
@@ -35,6 +38,8 @@ public enum SenderCommand {
                 Sys.writeStandardOutput(PackageInfo.versionLine("rgov-sender") + "\n")
                 return 0
             }
+            // A stop (the bridge forwards SIGTERM) lets the requests under way finish; see `Webhook.send`.
+            Shutdown.install()
             try EnvironmentContract.enforce("rgov-sender")
             guard let modeText = options.value("mode") else { throw UsageError("--mode is required (see --help)") }
             guard let mode = SenderMode(rawValue: modeText) else {
@@ -50,7 +55,7 @@ public enum SenderCommand {
                 Sys.writeStandardOutput(CanonicalJSON.line(result) + "\n")
                 FaultInjection.point("sender.after_item")
             }
-            return 0
+            return Shutdown.exitStatus ?? 0
         }
     }
 }

@@ -49,13 +49,24 @@ public struct Webhook: Sendable {
 
     /// Posts each handoff, up to `concurrency` at once; `each` hears every result as it comes,
     /// one at a time.
+    ///
+    /// Asked to stop (`Shutdown`), it finishes the requests under way and begins no other: each
+    /// handoff it never posted is answered as not sent, to be retried, so the bridge never takes a
+    /// send that did not happen for one whose outcome is unknown.
     public func send(
         _ handoffs: [SpoolHandoff], environment: [String: String], each: @escaping @Sendable (SenderResult) -> Void
     ) {
         let lock = NSLock()
-        Workers.forEach(handoffs.count, width: concurrency) { i in
+        let posted = Workers.forEach(handoffs.count, width: concurrency) { i in
             let result = send(handoffs[i], environment: environment)
             lock.withLock { each(result) }
+        }
+        for handoff in handoffs[posted...] {
+            each(
+                SenderResult(
+                    notice_id: handoff.notice_id, mode: SenderMode.webhook.rawValue, ok: false, sent: false,
+                    acked: false, reason: "stopped_before_send", retryable: true,
+                    detail: "rgov-sender was asked to stop before this request began; nothing was sent"))
         }
     }
 

@@ -4,13 +4,14 @@ import Foundation
 public enum Workers {
     /// Runs `body` for each index of `0..<count` on at most `width` threads.
     ///
-    /// Returns when every index handed out has been run. An index not yet handed out when this
-    /// process is asked to stop (`Shutdown`) is never run.
-    public static func forEach(_ count: Int, width: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    /// Returns, once every index handed out has been run, how many were: indices are handed out in
+    /// order, and none after this process is asked to stop (`Shutdown`), so `result..<count` never ran.
+    @discardableResult
+    public static func forEach(_ count: Int, width: Int, _ body: @escaping @Sendable (Int) -> Void) -> Int {
         let queue = Queue(count: count)
         guard width > 1, count > 1 else {
             while let i = queue.next() { body(i) }
-            return
+            return queue.handedOut
         }
         let group = DispatchGroup()
         for _ in 0..<min(width, count) {
@@ -21,6 +22,7 @@ public enum Workers {
             }.start()
         }
         group.wait()
+        return queue.handedOut
     }
 
     private final class Queue: @unchecked Sendable {
@@ -29,6 +31,8 @@ public enum Workers {
         private let count: Int
 
         init(count: Int) { self.count = count }
+
+        var handedOut: Int { lock.withLock { index } }
 
         func next() -> Int? {
             lock.lock()
