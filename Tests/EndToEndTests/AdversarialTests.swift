@@ -78,12 +78,7 @@ import Testing
         let h = try Harness()
         try SenderTests.oneNotice(h)
         let (profile, ready, fifo) = try Self.fifoSender(h, exit: senderExit)
-        let tick = Process()
-        tick.executableURL = URL(fileURLWithPath: Harness.bin + "/rgov")
-        tick.arguments = ["tick", "--state", h.state, "--profile", profile, "--now", Harness.now]
-        tick.standardOutput = FileHandle.nullDevice
-        tick.standardError = FileHandle.nullDevice
-        try tick.run()
+        let tick = try h.startTick(profile)
         for _ in 0..<6000 where Sys.kind(ready) != .regular { Sys.sleep(milliseconds: 10) }
         try #require(Sys.kind(ready) == .regular)
         let id = try #require(try h.notices().first?.notice_id)

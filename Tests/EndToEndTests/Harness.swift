@@ -44,6 +44,18 @@ struct Harness {
         var json: JSONValue? { try? CanonicalJSON.decode(JSONValue.self, from: Data(stdout.utf8)) }
     }
 
+    /// Starts `rgov tick` on this state with `profile` at the pinned time, in the background, its
+    /// output discarded: for a test that acts while the tick runs.
+    func startTick(_ profile: String) throws -> Process {
+        let tick = Process()
+        tick.executableURL = URL(fileURLWithPath: Harness.bin + "/rgov")
+        tick.arguments = ["tick", "--state", state, "--profile", profile, "--now", Harness.now]
+        tick.standardOutput = FileHandle.nullDevice
+        tick.standardError = FileHandle.nullDevice
+        try tick.run()
+        return tick
+    }
+
     /// Runs `rgov…` with `arguments` (plus `--state` and a pinned `--now` unless given).
     @discardableResult
     func run(

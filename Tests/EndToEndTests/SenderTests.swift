@@ -451,12 +451,7 @@ import Testing
         func requests() -> [String] {
             String(decoding: (try? Sys.readFile(log)) ?? Data(), as: UTF8.self).split(separator: "\n").map(String.init)
         }
-        let tick = Process()
-        tick.executableURL = URL(fileURLWithPath: Harness.bin + "/rgov")
-        tick.arguments = ["tick", "--state", h.state, "--profile", profile, "--now", Harness.now]
-        tick.standardOutput = FileHandle.nullDevice
-        tick.standardError = FileHandle.nullDevice
-        try tick.run()
+        let tick = try h.startTick(profile)
         // Wait for the effect (the first request reached the receiver, which answers 0.5 s later).
         for _ in 0..<6000 where requests().isEmpty { Sys.sleep(milliseconds: 10) }
         try #require(!requests().isEmpty, "the first request arrived")
