@@ -392,6 +392,15 @@ import Testing
         _ = try tick(h, profile, env: ["HOOK_TOKEN": "Bearer s3cret-hook-token"])
         let n = try notice(h)
         #expect(n.state == state && n.state_reason == reason, "\(path)")
+        // The receipt keeps what the sender said, which the state alone does not tell.
+        let said = [
+            "/ok": "sent: HTTP 200", "/bad": "http_400: HTTP 400", "/busy": "http_429: HTTP 429",
+            "/fail": "http_500: HTTP 500", "/hang": "outcome_unknown: ", "/reset": "outcome_unknown: ",
+        ][path]
+        let receipt = try #require(try h.receipts().first { $0.notice_id == n.notice_id })
+        #expect(receipt.sender_detail?.hasPrefix(said ?? "?") == true, "\(receipt.sender_detail ?? "none")")
+        let show = try h.run("rgov", ["show", n.notice_id])
+        #expect(show.stdout.contains("the sender said: " + (said ?? "?")), "\(show.stdout)")
         if path == "/busy" {
             #expect(n.next_attempt_at == Self.t0.addingTimeInterval(120), "Retry-After wins over the shorter backoff")
         }
@@ -462,7 +471,10 @@ import Testing
         let receipts = try h.receipts().filter { $0.attempt_id != nil }
         #expect(receipts.count == Harness.exampleNotices)
         #expect(receipts.filter { $0.reason == "sent_unconfirmed" }.count == sent, "\(receipts.map(\.reason))")
-        let notStarted = receipts.filter { $0.reason == "temporary_failure" && $0.next_attempt_at != nil }
+        let notStarted = receipts.filter {
+            $0.reason == "temporary_failure" && $0.next_attempt_at != nil
+                && $0.sender_detail?.hasPrefix("stopped_before_send: ") == true
+        }
         #expect(notStarted.count == Harness.exampleNotices - sent && sent < Harness.exampleNotices)
         #expect(try !h.notices().contains { $0.notice_kind == .delivery_unknown }, "no alert for what was never sent")
         // The next run sends the rest, each once (to a receiver answering at once).
@@ -533,6 +545,25 @@ import Testing
         for (file, bytes) in try h.snapshot(excluding: []) {
             let text = String(decoding: bytes, as: UTF8.self)
             #expect(!text.contains("tok-planted-1234") && !text.contains("bind-planted-5678"), "secret in \(file)")
+        }
+    }
+
+    /// A receipt keeps the last 2,000 characters of the sender's stderr: a secret that the cut
+    /// goes through is redacted all the same, not left half visible.
+    @Test func aSecretCutByTheStderrTailIsStillRedacted() throws {
+        let h = try Harness()
+        try Self.oneNotice(h)
+        let script = try h.script(
+            "leaky-long.sh",
+            "cat > /dev/null; printf '%s' \"$MY_API_TOKEN\" >&2; head -c 1985 /dev/zero | tr '\\0' y >&2; exit 1")
+        let profile = try Self.profile(
+            h, "leaky",
+            sender: "      mode: command\n      timeout_ms: 5000\n      binding:\n        command: [\(script)]\n")
+        _ = try tick(h, profile, env: ["MY_API_TOKEN": "tok-planted-abcdefghij-1234"])
+        let receipt = try #require(try h.receipts().first)
+        #expect(receipt.sender_stderr_tail?.hasSuffix("yyyy") == true, "\(receipt.sender_stderr_tail ?? "")")
+        for (file, bytes) in try h.snapshot(excluding: []) {
+            #expect(!String(decoding: bytes, as: UTF8.self).contains("abcdefghij"), "part of the secret in \(file)")
         }
     }
 

@@ -137,6 +137,9 @@ public struct Receipt: Codable, Sendable, Equatable {
     public var next_attempt_at: Date?
     /// The SHA-256 of the profile in force when this was recorded.
     public var profile_sha256: String? = nil
+    /// What the sender said about this send (`reason: detail`, at most 500 characters, secrets
+    /// redacted), such as `temporary_failure: HTTP 503`.
+    public var sender_detail: String? = nil
 }
 
 /// One watchdog run: what it scanned, found and wrote, under which profile and runtime.

@@ -102,8 +102,8 @@ public struct NoticeLedger: Sendable {
     public func receipt(
         _ id: String, for notice: Notice, attempt: String? = nil, state: DeliveryState, mode: String, reason: String,
         evidence: AckEvidence? = nil, sha256: String = SHA256.hex(of: ""), exitStatus: Int32? = nil,
-        messageID: String? = nil, stderrTail: String? = nil, durationMs: Int? = nil, at now: Date, by: String,
-        nextAttemptAt: Date? = nil, withGaps: Bool = false
+        messageID: String? = nil, stderrTail: String? = nil, senderDetail: String? = nil, durationMs: Int? = nil,
+        at now: Date, by: String, nextAttemptAt: Date? = nil, withGaps: Bool = false
     ) -> Receipt {
         var evidence = evidence
         evidence?.receipt_id = id
@@ -115,7 +115,7 @@ public struct NoticeLedger: Sendable {
             recorded_by: by, prev_sha256: notice.chain_head_sha256, profile: stamp.profile,
             capability_descriptor: stamp.descriptor,
             capability_gaps: withGaps && !stamp.capabilityGaps.isEmpty ? stamp.capabilityGaps : nil,
-            next_attempt_at: nextAttemptAt, profile_sha256: stamp.profileSHA256)
+            next_attempt_at: nextAttemptAt, profile_sha256: stamp.profileSHA256, sender_detail: senderDetail)
     }
 
     /// Where a receipt about `notice` that no attempt dates goes (an acknowledgement, a refusal).

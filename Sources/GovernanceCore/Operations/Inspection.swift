@@ -140,6 +140,7 @@ public struct Inspection: Sendable {
                         " evidence \($0.kind.rawValue)\($0.message_id.map { " " + f($0) } ?? "")\($0.by.map { " by " + f($0) } ?? "")"
                     } ?? "")
                     + "  output sha256 \(r.sha256.prefix(12))  prev \(r.prev_sha256.prefix(12))")
+            if let said = r.sender_detail { lines.append("  the sender said: \(f(said))") }
         }
         if let kind = n.ack_evidence?.kind, kind == .synthetic {
             lines.append("  (acked by a trial sender's synthetic evidence: not proof that a person saw it)")

@@ -32,6 +32,9 @@ public struct SendVerdict: Sendable, Equatable {
     /// A later attempt may succeed: the bridge schedules one (within attempts and lifetime).
     public var retry: Bool = false
     public var retryAfterMs: Int64?
+    /// What the sender said about this send, in its own words (`reason: detail`), when it said
+    /// anything; the bridge keeps it in the receipt.
+    public var senderSaid: String?
 
     /// Maps a finished child and what it said to a delivery state, claiming nothing the facts do not show.
     ///

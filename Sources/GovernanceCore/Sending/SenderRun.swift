@@ -130,9 +130,11 @@ public struct SenderRun: Sendable {
         state: .pending_external_send, reason: "sender_unavailable", retry: true)
 
     private func judge(_ child: ChildResult, result: SenderResult?, at now: Date) -> SendVerdict {
-        SendVerdict.judge(
+        var verdict = SendVerdict.judge(
             child, result: result, declaresAck: binding.declaresAck, runtimeHasAckReceipts: runtimeHasAckReceipts,
             at: now)
+        verdict.senderSaid = result.map { $0.reason + ($0.detail.map { ": " + $0 } ?? "") }
+        return verdict
     }
 
     private func spec(for handoffs: [SpoolHandoff]) throws -> ChildSpec {

@@ -203,7 +203,9 @@ public struct Bridge: Sendable {
             for: notice, attempt: attempt?.attempt_id, state: verdict.state, mode: profile.senderMode.rawValue,
             reason: verdict.reason, evidence: verdict.evidence, sha256: child?.stdoutSHA256 ?? SHA256.hex(of: ""),
             exitStatus: child?.status, messageID: verdict.messageID,
-            stderrTail: child.map { redactor.redact(String($0.stderrText.suffix(2000))) },
+            // The child's capture keeps more than this tail, so no secret it cut reaches the receipt.
+            stderrTail: child.map { redactor.tail($0.stderrText, 2000) },
+            senderDetail: proposed.senderSaid.map { redactor.head($0, 500) },
             durationMs: child.map { Int(($0.durationSeconds * 1000).rounded()) }, at: now, by: Self.actor,
             nextAttemptAt: nextAttemptAt, withGaps: true)
         let (recorded, receiptPath) = try ledger.conclude(

@@ -21,4 +21,10 @@ public struct Redactor: Sendable {
         }
         return out
     }
+
+    /// The first `count` characters of `text`, redacted whole before the cut.
+    public func head(_ text: String, _ count: Int) -> String { String(redact(text).prefix(count)) }
+
+    /// The last `count` characters of `text`, redacted whole before the cut.
+    public func tail(_ text: String, _ count: Int) -> String { String(redact(text).suffix(count)) }
 }
