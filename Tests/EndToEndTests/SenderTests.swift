@@ -492,6 +492,49 @@ import Testing
         }
     }
 
+    /// A stop that reaches `rgov-sender` while it starts waits for its handler, which says nothing was sent.
+    ///
+    /// Here a shell sends itself SIGTERM, then becomes the sender the bridge would run. Without the
+    /// stop signals held it is killed unheard, and every send of its batch would be an unknown outcome.
+    @Test(arguments: [true, false])
+    func aStopWhileTheSenderStartsWaitsForItsAnswer(held: Bool) throws {
+        let h = try Harness()
+        try h.importExamples()
+        let profile = try Self.profile(
+            h, "hook",
+            sender: "      mode: webhook\n      timeout_ms: 30000\n      binding:\n        url: http://127.0.0.1:9/x\n")
+        for stage in ["rgov-watchdog", "rgov-dispatcher"] {
+            #expect(try h.run(stage, ["--profile", profile]).status == 0)
+        }
+        let handoffs = try h.layout.files(in: h.layout.spool).map {
+            try CanonicalJSON.decode(SpoolHandoff.self, from: try Sys.readFile($0))
+        }
+        let limits = SendLimits(timeout: 30, concurrency: 1)
+        let plan = { (binding: SenderBinding) in
+            try binding.plan(
+                handoffs[0], layout: h.layout, senderExecutable: Harness.bin + "/rgov-sender",
+                environment: ProcessInfo.processInfo.environment, limits: limits)
+        }
+        var spec = try plan(SenderBinding(mode: .webhook, values: ["url": .text("http://127.0.0.1:9/x")]))
+        #expect(spec.holdsStopUntilReady, "the bridge runs rgov-sender with the stop held")
+        #expect(try !plan(SenderBinding(mode: .command, values: ["command": .list(["/bin/true"])])).holdsStopUntilReady)
+        spec.arguments = ["-c", "kill -TERM $$; exec \"$0\" \"$@\"", spec.executable] + spec.arguments
+        spec.executable = "/bin/sh"
+        spec.standardInput = handoffs.flatMap { Array(CanonicalJSON.line($0).utf8) + [0x0a] }
+        spec.holdsStopUntilReady = held
+        let child = try ChildProcess.run(spec)
+        #expect(child.status == 128 + SIGTERM)
+        let said = child.stdoutText.split(separator: "\n").compactMap {
+            try? CanonicalJSON.decode(SenderResult.self, from: Data($0.utf8))
+        }
+        if held {
+            #expect(said.count == Harness.exampleNotices)
+            #expect(said.allSatisfy { !$0.sent && $0.retryable && $0.reason == "stopped_before_send" }, "\(said)")
+        } else {
+            #expect(child.signaled && said.isEmpty, "the default action ended it before it could answer")
+        }
+    }
+
     /// Each request of a batch has the send's own timeout, not the batch's: against a receiver
     /// that never answers, the sender itself gives up on each one and says so (exit 0, a result
     /// line each), well before the bridge's deadline for the batch would kill it.

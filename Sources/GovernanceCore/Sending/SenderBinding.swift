@@ -52,9 +52,13 @@ public struct SenderBinding: Sendable {
     ) throws -> ChildSpec {
         var env = environment
         for (k, v) in Self.fields(handoff, target: text("target")) { env[k] = v }
-        return try kind.plan(
+        var spec = try kind.plan(
             handoff, binding: self, layout: layout, senderExecutable: senderExecutable, environment: env,
             limits: limits)
+        // `rgov-sender` answers a stop itself (what it never began is not sent); one forwarded while
+        // it starts waits for that answer. A per-notice program keeps the default: a stop ends it.
+        spec.holdsStopUntilReady = !kind.perNotice
+        return spec
     }
 
     /// What the child said about `noticeID`, in the sender-result vocabulary; nil when unreadable.

@@ -29,6 +29,10 @@ public struct ChildSpec: Sendable {
     /// Copy the child's stderr to this process's stderr as it arrives (a tick passes its stages'
     /// log lines through, so one log holds the whole run).
     public var forwardStderr = false
+    /// Start the child with the stop signals blocked, for a program that installs its own stop
+    /// handler (`Shutdown.install` unblocks them): a stop forwarded while it starts waits for
+    /// its handler instead of killing it before it can answer.
+    public var holdsStopUntilReady = false
 }
 
 /// How a child ended, and what it printed.
@@ -98,9 +102,10 @@ public enum ChildProcess {
         posix_spawnattr_setflags(
             &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         posix_spawnattr_setpgroup(&attributes, 0)
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        if spec.holdsStopUntilReady { for signal in Shutdown.stopSignals { sigaddset(&mask, signal) } }
+        posix_spawnattr_setsigmask(&attributes, &mask)
         var defaults = sigset_t()
         sigfillset(&defaults)
         sigdelset(&defaults, SIGKILL)
