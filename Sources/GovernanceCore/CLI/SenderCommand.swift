@@ -12,9 +12,9 @@ public enum SenderCommand {
             id (a local trial sender); webhook POSTs the message as JSON to RGOV_WEBHOOK_URL with an Idempotency-Key
             header (headers from RGOV_WEBHOOK_HEADERS, each request's timeout RGOV_WEBHOOK_TIMEOUT_MS, up to
             RGOV_WEBHOOK_CONCURRENCY requests at once, all set by the bridge). Asked to stop (SIGTERM, SIGINT or
-            SIGHUP, which the bridge forwards), the webhook mode finishes the requests under way, begins no other, and
-            answers each handoff it never posted with reason stopped_before_send (not sent, retryable); the sender
-            then exits 128 + the signal number.
+            SIGHUP, which the bridge forwards), the webhook mode begins no other request, answers at once each handoff
+            it never posted with reason stopped_before_send (not sent, retryable), lets the requests under way
+            finish, and exits 128 + the signal number.
             """,
         options: [
             OptionSpec("mode", value: "MODE", "dry-run, shim or webhook; required"),

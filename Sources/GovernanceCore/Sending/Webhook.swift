@@ -50,23 +50,28 @@ public struct Webhook: Sendable {
     /// Posts each handoff, up to `concurrency` at once; `each` hears every result as it comes,
     /// one at a time.
     ///
-    /// Asked to stop (`Shutdown`), it finishes the requests under way and begins no other: each
-    /// handoff it never posted is answered as not sent, to be retried, so the bridge never takes a
-    /// send that did not happen for one whose outcome is unknown.
+    /// Asked to stop (`Shutdown`), it begins no other request and at once answers each handoff it
+    /// never posted as not sent, to be retried, while the requests under way finish: the bridge never
+    /// takes a send that did not happen for one whose outcome is unknown, even if it must kill the
+    /// sender before a slow request ends.
     public func send(
         _ handoffs: [SpoolHandoff], environment: [String: String], each: @escaping @Sendable (SenderResult) -> Void
     ) {
         let lock = NSLock()
-        let posted = Workers.forEach(handoffs.count, width: concurrency) { i in
+        let neverPosted = { (rest: Range<Int>) in
+            lock.withLock {
+                for handoff in handoffs[rest] {
+                    each(
+                        SenderResult(
+                            notice_id: handoff.notice_id, mode: SenderMode.webhook.rawValue, ok: false, sent: false,
+                            acked: false, reason: "stopped_before_send", retryable: true,
+                            detail: "rgov-sender was asked to stop before this request began; nothing was sent"))
+                }
+            }
+        }
+        Workers.forEach(handoffs.count, width: concurrency, notRun: neverPosted) { i in
             let result = send(handoffs[i], environment: environment)
             lock.withLock { each(result) }
-        }
-        for handoff in handoffs[posted...] {
-            each(
-                SenderResult(
-                    notice_id: handoff.notice_id, mode: SenderMode.webhook.rawValue, ok: false, sent: false,
-                    acked: false, reason: "stopped_before_send", retryable: true,
-                    detail: "rgov-sender was asked to stop before this request began; nothing was sent"))
         }
     }
 
