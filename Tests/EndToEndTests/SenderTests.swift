@@ -414,16 +414,27 @@ import Testing
         }
     }
 
+    /// A profile sending through a webhook to `url`.
+    static func webhookProfile(
+        _ h: Harness, _ name: String, url: String, timeoutMs: Int = 30000, concurrency: Int = 4
+    ) throws -> String {
+        try profile(
+            h, name,
+            sender: "      mode: webhook\n      timeout_ms: \(timeoutMs)\n      binding:\n        url: \"\(url)\"\n",
+            bridge: "      max_concurrent_sends: \(concurrency)\n")
+    }
+
+    /// The requests the loopback receiver logged, one JSON line each.
+    static func requests(_ log: String) -> [String] {
+        String(decoding: (try? Sys.readFile(log)) ?? Data(), as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
     /// One tick sending through a webhook to the loopback receiver's `path`; the requests it got.
     func webhook(_ h: Harness, _ path: String, timeoutMs: Int, concurrency: Int = 4) throws -> Int {
         let (base, log) = try Self.receiver(h)
-        let profile = try Self.profile(
-            h, "hook",
-            sender:
-                "      mode: webhook\n      timeout_ms: \(timeoutMs)\n      binding:\n        url: \"\(base)\(path)\"\n",
-            bridge: "      max_concurrent_sends: \(concurrency)\n")
-        _ = try tick(h, profile)
-        return String(decoding: (try? Sys.readFile(log)) ?? Data(), as: UTF8.self).split(separator: "\n").count
+        _ = try tick(
+            h, try Self.webhookProfile(h, "hook", url: base + path, timeoutMs: timeoutMs, concurrency: concurrency))
+        return Self.requests(log).count
     }
 
     /// A request may take its whole timeout, even under a second (URLSession alone would give up on
@@ -456,13 +467,8 @@ import Testing
         let h = try Harness()
         try h.importExamples()
         let (base, log) = try Self.receiver(h)
-        let profile = try Self.profile(
-            h, "hook",
-            sender: "      mode: webhook\n      timeout_ms: 30000\n      binding:\n        url: \"\(base)\(path)\"\n",
-            bridge: "      max_concurrent_sends: 1\n")
-        func requests() -> [String] {
-            String(decoding: (try? Sys.readFile(log)) ?? Data(), as: UTF8.self).split(separator: "\n").map(String.init)
-        }
+        let profile = try Self.webhookProfile(h, "hook", url: base + path, concurrency: 1)
+        func requests() -> [String] { Self.requests(log) }
         let tick = try h.startTick(profile)
         // Wait for the effect (the first request reached the receiver), not for a time.
         for _ in 0..<6000 where requests().isEmpty { Sys.sleep(milliseconds: 10) }
@@ -486,9 +492,7 @@ import Testing
         #expect(alerts.sorted() == unknown.sorted(), "an alert for each unknown outcome, none for what was never sent")
         // The next run sends the ones never begun, each once (to a receiver answering at once); an
         // unknown outcome is not resent blindly.
-        let quick = try Self.profile(
-            h, "hook-ok",
-            sender: "      mode: webhook\n      timeout_ms: 30000\n      binding:\n        url: \"\(base)/ok\"\n")
+        let quick = try Self.webhookProfile(h, "hook-ok", url: base + "/ok")
         _ = try self.tick(h, quick, at: 60)
         let posted = requests().compactMap { try? CanonicalJSON.decode(JSONValue.self, from: Data($0.utf8)) }
             .compactMap { $0["body"]?.stringValue }
@@ -509,9 +513,7 @@ import Testing
     func aStopWhileTheSenderStartsWaitsForItsAnswer(held: Bool) throws {
         let h = try Harness()
         try h.importExamples()
-        let profile = try Self.profile(
-            h, "hook",
-            sender: "      mode: webhook\n      timeout_ms: 30000\n      binding:\n        url: http://127.0.0.1:9/x\n")
+        let profile = try Self.webhookProfile(h, "hook", url: "http://127.0.0.1:9/x")
         for stage in ["rgov-watchdog", "rgov-dispatcher"] {
             #expect(try h.run(stage, ["--profile", profile]).status == 0)
         }

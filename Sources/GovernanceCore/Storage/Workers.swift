@@ -12,42 +12,29 @@ public enum Workers {
         _ count: Int, width: Int, notRun: ((Range<Int>) -> Void)? = nil, _ body: @escaping @Sendable (Int) -> Void
     ) {
         let queue = Queue(count: count)
-        guard let notRun else {
-            guard width > 1, count > 1 else {
-                while let i = queue.next() { body(i) }
-                return
-            }
-            run(queue, width: width, body).wait()
-            return
-        }
-        let group = run(queue, width: width, body)
-        while group.wait(timeout: .now() + .milliseconds(50)) == .timedOut {
-            if Shutdown.requested != nil { report(queue.close(), to: notRun) }
-        }
-        report(queue.close(), to: notRun)
-    }
-
-    private static func report(_ rest: Range<Int>, to notRun: (Range<Int>) -> Void) {
-        if !rest.isEmpty { notRun(rest) }
-    }
-
-    /// Starts up to `width` threads (at least one) on `queue`.
-    private static func run(_ queue: Queue, width: Int, _ body: @escaping @Sendable (Int) -> Void) -> DispatchGroup {
         let group = DispatchGroup()
-        for _ in 0..<min(max(width, 1), queue.count) {
+        for _ in 0..<min(max(width, 1), count) {
             group.enter()
             Thread {
                 defer { group.leave() }
                 while let i = queue.next() { body(i) }
             }.start()
         }
-        return group
+        guard let notRun else { return group.wait() }
+        func report() {
+            let rest = queue.close()
+            if !rest.isEmpty { notRun(rest) }
+        }
+        while group.wait(timeout: .now() + .milliseconds(50)) == .timedOut {
+            if Shutdown.requested != nil { report() }
+        }
+        report()
     }
 
     private final class Queue: @unchecked Sendable {
         private let lock = NSLock()
         private var index = 0
-        let count: Int
+        private let count: Int
 
         init(count: Int) { self.count = count }
 
