@@ -34,7 +34,8 @@ struct Harness {
     init(_ tag: String = #function) throws {
         let name = tag.filter { $0.isLetter || $0.isNumber }
         dir = NSTemporaryDirectory() + "rgov-e2e-\(name.prefix(40))-" + UUID().uuidString.prefix(8)
-        try Sys.makeDirectory(dir)
+        // A state folder made by hand, as a script would: its first run takes the profile it is given.
+        try Sys.makeDirectory(dir + "/state")
     }
 
     struct Run {
@@ -121,8 +122,16 @@ struct Harness {
         return Set(spec?.allOptions.map(\.name) ?? [])
     }
 
-    func tick(profile: String = "minimal-solo-mode", env: [String: String] = [:], extra: [String] = []) throws -> Run {
-        try run("rgov", ["tick", "--profile", profile, "--json"] + extra, env: env)
+    /// `rgov tick --json`, naming `profile` (which must be the state's active profile, or the one a
+    /// state with none takes); without one, the state's active profile (else minimal-solo-mode).
+    func tick(profile: String? = nil, env: [String: String] = [:], extra: [String] = []) throws -> Run {
+        try run("rgov", ["tick"] + (profile.map { ["--profile", $0] } ?? []) + ["--json"] + extra, env: env)
+    }
+
+    /// Puts `profile` in force on this state as an operator would (`rgov activate`): the state's
+    /// active profile is what every later run uses.
+    func activate(_ profile: String) throws -> Run {
+        try run("rgov", ["activate", profile, "--by", "e2e", "--reason", "the test changes the profile"])
     }
 
     /// Copies the shipped example missions into this state's `missions/`.

@@ -28,8 +28,10 @@ import Testing
         let h = try Harness()
         try Data().write(to: URL(fileURLWithPath: h.dir + "/a-file"))
         let run = try h.run("rgov-watchdog", ["--state", h.dir + "/a-file/state"])
-        #expect(run.status == 73)
-        #expect(run.stderr.contains("state directory \(h.dir)/a-file/state is not usable"))
+        #expect(run.status == 66 && run.stderr.contains("rgov init --state \(h.dir)/a-file/state"), "\(run.stderr)")
+        let made = try h.run("rgov", ["init", "--state", h.dir + "/a-file/state"])
+        #expect(made.status == 73, "\(made.stderr)")
+        #expect(made.stderr.contains("\(h.dir)/a-file/state"), "\(made.stderr)")
     }
 
     @Test func aSenderModeTheRuntimeCannotDoIsRefused() throws {

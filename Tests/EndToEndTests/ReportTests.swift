@@ -104,6 +104,7 @@ import Testing
             ).status == 0)
         #expect(try report(h, ["--mission", "m-r4", "--kind", "completion"], profile: "minimal-solo-mode").status == 0)
         let profile = try h.profile(named: "ci", replacing: [("required: [queue, bridge]", "required: [queue]")])
+        #expect(try h.activate(profile).status == 0)
         #expect(
             try report(h, ["--mission", "m-r5", "--kind", "started", "--type", "oracle_advisory"], profile: profile)
                 .status == 0)

@@ -493,6 +493,7 @@ import Testing
         // The next run sends the ones never begun, each once (to a receiver answering at once); an
         // unknown outcome is not resent blindly.
         let quick = try Self.webhookProfile(h, "hook-ok", url: base + "/ok")
+        #expect(try h.activate(quick).status == 0)
         _ = try self.tick(h, quick, at: 60)
         let posted = requests().compactMap { try? CanonicalJSON.decode(JSONValue.self, from: Data($0.utf8)) }
             .compactMap { $0["body"]?.stringValue }
@@ -634,12 +635,15 @@ import Testing
         #expect(try notice(h).state_reason == "sent_unconfirmed", "the URL was used for the send")
         let export = try h.run("rgov", ["export", "--task", "m-send", "--json"])
         #expect(export.status == 0, "\(export.stderr)")
-        for (file, bytes) in try h.snapshot(excluding: []) {
+        // The state keeps the profile as written, privately, to run it; no record or bundle holds it.
+        for (file, bytes) in try h.snapshot(excluding: ["profile-private/"]) {
             let text = String(decoding: bytes, as: UTF8.self)
             for secret in ["T0SECRETPATH", "hdr-planted-9999", "env-planted-4242"] {
                 #expect(!text.contains(secret), "\(secret) in \(file)")
             }
         }
+        let kept = try Sys.listDirectory(h.layout.privateProfiles)
+        #expect(kept.count == 1 && Sys.status(h.layout.privateProfiles + "/" + kept[0])?.mode == 0o600)
         let snapshot = try #require(
             try Sys.listDirectory(h.layout.profileSnapshots).first { name in
                 String(decoding: (try? Sys.readFile(h.layout.profileSnapshots + "/" + name)) ?? Data(), as: UTF8.self)

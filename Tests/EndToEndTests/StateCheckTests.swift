@@ -286,6 +286,7 @@ import Testing
         let changed = try h.profile(
             from: "minimal-solo-mode", named: "solo-changed",
             replacing: [("repeat_interval_ms: 86400000", "repeat_interval_ms: 86400001")])
+        #expect(try h.activate(changed).status == 0)
         let journal = h.dir + "/dispatcher.journal"
         let run = try h.run(
             "rgov-dispatcher", ["--profile", changed], env: ["RGOV_STORE_JOURNAL": journal])
@@ -359,8 +360,10 @@ import Testing
                     "--state", h.state, "--profile", Harness.teamTrial, "--now", Harness.now,
                 ],
                 environment: ["PATH": "/usr/bin:/bin"], deadline: 120))
-        #expect(denied.status == 73, "cannot create: \(denied.stderrText)")
-        #expect(denied.stderrText.contains(h.state) && denied.stderrText.contains("Permission denied"))
+        #expect(denied.status == 77, "not the owner: \(denied.stderrText)")
+        #expect(
+            denied.stderrText.contains(h.state) && denied.stderrText.contains("belongs to root")
+                && denied.stderrText.contains("only as its owner"), "\(denied.stderrText)")
         #expect(try h.notices().isEmpty, "nothing half-made")
         #expect(try h.tick(profile: Harness.teamTrial).status == 0)
         #expect(try h.notices().count == Harness.exampleNotices)

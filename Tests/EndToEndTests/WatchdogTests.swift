@@ -410,6 +410,7 @@ import Testing
         try Self.settleQuiet(h, profile: Harness.teamTrial)
         let often = try h.profile(
             named: "team-often", replacing: [("repeat_interval_ms: 14400000", "repeat_interval_ms: 120000")])
+        #expect(try h.activate(often).status == 0)
         let run = try h.tick(profile: often, extra: ["--now", "2026-11-20T12:05:00Z"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(Self.watchdogStage(run)?["skipped"] == nil)

@@ -58,6 +58,9 @@ public struct AckEvidence: Codable, Sendable, Equatable {
     public var receipt_id: String?
     public var by: String?
     public var os_user: String?
+    /// An attestation's author's groups, from the operating system when the ack was made: what a
+    /// `group:NAME` operator entry is judged by, then and at verify.
+    public var os_groups: [String]? = nil
     public var note: String?
 
     /// Evidence strong enough for `acked`: a sender ack names its message id, an attestation its author.

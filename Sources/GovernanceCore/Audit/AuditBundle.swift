@@ -467,7 +467,7 @@ public enum AuditVerify {
                     "notice \(notice.notice_id): its profile snapshot \(sha.prefix(12)) is not in the bundle")
             }
             let profile = notice.profile_sha256.flatMap { profilesBySHA[$0] } ?? profiles[notice.profile]
-            problems += checkEvidence(notice, receipts: receipts, profile: profile)
+            problems += checkEvidence(notice, receipts: receipts, profile: profile, profilesBySHA: profilesBySHA)
         }
         return problems
     }
@@ -586,7 +586,12 @@ public enum AuditVerify {
     /// An `acked` notice needs the receipt that carries its evidence, and evidence its own profile
     /// (the snapshot in the bundle) could produce: a dry-run never acks, a shim ack is synthetic, a
     /// sender ack needs a binding that declares acks, an attestation needs one of its operators.
-    static func checkEvidence(_ n: Notice, receipts: [Receipt], profile: DeploymentProfile?) -> [String] {
+    ///
+    /// An attestation is judged by the profile in force when it was made (its receipt's profile
+    /// hash), and a `group:NAME` entry admits only a user the ack recorded in that group.
+    static func checkEvidence(
+        _ n: Notice, receipts: [Receipt], profile: DeploymentProfile?, profilesBySHA: [String: DeploymentProfile] = [:]
+    ) -> [String] {
         guard n.state == .acked, let evidence = n.ack_evidence else { return [] }
         let id = "notice \(n.notice_id)"
         var problems: [String] = []
@@ -607,11 +612,18 @@ public enum AuditVerify {
                     "\(id): a synthetic ack, but \(profile.reference) sends with \(profile.senderMode.rawValue)")
             }
         case .operator_attestation:
-            let operators = profile.operators
+            let ackReceipt = receipts.first { $0.receipt_id == evidence.receipt_id }
+            let inForce = ackReceipt?.profile_sha256.flatMap { profilesBySHA[$0] } ?? profile
+            let operators = inForce.operators
             let user = evidence.os_user ?? ""
-            if !operators.isEmpty && !operators.contains(user) && !operators.contains(where: { $0.hasPrefix("group:") })
-            {
-                problems.append("\(id): attested by \(user), not an operator of \(profile.reference)")
+            let groups = evidence.os_groups ?? []
+            let admitted =
+                operators.contains(user)
+                || operators.contains { $0.hasPrefix("group:") && groups.contains(String($0.dropFirst(6))) }
+            if !operators.isEmpty && !admitted {
+                problems.append(
+                    "\(id): attested by \(user) (groups \(groups.isEmpty ? "none recorded" : groups.joined(separator: ", "))), "
+                        + "not an operator of \(inForce.reference) (\(operators.joined(separator: ", ")))")
             }
         case .external_ack:
             break

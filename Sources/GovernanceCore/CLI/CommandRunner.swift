@@ -60,7 +60,7 @@ extension Options {
     /// The state folder named by the options, which must exist (verbs that only read never create it).
     func existingLayout() throws -> StateLayout {
         let layout = StateLayout(root: stateDirectory)
-        guard Sys.isDirectory(layout.root) else { throw RgovError(.noInput, "no state directory at \(layout.root)") }
+        try StateAccess.requireExisting(layout)
         WriteBatch.adopt(root: layout.root)
         return layout
     }

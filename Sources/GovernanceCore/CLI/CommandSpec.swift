@@ -47,8 +47,9 @@ public enum SharedOption: String, CaseIterable, Sendable {
         case .state: return OptionSpec("state", value: "DIR", "state folder (env RGOV_STATE_DIR)", default: "./state")
         case .profile:
             return OptionSpec(
-                "profile", value: "FILE|ID", "deployment profile (env RGOV_PROFILE, else the state's active profile)",
-                default: "minimal-solo-mode")
+                "profile", value: "FILE|ID",
+                "deployment profile (env RGOV_PROFILE): must be the state's active profile, which runs when none is given "
+                    + "(exit 78 when it differs); a state with none yet takes it", default: "minimal-solo-mode")
         case .capabilities:
             return OptionSpec("capabilities", value: "ID", "capability descriptor", default: "the profile's")
         case .now: return OptionSpec("now", value: "TIME", "pin the clock to an RFC 3339 time (tests, replays)")

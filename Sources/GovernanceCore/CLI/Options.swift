@@ -51,21 +51,50 @@ public struct Options: Sendable {
     /// `--state`, else `RGOV_STATE_DIR`, else `./state`.
     public var stateDirectory: String { value("state") ?? Sys.environment("RGOV_STATE_DIR") ?? "./state" }
 
-    /// `--profile`, else `RGOV_PROFILE`, else the profile activated in this state (`rgov activate`),
-    /// else `minimal-solo-mode` (which sends nothing for real).
-    public var profileName: String {
-        value("profile") ?? Sys.environment("RGOV_PROFILE")
-            ?? ProfileLifecycle.activeSnapshotPath(StateLayout(root: stateDirectory)) ?? "minimal-solo-mode"
+    /// The profile the caller named for this run: `--profile`, else `RGOV_PROFILE`. On a state
+    /// with an active profile it must be that one (`Deployment.inForce`).
+    public var namedProfile: Deployment.NamedProfile? {
+        if let name = value("profile") { return .init(name, from: "--profile") }
+        return Sys.environment("RGOV_PROFILE").map { .init($0, from: "RGOV_PROFILE") }
+    }
+
+    func request(profile: String) throws -> Deployment.Request {
+        Deployment.Request(
+            profile: profile, capabilities: value("capabilities"), stateDirectory: stateDirectory, clock: try clock())
     }
 }
 
 extension Deployment {
-    /// The deployment the command line names (`--profile`, `--capabilities`, `--state`, `--now`).
-    public static func load(_ options: Options) throws -> Deployment {
-        WriteBatch.adopt(root: StateLayout(root: options.stateDirectory).root)
-        return try load(
-            Request(
-                profile: options.profileName, capabilities: options.value("capabilities"),
-                stateDirectory: options.stateDirectory, clock: try options.clock()))
+    /// The deployment in force on the state the command line names (`Deployment.inForce`).
+    ///
+    /// `run` names a command that writes in the state: it needs the state to exist, records the
+    /// first activation of a state that has none, and acts as the state's owner. Without it, the
+    /// command only reads.
+    ///
+    /// An operator verb (`adopting: false`) records no first activation: on a state with no
+    /// active profile it judges by `minimal-solo-mode`, whatever `RGOV_PROFILE` says.
+    public static func inForce(_ options: Options, run: String?, adopting: Bool = true) throws -> Deployment {
+        let layout = StateLayout(root: options.stateDirectory)
+        WriteBatch.adopt(root: layout.root)
+        if run != nil { try StateAccess.requireExisting(layout) }
+        let request = try options.request(profile: "minimal-solo-mode")
+        let hasActive = ProfileLifecycle(layout: layout, clock: request.clock).active() != nil
+        let deployment = try inForce(
+            request, named: adopting || hasActive ? options.namedProfile : nil, adoptAs: adopting ? run : nil)
+        if run != nil { try StateAccess.actAsOwner(layout) }
+        return deployment
+    }
+
+    /// A profile that is not (yet) in force, checked against this runtime: `profile`, else the
+    /// named one, else the state's active profile, else `minimal-solo-mode`. Writes nothing.
+    public static func candidate(_ options: Options, profile: String? = nil) throws -> Deployment {
+        let request = try options.request(profile: profile ?? options.namedProfile?.name ?? "minimal-solo-mode")
+        if profile == nil, options.namedProfile == nil,
+            let active = try ProfileLifecycle(layout: StateLayout(root: options.stateDirectory), clock: request.clock)
+                .activeProfile()
+        {
+            return try make(active, request)
+        }
+        return try load(request)
     }
 }

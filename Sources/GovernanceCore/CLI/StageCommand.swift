@@ -76,7 +76,7 @@ public enum StageCommand {
         do {
             try EnvironmentContract.enforce(kind.executable)
             _ = try options.logFormat()
-            let deployment = try Deployment.load(options)
+            let deployment = try Deployment.inForce(options, run: kind.executable)
             try deployment.layout.prepare()
             layout = deployment.layout
             deployed = deployment
@@ -182,7 +182,7 @@ public enum StageCommand {
     /// The watchdog's run inside `rgov tick` when it has nothing to do (`Watchdog.quietRun`).
     ///
     /// Made under its lock and recorded as its own process would record it; nil when it must run
-    /// as a process (something to judge, its lock held, its environment refused, a profile it has not stored,
+    /// as a process (something to judge, its lock held, its environment refused, a profile other than its last run's,
     /// any error: the process meets the same and reports it). It writes nothing before it knows.
     public static func quietWatchdog(_ deployment: Deployment, executable: String) -> Watchdog.Report? {
         let started = Sys.monotonicSeconds()
@@ -193,10 +193,8 @@ public enum StageCommand {
                 holder: "rgov tick pid \(Sys.processID()) on \(Sys.hostName()) since \(Timestamp.format(Date()))")
         else { return nil }
         defer { withExtendedLifetime(lock) {} }
-        // A profile not yet stored is new: the scan cache, made under another, does not hold.
-        guard Sys.kind(layout.profileSnapshot(deployment.profile.sha256)) == .regular,
-            let report = try? Watchdog(deployment: deployment).quietRun(executable: executable)
-        else { return nil }
+        // A run under another profile than the last run's has everything to judge (`quietRun`).
+        guard let report = try? Watchdog(deployment: deployment).quietRun(executable: executable) else { return nil }
         record(
             .watchdog, layout: layout, deployment: deployment, at: deployment.clock.now(), status: 0, error: nil,
             seconds: Sys.monotonicSeconds() - started, change: metricsChange(report))

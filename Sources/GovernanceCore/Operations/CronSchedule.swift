@@ -8,8 +8,9 @@ import Foundation
 public struct CronSchedule: Sendable, Equatable {
     /// Absolute path of the state folder.
     public var state: String
-    /// Profile id or absolute path of a profile file.
-    public var profile: String
+    /// The job's `PATH`: what the sender binding's program needs, then the usual system folders
+    /// (cron's own is `/usr/bin:/bin`).
+    public var path: String
     public var everyMinutes: Int
     /// Absolute path of the log the tick appends to.
     public var log: String
@@ -18,13 +19,13 @@ public struct CronSchedule: Sendable, Equatable {
     /// `RGOV_HOME`, carried onto the line when set at install time.
     public var home: String?
 
-    public init(state: String, profile: String, everyMinutes: Int, log: String, rgov: String, home: String?) throws {
+    public init(state: String, path: String, everyMinutes: Int, log: String, rgov: String, home: String?) throws {
         for (name, value) in [("--state", state), ("--log", log), ("rgov", rgov)]
             + (home.map { [("RGOV_HOME", $0)] } ?? [])
         {
             guard value.hasPrefix("/") else { throw UsageError("\(name) \(value) must be an absolute path") }
         }
-        for (name, value) in [("--state", state), ("--profile", profile), ("--log", log), ("rgov", rgov)] {
+        for (name, value) in [("--state", state), ("PATH", path), ("--log", log), ("rgov", rgov)] {
             guard !value.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\0" }) else {
                 throw UsageError("\(name) must be one line")
             }
@@ -34,7 +35,7 @@ public struct CronSchedule: Sendable, Equatable {
                 "--every \(everyMinutes): give 1 to 59 minutes, or whole hours (60, 120, ... 1440)")
         }
         self.state = state
-        self.profile = profile
+        self.path = path
         self.everyMinutes = everyMinutes
         self.log = log
         self.rgov = rgov
@@ -55,12 +56,13 @@ public struct CronSchedule: Sendable, Equatable {
     }
 
     /// The job's command, as cron's `/bin/sh` reads it: every value single-quoted, `%` escaped
-    /// (cron turns a bare `%` into a newline).
+    /// (cron turns a bare `%` into a newline). It names no profile: the tick runs the state's
+    /// active profile, so an activation or a rollback takes effect at the next run.
     public var command: String {
         // Files the tick's shell creates (the log) are private, like everything else rgov writes.
         var words: [String] = ["umask", "077;"]
         if let home { words.append("RGOV_HOME=" + Self.quote(home)) }
-        words += [Self.quote(rgov), "tick", "--state", Self.quote(state), "--profile", Self.quote(profile)]
+        words += ["PATH=" + Self.quote(path), Self.quote(rgov), "tick", "--state", Self.quote(state)]
         return (words + [">>", Self.quote(log), "2>&1"]).joined(separator: " ")
     }
 
@@ -78,6 +80,52 @@ public struct CronSchedule: Sendable, Equatable {
         let safe = value.allSatisfy { $0.isLetter || $0.isNumber || "/._-@+=:,".contains($0) } && !value.isEmpty
         let shell = safe ? value : "'" + value.replacingOccurrences(of: "'", with: "'\\''") + "'"
         return shell.replacingOccurrences(of: "%", with: "\\%")
+    }
+
+    /// The folders a job needs on its `PATH` to find `program` (the sender's, when it is not an
+    /// absolute path), looked up on `searchPath` at install time, then the usual system folders.
+    public static func jobPath(program: String?, searchPath: String) -> String {
+        var folders: [String] = []
+        if let program, !program.hasPrefix("/"),
+            let found = try? ChildProcess.resolve(program, environment: ["PATH": searchPath])
+        {
+            folders.append((found as NSString).deletingLastPathComponent)
+        }
+        for folder in ["/usr/local/bin", "/usr/bin", "/bin"] where !folders.contains(folder) { folders.append(folder) }
+        return folders.joined(separator: ":")
+    }
+
+    /// What a job line says about how it runs: the profile it pins (an older rgov's line), its
+    /// `PATH` (cron's `/usr/bin:/bin` when it sets none) and how often it runs, in minutes.
+    public struct Job: Sendable, Equatable {
+        public var pinnedProfile: String?
+        public var path: String
+        public var everyMinutes: Int?
+    }
+
+    public static func parse(jobLine line: String) -> Job {
+        let words = line.split(separator: " ").map(String.init)
+        func unquoted(_ word: String) -> String {
+            var w = word.replacingOccurrences(of: "\\%", with: "%")
+            if w.hasPrefix("'") && w.hasSuffix("'") && w.count >= 2 { w = String(w.dropFirst().dropLast()) }
+            return w.replacingOccurrences(of: "'\\''", with: "'")
+        }
+        let pinned = words.firstIndex(of: "--profile").flatMap { $0 + 1 < words.count ? unquoted(words[$0 + 1]) : nil }
+        let path = words.first { $0.hasPrefix("PATH=") }.map { unquoted(String($0.dropFirst(5))) } ?? "/usr/bin:/bin"
+        var every: Int? = nil
+        if words.count >= 5 {
+            let (minute, hour) = (words[0], words[1])
+            if minute == "*" && hour == "*" {
+                every = 1
+            } else if minute.hasPrefix("*/"), hour == "*" {
+                every = Int(minute.dropFirst(2))
+            } else if hour.hasPrefix("*/") {
+                every = Int(hour.dropFirst(2)).map { $0 * 60 }
+            } else if hour == "0" && minute == "0" {
+                every = 1440
+            }
+        }
+        return Job(pinnedProfile: pinned, path: path, everyMinutes: every)
     }
 
     /// `crontab` text with this block in place of any block for the same state (appended when new).
@@ -120,7 +168,7 @@ public struct CronTable: Sendable {
 
     public init(file: String?) { self.file = file }
 
-    public var description: String { file ?? "the crontab of \(Sys.userName())" }
+    public var description: String { file ?? "the crontab of \(StateOwner.effectiveUserName)" }
 
     /// The current text; empty when the user has no crontab yet.
     public func read() throws -> String {

@@ -25,8 +25,7 @@ public struct Doctor {
     /// What the doctor examines, gathered by the verb.
     public struct Request {
         public var layout: StateLayout
-        public var profileName: String
-        /// The deployment the options name, or why it could not be loaded.
+        /// The deployment in force on the state (its active profile), or why it could not be loaded.
         public var deployment: Result<Deployment, Error>
         public var now: Date
         /// The crontab text where it can be read (nil: no crontab program and no file given).
@@ -65,21 +64,31 @@ public struct Doctor {
             for problem in unknown { add("environment", .warn, problem, fix: "unset it, or correct its name") }
         }
 
+        let active = ProfileLifecycle(layout: r.layout, clock: .pinned(r.now)).active()
         switch r.deployment {
         case .success(let d):
-            add(
-                "profile", .ok,
-                "\(d.profileReference) is valid on runtime \(d.descriptorReference)"
-                    + (d.capabilityGaps.isEmpty ? "" : " (degraded: \(d.capabilityGaps.joined(separator: ", ")))"))
+            let valid =
+                "\(d.profileReference) (sha256 \(d.profile.sha256.prefix(12))) is valid on runtime \(d.descriptorReference)"
+                + (d.capabilityGaps.isEmpty ? "" : " (degraded: \(d.capabilityGaps.joined(separator: ", ")))")
+            if active != nil {
+                add("profile", .ok, "active profile " + valid)
+            } else {
+                add(
+                    "profile", .warn, "no active profile yet: the first run takes " + valid,
+                    fix: "rgov activate \(d.profileReference.split(separator: "@").first ?? "PROFILE") --state \(state) "
+                        + "--by NAME --reason TEXT")
+            }
         case .failure(let error):
             add(
-                "profile", .fail, "\(r.profileName): \(error)",
-                fix: "rgov validate --profile \(r.profileName) --explain --state \(state)")
+                "profile", .fail,
+                (active.map { "active profile \($0.profile) (sha256 \($0.snapshot_sha256.prefix(12))): " } ?? "")
+                    + "\(error)",
+                fix: "rgov validate --explain --state \(state)   # then rgov activate PROFILE --by NAME --reason TEXT")
         }
 
         let stateReady = checkStateFolder(r.layout, add: add)
         if stateReady { checkLocks(r.layout, deployment: deployment, now: r.now, add: add) }
-        checkScheduler(state: state, crontab: r.crontab, unitFolders: r.unitFolders, profile: r.profileName, add: add)
+        checkScheduler(state: state, crontab: r.crontab, unitFolders: r.unitFolders, deployment: deployment, add: add)
         if stateReady { checkLastTick(r.layout, deployment: deployment, now: r.now, add: add) }
         if let deployment { checkSender(deployment, environment: r.environment, add: add) }
         if stateReady { checkQuarantine(r.layout, now: r.now, add: add) }
@@ -95,7 +104,7 @@ public struct Doctor {
         case .missing:
             add(
                 "state folder", .fail, "\(state) does not exist",
-                "rgov tick --state \(state)   # the first run creates it (0700)")
+                "rgov init --state \(state) --profile ID   # as root: --owner USER")
             return false
         case .directory: break
         default:
@@ -103,27 +112,62 @@ public struct Doctor {
             return false
         }
         add("state folder", .ok, state, nil)
+        let owner = StateOwner.of((state as NSString).resolvingSymlinksInPath)
         let me = Sys.effectiveUserID()
-        if let st = Sys.status(state), st.uid != me {
+        let invoked = Sys.userName() == StateOwner.effectiveUserName ? "" : " (invoked by \(Sys.userName()))"
+        if let owner, owner.uid != me {
             add(
-                "owner", .fail, "\(state) is owned by uid \(st.uid), rgov runs as \(Sys.userName()) (uid \(me))",
-                "chown -R \(Sys.userName()) \(state)   # or run rgov as the owner")
+                "owner", .fail,
+                "\(state) belongs to \(owner.name) (uid \(owner.uid)); rgov acts on a state only as its owner, and this "
+                    + "is \(StateOwner.effectiveUserName) (uid \(me))",
+                "sudo -u \(owner.name) rgov ...   # or as root, which acts as the owner")
+        } else if let owner, let recorded = StateInit.record(layout), recorded.owner_uid != owner.uid {
+            add(
+                "owner", .warn,
+                "\(state) belongs to \(owner.name) (uid \(owner.uid)), but rgov init made it for \(recorded.owner) "
+                    + "(uid \(recorded.owner_uid))",
+                "chown -R \(recorded.owner) \(state)   # if the folder changed hands by mistake")
         } else {
-            add("owner", .ok, "owned by \(Sys.userName())", nil)
+            add("owner", .ok, "owned by \(owner?.name ?? "?"), whom rgov acts as" + invoked, nil)
         }
         var loose: [String] = []
+        var broken: [String] = []
         var seen = 0
         func visit(_ path: String, depth: Int) {
             guard seen < 20_000, let st = Sys.status(path) else { return }
             seen += 1
-            let isFolder = Sys.kind(path) == .directory
+            let kind = Sys.kind(path)
+            if kind == .symlink {
+                broken.append("\(path) is a symbolic link (rgov never follows one inside a state)")
+                return
+            }
+            if let owner, st.uid != owner.uid {
+                broken.append("\(path) belongs to uid \(st.uid), not the owner \(owner.name)")
+            }
             if st.mode & 0o077 != 0 && loose.count < 5 {
                 loose.append("\(path) is \(String(st.mode, radix: 8))")
             }
-            guard isFolder, depth < 2, let names = try? Sys.listDirectory(path) else { return }
+            guard kind == .directory else { return }
+            if !Sys.isWritableDirectory(path) { broken.append("\(path) is not usable by \(StateOwner.effectiveUserName)") }
+            guard depth < 2, let names = try? Sys.listDirectory(path) else { return }
             for name in names.sorted() { visit(layout.file(name, in: path), depth: depth + 1) }
         }
         visit(state, depth: 0)
+        for folder in layout.folders {
+            switch Sys.kind(folder) {
+            case .directory, .missing, .symlink: break
+            default: broken.append("\(folder) is not a folder")
+            }
+        }
+        if broken.isEmpty {
+            add("layout", .ok, "every folder is a folder, owned by and usable by the owner, and no entry is a link", nil)
+        } else {
+            let shown = Array(Set(broken)).sorted()
+            add(
+                "layout", .fail,
+                shown.prefix(8).joined(separator: "; ") + (shown.count > 8 ? "; and \(shown.count - 8) more" : ""),
+                "move each aside (mv PATH PATH.aside); the next run makes the folders again, or: chown -R OWNER \(state)")
+        }
         if loose.isEmpty {
             add("modes", .ok, "folders 0700, files 0600 (\(seen) entries checked)", nil)
         } else {
@@ -152,7 +196,7 @@ public struct Doctor {
                 add("free space", .ok, text, nil)
             }
         }
-        return true
+        return broken.isEmpty
     }
 
     /// A lock held longer than a stage may run is a stuck run, not a busy one.
@@ -179,12 +223,21 @@ public struct Doctor {
     }
 
     private static func checkScheduler(
-        state: String, crontab: String?, unitFolders: [String], profile: String,
+        state: String, crontab: String?, unitFolders: [String], deployment: Deployment?,
         add: (String, Status, String, String?) -> Void
     ) {
         let absolute = absolutePath(state)
-        if let crontab, CronSchedule.jobLine(state: absolute, in: crontab) != nil {
+        let reinstall = "rgov cron install --state \(absolute)"
+        if let crontab, let line = CronSchedule.jobLine(state: absolute, in: crontab) {
             add("scheduler", .ok, "a crontab block runs rgov tick for \(absolute)", nil)
+            let job = CronSchedule.parse(jobLine: line)
+            if let pinned = job.pinnedProfile {
+                add(
+                    "scheduler profile", .warn,
+                    "the cron job pins --profile \(pinned); the state runs its active profile "
+                        + "\(deployment?.profileReference ?? "(unknown)"), and a tick given another exits 78", reinstall)
+            }
+            if let deployment { checkJob(job, deployment: deployment, fix: reinstall, add: add) }
             return
         }
         for folder in unitFolders {
@@ -194,6 +247,15 @@ public struct Doctor {
                 }
                 if let text, text.contains("rgov tick"), text.contains(absolute) {
                     add("scheduler", .ok, "systemd unit \(folder)/\(name) runs rgov tick for \(absolute)", nil)
+                    if let line = text.split(separator: "\n").first(where: {
+                        $0.hasPrefix("Environment=RGOV_PROFILE=") || $0.hasPrefix("Environment=\"RGOV_PROFILE=")
+                    }) {
+                        add(
+                            "scheduler profile", .warn,
+                            "\(folder)/\(name) sets \(line.dropFirst("Environment=".count)); the state runs its active "
+                                + "profile \(deployment?.profileReference ?? "(unknown)"), and a tick given another exits 78",
+                            "remove that line (systemctl edit rgov-tick.service), then systemctl daemon-reload")
+                    }
                     return
                 }
             }
@@ -203,7 +265,32 @@ public struct Doctor {
             crontab == nil
                 ? "cannot tell: no crontab program, and no systemd unit names \(absolute)"
                 : "no crontab block and no systemd unit runs rgov tick for \(absolute)",
-            "rgov cron install --state \(absolute) --profile \(profile)   # or the timer in share/rgov/systemd/")
+            reinstall + "   # or the timer in share/rgov/systemd/")
+    }
+
+    /// What the cron job can do with the profile in force: find the sender program on its own
+    /// `PATH`, and run at least as often as the watchdog is expected to.
+    private static func checkJob(
+        _ job: CronSchedule.Job, deployment: Deployment, fix: String, add: (String, Status, String, String?) -> Void
+    ) {
+        if let program = deployment.binding.program {
+            if (try? ChildProcess.resolve(program, environment: ["PATH": job.path])).map({ Sys.isExecutable($0) })
+                != true
+            {
+                add(
+                    "scheduler path", .warn,
+                    "the cron job's PATH (\(job.path)) has no \(program), which the \(deployment.binding.mode.rawValue) "
+                        + "sender runs", fix + "   # from a shell whose PATH finds \(program)")
+            }
+        }
+        let expected = deployment.profile.watchdogExpectedIntervalMs
+        if let every = job.everyMinutes, Int64(every) * 60_000 > expected {
+            add(
+                "scheduler interval", .warn,
+                "the cron job runs every \(DurationText.describe(ms: Int64(every) * 60_000)); "
+                    + "\(deployment.profileReference) expects a watchdog run every \(DurationText.describe(ms: expected))",
+                fix + " --every \(max(1, expected / 60_000))")
+        }
     }
 
     private static func checkLastTick(

@@ -36,7 +36,8 @@ extension OperatorDesk {
             throw RgovError.data("cannot ack \(id): \(why)")
         }
         let evidence = AckEvidence(
-            kind: .operator_attestation, at: now, by: identity.by, os_user: identity.osUser, note: note)
+            kind: .operator_attestation, at: now, by: identity.by, os_user: identity.osUser,
+            os_groups: identity.osGroups, note: note)
         let acked: Notice
         do {
             acked = try deployment.ledger.acknowledge(

@@ -75,8 +75,13 @@ public struct Deployment: Sendable {
 
     /// Loads the profile and capability descriptor asked for, and checks them together.
     public static func load(_ request: Request) throws -> Deployment {
+        try make(try loadProfile(request.profile, root: try PackageRoot.locate()), request)
+    }
+
+    /// `profile` with the local layer applied, checked against its capability descriptor.
+    static func make(_ stored: DeploymentProfile, _ request: Request) throws -> Deployment {
         let root = try PackageRoot.locate()
-        var profile = try loadProfile(request.profile, root: root)
+        var profile = stored
         try LocalBindings.apply(
             to: &profile, stateDirectory: request.stateDirectory, environment: ProcessInfo.processInfo.environment)
         let descriptor = try loadDescriptor(request.capabilities ?? profile.capabilityDescriptor, root: root)

@@ -103,8 +103,11 @@ public struct DeploymentProfile: Sendable, Equatable {
     public var sha256 = ""
     /// The effective settings with their layers (secrets already redacted).
     public var explain: [ExplainEntry] = []
-    /// The profile's bytes as read, for the snapshot stored once per content hash.
+    /// The profile's bytes as read, secret values redacted: the snapshot stored once per content
+    /// hash, and what `sha256` identifies.
     public var text = ""
+    /// The profile's bytes as read, secrets included: what the state keeps privately to run it.
+    public var originalText = ""
 
     /// `id@version`, as every artifact records it.
     public var reference: String { id + "@" + version }
@@ -134,6 +137,7 @@ public struct DeploymentProfile: Sendable, Equatable {
         profile.description = try metadata.string("description") ?? ""
         profile.source = file
         profile.text = text
+        profile.originalText = text
         profile.sha256 = SHA256.hex(of: text)
         let spec = try root.requiredMap("spec", allowed: ProfileSettings.allowedKeys(under: ""))
         var explain: [ExplainEntry] = []

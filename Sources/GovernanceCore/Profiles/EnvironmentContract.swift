@@ -39,15 +39,18 @@ public enum EnvironmentContract {
         [
             Variable(
                 name: "RGOV_STATE_DIR", defaultValue: "./state", readBy: "every executable",
-                valid: "a folder (created 0700 by the first stage run); --state wins", role: .setting,
+                valid: "a state folder made by rgov init (a missing one is refused, exit 66); --state wins", role: .setting,
                 check: { value in
                     if let problem = nonEmpty(value) { return problem }
                     let kind = Sys.kind(value)
                     return kind == .missing || kind == .directory ? nil : "is not a folder"
                 }),
             Variable(
-                name: "RGOV_PROFILE", defaultValue: "the state's active profile, else minimal-solo-mode",
-                readBy: "every executable", valid: "a shipped profile id or a path to a profile .yaml; --profile wins",
+                name: "RGOV_PROFILE", defaultValue: "the state's active profile",
+                readBy: "every executable",
+                valid:
+                    "a shipped profile id or a path to a profile .yaml, which must be the state's active profile (exit 78 "
+                    + "otherwise; a state with none yet takes it); --profile wins",
                 role: .setting,
                 check: { value in
                     if let problem = nonEmpty(value) { return problem }

@@ -54,20 +54,63 @@ public struct ProfileLifecycle {
     public let layout: StateLayout
     public let clock: Clock
 
-    /// Stores `profile`'s bytes at `profile-snapshots/<sha256>.yaml` unless already there.
+    /// Stores `profile`'s bytes at `profile-snapshots/<sha256>.yaml` unless already there, and,
+    /// when it holds secrets, its bytes as written at `profile-private/<sha256>.yaml` (0600, never
+    /// exported): `replacingPrivate` where an operator has just put it in force.
     @discardableResult
-    public func storeSnapshot(_ profile: DeploymentProfile) throws -> String {
+    public func storeSnapshot(_ profile: DeploymentProfile, replacingPrivate: Bool = false) throws -> String {
         try Sys.makeDirectory(layout.profileSnapshots)
         let path = layout.profileSnapshot(profile.sha256)
         if Sys.kind(path) != .regular { try DurableFile.create(Data(profile.text.utf8), at: path) }
+        if !profile.originalText.isEmpty && profile.originalText != profile.text {
+            let copy = layout.privateProfile(profile.sha256)
+            if replacingPrivate || Sys.kind(copy) != .regular {
+                try Sys.makeDirectory(layout.privateProfiles)
+                try DurableFile.write(Data(profile.originalText.utf8), to: copy)
+            }
+        }
         return path
     }
 
-    public static func activeSnapshotPath(_ layout: StateLayout) -> String? {
-        guard let data = try? Sys.readFile(layout.activeProfile, limit: 1 << 16),
-            let active = try? CanonicalJSON.decode(ActiveProfile.self, from: data)
-        else { return nil }
-        return layout.profileSnapshot(active.snapshot_sha256)
+    /// The profile in force, as it runs: its private copy (secrets included) where it has one,
+    /// else its snapshot (the local layer supplies the secrets); either must match the recorded hash.
+    public func activeProfile() throws -> DeploymentProfile? {
+        guard let active = active() else { return nil }
+        for path in [layout.privateProfile(active.snapshot_sha256), layout.profileSnapshot(active.snapshot_sha256)]
+        where Sys.kind(path) == .regular {
+            let text = String(decoding: try Sys.readFile(path, limit: 1 << 20), as: UTF8.self)
+            let profile: DeploymentProfile
+            do {
+                profile = try DeploymentProfile.parse(text, file: path)
+            } catch let error as YAMLError {
+                throw ConfigurationError(error.description)
+            }
+            guard profile.sha256 == active.snapshot_sha256 else {
+                throw RgovError.data(
+                    "\(path) does not match the active profile's sha256 \(active.snapshot_sha256) "
+                        + "(\(layout.activeProfile)); put a profile in force again: rgov activate PROFILE --by NAME --reason TEXT"
+                )
+            }
+            return profile
+        }
+        throw RgovError(
+            .noInput,
+            "the active profile \(active.profile) (sha256 \(active.snapshot_sha256.prefix(12))) has no snapshot at "
+                + "\(layout.profileSnapshot(active.snapshot_sha256)); put a profile in force again: rgov activate PROFILE "
+                + "--by NAME --reason TEXT")
+    }
+
+    /// Records the profile a run was given as the state's first active profile (a state made by
+    /// hand or by an older rgov has none): from then on it is the profile in force. Nil when
+    /// another run put one in force first (runs started together agree on one).
+    public func adopt(_ deployment: Deployment, by run: String, source: String) throws -> ProfileLifecycleEvent? {
+        try layout.prepare()
+        return try StageLock.exclusively(layout.lockFile("profile-lifecycle")) {
+            guard active() == nil else { return nil }
+            return try record(
+                .activate, profile: deployment.profile, descriptor: deployment.descriptorReference, by: run,
+                reason: "first run on a state with no active profile: took \(source)")
+        }
     }
 
     public func active() -> ActiveProfile? {
@@ -173,7 +216,7 @@ public struct ProfileLifecycle {
     ) throws -> ProfileLifecycleEvent {
         guard !by.isEmpty, !reason.isEmpty else { throw UsageError("--by and --reason are required") }
         try layout.prepare()
-        let snapshot = try storeSnapshot(profile)
+        let snapshot = try storeSnapshot(profile, replacingPrivate: true)
         let now = clock.now()
         let sequence = try layout.artifactNames(in: layout.profileHistory).count + 1
         let id = "plc-" + String(format: "%06d", sequence) + "-" + Timestamp.compact(now)

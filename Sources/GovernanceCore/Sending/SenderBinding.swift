@@ -33,6 +33,18 @@ public struct SenderBinding: Sendable {
     /// An explicit ok with a message id from this binding may count as delivery proof.
     public var declaresAck: Bool { kind.declaresAck(self) }
 
+    /// The program this binding runs for each send, as written (a name is looked up on `PATH`);
+    /// nil for the modes that run rgov's own `rgov-sender`.
+    public var program: String? {
+        switch mode {
+        case .command:
+            if case .list(let argv)? = values["command"] { return argv.first }
+            return nil
+        case .openclawCLI: return text("binary") ?? "openclaw"
+        case .dryRun, .shim, .webhook: return nil
+        }
+    }
+
     /// Resending with the same idempotency key cannot deliver twice.
     public var supportsIdempotency: Bool { kind.supportsIdempotency(self) }
 

@@ -79,6 +79,8 @@ public struct Watchdog {
         var duration_ms: Int?
         var late_by_ms: Int?
         var previous_run_at: Date?
+        /// The profile that run judged under: a run under another has everything to judge again.
+        var profile_sha256: String? = nil
     }
 
     private var lastRunPath: String { deployment.layout.watchdogLastRun }
@@ -128,7 +130,7 @@ public struct Watchdog {
         // seems cleared because time went backwards is not reported resolved.
         let newest = max(previous?.newest_at ?? previous?.started_at ?? now, now)
         let behindBy = newest > now ? Int(newest.milliseconds(since: now)) : nil
-        if quietOnly, behindBy != nil { return nil }
+        if quietOnly, behindBy != nil || previous?.profile_sha256 != deployment.profile.sha256 { return nil }
         // Said once: by the first run that finds the clock behind.
         let previousWasBehind = previous.map { ($0.newest_at ?? $0.started_at) > $0.started_at } ?? false
         if let behindBy, !previousWasBehind {
@@ -240,7 +242,8 @@ public struct Watchdog {
                 try CanonicalJSON.encodeFile(
                     LastRun(
                         run_id: runID, started_at: now, newest_at: newest, recorded_artifact: recorded,
-                        duration_ms: duration, late_by_ms: lateBy, previous_run_at: previous?.started_at)),
+                        duration_ms: duration, late_by_ms: lateBy, previous_run_at: previous?.started_at,
+                        profile_sha256: deployment.profile.sha256)),
                 at: lastRunPath)
             return report(
                 runID: runID, tally: tally, resolved: 0, lateBy: lateBy, previous: previous, duration: duration,
@@ -268,7 +271,9 @@ public struct Watchdog {
         let recorded = layout.relative(artifact)
         try DurableFile.write(
             try CanonicalJSON.encodeFile(
-                LastRun(run_id: runID, started_at: now, newest_at: newest, recorded_artifact: recorded)),
+                LastRun(
+                    run_id: runID, started_at: now, newest_at: newest, recorded_artifact: recorded,
+                    profile_sha256: deployment.profile.sha256)),
             to: lastRunPath, phase: .markers)
         return report(
             runID: runID, tally: tally, resolved: resolved, lateBy: lateBy, previous: previous, duration: duration,

@@ -49,6 +49,12 @@ public struct StateLayout: Sendable {
     /// Activation and rollback records.
     public var profileHistory: String { root + "/profile-history" }
     public var activeProfile: String { root + "/active-profile.json" }
+    /// Each profile put in force, as its operator wrote it (secrets included), by the SHA-256 of
+    /// its redacted snapshot: what the stages and verbs run. Private (0600), never exported.
+    public var privateProfiles: String { root + "/profile-private" }
+    public func privateProfile(_ sha256: String) -> String { privateProfiles + "/" + sha256 + ".yaml" }
+    /// What `rgov init` recorded: when the state was made, by whom, for which owner.
+    public var stateRecord: String { root + "/state.json" }
     /// Every operator verb, allowed or refused: who (as given and as the OS says), what, why.
     public var operatorActions: String { root + "/operator-actions" }
     /// Writeback approvals and rejections, one per writeback, read by the watchdog.
@@ -214,7 +220,7 @@ public struct StateLayout: Sendable {
             guard Sys.isDirectory(ancestor), Sys.isWritableDirectory(ancestor) else {
                 throw RgovError(.cannotCreate, "state directory \(root) cannot be created: \(ancestor) is not writable")
             }
-            return "will be created"
+            return "will be created by rgov init --state \(root)"
         default:
             throw RgovError(.cannotCreate, "state directory \(root) is not a folder")
         }

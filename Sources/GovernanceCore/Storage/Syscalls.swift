@@ -383,26 +383,16 @@ public enum Sys {
         return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// `getpwuid(getuid())`: the real invoking user (not a setuid identity), recorded beside any `--by`.
-    public static func userName() -> String {
-        if let pw = getpwuid(getuid()), let name = pw.pointee.pw_name { return String(cString: name) }
-        return "uid-\(getuid())"
-    }
+    /// The real invoking user (`getpwuid(getuid())` at the process's start, before any switch to a
+    /// state's owner), recorded beside any `--by`.
+    public static func userName() -> String { Invoker.current.name }
 
     /// `getpid(2)`, asked once: children are spawned (`posix_spawn`), never forked, so it never changes.
     public static func processID() -> Int32 { ownProcessID }
     private static let ownProcessID = getpid()
 
-    /// `getgroups(2)` + `getgrgid(3)`: the names of the groups this process runs with.
-    public static func groupNames() -> [String] {
-        var ids = [gid_t](repeating: 0, count: 256)
-        let n = getgroups(Int32(ids.count), &ids)
-        var names: [String] = []
-        for id in ids.prefix(max(0, Int(n))) + [getegid()] {
-            if let group = getgrgid(id), let name = group.pointee.gr_name { names.append(String(cString: name)) }
-        }
-        return Array(Set(names)).sorted()
-    }
+    /// The names of the groups the invoking process ran with (`getgroups(2)` at its start).
+    public static func groupNames() -> [String] { Invoker.current.groups }
 
     /// `gethostname(2)`, asked once per process (every attempt record names its host).
     public static func hostName() -> String { ownHostName }

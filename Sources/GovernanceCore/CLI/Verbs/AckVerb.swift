@@ -27,33 +27,12 @@ extension Verb {
 }
 
 extension OperatorDesk {
-    /// The desk of a verb that changes the state: the profile in force for that state, and who acts.
+    /// The desk of a verb that changes the state: the profile in force for that state (never one
+    /// the caller names: `--profile` is not an option of these verbs, and an `RGOV_PROFILE` that
+    /// differs from the active profile is refused), and who acts.
     static func forVerb(_ options: Options) throws -> OperatorDesk {
         OperatorDesk(
-            deployment: try Deployment.inForce(options), identity: try OperatorIdentity.current(by: options.value("by"))
-        )
-    }
-}
-
-extension Deployment {
-    /// The deployment whose profile judges who may act on a state: the profile activated for it,
-    /// else the one its last watchdog run used (by content hash), else minimal-solo-mode.
-    ///
-    /// Never one the caller names: `--profile` is not an option of these verbs, and `RGOV_PROFILE` is refused.
-    static func inForce(_ options: Options) throws -> Deployment {
-        if Sys.environment("RGOV_PROFILE") != nil {
-            throw UsageError(
-                "who may act is judged by the profile in force for the state, not by RGOV_PROFILE; unset it for operator verbs"
-            )
-        }
-        let layout = StateLayout(root: options.stateDirectory)
-        var source = ProfileLifecycle.activeSnapshotPath(layout)
-        if source == nil, let sha = Watchdog.latestRun(layout)?.profile_sha256 {
-            let snapshot = layout.profileSnapshot(sha)
-            if Sys.kind(snapshot) == .regular { source = snapshot }
-        }
-        var resolved = options
-        resolved.setValue("profile", source ?? "minimal-solo-mode")
-        return try load(resolved)
+            deployment: try Deployment.inForce(options, run: "rgov", adopting: false),
+            identity: try OperatorIdentity.current(by: options.value("by")))
     }
 }

@@ -21,9 +21,7 @@ extension Verb {
         // Changing the profile (and with it the operator list) is an operator action under the old one.
         let desk = try OperatorDesk.forVerb(options)
         try desk.authorize("activate", target: options.argument, reason: options.value("reason"))
-        var withProfile = options
-        withProfile.setValue("profile", options.argument)
-        let deployment = try Deployment.load(withProfile)
+        let deployment = try Deployment.candidate(options, profile: options.argument)
         if desk.deployment.profile.activationRequiresApproval || deployment.profile.activationRequiresApproval {
             return try Verb.requestActivation(.activate, deployment, lifecycle: lifecycle, desk: desk, options: options)
         }

@@ -9,7 +9,7 @@ extension Verb {
     ) { options in
         _ = try options.existingLayout()
         let desk = OperatorDesk(
-            deployment: try Deployment.load(options),
+            deployment: try Deployment.inForce(options, run: nil),
             identity: OperatorIdentity(by: "-", osUser: Sys.userName(), osGroups: []))
         let backlog = try desk.approvalBacklog()
         options.emit(

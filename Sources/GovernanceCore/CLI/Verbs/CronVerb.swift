@@ -6,11 +6,15 @@ extension Verb {
         CommandSpec(
             "rgov cron", summary: "install, remove or show the crontab block that runs rgov tick for one state folder",
             discussion: """
-                install validates the profile, then writes one marked block (# BEGIN rgov DIR ... # END rgov DIR) into
-                the invoking user's crontab (crontab -l, crontab -), or into the crontab file given. The job line carries
-                absolute paths, umask 077 and RGOV_HOME when set, so it runs under cron's empty environment. Installing
-                again replaces the block; other lines are kept byte for byte. remove takes the block out (exit 0 also
-                when there is none); show prints its job line (exit 66 when there is none).
+                install writes one marked block (# BEGIN rgov DIR ... # END rgov DIR) into the invoking user's crontab
+                (crontab -l, crontab -), or into the crontab file given. The job runs rgov tick --state DIR and names no
+                profile: the tick runs the state's active profile, so rgov activate, an approved activation and rollback
+                take effect at its next run. The line carries absolute paths, umask 077, the PATH the sender binding
+                needs and RGOV_HOME when set, so it runs under cron's empty environment. The state must exist (rgov
+                init). With --profile, a state that has no active profile yet gets it (recorded as an activation); a
+                state whose active profile differs is refused (exit 78): change it with rgov activate. Installing again
+                replaces the block; other lines are kept byte for byte. remove takes the block out (exit 0 also when
+                there is none); show prints its job line (exit 66 when there is none).
                 """,
             arguments: [ArgumentSpec("install|remove|show", "what to do")],
             options: [
@@ -20,8 +24,11 @@ extension Verb {
                 OptionSpec("crontab-file", value: "FILE", "edit FILE instead of the user's crontab"),
             ],
             shared: [.state, .profile, .json],
-            exits: [(.noInput, "no block (show)"), (.ioError, "crontab failed"), (.configuration, "profile refused")],
-            example: "rgov cron install --state /var/lib/rgov/state --profile standard-team-mode --every 2")
+            exits: [
+                (.noInput, "no block (show), or no state (install)"), (.ioError, "crontab failed"),
+                (.configuration, "profile refused, or another profile is active"),
+            ],
+            example: "rgov cron install --state /var/lib/rgov/state --every 2")
     ) { options in
         let action = options.argument
         guard ["install", "remove", "show"].contains(action) else {
@@ -32,7 +39,7 @@ extension Verb {
         }
         let state = Doctor.absolutePath(options.stateDirectory)
         let table = CronTable(file: options.value("crontab-file"))
-        let current = try table.read()
+        var current = try table.read()
         switch action {
         case "show":
             guard let line = CronSchedule.jobLine(state: state, in: current) else {
@@ -48,20 +55,32 @@ extension Verb {
                     + table.description + "\n")
             return 0
         default:
-            guard options.value("profile") != nil else { throw UsageError("rgov cron install needs --profile ID") }
-            _ = try Deployment.load(options)
-            var profile = options.profileName
-            if profile.contains("/") { profile = Doctor.absolutePath(profile) }
+            let layout = StateLayout(root: state)
+            try StateAccess.requireExisting(layout)
+            if let named = options.namedProfile,
+                ProfileLifecycle(layout: layout, clock: try options.clock()).active() == nil
+            {
+                // No profile in force yet: the one given becomes it, as rgov init records it.
+                _ = try StateInit.create(
+                    try Deployment.candidate(options), owner: nil, by: Sys.userName(),
+                    reason: "rgov cron install --profile \(named.name)")
+            }
+            // From here rgov acts as the state's owner (root switches): the job goes into the
+            // owner's crontab, and runs as the owner.
+            let deployment = try Deployment.inForce(options, run: "rgov cron install")
+            current = try table.read()
+            let path = CronSchedule.jobPath(
+                program: deployment.binding.program, searchPath: Sys.environment("PATH") ?? "/usr/bin:/bin")
             let every = try options.integer("every").map(Int.init) ?? 2
             let log = Doctor.absolutePath(options.value("log") ?? StateLayout(root: state).tickLog)
             let schedule = try CronSchedule(
-                state: state, profile: profile, everyMinutes: every, log: log, rgov: Sys.executablePath(),
+                state: state, path: path, everyMinutes: every, log: log, rgov: Sys.executablePath(),
                 home: Sys.environment("RGOV_HOME").map(Doctor.absolutePath))
             try Sys.makeDirectory((log as NSString).deletingLastPathComponent)
             try table.write(schedule.installing(into: current))
             Sys.writeStandardOutput(
-                "installed into \(table.description):\n" + schedule.block
-                    + "check it with: rgov doctor --state \(state)\n")
+                "installed into \(table.description):\n" + schedule.block + "it runs the active profile, "
+                    + "\(deployment.profileReference); check it with: rgov doctor --state \(state)\n")
             return 0
         }
     }

@@ -26,7 +26,7 @@ extension Verb {
             example: "rgov export --task crm-overdue-02 --out /tmp/audit")
     ) { options in
         _ = try options.existingLayout()
-        let deployment = try Deployment.load(options)
+        let deployment = try Deployment.inForce(options, run: "rgov export")
         guard options.value("task") != nil || options.value("since") != nil else {
             throw UsageError("rgov export needs --task ID or --since T [--until T]")
         }

@@ -55,7 +55,7 @@ extension Verb {
             }
             at = date
         }
-        let deployment = try Deployment.load(options)
+        let deployment = try Deployment.inForce(options, run: "rgov report")
         try deployment.layout.prepare()
         let request = MissionReport.Request(
             missionID: mission, kind: kind, at: at, missionType: options.value("type"), stage: options.value("stage"),

@@ -18,6 +18,9 @@ extension Verb {
             throw UsageError("--seed S (a whole number) is required")
         }
         let layout = StateLayout(root: options.stateDirectory)
+        // A generator makes a folder of missions for a trial (its first tick takes a profile);
+        // into an existing state it writes as the state's owner, like every writer.
+        if Sys.exists(layout.root) { try StateAccess.actAsOwner(layout) }
         let (manifest, path) = try Simulation(seed: seed, now: try options.clock().now()).write(
             count: Int(count), layout: layout)
         var lines = [

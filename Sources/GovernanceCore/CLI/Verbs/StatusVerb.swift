@@ -19,7 +19,7 @@ extension Verb {
     ) { options in
         let layout = try options.existingLayout()
         let backlog =
-            (try? Deployment.load(options)).map { deployment in
+            (try? Deployment.inForce(options, run: nil)).map { deployment in
                 (try? OperatorDesk(
                     deployment: deployment, identity: OperatorIdentity(by: "-", osUser: Sys.userName(), osGroups: [])
                 )

@@ -29,7 +29,14 @@ extension Verb {
         let runID = Log.newRunID("tick", at: clock.now())
         Log.configure(
             stage: "tick", runID: runID, format: try options.logFormat(), pinnedNow: clock.isPinned ? clock.now() : nil)
-        let deployment = try Deployment.load(options)
+        if options.value("missions-from") != nil, Sys.kind(options.stateDirectory) == .missing {
+            // The first command of the README is one command: a first tick that brings missions
+            // makes its state, as `rgov init` would, and says so.
+            let made = try StateInit.create(
+                try Deployment.candidate(options), owner: nil, by: Sys.userName(), reason: "first rgov tick --missions-from")
+            if !options.json { Sys.writeStandardOutput(StateInit.describe(made) + "\n") }
+        }
+        let deployment = try Deployment.inForce(options, run: "rgov tick")
         try deployment.layout.prepare()
         let lockPath = deployment.layout.lockFile("tick")
         guard
@@ -45,7 +52,8 @@ extension Verb {
             return 0
         }
         defer { withExtendedLifetime(lock) {} }
-        var passThrough = ["--state", deployment.layout.root, "--profile", deployment.profile.source]
+        // The stages read the state's active profile themselves, as a scheduled stage does.
+        var passThrough = ["--state", deployment.layout.root]
         if let now = options.value("now") { passThrough += ["--now", now] }
         if let capabilities = options.value("capabilities") { passThrough += ["--capabilities", capabilities] }
         let deadline =

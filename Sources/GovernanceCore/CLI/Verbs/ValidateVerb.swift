@@ -36,7 +36,7 @@ extension Verb {
                 prefix: "MISMATCH",
                 json: options.json)
         }
-        let deployment = try Deployment.load(options)
+        let deployment = try Deployment.candidate(options)
         // Validation writes nothing: it says whether a stage could use the folder.
         let usable = try deployment.layout.checkUsable()
         struct Gap: Codable {
