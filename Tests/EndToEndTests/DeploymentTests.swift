@@ -314,15 +314,18 @@ import Testing
         #expect(noData.stdoutText.contains("scripts/install"))
     }
 
-    @Test(.enabled(if: Sys.kind("/usr/sbin/runuser") == .regular && getuid() == 0, "needs root and runuser"))
+    @Test(
+        .enabled(
+            if: Sys.kind("/usr/sbin/runuser") == .regular && Harness.canRunAsNobody,
+            "needs root, runuser, the nobody user and a temporary folder every user can enter"))
     func doctorFailsOnAStateFolderTheUserCannotWrite() throws {
-        let h = try Harness()
+        let h = try Harness(reachable: true)
         try h.layout.prepare()
         // Root ignores modes, so run the doctor as an unprivileged user; the folder is root's (0700).
         chmod(h.dir, 0o755)
         let doctor = try Self.run(
             "/usr/sbin/runuser",
-            ["-u", "nobody", "--", Harness.bin + "/rgov", "doctor", "--state", h.state, "--json"],
+            ["-u", "nobody", "--", h.binaries + "/rgov", "doctor", "--state", h.state, "--json"],
             env: ["PATH": "/usr/bin:/bin"])
         let run = Harness.Run(status: doctor.status, stdout: doctor.stdoutText, stderr: doctor.stderrText)
         #expect(doctor.status == 1, "\(doctor.stdoutText)\(doctor.stderrText)")

@@ -27,13 +27,84 @@ struct Harness {
     static let teamTrial = repoRoot + "/examples/profiles/standard-team-trial.yaml"
     static let strictTrial = repoRoot + "/examples/profiles/strict-manager-trial.yaml"
 
+    /// Whether a test may run rgov as `nobody:nogroup`: only root switches users, the user and group
+    /// must exist, and some temporary folder must let every user in (for `reachableInstall()`).
+    static let canRunAsNobody =
+        getuid() == 0 && getpwnam("nobody") != nil && getgrnam("nogroup") != nil && reachableParent != nil
+
+    /// A copy of the built executables and the data they read at run time, readable by everyone.
+    ///
+    /// For a test that runs them as another user: a checkout in a folder only its owner may enter
+    /// (root's home is 0700) leaves that user neither `.build/` nor the source tree's data. Laid out
+    /// as `scripts/install` lays out PREFIX (`bin/`, and `share/rgov/` where the binaries look beside
+    /// themselves), plus the trial profiles.
+    struct ReachableInstall: Sendable {
+        let root: String
+        var bin: String { root + "/bin" }
+        var teamTrial: String { root + "/examples/profiles/standard-team-trial.yaml" }
+    }
+
+    /// The copy, made once per test run in a fresh 0755 folder, or why it could not be made.
+    static func reachableInstall() throws -> ReachableInstall { try reachable.get() }
+
+    private static let reachable: Result<ReachableInstall, any Error> = Result {
+        guard let parent = reachableParent else { throw SetupError("no temporary folder every user can enter") }
+        var template = Array((parent + "/rgov-users-XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else { throw SetupError("mkdtemp in \(parent): errno \(errno)") }
+        let root = String(cString: made)
+        try Sys.setMode(root, 0o755)
+        let executables = ["rgov", "rgov-watchdog", "rgov-dispatcher", "rgov-bridge", "rgov-sender"]
+        let data = ["profiles", "capabilities", "policy-packs", "schemas", "package-manifest.json"]
+        // cp in a child: a descriptor of ours left open on a copied binary would fail its exec (ETXTBSY).
+        for (tool, arguments) in [
+            ("/bin/mkdir", ["-p", root + "/bin", root + "/share/rgov", root + "/examples"]),
+            ("/bin/cp", executables.map { bin + "/" + $0 } + [root + "/bin/"]),
+            ("/bin/cp", ["-R"] + data.map { repoRoot + "/" + $0 } + [root + "/share/rgov/"]),
+            ("/bin/cp", ["-R", repoRoot + "/examples/profiles", root + "/examples/"]),
+            ("/bin/chmod", ["-R", "a+rX", root]),
+        ] {
+            let result = try ChildProcess.run(ChildSpec(executable: tool, arguments: arguments, deadline: 120))
+            guard result.status == 0 else { throw SetupError("\(tool) \(arguments): \(result.stderrText)") }
+        }
+        // The copy goes when the run ends (the tests' own folders stay, as everywhere else).
+        atexit {
+            guard let root = try? Harness.reachable.get().root else { return }
+            for part in ["bin", "share", "examples"] { Sys.removeTree(root + "/" + part) }
+        }
+        return ReachableInstall(root: root)
+    }
+
+    /// The first of the temporary folders that every user may enter (each folder on its path searchable
+    /// by others).
+    private static let reachableParent: String? = [NSTemporaryDirectory(), "/tmp", "/var/tmp"].lazy.map {
+        ($0 as NSString).resolvingSymlinksInPath
+    }.first { folder in
+        var path = folder
+        while let mode = Sys.status(path)?.mode, mode & 0o001 != 0 {
+            if path == "/" { return Sys.isDirectory(folder) }
+            path = (path as NSString).deletingLastPathComponent
+        }
+        return false
+    }
+
+    struct SetupError: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
     let dir: String
     var state: String { dir + "/state" }
     var layout: StateLayout { StateLayout(root: state) }
+    /// The folder of the executables `run` starts: `Harness.bin`, or for a reachable harness the copy's.
+    let binaries: String
 
-    init(_ tag: String = #function) throws {
+    /// `reachable`: this harness's folder and executables are in `reachableInstall()`, for a test that
+    /// runs rgov as another user (`canRunAsNobody`).
+    init(_ tag: String = #function, reachable: Bool = false) throws {
         let name = tag.filter { $0.isLetter || $0.isNumber }
-        dir = NSTemporaryDirectory() + "rgov-e2e-\(name.prefix(40))-" + UUID().uuidString.prefix(8)
+        let base = reachable ? try Self.reachableInstall().root + "/" : NSTemporaryDirectory()
+        dir = base + "rgov-e2e-\(name.prefix(40))-" + UUID().uuidString.prefix(8)
+        binaries = reachable ? try Self.reachableInstall().bin : Self.bin
         // A state folder made by hand, as a script would: its first run takes the profile it is given.
         try Sys.makeDirectory(dir + "/state")
     }
@@ -49,7 +120,7 @@ struct Harness {
     /// output discarded: for a test that acts while the tick runs.
     func startTick(_ profile: String) throws -> Process {
         let tick = Process()
-        tick.executableURL = URL(fileURLWithPath: Harness.bin + "/rgov")
+        tick.executableURL = URL(fileURLWithPath: binaries + "/rgov")
         tick.arguments = ["tick", "--state", state, "--profile", profile, "--now", Harness.now]
         tick.standardOutput = FileHandle.nullDevice
         tick.standardError = FileHandle.nullDevice
@@ -75,7 +146,7 @@ struct Harness {
         for (k, v) in env { environment[k] = v }
         let result = try ChildProcess.run(
             ChildSpec(
-                executable: Self.bin + "/" + executable, arguments: args, environment: environment,
+                executable: binaries + "/" + executable, arguments: args, environment: environment,
                 standardInput: Array(stdin.utf8), deadline: 120))
         return Run(status: result.status, stdout: result.stdoutText, stderr: result.stderrText)
     }

@@ -344,11 +344,13 @@ import Testing
 /// Permission faults made real: root ignores file modes, so the stage runs as an unprivileged
 /// user (`setpriv`), or a folder is replaced by a file.
 @Suite struct PermissionFaultTests {
-    static let canDropPrivileges = Sys.kind("/usr/bin/setpriv") == .regular && getuid() == 0
+    static let canDropPrivileges = Sys.kind("/usr/bin/setpriv") == .regular && Harness.canRunAsNobody
 
-    @Test(.enabled(if: canDropPrivileges, "needs root and setpriv"))
+    @Test(
+        .enabled(
+            if: canDropPrivileges, "needs root, setpriv, the nobody user and a temporary folder every user can enter"))
     func aTickAsAUserWhoCannotWriteTheStateFailsCleanlyAndRootRecovers() throws {
-        let h = try Harness()
+        let h = try Harness(reachable: true)
         try h.importExamples()
         chmod(h.dir, 0o755)
         chmod(h.state, 0o755)
@@ -356,8 +358,8 @@ import Testing
             ChildSpec(
                 executable: "/usr/bin/setpriv",
                 arguments: [
-                    "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", Harness.bin + "/rgov", "tick",
-                    "--state", h.state, "--profile", Harness.teamTrial, "--now", Harness.now,
+                    "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", h.binaries + "/rgov", "tick",
+                    "--state", h.state, "--profile", try Harness.reachableInstall().teamTrial, "--now", Harness.now,
                 ],
                 environment: ["PATH": "/usr/bin:/bin"], deadline: 120))
         #expect(denied.status == 77, "not the owner: \(denied.stderrText)")
