@@ -58,7 +58,8 @@ import Testing
         let crontab = h.dir + "/crontab"
         let others = "MAILTO=ops@example.org\n# keep me\n17 3 * * * /usr/bin/true  # nightly\n"
         try DurableFile.write(Data(others.utf8), to: crontab)
-        let noState = try Self.run(prefix + "/bin/rgov", ["cron", "install", "--state", state, "--crontab-file", crontab])
+        let noState = try Self.run(
+            prefix + "/bin/rgov", ["cron", "install", "--state", state, "--crontab-file", crontab])
         #expect(noState.status == 66 && noState.stderrText.contains("rgov init"), "\(noState.stderrText)")
         let made = try Self.run(prefix + "/bin/rgov", ["init", "--state", state, "--profile", "standard-team-mode"])
         #expect(made.status == 0, "\(made.stderrText)")
@@ -257,7 +258,8 @@ import Testing
                 "rgov", ["cron", "install", "--profile", Harness.teamTrial, "--crontab-file", crontab], pinned: false
             ).status == 0)
         // The doctor judges the profile in force: another one named fails, naming the active one.
-        let other = try h.run("rgov", ["doctor", "--profile", "standard-team-mode", "--crontab-file", crontab, "--json"])
+        let other = try h.run(
+            "rgov", ["doctor", "--profile", "standard-team-mode", "--crontab-file", crontab, "--json"])
         #expect(other.status == 1 && Self.checks(other)["profile"] == "fail", "\(other.stdout)")
         #expect(other.stdout.contains("runs its active profile standard-team-trial@1.0.0"), "\(other.stdout)")
         // The shipped team profile sends with openclaw, which is not installed here: the doctor says so.

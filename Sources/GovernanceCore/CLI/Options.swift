@@ -51,8 +51,9 @@ public struct Options: Sendable {
     /// `--state`, else `RGOV_STATE_DIR`, else `./state`.
     public var stateDirectory: String { value("state") ?? Sys.environment("RGOV_STATE_DIR") ?? "./state" }
 
-    /// The profile the caller named for this run: `--profile`, else `RGOV_PROFILE`. On a state
-    /// with an active profile it must be that one (`Deployment.inForce`).
+    /// The profile the caller named for this run: `--profile`, else `RGOV_PROFILE`.
+    ///
+    /// On a state with an active profile it must be that one (`Deployment.inForce`).
     public var namedProfile: Deployment.NamedProfile? {
         if let name = value("profile") { return .init(name, from: "--profile") }
         return Sys.environment("RGOV_PROFILE").map { .init($0, from: "RGOV_PROFILE") }
@@ -85,8 +86,10 @@ extension Deployment {
         return deployment
     }
 
-    /// A profile that is not (yet) in force, checked against this runtime: `profile`, else the
-    /// named one, else the state's active profile, else `minimal-solo-mode`. Writes nothing.
+    /// A profile that is not (yet) in force, checked against this runtime: `profile`, else the named one,
+    /// else the state's active profile, else `minimal-solo-mode`.
+    ///
+    /// Writes nothing.
     public static func candidate(_ options: Options, profile: String? = nil) throws -> Deployment {
         let request = try options.request(profile: profile ?? options.namedProfile?.name ?? "minimal-solo-mode")
         if profile == nil, options.namedProfile == nil,

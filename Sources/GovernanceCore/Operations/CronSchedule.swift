@@ -55,9 +55,11 @@ public struct CronSchedule: Sendable, Equatable {
         }
     }
 
-    /// The job's command, as cron's `/bin/sh` reads it: every value single-quoted, `%` escaped
-    /// (cron turns a bare `%` into a newline). It names no profile: the tick runs the state's
-    /// active profile, so an activation or a rollback takes effect at the next run.
+    /// The job's command, as cron's `/bin/sh` reads it: every value single-quoted, `%` escaped (cron turns
+    /// a bare `%` into a newline).
+    ///
+    /// It names no profile: the tick runs the state's active profile, so an activation or a rollback takes
+    /// effect at the next run.
     public var command: String {
         // Files the tick's shell creates (the log) are private, like everything else rgov writes.
         var words: [String] = ["umask", "077;"]

@@ -75,7 +75,8 @@ public struct Doctor {
             } else {
                 add(
                     "profile", .warn, "no active profile yet: the first run takes " + valid,
-                    fix: "rgov activate \(d.profileReference.split(separator: "@").first ?? "PROFILE") --state \(state) "
+                    fix:
+                        "rgov activate \(d.profileReference.split(separator: "@").first ?? "PROFILE") --state \(state) "
                         + "--by NAME --reason TEXT")
             }
         case .failure(let error):
@@ -148,7 +149,9 @@ public struct Doctor {
                 loose.append("\(path) is \(String(st.mode, radix: 8))")
             }
             guard kind == .directory else { return }
-            if !Sys.isWritableDirectory(path) { broken.append("\(path) is not usable by \(StateOwner.effectiveUserName)") }
+            if !Sys.isWritableDirectory(path) {
+                broken.append("\(path) is not usable by \(StateOwner.effectiveUserName)")
+            }
             guard depth < 2, let names = try? Sys.listDirectory(path) else { return }
             for name in names.sorted() { visit(layout.file(name, in: path), depth: depth + 1) }
         }
@@ -160,13 +163,16 @@ public struct Doctor {
             }
         }
         if broken.isEmpty {
-            add("layout", .ok, "every folder is a folder, owned by and usable by the owner, and no entry is a link", nil)
+            add(
+                "layout", .ok, "every folder is a folder, owned by and usable by the owner, and no entry is a link", nil
+            )
         } else {
             let shown = Array(Set(broken)).sorted()
             add(
                 "layout", .fail,
                 shown.prefix(8).joined(separator: "; ") + (shown.count > 8 ? "; and \(shown.count - 8) more" : ""),
-                "move each aside (mv PATH PATH.aside); the next run makes the folders again, or: chown -R OWNER \(state)")
+                "move each aside (mv PATH PATH.aside); the next run makes the folders again, or: chown -R OWNER \(state)"
+            )
         }
         if loose.isEmpty {
             add("modes", .ok, "folders 0700, files 0600 (\(seen) entries checked)", nil)
@@ -235,7 +241,8 @@ public struct Doctor {
                 add(
                     "scheduler profile", .warn,
                     "the cron job pins --profile \(pinned); the state runs its active profile "
-                        + "\(deployment?.profileReference ?? "(unknown)"), and a tick given another exits 78", reinstall)
+                        + "\(deployment?.profileReference ?? "(unknown)"), and a tick given another exits 78", reinstall
+                )
             }
             if let deployment { checkJob(job, deployment: deployment, fix: reinstall, add: add) }
             return

@@ -39,7 +39,8 @@ public enum EnvironmentContract {
         [
             Variable(
                 name: "RGOV_STATE_DIR", defaultValue: "./state", readBy: "every executable",
-                valid: "a state folder made by rgov init (a missing one is refused, exit 66); --state wins", role: .setting,
+                valid: "a state folder made by rgov init (a missing one is refused, exit 66); --state wins",
+                role: .setting,
                 check: { value in
                     if let problem = nonEmpty(value) { return problem }
                     let kind = Sys.kind(value)

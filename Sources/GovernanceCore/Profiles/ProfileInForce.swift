@@ -1,8 +1,9 @@
 import Foundation
 
-/// A state is the deployment: it exists because `rgov init` made it, it has one owner (the owner
-/// of its folder), and one profile in force (its active profile, by content hash). Every stage,
-/// verb, check and metric of a state uses that profile; nothing a caller names replaces it.
+/// A state is the deployment: it exists because `rgov init` made it, it has one owner (the owner of its
+/// folder), and one profile in force (its active profile, by content hash).
+///
+/// Every stage, verb, check and metric of a state uses that profile; nothing a caller names replaces it.
 public enum StateAccess {
     /// The state folder must exist: only `rgov init` (or the first tick's `--missions-from`)
     /// makes one, so a mistyped `--state` creates nothing.
@@ -51,10 +52,12 @@ extension Deployment {
         }
     }
 
-    /// The deployment in force on a state: its active profile. A named profile must be that one
-    /// (the same content hash), or the run is refused (exit 78) before anything is written. A
-    /// state with no active profile yet takes the named one, else `minimal-solo-mode`; `adoptAs`
-    /// records that as the state's first activation by that run (a reader records nothing).
+    /// The deployment in force on a state: its active profile.
+    ///
+    /// A named profile must be that one (the same content hash), or the run is refused (exit 78) before
+    /// anything is written. A state with no active profile yet takes the named one, else
+    /// `minimal-solo-mode`; `adoptAs` records that as the state's first activation by that run (a reader
+    /// records nothing).
     public static func inForce(_ request: Request, named: NamedProfile?, adoptAs run: String?) throws -> Deployment {
         let layout = StateLayout(root: request.stateDirectory)
         let lifecycle = ProfileLifecycle(layout: layout, clock: request.clock)
@@ -81,14 +84,16 @@ extension Deployment {
                 // Another run put its profile in force first: this run is judged against that one.
                 return try inForce(request, named: named, adoptAs: nil)
             }
-            Log.info(run, "\(layout.root) had no active profile; \(deployment.profileReference) is now in force (\(source))")
+            Log.info(
+                run, "\(layout.root) had no active profile; \(deployment.profileReference) is now in force (\(source))")
         }
         return deployment
     }
 }
 
-/// What `rgov init` records in a new state (`state.json`): when it was made, by whom, for which
-/// owner. The owner is the folder's owner; doctor compares the two.
+/// What `rgov init` records in a new state (`state.json`): when it was made, by whom, for which owner.
+///
+/// The owner is the folder's owner; doctor compares the two.
 public struct StateRecord: Codable, Sendable, Equatable {
     public var schema = "rgov.state/v1"
     public var created_at: Date
@@ -109,11 +114,12 @@ public enum StateInit {
         public var activation: ProfileLifecycleEvent
     }
 
-    /// Creates `deployment`'s state folder (0700; as root, for `owner` when given), records it,
-    /// and puts `deployment`'s profile in force. A folder made by hand, with no active profile,
-    /// is taken as it is; a state that already has an active profile is refused (exit 65).
-    public static func create(_ deployment: Deployment, owner: StateOwner?, by: String, reason: String) throws -> Made
-    {
+    /// Creates `deployment`'s state folder (0700; as root, for `owner` when given), records it, and puts
+    /// `deployment`'s profile in force.
+    ///
+    /// A folder made by hand, with no active profile, is taken as it is; a state that already has an active
+    /// profile is refused (exit 65).
+    public static func create(_ deployment: Deployment, owner: StateOwner?, by: String, reason: String) throws -> Made {
         let layout = deployment.layout
         let lifecycle = ProfileLifecycle(layout: layout, clock: deployment.clock)
         if Sys.exists(layout.root), let active = lifecycle.active() {

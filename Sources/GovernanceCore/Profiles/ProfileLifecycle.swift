@@ -100,9 +100,10 @@ public struct ProfileLifecycle {
                 + "--by NAME --reason TEXT")
     }
 
-    /// Records the profile a run was given as the state's first active profile (a state made by
-    /// hand or by an older rgov has none): from then on it is the profile in force. Nil when
-    /// another run put one in force first (runs started together agree on one).
+    /// Records the profile a run was given as the state's first active profile (a state made by hand or by
+    /// an older rgov has none): from then on it is the profile in force.
+    ///
+    /// Nil when another run put one in force first (runs started together agree on one).
     public func adopt(_ deployment: Deployment, by run: String, source: String) throws -> ProfileLifecycleEvent? {
         try layout.prepare()
         return try StageLock.exclusively(layout.lockFile("profile-lifecycle")) {

@@ -49,8 +49,10 @@ public struct StateLayout: Sendable {
     /// Activation and rollback records.
     public var profileHistory: String { root + "/profile-history" }
     public var activeProfile: String { root + "/active-profile.json" }
-    /// Each profile put in force, as its operator wrote it (secrets included), by the SHA-256 of
-    /// its redacted snapshot: what the stages and verbs run. Private (0600), never exported.
+    /// Each profile put in force, as its operator wrote it (secrets included), by the SHA-256 of its
+    /// redacted snapshot: what the stages and verbs run.
+    ///
+    /// Private (0600), never exported.
     public var privateProfiles: String { root + "/profile-private" }
     public func privateProfile(_ sha256: String) -> String { privateProfiles + "/" + sha256 + ".yaml" }
     /// What `rgov init` recorded: when the state was made, by whom, for which owner.

@@ -19,8 +19,10 @@ public struct Invoker: Sendable {
     }()
 }
 
-/// The owner of a state folder: the owner of the folder itself. Everything rgov writes in a state
-/// is the owner's; root acts on a state as its owner, anyone else is refused.
+/// The owner of a state folder: the owner of the folder itself.
+///
+/// Everything rgov writes in a state is the owner's; root acts on a state as its owner, anyone else is
+/// refused.
 public struct StateOwner: Sendable, Equatable {
     public let uid: UInt32
     public let gid: UInt32
@@ -72,7 +74,9 @@ public struct StateOwner: Sendable, Equatable {
         _ = Invoker.current
         let label = "the owner of the state (\(name), uid \(uid))"
         if let pw = getpwuid(uid), let user = pw.pointee.pw_name {
-            guard initgroups(user, gid) == 0 else { throw SystemCallError(call: "initgroups", path: label, errno: errno) }
+            guard initgroups(user, gid) == 0 else {
+                throw SystemCallError(call: "initgroups", path: label, errno: errno)
+            }
         } else {
             guard setgroups(0, nil) == 0 else { throw SystemCallError(call: "setgroups", path: label, errno: errno) }
         }

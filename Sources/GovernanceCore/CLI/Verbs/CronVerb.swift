@@ -39,6 +39,7 @@ extension Verb {
         }
         let state = Doctor.absolutePath(options.stateDirectory)
         let table = CronTable(file: options.value("crontab-file"))
+        if action == "install" { try StateAccess.requireExisting(StateLayout(root: state)) }
         var current = try table.read()
         switch action {
         case "show":
@@ -56,7 +57,6 @@ extension Verb {
             return 0
         default:
             let layout = StateLayout(root: state)
-            try StateAccess.requireExisting(layout)
             if let named = options.namedProfile,
                 ProfileLifecycle(layout: layout, clock: try options.clock()).active() == nil
             {

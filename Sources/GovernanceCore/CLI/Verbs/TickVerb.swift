@@ -33,7 +33,8 @@ extension Verb {
             // The first command of the README is one command: a first tick that brings missions
             // makes its state, as `rgov init` would, and says so.
             let made = try StateInit.create(
-                try Deployment.candidate(options), owner: nil, by: Sys.userName(), reason: "first rgov tick --missions-from")
+                try Deployment.candidate(options), owner: nil, by: Sys.userName(),
+                reason: "first rgov tick --missions-from")
             if !options.json { Sys.writeStandardOutput(StateInit.describe(made) + "\n") }
         }
         let deployment = try Deployment.inForce(options, run: "rgov tick")
