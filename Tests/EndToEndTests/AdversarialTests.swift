@@ -220,13 +220,24 @@ import Testing
 
     // MARK: 7. late ack evidence
 
+    /// A command sender that exits 0: each notice is sent, unconfirmed (a relay may ack it later).
+    static func sentUnconfirmed(_ h: Harness) throws {
+        try h.importExamples()
+        let script = try h.script("relay-send", "cat > /dev/null; exit 0")
+        let relay = try SenderTests.profile(
+            h, "relay",
+            sender: "      mode: command\n      timeout_ms: 5000\n      binding:\n        command: [\(script)]\n")
+        #expect(try h.tick(profile: relay).status == 0)
+        #expect(try h.notices().allSatisfy { $0.state_reason == "sent_unconfirmed" || $0.state == .prepared })
+    }
+
     @Test func lateAckEvidencePromotesAMatchingNoticeAndAForgeryIsQuarantined() throws {
         let h = try Harness()
-        try h.importExamples()
-        #expect(try h.tick().status == 0)  // dry-run: pending_external_send, dry_run
+        try Self.sentUnconfirmed(h)
         var notices = try h.notices()
-        let target = try #require(notices.first)
-        let other = try #require(notices.last)
+        let pending = notices.filter { $0.state == .pending_external_send }
+        let target = try #require(pending.first)
+        let other = try #require(pending.last)
         let handoff = try CanonicalJSON.decode(
             SpoolHandoff.self, from: try Sys.readFile(h.layout.spool + "/" + target.notice_id + ".json"))
         func drop(_ name: String, _ notice: String, key: String) throws {
@@ -256,9 +267,8 @@ import Testing
     /// even on a later day, continues the notice's chain from that receipt.
     @Test func aLateAckInterruptedAfterItsReceiptConvergesOnAWholeChain() throws {
         let h = try Harness()
-        try h.importExamples()
-        #expect(try h.tick().status == 0)
-        let target = try #require(try h.notices().first)
+        try Self.sentUnconfirmed(h)
+        let target = try #require(try h.notices().first { $0.state == .pending_external_send })
         let handoff = try CanonicalJSON.decode(
             SpoolHandoff.self, from: try Sys.readFile(h.layout.spoolHandoff(target.notice_id)))
         let ack: JSONValue = .object([

@@ -626,9 +626,15 @@ public enum AuditVerify {
                         + "not an operator of \(inForce.reference) (\(operators.joined(separator: ", ")))")
             }
         case .external_ack:
-            break
+            problems += checkExternalAck(n, receipts: receipts)
         }
         return problems
+    }
+
+    /// A late ack is proof only of a message a sender sent: its notice has the receipt of that send.
+    static func checkExternalAck(_ n: Notice, receipts: [Receipt]) -> [String] {
+        guard n.ack_evidence?.kind == .external_ack, !receipts.contains(where: \.recordsASend) else { return [] }
+        return ["notice \(n.notice_id): an external_ack, but no sender ever sent it (no receipt of a send)"]
     }
 
     /// The notice's records (its transitions and its receipts) must form one unbroken chain from

@@ -72,6 +72,9 @@ public struct StateCheck: Sendable {
             for problem in AuditVerify.checkChain(notice, receipts: receipts[id] ?? []) {
                 violate("chain", seen[id] ?? id, problem)
             }
+            for problem in AuditVerify.checkExternalAck(notice, receipts: receipts[id] ?? []) {
+                violate("evidence", seen[id] ?? id, problem)
+            }
         }
         // Attempts: one in flight is recoverable while its notice exists; a filed one has its receipt.
         for path in try layout.files(in: layout.inflightAttempts) {

@@ -10,6 +10,17 @@ struct LateAck: Codable {
     var by: String
 }
 
+extension Receipt {
+    /// Whether this receipt records a send that reached, or may have reached, a channel.
+    ///
+    /// An attempt of a sender other than dry-run that ended sent (unconfirmed) or with its outcome
+    /// unknown: only such a message can have a receiver whose ack is proof.
+    public var recordsASend: Bool {
+        attempt_id != nil && sender_mode != SenderMode.dryRun.rawValue
+            && ["sent_unconfirmed", "outcome_unknown"].contains(reason)
+    }
+}
+
 extension NoticeLedger {
     /// Promotes each waiting notice to `acked` on late evidence that matches it (its idempotency
     /// key, a message id, who), receipt first, and archives the evidence by day.
@@ -52,6 +63,18 @@ extension NoticeLedger {
         let notice = try store.read(noticePath)
         guard notice.state == .pending_external_send || notice.state == .dispatched else {
             throw RgovError.data("notice \(notice.notice_id) is \(notice.state.rawValue), not waiting for an ack")
+        }
+        if notice.hold != nil {
+            // Held by an operator: the evidence waits until the notice is released.
+            throw NoticeChanged(noticeID: notice.notice_id, reason: "it is held")
+        }
+        let receipts = try layout.receiptFiles(of: notice.notice_id).map {
+            try CanonicalJSON.decode(Receipt.self, from: try Sys.readFile($0, limit: 8 << 20))
+        }
+        guard receipts.contains(where: \.recordsASend) else {
+            throw RgovError.data(
+                "notice \(notice.notice_id) was never sent by a sender (\(notice.state.rawValue), \(notice.state_reason)): "
+                    + "a late ack proves only a message a sender sent")
         }
         guard let handoff = handoff(of: notice) else {
             throw RgovError.data("notice \(notice.notice_id) has no spool handoff to match")

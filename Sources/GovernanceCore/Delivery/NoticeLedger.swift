@@ -70,7 +70,8 @@ public struct NoticeLedger: Sendable {
             spool_id: notice.notice_id, notice_id: notice.notice_id, mission_id: notice.mission_id,
             task_id: notice.task_id, correlation_id: notice.correlation_id, rule_id: notice.rule_id,
             severity: notice.severity, target: notice.target,
-            idempotency_key: Identifier.derived("idem", notice.notice_id), message: notice.message, sender_mode: mode,
+            // Random, once per handoff: a late ack must present what only the message's receiver saw.
+            idempotency_key: Identifier.random("idem"), message: notice.message, sender_mode: mode,
             dispatched_at: now, dispatched_by: by, profile: stamp.profile, capability_descriptor: stamp.descriptor,
             profile_sha256: stamp.profileSHA256)
         let (created, stored) = try MissionChain(layout: layout).publish(

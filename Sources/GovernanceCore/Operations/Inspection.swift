@@ -2,6 +2,9 @@ import Foundation
 
 /// `rgov ls` and `rgov show`: read-only views of the queue, as postqueue -p and postcat give.
 public struct Inspection: Sendable {
+    /// An idempotency key as `rgov show` prints it: `sha256:` and the first 12 hex digits of its hash.
+    static func masked(_ key: String) -> String { "sha256:" + SHA256.hex(of: key).prefix(12) }
+
     public let layout: StateLayout
     public let now: Date
 
@@ -80,10 +83,13 @@ public struct Inspection: Sendable {
         }
         if mission != nil { files["mission"] = missionPath }
         let spoolPath = layout.locate(notice.notice_id, in: layout.spool) ?? layout.spoolHandoff(notice.notice_id)
-        let spool = (try? Sys.readFile(spoolPath, limit: 8 << 20)).flatMap {
+        var spool = (try? Sys.readFile(spoolPath, limit: 8 << 20)).flatMap {
             try? CanonicalJSON.decode(SpoolHandoff.self, from: $0)
         }
         if spool != nil { files["spool"] = spoolPath }
+        // The idempotency key is what only the message's receiver knows (a late ack presents it):
+        // shown by its hash alone.
+        if let key = spool?.idempotency_key { spool?.idempotency_key = Self.masked(key) }
         return Chain(
             notice: notice, mission: mission,
             event: find(CanonicalEvent.self, in: layout.events, name: notice.event_id, key: "event"),
@@ -92,6 +98,11 @@ public struct Inspection: Sendable {
             attempts: decoded(
                 SenderAttempt.self, (try? layout.attemptFiles(of: notice.notice_id, inflight: true)) ?? []
             )
+            .map { attempt in
+                var shown = attempt
+                shown.idempotency_key = Self.masked(attempt.idempotency_key)
+                return shown
+            }
             .sorted {
                 $0.attempt_number < $1.attempt_number
             },
@@ -126,7 +137,8 @@ public struct Inspection: Sendable {
                     + "prev \(t.prev_sha256.prefix(12))")
         }
         if let s = c.spool {
-            lines.append("spool \(s.spool_id): \(s.sender_mode) to \(f(s.target)), key \(s.idempotency_key)")
+            lines.append(
+                "spool \(s.spool_id): \(s.sender_mode) to \(f(s.target)), key \(s.idempotency_key)")
         }
         for a in c.attempts {
             lines.append(

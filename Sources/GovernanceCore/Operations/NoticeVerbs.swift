@@ -25,11 +25,13 @@ extension OperatorDesk {
     public func ack(_ id: String, note: String?) throws -> Notice {
         try authorize("ack", target: id, reason: note)
         guard let (path, notice) = try select(id).first else { throw RgovError(.noInput, "no notice \(id)") }
-        guard notice.state == .dispatched || notice.state == .pending_external_send else {
+        // Handed to a sender: an attempt concluded, or one is under way (the ledger then says so).
+        let handed = try notice.attempts > 0 || !layout.attemptFiles(of: notice.notice_id, inflight: true).isEmpty
+        guard notice.state == .dispatched || notice.state == .pending_external_send, handed else {
             let why =
                 notice.state.isFinal
                 ? "it is already \(notice.state.rawValue) (final)"
-                : "it was never handed to a sender (\(notice.state.rawValue))"
+                : "it was never handed to a sender (\(notice.state.rawValue), \(notice.state_reason); no attempt concluded)"
             try record(
                 "ack", target: id, reason: note, allowed: true, result: "refused: \(why)", missions: [notice.mission_id]
             )

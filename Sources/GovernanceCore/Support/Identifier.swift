@@ -21,6 +21,15 @@ public enum Identifier {
         prefix + "-" + String(SHA256.hex(of: parts.joined(separator: "\u{1f}")).prefix(24))
     }
 
+    /// An id no one can compute from anything else: `prefix-` and 24 random hex digits.
+    ///
+    /// 96 bits from the system's generator: what only the receiver of a message can know.
+    public static func random(_ prefix: String) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<12).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return prefix + "-" + bytes.map { String(format: "%02x", $0) }.joined()
+    }
+
     /// A short, printable rendering of untrusted text for error messages.
     public static func quoted(_ text: String, limit: Int = 80) -> String {
         "\"" + TerminalText.field(text, limit: limit) + "\""
