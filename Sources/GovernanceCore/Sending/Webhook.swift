@@ -2,7 +2,8 @@ import Foundation
 
 /// What one HTTP POST came to, as the webhook binding reads it.
 public enum HTTPOutcome: Sendable, Equatable {
-    /// The server answered; header names are lowercased.
+    /// The server answered; header names are lowercased. A redirect (3xx) is an answer too: it is
+    /// never followed.
     case response(status: Int, headers: [String: String])
     /// No connection was made: nothing was sent.
     case notConnected(detail: String)
@@ -23,6 +24,11 @@ public protocol HTTPTransport: Sendable {
 /// Only 2xx counts as sent; 408, 429 and 5xx are temporary (honouring `Retry-After`); other 4xx
 /// are permanent; a timeout or a connection lost after the request went out is outcome unknown;
 /// a connection that could not be made is temporary (nothing was sent).
+///
+/// A redirect is not followed (the message and its credential headers go to the configured URL
+/// only) and is not a send: 302, 303 and 307 say "elsewhere, for now" and are temporary; 301, 308
+/// and any other 3xx say the URL moved and are permanent (blocked until the binding is fixed).
+/// The receipt keeps the status and the `Location`.
 public struct Webhook: Sendable {
     public var url: URL
     /// Header values; `env:NAME` takes the value from the environment (secrets stay out of files).
@@ -119,6 +125,16 @@ public struct Webhook: Sendable {
             return SenderResult(
                 notice_id: id, mode: mode, ok: true, sent: true, acked: false,
                 message_id: answer["x-message-id"], reason: "sent", detail: "HTTP \(code)")
+        }
+        if (300..<400).contains(code) {
+            // Temporary: "elsewhere, for now"; any other 3xx says the URL itself moved.
+            let temporary = [302, 303, 307].contains(code)
+            let location = answer["location"].map { "to " + Identifier.quoted($0, limit: 200) } ?? "without a Location"
+            return SenderResult(
+                notice_id: id, mode: mode, ok: false, sent: false, acked: false, reason: "http_\(code)",
+                retryable: temporary,
+                detail: "HTTP \(code) redirect \(location), not followed (rgov posts only to the configured url)"
+                    + (temporary ? "; temporary" : "; permanent: fix the binding's url"))
         }
         if code == 408 || code == 429 || code >= 500 {
             let retryAfter = answer["retry-after"].flatMap {

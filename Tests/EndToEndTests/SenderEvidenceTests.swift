@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+
+@testable import GovernanceCore
+
+/// What a send's records say must be what happened, and a sender must not reach past its send:
+/// redirects are not followed, a reply body is read only so far, a failed sender's receipt says how
+/// it failed, and nothing a sender starts outlives it or sees the bridge's descriptors.
+@Suite struct SenderEvidenceTests {
+    /// A loopback receiver of its own in `h.dir/name/`, so a test can run two side by side.
+    static func receiver(_ h: Harness, named name: String) throws -> (base: String, port: String, log: String) {
+        let dir = h.dir + "/" + name
+        try Sys.makeDirectory(dir)
+        let portFile = dir + "/port"
+        let log = dir + "/requests.jsonl"
+        let start = try h.script(
+            name + "/start-receiver.sh",
+            "setsid python3 \(Harness.repoRoot)/Tests/fixtures/http_receiver.py \(portFile) \(log) > /dev/null 2>&1 < /dev/null &"
+        )
+        _ = try ChildProcess.run(ChildSpec(executable: start, arguments: [], deadline: 10))
+        for _ in 0..<400 where Sys.kind(portFile) != .regular { Sys.sleep(milliseconds: 25) }
+        let port = String(decoding: try Sys.readFile(portFile), as: UTF8.self)
+        return ("http://127.0.0.1:" + port, port, log)
+    }
+
+    func tick(_ h: Harness, _ profile: String, env: [String: String] = [:]) throws -> Harness.Run {
+        let run = try h.run("rgov", ["tick", "--profile", profile], env: env)
+        #expect(run.status == 0, "\(run.stderr)\(run.stdout)")
+        return run
+    }
+
+    func notice(_ h: Harness) throws -> Notice { try #require(try h.notices().first { $0.notice_kind == .finding }) }
+
+    // MARK: 1. a redirect is not a send
+
+    /// A webhook answering 3xx: the redirect is not followed.
+    ///
+    /// Neither the message nor the credential reaches the other origin; the receipt names the
+    /// status and where it pointed. 307 (and 302, 303) may work later: retried. 308 (and 301)
+    /// says the URL moved: blocked.
+    @Test(arguments: [
+        (307, DeliveryState.pending_external_send, "temporary_failure"), (308, .blocked, "http_308"),
+    ])
+    func aRedirectIsNotASend(code: Int, state: DeliveryState, reason: String) throws {
+        let h = try Harness()
+        try SenderTests.oneNotice(h)
+        let other = try Self.receiver(h, named: "other")
+        let origin = try Self.receiver(h, named: "origin")
+        let profile = try SenderTests.profile(
+            h, "hook",
+            sender: "      mode: webhook\n      timeout_ms: 5000\n      binding:\n"
+                + "        url: \"\(origin.base)/redirect-\(code)-\(other.port)\"\n"
+                + "        headers:\n          Authorization: \"env:HOOK_TOKEN\"\n")
+        _ = try tick(h, profile, env: ["HOOK_TOKEN": "Bearer s3cret-hook-token"])
+        #expect(SenderTests.requests(origin.log).count == 1, "the configured URL got the request")
+        #expect(SenderTests.requests(other.log).isEmpty, "nothing, and no credential, reached the other origin")
+        let n = try notice(h)
+        #expect(n.state == state && n.state_reason == reason, "\(n.state) \(n.state_reason)")
+        #expect(n.state_reason != "sent_unconfirmed")
+        #expect((n.next_attempt_at != nil) == (code == 307), "a temporary redirect is retried, a permanent one is not")
+        let receipt = try #require(try h.receipts().first { $0.notice_id == n.notice_id })
+        let detail = try #require(receipt.sender_detail)
+        #expect(detail.hasPrefix("http_\(code): HTTP \(code)"), "\(detail)")
+        #expect(detail.contains("http://127.0.0.1:\(other.port)/ok"), "the Location is named: \(detail)")
+        let show = try h.run("rgov", ["show", n.notice_id])
+        #expect(show.stdout.contains("the sender said: http_\(code): HTTP \(code)"), "\(show.stdout)")
+    }
+}
