@@ -11,7 +11,9 @@ import GovernanceCore
 /// FoundationNetworking and the libraries behind it.
 ///
 /// A redirect is never followed: the 3xx itself is the answer (`Webhook` judges it), so neither
-/// the message nor a credential header reaches another origin.
+/// the message nor a credential header reaches another origin. A reply body is read up to
+/// `HTTPOutcome.replyBodyLimit` bytes; past that the request is cancelled (the connection
+/// closed) and the status kept, so a huge or endless body costs no memory.
 public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     /// One session per timeout, so a batch reuses its connections.
     private var sessions: [Double: URLSession] = [:]
@@ -39,10 +41,14 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     final class Exchange: @unchecked Sendable {
         var response: HTTPURLResponse?
         var error: URLError?
+        var bodyBytes = 0
+        /// The body went past the limit and the request was cancelled for it.
+        var cut = false
         let done = DispatchSemaphore(value: 0)
     }
 
-    /// The delegate of every session: it refuses redirects and keeps each answer's status.
+    /// The delegate of every session: it refuses redirects, counts and drops the reply body, and
+    /// cancels a request whose body goes past the limit.
     final class Exchanges: NSObject, URLSessionDataDelegate, @unchecked Sendable {
         private let lock = NSLock()
         private var byTask: [ObjectIdentifier: Exchange] = [:]
@@ -52,6 +58,8 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
             lock.withLock { byTask[ObjectIdentifier(task)] = exchange }
             return exchange
         }
+
+        private func exchange(_ task: URLSessionTask) -> Exchange? { lock.withLock { byTask[ObjectIdentifier(task)] } }
 
         func urlSession(
             _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
@@ -68,6 +76,20 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
         ) {
             lock.withLock { byTask[ObjectIdentifier(dataTask)]?.response = response as? HTTPURLResponse }
             completionHandler(.allow)
+        }
+
+        func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+            guard let exchange = exchange(dataTask) else { return }
+            let over = lock.withLock { () -> Bool in
+                exchange.bodyBytes += data.count
+                guard exchange.bodyBytes > HTTPOutcome.replyBodyLimit, !exchange.cut else { return false }
+                exchange.cut = true
+                return true
+            }
+            // Not here: `cancel` waits for the session's work queue, which libcurl may keep busy
+            // reading for a while, and this queue must go on dropping what it delivers meanwhile
+            // (blocked, it would hold every chunk read until the cancel lands).
+            if over { DispatchQueue.global().async { dataTask.cancel() } }
         }
 
         func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
@@ -98,8 +120,8 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
                 )
             }
         }
-        // A status that arrived is the server's answer, though the body then ran out of time or
-        // lost its connection.
+        // A status that arrived is the server's answer, though the body was then cut, ran out of
+        // time or lost its connection.
         guard let response = exchange.response else {
             switch exchange.error?.code {
             case .cannotConnectToHost?, .cannotFindHost?, .dnsLookupFailed?:
@@ -114,6 +136,6 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
         for (name, value) in response.allHeaderFields {
             if let name = name as? String, let value = value as? String { fields[name.lowercased()] = value }
         }
-        return .response(status: response.statusCode, headers: fields)
+        return .response(status: response.statusCode, headers: fields, bodyCut: exchange.cut)
     }
 }

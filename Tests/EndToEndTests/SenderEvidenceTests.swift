@@ -65,4 +65,55 @@ import Testing
         let show = try h.run("rgov", ["show", n.notice_id])
         #expect(show.stdout.contains("the sender said: http_\(code): HTTP \(code)"), "\(show.stdout)")
     }
+
+    // MARK: 2. a bounded reply body
+
+    /// A receiver answering 200 with a 1 GiB body: the sender reads 64 KiB of it, hangs up, and
+    /// the send concludes on the status, in bounded memory.
+    @Test func aHugeReplyBodyIsCutAndTheSenderStaysSmall() throws {
+        let h = try Harness()
+        try SenderTests.oneNotice(h)
+        let receiver = try Self.receiver(h, named: "huge")
+        let profile = try SenderTests.webhookProfile(h, "hook", url: receiver.base + "/huge", timeoutMs: 60000)
+        // Peak RSS (KiB) of the children of a wrapper: of rgov-sender alone, and of the whole tick.
+        let measure =
+            "import resource,subprocess,sys\nr=subprocess.run(sys.argv[2:])\n"
+            + "open(sys.argv[1],'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+            + "sys.exit(r.returncode)"
+        try DurableFile.write(Data(measure.utf8), to: h.dir + "/measure.py")
+        let sender = try h.script(
+            "measured-sender.sh",
+            "exec python3 \(h.dir)/measure.py \(h.dir)/sender.rss \(Harness.bin)/rgov-sender \"$@\"")
+        let run = try h.runProgram(
+            "/usr/bin/env",
+            [
+                "python3", h.dir + "/measure.py", h.dir + "/tick.rss", Harness.bin + "/rgov", "tick", "--state",
+                h.state,
+                "--profile", profile, "--now", Harness.now,
+            ], env: ["RGOV_SENDER_BIN": sender])
+        #expect(run.status == 0, "\(run.stderr)")
+        let senderKiB = try #require(Int(String(decoding: try Sys.readFile(h.dir + "/sender.rss"), as: UTF8.self)))
+        let tickKiB = try #require(Int(String(decoding: try Sys.readFile(h.dir + "/tick.rss"), as: UTF8.self)))
+        print("peak RSS: rgov-sender \(senderKiB / 1024) MB, the tick's processes \(tickKiB / 1024) MB")
+        #expect(senderKiB < 64 << 10, "rgov-sender peaked at \(senderKiB) KiB")
+        #expect(tickKiB < 128 << 10, "the tick peaked at \(tickKiB) KiB")
+        let n = try notice(h)
+        #expect(n.state_reason == "sent_unconfirmed", "a 2xx is a send, however long its body")
+        let receipt = try #require(try h.receipts().first { $0.notice_id == n.notice_id })
+        #expect(receipt.sender_detail?.contains("HTTP 200") == true, "\(receipt.sender_detail ?? "none")")
+        #expect(receipt.sender_detail?.contains("65536") == true, "the cut is said: \(receipt.sender_detail ?? "none")")
+    }
+}
+
+extension Harness {
+    /// Runs the program at `path` (a wrapper around an rgov executable) with the environment
+    /// `run` gives rgov's executables.
+    func runProgram(_ path: String, _ arguments: [String], env: [String: String] = [:]) throws -> Run {
+        var environment = ProcessInfo.processInfo.environment
+        for name in ["RGOV_STATE_DIR", "RGOV_PROFILE", "RGOV_FAULT", "RGOV_SENDER_BIN"] { environment[name] = nil }
+        for (k, v) in env { environment[k] = v }
+        let result = try ChildProcess.run(
+            ChildSpec(executable: path, arguments: arguments, environment: environment, deadline: 180))
+        return Run(status: result.status, stdout: result.stdoutText, stderr: result.stderrText)
+    }
 }
