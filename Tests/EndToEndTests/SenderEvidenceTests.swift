@@ -31,6 +31,15 @@ import Testing
 
     func notice(_ h: Harness) throws -> Notice { try #require(try h.notices().first { $0.notice_kind == .finding }) }
 
+    /// A command sender running `body` (after reading its input).
+    static func commandProfile(_ h: Harness, _ body: String, timeoutMs: Int = 5000) throws -> String {
+        let script = try h.script("send.sh", "cat > /dev/null; " + body)
+        return try SenderTests.profile(
+            h, "cmd",
+            sender:
+                "      mode: command\n      timeout_ms: \(timeoutMs)\n      binding:\n        command: [\(script)]\n")
+    }
+
     // MARK: 1. a redirect is not a send
 
     /// A webhook answering 3xx: the redirect is not followed.
@@ -102,6 +111,29 @@ import Testing
         let receipt = try #require(try h.receipts().first { $0.notice_id == n.notice_id })
         #expect(receipt.sender_detail?.contains("HTTP 200") == true, "\(receipt.sender_detail ?? "none")")
         #expect(receipt.sender_detail?.contains("65536") == true, "the cut is said: \(receipt.sender_detail ?? "none")")
+    }
+
+    // MARK: 3. receipts say what happened
+
+    /// A command sender that fails says so in the receipt, in its own terms (exit status, the
+    /// deadline), and `rgov show` prints it: never "sent" for a send that failed.
+    @Test(arguments: [
+        ("exit 75", "temporary_failure", "exit 75"), ("exit 3", "sender_failed", "exit 3"),
+        ("trap '' TERM; sleep 30", "outcome_unknown", "deadline"),
+    ])
+    func aFailedSendersReceiptSaysHowItFailed(body: String, reason: String, said: String) throws {
+        let h = try Harness()
+        try SenderTests.oneNotice(h)
+        let (marker, env) = Harness.marked()
+        _ = try tick(h, try Self.commandProfile(h, body, timeoutMs: 500), env: env)
+        #expect(Harness.noneLeft(carrying: marker))
+        let n = try notice(h)
+        #expect(n.state_reason == reason)
+        let receipt = try #require(try h.receipts().first { $0.notice_id == n.notice_id })
+        let detail = try #require(receipt.sender_detail, "the receipt says what the sender did")
+        #expect(detail.contains(said) && !detail.hasPrefix("sent"), "\(detail)")
+        let show = try h.run("rgov", ["show", n.notice_id])
+        #expect(show.stdout.contains("the sender said: " + TerminalText.field(detail)), "\(show.stdout)")
     }
 }
 

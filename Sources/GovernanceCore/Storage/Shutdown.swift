@@ -52,12 +52,18 @@ public enum Shutdown {
     /// The exit status of a run that a stop signal ended (128 + the signal number).
     public static var exitStatus: Int32? { requested.map { 128 + $0 } }
 
-    /// `SIGTERM`'s name, for logs.
+    /// A signal's name (`SIGTERM`), for logs and receipts.
     public static func name(of signal: Int32) -> String {
         switch signal {
         case SIGTERM: return "SIGTERM"
         case SIGINT: return "SIGINT"
         case SIGHUP: return "SIGHUP"
+        case SIGKILL: return "SIGKILL"
+        case SIGSEGV: return "SIGSEGV"
+        case SIGABRT: return "SIGABRT"
+        case SIGILL: return "SIGILL"
+        case SIGBUS: return "SIGBUS"
+        case SIGPIPE: return "SIGPIPE"
         default: return "signal \(signal)"
         }
     }
