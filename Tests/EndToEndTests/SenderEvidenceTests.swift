@@ -135,6 +135,38 @@ import Testing
         let show = try h.run("rgov", ["show", n.notice_id])
         #expect(show.stdout.contains("the sender said: " + TerminalText.field(detail)), "\(show.stdout)")
     }
+
+    // MARK: 4. senders stay contained
+
+    /// A sender that starts a grandchild in a session of its own (out of reach of its process
+    /// group), holding the sender's pipes or not: nothing of it outlives the run.
+    @Test(arguments: ["", " > /dev/null 2>&1 < /dev/null"])
+    func aGrandchildInItsOwnSessionDoesNotOutliveItsSender(redirect: String) throws {
+        let h = try Harness()
+        try SenderTests.oneNotice(h)
+        let (marker, env) = Harness.marked()
+        let profile = try Self.commandProfile(h, "setsid sh -c 'sleep 300'\(redirect) & echo '{\"ok\":true}'; exit 0")
+        _ = try tick(h, profile, env: env)
+        #expect(try notice(h).state_reason == "sent_unconfirmed")
+        #expect(Harness.noneLeft(carrying: marker), "left running: \(Harness.processes(carrying: marker))")
+    }
+
+    /// A sender starts with only 0, 1 and 2 open, even when rgov itself was started with a stray
+    /// descriptor (fd 7, not close-on-exec, as a careless cron wrapper leaves it).
+    @Test func aSenderSeesOnlyItsStandardDescriptors() throws {
+        let h = try Harness()
+        try SenderTests.oneNotice(h)
+        let profile = try Self.commandProfile(
+            h, "ls /proc/self/fd > \"$RGOV_CAPTURE/fds\"; echo '{\"ok\":true}'")
+        let wrapper = try h.script("stray-fd.sh", "exec 7< /dev/null; exec \"$@\"")
+        let run = try h.runProgram(
+            wrapper, [Harness.bin + "/rgov", "tick", "--state", h.state, "--profile", profile, "--now", Harness.now],
+            env: ["RGOV_CAPTURE": h.dir])
+        #expect(run.status == 0, "\(run.stderr)")
+        let fds = String(decoding: try Sys.readFile(h.dir + "/fds"), as: UTF8.self).split(separator: "\n")
+        // `ls` itself holds one more: the folder it lists.
+        #expect(fds.sorted() == ["0", "1", "2", "3"], "\(fds)")
+    }
 }
 
 extension Harness {
