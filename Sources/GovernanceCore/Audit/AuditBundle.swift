@@ -297,6 +297,9 @@ public enum AuditVerify {
 
     /// Checks a bundle folder or `.tar`; a `.tar` is read entry by entry into a private scratch
     /// folder with limits (`TarReader`) and the folder is removed afterwards, whatever happens.
+    ///
+    /// A stop signal (the caller installed `Shutdown`) ends it at the next entry or artifact with
+    /// `StopRequested`, after the scratch folder is removed.
     public static func verify(_ path: String, allowedSigners: String? = nil) throws -> Verification {
         var directory = path
         var scratch: String? = nil
@@ -320,8 +323,10 @@ public enum AuditVerify {
         } else {
             throw RgovError(.noInput, "\(path): no bundle folder or archive there")
         }
+        try Shutdown.checkpoint()
         var verification = Verification(problems: [])
         verification.problems = try check(directory, into: &verification)
+        try Shutdown.checkpoint()
         let signature = StateLayout.bundleSignature(directory)
         let signed = Sys.kind(signature) == .regular
         switch (signed, allowedSigners) {
@@ -399,6 +404,7 @@ public enum AuditVerify {
         var chainFiles: [(mission: String, ref: String, data: Data)] = []
         var records: [String: (ref: String, data: Data)] = [:]
         for artifact in manifest.artifacts {
+            try Shutdown.checkpoint()
             listed.insert(artifact.ref)
             guard !artifact.ref.contains(".."),
                 let data = try? Sys.readFile(StateLayout.bundleFile(artifact.ref, in: directory), limit: 64 << 20)
@@ -458,6 +464,7 @@ public enum AuditVerify {
             problems.append("manifest.json: acks_by_kind \(stated) disagrees with the bundled notices")
         }
         for notice in notices.values.sorted(by: { $0.notice_id < $1.notice_id }) {
+            try Shutdown.checkpoint()
             problems += checkDeliveryTruth(notice)
             problems += checkChain(notice, receipts: receipts.filter { $0.notice_id == notice.notice_id })
             // The exact profile by its hash where the notice names one; an edited profile that kept

@@ -87,8 +87,11 @@ public struct TarReader {
     }
 
     /// Writes `entries` under `folder` (private, 0700/0600), never following or making a link.
+    ///
+    /// A stop signal ends it between two entries (`StopRequested`); the caller removes the folder.
     public static func extract(_ entries: [Entry], into folder: String) throws {
         for entry in entries {
+            try Shutdown.checkpoint()
             let target = StateLayout.bundleFile(entry.path, in: folder)
             if entry.isDirectory {
                 try Sys.makeDirectory(target)

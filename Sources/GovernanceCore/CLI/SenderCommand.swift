@@ -11,7 +11,9 @@ public enum SenderCommand {
             dry_run); shim appends the message to STATE/outbox/shim-outbox.jsonl and acks it with a synthetic message
             id (a local trial sender); webhook POSTs the message as JSON to RGOV_WEBHOOK_URL with an Idempotency-Key
             header (headers from RGOV_WEBHOOK_HEADERS, each request's timeout RGOV_WEBHOOK_TIMEOUT_MS, up to
-            RGOV_WEBHOOK_CONCURRENCY requests at once, all set by the bridge). Asked to stop (SIGTERM, SIGINT or
+            RGOV_WEBHOOK_CONCURRENCY requests at once, all set by the bridge); it follows no redirect (a 3xx is
+            answered as such: 302, 303 and 307 retryable, any other blocked) and reads at most 64 KiB of a reply
+            body, then closes the connection and keeps the status. Asked to stop (SIGTERM, SIGINT or
             SIGHUP, which the bridge forwards), the webhook mode begins no other request, answers at once each handoff
             it never posted with reason stopped_before_send (not sent, retryable), lets the requests under way
             finish, and exits 128 + the signal number.

@@ -112,6 +112,11 @@ public enum StageCommand {
                 let report = try Dispatcher(deployment: deployment).run()
                 output = options.json ? CanonicalJSON.line(report) : Log.describe(report)
             case .bridge:
+                // Whatever a sender leaves running when it ends is re-parented here and ended.
+                if !Containment.becomeSubreaper() {
+                    Log.info(kind.executable, "cannot become a child subreaper; a sender's orphans may outlive it")
+                }
+                defer { Containment.endOrphans() }
                 let sender = Sys.environment("RGOV_SENDER_BIN") ?? PackageLayout.executable("rgov-sender")
                 var environment = ProcessInfo.processInfo.environment
                 environment[Shutdown.parentVariable] = nil

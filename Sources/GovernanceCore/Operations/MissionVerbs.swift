@@ -27,15 +27,36 @@ extension OperatorDesk {
     }
 
     /// Records an approval or rejection as a decision; the watchdog then treats the writeback so.
-    public func decide(_ writeback: String, mission: String?, approve: Bool, reason: String) throws -> WritebackApproval
+    ///
+    /// `writeback` is a writeback id, or `MISSION/WRITEBACK` as `rgov approvals` prints it (an id
+    /// that some mission has as it is wins: a runtime's writeback id may itself hold a `/`).
+    public func decide(_ named: String, mission missionOption: String?, approve: Bool, reason: String) throws
+        -> WritebackApproval
     {
         let action = approve ? "approve" : "reject"
-        try authorize(action, target: writeback, reason: reason)
+        try authorize(action, target: named, reason: reason)
         guard !reason.isEmpty else { throw UsageError("--reason is required") }
-        let owners = try missions().filter { m in (m.writebacks ?? []).contains { $0.writeback_id == writeback } }
+        let all = try missions()
+        var writeback = named
+        var mission = missionOption
+        if let slash = named.firstIndex(of: "/"),
+            !all.contains(where: { m in (m.writebacks ?? []).contains { $0.writeback_id == named } })
+        {
+            let prefix = String(named[..<slash])
+            if let missionOption, missionOption != prefix {
+                throw UsageError(
+                    "\(Identifier.quoted(named)) names mission \(prefix), but --mission says \(missionOption)")
+            }
+            mission = prefix
+            writeback = String(named[named.index(after: slash)...])
+        }
+        let owners = all.filter { m in (m.writebacks ?? []).contains { $0.writeback_id == writeback } }
             .filter { mission == nil || $0.mission_id == mission }
         guard let owner = owners.first else {
-            throw RgovError(.noInput, "no mission has writeback \(Identifier.quoted(writeback))")
+            throw RgovError(
+                .noInput,
+                mission.map { "mission \($0) has no writeback \(Identifier.quoted(writeback))" }
+                    ?? "no mission has writeback \(Identifier.quoted(writeback))")
         }
         guard owners.count == 1 else {
             throw UsageError(

@@ -118,6 +118,11 @@ public enum EnvironmentContract {
                 valid: "the tick's process id: a stage stops when that process dies", role: .internal,
                 check: wholeNumber),
             Variable(
+                name: Containment.variable, defaultValue: "set by rgov-bridge",
+                readBy: "rgov-bridge, in what a sender left running",
+                valid: "one send's mark, inherited by all it starts: what is left of it is ended when it ends",
+                role: .internal, check: nonEmpty),
+            Variable(
                 name: "RGOV_WEBHOOK_URL", defaultValue: "set by rgov-bridge", readBy: "rgov-sender --mode webhook",
                 valid: "the binding's url", role: .internal, check: nonEmpty),
             Variable(

@@ -133,8 +133,38 @@ public struct SenderRun: Sendable {
         var verdict = SendVerdict.judge(
             child, result: result, declaresAck: binding.declaresAck, runtimeHasAckReceipts: runtimeHasAckReceipts,
             at: now)
-        verdict.senderSaid = result.map { $0.reason + ($0.detail.map { ": " + $0 } ?? "") }
+        verdict.senderSaid = Self.said(child, result: result)
         return verdict
+    }
+
+    /// What the sender said about its send, for the receipt.
+    ///
+    /// Its own result when it ended cleanly; otherwise how it ended (the exit status, the signal,
+    /// the deadline, a stop), with any refusal it printed. Never a reading of its output as a
+    /// send when the process failed.
+    static func said(_ child: ChildResult, result: SenderResult?) -> String? {
+        let ms = Int((child.durationSeconds * 1000).rounded())
+        let ended = child.signaled ? "killed by \(Shutdown.name(of: child.status - 128))" : "exit \(child.status)"
+        let how: String
+        if child.timedOut {
+            how = "deadline: it was still running at its deadline and was stopped; \(ended) after \(ms) ms"
+        } else if child.interrupted {
+            how = "stopped: rgov was asked to stop while it ran and stopped it; \(ended) after \(ms) ms"
+        } else if child.signaled {
+            how = "signal: \(ended) after \(ms) ms"
+        } else {
+            switch child.status {
+            case 0:
+                return result.map { $0.reason + ($0.detail.map { ": " + $0 } ?? "") }
+                    ?? "exit 0 without a result for this notice"
+            case ExitCode.temporaryFailure.rawValue: how = "exit 75 (EX_TEMPFAIL): it asked to be retried later"
+            case ExitCode.configuration.rawValue: how = "exit 78 (EX_CONFIG): it refused its configuration"
+            default: how = "exit \(child.status): it failed"
+            }
+        }
+        // A refusal or an unknown outcome it printed before failing is in its own words too.
+        guard let result, !result.ok || result.outcome_unknown == true else { return how }
+        return how + "; it printed " + result.reason + (result.detail.map { ": " + $0 } ?? "")
     }
 
     private func spec(for handoffs: [SpoolHandoff]) throws -> ChildSpec {

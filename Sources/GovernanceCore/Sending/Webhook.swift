@@ -2,12 +2,17 @@ import Foundation
 
 /// What one HTTP POST came to, as the webhook binding reads it.
 public enum HTTPOutcome: Sendable, Equatable {
-    /// The server answered; header names are lowercased.
-    case response(status: Int, headers: [String: String])
+    /// The server answered; header names are lowercased. A redirect (3xx) is an answer too: it is
+    /// never followed. `bodyCut`: the reply body went past `replyBodyLimit`, and the rest of it was
+    /// not read (the connection was closed).
+    case response(status: Int, headers: [String: String], bodyCut: Bool = false)
     /// No connection was made: nothing was sent.
     case notConnected(detail: String)
     /// The request may have been written before the exchange failed (a timeout, a connection lost).
     case unknown(detail: String)
+
+    /// Bytes of a reply body read at most; the body itself is never kept.
+    public static let replyBodyLimit = 64 << 10
 }
 
 /// Posts one request: the one place HTTP happens.
@@ -23,6 +28,11 @@ public protocol HTTPTransport: Sendable {
 /// Only 2xx counts as sent; 408, 429 and 5xx are temporary (honouring `Retry-After`); other 4xx
 /// are permanent; a timeout or a connection lost after the request went out is outcome unknown;
 /// a connection that could not be made is temporary (nothing was sent).
+///
+/// A redirect is not followed (the message and its credential headers go to the configured URL
+/// only) and is not a send: 302, 303 and 307 say "elsewhere, for now" and are temporary; 301, 308
+/// and any other 3xx say the URL moved and are permanent (blocked until the binding is fixed).
+/// The receipt keeps the status and the `Location`.
 public struct Webhook: Sendable {
     public var url: URL
     /// Header values; `env:NAME` takes the value from the environment (secrets stay out of files).
@@ -102,6 +112,7 @@ public struct Webhook: Sendable {
         let id = handoff.notice_id
         let code: Int
         let answer: [String: String]
+        let cut: String
         switch outcome {
         case .notConnected(let detail):
             return SenderResult(
@@ -111,14 +122,25 @@ public struct Webhook: Sendable {
             return SenderResult(
                 notice_id: id, mode: mode, ok: false, sent: false, acked: false, reason: "outcome_unknown",
                 detail: detail, outcome_unknown: true)
-        case .response(let status, let headers):
+        case .response(let status, let headers, let bodyCut):
             code = status
             answer = headers
+            cut = bodyCut ? "; reply body cut at \(HTTPOutcome.replyBodyLimit) bytes" : ""
         }
         if (200..<300).contains(code) {
             return SenderResult(
                 notice_id: id, mode: mode, ok: true, sent: true, acked: false,
-                message_id: answer["x-message-id"], reason: "sent", detail: "HTTP \(code)")
+                message_id: answer["x-message-id"], reason: "sent", detail: "HTTP \(code)" + cut)
+        }
+        if (300..<400).contains(code) {
+            // Temporary: "elsewhere, for now"; any other 3xx says the URL itself moved.
+            let temporary = [302, 303, 307].contains(code)
+            let location = answer["location"].map { "to " + Identifier.quoted($0, limit: 200) } ?? "without a Location"
+            return SenderResult(
+                notice_id: id, mode: mode, ok: false, sent: false, acked: false, reason: "http_\(code)",
+                retryable: temporary,
+                detail: "HTTP \(code) redirect \(location), not followed (rgov posts only to the configured url)"
+                    + (temporary ? "; temporary" : "; permanent: fix the binding's url") + cut)
         }
         if code == 408 || code == 429 || code >= 500 {
             let retryAfter = answer["retry-after"].flatMap {
@@ -127,10 +149,10 @@ public struct Webhook: Sendable {
             return SenderResult(
                 notice_id: id, mode: mode, ok: false, sent: false, acked: false, reason: "http_\(code)",
                 retryable: true,
-                detail: "HTTP \(code)", retry_after_ms: retryAfter)
+                detail: "HTTP \(code)" + cut, retry_after_ms: retryAfter)
         }
         return SenderResult(
             notice_id: id, mode: mode, ok: false, sent: false, acked: false, reason: "http_\(code)",
-            detail: "HTTP \(code)")
+            detail: "HTTP \(code)" + cut)
     }
 }

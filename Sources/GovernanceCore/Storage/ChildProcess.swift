@@ -95,6 +95,9 @@ public enum ChildProcess {
         posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
         posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
+        // Only 0, 1 and 2 reach the child, whatever this process inherited or another thread is
+        // opening at this moment (a pipe is close-on-exec only once `fcntl` has run).
+        addCloseFrom(&actions, 3)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -113,20 +116,27 @@ public enum ChildProcess {
         posix_spawnattr_setsigdefault(&attributes, &defaults)
 
         let argv = [spec.executable] + spec.arguments
-        let environment = spec.environment ?? ProcessInfo.processInfo.environment
+        var environment = spec.environment ?? ProcessInfo.processInfo.environment
+        // In a process that contains its children (the bridge), each child is marked, and so is
+        // everything it starts: what is left of it when it ends is found and ended.
+        let marker = Containment.nextMarker()
+        if let marker { environment[Containment.variable] = marker }
         let envp = environment.map { "\($0.key)=\($0.value)" }.sorted()
         var pid: pid_t = 0
         var spawnResult: Int32 = 0
-        // ETXTBSY: a program written a moment ago can still be open for writing in a child that
-        // another thread is spawning (between its clone and its exec); that clears in microseconds.
-        for retry in 0..<50 {
-            spawnResult = withCStrings(argv) { cArgv in
-                withCStrings(envp) { cEnvp in
-                    posix_spawn(&pid, spec.executable, &actions, &attributes, cArgv, cEnvp)
+        Containment.spawning {
+            // ETXTBSY: a program written a moment ago can still be open for writing in a child that
+            // another thread is spawning (between its clone and its exec); that clears in microseconds.
+            for retry in 0..<50 {
+                spawnResult = withCStrings(argv) { cArgv in
+                    withCStrings(envp) { cEnvp in
+                        posix_spawn(&pid, spec.executable, &actions, &attributes, cArgv, cEnvp)
+                    }
                 }
+                guard spawnResult == ETXTBSY else { break }
+                Sys.sleep(milliseconds: 2 + retry)
             }
-            guard spawnResult == ETXTBSY else { break }
-            Sys.sleep(milliseconds: 2 + retry)
+            return spawnResult == 0 ? pid : nil
         }
         Sys.close(stdinPipe[0])
         Sys.close(stdoutPipe[1])
@@ -139,7 +149,21 @@ public enum ChildProcess {
         }
         var pipes = Pipes(stdin: stdinPipe[1], stdout: stdoutPipe[0], stderr: stderrPipe[0], input: spec.standardInput)
         defer { pipes.closeAll() }
-        return supervise(pid: pid, pipes: &pipes, spec: spec, started: started, onLine: onLine)
+        var result = supervise(pid: pid, pipes: &pipes, spec: spec, started: started, onLine: onLine)
+        if Containment.finished(pid, marker: marker) > 0 { result.killedLingeringDescendants = true }
+        return result
+    }
+
+    /// The child closes every descriptor from `low` up before its exec.
+    ///
+    /// Through `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34; not imported, so reached
+    /// through `dlsym`). Without it (an older libc), only the descriptors rgov marks close-on-exec
+    /// stay out of the child.
+    private static func addCloseFrom(_ actions: inout posix_spawn_file_actions_t, _ low: Int32) {
+        typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+        else { return }
+        _ = unsafeBitCast(symbol, to: AddCloseFrom.self)(&actions, low)
     }
 
     private struct Pipes {

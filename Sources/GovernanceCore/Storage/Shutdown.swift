@@ -52,12 +52,24 @@ public enum Shutdown {
     /// The exit status of a run that a stop signal ended (128 + the signal number).
     public static var exitStatus: Int32? { requested.map { 128 + $0 } }
 
-    /// `SIGTERM`'s name, for logs.
+    /// A safe point of a long step: throws `StopRequested` once a stop signal has arrived, so the
+    /// step unwinds (its `defer`s clean up) and the process exits 128 + the signal number.
+    public static func checkpoint() throws {
+        if let signal = requested { throw StopRequested(signal: signal) }
+    }
+
+    /// A signal's name (`SIGTERM`), for logs and receipts.
     public static func name(of signal: Int32) -> String {
         switch signal {
         case SIGTERM: return "SIGTERM"
         case SIGINT: return "SIGINT"
         case SIGHUP: return "SIGHUP"
+        case SIGKILL: return "SIGKILL"
+        case SIGSEGV: return "SIGSEGV"
+        case SIGABRT: return "SIGABRT"
+        case SIGILL: return "SIGILL"
+        case SIGBUS: return "SIGBUS"
+        case SIGPIPE: return "SIGPIPE"
         default: return "signal \(signal)"
         }
     }
@@ -80,4 +92,12 @@ public enum Shutdown {
         }
         if getppid() != parent { receivedStopSignal.pointee = SIGTERM }
     }
+}
+
+/// A step ended at a safe point because a stop signal arrived (`Shutdown.checkpoint`); the verb
+/// that catches it exits 128 + `signal`.
+public struct StopRequested: OperatorFacingError, Sendable {
+    public var signal: Int32
+    public var exitCode: ExitCode { .temporaryFailure }
+    public var description: String { "stopped by \(Shutdown.name(of: signal))" }
 }

@@ -33,7 +33,9 @@ extension Verb {
                 different operating-system user than the one who asked.
                 """,
             arguments: [
-                ArgumentSpec("WRITEBACK|activation", "the writeback id, or the word activation"),
+                ArgumentSpec(
+                    "WRITEBACK|activation",
+                    "MISSION/WRITEBACK as rgov approvals prints it, the writeback id, or the word activation"),
                 ArgumentSpec("ID", "with activation: the pending activation's id", optional: true),
             ], options: decisionOptions,
             shared: SharedOption.authority,
@@ -41,7 +43,7 @@ extension Verb {
                 (.dataError, "already decided"), (.noInput, "no such writeback or activation"),
                 (.noPermission, "not an operator, or the operator who asked"),
             ],
-            example: "rgov approve wb-17 --by alice --reason \"reviewed the diff\"")
+            example: "rgov approve crm-overdue-02/wb-17 --by alice --reason \"reviewed the diff\"")
     ) { options in try decide(options, approve: true) }
 
     /// `rgov approve activation ID`: a second operator puts a pending profile change in force.

@@ -9,7 +9,8 @@ extension Verb {
                 "check an audit bundle on any machine: every hash, chain and transition, delivery truth, signature",
             discussion: """
                 An archive is read entry by entry into a private scratch folder (plain tar only; no links, no ..,
-                size and depth limits) that is removed afterwards. Without a signature check the verdict says the
+                size and depth limits) that is removed afterwards, also when SIGTERM, SIGINT or SIGHUP stops it (it
+                then exits 128 + the signal number, with no verdict). Without a signature check the verdict says the
                 bundle is consistent but unsigned: that proves it agrees with itself, not who made it.
                 """,
             arguments: [ArgumentSpec("BUNDLE", "a bundle folder or its .tar")],
@@ -25,7 +26,17 @@ extension Verb {
             ],
             example: "rgov verify /tmp/audit/bundle-crm-overdue-02.tar --allowed-signers allowed_signers")
     ) { options in
-        let result = try AuditVerify.verify(options.argument, allowedSigners: options.value("allowed-signers"))
+        // A stop ends it at the next entry or artifact; the scratch folder is removed on the way out.
+        Shutdown.install()
+        let result: AuditVerify.Verification
+        do {
+            result = try AuditVerify.verify(options.argument, allowedSigners: options.value("allowed-signers"))
+        } catch {
+            guard let status = Shutdown.exitStatus else { throw error }
+            Log.info("rgov", "verify stopped by \(Shutdown.name(of: status - 128)); its scratch folder is removed")
+            return status
+        }
+        if let status = Shutdown.exitStatus { return status }
         struct Verdict: Codable {
             var ok: Bool
             var problems: [String]
