@@ -185,3 +185,109 @@ func temporaryDirectory(_ tag: String) throws -> String {
         #expect(result.status == 0)
     }
 }
+
+/// `Sys.confine`: below a confined state root no symbolic link is followed, for reads and writes;
+/// real folders work as before.
+@Suite struct StateConfinementTests {
+    /// `body` must throw the link refusal naming `link`, with exit 73.
+    func refused(_ what: String, link: String, _ body: () throws -> Void) {
+        do {
+            try body()
+            Issue.record("\(what) went through the link \(link)")
+        } catch let error as SystemCallError {
+            #expect(error.exitCode == .cannotCreate, "\(what): \(error)")
+            #expect(
+                error.description.contains(
+                    link + " is a symbolic link; rgov never follows a link inside a state folder"),
+                "\(what): \(error)")
+        } catch {
+            Issue.record("\(what): \(error)")
+        }
+    }
+
+    @Test func linksBelowTheRootAreRefusedAndRealFoldersWork() throws {
+        let dir = try temporaryDirectory("confine")
+        let root = dir + "/state"
+        let outside = dir + "/outside"
+        try Sys.makeDirectory(root + "/real")
+        try Sys.makeDirectory(outside)
+        try DurableFile.write(Data("planted".utf8), to: outside + "/planted.json")
+        try FileManager.default.createSymbolicLink(atPath: root + "/linked", withDestinationPath: outside)
+        try FileManager.default.createSymbolicLink(
+            atPath: root + "/real/file-link.json", withDestinationPath: outside + "/planted.json")
+        try FileManager.default.createSymbolicLink(atPath: root + "/real/2026-11-21", withDestinationPath: outside)
+        let alias = dir + "/alias"
+        try FileManager.default.createSymbolicLink(atPath: alias, withDestinationPath: root)
+        Sys.confine(stateRoot: alias + "/")
+
+        // Real folders, reached through the root given as a link, work as before.
+        let real = alias + "/real"
+        try DurableFile.write(Data("a".utf8), to: real + "/a.json")
+        #expect(try DurableFile.create(Data("b".utf8), at: real + "/b.json"))
+        #expect(!(try DurableFile.create(Data("again".utf8), at: real + "/b.json")))
+        try DurableFile.replace(Data("c".utf8), at: real + "/c.json")
+        try Sys.makeDirectory(real + "/2026-11-20")
+        try DurableFile.move(real + "/c.json", to: real + "/2026-11-20/c.json")
+        try Sys.appendExclusively(real + "/log/chain.jsonl", limit: 1 << 20) { _ in Data("line\n".utf8) }
+        #expect(try Sys.readFile(real + "/a.json") == Data("a".utf8))
+        #expect(try Sys.readFile(real + "/2026-11-20/c.json") == Data("c".utf8))
+        #expect(try Sys.readFile(real + "/log/chain.jsonl") == Data("line\n".utf8))
+        #expect(
+            Set(try Sys.listDirectory(real))
+                == ["a.json", "b.json", "file-link.json", "2026-11-20", "2026-11-21", "log"])
+        #expect(try Sys.listSubdirectories(real).sorted() == ["2026-11-20", "log"], "a link is not a subfolder")
+        #expect(Sys.kind(real + "/file-link.json") == .symlink && Sys.kind(real) == .directory)
+        #expect(try Sys.listDirectory(real + "/missing").isEmpty && Sys.kind(real + "/missing/x") == .missing)
+        try Sys.unlink(real + "/missing/x")
+        try Sys.unlink(real + "/b.json")
+        #expect(!Sys.exists(real + "/b.json"))
+
+        // Through the linked folder: every read and write is refused, naming the link.
+        let linked = alias + "/linked"
+        refused("readFile", link: linked) { _ = try Sys.readFile(linked + "/planted.json") }
+        refused("DurableFile.write", link: linked) { try DurableFile.write(Data("x".utf8), to: linked + "/new.json") }
+        refused("DurableFile.create", link: linked) {
+            _ = try DurableFile.create(Data("x".utf8), at: linked + "/n.json")
+        }
+        refused("DurableFile.replace", link: linked) { try DurableFile.replace(Data("x".utf8), at: linked + "/r.json") }
+        refused("listDirectory", link: linked) { _ = try Sys.listDirectory(linked) }
+        refused("listDirectory below", link: linked) { _ = try Sys.listDirectory(linked + "/sub") }
+        refused("makeDirectory", link: linked) { try Sys.makeDirectory(linked + "/2026-11-20") }
+        refused("makeDirectory of the link", link: linked) { try Sys.makeDirectory(linked) }
+        refused("append", link: linked) {
+            try Sys.appendExclusively(linked + "/chain.jsonl", limit: 1 << 20) { _ in Data("x\n".utf8) }
+        }
+        refused("rename into", link: linked) { try Sys.rename(real + "/a.json", linked + "/a.json") }
+        refused("link into", link: linked) { _ = try Sys.linkNoClobber(real + "/a.json", linked + "/a.json") }
+        refused("unlink", link: linked) { try Sys.unlink(linked + "/planted.json") }
+        refused("fsync of the folder", link: linked) { try Sys.fsyncDirectory(linked) }
+        refused("kind, checked", link: linked) { _ = try Sys.checkedKind(linked + "/planted.json") }
+        refused("a file that is a link", link: real + "/file-link.json") {
+            _ = try Sys.readFile(real + "/file-link.json")
+        }
+        refused("a day folder that is a link", link: real + "/2026-11-21") {
+            _ = try StateLayout(root: alias).dayPartitions(in: real)
+        }
+        #expect(Sys.kind(linked + "/planted.json") == .missing, "not reached, so not there")
+        #expect(Sys.status(linked + "/planted.json") == nil && Sys.identity(linked + "/planted.json") == nil)
+        #expect(!Sys.isWritableDirectory(linked) && !Sys.isWritableDirectory(linked + "/"))
+        #expect(throws: SystemCallError.self) { try Sys.readFile(real + "/../linked/planted.json") }
+
+        // A folder verified once and then swapped for a link: its cached descriptor still names
+        // the real folder, so what is written lands in the state (or is refused), never outside.
+        try FileManager.default.moveItem(atPath: root + "/real", toPath: root + "/moved")
+        try FileManager.default.createSymbolicLink(atPath: root + "/real", withDestinationPath: outside)
+        do {
+            try DurableFile.write(Data("late".utf8), to: real + "/late.json")
+            #expect(try Sys.readFile(root + "/moved/late.json") == Data("late".utf8))
+        } catch let error as SystemCallError {
+            #expect(error.refusal != nil, "\(error)")
+        }
+
+        #expect(try Sys.listDirectory(outside) == ["planted.json"], "nothing was written outside the state")
+        #expect(try Sys.readFile(outside + "/planted.json") == Data("planted".utf8))
+        // Outside the confined root nothing changes: links are followed there as before.
+        try FileManager.default.createSymbolicLink(atPath: dir + "/elsewhere", withDestinationPath: outside)
+        #expect(try Sys.readFile(dir + "/elsewhere/planted.json") == Data("planted".utf8))
+    }
+}

@@ -107,7 +107,7 @@ public struct AuditExport: Sendable {
             files.append(("chain", layout.chain(mission)))
             chains.append(BundleManifest.ChainHead(mission_id: mission, head_sha256: checked.head, links: links.count))
             for link in links {
-                guard let path = locate(link, store: store) else {
+                guard let path = try locate(link, store: store) else {
                     pruned.append(BundleManifest.Absent(mission_id: mission, kind: link.kind, id: link.id))
                     continue
                 }
@@ -200,12 +200,12 @@ public struct AuditExport: Sendable {
 
     /// Where a link's record is now: the path it was linked at, a notice wherever its state put
     /// it, an attempt filed after its send; nil when it is gone (pruned).
-    private func locate(_ link: ChainLink, store: NoticeStore) -> String? {
+    private func locate(_ link: ChainLink, store: NoticeStore) throws -> String? {
         let layout = deployment.layout
         if link.kind == .notice { return store.locate(link.id) }
         if link.kind == .spool { return layout.locate(link.id, in: layout.spool) }
         let recorded = layout.resolve(link.ref)
-        if Sys.kind(recorded) == .regular { return recorded }
+        if try Sys.checkedKind(recorded) == .regular { return recorded }
         return link.kind == .attempt ? layout.locate(link.id, in: layout.attempts) : nil
     }
 

@@ -72,6 +72,10 @@ public enum RgovCommand {
                 return 0
             }
             try EnvironmentContract.enforce("rgov")
+            // Before a verb reads anything of its state: no link below the state's root is followed.
+            if verb.spec.allOptions.contains(where: { $0.name == "state" }) {
+                Sys.confine(stateRoot: options.stateDirectory)
+            }
             return try verb.run(options)
         }
     }

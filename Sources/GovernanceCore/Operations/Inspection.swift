@@ -96,7 +96,8 @@ public struct Inspection: Sendable {
             decision: find(DecisionRecord.self, in: layout.decisions, name: notice.decision_id, key: "decision"),
             spool: spool,
             attempts: decoded(
-                SenderAttempt.self, (try? layout.attemptFiles(of: notice.notice_id, inflight: true)) ?? []
+                SenderAttempt.self,
+                try Sys.unlessRefused { try layout.attemptFiles(of: notice.notice_id, inflight: true) } ?? []
             )
             .map { attempt in
                 var shown = attempt
@@ -106,7 +107,9 @@ public struct Inspection: Sendable {
             .sorted {
                 $0.attempt_number < $1.attempt_number
             },
-            receipts: decoded(Receipt.self, (try? layout.receiptFiles(of: notice.notice_id)) ?? []).sorted {
+            receipts: decoded(
+                Receipt.self, try Sys.unlessRefused { try layout.receiptFiles(of: notice.notice_id) } ?? []
+            ).sorted {
                 $0.recorded_at < $1.recorded_at
             },
             files: files)

@@ -56,8 +56,8 @@ public struct StatusReport: Codable, Sendable {
             last_watchdog_run_age_ms: last.map { now.milliseconds(since: $0.started_at) },
             lock_holders: holders, oldest_pending_age_ms: oldest.map { now.milliseconds(since: $0) },
             approval_backlog: approvalBacklog,
-            stage_runs: Stage.allCases.compactMap { kind in
-                (try? Sys.readFile(layout.lastRunRecord(kind.rawValue))).flatMap {
+            stage_runs: try Stage.allCases.compactMap { kind in
+                try Sys.unlessRefused { try Sys.readFile(layout.lastRunRecord(kind.rawValue)) }.flatMap {
                     try? CanonicalJSON.decode(StageRun.self, from: $0)
                 }
             }, capability_gaps: last?.capability_gaps ?? [],

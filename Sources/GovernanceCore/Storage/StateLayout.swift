@@ -271,8 +271,10 @@ public struct StateLayout: Sendable {
         return nil
     }
 
-    /// Day partitions (`YYYY-MM-DD`) inside `folder`, oldest first.
+    /// Day partitions (`YYYY-MM-DD`) inside `folder`, oldest first; a link in place of one is
+    /// refused (`Sys.confine`).
     public func dayPartitions(in folder: String) throws -> [String] {
-        try Sys.listSubdirectories(folder).filter { $0.count == 10 && $0.first?.isNumber == true }.sorted()
+        let isDay = { (name: String) in name.count == 10 && name.first?.isNumber == true }
+        return try Sys.listSubdirectories(folder, refusingLinks: isDay).filter(isDay).sorted()
     }
 }

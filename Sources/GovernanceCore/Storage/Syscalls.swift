@@ -9,13 +9,20 @@ public struct SystemCallError: OperatorFacingError, Sendable {
     public let call: String
     public let path: String
     public let errno: Int32
+    /// Why rgov refused the call itself, said instead of `errno`'s text (a symbolic link met
+    /// inside a state folder).
+    public var refusal: String? = nil
 
-    public var description: String { "\(call) \(path): \(String(cString: strerror(errno))) (errno \(errno))" }
+    public var description: String {
+        refusal.map { "\(call) \(path): \($0)" }
+            ?? "\(call) \(path): \(String(cString: strerror(errno))) (errno \(errno))"
+    }
 
     public var exitCode: ExitCode { rgovError.exitCode }
 
     /// As an operator-facing error with the sysexits status that fits the errno.
     public var rgovError: RgovError {
+        if refusal != nil { return RgovError(.cannotCreate, description) }
         switch errno {
         case EACCES, EPERM, EROFS: return RgovError(.cannotCreate, description)
         case ENOENT: return RgovError(.noInput, description)
@@ -33,15 +40,18 @@ public enum Sys {
         let journaled = StoreJournal.isOn && flags & O_CREAT != 0
         let existed = journaled && kind(path) != .missing
         if journaled { StoreJournal.before(path) }
-        while true {
-            let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
-            if fd >= 0 {
-                if journaled && !existed { StoreJournal.record("create", path) }
-                if journaled && existed && flags & O_TRUNC != 0 { StoreJournal.record("truncate", path, ["size": 0]) }
-                return fd
+        let fd = try at(path, "open") { dir, name in
+            // Below a confined root the file itself is never a link either.
+            let flags = flags | O_CLOEXEC | (dir == AT_FDCWD ? 0 : O_NOFOLLOW)
+            while true {
+                let fd = openat(dir, name, flags, mode)
+                if fd >= 0 { return fd }
+                if errno != EINTR { throw failure("open", path, errno, dir, name) }
             }
-            if errno != EINTR { throw SystemCallError(call: "open", path: path, errno: errno) }
         }
+        if journaled && !existed { StoreJournal.record("create", path) }
+        if journaled && existed && flags & O_TRUNC != 0 { StoreJournal.record("truncate", path, ["size": 0]) }
+        return fd
     }
 
     /// `close(2)`; errors are ignored on purpose: the descriptor is gone either way on Linux.
@@ -155,8 +165,19 @@ public enum Sys {
     }
 
     /// `open(dir, O_RDONLY|O_DIRECTORY)` + `fsync(2)`: makes a rename or unlink in `dir` durable.
+    ///
+    /// Below a confined root, the folder verified (and cached) for the files just renamed or
+    /// linked into it, reopened as `.`: the one those calls changed, even if swapped since.
     public static func fsyncDirectory(_ path: String) throws {
-        let fd = try open(path, O_RDONLY | O_DIRECTORY)
+        let fd: Int32
+        if let folder = try verifiedFolder(path, "open") {
+            fd = withExtendedLifetime(folder) {
+                retrying { openat(folder.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+            }
+            guard fd >= 0 else { throw SystemCallError(call: "open", path: path, errno: errno) }
+        } else {
+            fd = try open(path, O_RDONLY | O_DIRECTORY)
+        }
         defer { close(fd) }
         try fsync(fd, path: path)
     }
@@ -164,8 +185,12 @@ public enum Sys {
     /// `rename(2)`: atomic replacement within one file system.
     public static func rename(_ from: String, _ to: String) throws {
         StoreJournal.before(from, to)
-        guard Glibc.rename(from, to) == 0 else {
-            throw SystemCallError(call: "rename", path: "\(from) -> \(to)", errno: errno)
+        try at(from, "rename") { fromDir, fromName in
+            try at(to, "rename") { toDir, toName in
+                guard renameat(fromDir, fromName, toDir, toName) == 0 else {
+                    throw SystemCallError(call: "rename", path: "\(from) -> \(to)", errno: errno)
+                }
+            }
         }
         StoreJournal.record("rename", to, ["from": from])
     }
@@ -175,21 +200,31 @@ public enum Sys {
     /// Returns false on `EEXIST`.
     public static func linkNoClobber(_ from: String, _ to: String) throws -> Bool {
         StoreJournal.before(to)
-        if Glibc.link(from, to) == 0 {
+        // `linkat` without AT_SYMLINK_FOLLOW: a link at `from` would be linked itself, not followed.
+        let code = try at(from, "link") { fromDir, fromName in
+            try at(to, "link") { toDir, toName in linkat(fromDir, fromName, toDir, toName, 0) == 0 ? 0 : errno }
+        }
+        if code == 0 {
             StoreJournal.record("link", to, ["from": from])
             return true
         }
-        if errno == EEXIST { return false }
-        throw SystemCallError(call: "link", path: "\(from) -> \(to)", errno: errno)
+        if code == EEXIST { return false }
+        throw SystemCallError(call: "link", path: "\(from) -> \(to)", errno: code)
     }
 
     /// `unlink(2)`; a missing file is not an error.
     public static func unlink(_ path: String) throws {
         StoreJournal.before(path)
-        if Glibc.unlink(path) == 0 {
+        let code: Int32
+        do {
+            code = try at(path, "unlink") { dir, name in unlinkat(dir, name, 0) == 0 ? 0 : errno }
+        } catch let error as SystemCallError where error.errno == ENOENT && error.refusal == nil {
+            return
+        }
+        if code == 0 {
             StoreJournal.record("unlink", path)
-        } else if errno != ENOENT {
-            throw SystemCallError(call: "unlink", path: path, errno: errno)
+        } else if code != ENOENT {
+            throw SystemCallError(call: "unlink", path: path, errno: code)
         }
     }
 
@@ -212,16 +247,25 @@ public enum Sys {
     private static let knownFoldersLock = NSLock()
 
     private static func makeDirectoryOnce(_ path: String) throws -> Bool {
-        if Glibc.mkdir(path, 0o700) == 0 {
+        let code: Int32
+        do {
+            code = try at(path, "mkdir") { dir, name in mkdirat(dir, name, 0o700) == 0 ? 0 : errno }
+        } catch let error as SystemCallError where error.errno == ENOENT && error.refusal == nil {
+            code = ENOENT
+        }
+        if code == 0 {
             StoreJournal.record("mkdir", path)
             let parent = (path as NSString).deletingLastPathComponent
             try fsyncDirectory(parent.isEmpty ? "." : parent)
             return true
         }
-        switch errno {
+        switch code {
         case EEXIST:
-            guard isDirectory(path) else { throw SystemCallError(call: "mkdir", path: path, errno: ENOTDIR) }
-            return false
+            switch kind(path) {
+            case .directory: return false
+            case .symlink where confinement(of: path) != nil: throw linkRefusal("mkdir", path, link: path)
+            default: throw SystemCallError(call: "mkdir", path: path, errno: ENOTDIR)
+            }
         case ENOENT:
             let parent = (path as NSString).deletingLastPathComponent
             guard !parent.isEmpty, parent != path else {
@@ -230,7 +274,7 @@ public enum Sys {
             try makeDirectory(parent)
             return try makeDirectory(path)
         default:
-            throw SystemCallError(call: "mkdir", path: path, errno: errno)
+            throw SystemCallError(call: "mkdir", path: path, errno: code)
         }
     }
 
@@ -247,13 +291,19 @@ public enum Sys {
 
     /// `chmod(2)`: sets the mode whatever the umask (an export readable only by its owner).
     public static func setMode(_ path: String, _ mode: mode_t) throws {
-        guard Glibc.chmod(path, mode) == 0 else { throw SystemCallError(call: "chmod", path: path, errno: errno) }
+        try at(path, "chmod") { dir, name in
+            guard fchmodat(dir, name, mode, dir == AT_FDCWD ? 0 : AT_SYMLINK_NOFOLLOW) == 0 else {
+                throw failure("chmod", path, errno, dir, name)
+            }
+        }
     }
 
     /// `rmdir(2)`; used only for empty scratch directories.
     public static func removeEmptyDirectory(_ path: String) {
         knownFoldersLock.withLock { knownFolders.removeAll() }
-        if Glibc.rmdir(path) == 0 { StoreJournal.record("rmdir", path) }
+        for confinement in confinementLock.withLock({ confinements }) { confinement.forget() }
+        let removed = try? at(path, "rmdir") { dir, name in unlinkat(dir, name, AT_REMOVEDIR) == 0 }
+        if removed == true { StoreJournal.record("rmdir", path) }
     }
 
     /// `opendir(3)`/`readdir(3)`: names in `path` without `.` and `..`, unsorted.
@@ -263,10 +313,32 @@ public enum Sys {
 
     /// `readdir(3)` entries of `path` with their `d_type`.
     private static func entries(_ path: String) throws -> [(name: String, type: Int32)] {
-        guard let dir = opendir(path) else {
-            if errno == ENOENT { return [] }
-            throw SystemCallError(call: "opendir", path: path, errno: errno)
+        let opened: OpaquePointer?
+        do {
+            opened = try at(path, "opendir") { parent, name in
+                if parent == AT_FDCWD {
+                    guard let dir = opendir(path) else {
+                        if errno == ENOENT { return nil }
+                        throw SystemCallError(call: "opendir", path: path, errno: errno)
+                    }
+                    return dir
+                }
+                let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+                if fd < 0 {
+                    if errno == ENOENT { return nil }
+                    throw failure("opendir", path, errno, parent, name)
+                }
+                guard let dir = fdopendir(fd) else {
+                    let code = errno
+                    Glibc.close(fd)
+                    throw SystemCallError(call: "fdopendir", path: path, errno: code)
+                }
+                return dir
+            }
+        } catch let error as SystemCallError where error.errno == ENOENT && error.refusal == nil {
+            return []
         }
+        guard let dir = opened else { return [] }
         defer { closedir(dir) }
         var found: [(name: String, type: Int32)] = []
         while let entry = readdir(dir) {
@@ -282,16 +354,40 @@ public enum Sys {
 
     /// The subfolders of `path` (not links to folders), from `readdir`'s entry types, with an
     /// `lstat` only where the file system does not give one.
-    public static func listSubdirectories(_ path: String) throws -> [String] {
-        try entries(path).filter {
-            $0.type == Int32(DT_DIR) || ($0.type == Int32(DT_UNKNOWN) && kind(path + "/" + $0.name) == .directory)
-        }.map(\.name)
+    ///
+    /// Below a confined root, a link whose name `isSubfolder` accepts is refused (never followed,
+    /// nor silently skipped).
+    public static func listSubdirectories(_ path: String, refusingLinks isSubfolder: (String) -> Bool = { _ in false })
+        throws -> [String]
+    {
+        let confined = confinement(of: path + "/") != nil
+        var found: [String] = []
+        for entry in try entries(path) {
+            var type = entry.type
+            if type == Int32(DT_UNKNOWN) {
+                switch kind(path + "/" + entry.name) {
+                case .directory: type = Int32(DT_DIR)
+                case .symlink: type = Int32(DT_LNK)
+                default: break
+                }
+            }
+            if type == Int32(DT_DIR) { found.append(entry.name) }
+            if type == Int32(DT_LNK), confined, isSubfolder(entry.name) {
+                throw linkRefusal("opendir", path, link: path + "/" + entry.name)
+            }
+        }
+        return found
     }
 
     /// `lstat(2)`: what is at `path`, without following a symlink.
-    public static func kind(_ path: String) -> FileKind {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return .missing }
+    ///
+    /// Below a confined root, `.missing` too when a link stands in the way (`checkedKind` says so).
+    public static func kind(_ path: String) -> FileKind { (try? checkedKind(path)) ?? .missing }
+
+    /// `kind`, but a link met on the way to `path` below the confined root is refused (thrown)
+    /// instead of answered `.missing`.
+    public static func checkedKind(_ path: String) throws -> FileKind {
+        guard let st = try checkedLinkStatus(path) else { return .missing }
         switch st.st_mode & S_IFMT {
         case S_IFREG: return .regular
         case S_IFDIR: return .directory
@@ -304,15 +400,23 @@ public enum Sys {
     public static func isDirectory(_ path: String) -> Bool { kind(path) == .directory }
 
     /// `access(2)` with `W_OK|X_OK`: whether this process may create files in `path`.
-    public static func isWritableDirectory(_ path: String) -> Bool { access(path, W_OK | X_OK) == 0 }
+    public static func isWritableDirectory(_ path: String) -> Bool { isAccessible(path, W_OK | X_OK) }
 
     /// `access(2)` with `X_OK`: whether this process may execute `path`.
-    public static func isExecutable(_ path: String) -> Bool { access(path, X_OK) == 0 }
+    public static func isExecutable(_ path: String) -> Bool { isAccessible(path, X_OK) }
+
+    /// `faccessat(2)`; below a confined root, a link is never accessible (nor followed).
+    private static func isAccessible(_ path: String, _ mode: Int32) -> Bool {
+        let ok = try? at(path, "access") { dir, name in
+            if dir == AT_FDCWD { return access(path, mode) == 0 }
+            return !isLink(dir, name) && faccessat(dir, name, mode, AT_SYMLINK_NOFOLLOW) == 0
+        }
+        return ok == true
+    }
 
     /// `lstat(2)`: owner, mode bits and modification time of `path` (not following a symlink).
     public static func status(_ path: String) -> (uid: UInt32, mode: UInt32, modified: Date)? {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return nil }
+        guard let st = linkStatus(path) else { return nil }
         let modified = Date(
             timeIntervalSince1970: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)
         return (st.st_uid, st.st_mode & 0o7777, modified)
@@ -321,8 +425,7 @@ public enum Sys {
     /// A file's or folder's modification time in nanoseconds (`lstat`), exact enough to tell
     /// that a folder gained or lost an entry; nil when it is not there.
     public static func modifiedNanoseconds(_ path: String) -> Int64? {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return nil }
+        guard let st = linkStatus(path) else { return nil }
         return Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
     }
 
@@ -337,8 +440,7 @@ public enum Sys {
 
     /// `lstat(2)` of a regular file as a `FileIdentity`.
     public static func identity(_ path: String) -> FileIdentity? {
-        var st = stat()
-        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+        guard let st = linkStatus(path), st.st_mode & S_IFMT == S_IFREG else { return nil }
         return FileIdentity(
             inode: UInt64(st.st_ino), size: Int64(st.st_size),
             modified: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
@@ -360,7 +462,14 @@ public enum Sys {
     /// `statvfs(3)`: bytes available to this user on the file system holding `path`, and its size.
     public static func freeSpace(_ path: String) -> (available: UInt64, total: UInt64)? {
         var vfs = statvfs()
-        guard statvfs(path, &vfs) == 0 else { return nil }
+        let done = try? at(path, "statvfs") { dir, name in
+            if dir == AT_FDCWD { return statvfs(path, &vfs) == 0 }
+            let fd = openat(dir, name, openPath | O_NOFOLLOW | O_CLOEXEC)
+            guard fd >= 0 else { return false }
+            defer { Glibc.close(fd) }
+            return !isLink(dir, name) && fstatvfs(fd, &vfs) == 0
+        }
+        guard done == true else { return nil }
         return (UInt64(vfs.f_bavail) * UInt64(vfs.f_frsize), UInt64(vfs.f_blocks) * UInt64(vfs.f_frsize))
     }
 
@@ -450,5 +559,241 @@ public enum Sys {
     public static func crashNow() -> Never {
         kill(getpid(), SIGKILL)
         fatalError("SIGKILL did not stop the process")
+    }
+}
+
+// MARK: - Confinement: no symbolic link is followed below a state folder's root
+
+extension Sys {
+    /// Follows no symbolic link below `stateRoot` from now on (the root itself is reached as given).
+    ///
+    /// The folders of a path below it are reached component by component from a descriptor of
+    /// the root, `openat(O_PATH|O_DIRECTORY|O_NOFOLLOW)`, and the call is made relative to its
+    /// folder with the `*at` variant, never following a link for the file itself either. A link
+    /// is refused with an error naming it (exit 73). Paths outside it behave as before.
+    ///
+    /// A process confines its one state root; a test process may confine several (the last
+    /// `maximumRoots`), each path going by the longest root it lies below.
+    public static func confine(stateRoot: String) {
+        var root = stateRoot.isEmpty ? "." : stateRoot
+        while root.count > 1 && root.hasSuffix("/") { root.removeLast() }
+        guard root != "/" else { return }
+        confinementLock.withLock {
+            guard !confinements.contains(where: { $0.root == root }) else { return }
+            confinements.append(Confinement(root: root))
+            if confinements.count > maximumRoots { confinements.removeFirst() }
+            prefixes = confinements.flatMap { c in c.prefixes.map { ($0, c) } }.sorted { $0.0.count > $1.0.count }
+        }
+    }
+
+    static let maximumRoots = 16
+
+    /// What `body` returns, nil when it fails, except that a link refused below the confined root
+    /// is thrown: a reader that does without what it cannot read never takes a planted link for a
+    /// missing file.
+    public static func unlessRefused<T>(_ body: () throws -> T) throws -> T? {
+        do {
+            return try body()
+        } catch let error as SystemCallError where error.refusal != nil {
+            throw error
+        } catch {
+            return nil
+        }
+    }
+
+    /// `O_PATH`, which Swift's Glibc module does not declare (a GNU extension).
+    static let openPath: Int32 = 0o10000000
+
+    nonisolated(unsafe) private static var confinements: [Confinement] = []
+    /// Every confined root's prefixes, longest first.
+    nonisolated(unsafe) private static var prefixes: [(String, Confinement)] = []
+    private static let confinementLock = NSLock()
+
+    /// A folder below the confined root, open `O_PATH|O_CLOEXEC`, reached without following a
+    /// link; closed once neither the cache nor a call in progress holds it.
+    final class Folder: @unchecked Sendable {
+        let fd: Int32
+        init(_ fd: Int32) { self.fd = fd }
+        deinit { Glibc.close(fd) }
+    }
+
+    /// The confined root and its verified folders, by path relative to the root ("" is the root).
+    ///
+    /// A cached folder stays the one verified even if it is later swapped for a link: nothing
+    /// follows the link. Bounded: past `limit` folders the cache starts over.
+    final class Confinement: @unchecked Sendable {
+        let root: String
+        /// `root/`, and its absolute spelling when `root` is relative.
+        let prefixes: [String]
+        private let lock = NSLock()
+        private var folders: [String: Folder] = [:]
+        static let limit = 1024
+
+        init(root: String) {
+            self.root = root
+            var absolute = Sys.absolute(root)
+            while absolute.hasSuffix("/.") { absolute.removeLast(2) }
+            absolute = absolute.replacingOccurrences(of: "/./", with: "/")
+            prefixes = Array(Set([root + "/", absolute + "/"])).sorted { $0.count > $1.count }
+        }
+
+        func forget() { lock.withLock { folders.removeAll() } }
+
+        /// The folder at `relative` (below the root), walked from the nearest cached one.
+        ///
+        /// A path is cached only once walked, so a hit needs no check; a miss checks each component
+        /// as it is walked (a path that is not plain is made so first, or refused for a `..`).
+        func folder(_ relative: Substring, prefix: String, call: String, path: String) throws -> Folder {
+            if let known = lock.withLock({ folders[String(relative)] }) { return known }
+            let fd: Int32
+            if relative.isEmpty {
+                fd = Sys.retrying { Glibc.open(root, O_RDONLY | Sys.openPath | O_DIRECTORY | O_CLOEXEC) }
+                guard fd >= 0 else { throw SystemCallError(call: call, path: path, errno: errno) }
+            } else {
+                let (parentPath, component) = Sys.split(relative)
+                guard Sys.isPlainName(component) else {
+                    let plain = try Sys.plain(relative, call: call, path: path)
+                    return try folder(plain, prefix: prefix, call: call, path: path)
+                }
+                let parent = try folder(parentPath, prefix: prefix, call: call, path: path)
+                let name = String(component)
+                fd = withExtendedLifetime(parent) {
+                    Sys.retrying { openat(parent.fd, name, Sys.openPath | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+                }
+                guard fd >= 0 else {
+                    let code = errno
+                    throw withExtendedLifetime(parent) {
+                        Sys.failure(call, path, code, parent.fd, name, link: prefix + relative)
+                    }
+                }
+            }
+            let verified = Folder(fd)
+            lock.withLock {
+                if folders.count >= Self.limit { folders.removeAll() }
+                folders[String(relative)] = verified
+            }
+            return verified
+        }
+    }
+
+    /// `body` again while it fails with `EINTR`.
+    static func retrying(_ body: () -> Int32) -> Int32 {
+        while true {
+            let result = body()
+            if result >= 0 || errno != EINTR { return result }
+        }
+    }
+
+    /// The confinement `path` lies below, with the root prefix it starts with and the rest.
+    static func confinement(of path: String) -> (Confinement, prefix: String, relative: Substring)? {
+        let candidates = confinementLock.withLock { prefixes }
+        guard !candidates.isEmpty else { return nil }
+        var bytes = path
+        let matched = bytes.withUTF8 { bytes in
+            candidates.first { candidate in
+                var prefix = candidate.0
+                return prefix.withUTF8 { wanted in
+                    guard bytes.count >= wanted.count, let have = bytes.baseAddress, let want = wanted.baseAddress
+                    else {
+                        return false
+                    }
+                    return memcmp(have, want, wanted.count) == 0
+                }
+            }
+        }
+        guard let (prefix, confinement) = matched else { return nil }
+        return (confinement, prefix, path[path.utf8.index(path.utf8.startIndex, offsetBy: prefix.utf8.count)...])
+    }
+
+    /// Runs `body` with where a call on `path` acts: the descriptor of its verified folder and its
+    /// name there when `path` is below the confined root, else `AT_FDCWD` and `path` itself.
+    ///
+    /// Throws when the folder cannot be reached: `ENOENT` when missing, a refusal naming the link
+    /// met, `EINVAL` for a `..` component. Empty and `.` components are skipped.
+    static func at<T>(_ path: String, _ call: String, _ body: (Int32, String) throws -> T) throws -> T {
+        guard let (confinement, prefix, relative) = confinement(of: path) else { return try body(AT_FDCWD, path) }
+        var (folderPath, name) = split(relative)
+        if !isPlainName(name) {
+            (folderPath, name) = split(try plain(relative, call: call, path: path))
+            guard !name.isEmpty else { return try body(AT_FDCWD, path) }
+        }
+        let folder = try confinement.folder(folderPath, prefix: prefix, call: call, path: path)
+        return try withExtendedLifetime(folder) { try body(folder.fd, String(name)) }
+    }
+
+    /// `relative` cut at its last slash: the folder's path and the name in it.
+    static func split(_ relative: Substring) -> (folder: Substring, name: Substring) {
+        guard let slash = relative.utf8.lastIndex(of: UInt8(ascii: "/")) else { return ("", relative) }
+        return (relative[..<slash], relative[relative.index(after: slash)...])
+    }
+
+    /// Whether `name` is a component as it is: not empty, `.` or `..`.
+    static func isPlainName(_ name: Substring) -> Bool {
+        switch name.utf8.count {
+        case 0: return false
+        case 1: return name.utf8.first != UInt8(ascii: ".")
+        case 2: return name.utf8.first != UInt8(ascii: ".") || name.utf8.last != UInt8(ascii: ".")
+        default: return true
+        }
+    }
+
+    /// The verified folder `path` itself names below the confined root; nil outside it (or for
+    /// the root itself).
+    static func verifiedFolder(_ path: String, _ call: String) throws -> Folder? {
+        guard let (confinement, prefix, relative) = confinement(of: path), !relative.isEmpty else { return nil }
+        return try confinement.folder(relative, prefix: prefix, call: call, path: path)
+    }
+
+    /// A path below the confined root as plain components joined by single slashes: empty and
+    /// `.` components skipped, `..` refused.
+    static func plain(_ relative: Substring, call: String, path: String) throws -> Substring {
+        let parts = relative.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
+        if parts.contains("..") {
+            throw SystemCallError(
+                call: call, path: path, errno: EINVAL, refusal: "a `..` inside a state folder is never followed")
+        }
+        return Substring(parts.joined(separator: "/"))
+    }
+
+    /// The error for `code` from `call` on `name` in `dir`: a refusal naming `link` (the file
+    /// itself unless told) when what is there is a symbolic link below the confined root.
+    static func failure(
+        _ call: String, _ path: String, _ code: Int32, _ dir: Int32, _ name: String, link: String? = nil
+    ) -> SystemCallError {
+        if dir != AT_FDCWD, [ELOOP, ENOTDIR, EOPNOTSUPP, EMLINK].contains(code), isLink(dir, name) {
+            return linkRefusal(call, path, link: link ?? path)
+        }
+        return SystemCallError(call: call, path: path, errno: code)
+    }
+
+    static func linkRefusal(_ call: String, _ path: String, link: String) -> SystemCallError {
+        SystemCallError(
+            call: call, path: path, errno: ELOOP,
+            refusal: "\(link) is a symbolic link; rgov never follows a link inside a state folder")
+    }
+
+    /// `fstatat(AT_SYMLINK_NOFOLLOW)`: whether `name` in `dir` is a symbolic link.
+    static func isLink(_ dir: Int32, _ name: String) -> Bool {
+        var st = stat()
+        return fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mode & S_IFMT == S_IFLNK
+    }
+
+    /// `lstat(2)`, or `fstatat(AT_SYMLINK_NOFOLLOW)` in its verified folder below the confined
+    /// root; nil when it is not there or cannot be reached without following a link.
+    static func linkStatus(_ path: String) -> stat? { (try? checkedLinkStatus(path)) ?? nil }
+
+    /// `linkStatus`, but a link met on the way below the confined root is refused (thrown).
+    static func checkedLinkStatus(_ path: String) throws -> stat? {
+        var st = stat()
+        do {
+            let found = try at(path, "lstat") { dir, name in
+                dir == AT_FDCWD ? lstat(path, &st) == 0 : fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0
+            }
+            return found ? st : nil
+        } catch let error as SystemCallError where error.refusal != nil {
+            throw error
+        } catch {
+            return nil
+        }
     }
 }

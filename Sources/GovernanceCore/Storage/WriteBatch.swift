@@ -65,8 +65,10 @@ public final class WriteBatch: @unchecked Sendable {
     nonisolated(unsafe) private static var noted: Set<String> = []
 
     /// This process writes in the state folder at `root`: every temporary it makes, in a batch or
-    /// not, is registered there, so a crash's leftovers are swept at the next stage's start.
+    /// not, is registered there, so a crash's leftovers are swept at the next stage's start; and
+    /// no symbolic link below `root` is ever followed (`Sys.confine`).
     public static func adopt(root: String) {
+        Sys.confine(stateRoot: root)
         let first = lock.withLock {
             defer { adopted = root }
             return adopted == nil
