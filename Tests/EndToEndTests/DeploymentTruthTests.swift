@@ -203,6 +203,16 @@ import Testing
         let layout = try #require(broken.json?["checks"]?.array.first { $0["check"] == .string("layout") })
         #expect(layout["status"] == .string("fail"), "\(broken.stdout)")
         #expect(layout["detail"]?.stringValue?.contains(h.layout.queue + " is not a folder") == true)
+        // A link planted where a folder belongs is named too.
+        try Sys.makeDirectory(h.dir + "/elsewhere")
+        Sys.removeTree(h.layout.metrics)
+        #expect(symlink(h.dir + "/elsewhere", h.layout.metrics) == 0)
+        let linked = try h.run("rgov", ["doctor", "--json"])
+        let named = try #require(linked.json?["checks"]?.array.first { $0["check"] == .string("layout") })
+        #expect(
+            named["detail"]?.stringValue?.contains(h.layout.metrics + " is a symbolic link") == true, "\(linked.stdout)"
+        )
+        #expect(try Sys.listDirectory(h.dir + "/elsewhere").isEmpty, "doctor wrote nothing through the link")
     }
 
     @Test func doctorJudgesTheScheduledJob() throws {

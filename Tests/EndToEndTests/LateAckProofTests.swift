@@ -45,7 +45,9 @@ import Testing
         let h = try Harness()
         try h.importExamples()
         #expect(try h.tick().status == 0)
-        let dry = try #require(try h.notices().first { $0.state_reason == "dry_run" })
+        let first = try h.notices()
+        let dry = try #require(
+            first.first { $0.state_reason == "dry_run" }, "\(first.map { "\($0.state) \($0.state_reason)" })")
         try Self.drop(h, "dry.json", notice: dry.notice_id, key: try Self.key(h, dry.notice_id))
         #expect(try h.run("rgov-bridge", ["--now", "2026-11-20T12:06:00Z"]).status == 0)
         #expect(try Self.state(h, dry.notice_id)?.state == .pending_external_send)

@@ -407,7 +407,9 @@ import Testing
         let requests = String(decoding: try Sys.readFile(log), as: UTF8.self).split(separator: "\n")
         #expect(requests.count == 1)
         let request = try CanonicalJSON.decode(JSONValue.self, from: Data(requests[0].utf8))
-        #expect(request["headers"]?["Idempotency-Key"]?.stringValue == Identifier.derived("idem", n.notice_id))
+        let handoff = try CanonicalJSON.decode(
+            SpoolHandoff.self, from: try Sys.readFile(try #require(h.layout.locate(n.notice_id, in: h.layout.spool))))
+        #expect(request["headers"]?["Idempotency-Key"]?.stringValue == handoff.idempotency_key)
         #expect(request["headers"]?["Authorization"]?.stringValue == "Bearer s3cret-hook-token")
         for (file, bytes) in try h.snapshot(excluding: []) {
             #expect(!String(decoding: bytes, as: UTF8.self).contains("s3cret-hook-token"), "secret written to \(file)")

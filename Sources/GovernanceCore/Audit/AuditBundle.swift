@@ -64,6 +64,29 @@ public struct AuditExport: Sendable {
     public func export(task: String?, since: Date?, until: Date?, to outDirectory: String?, signingKey: String? = nil)
         throws -> Result
     {
+        // Never beside a tick's moves: the records are read and copied under the notice lock, which
+        // every change to a notice takes (a run that holds it longer than its wait: exit 75).
+        var made: String? = nil
+        do {
+            let (bundle, out, bundleID, artifacts, notices) = try NoticeStore(layout: deployment.layout).exclusively {
+                try gather(task: task, since: since, until: until, to: outDirectory, made: &made)
+            }
+            return try seal(
+                bundle: bundle, out: out, bundleID: bundleID, artifacts: artifacts, notices: notices,
+                signingKey: signingKey)
+        } catch {
+            // Nothing half-made is left behind.
+            if let made {
+                Sys.removeTree(made)
+                try? Sys.unlink(made + ".tar")
+            }
+            throw error
+        }
+    }
+
+    private func gather(task: String?, since: Date?, until: Date?, to outDirectory: String?, made: inout String?)
+        throws -> (bundle: String, out: String, bundleID: String, artifacts: Int, notices: Int)
+    {
         let layout = deployment.layout
         let now = deployment.clock.now()
         if let task { _ = try Identifier.validate(task, what: "task id") }
@@ -151,6 +174,7 @@ public struct AuditExport: Sendable {
         let bundleID = "bundle-" + (task ?? "window") + "-" + Timestamp.compact(now)
         let bundle = layout.file(bundleID, in: out)
         guard try Sys.makeDirectory(bundle) else { throw RgovError(.cannotCreate, "\(bundle) exists already") }
+        made = bundle
         var artifacts: [BundleManifest.Artifact] = []
         var seen: Set<String> = []
         for (kind, path) in files where !seen.contains(kind + path) {
@@ -172,6 +196,13 @@ public struct AuditExport: Sendable {
             artifacts: artifacts.sorted { $0.ref < $1.ref }, chains: chains,
             root_sha256: BundleManifest.root(of: chains), pruned: pruned.isEmpty ? nil : pruned)
         try DurableFile.write(try CanonicalJSON.encodeFile(manifest), to: StateLayout.bundleManifest(bundle))
+        return (bundle, out, bundleID, artifacts.count, notices.count)
+    }
+
+    /// Signs the bundle's manifest when asked, and packs the bundle into `<bundle>.tar` (0600).
+    private func seal(
+        bundle: String, out: String, bundleID: String, artifacts: Int, notices: Int, signingKey: String?
+    ) throws -> Result {
         if let signingKey {
             // The key stays where it is: ssh-keygen reads it and writes only manifest.json.sig.
             let signed = try ChildProcess.run(
@@ -195,7 +226,7 @@ public struct AuditExport: Sendable {
         guard result.status == 0 else { throw RgovError.io("tar failed: \(result.stderrText)") }
         // Audit bundles hold who did what: readable by their owner only, whatever the umask.
         try Sys.setMode(tar, 0o600)
-        return Result(bundle: bundle, tar: tar, artifacts: artifacts.count, notices: notices.count)
+        return Result(bundle: bundle, tar: tar, artifacts: artifacts, notices: notices)
     }
 
     /// Where a link's record is now: the path it was linked at, a notice wherever its state put
@@ -555,8 +586,10 @@ public enum AuditVerify {
                     continue  // an action on the deployment, not on a mission
                 }
             }
+            // A record of several missions (a bulk operator action) is linked in each of their
+            // chains; a bundle holds the chains of the missions it exports.
             let linked = linkedBy[key] ?? []
-            if linked.isEmpty || !owners.isSubset(of: linked) {
+            if linked.isEmpty || !owners.intersection(heads.map(\.mission_id)).isSubset(of: linked) {
                 problems.append("\(record.ref): in no chain of its mission (added after the fact)")
             }
         }

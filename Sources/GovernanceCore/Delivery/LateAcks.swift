@@ -16,7 +16,8 @@ extension Receipt {
     /// An attempt of a sender other than dry-run that ended sent (unconfirmed) or with its outcome
     /// unknown: only such a message can have a receiver whose ack is proof.
     public var recordsASend: Bool {
-        attempt_id != nil && sender_mode != SenderMode.dryRun.rawValue
+        // `dry-run` is SenderMode.dryRun's raw value (the Sending layer sits above this one).
+        attempt_id != nil && sender_mode != "dry-run"
             && ["sent_unconfirmed", "outcome_unknown"].contains(reason)
     }
 }
