@@ -238,8 +238,8 @@ import Testing
         let pending = notices.filter { $0.state == .pending_external_send }
         let target = try #require(pending.first)
         let other = try #require(pending.last)
-        let handoff = try CanonicalJSON.decode(
-            SpoolHandoff.self, from: try Sys.readFile(h.layout.spool + "/" + target.notice_id + ".json"))
+        // The key a relay that received the message knows (kept apart from the handoff record).
+        let key = String(decoding: try Sys.readFile(h.layout.spoolKey(target.notice_id)), as: UTF8.self)
         func drop(_ name: String, _ notice: String, key: String) throws {
             let ack: JSONValue = .object([
                 "notice_id": .string(notice), "idempotency_key": .string(key), "message_id": .string("relay-7"),
@@ -247,8 +247,8 @@ import Testing
             ])
             try DurableFile.write(try CanonicalJSON.encodeFile(ack), to: h.layout.bridgeAcks + "/" + name)
         }
-        try drop("good.json", target.notice_id, key: handoff.idempotency_key)
-        try drop("forged.json", other.notice_id, key: handoff.idempotency_key)
+        try drop("good.json", target.notice_id, key: key)
+        try drop("forged.json", other.notice_id, key: key)
         let run = try h.run("rgov-bridge", ["--json", "--now", "2026-11-20T12:06:00Z"])
         #expect(run.status == 0, "\(run.stderr)")
         notices = try h.notices()
@@ -269,10 +269,9 @@ import Testing
         let h = try Harness()
         try Self.sentUnconfirmed(h)
         let target = try #require(try h.notices().first { $0.state == .pending_external_send })
-        let handoff = try CanonicalJSON.decode(
-            SpoolHandoff.self, from: try Sys.readFile(h.layout.spoolHandoff(target.notice_id)))
+        let key = String(decoding: try Sys.readFile(h.layout.spoolKey(target.notice_id)), as: UTF8.self)
         let ack: JSONValue = .object([
-            "notice_id": .string(target.notice_id), "idempotency_key": .string(handoff.idempotency_key),
+            "notice_id": .string(target.notice_id), "idempotency_key": .string(key),
             "message_id": .string("relay-9"), "acked_at": .string("2026-11-20T12:05:00Z"), "by": .string("relay"),
         ])
         try DurableFile.write(

@@ -15,9 +15,9 @@ import Testing
         try DurableFile.write(try CanonicalJSON.encodeFile(ack), to: h.layout.bridgeAcks + "/" + name)
     }
 
+    /// The key only the message's receiver (and the bridge) knows, kept apart from the handoff.
     static func key(_ h: Harness, _ id: String) throws -> String {
-        let path = try #require(h.layout.locate(id, in: h.layout.spool))
-        return try CanonicalJSON.decode(SpoolHandoff.self, from: try Sys.readFile(path)).idempotency_key
+        String(decoding: try Sys.readFile(h.layout.spoolKey(id)), as: UTF8.self)
     }
 
     static func state(_ h: Harness, _ id: String) throws -> Notice? { try h.notices().first { $0.notice_id == id } }
@@ -35,9 +35,31 @@ import Testing
         // `rgov show` prints the key's hash, never the key.
         let key = try Self.key(h, target.notice_id)
         let shown = try h.run("rgov", ["show", target.notice_id, "--json"])
-        #expect(shown.status == 0 && !shown.stdout.contains(key) && shown.stdout.contains("sha256:"))
+        #expect(shown.status == 0 && !shown.stdout.contains(key) && shown.stdout.contains("idempotency_key_sha256"))
         let text = try h.run("rgov", ["show", target.notice_id]).stdout
         #expect(!text.contains(key) && text.contains("key sha256:"), "\(text)")
+    }
+
+    /// The key is kept apart from every record: the handoff and the attempt hold its SHA-256, and a
+    /// bundle carries no key.
+    @Test func noRecordAndNoBundleHoldsTheKey() throws {
+        let h = try Harness()
+        try AdversarialTests.sentUnconfirmed(h)
+        let target = try #require(try h.notices().first { $0.state == .pending_external_send })
+        let key = try Self.key(h, target.notice_id)
+        let handoff = try CanonicalJSON.decode(
+            SpoolHandoff.self, from: try Sys.readFile(h.layout.spoolHandoff(target.notice_id)))
+        #expect(handoff.idempotency_key == nil && handoff.idempotency_key_sha256 == SHA256.hex(of: key))
+        #expect(Sys.status(h.layout.spoolKey(target.notice_id))?.mode == 0o600)
+        let export = try h.run("rgov", ["export", "--task", target.mission_id, "--json"])
+        #expect(export.status == 0, "\(export.stderr)")
+        for (file, bytes) in try h.snapshot(excluding: ["operator-notify-dispatch-spool/keys/", "outbox/"]) {
+            #expect(!String(decoding: bytes, as: UTF8.self).contains(key), "the key in \(file)")
+        }
+        // A legitimate relay still acks with it.
+        try Self.drop(h, "relay.json", notice: target.notice_id, key: key)
+        #expect(try h.run("rgov-bridge", ["--now", "2026-11-20T12:06:00Z"]).status == 0)
+        #expect(try Self.state(h, target.notice_id)?.ack_evidence?.kind == .external_ack)
     }
 
     @Test func aLateAckForANoticeNoSenderSentAcksNothing() throws {

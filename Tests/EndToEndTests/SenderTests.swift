@@ -407,9 +407,8 @@ import Testing
         let requests = String(decoding: try Sys.readFile(log), as: UTF8.self).split(separator: "\n")
         #expect(requests.count == 1)
         let request = try CanonicalJSON.decode(JSONValue.self, from: Data(requests[0].utf8))
-        let handoff = try CanonicalJSON.decode(
-            SpoolHandoff.self, from: try Sys.readFile(try #require(h.layout.locate(n.notice_id, in: h.layout.spool))))
-        #expect(request["headers"]?["Idempotency-Key"]?.stringValue == handoff.idempotency_key)
+        let key = String(decoding: try Sys.readFile(h.layout.spoolKey(n.notice_id)), as: UTF8.self)
+        #expect(request["headers"]?["Idempotency-Key"]?.stringValue == key)
         #expect(request["headers"]?["Authorization"]?.stringValue == "Bearer s3cret-hook-token")
         for (file, bytes) in try h.snapshot(excluding: []) {
             #expect(!String(decoding: bytes, as: UTF8.self).contains("s3cret-hook-token"), "secret written to \(file)")

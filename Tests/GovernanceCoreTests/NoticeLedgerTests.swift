@@ -54,7 +54,8 @@ import Testing
     static func attempt(of notice: Notice) -> SenderAttempt {
         SenderAttempt(
             attempt_id: StateLayout.attemptID(notice: notice.notice_id, number: 1), notice_id: notice.notice_id,
-            attempt_number: 1, idempotency_key: "idem", sender_mode: "shim", started_at: t0.adding(ms: 2000),
+            attempt_number: 1, idempotency_key_sha256: SHA256.hex(of: "idem"), sender_mode: "shim",
+            started_at: t0.adding(ms: 2000),
             deadline_ms: 1000, bridge_pid: 1, host: "h")
     }
 

@@ -82,8 +82,13 @@ public struct SpoolHandoff: Codable, Sendable, Equatable {
     public var rule_id: String
     public var severity: Severity
     public var target: String
-    /// Stable across retries of this notice, so receivers that honour it deduplicate.
-    public var idempotency_key: String
+    /// Stable across retries of this notice, so receivers that honour it deduplicate; random, made
+    /// once per handoff, so only the message's receiver knows it (a late ack presents it).
+    ///
+    /// Kept apart from the record (`spool/keys/`, never exported): the record holds its SHA-256,
+    /// and the bridge puts the key back (`NoticeLedger.handoff(of:)`) in what it hands a sender.
+    public var idempotency_key: String? = nil
+    public var idempotency_key_sha256: String? = nil
     public var message: NoticeMessage
     public var sender_mode: String
     public var dispatched_at: Date
@@ -92,6 +97,12 @@ public struct SpoolHandoff: Codable, Sendable, Equatable {
     public var capability_descriptor: String
     /// The SHA-256 of the profile in force (its snapshot in `profile-snapshots/`).
     public var profile_sha256: String? = nil
+
+    /// The key a sender uses (empty where the record was read without it).
+    public var key: String { idempotency_key ?? "" }
+
+    /// The SHA-256 of the key, from the record (or from a key an older rgov kept in it).
+    public var keySHA256: String { idempotency_key_sha256 ?? SHA256.hex(of: key) }
 }
 
 /// The bridge's intent, made durable before a sender runs: the basis of at-most-once sending.
@@ -100,7 +111,8 @@ public struct SenderAttempt: Codable, Sendable, Equatable {
     public var attempt_id: String
     public var notice_id: String
     public var attempt_number: Int
-    public var idempotency_key: String
+    /// The SHA-256 of the idempotency key the send used (the key itself stays out of records).
+    public var idempotency_key_sha256: String
     public var sender_mode: String
     public var started_at: Date
     public var deadline_ms: Int

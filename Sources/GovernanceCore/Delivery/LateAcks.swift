@@ -80,7 +80,7 @@ extension NoticeLedger {
         guard let handoff = handoff(of: notice) else {
             throw RgovError.data("notice \(notice.notice_id) has no spool handoff to match")
         }
-        guard ack.idempotency_key == handoff.idempotency_key else {
+        guard SHA256.hex(of: ack.idempotency_key) == handoff.keySHA256 else {
             throw RgovError.data("idempotency_key does not match notice \(notice.notice_id)'s")
         }
         guard !ack.message_id.isEmpty, !ack.by.isEmpty else { throw RgovError.data("message_id and by are required") }

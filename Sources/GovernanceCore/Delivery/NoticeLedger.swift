@@ -66,12 +66,12 @@ public struct NoticeLedger: Sendable {
     /// handoff and only finishes the move. Throws `NoticeChanged` when an operator acted meanwhile.
     public func dispatch(_ notice: Notice, at path: String, mode: String, by: String, now: Date) throws {
         let spoolPath = layout.spoolHandoff(notice.notice_id)
+        let key = try idempotencyKey(of: notice.notice_id)
         var handoff = SpoolHandoff(
             spool_id: notice.notice_id, notice_id: notice.notice_id, mission_id: notice.mission_id,
             task_id: notice.task_id, correlation_id: notice.correlation_id, rule_id: notice.rule_id,
             severity: notice.severity, target: notice.target,
-            // Random, once per handoff: a late ack must present what only the message's receiver saw.
-            idempotency_key: Identifier.random("idem"), message: notice.message, sender_mode: mode,
+            idempotency_key_sha256: SHA256.hex(of: key), message: notice.message, sender_mode: mode,
             dispatched_at: now, dispatched_by: by, profile: stamp.profile, capability_descriptor: stamp.descriptor,
             profile_sha256: stamp.profileSHA256)
         let (created, stored) = try MissionChain(layout: layout).publish(
@@ -88,13 +88,32 @@ public struct NoticeLedger: Sendable {
         try store.save(next, replacing: notice, at: path)
     }
 
-    /// The spool handoff of `notice`, or nil when it is missing, unreadable or about another notice.
+    /// The spool handoff of `notice` with its idempotency key, as a sender is handed it; nil when
+    /// it is missing, unreadable, about another notice, or its key is not the one it names.
     public func handoff(of notice: Notice) -> SpoolHandoff? {
         guard let bytes = try? Sys.readFile(layout.spoolHandoff(notice.notice_id), limit: 8 << 20),
-            let handoff = try? CanonicalJSON.decode(SpoolHandoff.self, from: bytes),
+            var handoff = try? CanonicalJSON.decode(SpoolHandoff.self, from: bytes),
             handoff.notice_id == notice.notice_id
         else { return nil }
+        if handoff.idempotency_key == nil {
+            guard let data = try? Sys.readFile(layout.spoolKey(notice.notice_id), limit: 4096) else { return nil }
+            handoff.idempotency_key = String(decoding: data, as: UTF8.self)
+        }
+        guard SHA256.hex(of: handoff.key) == handoff.keySHA256 else { return nil }
         return handoff
+    }
+
+    /// The idempotency key of `noticeID`'s handoff: the one kept in `spool/keys/`, else a new
+    /// random one (96 bits, only its receiver can know it), made durable with the handoff.
+    private func idempotencyKey(of noticeID: String) throws -> String {
+        let path = layout.spoolKey(noticeID)
+        if let data = try? Sys.readFile(path, limit: 4096) { return String(decoding: data, as: UTF8.self) }
+        let key = Identifier.random("idem")
+        try Sys.makeDirectory(layout.spoolKeys)
+        guard try DurableFile.create(Data(key.utf8), at: path) else {
+            return String(decoding: try Sys.readFile(path, limit: 4096), as: UTF8.self)
+        }
+        return key
     }
 
     /// A receipt about `notice`, chained after the notice's head and stamped with the posture in force.

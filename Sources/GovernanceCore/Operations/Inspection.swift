@@ -2,9 +2,6 @@ import Foundation
 
 /// `rgov ls` and `rgov show`: read-only views of the queue, as postqueue -p and postcat give.
 public struct Inspection: Sendable {
-    /// An idempotency key as `rgov show` prints it: `sha256:` and the first 12 hex digits of its hash.
-    static func masked(_ key: String) -> String { "sha256:" + SHA256.hex(of: key).prefix(12) }
-
     public let layout: StateLayout
     public let now: Date
 
@@ -88,8 +85,11 @@ public struct Inspection: Sendable {
         }
         if spool != nil { files["spool"] = spoolPath }
         // The idempotency key is what only the message's receiver knows (a late ack presents it):
-        // shown by its hash alone.
-        if let key = spool?.idempotency_key { spool?.idempotency_key = Self.masked(key) }
+        // never shown; an older rgov's handoff that still holds it is shown by its hash alone.
+        if let key = spool?.idempotency_key {
+            spool?.idempotency_key = nil
+            spool?.idempotency_key_sha256 = SHA256.hex(of: key)
+        }
         return Chain(
             notice: notice, mission: mission,
             event: find(CanonicalEvent.self, in: layout.events, name: notice.event_id, key: "event"),
@@ -99,11 +99,6 @@ public struct Inspection: Sendable {
                 SenderAttempt.self,
                 try Sys.unlessRefused { try layout.attemptFiles(of: notice.notice_id, inflight: true) } ?? []
             )
-            .map { attempt in
-                var shown = attempt
-                shown.idempotency_key = Self.masked(attempt.idempotency_key)
-                return shown
-            }
             .sorted {
                 $0.attempt_number < $1.attempt_number
             },
@@ -141,7 +136,7 @@ public struct Inspection: Sendable {
         }
         if let s = c.spool {
             lines.append(
-                "spool \(s.spool_id): \(s.sender_mode) to \(f(s.target)), key \(s.idempotency_key)")
+                "spool \(s.spool_id): \(s.sender_mode) to \(f(s.target)), key sha256:\(s.keySHA256.prefix(12))")
         }
         for a in c.attempts {
             lines.append(

@@ -73,12 +73,12 @@ public struct Sender {
         var appended: [String] = []
         let fd = try Sys.open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, mode: 0o600)
         defer { Sys.close(fd) }
-        let keys = handoffs.map(\.idempotency_key).filter { Sys.kind(layout.shimKey($0)) != .regular }
+        let keys = handoffs.map(\.key).filter { Sys.kind(layout.shimKey($0)) != .regular }
         try DurableFile.write(
             try CanonicalJSON.encodeFile(ShimPending(offset: Int(lseek(fd, 0, SEEK_END)), keys: keys)),
             to: layout.shimPending)
         for handoff in handoffs {
-            let key = handoff.idempotency_key
+            let key = handoff.key
             guard Identifier.isValid(key) else {
                 throw RgovError.data("idempotency key \(Identifier.quoted(key)) is not an identifier")
             }

@@ -53,7 +53,7 @@ public struct SenderBinding: Sendable {
         [
             "RGOV_NOTICE_ID": handoff.notice_id, "RGOV_MISSION_ID": handoff.mission_id, "RGOV_RULE_ID": handoff.rule_id,
             "RGOV_SEVERITY": handoff.severity.rawValue, "RGOV_TARGET": target ?? handoff.target,
-            "RGOV_IDEMPOTENCY_KEY": handoff.idempotency_key,
+            "RGOV_IDEMPOTENCY_KEY": handoff.key,
         ]
     }
 

@@ -102,8 +102,8 @@ public struct Webhook: Sendable {
                     notice_id: handoff.notice_id, mission_id: handoff.mission_id, rule_id: handoff.rule_id,
                     severity: handoff.severity.rawValue, target: handoff.target, title: handoff.message.title,
                     text: handoff.message.text,
-                    idempotency_key: handoff.idempotency_key))) ?? Data()
-        var fields = ["Content-Type": "application/json", "Idempotency-Key": handoff.idempotency_key]
+                    idempotency_key: handoff.key))) ?? Data()
+        var fields = ["Content-Type": "application/json", "Idempotency-Key": handoff.key]
         for (name, value) in headers {
             fields[name] = value.hasPrefix("env:") ? (environment[String(value.dropFirst(4))] ?? "") : value
         }

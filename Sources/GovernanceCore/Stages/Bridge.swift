@@ -170,7 +170,7 @@ public struct Bridge: Sendable {
         let attempt = SenderAttempt(
             attempt_id: StateLayout.attemptID(notice: notice.notice_id, number: number), notice_id: notice.notice_id,
             attempt_number: number,
-            idempotency_key: handoff.idempotency_key, sender_mode: profile.senderMode.rawValue, started_at: now,
+            idempotency_key_sha256: handoff.keySHA256, sender_mode: profile.senderMode.rawValue, started_at: now,
             deadline_ms: Int(profile.senderTimeoutMs), bridge_pid: Sys.processID(), host: Sys.hostName())
         return .send(Job(path: path, notice: notice, handoff: handoff, attempt: attempt))
     }

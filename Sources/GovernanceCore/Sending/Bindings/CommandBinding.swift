@@ -72,7 +72,7 @@ struct CommandBinding: BindingKind {
         var out = argument
         let values = [
             "{notice_id}": handoff.notice_id, "{target}": environment["RGOV_TARGET"] ?? handoff.target,
-            "{idempotency_key}": handoff.idempotency_key,
+            "{idempotency_key}": handoff.key,
             "{mission_id}": handoff.mission_id, "{rule_id}": handoff.rule_id, "{severity}": handoff.severity.rawValue,
             "{title}": handoff.message.title, "{text}": handoff.message.text,
         ]
