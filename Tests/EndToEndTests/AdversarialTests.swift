@@ -239,7 +239,7 @@ import Testing
         let target = try #require(pending.first)
         let other = try #require(pending.last)
         // The key a relay that received the message knows (kept apart from the handoff record).
-        let key = String(decoding: try Sys.readFile(h.layout.spoolKey(target.notice_id)), as: UTF8.self)
+        let key = try LateAckProofTests.key(h, target.notice_id)
         func drop(_ name: String, _ notice: String, key: String) throws {
             let ack: JSONValue = .object([
                 "notice_id": .string(notice), "idempotency_key": .string(key), "message_id": .string("relay-7"),
@@ -269,7 +269,7 @@ import Testing
         let h = try Harness()
         try Self.sentUnconfirmed(h)
         let target = try #require(try h.notices().first { $0.state == .pending_external_send })
-        let key = String(decoding: try Sys.readFile(h.layout.spoolKey(target.notice_id)), as: UTF8.self)
+        let key = try LateAckProofTests.key(h, target.notice_id)
         let ack: JSONValue = .object([
             "notice_id": .string(target.notice_id), "idempotency_key": .string(key),
             "message_id": .string("relay-9"), "acked_at": .string("2026-11-20T12:05:00Z"), "by": .string("relay"),

@@ -15,9 +15,9 @@ import Testing
         try DurableFile.write(try CanonicalJSON.encodeFile(ack), to: h.layout.bridgeAcks + "/" + name)
     }
 
-    /// The key only the message's receiver (and the bridge) knows, kept apart from the handoff.
+    /// The key only the message's receiver (and the state, from its secret) knows.
     static func key(_ h: Harness, _ id: String) throws -> String {
-        String(decoding: try Sys.readFile(h.layout.spoolKey(id)), as: UTF8.self)
+        IdempotencyKey.of(id, secret: String(decoding: try Sys.readFile(h.layout.idempotencySecret), as: UTF8.self))
     }
 
     static func state(_ h: Harness, _ id: String) throws -> Notice? { try h.notices().first { $0.notice_id == id } }
@@ -50,10 +50,10 @@ import Testing
         let handoff = try CanonicalJSON.decode(
             SpoolHandoff.self, from: try Sys.readFile(h.layout.spoolHandoff(target.notice_id)))
         #expect(handoff.idempotency_key == nil && handoff.idempotency_key_sha256 == SHA256.hex(of: key))
-        #expect(Sys.status(h.layout.spoolKey(target.notice_id))?.mode == 0o600)
+        #expect(Sys.status(h.layout.idempotencySecret)?.mode == 0o600)
         let export = try h.run("rgov", ["export", "--task", target.mission_id, "--json"])
         #expect(export.status == 0, "\(export.stderr)")
-        for (file, bytes) in try h.snapshot(excluding: ["operator-notify-dispatch-spool/keys/", "outbox/"]) {
+        for (file, bytes) in try h.snapshot(excluding: ["idempotency.secret", "outbox/"]) {
             #expect(!String(decoding: bytes, as: UTF8.self).contains(key), "the key in \(file)")
         }
         // A legitimate relay still acks with it.

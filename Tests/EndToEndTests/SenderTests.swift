@@ -407,7 +407,7 @@ import Testing
         let requests = String(decoding: try Sys.readFile(log), as: UTF8.self).split(separator: "\n")
         #expect(requests.count == 1)
         let request = try CanonicalJSON.decode(JSONValue.self, from: Data(requests[0].utf8))
-        let key = String(decoding: try Sys.readFile(h.layout.spoolKey(n.notice_id)), as: UTF8.self)
+        let key = try LateAckProofTests.key(h, n.notice_id)
         #expect(request["headers"]?["Idempotency-Key"]?.stringValue == key)
         #expect(request["headers"]?["Authorization"]?.stringValue == "Bearer s3cret-hook-token")
         for (file, bytes) in try h.snapshot(excluding: []) {

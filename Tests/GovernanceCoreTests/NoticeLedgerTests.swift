@@ -13,6 +13,8 @@ import Testing
     static func ledger() throws -> NoticeLedger {
         let layout = StateLayout(root: try temporaryDirectory("ledger") + "/state")
         try layout.prepare()
+        // The secret the tests dispatch with (`secret: "s"`), as the dispatcher reads it.
+        try DurableFile.write(Data("s".utf8), to: layout.idempotencySecret)
         return NoticeLedger(layout: layout, stamp: stamp)
     }
 
@@ -30,7 +32,8 @@ import Testing
         let notice = try notice()
         try ledger.open(notice, reason: "finding")
         try ledger.dispatch(
-            notice, at: ledger.store.path(for: notice), mode: "shim", by: "rgov-dispatcher", now: t0.adding(ms: 1000))
+            notice, at: ledger.store.path(for: notice), mode: "shim", secret: "s", by: "rgov-dispatcher",
+            now: t0.adding(ms: 1000))
         let path = try #require(ledger.store.locate(notice.notice_id))
         return (path, try ledger.store.read(path))
     }
@@ -84,11 +87,13 @@ import Testing
         let queued = ledger.store.path(for: notice)
         // The move fails after the handoff is durable (here: the notice is not where it was read).
         #expect(throws: NoticeChanged.self) {
-            try ledger.dispatch(notice, at: queued + ".gone", mode: "shim", by: "rgov-dispatcher", now: Self.t0)
+            try ledger.dispatch(
+                notice, at: queued + ".gone", mode: "shim", secret: "s", by: "rgov-dispatcher", now: Self.t0)
         }
         #expect(try ledger.store.read(queued).state == .queued)
         // The rerun finds that handoff, keeps it, and only finishes the move.
-        try ledger.dispatch(notice, at: queued, mode: "shim", by: "rgov-dispatcher", now: Self.t0.adding(ms: 9000))
+        try ledger.dispatch(
+            notice, at: queued, mode: "shim", secret: "s", by: "rgov-dispatcher", now: Self.t0.adding(ms: 9000))
         let dispatched = try ledger.store.read(try #require(ledger.store.locate(notice.notice_id)))
         #expect(dispatched.state == .dispatched)
         let handoff = try #require(ledger.handoff(of: dispatched))

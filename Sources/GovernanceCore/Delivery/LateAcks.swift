@@ -96,3 +96,31 @@ extension NoticeLedger {
             moveReason: "external_ack from \(ack.by)", by: actor, recordedBy: actor, now: now)
     }
 }
+
+/// A handoff's idempotency key: what only the message's receiver (and the state) can know.
+///
+/// It is made from the state's own secret (`idempotency.secret`, 384 random bits made once, 0600,
+/// never exported) and the notice id, so it cannot be computed from anything a record, a log or a
+/// bundle holds (they carry its SHA-256), yet a rerun after a crash makes the same key again.
+public enum IdempotencyKey {
+    /// `idem-` and 24 hex digits (96 bits) of SHA-256 over the secret and the notice id.
+    public static func of(_ noticeID: String, secret: String) -> String {
+        "idem-" + String(SHA256.hex(of: secret + "\u{1f}" + noticeID).prefix(24))
+    }
+
+    /// The state's secret; made, durably, on first use. Called before a write batch begins (a
+    /// secret staged with the first handoffs could be lost with them by a power cut, and the keys
+    /// of the handoffs that survived with it).
+    public static func secret(_ layout: StateLayout) throws -> String {
+        let path = layout.idempotencySecret
+        if let existing = existingSecret(layout) { return existing }
+        precondition(WriteBatch.current == nil, "the idempotency secret is made outside a write batch")
+        _ = try DurableFile.create(Data((0..<4).map { _ in Identifier.random("s") }.joined().utf8), at: path)
+        return String(decoding: try Sys.readFile(path, limit: 4096), as: UTF8.self)
+    }
+
+    /// The state's secret if it has one (readers never make it).
+    public static func existingSecret(_ layout: StateLayout) -> String? {
+        (try? Sys.readFile(layout.idempotencySecret, limit: 4096)).map { String(decoding: $0, as: UTF8.self) }
+    }
+}

@@ -64,9 +64,13 @@ public struct NoticeLedger: Sendable {
     ///
     /// The handoff's id is the notice id, so a rerun after a crash between the two steps finds the
     /// handoff and only finishes the move. Throws `NoticeChanged` when an operator acted meanwhile.
-    public func dispatch(_ notice: Notice, at path: String, mode: String, by: String, now: Date) throws {
+    ///
+    /// `secret` is the state's (`IdempotencyKey.secret`), read before the batch began.
+    public func dispatch(_ notice: Notice, at path: String, mode: String, secret: String, by: String, now: Date)
+        throws
+    {
         let spoolPath = layout.spoolHandoff(notice.notice_id)
-        let key = try idempotencyKey(of: notice.notice_id)
+        let key = IdempotencyKey.of(notice.notice_id, secret: secret)
         var handoff = SpoolHandoff(
             spool_id: notice.notice_id, notice_id: notice.notice_id, mission_id: notice.mission_id,
             task_id: notice.task_id, correlation_id: notice.correlation_id, rule_id: notice.rule_id,
@@ -96,24 +100,11 @@ public struct NoticeLedger: Sendable {
             handoff.notice_id == notice.notice_id
         else { return nil }
         if handoff.idempotency_key == nil {
-            guard let data = try? Sys.readFile(layout.spoolKey(notice.notice_id), limit: 4096) else { return nil }
-            handoff.idempotency_key = String(decoding: data, as: UTF8.self)
+            guard let secret = IdempotencyKey.existingSecret(layout) else { return nil }
+            handoff.idempotency_key = IdempotencyKey.of(notice.notice_id, secret: secret)
         }
         guard SHA256.hex(of: handoff.key) == handoff.keySHA256 else { return nil }
         return handoff
-    }
-
-    /// The idempotency key of `noticeID`'s handoff: the one kept in `spool/keys/`, else a new
-    /// random one (96 bits, only its receiver can know it), made durable with the handoff.
-    private func idempotencyKey(of noticeID: String) throws -> String {
-        let path = layout.spoolKey(noticeID)
-        if let data = try? Sys.readFile(path, limit: 4096) { return String(decoding: data, as: UTF8.self) }
-        let key = Identifier.random("idem")
-        try Sys.makeDirectory(layout.spoolKeys)
-        guard try DurableFile.create(Data(key.utf8), at: path) else {
-            return String(decoding: try Sys.readFile(path, limit: 4096), as: UTF8.self)
-        }
-        return key
     }
 
     /// A receipt about `notice`, chained after the notice's head and stamped with the posture in force.

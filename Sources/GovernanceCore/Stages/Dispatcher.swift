@@ -19,10 +19,11 @@ public struct Dispatcher {
     /// Every queued notice handed over, made durable with group commit (`WriteBatch`): all spool
     /// handoffs, then all the notices' moves.
     public func run() throws -> Report {
-        try WriteBatch.run(anchor: deployment.layout.root) { _ in try dispatch() }
+        let secret = try IdempotencyKey.secret(deployment.layout)
+        return try WriteBatch.run(anchor: deployment.layout.root) { _ in try dispatch(secret: secret) }
     }
 
-    private func dispatch() throws -> Report {
+    private func dispatch(secret: String) throws -> Report {
         let started = Sys.monotonicSeconds()
         let now = deployment.clock.now()
         let ledger = deployment.ledger
@@ -41,7 +42,8 @@ public struct Dispatcher {
             }
             do {
                 try ledger.dispatch(
-                    notice, at: path, mode: deployment.profile.senderMode.rawValue, by: Self.actor, now: now)
+                    notice, at: path, mode: deployment.profile.senderMode.rawValue, secret: secret, by: Self.actor,
+                    now: now)
             } catch let changed as NoticeChanged {
                 // An operator acted on it meanwhile; the next run sees the new version.
                 Log.info(Self.actor, changed.description)

@@ -87,10 +87,9 @@ public struct StateLayout: Sendable {
     /// A notice's spool handoff (proof of dispatch), while its notice is under way; once the
     /// notice ends (acked, blocked) it moves into the day folder of that end.
     public func spoolHandoff(_ noticeID: String) -> String { spool + "/" + noticeID + ".json" }
-    /// The idempotency key of a notice's handoff, kept apart from the record: private (0600),
-    /// never exported, read by the bridge alone.
-    public var spoolKeys: String { spool + "/keys" }
-    public func spoolKey(_ noticeID: String) -> String { spoolKeys + "/" + noticeID + ".key" }
+    /// The state's secret from which each handoff's idempotency key is made: private (0600), never
+    /// exported, read by the dispatcher and the bridge alone.
+    public var idempotencySecret: String { root + "/idempotency.secret" }
     public func spoolHandoff(_ noticeID: String, day: String) -> String { spool + "/" + day + "/" + noticeID + ".json" }
 
     /// A stored profile, by the SHA-256 of its bytes.
