@@ -108,9 +108,10 @@ public enum IdempotencyKey {
         "idem-" + String(SHA256.hex(of: secret + "\u{1f}" + noticeID).prefix(24))
     }
 
-    /// The state's secret; made, durably, on first use. Called before a write batch begins (a
-    /// secret staged with the first handoffs could be lost with them by a power cut, and the keys
-    /// of the handoffs that survived with it).
+    /// The state's secret; made, durably, on first use.
+    ///
+    /// Called before a write batch begins: a secret staged with the first handoffs could be lost
+    /// with them by a power cut, and the keys of the handoffs that survived with it.
     public static func secret(_ layout: StateLayout) throws -> String {
         let path = layout.idempotencySecret
         if let existing = existingSecret(layout) { return existing }
