@@ -252,6 +252,11 @@ import Testing
         #expect(try h.run("rgov", ["release", "ALL", "--by", "e2e"]).status == 0)
         let ack = try h.run("rgov", ["ack", notice.notice_id, "--by", "e2e"])
         #expect(ack.status == 0, "\(ack.stderr)")
+        // The verbs an outage needs run the profile as written, never the redacted snapshot.
+        for arguments in [["requeue", "ALL", "--reason", "outage"], ["prune", "--dry-run"]] {
+            let r = try h.run("rgov", arguments + ["--by", "e2e"])
+            #expect(r.status != 78 && !r.stderr.contains("needs binding.url"), "\(arguments): \(r.stderr)")
+        }
         let export = try h.run("rgov", ["export", "--task", "m-send", "--json"])
         #expect(export.status == 0, "\(export.stderr)")
         for (file, bytes) in try h.snapshot(excluding: ["profile-private/"]) {
