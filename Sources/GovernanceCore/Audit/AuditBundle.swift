@@ -65,15 +65,30 @@ public struct AuditExport: Sendable {
         throws -> Result
     {
         // Never beside a tick's moves: the records are read and copied under the notice lock, which
-        // every change to a notice takes (a run that holds it longer than its wait: exit 75).
+        // every change to a notice takes (a run that holds it longer than its wait: exit 75). A
+        // bridge concluding sends publishes a receipt in one commit and its notice in the next, so
+        // the bundle is verified before it is sealed, and made again when it caught that moment.
         var made: String? = nil
         do {
-            let (bundle, out, bundleID, artifacts, notices) = try NoticeStore(layout: deployment.layout).exclusively {
-                try gather(task: task, since: since, until: until, to: outDirectory, made: &made)
+            var problems: [String] = []
+            for round in 0..<Self.rounds {
+                let (bundle, out, bundleID, artifacts, notices) = try NoticeStore(layout: deployment.layout)
+                    .exclusively { try gather(task: task, since: since, until: until, to: outDirectory, made: &made) }
+                var summary = AuditVerify.Verification(problems: [])
+                problems = try AuditVerify.check(bundle, into: &summary)
+                if problems.isEmpty {
+                    return try seal(
+                        bundle: bundle, out: out, bundleID: bundleID, artifacts: artifacts, notices: notices,
+                        signingKey: signingKey)
+                }
+                Sys.removeTree(bundle)
+                made = nil
+                Sys.sleep(milliseconds: 20 * (round + 1))
             }
-            return try seal(
-                bundle: bundle, out: out, bundleID: bundleID, artifacts: artifacts, notices: notices,
-                signingKey: signingKey)
+            throw RgovError(
+                .temporaryFailure,
+                "the state kept changing while it was exported (\(problems.first ?? "")); nothing was left behind, "
+                    + "try again (rgov check-state says whether the state itself holds)")
         } catch {
             // Nothing half-made is left behind.
             if let made {
@@ -83,6 +98,9 @@ public struct AuditExport: Sendable {
             throw error
         }
     }
+
+    /// How many times an export is made again when a tick changed the state under it.
+    static let rounds = 8
 
     private func gather(task: String?, since: Date?, until: Date?, to outDirectory: String?, made: inout String?)
         throws -> (bundle: String, out: String, bundleID: String, artifacts: Int, notices: Int)
