@@ -102,6 +102,33 @@ import Testing
         #expect(parse.stdoutText == "skip\n" || parse.stdoutText == "\(samples)\n", "\(parse.stdoutText)")
     }
 
+    /// A sample's value in an exposition text.
+    static func value(_ text: String, _ sample: String) -> Double? {
+        text.split(separator: "\n").first { $0.hasPrefix(sample + " ") }.flatMap {
+            Double($0.split(separator: " ").last ?? "")
+        }
+    }
+
+    /// A sender program that is not installed sends nothing, and each send it could not make is
+    /// still counted, by its reason, so the sender-failing alert sees a channel that never ran.
+    @Test func aSendWithNoSenderProgramIsCountedByItsReason() throws {
+        let h = try Harness()
+        try h.importExamples()
+        let profile = try SenderTests.profile(
+            h, "no-program", sender: "      mode: command\n      binding:\n        command: [\(h.dir)/not-installed]\n")
+        #expect(try h.tick(profile: profile).status == 0)
+        let reasons = try h.notices().map(\.state_reason)
+        #expect(reasons.filter { $0 == "sender_unavailable" }.count == Harness.exampleNotices, "\(reasons)")
+        let text = String(decoding: try Sys.readFile(Metrics.path(h.layout)), as: UTF8.self)
+        #expect(
+            Self.value(text, #"rgov_send_attempts_total{mode="command",outcome="sender_unavailable"}"#)
+                == Double(Harness.exampleNotices), "\(text)")
+        // Every receipt the bridge wrote is one counted outcome.
+        let counted = text.split(separator: "\n").filter { $0.hasPrefix("rgov_send_attempts_total{") }
+            .compactMap { Double($0.split(separator: " ").last ?? "") }.reduce(0, +)
+        #expect(counted == Double(try h.receipts().count))
+    }
+
     @Test func anOperatorAckIsCountedAsHumanVisible() throws {
         let h = try Harness()
         try h.importExamples()

@@ -124,12 +124,7 @@ public enum StageCommand {
                         kind.executable, "\(o.state.rawValue) (\(o.reason))",
                         ["event": .string("send_concluded"), "notice_id": .string(o.notice_id)])
                 }
-                change = { m in
-                    for o in report.recovered + report.outcomes + report.late_acks where o.attempted {
-                        m.send_attempts_total[mode + "\t" + o.reason, default: 0] += 1
-                        if o.reason == "outcome_unknown" { m.outcome_unknown_total += 1 }
-                    }
-                }
+                change = sendOutcomes(report, mode: mode)
             }
             Sys.writeStandardOutput((options.json ? output : TerminalText.lines(output)) + "\n")
             return finish(0, nil)
@@ -163,6 +158,19 @@ public enum StageCommand {
             }
         } catch {
             Log.error(kind.executable, "metrics not written: \(error)")
+        }
+    }
+
+    /// What a bridge run adds to the metrics: every send outcome it recorded, by its reason.
+    ///
+    /// Whether a sender ran or the send was decided without one (`sender_unavailable` when the
+    /// program is not installed, an exhausted lifetime, sending disabled). Late acks are not sends.
+    static func sendOutcomes(_ report: Bridge.Report, mode: String) -> Metrics.Change {
+        { m in
+            for o in report.recovered + report.outcomes {
+                m.send_attempts_total[mode + "\t" + o.reason, default: 0] += 1
+                if o.reason == "outcome_unknown" && o.attempted { m.outcome_unknown_total += 1 }
+            }
         }
     }
 

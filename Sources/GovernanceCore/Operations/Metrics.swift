@@ -9,7 +9,7 @@ import Foundation
 public struct MetricsState: Codable, Sendable, Equatable {
     public var schema = "rgov.metrics-state/v1"
     public var findings_total: [String: Double] = [:]
-    /// Keyed `mode\toutcome`.
+    /// Keyed `mode\toutcome`: every send outcome the bridge recorded, a sender run or not.
     public var send_attempts_total: [String: Double] = [:]
     public var outcome_unknown_total: Double = 0
     public var stage_failures_total: [String: Double] = [:]
@@ -82,7 +82,11 @@ public enum Metrics {
         for kind in ["sender_ack", "operator_attestation", "external_ack", "synthetic"] {
             out.sample("rgov_acks", [("kind", kind)], Double(acks[kind] ?? 0))
         }
-        out.family("rgov_send_attempts_total", "counter", "Sender runs by sender mode and outcome.")
+        out.family(
+            "rgov_send_attempts_total", "counter",
+            "Send outcomes the bridge recorded, by sender mode and outcome (the receipt's reason): each sender run, and "
+                + "each send decided without one (sender_unavailable: the program is not installed; lifetime_exhausted, "
+                + "attempts_exhausted, sending_disabled_by_profile...).")
         out.samples("rgov_send_attempts_total", state.send_attempts_total, splitting: "\t", into: ("mode", "outcome"))
         out.family("rgov_outcome_unknown_total", "counter", "Sends whose outcome could not be known (may have sent).")
         out.sample("rgov_outcome_unknown_total", [], state.outcome_unknown_total)
