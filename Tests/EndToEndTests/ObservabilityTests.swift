@@ -77,8 +77,9 @@ import Testing
         // A second tick an hour later: counters only grow.
         #expect(try h.tick(profile: Harness.teamTrial, extra: ["--now", "2026-11-20T13:00:00Z"]).status == 0)
         let second = String(decoding: try Sys.readFile(path), as: UTF8.self)
+        // The failed mission is one condition, still open: not counted again.
         let before = value(first, #"rgov_findings_total{rule="mission-failure/failed"}"#) ?? 0
-        #expect((value(second, #"rgov_findings_total{rule="mission-failure/failed"}"#) ?? 0) > before)
+        #expect(before == 1 && value(second, #"rgov_findings_total{rule="mission-failure/failed"}"#) == before)
         #expect(value(second, #"rgov_send_attempts_total{mode="shim",outcome="synthetic"}"#) ?? 0 >= 5)
         // An operator's ack is counted as a human-visible kind.
         if let promtool = Self.tool("promtool") {
@@ -127,6 +128,49 @@ import Testing
         let counted = text.split(separator: "\n").filter { $0.hasPrefix("rgov_send_attempts_total{") }
             .compactMap { Double($0.split(separator: " ").last ?? "") }.reduce(0, +)
         #expect(counted == Double(try h.receipts().count))
+    }
+
+    /// The samples of a family labelled by rule alone, non-zero ones only.
+    static func byRule(_ h: Harness, _ family: String) throws -> [String: Double] {
+        let text = String(decoding: try Sys.readFile(Metrics.path(h.layout)), as: UTF8.self)
+        var out: [String: Double] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix(family + "{rule=\"") {
+            let rule = line.dropFirst(family.count + 7).prefix { $0 != "\"" }
+            if let v = Double(line.split(separator: " ").last ?? ""), v != 0 { out[String(rule)] = v }
+        }
+        return out
+    }
+
+    /// The open episodes on disk, counted by rule.
+    static func openEpisodes(_ h: Harness) throws -> [String: Double] {
+        try h.layout.files(in: h.layout.openEpisodes).reduce(into: [:]) { counts, path in
+            counts[try CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path)).rule_id, default: 0] += 1
+        }
+    }
+
+    /// A condition that holds over many runs is one finding; the open gauge is the conditions
+    /// holding now, and falls when one clears.
+    @Test func findingsCountConditionsOnceAndTheOpenGaugeFollowsThem() throws {
+        let h = try Harness()
+        try h.importExamples()
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
+        let open = try Self.openEpisodes(h)
+        #expect(open.values.reduce(0, +) == Double(Harness.exampleNotices))
+        #expect(try Self.byRule(h, "rgov_findings_total") == open, "episodes opened, not sightings")
+        #expect(try Self.byRule(h, "rgov_open_episodes") == open)
+        // The colony reports a checkpoint: the overdue mission's condition clears.
+        let mission = h.layout.mission("crm-overdue-02")
+        let text = String(decoding: try Sys.readFile(mission), as: UTF8.self)
+            .replacingOccurrences(of: "\"2026-11-20T11:20:00Z\"", with: "\"2026-11-20T11:59:00Z\"")
+        try DurableFile.write(Data(text.utf8), to: mission)
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
+        var cleared = open
+        cleared["checkpoint-cadence/missed-checkpoint", default: 0] -= 1
+        cleared = cleared.filter { $0.value != 0 }
+        #expect(try Self.openEpisodes(h) == cleared)
+        #expect(try Self.byRule(h, "rgov_open_episodes") == cleared, "the gauge falls")
+        #expect(try Self.byRule(h, "rgov_findings_total") == open, "a counter never does")
     }
 
     @Test func anOperatorAckIsCountedAsHumanVisible() throws {

@@ -177,7 +177,12 @@ public enum StageCommand {
     /// What a watchdog run adds to the metrics.
     static func metricsChange(_ report: Watchdog.Report) -> Metrics.Change {
         { m in
-            for (rule, n) in report.findings_by_rule { m.findings_total[rule, default: 0] += Double(n) }
+            // Conditions, not sightings: a condition is counted when its episode opens.
+            for (rule, n) in report.episodes_opened_by_rule { m.findings_total[rule, default: 0] += Double(n) }
+            // A rule seen open before stays in the gauge at 0 when its last episode closes.
+            m.open_episodes = (m.open_episodes ?? [:]).mapValues { _ in 0 }.merging(
+                report.episodes_open_by_rule.mapValues(Double.init)
+            ) { $1 }
             m.missions = report.missions_by_status_type.mapValues(Double.init)
             if let fed = report.mission_feed_last_update {
                 m.mission_feed_last_update_timestamp_seconds = fed.timeIntervalSince1970.rounded()

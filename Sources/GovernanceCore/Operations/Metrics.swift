@@ -8,7 +8,10 @@ import Foundation
 /// each time, or carried from the stage that can see them (missions, approvals: the watchdog).
 public struct MetricsState: Codable, Sendable, Equatable {
     public var schema = "rgov.metrics-state/v1"
+    /// Episodes opened, by rule: each condition once, however many runs see it hold.
     public var findings_total: [String: Double] = [:]
+    /// Open episodes by rule, as of the last watchdog run (a gauge; absent in older files).
+    public var open_episodes: [String: Double]?
     /// Keyed `mode\toutcome`: every send outcome the bridge recorded, a sender run or not.
     public var send_attempts_total: [String: Double] = [:]
     public var outcome_unknown_total: Double = 0
@@ -60,9 +63,24 @@ public enum Metrics {
             ], 1)
         out.family("rgov_missions", "gauge", "Missions by status and type, as of the last watchdog run.")
         out.samples("rgov_missions", state.missions, splitting: "|", into: ("status", "mission_type"))
-        out.family("rgov_findings_total", "counter", "Findings raised by the watchdog, by rule, summed over runs.")
-        for (rule, value) in state.findings_total.sorted(by: { $0.key < $1.key }) {
+        // Every rule in force has a sample from the start, so increase() sees its first condition.
+        let inForce = Dictionary(deployment.rules.map { ($0.ruleID, 0.0) }) { a, _ in a }
+        out.family(
+            "rgov_findings_total", "counter",
+            "Conditions the watchdog found, by rule: one per episode opened, however many runs see it hold "
+                + "(reminders and escalations are not new conditions).")
+        for (rule, value) in state.findings_total.merging(inForce, uniquingKeysWith: { a, _ in a })
+            .sorted(by: { $0.key < $1.key })
+        {
             out.sample("rgov_findings_total", [("rule", rule)], value)
+        }
+        out.family(
+            "rgov_open_episodes", "gauge",
+            "Conditions holding now (open episodes), by rule, as of the last watchdog run.")
+        for (rule, value) in (state.open_episodes ?? [:]).merging(inForce, uniquingKeysWith: { a, _ in a })
+            .sorted(by: { $0.key < $1.key })
+        {
+            out.sample("rgov_open_episodes", [("rule", rule)], value)
         }
         // Notices: under way by reason, finished counted by name (both from the history summary).
         let history = try NoticeHistory(layout: layout).summary()
