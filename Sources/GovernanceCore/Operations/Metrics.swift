@@ -44,7 +44,9 @@ public enum Metrics {
             // the last run's increments, which Prometheus reads as a counter reset).
             DurableFile.sweepVolatile(in: layout.metrics)
             try DurableFile.replace(try CanonicalJSON.encodeFile(state), at: countersPath)
-            try DurableFile.replace(Data(try render(state, deployment: deployment, now: now).utf8), at: path(layout))
+            try DurableFile.replace(
+                Data(try render(state, deployment: deployment, now: now).utf8), at: path(layout),
+                shared: MetricsAccess.prepare(deployment))
         }
     }
 
