@@ -77,8 +77,9 @@ import Testing
         // A second tick an hour later: counters only grow.
         #expect(try h.tick(profile: Harness.teamTrial, extra: ["--now", "2026-11-20T13:00:00Z"]).status == 0)
         let second = String(decoding: try Sys.readFile(path), as: UTF8.self)
+        // The failed mission is one condition, still open: not counted again.
         let before = value(first, #"rgov_findings_total{rule="mission-failure/failed"}"#) ?? 0
-        #expect((value(second, #"rgov_findings_total{rule="mission-failure/failed"}"#) ?? 0) > before)
+        #expect(before == 1 && value(second, #"rgov_findings_total{rule="mission-failure/failed"}"#) == before)
         #expect(value(second, #"rgov_send_attempts_total{mode="shim",outcome="synthetic"}"#) ?? 0 >= 5)
         // An operator's ack is counted as a human-visible kind.
         if let promtool = Self.tool("promtool") {
@@ -100,6 +101,164 @@ import Testing
         #expect(parse.status == 0, "\(parse.stderrText)")
         let samples = second.split(separator: "\n").filter { !$0.hasPrefix("#") }.count
         #expect(parse.stdoutText == "skip\n" || parse.stdoutText == "\(samples)\n", "\(parse.stdoutText)")
+    }
+
+    /// A sample's value in an exposition text.
+    static func value(_ text: String, _ sample: String) -> Double? {
+        text.split(separator: "\n").first { $0.hasPrefix(sample + " ") }.flatMap {
+            Double($0.split(separator: " ").last ?? "")
+        }
+    }
+
+    /// A sender program that is not installed sends nothing, and each send it could not make is
+    /// still counted, by its reason, so the sender-failing alert sees a channel that never ran.
+    @Test func aSendWithNoSenderProgramIsCountedByItsReason() throws {
+        let h = try Harness()
+        try h.importExamples()
+        let profile = try SenderTests.profile(
+            h, "no-program", sender: "      mode: command\n      binding:\n        command: [\(h.dir)/not-installed]\n")
+        #expect(try h.tick(profile: profile).status == 0)
+        let reasons = try h.notices().map(\.state_reason)
+        #expect(reasons.filter { $0 == "sender_unavailable" }.count == Harness.exampleNotices, "\(reasons)")
+        let text = String(decoding: try Sys.readFile(Metrics.path(h.layout)), as: UTF8.self)
+        #expect(
+            Self.value(text, #"rgov_send_attempts_total{mode="command",outcome="sender_unavailable"}"#)
+                == Double(Harness.exampleNotices), "\(text)")
+        // Every receipt the bridge wrote is one counted outcome.
+        let counted = text.split(separator: "\n").filter { $0.hasPrefix("rgov_send_attempts_total{") }
+            .compactMap { Double($0.split(separator: " ").last ?? "") }.reduce(0, +)
+        #expect(counted == Double(try h.receipts().count))
+    }
+
+    /// The samples of a family labelled by rule alone, non-zero ones only.
+    static func byRule(_ h: Harness, _ family: String) throws -> [String: Double] {
+        let text = String(decoding: try Sys.readFile(Metrics.path(h.layout)), as: UTF8.self)
+        var out: [String: Double] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix(family + "{rule=\"") {
+            let rule = line.dropFirst(family.count + 7).prefix { $0 != "\"" }
+            if let v = Double(line.split(separator: " ").last ?? ""), v != 0 { out[String(rule)] = v }
+        }
+        return out
+    }
+
+    /// The open episodes on disk, counted by rule.
+    static func openEpisodes(_ h: Harness) throws -> [String: Double] {
+        try h.layout.files(in: h.layout.openEpisodes).reduce(into: [:]) { counts, path in
+            counts[try CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path)).rule_id, default: 0] += 1
+        }
+    }
+
+    /// A condition that holds over many runs is one finding; the open gauge is the conditions
+    /// holding now, and falls when one clears.
+    @Test func findingsCountConditionsOnceAndTheOpenGaugeFollowsThem() throws {
+        let h = try Harness()
+        try h.importExamples()
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
+        let open = try Self.openEpisodes(h)
+        #expect(open.values.reduce(0, +) == Double(Harness.exampleNotices))
+        #expect(try Self.byRule(h, "rgov_findings_total") == open, "episodes opened, not sightings")
+        #expect(try Self.byRule(h, "rgov_open_episodes") == open)
+        // The colony reports a checkpoint: the overdue mission's condition clears.
+        let mission = h.layout.mission("crm-overdue-02")
+        let text = String(decoding: try Sys.readFile(mission), as: UTF8.self)
+            .replacingOccurrences(of: "\"2026-11-20T11:20:00Z\"", with: "\"2026-11-20T11:59:00Z\"")
+        try DurableFile.write(Data(text.utf8), to: mission)
+        #expect(try h.tick(profile: Harness.teamTrial).status == 0)
+        var cleared = open
+        cleared["checkpoint-cadence/missed-checkpoint", default: 0] -= 1
+        cleared = cleared.filter { $0.value != 0 }
+        #expect(try Self.openEpisodes(h) == cleared)
+        #expect(try Self.byRule(h, "rgov_open_episodes") == cleared, "the gauge falls")
+        #expect(try Self.byRule(h, "rgov_findings_total") == open, "a counter never does")
+    }
+
+    /// `cat PATH` as nobody in `group` alone: its status and what it printed.
+    static func catAsNobody(_ path: String, group: String) throws -> ChildResult {
+        try ChildProcess.run(
+            ChildSpec(
+                executable: "/usr/bin/setpriv",
+                arguments: ["--reuid=nobody", "--regid=\(group)", "--clear-groups", "--", "/bin/cat", path],
+                environment: ["PATH": "/usr/bin:/bin"], deadline: 60))
+    }
+
+    static func doctorCheck(_ h: Harness, _ name: String) throws -> (status: String?, detail: String?) {
+        let check = try h.run("rgov", ["doctor", "--json"]).json?["checks"]?.array.first {
+            $0["check"] == .string(name)
+        }
+        return (check?["status"]?.stringValue, check?["detail"]?.stringValue)
+    }
+
+    /// With `spec.audit.metrics_group`, node_exporter's group reads rgov.prom and nothing else: the
+    /// state folder is only searchable by it, `metrics/` listable, every other file still 0600.
+    @Test(
+        .enabled(
+            if: Sys.kind("/usr/bin/setpriv") == .regular && Harness.canRunAsNobody && getgrnam("daemon") != nil,
+            "needs root, setpriv, nobody, the daemon group and a temporary folder every user can enter"))
+    func theMetricsGroupReadsTheTextfileAndNothingElse() throws {
+        let h = try Harness(reachable: true)
+        chmod(h.dir, 0o755)
+        try h.importExamples()
+        let profile = try h.profile(
+            named: "metrics-group",
+            replacing: [("    export_required: false\n", "    export_required: false\n    metrics_group: daemon\n")])
+        #expect(try h.tick(profile: profile).status == 0)
+        let daemon = try #require(GroupAccess.groupID(named: "daemon"))
+        let prom = Metrics.path(h.layout)
+        #expect(GroupAccess.status(h.state).map { [$0.gid, UInt32($0.mode)] } == [daemon, 0o710])
+        #expect(GroupAccess.status(h.layout.metrics).map { [$0.gid, UInt32($0.mode)] } == [daemon, 0o750])
+        #expect(GroupAccess.status(prom).map { [$0.gid, UInt32($0.mode)] } == [daemon, 0o640])
+        let member = try Self.catAsNobody(prom, group: "daemon")
+        let bytes = Array(try Sys.readFile(prom))
+        #expect(member.status == 0 && member.stdout == bytes, "\(member.stderrText)")
+        #expect(try Self.catAsNobody(prom, group: "nogroup").status != 0, "not in the group: refused")
+        for other in [h.layout.metricsCounters, h.layout.activeProfile] {
+            #expect(Sys.kind(other) == .regular)
+            #expect(try Self.catAsNobody(other, group: "daemon").status != 0, "\(other) is not shared")
+        }
+        let notice = try #require(try h.layout.datedFiles(in: h.layout.notices(.acked)).first)
+        #expect(try Self.catAsNobody(notice, group: "daemon").status != 0)
+        // Everything else stays 0700 / 0600.
+        var open: [String] = []
+        let enumerator = FileManager.default.enumerator(atPath: h.state)
+        while let relative = enumerator?.nextObject() as? String {
+            let path = h.state + "/" + relative
+            if path == prom || path == h.layout.metrics { continue }
+            if let mode = Sys.status(path)?.mode, mode & 0o077 != 0 { open.append(relative) }
+        }
+        #expect(open.isEmpty, "\(open)")
+        #expect(try Self.doctorCheck(h, "metrics group").status == "ok")
+        #expect(try Self.doctorCheck(h, "modes").status == "ok")
+        // Something else open to the group, or the file private again: doctor fails.
+        chmod(h.layout.activeProfile, 0o644)
+        let loose = try Self.doctorCheck(h, "metrics group")
+        #expect(loose.status == "fail" && loose.detail?.contains(h.layout.activeProfile) == true, "\(loose)")
+        chmod(h.layout.activeProfile, 0o600)
+        chmod(prom, 0o600)
+        #expect(try Self.doctorCheck(h, "metrics group").status == "fail")
+        // A profile without the group takes the access back at its first metrics write.
+        #expect(try h.activate(Harness.teamTrial).status == 0)
+        #expect(try h.tick(extra: ["--now", "2026-11-20T12:05:00Z"]).status == 0)
+        #expect(Sys.status(h.state)?.mode == 0o700 && Sys.status(h.layout.metrics)?.mode == 0o700)
+        #expect(Sys.status(prom)?.mode == 0o600)
+        #expect(try Self.catAsNobody(prom, group: "daemon").status != 0)
+    }
+
+    /// A metrics group this host does not have shares nothing, and doctor says so.
+    @Test func aMetricsGroupThatDoesNotExistSharesNothingAndDoctorFails() throws {
+        let h = try Harness()
+        try h.importExamples()
+        let profile = try h.profile(
+            named: "no-such-group",
+            replacing: [
+                ("    export_required: false\n", "    export_required: false\n    metrics_group: rgov-no-such-group\n")
+            ])
+        let run = try h.tick(profile: profile)
+        #expect(run.status == 0 && run.stderr.contains("rgov-no-such-group"), "\(run.stderr)")
+        #expect(Sys.status(h.state)?.mode == 0o700 && Sys.status(Metrics.path(h.layout))?.mode == 0o600)
+        let check = try Self.doctorCheck(h, "metrics group")
+        #expect(check.status == "fail" && check.detail?.contains("rgov-no-such-group") == true, "\(check)")
+        #expect(try h.run("rgov", ["doctor"]).status == 1)
     }
 
     @Test func anOperatorAckIsCountedAsHumanVisible() throws {

@@ -342,6 +342,51 @@ import Testing
 }
 
 @Suite struct RetentionTests {
+    /// The colony cancels `mission`: a cancelled mission raises nothing, so its episodes close.
+    static func cancel(_ h: Harness, _ mission: String) throws {
+        let path = h.layout.mission(mission)
+        let text = String(decoding: try Sys.readFile(path), as: UTF8.self)
+        let cancelled = text.replacingOccurrences(
+            of: #""status": "[a-z_]+""#, with: #""status": "cancelled""#, options: .regularExpression)
+        #expect(cancelled != text)
+        try DurableFile.write(Data(cancelled.utf8), to: path)
+    }
+
+    /// A finished, exported notice that an open episode still names is kept.
+    ///
+    /// Pruning it would leave the episode without its notice. Once the episode closes, it goes.
+    @Test func pruneKeepsANoticeAnOpenEpisodeNames() throws {
+        let h = try Harness()
+        try h.importExamples()
+        let profile = try h.profile(
+            named: "one-day", replacing: [("    retention_days: 90\n", "    retention_days: 1\n")])
+        #expect(try h.tick(profile: profile).status == 0)
+        let mission = "crm-overdue-02"
+        let notice = try #require(try h.notices().first { $0.mission_id == mission })
+        #expect(notice.state == .acked)
+        let episode = try #require(
+            try h.layout.files(in: h.layout.openEpisodes).map {
+                try CanonicalJSON.decode(Episode.self, from: try Sys.readFile($0))
+            }.first { $0.notice_id == notice.notice_id })
+        let later = "2026-11-23T12:00:00Z"
+        #expect(try h.run("rgov", ["export", "--task", mission, "--now", later]).status == 0)
+        let kept = try h.run("rgov", ["prune", "--by", "alice", "--now", later, "--json"])
+        #expect(kept.status == 0, "\(kept.stderr)")
+        #expect(kept.json?["kept_referenced"]?.array.contains(.string(notice.notice_id)) == true, "\(kept.stdout)")
+        #expect(kept.json?["pruned"]?.array.contains(.string(notice.notice_id)) == false)
+        #expect(try h.notices().contains { $0.notice_id == notice.notice_id }, "the notice stays")
+        let check = try h.run("rgov", ["check-state", "--json"])
+        #expect(check.status == 0, "\(check.stdout)")
+        // The condition clears: the episode closes, nothing names the notice, and it goes.
+        try Self.cancel(h, mission)
+        #expect(try h.tick(extra: ["--now", later]).status == 0)
+        #expect(!Sys.exists(h.layout.openEpisode(episode.episode_id)))
+        let pruned = try h.run("rgov", ["prune", "--by", "alice", "--now", later, "--json"])
+        #expect(pruned.json?["pruned"]?.array.contains(.string(notice.notice_id)) == true, "\(pruned.stdout)")
+        #expect(try !h.notices().contains { $0.notice_id == notice.notice_id })
+        #expect(try h.run("rgov", ["check-state"]).status == 0)
+    }
+
     @Test func pruneRemovesOnlyExportedFinishedChainsPastRetention() throws {
         let h = try Harness()
         try h.importExamples()
@@ -357,16 +402,22 @@ import Testing
         #expect(dry.json?["kept_not_exported"]?.array.count == acked.count, "export is required by this profile")
         #expect(dry.json?["pruned"]?.array.isEmpty == true)
         let mission = acked[0].mission_id
+        // The mission is cancelled: its episodes close, so nothing live names its notices.
+        try Self.cancel(h, mission)
+        #expect(try h.tick(extra: ["--now", later]).status == 0)
         #expect(try h.run("rgov", ["export", "--task", mission, "--profile", profile, "--now", later]).status == 0)
+        let count = try h.notices().count
         let preview = try h.run(
             "rgov", ["prune", "--by", "alice", "--dry-run", "--now", later, "--json"])
-        let exportedCount = acked.filter { $0.mission_id == mission }.count
+        let exported = Set(acked.filter { $0.mission_id == mission }.map(\.notice_id))
+        let exportedCount = exported.count
         #expect(preview.json?["pruned"]?.array.count == exportedCount)
-        #expect(try h.notices().count == Harness.exampleNotices + 1, "a dry run removes nothing")
+        #expect(try h.notices().count == count, "a dry run removes nothing")
         let run = try h.run("rgov", ["prune", "--by", "alice", "--now", later, "--json"])
         #expect(run.json?["pruned"]?.array.count == exportedCount)
-        #expect(try h.notices().filter { $0.mission_id == mission && $0.state == .acked }.isEmpty)
-        #expect(try h.receipts().allSatisfy { $0.mission_id != mission || $0.delivery_state != .acked })
+        #expect(Set(try h.notices().map(\.notice_id)).isDisjoint(with: exported))
+        #expect(try h.receipts().allSatisfy { !exported.contains($0.notice_id) })
+        #expect(try h.run("rgov", ["check-state"]).status == 0)
         let bundles = try Sys.listDirectory(h.layout.exports).filter { $0.hasSuffix(".tar") }
         #expect(
             try h.run("rgov", ["verify", h.layout.exports + "/" + bundles[0]], pinned: false).status == 0,

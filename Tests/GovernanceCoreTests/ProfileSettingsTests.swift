@@ -110,7 +110,7 @@ import Testing
         let explained = Dictionary(uniqueKeysWithValues: profile.explain.map { ($0.path, $0) })
         for setting in ProfileSettings.table where setting.kind != .structured {
             if setting.path == "notifications.escalation.target" || setting.path.hasSuffix("window_ms")
-                || setting.path == "notifications.repeat_interval_ms"
+                || setting.path == "notifications.repeat_interval_ms" || setting.path == "audit.metrics_group"
             {
                 continue  // unset unless given
             }

@@ -4,8 +4,11 @@ import Foundation
 ///
 /// Only final notices (`acked`, `blocked`) older than the retention window are pruned, each with
 /// its whole chain (spool handoff, attempts, receipts), and only after an audit bundle holds it,
-/// unless the profile says export is not required. Every prune is an operator action listing
-/// what went; `--dry-run` only says what would.
+/// unless the profile says export is not required. A notice something still names is kept, so the
+/// state stays whole (`rgov check-state`): an open episode (its notices, the first and the
+/// escalation by name), a notice under way that follows it or requeues it, an attempt in flight, a
+/// late ack waiting to be taken in. Every prune is an operator action listing what went;
+/// `--dry-run` only says what would.
 extension OperatorDesk {
     public struct PruneResult: Codable, Sendable {
         public var cutoff: Date
@@ -13,6 +16,9 @@ extension OperatorDesk {
         public var pruned: [String]
         public var files_removed: Int
         public var kept_not_exported: [String]
+        /// Finished and old enough, but named by an open episode, a notice under way, an attempt in
+        /// flight or a late ack.
+        public var kept_referenced: [String] = []
     }
 
     public func prune(dryRun: Bool) throws -> PruneResult {
@@ -21,6 +27,7 @@ extension OperatorDesk {
         let cutoff = now.adding(ms: -profile.retentionDays * 86_400_000)
         let cutoffDay = Timestamp.day(cutoff)
         let exported = try exportedNoticeFiles()
+        let referenced = try referencedNotices()
         var result = PruneResult(cutoff: cutoff, dry_run: dryRun, pruned: [], files_removed: 0, kept_not_exported: [])
         var missions: [String] = []
         for state in DeliveryState.allCases where state.isFinal {
@@ -31,6 +38,10 @@ extension OperatorDesk {
                     guard let notice = try? store.read(path), notice.updated_at < cutoff else { continue }
                     if profile.exportRequired && !exported.contains(name) {
                         result.kept_not_exported.append(notice.notice_id)
+                        continue
+                    }
+                    if referenced.ids.contains(notice.notice_id) || referenced.episodes.contains(notice.episode_id) {
+                        result.kept_referenced.append(notice.notice_id)
                         continue
                     }
                     let chain = try Inspection(layout: layout, now: now).chain(of: notice, at: path)
@@ -49,10 +60,53 @@ extension OperatorDesk {
             "prune", target: "retention \(profile.retentionDays) days", reason: dryRun ? "dry run" : nil,
             result:
                 "\(dryRun ? "would prune" : "pruned") \(result.pruned.count) notices (\(result.files_removed) files); "
-                + "kept \(result.kept_not_exported.count) not yet exported"
+                + "kept \(result.kept_not_exported.count) not yet exported, \(result.kept_referenced.count) still referenced"
                 + (result.pruned.isEmpty ? "" : ": " + result.pruned.prefix(50).joined(separator: ", ")),
             missions: dryRun ? [] : missions)
         return result
+    }
+
+    /// What the live state still names: notice ids, and open episodes (all of whose notices stay).
+    ///
+    /// A record that could name a notice and cannot be read stops the prune: what it names is
+    /// unknown, and removing it could break the state.
+    private func referencedNotices() throws -> (ids: Set<String>, episodes: Set<String>) {
+        var ids: Set<String> = []
+        var episodes: Set<String> = []
+        func unreadable(_ path: String, _ error: Error) -> Error {
+            RgovError.data("\(path) cannot be read (\(error)), so what it names is unknown; nothing was pruned")
+        }
+        for path in try layout.files(in: layout.openEpisodes) {
+            do {
+                let episode = try CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path, limit: 1 << 20))
+                episodes.insert(episode.episode_id)
+                for id in [episode.notice_id, episode.escalation_notice_id].compactMap({ $0 }) { ids.insert(id) }
+            } catch {
+                throw unreadable(path, error)
+            }
+        }
+        for path in try store.waitingFolders.flatMap({ try layout.files(in: $0) }) {
+            do {
+                let notice = try store.read(path)
+                for id in [notice.follows, notice.requeued_from].compactMap({ $0 }) { ids.insert(id) }
+            } catch {
+                throw unreadable(path, error)
+            }
+        }
+        for path in try layout.files(in: layout.inflightAttempts) {
+            do {
+                ids.insert(try CanonicalJSON.decode(SenderAttempt.self, from: try Sys.readFile(path)).notice_id)
+            } catch {
+                throw unreadable(path, error)
+            }
+        }
+        // Late acks are untrusted drops: one unreadable names nothing (the bridge quarantines it).
+        for path in try layout.files(in: layout.bridgeAcks) {
+            if let ack = try? CanonicalJSON.decode(LateAck.self, from: try Sys.readFile(path, limit: 1 << 20)) {
+                ids.insert(ack.notice_id)
+            }
+        }
+        return (ids, episodes)
     }
 
     /// File names of notices that some bundle under `exports/` holds.

@@ -129,12 +129,7 @@ public enum StageCommand {
                         kind.executable, "\(o.state.rawValue) (\(o.reason))",
                         ["event": .string("send_concluded"), "notice_id": .string(o.notice_id)])
                 }
-                change = { m in
-                    for o in report.recovered + report.outcomes + report.late_acks where o.attempted {
-                        m.send_attempts_total[mode + "\t" + o.reason, default: 0] += 1
-                        if o.reason == "outcome_unknown" { m.outcome_unknown_total += 1 }
-                    }
-                }
+                change = sendOutcomes(report, mode: mode)
             }
             Sys.writeStandardOutput((options.json ? output : TerminalText.lines(output)) + "\n")
             return finish(0, nil)
@@ -171,10 +166,28 @@ public enum StageCommand {
         }
     }
 
+    /// What a bridge run adds to the metrics: every send outcome it recorded, by its reason.
+    ///
+    /// Whether a sender ran or the send was decided without one (`sender_unavailable` when the
+    /// program is not installed, an exhausted lifetime, sending disabled). Late acks are not sends.
+    static func sendOutcomes(_ report: Bridge.Report, mode: String) -> Metrics.Change {
+        { m in
+            for o in report.recovered + report.outcomes {
+                m.send_attempts_total[mode + "\t" + o.reason, default: 0] += 1
+                if o.reason == "outcome_unknown" && o.attempted { m.outcome_unknown_total += 1 }
+            }
+        }
+    }
+
     /// What a watchdog run adds to the metrics.
     static func metricsChange(_ report: Watchdog.Report) -> Metrics.Change {
         { m in
-            for (rule, n) in report.findings_by_rule { m.findings_total[rule, default: 0] += Double(n) }
+            // Conditions, not sightings: a condition is counted when its episode opens.
+            for (rule, n) in report.episodes_opened_by_rule { m.findings_total[rule, default: 0] += Double(n) }
+            // A rule seen open before stays in the gauge at 0 when its last episode closes.
+            m.open_episodes = (m.open_episodes ?? [:]).mapValues { _ in 0 }.merging(
+                report.episodes_open_by_rule.mapValues(Double.init)
+            ) { $1 }
             m.missions = report.missions_by_status_type.mapValues(Double.init)
             if let fed = report.mission_feed_last_update {
                 m.mission_feed_last_update_timestamp_seconds = fed.timeIntervalSince1970.rounded()

@@ -87,7 +87,14 @@ public struct Doctor {
                 fix: "rgov validate --explain --state \(state)   # then rgov activate PROFILE --by NAME --reason TEXT")
         }
 
-        let stateReady = checkStateFolder(r.layout, add: add)
+        // Shared with the metrics group on purpose: not loose.
+        let shared =
+            deployment?.profile.metricsGroup == nil
+            ? [:]
+            : Dictionary(uniqueKeysWithValues: MetricsAccess.shared(r.layout).dropFirst().map { ($0.path, $0.mode) })
+                .merging([state: MetricsAccess.stateMode]) { a, _ in a }
+        let stateReady = checkStateFolder(r.layout, shared: shared, add: add)
+        if stateReady, let deployment { checkMetricsGroup(r.layout, deployment: deployment, add: add) }
         if stateReady { checkLocks(r.layout, deployment: deployment, now: r.now, add: add) }
         checkScheduler(state: state, crontab: r.crontab, unitFolders: r.unitFolders, deployment: deployment, add: add)
         if stateReady { checkLastTick(r.layout, deployment: deployment, now: r.now, add: add) }
@@ -97,9 +104,11 @@ public struct Doctor {
         return Report(ok: !checks.contains { $0.status == .fail }, state_dir: state, checks: checks)
     }
 
-    /// Present, a folder, owned by this user, private modes, writable for real, room left.
-    private static func checkStateFolder(_ layout: StateLayout, add: (String, Status, String, String?) -> Void) -> Bool
-    {
+    /// Present, a folder, owned by this user, private modes (but for `shared`: path and the mode it
+    /// has on purpose), writable for real, room left.
+    private static func checkStateFolder(
+        _ layout: StateLayout, shared: [String: mode_t], add: (String, Status, String, String?) -> Void
+    ) -> Bool {
         let state = layout.root
         switch Sys.kind(state) {
         case .missing:
@@ -145,7 +154,7 @@ public struct Doctor {
             if let owner, st.uid != owner.uid {
                 broken.append("\(path) belongs to uid \(st.uid), not the owner \(owner.name)")
             }
-            if st.mode & 0o077 != 0 && loose.count < 5 {
+            if st.mode & 0o077 != 0 && loose.count < 5 && shared[path] != st.mode {
                 loose.append("\(path) is \(String(st.mode, radix: 8))")
             }
             guard kind == .directory else { return }
@@ -203,6 +212,64 @@ public struct Doctor {
             }
         }
         return broken.isEmpty
+    }
+
+    /// `spec.audit.metrics_group`: the group exists, the owner is a member, the state folder,
+    /// `metrics/` and `rgov.prom` have its group and their modes, and nothing else in those two
+    /// folders is open to it.
+    private static func checkMetricsGroup(
+        _ layout: StateLayout, deployment: Deployment, add: (String, Status, String, String?) -> Void
+    ) {
+        guard let name = deployment.profile.metricsGroup else {
+            add("metrics group", .ok, "none: metrics/rgov.prom is the owner's alone", nil)
+            return
+        }
+        let quoted = Identifier.quoted(name)
+        guard let gid = GroupAccess.groupID(named: name) else {
+            add(
+                "metrics group", .fail,
+                "spec.audit.metrics_group \(quoted) is no group on this host: rgov.prom stays private",
+                "groupadd \(name)   # or name node_exporter's group in the profile, then rgov activate it")
+            return
+        }
+        var problems: [String] = []
+        var fix = "rgov tick --state \(layout.root)   # each metrics write gives them the group"
+        let root = MetricsAccess.shared(layout)[0].path
+        if let owner = StateOwner.of(root), owner.uid != 0, !GroupAccess.isMember(uid: owner.uid, of: gid) {
+            problems.append(
+                "the owner \(owner.name) is not a member of \(quoted), so it may not give a file that group")
+            fix = "usermod -aG \(name) \(owner.name)   # then: " + fix
+        }
+        for (path, mode) in MetricsAccess.shared(layout) {
+            guard let st = GroupAccess.status(path) else {
+                if path != layout.metricsFile { problems.append("\(path) is missing") }
+                continue
+            }
+            if st.gid != gid || st.mode != mode {
+                problems.append(
+                    "\(path) is \(String(st.mode, radix: 8)) of gid \(st.gid), not \(String(mode, radix: 8)) of \(quoted) (gid \(gid))"
+                )
+            }
+        }
+        // What a member can reach: entries of the state folder by name, and of metrics/.
+        for folder in [root, layout.metrics] {
+            for entry in ((try? Sys.listDirectory(folder)) ?? []).sorted() {
+                let path = layout.file(entry, in: folder)
+                guard path != layout.metrics, path != layout.metricsFile, path != root + "/metrics",
+                    let st = GroupAccess.status(path), st.mode & 0o077 != 0
+                else { continue }
+                problems.append("\(path) is \(String(st.mode, radix: 8)), open to the metrics group")
+                fix = "chmod go-rwx \(path)"
+            }
+        }
+        if problems.isEmpty {
+            add(
+                "metrics group", .ok,
+                "\(quoted) reads metrics/rgov.prom (0640) through the state folder (0710) and metrics/ (0750); "
+                    + "nothing else is open to it", nil)
+        } else {
+            add("metrics group", .fail, problems.prefix(6).joined(separator: "; "), fix)
+        }
     }
 
     /// A lock held longer than a stage may run is a stuck run, not a busy one.

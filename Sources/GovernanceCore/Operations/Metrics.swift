@@ -8,8 +8,11 @@ import Foundation
 /// each time, or carried from the stage that can see them (missions, approvals: the watchdog).
 public struct MetricsState: Codable, Sendable, Equatable {
     public var schema = "rgov.metrics-state/v1"
+    /// Episodes opened, by rule: each condition once, however many runs see it hold.
     public var findings_total: [String: Double] = [:]
-    /// Keyed `mode\toutcome`.
+    /// Open episodes by rule, as of the last watchdog run (a gauge; absent in older files).
+    public var open_episodes: [String: Double]?
+    /// Keyed `mode\toutcome`: every send outcome the bridge recorded, a sender run or not.
     public var send_attempts_total: [String: Double] = [:]
     public var outcome_unknown_total: Double = 0
     public var stage_failures_total: [String: Double] = [:]
@@ -41,7 +44,9 @@ public enum Metrics {
             // the last run's increments, which Prometheus reads as a counter reset).
             DurableFile.sweepVolatile(in: layout.metrics)
             try DurableFile.replace(try CanonicalJSON.encodeFile(state), at: countersPath)
-            try DurableFile.replace(Data(try render(state, deployment: deployment, now: now).utf8), at: path(layout))
+            try DurableFile.replace(
+                Data(try render(state, deployment: deployment, now: now).utf8), at: path(layout),
+                shared: MetricsAccess.prepare(deployment))
         }
     }
 
@@ -60,9 +65,24 @@ public enum Metrics {
             ], 1)
         out.family("rgov_missions", "gauge", "Missions by status and type, as of the last watchdog run.")
         out.samples("rgov_missions", state.missions, splitting: "|", into: ("status", "mission_type"))
-        out.family("rgov_findings_total", "counter", "Findings raised by the watchdog, by rule, summed over runs.")
-        for (rule, value) in state.findings_total.sorted(by: { $0.key < $1.key }) {
+        // Every rule in force has a sample from the start, so increase() sees its first condition.
+        let inForce = Dictionary(deployment.rules.map { ($0.ruleID, 0.0) }) { a, _ in a }
+        out.family(
+            "rgov_findings_total", "counter",
+            "Conditions the watchdog found, by rule: one per episode opened, however many runs see it hold "
+                + "(reminders and escalations are not new conditions).")
+        for (rule, value) in state.findings_total.merging(inForce, uniquingKeysWith: { a, _ in a })
+            .sorted(by: { $0.key < $1.key })
+        {
             out.sample("rgov_findings_total", [("rule", rule)], value)
+        }
+        out.family(
+            "rgov_open_episodes", "gauge",
+            "Conditions holding now (open episodes), by rule, as of the last watchdog run.")
+        for (rule, value) in (state.open_episodes ?? [:]).merging(inForce, uniquingKeysWith: { a, _ in a })
+            .sorted(by: { $0.key < $1.key })
+        {
+            out.sample("rgov_open_episodes", [("rule", rule)], value)
         }
         // Notices: under way by reason, finished counted by name (both from the history summary).
         let history = try NoticeHistory(layout: layout).summary()
@@ -82,7 +102,11 @@ public enum Metrics {
         for kind in ["sender_ack", "operator_attestation", "external_ack", "synthetic"] {
             out.sample("rgov_acks", [("kind", kind)], Double(acks[kind] ?? 0))
         }
-        out.family("rgov_send_attempts_total", "counter", "Sender runs by sender mode and outcome.")
+        out.family(
+            "rgov_send_attempts_total", "counter",
+            "Send outcomes the bridge recorded, by sender mode and outcome (the receipt's reason): each sender run, and "
+                + "each send decided without one (sender_unavailable: the program is not installed; lifetime_exhausted, "
+                + "attempts_exhausted, sending_disabled_by_profile...).")
         out.samples("rgov_send_attempts_total", state.send_attempts_total, splitting: "\t", into: ("mode", "outcome"))
         out.family("rgov_outcome_unknown_total", "counter", "Sends whose outcome could not be known (may have sent).")
         out.sample("rgov_outcome_unknown_total", [], state.outcome_unknown_total)

@@ -95,6 +95,9 @@ public struct DeploymentProfile: Sendable, Equatable {
     public var actAs: [String] = []
     /// Putting this profile in force (or rolling back from it) waits for a second operator.
     public var activationRequiresApproval = false
+    /// The group that may read `STATE/metrics/rgov.prom` (node_exporter's), or nil: the owner alone
+    /// (`MetricsAccess`).
+    public var metricsGroup: String? = nil
     public var capabilityDescriptor = ""
     public var requiredCapabilities: [String] = []
     public var optionalCapabilities: [String] = []

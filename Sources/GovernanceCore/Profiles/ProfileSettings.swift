@@ -163,6 +163,11 @@ public enum ProfileSettings {
         strings("audit.operators", \.operators),
         strings("audit.act_as", \.actAs),
         boolean("audit.activation_requires_approval", false, \.activationRequiresApproval),
+        ProfileSetting(
+            "audit.metrics_group", .string,
+            apply: { profile, value in
+                if case .string(let v) = value { profile.metricsGroup = v }
+            }),
         string("capability_expectations.descriptor", "openclaw-watchdog-reference", \.capabilityDescriptor),
         strings(
             "capability_expectations.required", \.requiredCapabilities, choices: CapabilityDescriptor.capabilityNames),

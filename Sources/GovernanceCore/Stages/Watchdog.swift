@@ -36,12 +36,17 @@ public struct Watchdog {
         public var approval_oldest_waiting_ms: Int64?
         /// Snapshots not read again: unchanged, and quiet until a known time (`ScanCache`).
         public var skipped_unchanged: Int
+        /// Episodes this run opened, by rule: each condition once, however many runs see it hold.
+        public var episodes_opened_by_rule: [String: Int] = [:]
+        /// Episodes open when this run ended, by rule: the conditions holding now.
+        public var episodes_open_by_rule: [String: Int] = [:]
     }
 
     /// What one run did, gathered as it goes.
     private struct Tally {
         var scanned = 0
         var findingsByRule: [String: Int] = [:]
+        var openedByRule: [String: Int] = [:]
         var created: [String] = []
         var reminders = 0
         var escalations = 0
@@ -292,7 +297,17 @@ public struct Watchdog {
             previous_run_at: previous?.started_at,
             duration_ms: duration, run_artifact: artifact, missions_by_status_type: tally.missionsByStatusType,
             mission_feed_last_update: tally.feedLastUpdate, approval_backlog: tally.approvalBacklog,
-            approval_oldest_waiting_ms: tally.oldestProposalMs.map { nowMs - $0 }, skipped_unchanged: tally.skipped)
+            approval_oldest_waiting_ms: tally.oldestProposalMs.map { nowMs - $0 }, skipped_unchanged: tally.skipped,
+            episodes_opened_by_rule: tally.openedByRule,
+            episodes_open_by_rule: tally.episodes.keys.reduce(into: [:]) { $0[ruleID(ofKey: $1), default: 0] += 1 })
+    }
+
+    /// The rule a dedup key names (`mission/rule[/subject]`): the longest rule in force it starts
+    /// with, else its second and third parts (a rule id is `pack/name`).
+    private func ruleID(ofKey key: String) -> String {
+        let rest = key.drop { $0 != "/" }.dropFirst()
+        let known = deployment.rules.map(\.ruleID).filter { rest == $0 || rest.hasPrefix($0 + "/") }
+        return known.max { $0.count < $1.count } ?? rest.split(separator: "/").prefix(2).joined(separator: "/")
     }
 
     /// What a scan counts of `mission`.
@@ -447,11 +462,13 @@ public struct Watchdog {
                 for: finding, key: key, mission: mission, runID: runID, now: now)
             if let noticeID { tally.created.append(noticeID) }
             tally.episodes[key] = path
+            tally.openedByRule[finding.rule_id, default: 0] += 1
             return [repeatMs, window].compactMap { $0 }.min().map { Timestamp.milliseconds(now).saturatingAdd($0) }
         }
         guard var episode = try? CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path, limit: 1 << 20)) else {
             try Quarantine(layout: deployment.layout).isolate(
                 path, reason: "unreadable episode", stage: Self.stage, at: now)
+            tally.episodes[key] = nil
             return Timestamp.milliseconds(now)
         }
         var changed = false
@@ -643,6 +660,7 @@ public struct Watchdog {
             guard let episode = try? CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path, limit: 1 << 20))
             else {
                 try Quarantine(layout: layout).isolate(path, reason: "unreadable episode", stage: Self.stage, at: now)
+                tally.episodes[key] = nil
                 continue
             }
             guard missions.contains(episode.mission_id), !firing.contains(episode.dedup_key) else { continue }
@@ -677,6 +695,7 @@ public struct Watchdog {
             let closedFolder = layout.closedEpisodes(day: Timestamp.day(now))
             try Sys.makeDirectory(closedFolder)
             try DurableFile.move(path, to: layout.artifact(episode.episode_id, in: closedFolder), phase: .markers)
+            tally.episodes[key] = nil
             closed += 1
         }
         return closed

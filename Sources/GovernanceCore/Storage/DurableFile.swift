@@ -18,7 +18,10 @@ public enum DurableFile {
     ///
     /// Its temporary (`.<name>.<pid>.v.tmp`) is not registered: `sweepVolatile(in:)`, run by the
     /// folder's writer, removes those of processes that are gone.
-    public static func replace(_ data: Data, at path: String) throws {
+    ///
+    /// `shared`: the group and mode the file gets, given to the temporary before it takes the name
+    /// (the metrics textfile alone); otherwise 0600 and the owner's group.
+    public static func replace(_ data: Data, at path: String, shared: GroupAccess.Share? = nil) throws {
         let tmp =
             directory(of: path) + "/." + (path as NSString).lastPathComponent + "."
             + String(Sys.processID()) + ".v.tmp"
@@ -26,6 +29,7 @@ public enum DurableFile {
         do {
             defer { Sys.close(fd) }
             try data.withUnsafeBytes { try Sys.writeAll(fd, $0, path: tmp) }
+            if let shared { try GroupAccess.apply(shared, to: fd, path: tmp) }
             try Sys.rename(tmp, path)
         } catch {
             try? Sys.unlink(tmp)

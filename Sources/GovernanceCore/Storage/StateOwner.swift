@@ -28,10 +28,13 @@ public struct StateOwner: Sendable, Equatable {
     public let gid: UInt32
 
     /// `lstat(2)` of the state folder: its owner; nil when it is missing or not a folder.
+    ///
+    /// The gid is the owner's primary group (`getpwuid(3)`), the folder's only for a uid with no
+    /// user: the folder's group may be the metrics group (`MetricsAccess`), which is not who the owner is.
     public static func of(_ root: String) -> StateOwner? {
         var st = stat()
         guard lstat(root, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else { return nil }
-        return StateOwner(uid: st.st_uid, gid: st.st_gid)
+        return StateOwner(uid: st.st_uid, gid: getpwuid(st.st_uid)?.pointee.pw_gid ?? st.st_gid)
     }
 
     /// The owner's user name, or `uid-N` when the user database has none.

@@ -5,7 +5,8 @@ extension Verb {
     static let prune = Verb(
         CommandSpec(
             "rgov prune",
-            summary: "remove finished notice chains older than spec.audit.retention_days, only once exported",
+            summary:
+                "remove finished notice chains older than spec.audit.retention_days, once exported and named by nothing live",
             options: [
                 OptionSpec("by", value: "NAME", "who prunes; required"),
                 OptionSpec("dry-run", "say what would be removed, remove nothing"),
@@ -19,7 +20,9 @@ extension Verb {
         options.emit(
             result,
             "\(result.dry_run ? "would prune" : "pruned") \(result.pruned.count) finished notices (\(result.files_removed) files) older than "
-                + "\(Timestamp.format(result.cutoff)); kept \(result.kept_not_exported.count) not yet exported"
+                + "\(Timestamp.format(result.cutoff)); kept \(result.kept_not_exported.count) not yet exported, "
+                + "\(result.kept_referenced.count) still named by an open episode, a notice under way, an attempt "
+                + "in flight or a late ack"
                 + result.pruned.map { "\n  " + $0 }.joined())
         return 0
     }
