@@ -100,6 +100,7 @@ public struct Doctor {
         if stateReady { checkLastTick(r.layout, deployment: deployment, now: r.now, add: add) }
         if let deployment { checkSender(deployment, environment: r.environment, add: add) }
         if stateReady { checkQuarantine(r.layout, now: r.now, add: add) }
+        if stateReady { checkUnreadable(r.layout, add: add) }
         if stateReady { checkClock(r.layout, now: r.now, add: add) }
         return Report(ok: !checks.contains { $0.status == .fail }, state_dir: state, checks: checks)
     }
@@ -467,6 +468,27 @@ public struct Doctor {
                 "rgov quarantine ls --state \(layout.root)")
         } else {
             add("quarantine", .ok, "\(total) files, none in the last 24 h", nil)
+        }
+    }
+
+    /// Every notice, receipt and attempt where readers look can be read (`UnreadableRecords`).
+    private static func checkUnreadable(_ layout: StateLayout, add: (String, Status, String, String?) -> Void) {
+        do {
+            let found = try UnreadableRecords(layout: layout).find(updating: false)
+            if found.isEmpty {
+                add("records", .ok, "every notice, receipt and attempt record can be read", nil)
+            } else {
+                add(
+                    "records", .fail,
+                    "\(found.count) cannot be read: "
+                        + found.prefix(5).map { "\($0.kind) \($0.path) (\($0.reason))" }.joined(separator: "; "),
+                    "rgov check-state --state \(layout.root)   # names each; restore it from a backup, or move it aside"
+                )
+            }
+        } catch {
+            add(
+                "records", .fail, "cannot look through the records: \(error)", "rgov check-state --state \(layout.root)"
+            )
         }
     }
 

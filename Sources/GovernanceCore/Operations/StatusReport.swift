@@ -20,6 +20,9 @@ public struct StatusReport: Codable, Sendable {
     public var capability_gaps: [String]
     /// The runbook sections (`docs/runbooks.md#...`) for the conditions that hold now.
     public var runbooks: [String]
+    /// Notices, receipts and attempts that cannot be read (a notice among them is counted here, in
+    /// no state).
+    public var unreadable: [UnreadableRecords.Entry]
 
     /// Everything `rgov status` shows; `recount` rebuilds the finished-notice counts from the
     /// day folders instead of their cached summaries.
@@ -27,7 +30,9 @@ public struct StatusReport: Codable, Sendable {
         -> StatusReport
     {
         if recount { _ = try NoticeHistory(layout: layout).summary(recount: true) }
-        let counts = try NoticeStore(layout: layout).counts()
+        let records = UnreadableRecords(layout: layout)
+        let unreadable = try records.find()
+        let counts = records.readable(try NoticeStore(layout: layout).counts(), less: unreadable)
         let last = Watchdog.latestRun(layout)
         var oldest: Date? = nil
         let store = NoticeStore(layout: layout)
@@ -62,7 +67,8 @@ public struct StatusReport: Codable, Sendable {
                 }
             }, capability_gaps: last?.capability_gaps ?? [],
             runbooks: try runbooks(
-                layout: layout, stale: Watchdog.staleness(of: last, now: now) != nil, approvalBacklog: approvalBacklog))
+                layout: layout, stale: Watchdog.staleness(of: last, now: now) != nil, approvalBacklog: approvalBacklog),
+            unreadable: unreadable)
     }
 
     /// Which runbook sections apply: a stopped schedule, quarantined files, waiting approvals,
@@ -107,6 +113,15 @@ public struct StatusReport: Codable, Sendable {
         }
         lines.append(
             "  open episodes: \(open_episodes), attempts in flight: \(inflight_attempts), quarantined: \(quarantined)")
+        if !unreadable.isEmpty {
+            let kinds = ["notice", "receipt", "attempt"].map { kind in
+                "\(unreadable.filter { $0.kind == kind }.count) \(kind)s"
+            }
+            lines.append(
+                "  WARNING: UNREADABLE: \(unreadable.count) (\(kinds.joined(separator: ", "))); "
+                    + "rgov check-state --state \(state_dir) names every broken invariant")
+            lines += UnreadableRecords.describe(unreadable).map { "    " + $0 }
+        }
         if let run = last_watchdog_run {
             lines.append(
                 "  last watchdog run: \(Timestamp.format(run.started_at)), scanned \(run.scanned), findings \(run.findings), "

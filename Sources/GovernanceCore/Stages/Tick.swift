@@ -33,6 +33,8 @@ public struct Tick {
         public var receipts_dir: String
         /// The stop signal that ended the tick early (`SIGTERM`, `SIGINT`, `SIGHUP`), if any.
         public var stopped_by: String?
+        /// Notices, receipts and attempts that cannot be read: each fails the tick.
+        public var unreadable: [UnreadableRecords.Entry] = []
         public var ok: Bool
     }
 
@@ -117,14 +119,23 @@ public struct Tick {
                 ])
         }
         let stoppedBy = Shutdown.requested.map(Shutdown.name(of:))
-        let counts = try NoticeStore(layout: deployment.layout).counts()
+        // What no stage reads (finished notices, receipts, filed attempts) is looked at here.
+        let records = UnreadableRecords(layout: deployment.layout)
+        let unreadable = try records.find()
+        for entry in unreadable {
+            Log.error(
+                "rgov", "unreadable \(entry.kind) \(entry.path): \(entry.reason)",
+                ["event": .string("unreadable_record")])
+        }
+        let counts = records.readable(try NoticeStore(layout: deployment.layout).counts(), less: unreadable)
         return Report(
             run_id: runID, at: started, state_dir: deployment.layout.root, profile: deployment.profileReference,
             capability_descriptor: deployment.descriptorReference, capability_gaps: deployment.capabilityGaps,
             missions_imported: imports?.imported, missions_skipped: imports?.skipped,
             missions_unchanged: imports?.unchanged, stages: runs,
             notices_by_state: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
-            receipts_dir: deployment.layout.receipts, stopped_by: stoppedBy, ok: ok && stoppedBy == nil)
+            receipts_dir: deployment.layout.receipts, stopped_by: stoppedBy, unreadable: unreadable,
+            ok: ok && stoppedBy == nil && unreadable.isEmpty)
     }
 
     /// Why `stage` has nothing to do now; nil when it must run.
@@ -226,10 +237,21 @@ public struct Tick {
         let states = DeliveryState.allCases.map { "\($0.rawValue) \(r.notices_by_state[$0.rawValue] ?? 0)" }
         lines.append("  notices: " + states.joined(separator: ", "))
         lines.append("  receipts: \(r.receipts_dir)/\(Timestamp.day(r.at))/ (one folder per day)")
+        lines += UnreadableRecords.describe(r.unreadable).map { "  " + $0 }
         if let signal = r.stopped_by {
             lines.append("  STOPPED by \(signal): the stages left stopped at a safe point; the next tick goes on")
         } else {
-            lines.append(r.ok ? "  ok" : "  FAILED: a stage exited non-zero")
+            let stageFailed = r.stages.contains { $0.exit_status != 0 }
+            lines.append(
+                r.ok
+                    ? "  ok"
+                    : "  FAILED: "
+                        + [
+                            stageFailed ? "a stage exited non-zero" : nil,
+                            r.unreadable.isEmpty
+                                ? nil
+                                : "\(r.unreadable.count) records cannot be read (rgov check-state names them all)",
+                        ].compactMap { $0 }.joined(separator: "; "))
         }
         let prefix = Timestamp.format(r.at) + " " + r.run_id + " "
         return lines.map { prefix + $0 }.joined(separator: "\n")

@@ -202,6 +202,8 @@ public struct StateLayout: Sendable {
     public var metricsCounters: String { metrics + "/counters.json" }
     /// The summary of each finished day folder, so counts never read history again.
     public var noticeHistory: String { metrics + "/notice-history.json" }
+    /// Which notices, receipts and attempts cannot be read, summarised per folder (`UnreadableRecords`).
+    public var unreadableRecords: String { metrics + "/unreadable-records.json" }
 
     /// Whether a stage could use this state folder, without creating anything (`rgov validate`):
     /// an existing folder must be writable; a missing one must be creatable in its nearest

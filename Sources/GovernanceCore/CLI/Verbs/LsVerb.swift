@@ -4,7 +4,9 @@ extension Verb {
     /// `rgov ls`: one line per notice (postqueue -p).
     static let ls = Verb(
         CommandSpec(
-            "rgov ls", summary: "one line per notice: id, state (! when held), age, mission, rule, reason",
+            "rgov ls",
+            summary:
+                "one line per notice: id, state (! when held), age, mission, rule, reason; then each record that cannot be read",
             options: [
                 OptionSpec("state-filter", value: "STATE", "only notices in STATE (prepared, queued, dispatched, ...)"),
                 OptionSpec("mission", value: "ID", "only this mission's notices"),
@@ -26,11 +28,19 @@ extension Verb {
         let lines = try Inspection(layout: layout, now: try options.clock().now()).list(
             state: state, mission: options.value("mission"), rule: options.value("rule"),
             since: try options.time("since"))
+        // What cannot be read is listed too, whatever the filters: it has no state, mission or rule to match.
+        let unreadable = try UnreadableRecords(layout: layout).find()
         if options.json {
-            Sys.writeStandardOutput(lines.map { CanonicalJSON.line($0) + "\n" }.joined())
-        } else {
             Sys.writeStandardOutput(
-                (lines.map(Inspection.describe) + ["-- \(lines.count) notice\(lines.count == 1 ? "" : "s")"])
+                (lines.map { CanonicalJSON.line($0) + "\n" }
+                    + unreadable.map { CanonicalJSON.line(["unreadable": $0]) + "\n" }).joined())
+        } else {
+            var total = "-- \(lines.count) notice\(lines.count == 1 ? "" : "s")"
+            if !unreadable.isEmpty {
+                total += ", \(unreadable.count) UNREADABLE record\(unreadable.count == 1 ? "" : "s") (rgov check-state)"
+            }
+            Sys.writeStandardOutput(
+                (lines.map(Inspection.describe) + UnreadableRecords.describe(unreadable) + [total])
                     .joined(separator: "\n") + "\n")
         }
         return 0
