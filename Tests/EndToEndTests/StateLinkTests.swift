@@ -113,10 +113,10 @@ import Testing
         try FileManager.default.moveItem(atPath: acks.outside, toPath: acks.link)
         let receipts = try plant(h, "operator-notify-bridge-receipts/" + Self.day, outside: h.dir + "/outside-receipts")
         try expectRefused(h, ["show", pending.notice_id], link: receipts.link, outside: receipts.outside)
-        // The tick reports its stage's refusal: the bridge exits 73, the tick 1 (a stage failed).
+        // The tick refuses too: its own check of the records it reports on meets the link first (73).
         try expectRefused(
             h, ["tick", "--profile", "minimal-solo-mode", "--now", "2026-11-20T12:45:00Z"], link: receipts.link,
-            outside: receipts.outside, status: 1)
+            outside: receipts.outside, status: 73)
     }
 
     /// `--state` may itself be a link (the operator's choice); below it nothing is followed.
