@@ -131,6 +131,7 @@ public struct AuditExport: Sendable {
         try reconcile(missions, notices: notices, chain: chain, now: now)
 
         var files: [(kind: String, path: String)] = []
+        var read: [String: Data] = [:]
         var chains: [BundleManifest.ChainHead] = []
         var pruned: [BundleManifest.Absent] = []
         var profileHashes: Set<String> = [deployment.profile.sha256]
@@ -138,10 +139,11 @@ public struct AuditExport: Sendable {
         for mission in missions.sorted() {
             if Sys.kind(layout.mission(mission)) == .regular { files.append(("mission", layout.mission(mission))) }
             guard Sys.kind(layout.chain(mission)) == .regular else { continue }
-            try chain.cutTornTail(of: mission)
-            let checked = MissionChain.check(
-                try Sys.readFile(layout.chain(mission), limit: MissionChain.sizeLimit), mission: mission,
-                label: layout.chain(mission))
+            // The chain is read once: the bundle carries the very bytes its head was computed from,
+            // whatever a watchdog appends after.
+            let chainBytes = try chain.snapshot(of: mission)
+            read[layout.chain(mission)] = chainBytes
+            let checked = MissionChain.check(chainBytes, mission: mission, label: layout.chain(mission))
             guard checked.problems.isEmpty else {
                 throw RgovError.data(
                     checked.problems.joined(separator: "; ") + "; this state was altered, not exported")
@@ -199,7 +201,7 @@ public struct AuditExport: Sendable {
         var seen: Set<String> = []
         for (kind, path) in files where !seen.contains(kind + path) {
             seen.insert(kind + path)
-            let data = try Sys.readFile(path, limit: 64 << 20)
+            let data = try read[path] ?? Sys.readFile(path, limit: 64 << 20)
             let ref = StateLayout.bundleArtifactRef(kind: kind, name: (path as NSString).lastPathComponent)
             let target = StateLayout.bundleFile(ref, in: bundle)
             try Sys.makeDirectory(DurableFile.directory(of: target))

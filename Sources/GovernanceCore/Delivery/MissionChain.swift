@@ -84,11 +84,15 @@ public struct MissionChain: Sendable {
         }
     }
 
-    /// Cuts a torn last line off `mission`'s chain, as the next append would (before export copies
-    /// it).
-    public func cutTornTail(of mission: String) throws {
-        guard Sys.kind(layout.chain(mission)) == .regular else { return }
-        try Sys.appendExclusively(layout.chain(mission), limit: Self.sizeLimit) { _ in nil }
+    /// `mission`'s chain as it stands under its lock, whole lines only (a torn last line is cut off
+    /// first, as the next append would): what export copies, never a line half-appended.
+    public func snapshot(of mission: String) throws -> Data {
+        var bytes = Data()
+        try Sys.appendExclusively(layout.chain(mission), limit: Self.sizeLimit) {
+            bytes = $0
+            return nil
+        }
+        return bytes
     }
 
     /// The chain's links as stored, oldest first (a torn last line is left out).
