@@ -623,6 +623,94 @@ import Testing
         }
     }
 
+    /// A command sender that prints pieces of the binding's 24-character token (14 characters of
+    /// it, 12 more in base64, the whole upper-cased, the whole split over two lines) and its
+    /// send's idempotency key, then exits 75: none of it is in any file of the state or of a
+    /// bundle, and the receipt still says what happened.
+    @Test func piecesOfASecretNeverReachTheStateOrABundle() throws {
+        let h = try Harness()
+        try Self.oneNotice(h)
+        let token = "Zq7tP3vLm9Xw2KcR8bN4yHs6"
+        let t = Array(token)
+        let piece = String(t[5..<19])
+        let encoded = Data(String(t[2..<14]).utf8).base64EncodedString()
+        let script = try h.script(
+            "leaky-pieces.sh",
+            "cat > /dev/null; t=\"$RGOV_BINDING_TOKEN\"\n"
+                + "echo \"piece: $(printf '%s' \"$t\" | cut -c6-19)\" >&2\n"
+                + "echo \"b64: $(printf '%s' \"$t\" | cut -c3-14 | tr -d '\\n' | base64)\" >&2\n"
+                + "echo \"upper: $(printf '%s' \"$t\" | tr a-z A-Z)\" >&2\n"
+                + "printf 'wrapped: %s\\n  %s\\n' \"$(printf '%s' \"$t\" | cut -c1-11)\" \"$(printf '%s' \"$t\" | cut -c12-)\" >&2\n"
+                + "echo \"key: $RGOV_IDEMPOTENCY_KEY\" >&2\n"
+                + "exit 75")
+        let profile = try Self.profile(
+            h, "leaky",
+            sender: "      mode: command\n      timeout_ms: 5000\n      binding:\n        command: [\(script)]\n")
+        _ = try tick(h, profile, env: ["RGOV_BINDING_TOKEN": token])
+        let receipt = try #require(try h.receipts().first { $0.attempt_id != nil })
+        let tail = receipt.sender_stderr_tail ?? ""
+        #expect(receipt.reason == "temporary_failure" && receipt.sender_detail?.hasPrefix("exit 75") == true)
+        #expect(tail.contains("piece: [redacted]") && tail.contains("b64: [redacted]"), "\(tail)")
+        #expect(tail.contains("upper: [redacted]") && tail.contains("wrapped: [redacted]"), "\(tail)")
+        #expect(tail.contains("key: [redacted]"), "the idempotency key is the proof a late ack must show: \(tail)")
+        let key = try #require(
+            try h.notices().first.flatMap { h.layout.spoolHandoff($0.notice_id) }.map {
+                try CanonicalJSON.decode(SpoolHandoff.self, from: try Sys.readFile($0)).key
+            })
+        let export = try h.run("rgov", ["export", "--task", "m-send", "--json", "--now", Harness.now])
+        #expect(export.status == 0, "\(export.stderr)")
+        let bundle = try #require(export.json?["bundle"]?.stringValue)
+        var files = try h.snapshot(excluding: ["spool/"])
+        if let enumerator = FileManager.default.enumerator(atPath: bundle) {
+            while let relative = enumerator.nextObject() as? String {
+                guard Sys.kind(bundle + "/" + relative) == .regular else { continue }
+                files["bundle/" + relative] = try Sys.readFile(bundle + "/" + relative)
+            }
+        }
+        #expect(files.keys.contains { $0.hasPrefix("bundle/") } && files.count > 10)
+        for (file, bytes) in files {
+            let text = String(decoding: bytes, as: UTF8.self)
+            for secret in [piece, encoded.replacingOccurrences(of: "=", with: ""), token.uppercased(), key] {
+                #expect(!text.lowercased().contains(secret.lowercased()), "\(secret) in \(file)")
+            }
+            #expect(!text.contains(String(t[0..<11])), "the first line of the wrapped token in \(file)")
+        }
+    }
+
+    /// The curl recipe takes its URL through the binding's environment, from a variable of rgov's:
+    /// the request arrives, and neither the URL nor a piece of its path is in the state or the
+    /// bundle; without the variable the notice waits as `sender_unavailable`, naming it, and
+    /// doctor fails naming it.
+    @Test func aCommandTakesItsURLThroughTheEnvironment() throws {
+        let h = try Harness()
+        try Self.oneNotice(h)
+        let (base, log) = try Self.receiver(h)
+        let profile = try Self.profile(
+            h, "curl-env",
+            sender: "      mode: command\n      timeout_ms: 15000\n      binding:\n"
+                + "        command: [\(Harness.repoRoot)/examples/senders/curl-post.sh]\n"
+                + "        environment:\n          HOOK_URL: env:RGOV_HOOK_URL\n")
+        let unset = try h.run("rgov", ["tick", "--profile", profile, "--now", Timestamp.format(Self.t0)])
+        #expect(unset.status == 0, "\(unset.stderr)")
+        #expect(try notice(h).state_reason == "sender_unavailable")
+        #expect(unset.stderr.contains("RGOV_HOOK_URL is not set"), "\(unset.stderr)")
+        let doctor = try h.run("rgov", ["doctor"])
+        #expect(doctor.status == 1 && doctor.stdout.contains("command binding secrets not set: RGOV_HOOK_URL"))
+        let url = base + "/T0SECRETHOOKPATH/ok"
+        _ = try tick(h, profile, at: 10, env: ["RGOV_HOOK_URL": url, "RGOV_CURL_MAX_TIME": "2"])
+        #expect(try notice(h).state_reason == "sent_unconfirmed")
+        let request = String(decoding: try Sys.readFile(log), as: UTF8.self)
+        #expect(request.contains("T0SECRETHOOKPATH"), "the request went to the URL of the environment")
+        #expect(try h.run("rgov", ["export", "--task", "m-send", "--now", Harness.now]).status == 0)
+        for (file, bytes) in try h.snapshot(excluding: []) {
+            #expect(!String(decoding: bytes, as: UTF8.self).contains("SECRETHOOK"), "\(file)")
+        }
+        let snapshots = try Sys.listDirectory(h.layout.profileSnapshots).map {
+            String(decoding: try Sys.readFile(h.layout.profileSnapshots + "/" + $0), as: UTF8.self)
+        }
+        #expect(snapshots.contains { $0.contains("HOOK_URL: env:RGOV_HOOK_URL") })
+    }
+
     @Test func aWebhookURLAndHeadersNeverReachTheStateOrABundle() throws {
         let h = try Harness()
         try Self.oneNotice(h)

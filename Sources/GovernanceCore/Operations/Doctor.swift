@@ -418,6 +418,16 @@ public struct Doctor {
                     "set spec.adapters.sender.binding.command in the profile")
                 return
             }
+            if case .map(let variables)? = binding.values["environment"] {
+                let missing = variables.values.filter { $0.hasPrefix("env:") }.map { String($0.dropFirst(4)) }
+                    .filter { (environment[$0] ?? "").isEmpty }.sorted()
+                if !missing.isEmpty {
+                    add(
+                        "sender", .fail, "command binding secrets not set: \(missing.joined(separator: ", "))",
+                        "export " + missing.map { $0 + "=..." }.joined(separator: " "))
+                    return
+                }
+            }
             program(first, fix: "install \(first), or fix spec.adapters.sender.binding.command")
         case .openclawCLI:
             let name = binding.text("binary") ?? "openclaw"

@@ -120,7 +120,7 @@ public struct DeploymentProfile: Sendable, Equatable {
         .dryRun: ["target"],
         .shim: ["target", "outbox"],
         .openclawCLI: ["binary", "channel", "target", "ack_policy"],
-        .command: ["command", "target", "supports_idempotency", "declares_ack"],
+        .command: ["command", "environment", "target", "supports_idempotency", "declares_ack"],
         .webhook: ["url", "headers", "target", "supports_idempotency"],
     ]
 
@@ -200,7 +200,8 @@ public struct DeploymentProfile: Sendable, Equatable {
                     for e in sub.rawEntries {
                         let header = try sub.requiredString(e.key)
                         map[e.key] = header
-                        // Header values are secrets; an `env:NAME` reference is not, and must survive.
+                        // Header and environment values are secrets; an `env:NAME` reference is not,
+                        // and must survive.
                         if !header.hasPrefix("env:") { secretLines.insert(e.line) }
                     }
                     value = .map(map)

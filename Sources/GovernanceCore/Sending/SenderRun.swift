@@ -23,8 +23,14 @@ public struct SenderRun: Sendable {
     /// At most this many sends go to one `rgov-sender` process.
     public static let batchSize = 500
 
-    /// Why the binding's program cannot run here (not on PATH, not executable), or nil.
+    /// Why the binding's program cannot run here (not on PATH, not executable, a variable its
+    /// binding gives it not set), or nil.
     public func unavailableProgram() -> String? {
+        if binding.mode == .command {
+            do { _ = try CommandBinding.variables(binding, environment: environment) } catch {
+                return "\(error)"
+            }
+        }
         guard let program = binding.kind.program(binding, senderExecutable: senderExecutable) else {
             return "the command binding has no program"
         }

@@ -129,7 +129,7 @@ public struct Bridge: Sendable {
                 conclude: {
                     try conclude(
                         sends[$0].notice, at: sends[$0].path, attempt: sends[$0].attempt, verdict: $1, child: $2,
-                        now: now)
+                        key: sends[$0].handoff.key, now: now)
                 })
     }
 
@@ -160,10 +160,11 @@ public struct Bridge: Sendable {
         guard let handoff = ledger.notices.handoff(of: notice) else {
             return try refuse(.blocked, "spool_handoff_missing")
         }
-        // A sender program that is not installed sends nothing: no attempt is counted, the notice
-        // waits honestly (sender_unavailable) and goes out once the program appears.
+        // A sender program that is not installed (or lacks a variable its binding gives it) sends
+        // nothing: no attempt is counted, the notice waits honestly (sender_unavailable) and goes
+        // out once the sender can run.
         if let missing {
-            Log.info(Self.actor, "\(notice.notice_id): \(missing); it waits and is sent once the program is there")
+            Log.info(Self.actor, "\(notice.notice_id): \(missing); it waits and is sent once the sender can run")
             return try refuse(.pending_external_send, "sender_unavailable", retry: true)
         }
         let number = notice.attempts + 1
@@ -188,9 +189,14 @@ public struct Bridge: Sendable {
     /// receipt, notice, the alert an unknown outcome calls for, the attempt filed.
     private func conclude(
         _ notice: Notice, at path: String, attempt: SenderAttempt?, verdict proposed: SendVerdict,
-        child: ChildResult?, now: Date
+        child: ChildResult?, key: String? = nil, now: Date
     ) throws -> Outcome {
         var verdict = proposed
+        // What the sender said never carries a secret, nor the send's idempotency key (the proof
+        // a late ack must show).
+        let redactor = key.map { self.redactor.adding([$0]) } ?? self.redactor
+        verdict.messageID = verdict.messageID.map(redactor.redact)
+        if let id = verdict.evidence?.message_id { verdict.evidence?.message_id = redactor.redact(id) }
         if verdict.reason == "outcome_unknown" && attempt != nil && deployment.binding.supportsIdempotency {
             // A resend with the same idempotency key cannot deliver twice: try again.
             verdict.retry = true

@@ -67,6 +67,8 @@ public struct Tick {
         environment[Shutdown.parentVariable] = String(Sys.processID())
         // Each stage's run id names this tick as its parent (logs, run artifacts).
         environment[Log.parentRunVariable] = runID
+        // A stage's stderr is kept in the tick's report: never with a secret in it.
+        let redactor = Redactor(environment: environment, extra: deployment.binding.secretValues)
         for stage in Stage.allCases {
             if Shutdown.requested != nil { break }
             let began = Sys.monotonicSeconds()
@@ -109,7 +111,7 @@ public struct Tick {
                     stage: stage.rawValue, exit_status: child.status,
                     duration_ms: Int((child.durationSeconds * 1000).rounded()), timed_out: child.timedOut,
                     report: report,
-                    stderr_tail: child.stderrTail.isEmpty ? nil : child.stderrText))
+                    stderr_tail: child.stderrTail.isEmpty ? nil : redactor.redact(child.stderrText)))
             if child.status != 0 { ok = false }
             Log.info(
                 "rgov", "\(stage.executable) exited \(child.status)",

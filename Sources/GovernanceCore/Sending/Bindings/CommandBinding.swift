@@ -22,6 +22,48 @@ struct CommandBinding: BindingKind {
             throw ConfigurationError(
                 "\(profile): sender mode command needs spec.adapters.sender.binding.command (an argv list)")
         }
+        switch binding.values["environment"] {
+        case nil: break
+        case .map(let variables)?:
+            for name in variables.keys.sorted() where !Self.isVariableName(name) || name.hasPrefix("RGOV_") {
+                throw ConfigurationError(
+                    "\(profile): binding.environment.\(name) is not a variable the sender may be given "
+                        + "(a name of letters, digits and _, not starting with RGOV_, which rgov sets)")
+            }
+        default:
+            throw ConfigurationError(
+                "\(profile): binding.environment is a map of variable names to values or env:NAME references")
+        }
+    }
+
+    static func isVariableName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first,
+            first == "_" || ("A"..."Z").contains(first) || ("a"..."z").contains(first)
+        else { return false }
+        return name.unicodeScalars.allSatisfy {
+            $0 == "_" || ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0)
+        }
+    }
+
+    /// The variables `binding.environment` gives the sender: a secret such as a webhook URL reaches
+    /// it this way (`env:NAME` is read from rgov's environment), never through argv, where every
+    /// process on the machine can read it.
+    static func variables(_ binding: SenderBinding, environment: [String: String]) throws -> [String: String] {
+        guard case .map(let variables)? = binding.values["environment"] else { return [:] }
+        var out: [String: String] = [:]
+        for (name, value) in variables {
+            guard value.hasPrefix("env:") else {
+                out[name] = value
+                continue
+            }
+            let source = String(value.dropFirst(4))
+            guard let resolved = environment[source], !resolved.isEmpty else {
+                throw ConfigurationError(
+                    "binding.environment.\(name) is env:\(source), and \(source) is not set in rgov's environment")
+            }
+            out[name] = resolved
+        }
+        return out
     }
 
     func plan(
@@ -32,9 +74,11 @@ struct CommandBinding: BindingKind {
             throw ConfigurationError("command binding has no argv")
         }
         let argv = template.map { Self.substitute($0, environment: environment, handoff: handoff) }
+        var env = environment
+        for (name, value) in try Self.variables(binding, environment: environment) { env[name] = value }
         return ChildSpec(
             executable: try ChildProcess.resolve(argv[0], environment: environment), arguments: Array(argv.dropFirst()),
-            environment: environment, standardInput: Array(CanonicalJSON.line(handoff).utf8) + [0x0a],
+            environment: env, standardInput: Array(CanonicalJSON.line(handoff).utf8) + [0x0a],
             deadline: limits.timeout)
     }
 
