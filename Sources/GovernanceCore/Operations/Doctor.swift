@@ -418,15 +418,12 @@ public struct Doctor {
                     "set spec.adapters.sender.binding.command in the profile")
                 return
             }
-            if case .map(let variables)? = binding.values["environment"] {
-                let missing = variables.values.filter { $0.hasPrefix("env:") }.map { String($0.dropFirst(4)) }
-                    .filter { (environment[$0] ?? "").isEmpty }.sorted()
-                if !missing.isEmpty {
-                    add(
-                        "sender", .fail, "command binding secrets not set: \(missing.joined(separator: ", "))",
-                        "export " + missing.map { $0 + "=..." }.joined(separator: " "))
-                    return
-                }
+            let missing = binding.unsetReferences("environment", environment: environment)
+            if !missing.isEmpty {
+                add(
+                    "sender", .fail, "command binding secrets not set: \(missing.joined(separator: ", "))",
+                    "export " + missing.map { $0 + "=..." }.joined(separator: " "))
+                return
             }
             program(first, fix: "install \(first), or fix spec.adapters.sender.binding.command")
         case .openclawCLI:
@@ -441,19 +438,13 @@ public struct Doctor {
                     "export RGOV_BINDING_URL=https://host/path")
                 return
             }
-            var missing: [String] = []
-            if case .map(let headers)? = binding.values["headers"] {
-                for value in headers.values where value.hasPrefix("env:") {
-                    let name = String(value.dropFirst(4))
-                    if (environment[name] ?? "").isEmpty { missing.append(name) }
-                }
-            }
+            let missing = binding.unsetReferences("headers", environment: environment)
             if missing.isEmpty {
                 add("sender", .ok, "webhook to \(url.scheme ?? "")://\(url.host ?? "")", nil)
             } else {
                 add(
-                    "sender", .fail, "webhook header secrets not set: \(missing.sorted().joined(separator: ", "))",
-                    "export " + missing.sorted().map { $0 + "=..." }.joined(separator: " "))
+                    "sender", .fail, "webhook header secrets not set: \(missing.joined(separator: ", "))",
+                    "export " + missing.map { $0 + "=..." }.joined(separator: " "))
             }
         }
     }

@@ -92,6 +92,14 @@ public struct SenderBinding: Sendable {
         return out.filter { $0.count >= 4 }
     }
 
+    /// The variables named by the `env:NAME` values of the map `key` (`headers`, `environment`)
+    /// that `environment` leaves unset or empty, sorted.
+    public func unsetReferences(_ key: String, environment: [String: String]) -> [String] {
+        guard case .map(let map)? = values[key] else { return [] }
+        return map.values.filter { $0.hasPrefix("env:") }.map { String($0.dropFirst(4)) }
+            .filter { (environment[$0] ?? "").isEmpty }.sorted()
+    }
+
     /// Refuses a binding that cannot work before any stage acts.
     public func validate(requiresAck: Bool, profile: String) throws {
         try kind.validate(self, profile: profile)

@@ -36,10 +36,8 @@ public struct Redactor: Sendable {
 
     private init(secrets: [String]) {
         var windows: [Int: Set<UInt64>] = [:]
-        for (secret, whole) in Set(secrets.flatMap(Self.parts).map { Part(text: $0.text, whole: $0.whole) })
-            .map({ ($0.text, $0.whole) })
-        {
-            for (form, length) in Self.forms(of: Array(secret.utf8), whole: whole) {
+        for part in Set(secrets.flatMap(Self.parts)) {
+            for (form, length) in Self.forms(of: Array(part.text.utf8), whole: part.whole) {
                 let bytes = Self.normalized(form).bytes
                 let width = min(length, bytes.count)
                 guard width > 0 else { continue }
@@ -106,26 +104,28 @@ public struct Redactor: Sendable {
     /// The last `count` characters of `text`, redacted whole before the cut.
     public func tail(_ text: String, _ count: Int) -> String { String(redact(text).suffix(count)) }
 
-    private struct Part: Hashable {
+    struct Part: Hashable {
         var text: String
         var whole: Bool
     }
 
     /// What of a value is secret, and whether only as a whole: the value, and for an `http(s)` URL
     /// the URL whole and, piece by piece, what follows its host and the user before it.
-    static func parts(_ value: String) -> [(text: String, whole: Bool)] {
+    static func parts(_ value: String) -> [Part] {
         guard Array(value.utf8).filter({ !Self.isSpace($0) }).count >= shortest else { return [] }
         let lower = value.lowercased()
         for scheme in ["http://", "https://"] where lower.hasPrefix(scheme) {
             let rest = value.dropFirst(scheme.count)
             let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-            var parts = [(text: value, whole: true)]
+            var parts = [Part(text: value, whole: true)]
             // The user and password before `@` are secret; the host is not.
-            if let at = authority.lastIndex(of: "@") { parts.append((String(authority[..<at]), false)) }
-            parts.append((String(rest.dropFirst(authority.count)), false))
+            if let at = authority.lastIndex(of: "@") {
+                parts.append(Part(text: String(authority[..<at]), whole: false))
+            }
+            parts.append(Part(text: String(rest.dropFirst(authority.count)), whole: false))
             return parts.filter { $0.text.utf8.count >= shortest }
         }
-        return [(value, false)]
+        return [Part(text: value, whole: false)]
     }
 
     /// Each form a secret may be written in, with the window length that stands for a piece of
