@@ -427,7 +427,7 @@ import Testing
     }
 
     @Test func everyFaultPointInTheSourcesIsKnown() throws {
-        let named = try Self.sourceMatches(#"FaultInjection\.(?:point|fire)\("([^"]+)"\)"#)
-        #expect(named.union(WriteBatch.faultPoints) == FaultInjection.points)
+        let named = try Self.sourceMatches(#"(?:FaultInjection|writes)\.point\("([^"]+)"\)"#)
+        #expect(named.union(Transaction.faultPoints) == FaultInjection.points)
     }
 }

@@ -122,8 +122,8 @@ import Testing
         let first = try #require(try h.notices().first?.notice_id)
         let path = try #require(store.locate(first))
         let notice = try store.read(path)
-        _ = try WriteBatch.run(anchor: h.state) { _ in
-            try deployment.ledger.acknowledge(
+        _ = try Transaction.run(anchor: h.state) {
+            try deployment.ledger.staged(in: $0).acknowledge(
                 notice, at: path,
                 evidence: AckEvidence(
                     kind: .external_ack, at: Harness.t0, message_id: "forged", sender_mode: "external", by: "forger"),

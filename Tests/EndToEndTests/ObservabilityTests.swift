@@ -469,6 +469,9 @@ private struct NoticeHistoryFile: Decodable {
     @Test func anIdleTickMakesNoDurableWrite() throws {
         let h = try Harness()
         try h.importExamples()
+        // Snapshots old enough to cache: under load the ticks below could otherwise straddle the
+        // moment they become cacheable, and the idle tick would rightly write the cache.
+        try ScanCacheTests.waitUntilSettled(h)
         #expect(try h.tick(profile: Harness.teamTrial).status == 0)
         #expect(try h.tick(profile: Harness.teamTrial).status == 0)
         let runs = try h.layout.datedFiles(in: h.layout.watchdogRuns).count

@@ -174,6 +174,19 @@ import Testing
         #expect(fresh.count == Harness.exampleNotices && fresh.allSatisfy { $0.state == .queued })
         #expect(
             try h2.notices().filter { $0.state == .blocked }.count == Harness.exampleNotices, "blocked stays blocked")
+        // Each requeue is decided by its operator in its own decision record, chained with the mission.
+        let blockedDecisions = Set(try h2.notices().filter { $0.state == .blocked }.map(\.decision_id))
+        for notice in fresh {
+            #expect(!blockedDecisions.contains(notice.decision_id))
+            let decision = try CanonicalJSON.decode(
+                DecisionRecord.self,
+                from: try Sys.readFile(h2.layout.decision(notice.decision_id, day: Timestamp.day(notice.created_at))))
+            #expect(decision.notice_id == notice.notice_id && decision.decided_by == "bob")
+            #expect(decision.reason == "requeued by bob: channel fixed" && decision.outcome == .notify)
+            let links = try MissionChain(layout: h2.layout).links(of: notice.mission_id)
+            #expect(links.contains { $0.kind == .decision && $0.id == notice.decision_id })
+        }
+        #expect(try h2.run("rgov", ["check-state"]).status == 0)
         let twice = try h2.run("rgov", ["requeue", "ALL", "--by", "bob", "--json"])
         #expect(twice.json?["changed"]?.array.isEmpty == true)
         guard case .object(let unchanged)? = twice.json?["unchanged"] else {

@@ -30,6 +30,41 @@ func temporaryDirectory(_ tag: String) throws -> String {
         #expect(try Sys.listDirectory(dir) == ["n.json"])
     }
 
+    /// A staged create is a claim the commit takes with link(2): a name another writer took in
+    /// between fails the commit, keeps that writer's bytes, and publishes nothing staged after it.
+    @Test func aClaimLostBeforeTheCommitFailsTheCommit() throws {
+        let dir = try temporaryDirectory("claim")
+        let claimed = dir + "/n.json"
+        let later = dir + "/later.json"
+        #expect(
+            throws: RgovError.self,
+            performing: {
+                try Transaction.run(anchor: dir) { transaction in
+                    let writes = Writes.staged(transaction)
+                    #expect(try writes.create(Data("ours".utf8), at: claimed))
+                    #expect(!(try writes.create(Data("again".utf8), at: claimed)), "staged once")
+                    try writes.write(Data("after".utf8), to: later)
+                    #expect(Sys.kind(claimed) == .missing, "nothing is visible before the commit")
+                    #expect(try DurableFile.create(Data("theirs".utf8), at: claimed))
+                }
+            })
+        #expect(try Sys.readFile(claimed) == Data("theirs".utf8))
+        #expect(Sys.kind(later) == .missing)
+        #expect(try Sys.listDirectory(dir).filter { !$0.hasPrefix(".tmp") } == ["n.json"], "no temporary is left")
+    }
+
+    /// Writes given `Writes.immediate` are durable at once, whatever transaction the process has open.
+    @Test func immediateWritesBesideATransactionAreNotStaged() throws {
+        let dir = try temporaryDirectory("beside")
+        try Transaction.run(anchor: dir) { transaction in
+            try Writes.staged(transaction).write(Data("staged".utf8), to: dir + "/staged.json")
+            try Writes.immediate.write(Data("now".utf8), to: dir + "/now.json")
+            #expect(try Sys.readFile(dir + "/now.json") == Data("now".utf8))
+            #expect(Sys.kind(dir + "/staged.json") == .missing)
+        }
+        #expect(try Sys.readFile(dir + "/staged.json") == Data("staged".utf8))
+    }
+
     @Test func foldersAre0700() throws {
         let dir = try temporaryDirectory("layout")
         let layout = StateLayout(root: dir + "/state")

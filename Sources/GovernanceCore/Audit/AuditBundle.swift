@@ -72,7 +72,7 @@ public struct AuditExport: Sendable {
         do {
             var problems: [String] = []
             for round in 0..<Self.rounds {
-                let (bundle, out, bundleID, artifacts, notices) = try NoticeStore(layout: deployment.layout)
+                let (bundle, out, bundleID, artifacts, notices) = try deployment.ledger
                     .exclusively { try gather(task: task, since: since, until: until, to: outDirectory, made: &made) }
                 var summary = AuditVerify.Verification(problems: [])
                 problems = try AuditVerify.check(bundle, into: &summary)

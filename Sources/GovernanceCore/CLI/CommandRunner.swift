@@ -61,7 +61,7 @@ extension Options {
     func existingLayout() throws -> StateLayout {
         let layout = StateLayout(root: stateDirectory)
         try StateAccess.requireExisting(layout)
-        WriteBatch.adopt(root: layout.root)
+        Transaction.adopt(root: layout.root)
         return layout
     }
 

@@ -76,7 +76,7 @@ extension Deployment {
     /// active profile it judges by `minimal-solo-mode`, whatever `RGOV_PROFILE` says.
     public static func inForce(_ options: Options, run: String?, adopting: Bool = true) throws -> Deployment {
         let layout = StateLayout(root: options.stateDirectory)
-        WriteBatch.adopt(root: layout.root)
+        Transaction.adopt(root: layout.root)
         if run != nil { try StateAccess.requireExisting(layout) }
         let request = try options.request(profile: "minimal-solo-mode")
         let hasActive = ProfileLifecycle(layout: layout, clock: request.clock).active() != nil

@@ -51,7 +51,7 @@ public enum SenderCommand {
             }
             let layout = StateLayout(root: options.stateDirectory)
             // Its temporaries (the shim's) are registered, so a kill's leftovers are swept.
-            WriteBatch.adopt(root: layout.root)
+            Transaction.adopt(root: layout.root)
             let sender = Sender(mode: mode, layout: layout, transport: transport)
             try sender.send(try Sys.readStandardInput()) { result in
                 Sys.writeStandardOutput(CanonicalJSON.line(result) + "\n")

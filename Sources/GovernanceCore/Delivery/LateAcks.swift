@@ -40,11 +40,11 @@ extension NoticeLedger {
                 accepted.append(try acceptLateAck(at: path, by: actor, now: now))
                 let archive = layout.lateAckArchive(day: Timestamp.day(now))
                 try Sys.makeDirectory(archive)
-                try DurableFile.move(path, to: layout.file(name, in: archive))
+                try writes.move(path, to: layout.file(name, in: archive))
             } catch let changed as NoticeChanged {
                 Log.info(actor, "late ack \(name) waits for the next run: \(changed.reason)")
             } catch {
-                try Quarantine(layout: layout).isolate(
+                try quarantine.isolate(
                     path, reason: "late ack evidence refused: \(error)", stage: stage, at: now)
                 refused.append(name)
             }
@@ -110,12 +110,12 @@ public enum IdempotencyKey {
 
     /// The state's secret; made, durably, on first use.
     ///
-    /// Called before a write batch begins: a secret staged with the first handoffs could be lost
-    /// with them by a power cut, and the keys of the handoffs that survived with it.
+    /// Made durably on its own (never staged): a secret staged with the first handoffs could be
+    /// lost with them by a power cut, and the keys of the handoffs that survived with it. Called
+    /// before a stage's transaction begins.
     public static func secret(_ layout: StateLayout) throws -> String {
         let path = layout.idempotencySecret
         if let existing = existingSecret(layout) { return existing }
-        precondition(WriteBatch.current == nil, "the idempotency secret is made outside a write batch")
         _ = try DurableFile.create(Data((0..<4).map { _ in Identifier.random("s") }.joined().utf8), at: path)
         return String(decoding: try Sys.readFile(path, limit: 4096), as: UTF8.self)
     }

@@ -10,6 +10,13 @@ import Foundation
 /// and `reconcile` (at export) links late, saying so.
 public struct MissionChain: Sendable {
     public let layout: StateLayout
+    /// Staged: records and links are published at the transaction's commit, links last.
+    let writes: Writes
+
+    public init(layout: StateLayout, writes: Writes = .immediate) {
+        self.layout = layout
+        self.writes = writes
+    }
 
     /// A chain file holds at most this much; a mission's history is far smaller.
     static let sizeLimit = 64 << 20
@@ -26,7 +33,7 @@ public struct MissionChain: Sendable {
     ) throws -> (created: Bool, stored: Data) {
         try Sys.makeDirectory(DurableFile.directory(of: path))
         var stored = try CanonicalJSON.encodeFile(record)
-        let created = try DurableFile.create(stored, at: path)
+        let created = try writes.create(stored, at: path)
         if !created { stored = try Sys.readFile(path, limit: 8 << 20) }
         try link(kind, id: id, sha256: SHA256.hex(of: [UInt8](stored)), ref: path, mission: mission, at: time)
         return (created, stored)
@@ -76,12 +83,8 @@ public struct MissionChain: Sendable {
             data.append(0x0a)
             return data
         }
-        // Linked once the record is durable: in a batch, after every phase of the commit.
-        if let batch = WriteBatch.current {
-            batch.stage(.append(path: layout.chain(mission), limit: Self.sizeLimit, body: body), phase: .links)
-        } else {
-            try Sys.appendExclusively(layout.chain(mission), limit: Self.sizeLimit, body)
-        }
+        // Linked once the record is durable: staged, after every other phase of the commit.
+        try writes.append(layout.chain(mission), limit: Self.sizeLimit, body)
     }
 
     /// `mission`'s chain as it stands under its lock, whole lines only (a torn last line is cut off

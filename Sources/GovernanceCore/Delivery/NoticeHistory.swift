@@ -45,6 +45,13 @@ public struct NoticeHistory: Sendable {
     }
 
     public let layout: StateLayout
+    /// How the cache is written (staged with the stage that counts, or on its own).
+    let writes: Writes
+
+    public init(layout: StateLayout, writes: Writes = .immediate) {
+        self.layout = layout
+        self.writes = writes
+    }
 
     /// The cache as this process last read it, with its file's identity then: a second summary in
     /// one process (a tick's, after the metrics of its watchdog's run) does not decode it again.
@@ -125,7 +132,7 @@ public struct NoticeHistory: Sendable {
         }
         if fresh != stored, Sys.isDirectory(layout.metrics) {
             // A cache: failing to write it costs time next run, never a wrong count.
-            try? DurableFile.write(try CanonicalJSON.encodeFile(fresh), to: layout.noticeHistory, phase: .markers)
+            try? writes.write(try CanonicalJSON.encodeFile(fresh), to: layout.noticeHistory, phase: .markers)
         }
         return summary
     }

@@ -11,19 +11,29 @@ public struct LedgerStamp: Sendable {
     public var capabilityGaps: [String]
 }
 
-/// A notice's life on disk, in one place.
+/// A notice's life on disk, in one place: the only writer of notices.
 ///
 /// A notice is opened with its decision, a receipt is durable before the notice moves, and every
 /// move goes through `Notice.transitioned`. Stages and operator verbs change notices through the
-/// ledger, never through files.
+/// ledger's methods, never through files; `NoticeStore` only reads them.
 public struct NoticeLedger: Sendable {
     public let store: NoticeStore
     public let stamp: LedgerStamp
+    /// Each write durable on its own, or staged in a stage's transaction (`staged(in:)`).
+    let writes: Writes
     public var layout: StateLayout { store.layout }
+    var chain: MissionChain { MissionChain(layout: layout, writes: writes) }
+    var quarantine: Quarantine { Quarantine(layout: layout, writes: writes) }
 
-    public init(layout: StateLayout, stamp: LedgerStamp) {
+    public init(layout: StateLayout, stamp: LedgerStamp, writes: Writes = .immediate) {
         self.store = NoticeStore(layout: layout)
         self.stamp = stamp
+        self.writes = writes
+    }
+
+    /// This ledger writing in `transaction`: what it records is published at the commit.
+    public func staged(in transaction: Transaction) -> NoticeLedger {
+        NoticeLedger(layout: layout, stamp: stamp, writes: .staged(transaction))
     }
 
     /// Publishes a decision in `decisions/<day>/` (the day it was made, unless given), stamped
@@ -34,7 +44,7 @@ public struct NoticeLedger: Sendable {
     public func decide(_ decision: DecisionRecord, day: String? = nil) throws -> Bool {
         var stamped = decision
         stamped.profile_sha256 = stamp.profileSHA256
-        return try MissionChain(layout: layout).publish(
+        return try chain.publish(
             stamped, kind: .decision, id: stamped.decision_id, mission: stamped.mission_id,
             at: layout.decision(stamped.decision_id, day: day ?? Timestamp.day(stamped.decided_at)),
             time: stamped.decided_at
@@ -56,7 +66,7 @@ public struct NoticeLedger: Sendable {
             outcome: outcome, reason: reason, decided_at: notice.created_at, decided_by: notice.transitions[0].by,
             notice_id: notice.notice_id, profile: stamp.profile, capability_descriptor: stamp.descriptor)
         let decidedNow = try decide(decision, day: day)
-        return try store.create(notice, decidedNow: decidedNow)
+        return try create(notice, decidedNow: decidedNow)
     }
 
     /// Hands `notice`, read from `path`, to the spool and marks it `dispatched`: the spool handoff
@@ -78,7 +88,7 @@ public struct NoticeLedger: Sendable {
             idempotency_key_sha256: SHA256.hex(of: key), message: notice.message, sender_mode: mode,
             dispatched_at: now, dispatched_by: by, profile: stamp.profile, capability_descriptor: stamp.descriptor,
             profile_sha256: stamp.profileSHA256)
-        let (created, stored) = try MissionChain(layout: layout).publish(
+        let (created, stored) = try chain.publish(
             handoff, kind: .spool, id: handoff.spool_id, mission: notice.mission_id, at: spoolPath, time: now)
         if !created {
             handoff = try CanonicalJSON.decode(SpoolHandoff.self, from: stored)
@@ -86,10 +96,10 @@ public struct NoticeLedger: Sendable {
                 throw RgovError.data("spool handoff \(spoolPath) belongs to notice \(handoff.notice_id)")
             }
         }
-        FaultInjection.point("dispatcher.after_spool")
+        writes.point("dispatcher.after_spool")
         let next = try notice.transitioned(
             to: .dispatched, at: now, by: by, reason: "spool handoff \(handoff.spool_id)")
-        try store.save(next, replacing: notice, at: path)
+        try save(next, replacing: notice, at: path)
     }
 
     /// The spool handoff of `notice` with its idempotency key, as a sender is handed it; nil when
@@ -158,7 +168,7 @@ public struct NoticeLedger: Sendable {
                 receipt: receipt)
             next.next_attempt_at = receipt.next_attempt_at
         }
-        return try store.save(next, replacing: notice, at: path)
+        return try save(next, replacing: notice, at: path)
     }
 
     /// An acknowledgement that is not a sender's proof (an operator's attestation, a relay's late
@@ -176,12 +186,67 @@ public struct NoticeLedger: Sendable {
             messageID: evidence.message_id, at: now, by: recordedBy)
         let receiptFile = self.receiptFile(receiptID, of: notice, now: now)
         var acked = notice
-        try store.save(replacing: notice, at: path, unlessSending: true) {
-            let stored = try MissionChain(layout: layout).publish(receipt, at: receiptFile)
+        try save(replacing: notice, at: path, unlessSending: true) {
+            let stored = try chain.publish(receipt, at: receiptFile)
             acked = try notice.transitioned(
                 to: .acked, at: now, by: by, reason: moveReason, evidence: stored.ack_evidence, receipt: stored)
             return acked
         }
         return (acked, receiptFile)
+    }
+
+    /// An operator's hold, which the dispatcher and bridge respect; returns the notice's new path.
+    ///
+    /// A `queued` notice goes back to `prepared`, one further on keeps its state. Refused with
+    /// `NoticeChanged` while a send of it is under way.
+    @discardableResult
+    public func hold(_ notice: Notice, at path: String, by: String, reason: String?, now: Date) throws -> String {
+        var next =
+            notice.state == .queued
+            ? try notice.transitioned(to: .prepared, at: now, by: by, reason: "held" + (reason.map { ": " + $0 } ?? ""))
+            : notice
+        next.hold = NoticeHold(by: by, at: now, reason: reason ?? "")
+        return try save(next, replacing: notice, at: path, unlessSending: true)
+    }
+
+    /// Undoes a hold: a held `prepared` notice goes back to `queued`.
+    @discardableResult
+    public func release(_ notice: Notice, at path: String, by: String, reason: String?, now: Date) throws -> String {
+        var next =
+            notice.state == .prepared
+            ? try notice.transitioned(
+                to: .queued, at: now, by: by, reason: "released" + (reason.map { ": " + $0 } ?? ""))
+            : notice
+        next.hold = nil
+        return try save(next, replacing: notice, at: path, unlessSending: true)
+    }
+
+    /// A new notice for `blocked`, opened with its own decision; false when it was requeued before.
+    ///
+    /// `blocked` stays blocked (final). The new one starts in `initial` (`why` it starts there);
+    /// its id follows from the blocked one's, so a notice is requeued once.
+    public func requeue(
+        _ blocked: Notice, initial: DeliveryState, why: String?, by: String, reason: String?, now: Date
+    ) throws -> (id: String, created: Bool) {
+        let id = Identifier.derived("ntc", blocked.notice_id, "requeue")
+        let said = "requeued by \(by)" + (reason.map { ": " + $0 } ?? "")
+        let fresh = try Notice(
+            notice_id: id, rule_id: blocked.rule_id, severity: blocked.severity, mission_id: blocked.mission_id,
+            correlation_id: blocked.correlation_id, event_id: blocked.event_id,
+            decision_id: Identifier.derived("dec", id), dedup_key: blocked.dedup_key, episode_id: blocked.episode_id,
+            target: blocked.target, message: blocked.message, profile: stamp.profile,
+            capability_descriptor: stamp.descriptor, created_at: now, initial: initial,
+            reason: said + (why.map { "; " + $0 } ?? ""), by: by, requeued_from: blocked.notice_id,
+            notice_kind: blocked.notice_kind, follows: blocked.follows, profileSHA256: stamp.profileSHA256)
+        return (id, try open(fresh, reason: said))
+    }
+
+    /// A deferred notice that can no longer be sent here waits for an operator instead.
+    ///
+    /// Its retry is dropped. Returns its new path.
+    public func park(_ notice: Notice, at path: String) throws -> String {
+        var next = notice
+        next.next_attempt_at = nil
+        return try save(next, replacing: notice, at: path)
     }
 }

@@ -21,12 +21,18 @@ public struct SendLedger: Sendable {
         public var senderMode: String
     }
     private var layout: StateLayout { notices.layout }
+    private var writes: Writes { notices.writes }
+
+    /// This ledger writing in `transaction`.
+    public func staged(in transaction: Transaction) -> SendLedger {
+        SendLedger(notices: notices.staged(in: transaction), actor: actor, alerts: alerts)
+    }
 
     /// Records the intent of `attempt` if `notice` on disk is still as read from `path` and not held
     /// (an operator may have acted since); false leaves the notice for the next run.
     public func recordIntent(_ attempt: SenderAttempt, for notice: Notice, at path: String) throws -> Bool {
-        try notices.store.claimForSend(notice, at: path) {
-            let published = try MissionChain(layout: layout).publish(
+        try notices.claimForSend(notice, at: path) {
+            let published = try notices.chain.publish(
                 attempt, kind: .attempt, id: attempt.attempt_id, mission: notice.mission_id,
                 at: layout.inflightAttempt(attempt.attempt_id), time: attempt.started_at)
             guard published.created else {
@@ -44,10 +50,10 @@ public struct SendLedger: Sendable {
         _ notice: Notice, at path: String, attempt: SenderAttempt?, receipt proposed: Receipt, now: Date
     ) throws -> (receipt: Receipt, path: String) {
         let receiptFile = attempt.map(receiptFile) ?? notices.receiptFile(proposed.receipt_id, of: notice, now: now)
-        let receipt = try MissionChain(layout: layout).publish(proposed, at: receiptFile)
-        FaultInjection.point("bridge.after_receipt")
+        let receipt = try notices.chain.publish(proposed, at: receiptFile)
+        writes.point("bridge.after_receipt")
         try notices.apply(receipt, to: notice, at: path, by: actor, now: now)
-        FaultInjection.point("bridge.after_outcome_applied")
+        writes.point("bridge.after_outcome_applied")
         try alertIfUnknown(notice, receipt: receipt, now: now)
         if let attempt { try file(attempt) }
         return (receipt, receiptFile)
@@ -75,7 +81,8 @@ public struct SendLedger: Sendable {
             guard let data = try? Sys.readFile(path, limit: 1 << 20),
                 let attempt = try? CanonicalJSON.decode(SenderAttempt.self, from: data)
             else {
-                try Quarantine(layout: layout).isolate(path, reason: "unreadable attempt record", stage: stage, at: now)
+                try notices.quarantine.isolate(
+                    path, reason: "unreadable attempt record", stage: stage, at: now)
                 continue
             }
             let receiptFile = receiptFile(of: attempt)
@@ -85,7 +92,7 @@ public struct SendLedger: Sendable {
             }
             let notice = try notices.store.read(noticePath)
             // A crash may have come between recording the intent and linking it.
-            try MissionChain(layout: layout).link(
+            try notices.chain.link(
                 .attempt, id: attempt.attempt_id, sha256: SHA256.hex(of: [UInt8](data)), ref: path,
                 mission: notice.mission_id, at: attempt.started_at)
             let receipt =
@@ -93,7 +100,7 @@ public struct SendLedger: Sendable {
                 ? try CanonicalJSON.decode(Receipt.self, from: try Sys.readFile(receiptFile, limit: 8 << 20)) : nil
             if notice.attempts >= attempt.attempt_number {
                 // The notice already counts this attempt; what followed was interrupted.
-                try notices.store.repair(notice, at: noticePath)
+                try notices.repair(notice, at: noticePath)
                 if let receipt { try alertIfUnknown(notice, receipt: receipt, now: now) }
                 try file(attempt)
             } else if let receipt {
@@ -148,6 +155,6 @@ public struct SendLedger: Sendable {
     private func file(_ attempt: SenderAttempt) throws {
         let target = layout.concludedAttempt(attempt.attempt_id, day: Timestamp.day(attempt.started_at))
         try Sys.makeDirectory((target as NSString).deletingLastPathComponent)
-        try DurableFile.move(layout.inflightAttempt(attempt.attempt_id), to: target)
+        try writes.move(layout.inflightAttempt(attempt.attempt_id), to: target)
     }
 }

@@ -10,7 +10,7 @@ extension OperatorDesk {
         public var unchanged: [String: String]
     }
 
-    var store: NoticeStore { deployment.ledger.store }
+    var store: NoticeStore { NoticeStore(layout: layout) }
 
     /// The notices a verb applies to: one id, or every notice for `ALL`.
     func select(_ target: String) throws -> [(path: String, notice: Notice)] {
@@ -66,13 +66,9 @@ extension OperatorDesk {
                 return .unchanged(notice.hold != nil ? "already held" : notice.state.rawValue)
             }
             if notice.state == .prepared { return .unchanged("prepared (not in the queue)") }
-            var next =
-                notice.state == .queued
-                ? try notice.transitioned(
-                    to: .prepared, at: now, by: identity.by, reason: "held" + (reason.map { ": " + $0 } ?? ""))
-                : notice
-            next.hold = NoticeHold(by: identity.by, at: now, reason: reason ?? "")
-            return try save(next, replacing: notice, at: path, target: target)
+            return try changing(notice, target: target) {
+                try $0.hold(notice, at: path, by: identity.by, reason: reason, now: now)
+            }
         }
     }
 
@@ -80,39 +76,24 @@ extension OperatorDesk {
     public func release(_ target: String, reason: String?) throws -> BulkResult {
         try bulk("release", "released", target: target, reason: reason) { path, notice in
             guard notice.hold != nil else { return .unchanged("not held") }
-            var next =
-                notice.state == .prepared
-                ? try notice.transitioned(
-                    to: .queued, at: now, by: identity.by, reason: "released" + (reason.map { ": " + $0 } ?? ""))
-                : notice
-            next.hold = nil
-            return try save(next, replacing: notice, at: path, target: target)
+            return try changing(notice, target: target) {
+                try $0.release(notice, at: path, by: identity.by, reason: reason, now: now)
+            }
         }
     }
 
-    /// A `blocked` notice stays blocked (final); its requeue is a new notice linked to it, whose id
-    /// follows from the blocked one's, so a notice is requeued once.
+    /// A `blocked` notice stays blocked (final); its requeue is a new notice linked to it, with its
+    /// own decision, whose id follows from the blocked one's, so a notice is requeued once.
     public func requeue(_ target: String, reason: String?) throws -> BulkResult {
         try bulk("requeue", "requeued", target: target, reason: reason) { _, notice in
             guard notice.state == .blocked else {
                 return target == "ALL" ? nil : .unchanged("\(notice.state.rawValue): only blocked notices are requeued")
             }
-            let id = Identifier.derived("ntc", notice.notice_id, "requeue")
             // An operator's requeue skips the severity floor, not the deployment's queue.
             let (initial, why) = deployment.firstState(severity: max(notice.severity, deployment.profile.minSeverity))
-            let fresh = try Notice(
-                notice_id: id, rule_id: notice.rule_id, severity: notice.severity, mission_id: notice.mission_id,
-                correlation_id: notice.correlation_id, event_id: notice.event_id, decision_id: notice.decision_id,
-                dedup_key: notice.dedup_key, episode_id: notice.episode_id, target: notice.target,
-                message: notice.message,
-                profile: deployment.profileReference, capability_descriptor: deployment.descriptorReference,
-                created_at: now,
-                initial: initial,
-                reason: "requeued by \(identity.by)" + (reason.map { ": " + $0 } ?? "") + (why.map { "; " + $0 } ?? ""),
-                by: identity.by,
-                requeued_from: notice.notice_id, notice_kind: notice.notice_kind, follows: notice.follows,
-                profileSHA256: deployment.profile.sha256)
-            return try store.create(fresh) ? .changed(id) : .unchanged("already requeued")
+            let (id, created) = try deployment.ledger.requeue(
+                notice, initial: initial, why: why, by: identity.by, reason: reason, now: now)
+            return created ? .changed(id) : .unchanged("already requeued")
         }
     }
 
@@ -145,11 +126,11 @@ extension OperatorDesk {
         return result
     }
 
-    /// Saves one notice of a verb: a lost race refuses a single target (exit 75, nothing done) and is
-    /// reported as unchanged, with the reason, for `ALL`.
-    private func save(_ next: Notice, replacing notice: Notice, at path: String, target: String) throws -> Step {
+    /// Changes one notice of a verb through the ledger: a lost race refuses a single target (exit
+    /// 75, nothing done) and is reported as unchanged, with the reason, for `ALL`.
+    private func changing(_ notice: Notice, target: String, _ change: (NoticeLedger) throws -> String) throws -> Step {
         do {
-            try store.save(next, replacing: notice, at: path, unlessSending: true)
+            _ = try change(deployment.ledger)
             return .changed(notice.notice_id)
         } catch let changed as NoticeChanged where target == "ALL" {
             return .unchanged(changed.reason)

@@ -136,7 +136,7 @@ public enum StateInit {
         }
         // What it writes from here (state.json, the snapshot, the activation) leaves temporaries
         // a crash may strand: registered, they are swept by the next run.
-        WriteBatch.adopt(root: layout.root)
+        Transaction.adopt(root: layout.root)
         if let owner, !owner.isCurrentUser {
             guard Sys.effectiveUserID() == 0 else {
                 throw RgovError(.noPermission, "--owner needs root; run rgov init as \(owner.name) instead")

@@ -19,6 +19,9 @@ public struct SenderRun: Sendable {
     /// webhook batch's requests).
     public var limits: SendLimits
     public var runtimeHasAckReceipts: Bool
+    /// How the caller's records are written: a batch's intents are committed before its sender
+    /// starts, and its conclusions after it ends.
+    public var writes: Writes = .immediate
 
     /// At most this many sends go to one `rgov-sender` process.
     public static let batchSize = 500
@@ -58,11 +61,11 @@ public struct SenderRun: Sendable {
             for start in stride(from: 0, to: handoffs.count, by: Self.batchSize) where Shutdown.requested == nil {
                 let batch = try (start..<min(start + Self.batchSize, handoffs.count)).filter { try claim($0) }
                 guard !batch.isEmpty else { continue }
-                FaultInjection.point("bridge.after_intent")
+                writes.point("bridge.after_intent")
                 // Every intent durable before the sender starts; the conclusions commit after it ends.
-                try WriteBatch.current?.commit()
+                try writes.commit()
                 send(batch.map { ($0, handoffs[$0]) }, now: now, collector: collector, conclude: conclude)
-                try WriteBatch.current?.commit()
+                try writes.commit()
             }
         }
         if let error = collector.errors.first { throw error }
@@ -86,7 +89,7 @@ public struct SenderRun: Sendable {
                 stdoutSHA256: SHA256.hex(of: line), stderrTail: [], durationSeconds: Sys.monotonicSeconds() - started,
                 killedLingeringDescendants: false)
             collector.conclude { try conclude(i, judge(child, result: result, at: now), child) }
-            FaultInjection.point("bridge.after_batch_result")
+            writes.point("bridge.after_batch_result")
         }
         let child: ChildResult
         do {
@@ -96,7 +99,7 @@ public struct SenderRun: Sendable {
             for (i, _) in batch { collector.conclude { try conclude(i, Self.unavailable, nil) } }
             return
         }
-        FaultInjection.point("bridge.after_send")
+        writes.point("bridge.after_send")
         // Sends the sender never answered for: judged by how the batch ended.
         for (i, handoff) in batch where pending[handoff.notice_id] != nil {
             collector.conclude { try conclude(i, judge(child, result: nil, at: now), child) }

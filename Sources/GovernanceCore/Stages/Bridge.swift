@@ -12,8 +12,8 @@ public struct Bridge: Sendable {
     public static let actor = "rgov-bridge"
 
     public let deployment: Deployment
-    private let ledger: SendLedger
-    private let senders: SenderRun
+    private var ledger: SendLedger
+    private var senders: SenderRun
     /// Hides secret values from the sender output a receipt keeps.
     private let redactor: Redactor
 
@@ -60,19 +60,28 @@ public struct Bridge: Sendable {
 
     private var profile: DeploymentProfile { deployment.profile }
 
+    /// This bridge recording in `transaction`.
+    private func staged(in transaction: Transaction) -> Bridge {
+        var bridge = self
+        bridge.ledger = ledger.staged(in: transaction)
+        bridge.senders.writes = .staged(transaction)
+        return bridge
+    }
+
     public func run() throws -> Report {
         let started = Sys.monotonicSeconds()
         let now = deployment.clock.now()
-        let store = ledger.notices.store
-        // Group commit (`WriteBatch`): recovery and late acks are on disk before work is listed.
-        let (recovered, lateAcks) = try WriteBatch.run(anchor: deployment.layout.root) { _ in
-            (
-                try recoverInterruptedAttempts(now: now),
-                try ledger.notices.acceptLateAcks(stage: Self.stage, by: Self.actor, now: now)
+        let notices = ledger.notices
+        // Group commit (`Transaction`): recovery and late acks are on disk before work is listed.
+        let (recovered, lateAcks) = try Transaction.run(anchor: deployment.layout.root) {
+            let bridge = staged(in: $0)
+            return (
+                try bridge.recoverInterruptedAttempts(now: now),
+                try bridge.ledger.notices.acceptLateAcks(stage: Self.stage, by: Self.actor, now: now)
             )
         }
-        let (dispatched, quarantinedA) = try store.waiting(in: .dispatched, stage: Self.stage, at: now)
-        let (deferred, quarantinedB) = try store.waiting(
+        let (dispatched, quarantinedA) = try notices.waiting(in: .dispatched, stage: Self.stage, at: now)
+        let (deferred, quarantinedB) = try notices.waiting(
             inFolder: deployment.layout.deferredNotices, stage: Self.stage, at: now)
         let due = deferred.filter { $0.notice.isDueForRetry(at: now) }
         var held = 0
@@ -87,11 +96,12 @@ public struct Bridge: Sendable {
                 work.append(item)
             }
         }
-        // Concurrent per-notice programs make each step durable on its own (a batch is one thread's).
+        // Per-notice programs run concurrently, each send's records durable on its own; a batch
+        // mode's sends are staged in one transaction, committed around each sender.
         let outcomes =
             deployment.binding.kind.perNotice
             ? try deliver(work, now: now)
-            : try WriteBatch.run(anchor: deployment.layout.root) { _ in try deliver(work, now: now) }
+            : try Transaction.run(anchor: deployment.layout.root) { try staged(in: $0).deliver(work, now: now) }
         return Report(
             outcomes: outcomes, recovered: recovered,
             late_acks: lateAcks.accepted.map {
@@ -178,11 +188,9 @@ public struct Bridge: Sendable {
 
     /// A deferred notice that can no longer be sent here waits for an operator instead.
     private func park(_ notice: Notice, at path: String) throws -> Outcome {
-        var copy = notice
-        copy.next_attempt_at = nil
-        let moved = try ledger.notices.store.save(copy, replacing: notice, at: path)
-        return Outcome(
-            notice_id: notice.notice_id, state: notice.state, reason: "bridge_capability_missing", receipt: moved)
+        Outcome(
+            notice_id: notice.notice_id, state: notice.state, reason: "bridge_capability_missing",
+            receipt: try ledger.notices.park(notice, at: path))
     }
 
     /// Judges what the retry policy makes of `proposed`, then records it through the ledger:

@@ -16,21 +16,22 @@ public struct Dispatcher {
         public var duration_ms: Int
     }
 
-    /// Every queued notice handed over, made durable with group commit (`WriteBatch`): all spool
+    /// Every queued notice handed over, made durable with group commit (`Transaction`): all spool
     /// handoffs, then all the notices' moves.
     public func run() throws -> Report {
         let secret = try IdempotencyKey.secret(deployment.layout)
-        return try WriteBatch.run(anchor: deployment.layout.root) { _ in try dispatch(secret: secret) }
+        return try Transaction.run(anchor: deployment.layout.root) {
+            try dispatch(secret: secret, ledger: deployment.ledger.staged(in: $0))
+        }
     }
 
-    private func dispatch(secret: String) throws -> Report {
+    private func dispatch(secret: String, ledger: NoticeLedger) throws -> Report {
         let started = Sys.monotonicSeconds()
         let now = deployment.clock.now()
-        let ledger = deployment.ledger
         guard deployment.profile.dispatcherEnabled else {
             return Report(dispatched: [], skipped_held: 0, quarantined: [], disabled: true, duration_ms: 0)
         }
-        let (waiting, quarantined) = try ledger.store.waiting(in: .queued, stage: Self.stage, at: now)
+        let (waiting, quarantined) = try ledger.waiting(in: .queued, stage: Self.stage, at: now)
         var dispatched: [String] = []
         var held = 0
         for (path, notice) in waiting {

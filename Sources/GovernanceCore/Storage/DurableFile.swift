@@ -49,15 +49,7 @@ public enum DurableFile {
     }
 
     /// Writes `data` to `path`, replacing what was there.
-    ///
-    /// In a batch, published in `phase` (`states` unless said).
-    public static func write(_ data: Data, to path: String, phase: WriteBatch.Phase = .states) throws {
-        if let batch = WriteBatch.current {
-            batch.stage(
-                .replace(temporary: try writeTemporary(data, at: try batch.temporary(for: path)), path: path),
-                phase: phase)
-            return
-        }
+    public static func write(_ data: Data, to path: String) throws {
         let tmp = try writeTemporary(data, beside: path)
         do {
             FaultInjection.point("durable.before_rename")
@@ -75,16 +67,7 @@ public enum DurableFile {
     ///
     /// The claim is `link(2)`, which fails with EEXIST, never check-then-write.
     @discardableResult
-    ///
-    /// In a batch, published in `phase` (`records` unless said).
-    public static func create(_ data: Data, at path: String, phase: WriteBatch.Phase = .records) throws -> Bool {
-        if let batch = WriteBatch.current {
-            guard Sys.kind(path) == .missing, !batch.isStaged(path) else { return false }
-            batch.stage(
-                .create(temporary: try writeTemporary(data, at: try batch.temporary(for: path)), path: path),
-                phase: phase)
-            return true
-        }
+    public static func create(_ data: Data, at path: String) throws -> Bool {
         let tmp = try writeTemporary(data, beside: path)
         let created: Bool
         do {
@@ -101,13 +84,7 @@ public enum DurableFile {
     }
 
     /// Moves `from` to `to` (same file system) and makes both directory entries durable.
-    ///
-    /// In a batch, published in `phase` (`moves` unless said).
-    public static func move(_ from: String, to: String, phase: WriteBatch.Phase = .moves) throws {
-        if let batch = WriteBatch.current {
-            batch.stage(.move(from: from, to: to), phase: phase)
-            return
-        }
+    public static func move(_ from: String, to: String) throws {
         try Sys.rename(from, to)
         let source = directory(of: from)
         let target = directory(of: to)
@@ -125,8 +102,8 @@ public enum DurableFile {
         return dir.isEmpty ? "." : dir
     }
 
-    /// A batch's temporary: written, not synced (the commit's barrier makes it durable).
-    private static func writeTemporary(_ data: Data, at tmp: String) throws -> String {
+    /// A transaction's temporary: written, not synced (the commit's barrier makes it durable).
+    static func writeUnsynced(_ data: Data, at tmp: String) throws -> String {
         let fd = try Sys.open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, mode: 0o600)
         defer { Sys.close(fd) }
         do {
@@ -140,7 +117,7 @@ public enum DurableFile {
 
     private static func writeTemporary(_ data: Data, beside path: String) throws -> String {
         let dir = directory(of: path)
-        WriteBatch.noteTemporaryFolder(dir)
+        Transaction.noteTemporaryFolder(dir)
         let name = (path as NSString).lastPathComponent
         var attempt = 0
         while true {
@@ -179,23 +156,18 @@ public enum FaultInjection {
         "dispatcher.after_spool", "durable.before_rename", "notice.between_rewrite_and_move", "sender.after_item",
         "sender.after_shim_lines",
         "watchdog.after_notice",
-    ]).union(WriteBatch.faultPoints)
+    ]).union(Transaction.faultPoints)
 
     private static let armed: String? = Sys.environment("RGOV_FAULT")
 
-    /// Crashes here if armed; inside a batch, when the commit reaches this place.
+    /// Crashes here if armed (a step staged in a transaction names its point through `Writes.point`).
     public static func point(_ name: String) {
-        guard let armed, !armed.isEmpty, armed.split(separator: ",").contains(where: { $0 == name }) else { return }
-        if let batch = WriteBatch.current {
-            batch.stage(.fault(name), phase: .records)
-        } else {
-            Sys.crashNow()
-        }
+        if isArmed(name) { Sys.crashNow() }
     }
 
-    /// Crashes now if armed (a commit in progress reached the point).
-    static func fire(_ name: String) {
-        guard let armed, !armed.isEmpty else { return }
-        if armed.split(separator: ",").contains(where: { $0 == name }) { Sys.crashNow() }
+    /// Whether `RGOV_FAULT` names `name`.
+    static func isArmed(_ name: String) -> Bool {
+        guard let armed, !armed.isEmpty else { return false }
+        return armed.split(separator: ",").contains { $0 == name }
     }
 }

@@ -19,6 +19,12 @@ public struct QuarantineRecord: Codable, Sendable, Equatable {
 /// so the file can be inspected or restored byte for byte.
 public struct Quarantine: Sendable {
     public let layout: StateLayout
+    let writes: Writes
+
+    public init(layout: StateLayout, writes: Writes = .immediate) {
+        self.layout = layout
+        self.writes = writes
+    }
 
     /// Records that `path`, outside the state folder (an import source), could not be taken in:
     /// the reason only, since the file is not rgov's to move.
@@ -28,7 +34,7 @@ public struct Quarantine: Sendable {
         let record = QuarantineRecord(
             quarantine_id: id, original_path: path, file_name: name, reason: reason + " (left where it was)",
             stage: stage, quarantined_at: at, size_bytes: nil, sha256: nil)
-        try DurableFile.write(try CanonicalJSON.encodeFile(record), to: entry + "/reason.json")
+        try writes.write(try CanonicalJSON.encodeFile(record), to: entry + "/reason.json")
         return record
     }
 
@@ -55,8 +61,8 @@ public struct Quarantine: Sendable {
             size_bytes: bytes?.count, sha256: bytes.map { SHA256.hex(of: [UInt8]($0)) })
         // The reason goes first: a crash between the two steps leaves the file where it was
         // (it is quarantined again next run), never a quarantined file without its reason.
-        try DurableFile.write(try CanonicalJSON.encodeFile(record), to: entry + "/reason.json")
-        try DurableFile.move(path, to: layout.quarantinedFile(id, fileName: name))
+        try writes.write(try CanonicalJSON.encodeFile(record), to: entry + "/reason.json")
+        try writes.move(path, to: layout.quarantinedFile(id, fileName: name))
         return record
     }
 

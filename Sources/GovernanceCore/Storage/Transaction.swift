@@ -1,8 +1,12 @@
 import Foundation
 
-/// Group commit: while a stage runs inside `WriteBatch.run`, every `DurableFile` publication and
-/// `MissionChain` link is staged, then made durable together with as few barriers as the crash
-/// invariants allow.
+/// Group commit: a stage's writes staged, then made durable together.
+///
+/// A stage runs its writes in a transaction (`Transaction.run`), handed to the stores it writes
+/// through (`Writes.staged`). Every publication and chain link they make is
+/// staged, then made durable together with as few barriers as the crash invariants allow. Nothing
+/// reads a transaction from anywhere but its argument: a store given `Writes.immediate` makes each
+/// write durable on its own, whatever else the process is doing.
 ///
 /// A staged file's bytes go to its temporary at once (no fsync). `commit()` then runs one
 /// `syncfs(2)` (every temporary durable) and publishes in phases, each followed by one `syncfs`:
@@ -16,9 +20,15 @@ import Foundation
 ///
 /// Within a phase, steps keep the order they were staged in. A stage commits where a later step
 /// must see the files (a send must not start before its intent is durable): what a batch holds is
-/// invisible until then. A fault-injection point reached inside a batch fires when the commit
-/// reaches that place, so a crash leaves what an unbatched run would have left at that step.
-public final class WriteBatch: @unchecked Sendable {
+/// invisible until then. A fault-injection point staged in a transaction fires when the commit
+/// reaches that place, so a crash leaves what an unstaged run would have left at that step.
+///
+/// A staged create is a claim: `create` answers whether the name is free now, and the commit takes
+/// it with `link(2)`. A name another process took in between fails the commit (the error the run
+/// reports); nothing is kept that the caller was told it published.
+///
+/// One thread stages at a time (concurrent per-notice sends write through `Writes.immediate`).
+public final class Transaction: @unchecked Sendable {
     /// When a staged step is published (see the type's comment).
     public enum Phase: Int, Comparable, Sendable, CaseIterable {
         case records, states, moves, markers, links
@@ -46,7 +56,6 @@ public final class WriteBatch: @unchecked Sendable {
     public private(set) var barriers = 0
 
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var active: WriteBatch?
 
     private var counter = 0
     private var temporaries: [String] = []
@@ -79,7 +88,7 @@ public final class WriteBatch: @unchecked Sendable {
                 "root", root,
                 ["argv": [Sys.executablePath()] + CommandLine.arguments.dropFirst(), "cwd": Sys.absolute(".")])
         }
-        if first { atexit { WriteBatch.forgetTemporaries() } }
+        if first { atexit { Transaction.forgetTemporaries() } }
     }
 
     /// Removes this process's registry (at a normal exit: nothing of it is left to sweep).
@@ -165,21 +174,13 @@ public final class WriteBatch: @unchecked Sendable {
         }
     }
 
-    /// The batch open in this process, if any.
-    public static var current: WriteBatch? { lock.withLock { active } }
-
-    /// Runs `body` with a batch open (on one thread: concurrent work stays outside batches), then
-    /// commits what is left.
+    /// Runs `body` with a transaction for the state at `anchor`, then commits what is left.
     ///
     /// An error leaves what was staged unpublished, as a crash would, and removes its temporaries.
-    public static func run<T>(anchor: String, _ body: (WriteBatch) throws -> T) throws -> T {
-        let batch = WriteBatch(anchor: anchor)
+    public static func run<T>(anchor: String, _ body: (Transaction) throws -> T) throws -> T {
+        let batch = Transaction(anchor: anchor)
         try batch.sweep()
-        lock.withLock { active = batch }
-        defer {
-            lock.withLock { active = nil }
-            batch.locks.removeAll()
-        }
+        defer { batch.locks.removeAll() }
         let result: T
         do {
             result = try body(batch)
@@ -196,10 +197,36 @@ public final class WriteBatch: @unchecked Sendable {
         return result
     }
 
-    /// Whether `path` will exist once the batch commits.
-    func isStaged(_ path: String) -> Bool { staged.contains(path) }
+    /// Claims `path` for `data`, published in `phase`: false when it exists or is staged already.
+    func create(_ data: Data, at path: String, phase: Phase) throws -> Bool {
+        guard Sys.kind(path) == .missing, !staged.contains(path) else { return false }
+        stage(
+            .create(temporary: try DurableFile.writeUnsynced(data, at: try temporary(for: path)), path: path),
+            phase: phase)
+        return true
+    }
 
-    func stage(_ step: Step, phase: Phase) {
+    /// Replaces `path` with `data` in `phase`.
+    func write(_ data: Data, to path: String, phase: Phase) throws {
+        stage(
+            .replace(temporary: try DurableFile.writeUnsynced(data, at: try temporary(for: path)), path: path),
+            phase: phase)
+    }
+
+    /// Renames `from` to `to` in `phase`.
+    func move(_ from: String, to: String, phase: Phase) { stage(.move(from: from, to: to), phase: phase) }
+
+    /// Appends what `body` makes of `path`'s bytes, under its lock, after every other phase.
+    func append(_ path: String, limit: Int, _ body: @escaping (Data) throws -> Data?) {
+        stage(.append(path: path, limit: limit, body: body), phase: .links)
+    }
+
+    /// The fault point `name`, where the steps staged so far are published (if it is armed).
+    func fault(_ name: String) {
+        if FaultInjection.isArmed(name) { stage(.fault(name), phase: .records) }
+    }
+
+    private func stage(_ step: Step, phase: Phase) {
         switch step {
         case .create(_, let path), .replace(_, let path): staged.insert(path)
         case .move(_, let to): staged.insert(to)
@@ -211,8 +238,8 @@ public final class WriteBatch: @unchecked Sendable {
         lastPhase = phase
     }
 
-    /// Holds the `flock` at `path` from now until the batch ends (a read-compare-write staged now
-    /// is published under the same lock).
+    /// Holds the `flock` at `path` from now until the transaction ends (a read-compare-write staged
+    /// now is published under the same lock).
     func hold(_ path: String) throws {
         if locks[path] != nil { return }
         for _ in 0..<2_000 {
@@ -232,12 +259,12 @@ public final class WriteBatch: @unchecked Sendable {
         phases = [:]
         staged.removeAll()
         try sync()
-        FaultInjection.fire("commit.after_temporaries")
+        FaultInjection.point("commit.after_temporaries")
         for (phase, steps) in pending {
             for step in Self.joiningAppends(steps) { try apply(step) }
             try sync()
             let point = "commit.after_\(phase)"
-            FaultInjection.fire(point)
+            FaultInjection.point(point)
         }
         temporaries.removeAll()
         locks.removeAll()
@@ -278,18 +305,77 @@ public final class WriteBatch: @unchecked Sendable {
         switch step {
         case .create(let temporary, let path):
             defer { try? Sys.unlink(temporary) }
-            if !(try Sys.linkNoClobber(temporary, path)) {
-                Log.info("rgov", "\(path) was created by another process meanwhile; its copy is kept")
+            guard try Sys.linkNoClobber(temporary, path) else {
+                throw RgovError(
+                    .temporaryFailure,
+                    "\(path) was created by another process after this run claimed it: what the run staged "
+                        + "after it is not published, and the next run continues from the files as they are")
             }
         case .replace(let temporary, let path):
-            FaultInjection.fire("durable.before_rename")
+            FaultInjection.point("durable.before_rename")
             try Sys.rename(temporary, path)
         case .move(let from, let to):
             try Sys.rename(from, to)
         case .append(let path, let limit, let body):
             try Sys.appendExclusively(path, limit: limit, sync: false, body)
         case .fault(let name):
-            FaultInjection.fire(name)
+            FaultInjection.point(name)
         }
     }
+}
+
+/// Where a store's writes go: made durable one by one, or staged in a transaction.
+///
+/// `immediate` (`DurableFile`) makes each durable on its own; `staged` stages them in a
+/// transaction that publishes them together. A store is given one when it is made; nothing else
+/// decides.
+public struct Writes: Sendable {
+    /// The transaction writes are staged in; nil when each is durable on its own.
+    public let transaction: Transaction?
+
+    public static let immediate = Writes(transaction: nil)
+    public static func staged(_ transaction: Transaction) -> Writes { Writes(transaction: transaction) }
+
+    /// Publishes `data` at `path` only if nothing is there (staged: a claim the commit takes).
+    @discardableResult
+    public func create(_ data: Data, at path: String, phase: Transaction.Phase = .records) throws -> Bool {
+        guard let transaction else { return try DurableFile.create(data, at: path) }
+        return try transaction.create(data, at: path, phase: phase)
+    }
+
+    /// Replaces `path` with `data` whole.
+    public func write(_ data: Data, to path: String, phase: Transaction.Phase = .states) throws {
+        guard let transaction else { return try DurableFile.write(data, to: path) }
+        try transaction.write(data, to: path, phase: phase)
+    }
+
+    /// Moves `from` to `to` (same file system).
+    public func move(_ from: String, to: String, phase: Transaction.Phase = .moves) throws {
+        guard let transaction else { return try DurableFile.move(from, to: to) }
+        transaction.move(from, to: to, phase: phase)
+    }
+
+    /// Appends to `path` what `body` makes of its bytes, under the file's lock (staged: after
+    /// every record the transaction publishes).
+    func append(_ path: String, limit: Int, _ body: @escaping (Data) throws -> Data?) throws {
+        guard let transaction else { return try Sys.appendExclusively(path, limit: limit, body) }
+        transaction.append(path, limit: limit, body)
+    }
+
+    /// The fault point `name`: a crash here, or where the commit publishes what was staged before it.
+    public func point(_ name: String) {
+        guard let transaction else { return FaultInjection.point(name) }
+        transaction.fault(name)
+    }
+
+    /// Runs `body` holding the `flock` at `lock` (staged: held until the commit, which publishes
+    /// what `body` staged under it).
+    func exclusively<T>(_ lock: String, _ body: () throws -> T) throws -> T {
+        guard let transaction else { return try StageLock.exclusively(lock, body) }
+        try transaction.hold(lock)
+        return try body()
+    }
+
+    /// Publishes what is staged so far, so a later step sees it (nothing to do when immediate).
+    public func commit() throws { try transaction?.commit() }
 }
