@@ -27,7 +27,7 @@ public struct Watchdog {
         public var previous_run_at: Date?
         public var duration_ms: Int
         public var run_artifact: String
-        /// Missions scanned by `status|mission_type`, for the metrics.
+        /// Missions scanned, keyed by `LabelSet.missions` (`status|mission_type`), for the metrics.
         public var missions_by_status_type: [String: Int]
         /// The newest time any scanned snapshot says it was updated: when the colony feed last spoke.
         public var mission_feed_last_update: Date?
@@ -62,7 +62,7 @@ public struct Watchdog {
         /// Counts a scanned mission.
         mutating func count(_ s: ScanCache.Summary) {
             scanned += 1
-            missionsByStatusType[s.status + "|" + s.missionType, default: 0] += 1
+            missionsByStatusType[LabelSet.missions.key(s.status, s.missionType), default: 0] += 1
             if let ms = s.spokeMs {
                 let spoke = Timestamp.date(milliseconds: ms)
                 if feedLastUpdate.map({ spoke > $0 }) ?? true { feedLastUpdate = spoke }
