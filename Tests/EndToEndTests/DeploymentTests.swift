@@ -420,10 +420,13 @@ import Testing
             try FileManager.default.copyItem(atPath: Harness.repoRoot + "/" + folder, toPath: copy + "/" + folder)
         }
         try DurableFile.write(
-            Data("func upward() -> StageLock? { _ = Bridge.stage; return nil }\n".utf8),
+            Data(
+                "func upward() -> StageLock? { _ = Bridge.stage; return nil }\nfunc prunes(_ desk: Any) { desk.prune(dryRun: true) }\n"
+                    .utf8),
             to: copy + "/Sources/GovernanceCore/Storage/Upward.swift")
         let broken = try layers(copy)
         #expect(broken.status == 1 && broken.stdoutText.contains("Storage -> Stages goes up a layer: Bridge"))
+        #expect(broken.stdoutText.contains("Storage -> Audit goes up a layer: prune(dryRun:)"), "an extension's member")
     }
 
     @Test func everyFaultPointInTheSourcesIsKnown() throws {

@@ -111,8 +111,53 @@ public struct AuditExport: Sendable {
         let now = deployment.clock.now()
         if let task { _ = try Identifier.validate(task, what: "task id") }
         let store = NoticeStore(layout: layout)
+        let (missions, notices) = try select(task: task, since: since, until: until, store: store)
+        let chain = MissionChain(layout: layout)
+        try reconcile(missions, notices: notices, chain: chain, now: now)
+        var contents = Contents(profileHashes: [deployment.profile.sha256])
+        try addChains(of: missions, to: &contents, chain: chain, store: store)
+        try addDeploymentRecords(naming: notices, to: &contents)
+
+        let out = outDirectory ?? layout.exports
+        try Sys.makeDirectory(out)
+        let bundleID = "bundle-" + (task ?? "window") + "-" + Timestamp.compact(now)
+        let bundle = layout.file(bundleID, in: out)
+        guard try Sys.makeDirectory(bundle) else { throw RgovError(.cannotCreate, "\(bundle) exists already") }
+        made = bundle
+        let artifacts = try copy(contents, into: bundle)
+        let manifest = BundleManifest(
+            plugin_package_version: PackageInfo.version,
+            deployment_profile: notices.last?.notice.profile ?? deployment.profileReference,
+            capability_descriptor: notices.last?.notice.capability_descriptor ?? deployment.descriptorReference,
+            task_id: task,
+            correlation_id: task, since: since, until: until, created_at: now,
+            acks_by_kind: NoticeStore.ackKinds(notices.map(\.notice)),
+            artifacts: artifacts.sorted { $0.ref < $1.ref }, chains: contents.chains,
+            root_sha256: BundleManifest.root(of: contents.chains),
+            pruned: contents.pruned.isEmpty ? nil : contents.pruned)
+        try DurableFile.write(try CanonicalJSON.encodeFile(manifest), to: StateLayout.bundleManifest(bundle))
+        return (bundle, out, bundleID, artifacts.count, notices.count)
+    }
+
+    /// What a bundle holds: each file with its kind, the chains' bytes as they were read, their
+    /// heads, the records a chain names that were pruned, and the profiles named by hash.
+    private struct Contents {
+        var files: [(kind: String, path: String)] = []
+        var read: [String: Data] = [:]
+        var chains: [BundleManifest.ChainHead] = []
+        var pruned: [BundleManifest.Absent] = []
+        var profileHashes: Set<String>
+
+        mutating func add(_ kind: String, _ path: String) { files.append((kind, path)) }
+    }
+
+    /// The missions a bundle holds whole (the one asked for, or each with a notice in the window)
+    /// and their notices.
+    private func select(task: String?, since: Date?, until: Date?, store: NoticeStore) throws
+        -> (missions: Set<String>, notices: [(path: String, notice: Notice)])
+    {
+        let layout = deployment.layout
         let everyNotice = try store.all()
-        // A bundle holds whole missions: the one asked for, or each with a notice in the window.
         var missions: Set<String> = []
         if let task {
             missions.insert(task)
@@ -127,98 +172,95 @@ public struct AuditExport: Sendable {
         if let task, notices.isEmpty, !Sys.exists(layout.mission(task)) {
             throw RgovError(.noInput, "no mission or notice \(Identifier.quoted(task)) in \(layout.root)")
         }
-        let chain = MissionChain(layout: layout)
-        try reconcile(missions, notices: notices, chain: chain, now: now)
+        return (missions, notices)
+    }
 
-        var files: [(kind: String, path: String)] = []
-        var read: [String: Data] = [:]
-        var chains: [BundleManifest.ChainHead] = []
-        var pruned: [BundleManifest.Absent] = []
-        var profileHashes: Set<String> = [deployment.profile.sha256]
-        var descriptors: Set<String> = [deployment.descriptorReference]
+    /// Each mission's snapshot, its chain as read once, and every record the chain links.
+    private func addChains(
+        of missions: Set<String>, to contents: inout Contents, chain: MissionChain, store: NoticeStore
+    ) throws {
+        let layout = deployment.layout
         for mission in missions.sorted() {
-            if Sys.kind(layout.mission(mission)) == .regular { files.append(("mission", layout.mission(mission))) }
+            if Sys.kind(layout.mission(mission)) == .regular { contents.add("mission", layout.mission(mission)) }
             guard Sys.kind(layout.chain(mission)) == .regular else { continue }
             // The chain is read once: the bundle carries the very bytes its head was computed from,
             // whatever a watchdog appends after.
             let chainBytes = try chain.snapshot(of: mission)
-            read[layout.chain(mission)] = chainBytes
+            contents.read[layout.chain(mission)] = chainBytes
             let checked = MissionChain.check(chainBytes, mission: mission, label: layout.chain(mission))
             guard checked.problems.isEmpty else {
                 throw RgovError.data(
                     checked.problems.joined(separator: "; ") + "; this state was altered, not exported")
             }
             let links = checked.links
-            files.append(("chain", layout.chain(mission)))
-            chains.append(BundleManifest.ChainHead(mission_id: mission, head_sha256: checked.head, links: links.count))
+            contents.add("chain", layout.chain(mission))
+            contents.chains.append(
+                BundleManifest.ChainHead(mission_id: mission, head_sha256: checked.head, links: links.count))
             for link in links {
                 guard let path = try locate(link, store: store) else {
-                    pruned.append(BundleManifest.Absent(mission_id: mission, kind: link.kind, id: link.id))
+                    contents.pruned.append(BundleManifest.Absent(mission_id: mission, kind: link.kind, id: link.id))
                     continue
                 }
-                files.append((link.kind.rawValue, path))
+                contents.add(link.kind.rawValue, path)
                 // Every profile a record names by hash travels with it.
                 if link.kind != .notice,
                     case .object(let o)? = try? CanonicalJSON.decode(
                         JSONValue.self, from: try Sys.readFile(path, limit: 8 << 20)),
                     case .string(let sha)? = o["profile_sha256"]
                 {
-                    profileHashes.insert(sha)
+                    contents.profileHashes.insert(sha)
                 }
             }
         }
+    }
+
+    /// The records of the deployment the notices ran under: profile snapshots, which profile was
+    /// in force, every activation and rollback with who asked and who approved, the operator
+    /// actions on the deployment itself (no mission's chain holds them), capability descriptors.
+    private func addDeploymentRecords(
+        naming notices: [(path: String, notice: Notice)], to contents: inout Contents
+    ) throws {
+        let layout = deployment.layout
+        var descriptors: Set<String> = [deployment.descriptorReference]
         for (_, n) in notices {
-            if let sha = n.profile_sha256 { profileHashes.insert(sha) }
+            if let sha = n.profile_sha256 { contents.profileHashes.insert(sha) }
             descriptors.insert(n.capability_descriptor)
         }
-        for sha in profileHashes.sorted() where Sys.kind(layout.profileSnapshot(sha)) == .regular {
-            files.append(("profile_snapshot", layout.profileSnapshot(sha)))
+        for sha in contents.profileHashes.sorted() where Sys.kind(layout.profileSnapshot(sha)) == .regular {
+            contents.add("profile_snapshot", layout.profileSnapshot(sha))
         }
-        // Which profile was in force, every activation and rollback with who asked and who
-        // approved, and the operator actions on the deployment itself (no mission's chain holds them).
-        if Sys.kind(layout.activeProfile) == .regular { files.append(("active_profile", layout.activeProfile)) }
-        for path in try layout.files(in: layout.profileHistory) { files.append(("profile_history", path)) }
+        if Sys.kind(layout.activeProfile) == .regular {
+            contents.add("active_profile", layout.activeProfile)
+        }
+        for path in try layout.files(in: layout.profileHistory) { contents.add("profile_history", path) }
         for path in try layout.datedFiles(in: layout.operatorActions) {
             if let action = try? CanonicalJSON.decode(OperatorAction.self, from: try Sys.readFile(path)),
                 action.missions == nil
             {
-                files.append(("operator_action", path))
+                contents.add("operator_action", path)
             }
         }
         let package = PackageLayout(root: try PackageRoot.locate())
         for reference in descriptors.sorted() {
             let path = package.descriptor(reference.split(separator: "@").first.map(String.init) ?? reference)
-            if Sys.kind(path) == .regular { files.append(("capability_descriptor", path)) }
+            if Sys.kind(path) == .regular { contents.add("capability_descriptor", path) }
         }
+    }
 
-        let out = outDirectory ?? layout.exports
-        try Sys.makeDirectory(out)
-        let bundleID = "bundle-" + (task ?? "window") + "-" + Timestamp.compact(now)
-        let bundle = layout.file(bundleID, in: out)
-        guard try Sys.makeDirectory(bundle) else { throw RgovError(.cannotCreate, "\(bundle) exists already") }
-        made = bundle
+    /// Copies each file once into `bundle` (a chain as it was read), listing each with its hash.
+    private func copy(_ contents: Contents, into bundle: String) throws -> [BundleManifest.Artifact] {
         var artifacts: [BundleManifest.Artifact] = []
         var seen: Set<String> = []
-        for (kind, path) in files where !seen.contains(kind + path) {
+        for (kind, path) in contents.files where !seen.contains(kind + path) {
             seen.insert(kind + path)
-            let data = try read[path] ?? Sys.readFile(path, limit: 64 << 20)
+            let data = try contents.read[path] ?? Sys.readFile(path, limit: 64 << 20)
             let ref = StateLayout.bundleArtifactRef(kind: kind, name: (path as NSString).lastPathComponent)
             let target = StateLayout.bundleFile(ref, in: bundle)
             try Sys.makeDirectory(DurableFile.directory(of: target))
             try DurableFile.write(data, to: target)
             artifacts.append(BundleManifest.Artifact(kind: kind, ref: ref, sha256: SHA256.hex(of: [UInt8](data))))
         }
-        let manifest = BundleManifest(
-            plugin_package_version: PackageInfo.version,
-            deployment_profile: notices.last?.notice.profile ?? deployment.profileReference,
-            capability_descriptor: notices.last?.notice.capability_descriptor ?? deployment.descriptorReference,
-            task_id: task,
-            correlation_id: task, since: since, until: until, created_at: now,
-            acks_by_kind: NoticeStore.ackKinds(notices.map(\.notice)),
-            artifacts: artifacts.sorted { $0.ref < $1.ref }, chains: chains,
-            root_sha256: BundleManifest.root(of: chains), pruned: pruned.isEmpty ? nil : pruned)
-        try DurableFile.write(try CanonicalJSON.encodeFile(manifest), to: StateLayout.bundleManifest(bundle))
-        return (bundle, out, bundleID, artifacts.count, notices.count)
+        return artifacts
     }
 
     /// Signs the bundle's manifest when asked, and packs the bundle into `<bundle>.tar` (0600).
@@ -448,6 +490,41 @@ public enum AuditVerify {
             throw RgovError.data("manifest.json: not a bundle manifest: \(error.described)")
         }
         guard !manifest.artifacts.isEmpty else { return ["manifest.json: lists no artifacts"] }
+        let bundled = try readArtifacts(manifest, in: directory)
+        var problems = bundled.problems + unlisted(in: directory, listed: bundled.listed)
+        problems += checkChains(manifest, files: bundled.chainFiles, records: bundled.records, into: &summary)
+        for receipt in bundled.receipts {
+            if bundled.notices[receipt.notice_id] == nil {
+                problems.append("receipt \(receipt.receipt_id): its notice \(receipt.notice_id) is not in the bundle")
+            }
+            if receipt.delivery_state == .acked && !(receipt.ack_evidence?.isSufficient ?? false) {
+                problems.append("receipt \(receipt.receipt_id): acked without sufficient ack evidence")
+            }
+        }
+        // Synthetic acks are counted apart; a manifest that says otherwise relabels them.
+        if let stated = manifest.acks_by_kind, stated != NoticeStore.ackKinds(Array(bundled.notices.values)) {
+            problems.append("manifest.json: acks_by_kind \(stated) disagrees with the bundled notices")
+        }
+        for notice in bundled.notices.values.sorted(by: { $0.notice_id < $1.notice_id }) {
+            try Shutdown.checkpoint()
+            problems += checkDeliveryTruth(notice)
+            problems += checkChain(notice, receipts: bundled.receipts.filter { $0.notice_id == notice.notice_id })
+            // The exact profile by its hash where the notice names one; an edited profile that kept
+            // its version is another snapshot.
+            if let sha = notice.profile_sha256, bundled.profilesBySHA[sha] == nil {
+                problems.append(
+                    "notice \(notice.notice_id): its profile snapshot \(sha.prefix(12)) is not in the bundle")
+            }
+            let profile =
+                notice.profile_sha256.flatMap { bundled.profilesBySHA[$0] } ?? bundled.profiles[notice.profile]
+            problems += checkEvidence(
+                notice, receipts: bundled.receipts, profile: profile, profilesBySHA: bundled.profilesBySHA)
+        }
+        return problems
+    }
+
+    /// What a bundle's artifacts hold, each read once and checked against its listed hash.
+    struct Bundled {
         var problems: [String] = []
         var notices: [String: Notice] = [:]
         var receipts: [Receipt] = []
@@ -456,43 +533,55 @@ public enum AuditVerify {
         var listed: Set<String> = []
         var chainFiles: [(mission: String, ref: String, data: Data)] = []
         var records: [String: (ref: String, data: Data)] = [:]
+    }
+
+    /// Reads every artifact the manifest lists: a missing one or a wrong hash is a problem, and
+    /// notices, receipts, profile snapshots, chains and linked records are kept by what they are.
+    static func readArtifacts(_ manifest: BundleManifest, in directory: String) throws -> Bundled {
+        var bundled = Bundled()
         for artifact in manifest.artifacts {
             try Shutdown.checkpoint()
-            listed.insert(artifact.ref)
+            bundled.listed.insert(artifact.ref)
             guard !artifact.ref.contains(".."),
                 let data = try? Sys.readFile(StateLayout.bundleFile(artifact.ref, in: directory), limit: 64 << 20)
             else {
-                problems.append("\(artifact.ref): listed in the manifest but missing")
+                bundled.problems.append("\(artifact.ref): listed in the manifest but missing")
                 continue
             }
             if SHA256.hex(of: [UInt8](data)) != artifact.sha256 {
-                problems.append("\(artifact.ref): sha256 does not match the manifest")
+                bundled.problems.append("\(artifact.ref): sha256 does not match the manifest")
             }
             let name = (artifact.ref as NSString).lastPathComponent
             if artifact.kind == "chain" {
-                chainFiles.append((String(name.dropLast(".jsonl".count)), artifact.ref, data))
+                bundled.chainFiles.append((String(name.dropLast(".jsonl".count)), artifact.ref, data))
             } else if ChainLink.Kind(rawValue: artifact.kind) != nil {
-                records[artifact.kind + ":" + StateLayout.artifactID(name)] = (artifact.ref, data)
+                bundled.records[artifact.kind + ":" + StateLayout.artifactID(name)] = (artifact.ref, data)
             }
             switch artifact.kind {
             case "notice":
                 do {
                     let n = try CanonicalJSON.decode(Notice.self, from: data)
-                    notices[n.notice_id] = n
-                } catch { problems.append("\(artifact.ref): not a notice: \(error)") }
+                    bundled.notices[n.notice_id] = n
+                } catch { bundled.problems.append("\(artifact.ref): not a notice: \(error)") }
             case "receipt":
-                do { receipts.append(try CanonicalJSON.decode(Receipt.self, from: data)) } catch {
-                    problems.append("\(artifact.ref): not a receipt: \(error)")
+                do { bundled.receipts.append(try CanonicalJSON.decode(Receipt.self, from: data)) } catch {
+                    bundled.problems.append("\(artifact.ref): not a receipt: \(error)")
                 }
             case "profile_snapshot":
                 if let profile = try? DeploymentProfile.parse(String(decoding: data, as: UTF8.self), file: artifact.ref)
                 {
-                    profiles[profile.reference] = profile
-                    profilesBySHA[profile.sha256] = profile
+                    bundled.profiles[profile.reference] = profile
+                    bundled.profilesBySHA[profile.sha256] = profile
                 }
             default: break
             }
         }
+        return bundled
+    }
+
+    /// Every file of the bundle the manifest does not list.
+    static func unlisted(in directory: String, listed: Set<String>) -> [String] {
+        var problems: [String] = []
         for name in (try? Sys.listDirectory(directory)) ?? []
         where !["manifest.json", "manifest.json.sig", "artifacts"].contains(name) {
             problems.append("\(name): present but not in the manifest")
@@ -502,32 +591,6 @@ public enum AuditVerify {
                 let ref = StateLayout.bundleArtifactRef(kind: kindFolder, name: name)
                 if !listed.contains(ref) { problems.append("\(ref): present but not in the manifest") }
             }
-        }
-        problems += checkChains(manifest, files: chainFiles, records: records, into: &summary)
-        for receipt in receipts {
-            if notices[receipt.notice_id] == nil {
-                problems.append("receipt \(receipt.receipt_id): its notice \(receipt.notice_id) is not in the bundle")
-            }
-            if receipt.delivery_state == .acked && !(receipt.ack_evidence?.isSufficient ?? false) {
-                problems.append("receipt \(receipt.receipt_id): acked without sufficient ack evidence")
-            }
-        }
-        // Synthetic acks are counted apart; a manifest that says otherwise relabels them.
-        if let stated = manifest.acks_by_kind, stated != NoticeStore.ackKinds(Array(notices.values)) {
-            problems.append("manifest.json: acks_by_kind \(stated) disagrees with the bundled notices")
-        }
-        for notice in notices.values.sorted(by: { $0.notice_id < $1.notice_id }) {
-            try Shutdown.checkpoint()
-            problems += checkDeliveryTruth(notice)
-            problems += checkChain(notice, receipts: receipts.filter { $0.notice_id == notice.notice_id })
-            // The exact profile by its hash where the notice names one; an edited profile that kept
-            // its version is another snapshot.
-            if let sha = notice.profile_sha256, profilesBySHA[sha] == nil {
-                problems.append(
-                    "notice \(notice.notice_id): its profile snapshot \(sha.prefix(12)) is not in the bundle")
-            }
-            let profile = notice.profile_sha256.flatMap { profilesBySHA[$0] } ?? profiles[notice.profile]
-            problems += checkEvidence(notice, receipts: receipts, profile: profile, profilesBySHA: profilesBySHA)
         }
         return problems
     }
@@ -567,37 +630,59 @@ public enum AuditVerify {
                         + "manifest lists (\(head.head_sha256.prefix(12)), \(head.links) links): links were added or removed"
                 )
             }
-            for (index, link) in checked.links.enumerated() {
-                let key = link.kind.rawValue + ":" + link.id
-                linkedBy[key, default: []].insert(mission)
-                guard let record = records[key] else {
-                    let prunedLater = checked.links[(index + 1)...].contains {
-                        $0.kind == .operator_action
-                            && records["operator_action:" + $0.id].flatMap {
-                                try? CanonicalJSON.decode(OperatorAction.self, from: $0.data)
-                            }?.action == "prune"
-                    }
-                    if !(pruned.contains(mission + ":" + key) && prunedLater) {
-                        problems.append(
-                            "\(ref): links \(link.kind.rawValue) \(link.id), which is not in the bundle (removed)")
-                    }
-                    continue
-                }
-                let sha =
-                    link.kind == .notice
-                    ? ((try? CanonicalJSON.decode(Notice.self, from: record.data)).flatMap {
-                        try? CanonicalJSON.sha256($0.header)
-                    } ?? "") : SHA256.hex(of: [UInt8](record.data))
-                if sha != link.sha256 {
-                    problems.append(
-                        "\(record.ref): is not the \(link.kind.rawValue) that mission \(mission)'s chain linked (edited after it was recorded)"
-                    )
-                }
-            }
+            problems += checkLinks(
+                checked.links, of: mission, in: ref, records: records, pruned: pruned, linkedBy: &linkedBy)
         }
         for head in heads where !files.contains(where: { $0.mission == head.mission_id }) {
             problems.append("manifest.json: lists a chain for \(head.mission_id), which is not in the bundle")
         }
+        return problems + unchained(records, heads: heads, linkedBy: linkedBy)
+    }
+
+    /// Each link's record is in the bundle with the hash linked, or was pruned as a later prune in
+    /// the chain says; `linkedBy` gathers which missions' chains link each record.
+    static func checkLinks(
+        _ links: [ChainLink], of mission: String, in ref: String, records: [String: (ref: String, data: Data)],
+        pruned: Set<String>, linkedBy: inout [String: Set<String>]
+    ) -> [String] {
+        var problems: [String] = []
+        for (index, link) in links.enumerated() {
+            let key = link.kind.rawValue + ":" + link.id
+            linkedBy[key, default: []].insert(mission)
+            guard let record = records[key] else {
+                let prunedLater = links[(index + 1)...].contains {
+                    $0.kind == .operator_action
+                        && records["operator_action:" + $0.id].flatMap {
+                            try? CanonicalJSON.decode(OperatorAction.self, from: $0.data)
+                        }?.action == "prune"
+                }
+                if !(pruned.contains(mission + ":" + key) && prunedLater) {
+                    problems.append(
+                        "\(ref): links \(link.kind.rawValue) \(link.id), which is not in the bundle (removed)")
+                }
+                continue
+            }
+            let sha =
+                link.kind == .notice
+                ? ((try? CanonicalJSON.decode(Notice.self, from: record.data)).flatMap {
+                    try? CanonicalJSON.sha256($0.header)
+                } ?? "") : SHA256.hex(of: [UInt8](record.data))
+            if sha != link.sha256 {
+                problems.append(
+                    "\(record.ref): is not the \(link.kind.rawValue) that mission \(mission)'s chain linked (edited after it was recorded)"
+                )
+            }
+        }
+        return problems
+    }
+
+    /// Each record of the bundle that no chain of its missions links (a record of several missions,
+    /// a bulk operator action, is linked in each of their chains the bundle holds).
+    static func unchained(
+        _ records: [String: (ref: String, data: Data)], heads: [BundleManifest.ChainHead],
+        linkedBy: [String: Set<String>]
+    ) -> [String] {
+        var problems: [String] = []
         for (key, record) in records.sorted(by: { $0.key < $1.key }) {
             var owners: Set<String> = []
             if case .object(let o)? = try? CanonicalJSON.decode(JSONValue.self, from: record.data) {
@@ -608,8 +693,6 @@ public enum AuditVerify {
                     continue  // an action on the deployment, not on a mission
                 }
             }
-            // A record of several missions (a bulk operator action) is linked in each of their
-            // chains; a bundle holds the chains of the missions it exports.
             let linked = linkedBy[key] ?? []
             if linked.isEmpty || !owners.intersection(heads.map(\.mission_id)).isSubset(of: linked) {
                 problems.append("\(record.ref): in no chain of its mission (added after the fact)")

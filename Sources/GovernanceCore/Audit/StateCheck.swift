@@ -30,8 +30,44 @@ public struct StateCheck: Sendable {
         func violate(_ invariant: String, _ path: String, _ detail: String) {
             violations.append(Violation(invariant: invariant, path: path, detail: detail))
         }
+        let (seen, notices) = try checkNotices(violate)
+        let (receipts, receiptCount) = try checkReceipts(of: notices, violate)
+        for (id, notice) in notices.sorted(by: { $0.key < $1.key }) {
+            for problem in AuditVerify.checkChain(notice, receipts: receipts[id] ?? []) {
+                violate("chain", seen[id] ?? id, problem)
+            }
+            for problem in AuditVerify.checkExternalAck(notice, receipts: receipts[id] ?? []) {
+                violate("evidence", seen[id] ?? id, problem)
+            }
+        }
+        try checkAttempts(of: notices, receipts: receipts, violate)
+        try checkEpisodes(of: notices, violate)
+        // Mission chains continue link to link.
+        let chained = try layout.chainedMissions()
+        for mission in chained {
+            let path = layout.chain(mission)
+            for problem in MissionChain.check(
+                try Sys.readFile(path, limit: MissionChain.sizeLimit), mission: mission, label: path, live: true
+            ).problems {
+                violate("mission_chain", path, problem)
+            }
+        }
+        // Temporaries whose writer is gone.
+        for path in try temporaries(under: layout.root) {
+            violate("stale_temporary", path, "a temporary of a process that is gone")
+        }
+        return Report(
+            state_dir: layout.root, notices: notices.count, receipts: receiptCount, chains: chained.count,
+            violations: violations)
+    }
+
+    /// Names a broken invariant: the invariant, the file, what is wrong.
+    typealias Violate = (_ invariant: String, _ path: String, _ detail: String) -> Void
+
+    /// Every notice readable, in one folder, the folder its state says, its transitions legal: each
+    /// one's path and each notice, by id.
+    private func checkNotices(_ violate: Violate) throws -> (paths: [String: String], notices: [String: Notice]) {
         let store = NoticeStore(layout: layout)
-        // Every notice: readable, in one folder, the folder its state says, its chain whole.
         var seen: [String: String] = [:]
         var notices: [String: Notice] = [:]
         for path in try store.folders().flatMap({ try layout.files(in: $0) }) {
@@ -51,7 +87,13 @@ public struct StateCheck: Sendable {
                 violate(problem.contains("ack evidence") ? "evidence" : "transition", path, problem)
             }
         }
-        // Receipts: each names a notice that exists, and continues that notice's chain.
+        return (seen, notices)
+    }
+
+    /// Every receipt names a notice that exists: the receipts by notice, and how many are filed.
+    private func checkReceipts(
+        of notices: [String: Notice], _ violate: Violate
+    ) throws -> (byNotice: [String: [Receipt]], count: Int) {
         var receipts: [String: [Receipt]] = [:]
         var receiptCount = 0
         for path in try layout.datedFiles(in: layout.receipts) {
@@ -68,15 +110,13 @@ public struct StateCheck: Sendable {
             }
             receipts[receipt.notice_id, default: []].append(receipt)
         }
-        for (id, notice) in notices.sorted(by: { $0.key < $1.key }) {
-            for problem in AuditVerify.checkChain(notice, receipts: receipts[id] ?? []) {
-                violate("chain", seen[id] ?? id, problem)
-            }
-            for problem in AuditVerify.checkExternalAck(notice, receipts: receipts[id] ?? []) {
-                violate("evidence", seen[id] ?? id, problem)
-            }
-        }
-        // Attempts: one in flight is recoverable while its notice exists; a filed one has its receipt.
+        return (receipts, receiptCount)
+    }
+
+    /// Attempts: one in flight is recoverable while its notice exists; a filed one has its receipt.
+    private func checkAttempts(
+        of notices: [String: Notice], receipts: [String: [Receipt]], _ violate: Violate
+    ) throws {
         for path in try layout.files(in: layout.inflightAttempts) {
             guard let attempt = try? CanonicalJSON.decode(SenderAttempt.self, from: try Sys.readFile(path)) else {
                 violate("unreadable", path, "not a whole attempt record")
@@ -95,7 +135,10 @@ public struct StateCheck: Sendable {
                 violate("attempt", path, "filed as concluded, but no receipt records it")
             }
         }
-        // A finding the watchdog holds open has its notice.
+    }
+
+    /// A finding the watchdog holds open has its notice.
+    private func checkEpisodes(of notices: [String: Notice], _ violate: Violate) throws {
         for path in try layout.files(in: layout.openEpisodes) {
             guard let episode = try? CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path)) else {
                 violate("unreadable", path, "not a whole episode")
@@ -107,23 +150,6 @@ public struct StateCheck: Sendable {
                 )
             }
         }
-        // Mission chains continue link to link.
-        let chained = try layout.chainedMissions()
-        for mission in chained {
-            let path = layout.chain(mission)
-            for problem in MissionChain.check(
-                try Sys.readFile(path, limit: MissionChain.sizeLimit), mission: mission, label: path, live: true
-            ).problems {
-                violate("mission_chain", path, problem)
-            }
-        }
-        // Temporaries whose writer is gone.
-        for path in try temporaries(under: layout.root) {
-            violate("stale_temporary", path, "a temporary of a process that is gone")
-        }
-        return Report(
-            state_dir: layout.root, notices: notices.count, receipts: receiptCount, chains: chained.count,
-            violations: violations)
     }
 
     /// Dotfile temporaries (`.<name>.<pid>.<n>.tmp`, `.<name>.<pid>.b<n>.tmp`) whose process is gone.

@@ -38,7 +38,7 @@ public struct NoticeHistory: Sendable {
     public struct Summary: Sendable, Equatable {
         public var finished: [DeliveryState: Int]
         public var acksByKind: [String: Int]
-        /// Notices under way by `<state>|<reason>` (deferred notices count as pending_external_send).
+        /// Notices under way, keyed by `LabelSet.notices` (deferred ones count as pending_external_send).
         public var waitingByStateReason: [String: Int]
         /// When the oldest notice of each state under way was created.
         public var oldestWaiting: [DeliveryState: Date]
@@ -124,7 +124,7 @@ public struct NoticeHistory: Sendable {
             }
             if modified < racyAfter { fresh.waiting?[key] = entry }
             for (reason, n) in entry.by_reason {
-                summary.waitingByStateReason[state.rawValue + "|" + reason, default: 0] += n
+                summary.waitingByStateReason[LabelSet.notices.key(state.rawValue, reason), default: 0] += n
             }
             if let oldest = entry.oldest_created_ms.map(Timestamp.date(milliseconds:)) {
                 summary.oldestWaiting[state] = min(summary.oldestWaiting[state] ?? oldest, oldest)

@@ -66,8 +66,8 @@ public struct Simulation {
                     return pick < c.weight
                 } ?? Self.conditions[0]
             let id = "sim-\(seed)-" + String(format: "%05d", n)
-            let mission = make(id: id, condition: condition.name, index: n, rng: &rng)
-            try DurableFile.write(try CanonicalJSON.encodeFile(mission), to: layout.mission(id))
+            let mission = SimulatedMission(id: id, condition: condition.name, index: n, now: now, rng: &rng)
+            try DurableFile.write(try CanonicalJSON.encodeFile(JSONValue.object(mission.m)), to: layout.mission(id))
             missions[id] = ManifestEntry(condition: condition.name, expected_rules: condition.rules)
             tally[condition.name, default: 0] += 1
         }
@@ -76,9 +76,12 @@ public struct Simulation {
         try DurableFile.write(try CanonicalJSON.encodeFile(manifest), to: path)
         return (manifest, path)
     }
+}
 
-    private static let types = ["oracle_advisory", "crm_lead_intelligence", "catalyst_strategy_brief"]
-    private static let goals = [
+/// One simulated mission: a healthy running one of its index's type, then its condition planted.
+private struct SimulatedMission {
+    static let types = ["oracle_advisory", "crm_lead_intelligence", "catalyst_strategy_brief"]
+    static let goals = [
         "oracle_advisory": [
             "Advise on vendor renewal timing", "Assess the compliance risk of the new pricing page",
             "Recommend a data-retention policy",
@@ -92,23 +95,37 @@ public struct Simulation {
             "Pricing strategy for the API tier",
         ],
     ]
-    private static let runningStages = ["planner", "prompt_master", "librarian", "researcher", "worker", "aggregator"]
-    private static let outputs = [
+    static let runningStages = ["planner", "prompt_master", "librarian", "researcher", "worker", "aggregator"]
+    static let outputs = [
         "oracle_advisory": ["advisory_memo"], "crm_lead_intelligence": ["ranked_leads", "enrichment_notes"],
         "catalyst_strategy_brief": ["strategy_brief"],
     ]
 
-    private func make(id: String, condition: String, index: Int, rng: inout SplitMix64) -> JSONValue {
-        let minute: Int64 = 60_000
-        let hour = 60 * minute
-        func ago(_ ms: Int64) -> JSONValue { .string(Timestamp.format(now.adding(ms: -ms))) }
-        func between(_ lo: Int64, _ hi: Int64) -> Int64 { lo + Int64(rng.next() % UInt64(hi - lo + 1)) }
+    let id: String
+    let index: Int
+    let now: Date
+    var rng: SplitMix64
+    var checkpoint: Int64 = 0
+    var m: [String: JSONValue] = [:]
+
+    init(id: String, condition: String, index: Int, now: Date, rng: inout SplitMix64) {
+        (self.id, self.index, self.now, self.rng) = (id, index, now, rng)
+        running()
+        if !plantTiming(condition) { plantRecords(condition) }
+        rng = self.rng
+    }
+
+    var outputs: [String] { Self.outputs[Self.types[index % 3]] ?? [] }
+    func ago(_ ms: Int64) -> JSONValue { .string(Timestamp.format(now.adding(ms: -ms))) }
+    mutating func between(_ lo: Int64, _ hi: Int64) -> Int64 { lo + Int64(rng.next() % UInt64(hi - lo + 1)) }
+
+    /// A healthy running mission: started 20 to 50 minutes ago, its last checkpoint in the last 10.
+    mutating func running() {
         let type = Self.types[index % 3]
-        let outputs = Self.outputs[type] ?? []
         let stage = Self.runningStages[Int(rng.next() % UInt64(Self.runningStages.count))]
         let started = between(20 * minute, 50 * minute)
-        let checkpoint = between(0, 10 * minute)
-        var m: [String: JSONValue] = [
+        checkpoint = between(0, 10 * minute)
+        m = [
             "mission_id": .string(id), "mission_type": .string(type),
             "origin_surface": .string(["slack", "email", "web", "crm_panel"][index % 4]),
             "user_goal": .string((Self.goals[type] ?? ["", "", ""])[index % 3]),
@@ -135,13 +152,10 @@ public struct Simulation {
             "tool_calls": .array([.object(["tool": .string("web_search"), "at": ago(checkpoint)])]),
             "model_tier": .string("tier_local_private"),
         ]
-        let hashedEvidence: JSONValue = .array(
-            outputs.map { output in
-                .object([
-                    "kind": .string(output), "ref": .string("artifacts/\(id)/\(output).md"),
-                    "sha256": .string(SHA256.hex(of: id + output)),
-                ])
-            })
+    }
+
+    /// Plants a condition of status and timing; false when `condition` is not one of them.
+    mutating func plantTiming(_ condition: String) -> Bool {
         switch condition {
         case "healthy_running": break
         case "healthy_queued":
@@ -155,14 +169,6 @@ public struct Simulation {
             m["status"] = .string("awaiting_review")
             m["stage"] = .string("reviewer")
             m["stage_entered_at"] = ago(between(minute, 3 * hour))
-        case "healthy_completed", "unverified_completion":
-            m["status"] = .string("completed")
-            m["stage"] = .string("reviewer")
-            m["completion"] = .object([
-                "claimed_at": ago(checkpoint),
-                "evidence": condition == "healthy_completed" ? hashedEvidence : .array([]),
-                "placeholders": .array([]),
-            ])
         case "cancelled":
             m["status"] = .string("cancelled")
             m["last_checkpoint_at"] = ago(between(5 * hour, 9 * hour))
@@ -207,6 +213,29 @@ public struct Simulation {
                 ])
             ])
             m["tool_calls"] = .array([])
+        default: return false
+        }
+        return true
+    }
+
+    /// Plants a condition of what the mission recorded: completion, budgets, reports, writebacks, tools.
+    mutating func plantRecords(_ condition: String) {
+        switch condition {
+        case "healthy_completed", "unverified_completion":
+            let hashedEvidence: JSONValue = .array(
+                outputs.map { output in
+                    .object([
+                        "kind": .string(output), "ref": .string("artifacts/\(id)/\(output).md"),
+                        "sha256": .string(SHA256.hex(of: id + output)),
+                    ])
+                })
+            m["status"] = .string("completed")
+            m["stage"] = .string("reviewer")
+            m["completion"] = .object([
+                "claimed_at": ago(checkpoint),
+                "evidence": condition == "healthy_completed" ? hashedEvidence : .array([]),
+                "placeholders": .array([]),
+            ])
         case "over_time_budget":
             m["time_budget_ms"] = .number(Double(between(5 * minute, 15 * minute)))
         case "over_token_budget":
@@ -248,9 +277,11 @@ public struct Simulation {
         default:
             preconditionFailure("unknown condition \(condition)")
         }
-        return .object(m)
     }
 }
+
+private let minute: Int64 = 60_000
+private let hour = 60 * minute
 
 /// SplitMix64: a tiny, well-mixed deterministic generator (the same seed gives the same missions
 /// on every platform, which `SystemRandomNumberGenerator` does not).

@@ -35,6 +35,9 @@ public struct Doctor {
         public var environment: [String: String]
     }
 
+    /// Records one check: its name, status, detail, and the fix (a command).
+    typealias Add = (String, Status, String, String?) -> Void
+
     /// Free space below which the state folder fails the check, and below which it warns.
     static let failBelowBytes: UInt64 = 16 << 20
     static let warnBelowBytes: UInt64 = 256 << 20
@@ -107,9 +110,7 @@ public struct Doctor {
 
     /// Present, a folder, owned by this user, private modes (but for `shared`: path and the mode it
     /// has on purpose), writable for real, room left.
-    private static func checkStateFolder(
-        _ layout: StateLayout, shared: [String: mode_t], add: (String, Status, String, String?) -> Void
-    ) -> Bool {
+    private static func checkStateFolder(_ layout: StateLayout, shared: [String: mode_t], add: Add) -> Bool {
         let state = layout.root
         switch Sys.kind(state) {
         case .missing:
@@ -124,6 +125,35 @@ public struct Doctor {
         }
         add("state folder", .ok, state, nil)
         let owner = StateOwner.of((state as NSString).resolvingSymlinksInPath)
+        checkOwner(owner, of: layout, add: add)
+        let walked = walk(layout, owner: owner, shared: shared)
+        if walked.broken.isEmpty {
+            add(
+                "layout", .ok, "every folder is a folder, owned by and usable by the owner, and no entry is a link", nil
+            )
+        } else {
+            let shown = Array(Set(walked.broken)).sorted()
+            add(
+                "layout", .fail,
+                shown.prefix(8).joined(separator: "; ") + (shown.count > 8 ? "; and \(shown.count - 8) more" : ""),
+                "move each aside (mv PATH PATH.aside); the next run makes the folders again, or: chown -R OWNER \(state)"
+            )
+        }
+        if walked.loose.isEmpty {
+            add("modes", .ok, "folders 0700, files 0600 (\(walked.seen) entries checked)", nil)
+        } else {
+            add(
+                "modes", .warn, "readable by others: " + walked.loose.joined(separator: "; "),
+                "chmod -R go-rwx \(state)")
+        }
+        guard checkWritable(layout, add: add) else { return false }
+        checkFreeSpace(state, add: add)
+        return walked.broken.isEmpty
+    }
+
+    /// The state belongs to the user rgov acts as, and to the one `rgov init` made it for.
+    private static func checkOwner(_ owner: StateOwner?, of layout: StateLayout, add: Add) {
+        let state = layout.root
         let me = Sys.effectiveUserID()
         let invoked = Sys.userName() == StateOwner.effectiveUserName ? "" : " (invoked by \(Sys.userName()))"
         if let owner, owner.uid != me {
@@ -141,6 +171,14 @@ public struct Doctor {
         } else {
             add("owner", .ok, "owned by \(owner?.name ?? "?"), whom rgov acts as" + invoked, nil)
         }
+    }
+
+    /// The state folder and two levels below it (at most 20 000 entries): what is broken (a link,
+    /// another owner, a folder the owner cannot use, a folder of the layout that is not one) and
+    /// the first five entries open to others (but for `shared`: path and the mode it has on purpose).
+    private static func walk(
+        _ layout: StateLayout, owner: StateOwner?, shared: [String: mode_t]
+    ) -> (broken: [String], loose: [String], seen: Int) {
         var loose: [String] = []
         var broken: [String] = []
         var seen = 0
@@ -165,62 +203,49 @@ public struct Doctor {
             guard depth < 2, let names = try? Sys.listDirectory(path) else { return }
             for name in names.sorted() { visit(layout.file(name, in: path), depth: depth + 1) }
         }
-        visit(state, depth: 0)
+        visit(layout.root, depth: 0)
         for folder in layout.folders {
             switch Sys.kind(folder) {
             case .directory, .missing, .symlink: break
             default: broken.append("\(folder) is not a folder")
             }
         }
-        if broken.isEmpty {
-            add(
-                "layout", .ok, "every folder is a folder, owned by and usable by the owner, and no entry is a link", nil
-            )
-        } else {
-            let shown = Array(Set(broken)).sorted()
-            add(
-                "layout", .fail,
-                shown.prefix(8).joined(separator: "; ") + (shown.count > 8 ? "; and \(shown.count - 8) more" : ""),
-                "move each aside (mv PATH PATH.aside); the next run makes the folders again, or: chown -R OWNER \(state)"
-            )
-        }
-        if loose.isEmpty {
-            add("modes", .ok, "folders 0700, files 0600 (\(seen) entries checked)", nil)
-        } else {
-            add(
-                "modes", .warn, "readable by others: " + loose.joined(separator: "; "),
-                "chmod -R go-rwx \(state)")
-        }
+        return (broken, loose, seen)
+    }
+
+    /// A probe file can be written and removed for real.
+    private static func checkWritable(_ layout: StateLayout, add: Add) -> Bool {
         let probe = layout.writeProbe(pid: Sys.processID())
         do {
             try DurableFile.write(Data("probe\n".utf8), to: probe)
             try Sys.unlink(probe)
             add("writable", .ok, "created and removed a probe file", nil)
+            return true
         } catch {
             add(
-                "writable", .fail, "\(state) is not writable by \(Sys.userName()): \(error)",
-                "chown -R \(Sys.userName()) \(state) && chmod 0700 \(state)")
+                "writable", .fail, "\(layout.root) is not writable by \(Sys.userName()): \(error)",
+                "chown -R \(Sys.userName()) \(layout.root) && chmod 0700 \(layout.root)")
             return false
         }
-        if let space = Sys.freeSpace(state) {
-            let text = "\(space.available >> 20) MiB free of \(space.total >> 20) MiB"
-            if space.available < failBelowBytes {
-                add("free space", .fail, text, "free space on that file system, or rgov prune --by NAME")
-            } else if space.available < warnBelowBytes {
-                add("free space", .warn, text, "free space on that file system, or rgov prune --by NAME")
-            } else {
-                add("free space", .ok, text, nil)
-            }
+    }
+
+    /// Room left on the state's file system.
+    private static func checkFreeSpace(_ state: String, add: Add) {
+        guard let space = Sys.freeSpace(state) else { return }
+        let text = "\(space.available >> 20) MiB free of \(space.total >> 20) MiB"
+        if space.available < failBelowBytes {
+            add("free space", .fail, text, "free space on that file system, or rgov prune --by NAME")
+        } else if space.available < warnBelowBytes {
+            add("free space", .warn, text, "free space on that file system, or rgov prune --by NAME")
+        } else {
+            add("free space", .ok, text, nil)
         }
-        return broken.isEmpty
     }
 
     /// `spec.audit.metrics_group`: the group exists, the owner is a member, the state folder,
     /// `metrics/` and `rgov.prom` have its group and their modes, and nothing else in those two
     /// folders is open to it.
-    private static func checkMetricsGroup(
-        _ layout: StateLayout, deployment: Deployment, add: (String, Status, String, String?) -> Void
-    ) {
+    private static func checkMetricsGroup(_ layout: StateLayout, deployment: Deployment, add: Add) {
         guard let name = deployment.profile.metricsGroup else {
             add("metrics group", .ok, "none: metrics/rgov.prom is the owner's alone", nil)
             return
@@ -274,9 +299,7 @@ public struct Doctor {
     }
 
     /// A lock held longer than a stage may run is a stuck run, not a busy one.
-    private static func checkLocks(
-        _ layout: StateLayout, deployment: Deployment?, now: Date, add: (String, Status, String, String?) -> Void
-    ) {
+    private static func checkLocks(_ layout: StateLayout, deployment: Deployment?, now: Date, add: Add) {
         let limitMs = (deployment?.profile.stageDeadlineMs ?? 600_000) * 3
         var stuck: [String] = []
         for name in (try? layout.lockNames()) ?? [] {
@@ -298,7 +321,7 @@ public struct Doctor {
 
     private static func checkScheduler(
         state: String, crontab: String?, unitFolders: [String], deployment: Deployment?,
-        add: (String, Status, String, String?) -> Void
+        add: Add
     ) {
         let absolute = absolutePath(state)
         let reinstall = "rgov cron install --state \(absolute)"
@@ -345,9 +368,7 @@ public struct Doctor {
 
     /// What the cron job can do with the profile in force: find the sender program on its own
     /// `PATH`, and run at least as often as the watchdog is expected to.
-    private static func checkJob(
-        _ job: CronSchedule.Job, deployment: Deployment, fix: String, add: (String, Status, String, String?) -> Void
-    ) {
+    private static func checkJob(_ job: CronSchedule.Job, deployment: Deployment, fix: String, add: Add) {
         if let program = deployment.binding.program {
             if (try? ChildProcess.resolve(program, environment: ["PATH": job.path])).map({ Sys.isExecutable($0) })
                 != true
@@ -368,9 +389,7 @@ public struct Doctor {
         }
     }
 
-    private static func checkLastTick(
-        _ layout: StateLayout, deployment: Deployment?, now: Date, add: (String, Status, String, String?) -> Void
-    ) {
+    private static func checkLastTick(_ layout: StateLayout, deployment: Deployment?, now: Date, add: Add) {
         guard let run = Watchdog.latestRun(layout) else {
             add("last tick", .warn, "the watchdog has never run on this state", "rgov tick --state \(layout.root)")
             return
@@ -391,9 +410,7 @@ public struct Doctor {
     }
 
     /// Whether the binding in force can actually run here.
-    private static func checkSender(
-        _ deployment: Deployment, environment: [String: String], add: (String, Status, String, String?) -> Void
-    ) {
+    private static func checkSender(_ deployment: Deployment, environment: [String: String], add: Add) {
         let binding = deployment.binding
         let path = ["PATH": environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"]
         func program(_ name: String, fix: String) {
@@ -449,9 +466,7 @@ public struct Doctor {
         }
     }
 
-    private static func checkQuarantine(
-        _ layout: StateLayout, now: Date, add: (String, Status, String, String?) -> Void
-    ) {
+    private static func checkQuarantine(_ layout: StateLayout, now: Date, add: Add) {
         var total = 0
         var recent = 0
         for id in ((try? Sys.listDirectory(layout.quarantine)) ?? []) where !id.hasPrefix(".") {
@@ -473,7 +488,7 @@ public struct Doctor {
     }
 
     /// Every notice, receipt and attempt where readers look can be read (`UnreadableRecords`).
-    private static func checkUnreadable(_ layout: StateLayout, add: (String, Status, String, String?) -> Void) {
+    private static func checkUnreadable(_ layout: StateLayout, add: Add) {
         do {
             let found = try UnreadableRecords(layout: layout).find(updating: false)
             if found.isEmpty {
@@ -494,7 +509,7 @@ public struct Doctor {
     }
 
     /// A clock behind the newest artifact makes every age wrong.
-    private static func checkClock(_ layout: StateLayout, now: Date, add: (String, Status, String, String?) -> Void) {
+    private static func checkClock(_ layout: StateLayout, now: Date, add: Add) {
         var newest: Date? = Watchdog.latestRun(layout)?.started_at
         // Each stage's last-run record (`metrics/<stage>.last-run.json`) names when it ran.
         for path in (try? layout.lastRunRecords()) ?? [] {

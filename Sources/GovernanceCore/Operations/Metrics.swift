@@ -12,13 +12,13 @@ public struct MetricsState: Codable, Sendable, Equatable {
     public var findings_total: [String: Double] = [:]
     /// Open episodes by rule, as of the last watchdog run (a gauge; absent in older files).
     public var open_episodes: [String: Double]?
-    /// Keyed `mode\toutcome`: every send outcome the bridge recorded, a sender run or not.
+    /// Keyed by `LabelSet.sendAttempts`: every send outcome the bridge recorded, a sender run or not.
     public var send_attempts_total: [String: Double] = [:]
     public var outcome_unknown_total: Double = 0
     public var stage_failures_total: [String: Double] = [:]
     public var stage_duration_seconds: [String: Double] = [:]
     public var stage_last_success_timestamp_seconds: [String: Double] = [:]
-    /// Keyed `status\tmission_type`, as of the last watchdog run.
+    /// Keyed by `LabelSet.missions`, as of the last watchdog run.
     public var missions: [String: Double] = [:]
     public var mission_feed_last_update_timestamp_seconds: Double?
     public var approval_backlog: Double = 0
@@ -54,7 +54,6 @@ public enum Metrics {
 
     /// The exposition text: HELP and TYPE for every family, labels escaped.
     public static func render(_ state: MetricsState, deployment: Deployment, now: Date) throws -> String {
-        let layout = deployment.layout
         var out = Exposition()
         out.family("rgov_build_info", "gauge", "The rgov build and the profile in force (always 1).")
         out.sample(
@@ -63,10 +62,22 @@ public enum Metrics {
                 ("version", PackageInfo.version), ("commit", PackageInfo.commit() ?? "unknown"),
                 ("profile", deployment.profileReference),
             ], 1)
+        renderMissions(state, rules: deployment.rules, into: &out)
+        // Notices: under way by reason, finished counted by name (both from the history summary).
+        let history = try NoticeHistory(layout: deployment.layout).summary()
+        try renderNotices(history, layout: deployment.layout, into: &out)
+        renderStages(state, into: &out)
+        try renderWaiting(history, now: now, layout: deployment.layout, into: &out)
+        renderSettings(state, deployment: deployment, into: &out)
+        return out.text
+    }
+
+    /// Missions by status and type, and the conditions found and holding by rule.
+    private static func renderMissions(_ state: MetricsState, rules: [RuleParameters], into out: inout Exposition) {
         out.family("rgov_missions", "gauge", "Missions by status and type, as of the last watchdog run.")
-        out.samples("rgov_missions", state.missions, splitting: "|", into: ("status", "mission_type"))
+        out.samples("rgov_missions", state.missions, labelled: .missions)
         // Every rule in force has a sample from the start, so increase() sees its first condition.
-        let inForce = Dictionary(deployment.rules.map { ($0.ruleID, 0.0) }) { a, _ in a }
+        let inForce = Dictionary(rules.map { ($0.ruleID, 0.0) }) { a, _ in a }
         out.family(
             "rgov_findings_total", "counter",
             "Conditions the watchdog found, by rule: one per episode opened, however many runs see it hold "
@@ -84,17 +95,21 @@ public enum Metrics {
         {
             out.sample("rgov_open_episodes", [("rule", rule)], value)
         }
-        // Notices: under way by reason, finished counted by name (both from the history summary).
-        let history = try NoticeHistory(layout: layout).summary()
+    }
+
+    /// Notices by delivery state and reason, and acked ones by evidence kind.
+    private static func renderNotices(
+        _ history: NoticeHistory.Summary, layout: StateLayout, into out: inout Exposition
+    ) throws {
         let counts = try NoticeStore(layout: layout).counts(history: history)
         var byStateReason = history.waitingByStateReason.mapValues(Double.init)
         for state in DeliveryState.allCases where state.isFinal {
-            byStateReason[state.rawValue + "|", default: 0] += Double(counts[state] ?? 0)
+            byStateReason[LabelSet.notices.key(state.rawValue, ""), default: 0] += Double(counts[state] ?? 0)
         }
         out.family(
             "rgov_notices", "gauge",
             "Notices by delivery state and reason (final states are counted without reading them: reason empty).")
-        out.samples("rgov_notices", byStateReason, splitting: "|", into: ("state", "reason"))
+        out.samples("rgov_notices", byStateReason, labelled: .notices)
         let acks = history.acksByKind
         out.family(
             "rgov_acks", "gauge",
@@ -102,12 +117,16 @@ public enum Metrics {
         for kind in ["sender_ack", "operator_attestation", "external_ack", "synthetic"] {
             out.sample("rgov_acks", [("kind", kind)], Double(acks[kind] ?? 0))
         }
+    }
+
+    /// What the stages counted and last did: send outcomes, durations, successes, failures, approvals.
+    private static func renderStages(_ state: MetricsState, into out: inout Exposition) {
         out.family(
             "rgov_send_attempts_total", "counter",
             "Send outcomes the bridge recorded, by sender mode and outcome (the receipt's reason): each sender run, and "
                 + "each send decided without one (sender_unavailable: the program is not installed; lifetime_exhausted, "
                 + "attempts_exhausted, sending_disabled_by_profile...).")
-        out.samples("rgov_send_attempts_total", state.send_attempts_total, splitting: "\t", into: ("mode", "outcome"))
+        out.samples("rgov_send_attempts_total", state.send_attempts_total, labelled: .sendAttempts)
         out.family("rgov_outcome_unknown_total", "counter", "Sends whose outcome could not be known (may have sent).")
         out.sample("rgov_outcome_unknown_total", [], state.outcome_unknown_total)
         out.family("rgov_stage_duration_seconds", "gauge", "How long each stage's last run took.")
@@ -127,6 +146,12 @@ public enum Metrics {
         out.sample("rgov_approval_backlog", [], state.approval_backlog)
         out.family("rgov_approval_oldest_age_seconds", "gauge", "Age of the oldest undecided writeback.")
         out.sample("rgov_approval_oldest_age_seconds", [], state.approval_oldest_age_seconds)
+    }
+
+    /// What waits: the oldest notice not yet delivered in each state, and the quarantine.
+    private static func renderWaiting(
+        _ history: NoticeHistory.Summary, now: Date, layout: StateLayout, into out: inout Exposition
+    ) throws {
         out.family(
             "rgov_oldest_pending_notice_age_seconds", "gauge", "Age of the oldest notice not yet delivered, by state.")
         for state in ["queued", "dispatched", "pending_external_send"] {
@@ -140,6 +165,10 @@ public enum Metrics {
         out.sample(
             "rgov_quarantined_files", [],
             Double(try Sys.listDirectory(layout.quarantine).filter { !$0.hasPrefix(".") }.count))
+    }
+
+    /// When the colony feed last spoke, and the profile's intervals that alerts compare against.
+    private static func renderSettings(_ state: MetricsState, deployment: Deployment, into out: inout Exposition) {
         if let fed = state.mission_feed_last_update_timestamp_seconds {
             out.family(
                 "rgov_mission_feed_last_update_timestamp_seconds", "gauge",
@@ -159,7 +188,6 @@ public enum Metrics {
         }
         out.family("rgov_approval_sla_seconds", "gauge", "How long a proposed writeback may wait for a decision.")
         out.sample("rgov_approval_sla_seconds", [], sla ?? 14_400)
-        return out.text
     }
 
     /// The Prometheus text format, written by hand: families in order, label values escaped.
@@ -170,14 +198,11 @@ public enum Metrics {
             text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
         }
 
-        /// One sample per key of `values`, each key holding two label values joined by `separator`.
-        mutating func samples(
-            _ name: String, _ values: [String: Double], splitting separator: Character, into labels: (String, String)
-        ) {
+        /// One sample per key of `values`, each key holding the two label values of `set`.
+        mutating func samples(_ name: String, _ values: [String: Double], labelled set: LabelSet) {
             for (key, value) in values.sorted(by: { $0.key < $1.key }) {
-                let parts = key.split(separator: separator, maxSplits: 1, omittingEmptySubsequences: false)
-                    .map(String.init)
-                sample(name, [(labels.0, parts[0]), (labels.1, parts.count > 1 ? parts[1] : "")], value)
+                let (first, second) = set.values(of: key)
+                sample(name, [(set.labels.0, first), (set.labels.1, second)], value)
             }
         }
 

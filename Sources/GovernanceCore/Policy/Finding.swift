@@ -39,12 +39,5 @@ public enum DurationText {
     }
 }
 
-extension Date {
-    /// Milliseconds from `earlier` to self, in whole milliseconds.
-    func milliseconds(since earlier: Date) -> Int64 { Timestamp.milliseconds(self) - Timestamp.milliseconds(earlier) }
-
-    func adding(ms: Int64) -> Date { addingTimeInterval(Double(ms) / 1000) }
-}
-
 func time(_ date: Date?) -> JSONValue { date.map { .string(Timestamp.format($0)) } ?? .null }
 func number(_ value: Int64?) -> JSONValue { value.map { .number(Double($0)) } ?? .null }

@@ -145,26 +145,46 @@ public struct DeploymentProfile: Sendable, Equatable {
         let spec = try root.requiredMap("spec", allowed: ProfileSettings.allowedKeys(under: ""))
         var explain: [ExplainEntry] = []
         let maps = try ProfileSettings.read(spec, into: &profile, explain: &explain)
+        try profile.checkTargets(maps)
+        try profile.readPolicies(maps, file: file, explain: &explain)
+        let secretLines = try profile.readBinding(maps, file: file, explain: &explain)
+        profile.explain = explain
+        if !secretLines.isEmpty {
+            // What is stored (snapshots, bundles) never holds a secret: the profile's identity is
+            // its text with secret values redacted, which the local layer supplies again at run time.
+            profile.text = redacting(text, lines: secretLines)
+            profile.sha256 = SHA256.hex(of: profile.text)
+        }
+        return profile
+    }
 
-        if let escalation = maps["notifications.escalation"], profile.escalationWindowMs == nil {
+    /// An escalation has its window; the default and escalation targets are among those declared.
+    private func checkTargets(_ maps: [String: ConfigMap]) throws {
+        if let escalation = maps["notifications.escalation"], escalationWindowMs == nil {
             throw escalation.error("window_ms", "is required when notifications.escalation is given")
         }
-        if !profile.targets.isEmpty, let notifications = maps["notifications"] {
+        if !targets.isEmpty, let notifications = maps["notifications"] {
             for (key, target) in [
-                ("default_target", profile.defaultTarget),
-                ("escalation", profile.escalationTarget ?? profile.defaultTarget),
-            ] where !profile.targets.contains(target) {
+                ("default_target", defaultTarget),
+                ("escalation", escalationTarget ?? defaultTarget),
+            ] where !targets.contains(target) {
                 throw notifications.error(
                     key,
-                    "target \"\(target)\" is not among the declared targets (\(profile.targets.joined(separator: ", ")))"
+                    "target \"\(target)\" is not among the declared targets (\(targets.joined(separator: ", ")))"
                 )
             }
         }
+    }
+
+    /// `policies.thresholds` (each rule's parameters, judged once the rules are known) and
+    /// `policies.overrides` (each rule's severity).
+    private mutating func readPolicies(_ maps: [String: ConfigMap], file: String, explain: inout [ExplainEntry]) throws
+    {
         if let thresholds = maps["policies.thresholds"] {
             for rule in thresholds.rawEntries {
                 let params = try ConfigMap(rule.value, file: file, path: thresholds.child(rule.key), allowed: nil)
                 for entry in params.rawEntries {
-                    profile.thresholds.append(
+                    self.thresholds.append(
                         ThresholdSetting(
                             rule: rule.key, parameter: entry.key, node: entry.value, file: file, line: entry.line))
                 }
@@ -177,53 +197,52 @@ public struct DeploymentProfile: Sendable, Equatable {
                     throw map.error(
                         "severity", "must be one of \(Severity.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
-                profile.severityOverrides.append(
+                severityOverrides.append(
                     SeverityOverride(rule: rule.key, severity: severity, file: file, line: map.lineOf("severity")))
                 explain.append(
                     ExplainEntry(
                         path: "policies.overrides.\(rule.key).severity", value: severity.rawValue, layer: .profile))
             }
         }
+    }
+
+    /// `adapters.sender.binding`, with the keys its sender mode understands: the lines that hold a
+    /// secret value (not an `env:NAME` reference), to redact from what is stored.
+    private mutating func readBinding(
+        _ maps: [String: ConfigMap], file: String, explain: inout [ExplainEntry]
+    ) throws -> Set<Int> {
         var secretLines: Set<Int> = []
-        if let bindingNode = maps["adapters.sender.binding"] {
-            let binding = try ConfigMap(
-                .mapping(bindingNode.rawEntries, line: bindingNode.line), file: file, path: bindingNode.path,
-                allowed: bindingKeys[profile.senderMode] ?? [])
-            for entry in binding.rawEntries {
-                let value: BindingValue
-                switch entry.value {
-                case .scalar(let s): value = .text(s.text)
-                case .sequence: value = .list(try binding.strings(entry.key) ?? [])
-                case .mapping:
-                    let sub = try binding.requiredMap(entry.key, allowed: nil)
-                    var map: [String: String] = [:]
-                    for e in sub.rawEntries {
-                        let header = try sub.requiredString(e.key)
-                        map[e.key] = header
-                        // Header and environment values are secrets; an `env:NAME` reference is not,
-                        // and must survive.
-                        if !header.hasPrefix("env:") { secretLines.insert(e.line) }
-                    }
-                    value = .map(map)
+        guard let bindingNode = maps["adapters.sender.binding"] else { return secretLines }
+        let binding = try ConfigMap(
+            .mapping(bindingNode.rawEntries, line: bindingNode.line), file: file, path: bindingNode.path,
+            allowed: Self.bindingKeys[senderMode] ?? [])
+        for entry in binding.rawEntries {
+            let value: BindingValue
+            switch entry.value {
+            case .scalar(let s): value = .text(s.text)
+            case .sequence: value = .list(try binding.strings(entry.key) ?? [])
+            case .mapping:
+                let sub = try binding.requiredMap(entry.key, allowed: nil)
+                var map: [String: String] = [:]
+                for e in sub.rawEntries {
+                    let header = try sub.requiredString(e.key)
+                    map[e.key] = header
+                    // Header and environment values are secrets; an `env:NAME` reference is not,
+                    // and must survive.
+                    if !header.hasPrefix("env:") { secretLines.insert(e.line) }
                 }
-                if SenderBinding.isSecret(entry.key), !(value.text ?? "").hasPrefix("env:") {
-                    secretLines.insert(entry.line)
-                }
-                profile.binding[entry.key] = value
-                explain.append(
-                    ExplainEntry(
-                        path: "adapters.sender.binding." + entry.key,
-                        value: SenderBinding.isSecret(entry.key) ? "[redacted]" : describe(value), layer: .profile))
+                value = .map(map)
             }
+            if SenderBinding.isSecret(entry.key), !(value.text ?? "").hasPrefix("env:") {
+                secretLines.insert(entry.line)
+            }
+            self.binding[entry.key] = value
+            explain.append(
+                ExplainEntry(
+                    path: "adapters.sender.binding." + entry.key,
+                    value: SenderBinding.isSecret(entry.key) ? "[redacted]" : Self.describe(value), layer: .profile))
         }
-        profile.explain = explain
-        if !secretLines.isEmpty {
-            // What is stored (snapshots, bundles) never holds a secret: the profile's identity is
-            // its text with secret values redacted, which the local layer supplies again at run time.
-            profile.text = redacting(text, lines: secretLines)
-            profile.sha256 = SHA256.hex(of: profile.text)
-        }
-        return profile
+        return secretLines
     }
 
     /// `text` with the value on each of `lines` (1-based) replaced by `"[redacted]"`.

@@ -27,7 +27,7 @@ public struct Watchdog {
         public var previous_run_at: Date?
         public var duration_ms: Int
         public var run_artifact: String
-        /// Missions scanned by `status|mission_type`, for the metrics.
+        /// Missions scanned, keyed by `LabelSet.missions` (`status|mission_type`), for the metrics.
         public var missions_by_status_type: [String: Int]
         /// The newest time any scanned snapshot says it was updated: when the colony feed last spoke.
         public var mission_feed_last_update: Date?

@@ -98,7 +98,7 @@ struct WatchdogTally {
     /// Counts a scanned mission.
     mutating func count(_ s: ScanCache.Summary) {
         scanned += 1
-        missionsByStatusType[s.status + "|" + s.missionType, default: 0] += 1
+        missionsByStatusType[LabelSet.missions.key(s.status, s.missionType), default: 0] += 1
         if let ms = s.spokeMs {
             let spoke = Timestamp.date(milliseconds: ms)
             if feedLastUpdate.map({ spoke > $0 }) ?? true { feedLastUpdate = spoke }

@@ -75,26 +75,49 @@ public enum ChildProcess {
                 call: "posix_spawn (\(Shutdown.name(of: signal)) received)", path: spec.executable, errno: ECANCELED)
         }
         let started = Sys.monotonicSeconds()
-        var stdinPipe: [Int32] = [0, 0]
-        var stdoutPipe: [Int32] = [0, 0]
-        var stderrPipe: [Int32] = [0, 0]
-        guard makePipe(&stdinPipe) else { throw SystemCallError(call: "pipe", path: spec.executable, errno: errno) }
-        guard makePipe(&stdoutPipe) else {
-            Sys.close(stdinPipe[0])
+        let (stdinPipe, stdoutPipe, stderrPipe) = try makePipes(for: spec.executable)
+        let (pid, spawnResult, marker) = spawn(spec, stdin: stdinPipe[0], stdout: stdoutPipe[1], stderr: stderrPipe[1])
+        Sys.close(stdinPipe[0])
+        Sys.close(stdoutPipe[1])
+        Sys.close(stderrPipe[1])
+        guard spawnResult == 0 else {
             Sys.close(stdinPipe[1])
-            throw SystemCallError(call: "pipe", path: spec.executable, errno: errno)
+            Sys.close(stdoutPipe[0])
+            Sys.close(stderrPipe[0])
+            throw SystemCallError(call: "posix_spawn", path: spec.executable, errno: spawnResult)
         }
-        guard makePipe(&stderrPipe) else {
-            for fd in stdinPipe + stdoutPipe { Sys.close(fd) }
-            throw SystemCallError(call: "pipe", path: spec.executable, errno: errno)
-        }
+        var pipes = Pipes(stdin: stdinPipe[1], stdout: stdoutPipe[0], stderr: stderrPipe[0], input: spec.standardInput)
+        defer { pipes.closeAll() }
+        var result = supervise(pid: pid, pipes: &pipes, spec: spec, started: started, onLine: onLine)
+        if Containment.finished(pid, marker: marker) > 0 { result.killedLingeringDescendants = true }
+        return result
+    }
 
+    /// The child's stdin, stdout and stderr pipes, in that order; none left open when one cannot be made.
+    private static func makePipes(for executable: String) throws -> ([Int32], [Int32], [Int32]) {
+        var pipes: [[Int32]] = []
+        for _ in 0..<3 {
+            var fds: [Int32] = [0, 0]
+            guard makePipe(&fds) else {
+                for fd in pipes.joined() { Sys.close(fd) }
+                throw SystemCallError(call: "pipe", path: executable, errno: errno)
+            }
+            pipes.append(fds)
+        }
+        return (pipes[0], pipes[1], pipes[2])
+    }
+
+    /// Starts `spec` in a process group of its own, with `stdin`, `stdout` and `stderr` as its 0, 1
+    /// and 2 and every signal at its default: its pid, `posix_spawn`'s result, and its containment marker.
+    private static func spawn(
+        _ spec: ChildSpec, stdin: Int32, stdout: Int32, stderr: Int32
+    ) -> (pid: pid_t, result: Int32, marker: String?) {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
-        posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
+        posix_spawn_file_actions_adddup2(&actions, stdin, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
+        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
         // Only 0, 1 and 2 reach the child, whatever this process inherited or another thread is
         // opening at this moment (a pipe is close-on-exec only once `fcntl` has run).
         addCloseFrom(&actions, 3)
@@ -138,20 +161,7 @@ public enum ChildProcess {
             }
             return spawnResult == 0 ? pid : nil
         }
-        Sys.close(stdinPipe[0])
-        Sys.close(stdoutPipe[1])
-        Sys.close(stderrPipe[1])
-        guard spawnResult == 0 else {
-            Sys.close(stdinPipe[1])
-            Sys.close(stdoutPipe[0])
-            Sys.close(stderrPipe[0])
-            throw SystemCallError(call: "posix_spawn", path: spec.executable, errno: spawnResult)
-        }
-        var pipes = Pipes(stdin: stdinPipe[1], stdout: stdoutPipe[0], stderr: stderrPipe[0], input: spec.standardInput)
-        defer { pipes.closeAll() }
-        var result = supervise(pid: pid, pipes: &pipes, spec: spec, started: started, onLine: onLine)
-        if Containment.finished(pid, marker: marker) > 0 { result.killedLingeringDescendants = true }
-        return result
+        return (pid, spawnResult, marker)
     }
 
     /// The child closes every descriptor from `low` up before its exec.
@@ -196,51 +206,133 @@ public enum ChildProcess {
         }
     }
 
+    /// Reads both pipes and feeds stdin until the child has exited and its pipes are closed,
+    /// forwarding a stop, signalling at a deadline, and ending what it left holding the pipes.
     private static func supervise(
         pid: pid_t, pipes: inout Pipes, spec: ChildSpec, started: Double, onLine: ((String) -> Void)?
     ) -> ChildResult {
+        var output = Output(spec: spec, onLine: onLine, answeredAt: started)
+        var stop = Stop(grace: spec.killGrace)
+        var ended: (status: Int32, signaled: Bool, at: Double)? = nil
+        var killedLingering = false
+        while true {
+            let now = Sys.monotonicSeconds()
+            if ended == nil { ended = reap(pid, now: now) }
+            if ended == nil {
+                stop.enforce(on: pid, spec: spec, started: started, answeredAt: output.answeredAt, now: now)
+            }
+            if pipes.stdout < 0 && pipes.stderr < 0 && ended != nil { break }
+            if let exited = ended?.at, now - exited >= 0.25 {
+                // The child is gone but something it started still holds the pipes: end the group.
+                kill(-pid, SIGKILL)
+                killedLingering = true
+                output.drain(&pipes)
+                break
+            }
+            waitForPipes(pipes, exited: ended != nil)
+            output.drain(&pipes)
+            feedStdin(&pipes)
+        }
+        if output.err.count > spec.stderrLimit { output.err.removeFirst(output.err.count - spec.stderrLimit) }
+        return ChildResult(
+            status: ended?.status ?? 128 + SIGKILL, signaled: ended?.signaled ?? false, timedOut: stop.timedOut,
+            interrupted: stop.interrupted, stdout: output.out,
+            stdoutBytes: output.outBytes, stdoutSHA256: output.outHash.hexDigest(), stderrTail: output.err,
+            durationSeconds: Sys.monotonicSeconds() - started, killedLingeringDescendants: killedLingering)
+    }
+
+    /// The child's exit status (128 + the signal that ended it) once it has ended, without waiting.
+    private static func reap(_ pid: pid_t, now: Double) -> (status: Int32, signaled: Bool, at: Double)? {
+        var status: Int32 = 0
+        let r = waitpid(pid, &status, WNOHANG)
+        if r == pid {
+            let low = status & 0x7f
+            return (low == 0 ? (status >> 8) & 0xff : 128 + low, low != 0, now)
+        } else if r < 0 && errno != EINTR {
+            return (128 + SIGKILL, true, now)
+        }
+        return nil
+    }
+
+    /// Waits up to 10 ms (25 once the child has exited) for a pipe to be ready, 1 ms with every pipe
+    /// closed: the child is exiting, so look again soon (a tick waits on each stage this way).
+    private static func waitForPipes(_ pipes: Pipes, exited: Bool) {
+        var fds: [pollfd] = []
+        if pipes.stdout >= 0 { fds.append(pollfd(fd: pipes.stdout, events: Int16(POLLIN), revents: 0)) }
+        if pipes.stderr >= 0 { fds.append(pollfd(fd: pipes.stderr, events: Int16(POLLIN), revents: 0)) }
+        if pipes.stdin >= 0 { fds.append(pollfd(fd: pipes.stdin, events: Int16(POLLOUT), revents: 0)) }
+        let timeout: Int32 = fds.isEmpty ? 1 : exited ? 25 : 10
+        _ = poll(&fds, nfds_t(fds.count), timeout)
+    }
+
+    /// Writes what stdin will take of the input; closes it when all is written or it fails.
+    private static func feedStdin(_ pipes: inout Pipes) {
+        guard pipes.stdin >= 0 else { return }
+        let fd = pipes.stdin
+        let offset = pipes.inputOffset
+        let n = pipes.input.withUnsafeBytes { bytes in
+            bytes.baseAddress.map { Glibc.write(fd, $0 + offset, bytes.count - offset) } ?? 0
+        }
+        if n > 0 { pipes.inputOffset += n }
+        if pipes.inputOffset >= pipes.input.count || (n < 0 && errno != EAGAIN && errno != EINTR) {
+            pipes.closeStdin()
+        }
+    }
+
+    /// When the child's group is signalled: the stop this process was asked for, forwarded (the
+    /// group never sees the caller's signals), SIGTERM at a deadline, SIGKILL a grace later.
+    private struct Stop {
+        var grace: Double
+        var termSentAt: Double? = nil
+        var timedOut = false
+        var interrupted = false
+
+        mutating func enforce(on pid: pid_t, spec: ChildSpec, started: Double, answeredAt: Double, now: Double) {
+            if !interrupted && Shutdown.requested != nil {
+                interrupted = true
+                grace = min(grace, spec.stopGrace)
+                termSentAt = termSentAt ?? now
+                kill(-pid, SIGTERM)
+            }
+            if termSentAt == nil
+                && (now - started >= spec.deadline || spec.idleDeadline.map { now - answeredAt >= $0 } == true)
+            {
+                timedOut = true
+                termSentAt = now
+                kill(-pid, SIGTERM)
+            } else if let sent = termSentAt, now - sent >= grace {
+                kill(-pid, SIGKILL)
+            }
+        }
+    }
+
+    /// What the child printed: stdout counted, hashed, kept up to its limit and handed on line by
+    /// line; stderr forwarded if asked and kept from the end.
+    private struct Output {
+        let spec: ChildSpec
+        let onLine: ((String) -> Void)?
+        /// When the child last printed a whole stdout line (its start until it does).
+        var answeredAt: Double
         var partial: [UInt8] = []
         var out: [UInt8] = []
         var outBytes = 0
         var outHash = SHA256()
         var err: [UInt8] = []
-        var exitStatus: Int32? = nil
-        var signaled = false
-        var timedOut = false
-        var interrupted = false
-        var grace = spec.killGrace
-        var termSentAt: Double? = nil
-        var exitedAt: Double? = nil
-        var killedLingering = false
-        var answeredAt = started
         var chunk = [UInt8](repeating: 0, count: 65_536)
 
-        func drain(_ fd: inout Int32, isStdout: Bool) {
+        /// Reads what stdout and then stderr hold now.
+        mutating func drain(_ pipes: inout Pipes) {
+            drain(&pipes.stdout, isStdout: true)
+            drain(&pipes.stderr, isStdout: false)
+        }
+
+        /// Reads `fd` until it would block; closes it at its end or on an error.
+        mutating func drain(_ fd: inout Int32, isStdout: Bool) {
             while fd >= 0 {
                 let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
                 if n > 0 {
                     let slice = Array(chunk[0..<n])
-                    if isStdout {
-                        outBytes += n
-                        outHash.update(slice)
-                        if let onLine {
-                            partial.append(contentsOf: slice)
-                            while let newline = partial.firstIndex(of: 0x0a) {
-                                onLine(String(decoding: partial[..<newline], as: UTF8.self))
-                                answeredAt = Sys.monotonicSeconds()
-                                partial.removeSubrange(...newline)
-                            }
-                        }
-                        if out.count < spec.stdoutLimit {
-                            out.append(contentsOf: slice.prefix(spec.stdoutLimit - out.count))
-                        }
-                    } else {
-                        if spec.forwardStderr {
-                            slice.withUnsafeBytes { try? Sys.writeAll(2, $0, path: "<stderr>") }
-                        }
-                        err.append(contentsOf: slice)
-                        if err.count > spec.stderrLimit * 2 { err.removeFirst(err.count - spec.stderrLimit) }
-                    }
+                    if isStdout { keepStdout(slice) } else { keepStderr(slice) }
                     continue
                 }
                 if n < 0 && (errno == EINTR) { continue }
@@ -250,78 +342,25 @@ public enum ChildProcess {
             }
         }
 
-        while true {
-            let now = Sys.monotonicSeconds()
-            if exitStatus == nil {
-                var status: Int32 = 0
-                let r = waitpid(pid, &status, WNOHANG)
-                if r == pid {
-                    let low = status & 0x7f
-                    exitStatus = low == 0 ? (status >> 8) & 0xff : 128 + low
-                    signaled = low != 0
-                    exitedAt = now
-                } else if r < 0 && errno != EINTR {
-                    exitStatus = 128 + SIGKILL
-                    signaled = true
-                    exitedAt = now
+        private mutating func keepStdout(_ slice: [UInt8]) {
+            outBytes += slice.count
+            outHash.update(slice)
+            if let onLine {
+                partial.append(contentsOf: slice)
+                while let newline = partial.firstIndex(of: 0x0a) {
+                    onLine(String(decoding: partial[..<newline], as: UTF8.self))
+                    answeredAt = Sys.monotonicSeconds()
+                    partial.removeSubrange(...newline)
                 }
             }
-            if exitStatus == nil {
-                if !interrupted && Shutdown.requested != nil {
-                    // The child's group never sees the caller's signals: forward the stop.
-                    interrupted = true
-                    grace = min(grace, spec.stopGrace)
-                    termSentAt = termSentAt ?? now
-                    kill(-pid, SIGTERM)
-                }
-                if termSentAt == nil
-                    && (now - started >= spec.deadline || spec.idleDeadline.map { now - answeredAt >= $0 } == true)
-                {
-                    timedOut = true
-                    termSentAt = now
-                    kill(-pid, SIGTERM)
-                } else if let sent = termSentAt, now - sent >= grace {
-                    kill(-pid, SIGKILL)
-                }
-            }
-            if pipes.stdout < 0 && pipes.stderr < 0 && exitStatus != nil { break }
-            if let exited = exitedAt, now - exited >= 0.25 {
-                // The child is gone but something it started still holds the pipes: end the group.
-                kill(-pid, SIGKILL)
-                killedLingering = true
-                drain(&pipes.stdout, isStdout: true)
-                drain(&pipes.stderr, isStdout: false)
-                break
-            }
-
-            var fds: [pollfd] = []
-            if pipes.stdout >= 0 { fds.append(pollfd(fd: pipes.stdout, events: Int16(POLLIN), revents: 0)) }
-            if pipes.stderr >= 0 { fds.append(pollfd(fd: pipes.stderr, events: Int16(POLLIN), revents: 0)) }
-            if pipes.stdin >= 0 { fds.append(pollfd(fd: pipes.stdin, events: Int16(POLLOUT), revents: 0)) }
-            // With every pipe closed the child is exiting: look again soon rather than sleep out
-            // the usual wait (a tick waits on each stage this way).
-            let timeout: Int32 = fds.isEmpty ? 1 : exitStatus == nil ? 10 : 25
-            _ = poll(&fds, nfds_t(fds.count), timeout)
-            drain(&pipes.stdout, isStdout: true)
-            drain(&pipes.stderr, isStdout: false)
-            if pipes.stdin >= 0 {
-                let fd = pipes.stdin
-                let offset = pipes.inputOffset
-                let n = pipes.input.withUnsafeBytes { bytes in
-                    bytes.baseAddress.map { Glibc.write(fd, $0 + offset, bytes.count - offset) } ?? 0
-                }
-                if n > 0 { pipes.inputOffset += n }
-                if pipes.inputOffset >= pipes.input.count || (n < 0 && errno != EAGAIN && errno != EINTR) {
-                    pipes.closeStdin()
-                }
-            }
+            if out.count < spec.stdoutLimit { out.append(contentsOf: slice.prefix(spec.stdoutLimit - out.count)) }
         }
-        if err.count > spec.stderrLimit { err.removeFirst(err.count - spec.stderrLimit) }
-        return ChildResult(
-            status: exitStatus ?? 128 + SIGKILL, signaled: signaled, timedOut: timedOut, interrupted: interrupted,
-            stdout: out,
-            stdoutBytes: outBytes, stdoutSHA256: outHash.hexDigest(), stderrTail: err,
-            durationSeconds: Sys.monotonicSeconds() - started, killedLingeringDescendants: killedLingering)
+
+        private mutating func keepStderr(_ slice: [UInt8]) {
+            if spec.forwardStderr { slice.withUnsafeBytes { try? Sys.writeAll(2, $0, path: "<stderr>") } }
+            err.append(contentsOf: slice)
+            if err.count > spec.stderrLimit * 2 { err.removeFirst(err.count - spec.stderrLimit) }
+        }
     }
 
     /// `pipe(2)` + `FD_CLOEXEC` on both ends (`pipe2` is not imported); rgov spawns from one thread.

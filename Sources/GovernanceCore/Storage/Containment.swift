@@ -40,9 +40,6 @@ public enum Containment {
         return done
     }
 
-    /// Whether this process is a subreaper that contains its children.
-    public static var isActive: Bool { state.lock.withLock { state.active } }
-
     /// A fresh marker for the next child, or nil when this process contains nothing.
     static func nextMarker() -> String? {
         state.lock.withLock {

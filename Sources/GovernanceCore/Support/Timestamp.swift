@@ -155,3 +155,10 @@ extension Int64 {
         return other > 0 ? .max : .min
     }
 }
+
+extension Date {
+    /// Milliseconds from `earlier` to self, in whole milliseconds.
+    func milliseconds(since earlier: Date) -> Int64 { Timestamp.milliseconds(self) - Timestamp.milliseconds(earlier) }
+
+    func adding(ms: Int64) -> Date { addingTimeInterval(Double(ms) / 1000) }
+}
