@@ -15,10 +15,11 @@ import Testing
 
     static func notice(in state: DeliveryState) throws -> Notice {
         var n = try Notice(
-            notice_id: "ntc-test", rule_id: "r", severity: .warning, mission_id: "m1", correlation_id: "m1",
-            event_id: "e",
-            decision_id: "d", dedup_key: "m1/r", episode_id: "ep", target: "operator",
-            message: NoticeMessage(title: "t", text: "x"), profile: "p@1", capability_descriptor: "c@1", created_at: t0,
+            Notice.Header(
+                notice_id: "ntc-test", rule_id: "r", severity: .warning, mission_id: "m1", correlation_id: "m1",
+                event_id: "e", decision_id: "d", dedup_key: "m1/r", episode_id: "ep", target: "operator",
+                message: NoticeMessage(title: "t", text: "x"), profile: "p@1", capability_descriptor: "c@1",
+                created_at: t0),
             initial: .queued, reason: "finding", by: "test")
         let path: [DeliveryState]
         switch state {
@@ -108,11 +109,12 @@ import Testing
         for initial in [DeliveryState.dispatched, .pending_external_send, .acked, .blocked] {
             #expect(throws: RgovError.self) {
                 try Notice(
-                    notice_id: "n", rule_id: "r", severity: .info, mission_id: "m", correlation_id: "m", event_id: "e",
-                    decision_id: "d", dedup_key: "k", episode_id: "ep", target: "o",
-                    message: NoticeMessage(title: "", text: ""),
-                    profile: "p@1", capability_descriptor: "c@1", created_at: Self.t0, initial: initial, reason: "r",
-                    by: "t")
+                    Notice.Header(
+                        notice_id: "n", rule_id: "r", severity: .info, mission_id: "m", correlation_id: "m",
+                        event_id: "e", decision_id: "d", dedup_key: "k", episode_id: "ep", target: "o",
+                        message: NoticeMessage(title: "", text: ""), profile: "p@1", capability_descriptor: "c@1",
+                        created_at: Self.t0),
+                    initial: initial, reason: "r", by: "t")
             }
         }
     }

@@ -20,11 +20,12 @@ import Testing
 
     static func notice(_ id: String = "ntc-l1") throws -> Notice {
         try Notice(
-            notice_id: id, rule_id: "r/x", severity: .warning, mission_id: "m1", correlation_id: "m1",
-            event_id: "evt-1",
-            decision_id: "dec-" + id, dedup_key: "m1/r/x", episode_id: "ep", target: "operator",
-            message: NoticeMessage(title: "t", text: "x"), profile: "p@1", capability_descriptor: "c@1",
-            created_at: t0, initial: .queued, reason: "finding", by: "rgov-watchdog")
+            Notice.Header(
+                notice_id: id, rule_id: "r/x", severity: .warning, mission_id: "m1", correlation_id: "m1",
+                event_id: "evt-1", decision_id: "dec-" + id, dedup_key: "m1/r/x", episode_id: "ep", target: "operator",
+                message: NoticeMessage(title: "t", text: "x"), profile: "p@1", capability_descriptor: "c@1",
+                created_at: t0),
+            initial: .queued, reason: "finding", by: "rgov-watchdog")
     }
 
     /// A notice opened and dispatched: its path in `dispatched/` and the notice as stored.

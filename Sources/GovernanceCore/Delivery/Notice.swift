@@ -8,26 +8,15 @@ public struct NoticeHold: Codable, Sendable, Equatable {
 }
 
 /// A notice (queue item): what an operator must be told, and the full history of telling them.
+///
+/// Its fixed fields are one `Header`, made once and never changed (read as `notice.rule_id`);
+/// the rest is its delivery: state, transitions, attempts, evidence. On disk both are one JSON
+/// object, as they always were.
+@dynamicMemberLookup
 public struct Notice: Codable, Sendable, Equatable {
     public var schema = "rgov.notice/v1"
-    public var notice_id: String
-    public var rule_id: String
-    public var severity: Severity
-    public var mission_id: String
+    public let header: Header
     public var task_id: String
-    public var correlation_id: String
-    public var event_id: String
-    public var decision_id: String
-    public var dedup_key: String
-    public var episode_id: String
-    public var target: String
-    public var message: NoticeMessage
-    public var profile: String
-    /// The SHA-256 of the profile's bytes (its snapshot): `id@version` alone cannot tell an edited
-    /// profile that kept its version from the original.
-    public var profile_sha256: String?
-    public var capability_descriptor: String
-    public var created_at: Date
     public var updated_at: Date
     public private(set) var state: DeliveryState
     public private(set) var state_reason: String
@@ -41,97 +30,103 @@ public struct Notice: Codable, Sendable, Equatable {
     public private(set) var chain_head_sha256: String
     public var hold: NoticeHold?
     public var next_attempt_at: Date?
-    /// A blocked notice that an operator requeued is linked from its replacement.
-    public var requeued_from: String?
-    /// `finding`, or a follow-up of one: `reminder`, `escalation`, `resolved`.
-    public var notice_kind: NoticeKind
-    /// For a follow-up, the episode's first notice.
-    public var follows: String?
 
     /// The fields fixed at creation; the first transition's `prev_sha256` is their hash, so an
     /// edit to any of them breaks the chain.
-    public struct Header: Codable, Sendable {
-        var notice_id: String
-        var rule_id: String
-        var severity: Severity
-        var mission_id: String
-        var correlation_id: String
-        var event_id: String
-        var decision_id: String
-        var dedup_key: String
-        var episode_id: String
-        var target: String
-        var message: NoticeMessage
-        var profile: String
-        var profile_sha256: String?
-        var capability_descriptor: String
-        var created_at: Date
-        var requeued_from: String?
-        var notice_kind: NoticeKind
-        var follows: String?
+    public struct Header: Codable, Sendable, Equatable {
+        public var notice_id: String
+        public var rule_id: String
+        public var severity: Severity
+        public var mission_id: String
+        public var correlation_id: String
+        public var event_id: String
+        public var decision_id: String
+        public var dedup_key: String
+        public var episode_id: String
+        public var target: String
+        public var message: NoticeMessage
+        public var profile: String
+        /// The SHA-256 of the profile's bytes (its snapshot): `id@version` alone cannot tell an
+        /// edited profile that kept its version from the original.
+        public var profile_sha256: String?
+        public var capability_descriptor: String
+        public var created_at: Date
+        /// A blocked notice that an operator requeued is linked from its replacement.
+        public var requeued_from: String? = nil
+        /// `finding`, or a follow-up of one: `reminder`, `escalation`, `resolved`.
+        public var notice_kind: NoticeKind = .finding
+        /// For a follow-up, the episode's first notice.
+        public var follows: String? = nil
     }
 
-    public var header: Header {
-        Header(
-            notice_id: notice_id, rule_id: rule_id, severity: severity, mission_id: mission_id,
-            correlation_id: correlation_id, event_id: event_id, decision_id: decision_id, dedup_key: dedup_key,
-            episode_id: episode_id, target: target, message: message, profile: profile,
-            profile_sha256: profile_sha256, capability_descriptor: capability_descriptor, created_at: created_at,
-            requeued_from: requeued_from,
-            notice_kind: notice_kind, follows: follows)
-    }
+    public subscript<T>(dynamicMember field: KeyPath<Header, T>) -> T { header[keyPath: field] }
 
-    /// Creates a notice in `initial` (`queued`, or `prepared` when there is no queue).
-    public init(
-        notice_id: String, rule_id: String, severity: Severity, mission_id: String, correlation_id: String,
-        event_id: String, decision_id: String, dedup_key: String, episode_id: String, target: String,
-        message: NoticeMessage, profile: String, capability_descriptor: String, created_at: Date,
-        initial: DeliveryState, reason: String, by: String, requeued_from: String? = nil,
-        notice_kind: NoticeKind = .finding, follows: String? = nil, profileSHA256: String? = nil
-    ) throws {
-        self.profile_sha256 = profileSHA256
+    /// Creates the notice `header` describes in `initial` (`queued`, or `prepared` when there is
+    /// no queue): the one way a notice is made.
+    public init(_ header: Header, initial: DeliveryState, reason: String, by: String) throws {
         guard initial == .queued || initial == .prepared else {
             throw RgovError.data("a notice starts as queued or prepared, not \(initial.rawValue)")
         }
-        self.notice_id = notice_id
-        self.rule_id = rule_id
-        self.severity = severity
-        self.mission_id = mission_id
-        self.task_id = mission_id
-        self.correlation_id = correlation_id
-        self.event_id = event_id
-        self.decision_id = decision_id
-        self.dedup_key = dedup_key
-        self.episode_id = episode_id
-        self.target = target
-        self.message = message
-        self.profile = profile
-        self.capability_descriptor = capability_descriptor
-        self.created_at = created_at
-        self.updated_at = created_at
-        self.requeued_from = requeued_from
-        self.notice_kind = notice_kind
-        self.follows = follows
+        self.header = header
+        self.task_id = header.mission_id
+        self.updated_at = header.created_at
         self.state = initial
         self.state_reason = reason
         self.attempts = 0
-        self.transitions = []
-        self.chain_head_sha256 = ""
-        let genesis = try CanonicalJSON.sha256(header)
-        let first = Transition(from: nil, to: initial, at: created_at, by: by, reason: reason, prev_sha256: genesis)
+        let first = Transition(
+            from: nil, to: initial, at: header.created_at, by: by, reason: reason,
+            prev_sha256: try CanonicalJSON.sha256(header))
         self.transitions = [first]
         self.chain_head_sha256 = try CanonicalJSON.sha256(first)
     }
 
-    /// SHA-256 of the last record in this notice's chain that the notice itself holds.
-    ///
+    private enum CodingKeys: String, CodingKey {
+        case schema, task_id, updated_at, state, state_reason, transitions, attempts, ack_evidence
+        case chain_head_sha256, hold, next_attempt_at
+    }
+
+    /// One object: the header's fields beside the delivery's.
+    public init(from decoder: Decoder) throws {
+        header = try Header(from: decoder)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        schema = try c.decode(String.self, forKey: .schema)
+        task_id = try c.decode(String.self, forKey: .task_id)
+        updated_at = try c.decode(Date.self, forKey: .updated_at)
+        state = try c.decode(DeliveryState.self, forKey: .state)
+        state_reason = try c.decode(String.self, forKey: .state_reason)
+        transitions = try c.decode([Transition].self, forKey: .transitions)
+        attempts = try c.decode(Int.self, forKey: .attempts)
+        ack_evidence = try c.decodeIfPresent(AckEvidence.self, forKey: .ack_evidence)
+        chain_head_sha256 = try c.decode(String.self, forKey: .chain_head_sha256)
+        hold = try c.decodeIfPresent(NoticeHold.self, forKey: .hold)
+        next_attempt_at = try c.decodeIfPresent(Date.self, forKey: .next_attempt_at)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        try header.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(schema, forKey: .schema)
+        try c.encode(task_id, forKey: .task_id)
+        try c.encode(updated_at, forKey: .updated_at)
+        try c.encode(state, forKey: .state)
+        try c.encode(state_reason, forKey: .state_reason)
+        try c.encode(transitions, forKey: .transitions)
+        try c.encode(attempts, forKey: .attempts)
+        try c.encodeIfPresent(ack_evidence, forKey: .ack_evidence)
+        try c.encode(chain_head_sha256, forKey: .chain_head_sha256)
+        try c.encodeIfPresent(hold, forKey: .hold)
+        try c.encodeIfPresent(next_attempt_at, forKey: .next_attempt_at)
+    }
+
     /// Records a receipt that leaves the state as it is (a retry that failed again): the attempt
     /// counts and the chain moves on; the state does not change.
     public func recordingReceipt(_ receipt: Receipt, nextAttemptAt: Date?) throws -> Notice {
-        guard receipt.notice_id == notice_id, receipt.delivery_state == state, receipt.prev_sha256 == chain_head_sha256
+        guard receipt.notice_id == header.notice_id, receipt.delivery_state == state,
+            receipt.prev_sha256 == chain_head_sha256
         else {
             throw RgovError.data(
-                "receipt \(receipt.receipt_id) does not continue the chain of \(notice_id) in state \(state.rawValue)")
+                "receipt \(receipt.receipt_id) does not continue the chain of \(header.notice_id) in state \(state.rawValue)"
+            )
         }
         var copy = self
         copy.chain_head_sha256 = try CanonicalJSON.sha256(receipt)
@@ -160,22 +155,23 @@ public struct Notice: Codable, Sendable, Equatable {
         receipt: Receipt? = nil
     ) throws -> Notice {
         guard state.legalSuccessors.contains(next) else {
-            throw TransitionError.illegal(notice: notice_id, from: state, to: next)
+            throw TransitionError.illegal(notice: header.notice_id, from: state, to: next)
         }
         if next == .acked {
             guard let evidence, evidence.isSufficient else {
-                throw TransitionError.ackWithoutEvidence(notice: notice_id)
+                throw TransitionError.ackWithoutEvidence(notice: header.notice_id)
             }
         } else if evidence != nil {
-            throw TransitionError.evidenceWithoutAck(notice: notice_id, to: next)
+            throw TransitionError.evidenceWithoutAck(notice: header.notice_id, to: next)
         }
         if let receipt {
-            guard receipt.notice_id == notice_id else {
-                throw RgovError.data("receipt \(receipt.receipt_id) belongs to \(receipt.notice_id), not \(notice_id)")
+            guard receipt.notice_id == header.notice_id else {
+                throw RgovError.data(
+                    "receipt \(receipt.receipt_id) belongs to \(receipt.notice_id), not \(header.notice_id)")
             }
         }
         if let receipt, receipt.prev_sha256 != chain_head_sha256 {
-            throw RgovError.data("receipt \(receipt.receipt_id) does not continue the chain of \(notice_id)")
+            throw RgovError.data("receipt \(receipt.receipt_id) does not continue the chain of \(header.notice_id)")
         }
         var copy = self
         let prev = try receipt.map { try CanonicalJSON.sha256($0) } ?? chain_head_sha256

@@ -230,14 +230,15 @@ public struct NoticeLedger: Sendable {
     ) throws -> (id: String, created: Bool) {
         let id = Identifier.derived("ntc", blocked.notice_id, "requeue")
         let said = "requeued by \(by)" + (reason.map { ": " + $0 } ?? "")
-        let fresh = try Notice(
-            notice_id: id, rule_id: blocked.rule_id, severity: blocked.severity, mission_id: blocked.mission_id,
-            correlation_id: blocked.correlation_id, event_id: blocked.event_id,
-            decision_id: Identifier.derived("dec", id), dedup_key: blocked.dedup_key, episode_id: blocked.episode_id,
-            target: blocked.target, message: blocked.message, profile: stamp.profile,
-            capability_descriptor: stamp.descriptor, created_at: now, initial: initial,
-            reason: said + (why.map { "; " + $0 } ?? ""), by: by, requeued_from: blocked.notice_id,
-            notice_kind: blocked.notice_kind, follows: blocked.follows, profileSHA256: stamp.profileSHA256)
+        var header = blocked.header
+        header.notice_id = id
+        header.decision_id = Identifier.derived("dec", id)
+        header.profile = stamp.profile
+        header.profile_sha256 = stamp.profileSHA256
+        header.capability_descriptor = stamp.descriptor
+        header.created_at = now
+        header.requeued_from = blocked.notice_id
+        let fresh = try Notice(header, initial: initial, reason: said + (why.map { "; " + $0 } ?? ""), by: by)
         return (id, try open(fresh, reason: said))
     }
 

@@ -42,6 +42,17 @@ public struct NoticeStore: Sendable {
             }
     }
 
+    /// Every notice, wherever its state put it, oldest first.
+    ///
+    /// For operator verbs and export, not for stages.
+    public func all() throws -> [(path: String, notice: Notice)] {
+        var result: [(String, Notice)] = []
+        for path in try folders().flatMap({ try layout.files(in: $0) }) {
+            if let notice = try? read(path) { result.append((path, notice)) }
+        }
+        return result.sorted { ($0.1.created_at, $0.1.notice_id) < ($1.1.created_at, $1.1.notice_id) }
+    }
+
     /// The path of the notice with `id`, in whichever state folder it is; nil if none.
     ///
     /// Without `finished`, the day folders of final states are not searched.

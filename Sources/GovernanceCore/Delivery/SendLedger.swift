@@ -130,18 +130,20 @@ public struct SendLedger: Sendable {
             "delivery of \(notice.notice_id) to \(notice.target) is unknown (\(receipt.attempt_id ?? receipt.receipt_id) was "
             + "interrupted or timed out after it may have sent); the \(alerts.senderMode) binding cannot resend safely"
         let alert = try Notice(
-            notice_id: noticeID, rule_id: "delivery/outcome-unknown", severity: .warning, mission_id: notice.mission_id,
-            correlation_id: notice.correlation_id, event_id: notice.event_id,
-            decision_id: Identifier.derived("dec", noticeID), dedup_key: notice.dedup_key + "/outcome-unknown",
-            episode_id: notice.episode_id, target: alerts.target,
-            message: NoticeMessage(
-                title: "[delivery unknown] " + notice.message.title,
-                text: "rgov cannot tell whether notice \(notice.notice_id) reached \(notice.target): \(reason). "
-                    + "Check the channel; the notice waits in pending_external_send for an operator."),
-            profile: notices.stamp.profile, capability_descriptor: notices.stamp.descriptor, created_at: now,
+            Notice.Header(
+                notice_id: noticeID, rule_id: "delivery/outcome-unknown", severity: .warning,
+                mission_id: notice.mission_id, correlation_id: notice.correlation_id, event_id: notice.event_id,
+                decision_id: Identifier.derived("dec", noticeID), dedup_key: notice.dedup_key + "/outcome-unknown",
+                episode_id: notice.episode_id, target: alerts.target,
+                message: NoticeMessage(
+                    title: "[delivery unknown] " + notice.message.title,
+                    text: "rgov cannot tell whether notice \(notice.notice_id) reached \(notice.target): \(reason). "
+                        + "Check the channel; the notice waits in pending_external_send for an operator."),
+                profile: notices.stamp.profile, profile_sha256: notices.stamp.profileSHA256,
+                capability_descriptor: notices.stamp.descriptor, created_at: now, notice_kind: .delivery_unknown,
+                follows: notice.notice_id),
             initial: alerts.initial,
-            reason: "outcome_unknown of \(notice.notice_id)" + (alerts.why.map { "; " + $0 } ?? ""), by: actor,
-            notice_kind: .delivery_unknown, follows: notice.notice_id, profileSHA256: notices.stamp.profileSHA256)
+            reason: "outcome_unknown of \(notice.notice_id)" + (alerts.why.map { "; " + $0 } ?? ""), by: actor)
         // Its decision is filed under the receipt's day, which a rerun on a later day finds again.
         try notices.open(alert, reason: reason, day: Timestamp.day(receipt.recorded_at))
     }

@@ -137,16 +137,3 @@ extension OperatorDesk {
         }
     }
 }
-
-extension NoticeStore {
-    /// Every notice, wherever its state put it, oldest first.
-    ///
-    /// For operator verbs, not for stages.
-    public func all() throws -> [(path: String, notice: Notice)] {
-        var result: [(String, Notice)] = []
-        for path in try folders().flatMap({ try layout.files(in: $0) }) {
-            if let notice = try? read(path) { result.append((path, notice)) }
-        }
-        return result.sorted { ($0.1.created_at, $0.1.notice_id) < ($1.1.created_at, $1.1.notice_id) }
-    }
-}

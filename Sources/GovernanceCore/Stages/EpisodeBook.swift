@@ -273,14 +273,16 @@ struct EpisodeBook {
     ) throws -> Bool {
         let (initial, why) = deployment.firstState(severity: severity)
         let notice = try Notice(
-            notice_id: noticeID, rule_id: event.rule_id, severity: severity, mission_id: event.mission_id,
-            correlation_id: event.mission_id, event_id: event.event_id,
-            decision_id: Identifier.derived("dec", noticeID),
-            dedup_key: event.dedup_key, episode_id: event.episode_id, target: target, message: message,
-            profile: deployment.profileReference, capability_descriptor: deployment.descriptorReference,
-            created_at: now, initial: initial,
+            Notice.Header(
+                notice_id: noticeID, rule_id: event.rule_id, severity: severity, mission_id: event.mission_id,
+                correlation_id: event.mission_id, event_id: event.event_id,
+                decision_id: Identifier.derived("dec", noticeID), dedup_key: event.dedup_key,
+                episode_id: event.episode_id, target: target, message: message, profile: deployment.profileReference,
+                profile_sha256: profile.sha256, capability_descriptor: deployment.descriptorReference,
+                created_at: now, notice_kind: kind, follows: follows),
+            initial: initial,
             reason: kind == .finding ? why ?? "finding" : kind.rawValue + (why.map { "; " + $0 } ?? ""),
-            by: Watchdog.actor, notice_kind: kind, follows: follows, profileSHA256: profile.sha256)
+            by: Watchdog.actor)
         return try NoticeLedger(layout: layout, stamp: deployment.stamp, writes: writes).open(
             notice, outcome: outcome, reason: reason, day: Timestamp.day(event.occurred_at))
     }
