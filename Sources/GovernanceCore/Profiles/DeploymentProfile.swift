@@ -99,8 +99,8 @@ public struct DeploymentProfile: Sendable, Equatable {
     /// (`MetricsAccess`).
     public var metricsGroup: String? = nil
     public var capabilityDescriptor = ""
-    public var requiredCapabilities: [String] = []
-    public var optionalCapabilities: [String] = []
+    public var requiredCapabilities: [Capability] = []
+    public var optionalCapabilities: [Capability] = []
     /// Where the profile was read from, and the SHA-256 of its bytes.
     public var source = ""
     public var sha256 = ""

@@ -31,7 +31,7 @@ public struct Bridge: Sendable {
             environment: environment,
             limits: SendLimits(
                 timeout: Double(profile.senderTimeoutMs) / 1000, concurrency: Int(profile.maxConcurrentSends)),
-            runtimeHasAckReceipts: deployment.descriptor.has("ack_receipts"))
+            runtimeHasAckReceipts: deployment.descriptor.has(.ack_receipts))
         redactor = Redactor(environment: environment, extra: deployment.binding.secretValues)
     }
 
@@ -148,7 +148,7 @@ public struct Bridge: Sendable {
                     verdict: SendVerdict(state: state, reason: reason, retry: retry), child: nil, now: now))
         }
         guard profile.sendingEnabled else { return try refuse(.blocked, "sending_disabled_by_profile") }
-        guard deployment.descriptor.has("bridge") else {
+        guard deployment.descriptor.has(.bridge) else {
             return notice.state == .dispatched
                 ? try refuse(.pending_external_send, "bridge_capability_missing")
                 : .concluded(try park(notice, at: path))
