@@ -173,8 +173,8 @@ public enum StageCommand {
     static func sendOutcomes(_ report: Bridge.Report, mode: String) -> Metrics.Change {
         { m in
             for o in report.recovered + report.outcomes {
-                m.send_attempts_total[mode + "\t" + o.reason, default: 0] += 1
-                if o.reason == "outcome_unknown" && o.attempted { m.outcome_unknown_total += 1 }
+                m.send_attempts_total[mode + "\t" + o.reason.rawValue, default: 0] += 1
+                if o.reason == .outcome_unknown && o.attempted { m.outcome_unknown_total += 1 }
             }
         }
     }

@@ -1,12 +1,11 @@
 import Foundation
 
-/// What a runtime may be able to do, as `capabilities/<id>.json` and a profile's
-/// `capability_expectations` name it.
+/// What a runtime may be able to do, as `capabilities/<id>.json` and `capability_expectations` name it.
 public enum Capability: String, Sendable, CaseIterable {
     case inline_block, queue, bridge, direct_send, ack_receipts, scheduler, export
+    public static let names = allCases.map(\.rawValue)
 
-    /// The safe fallback: what the chain does instead when the runtime lacks this capability and the
-    /// profile would use it.
+    /// What the chain does instead when the runtime lacks this capability and the profile would use it.
     public var fallback: String {
         switch self {
         case .queue: "no queue: notices are recorded as prepared (queue_capability_missing) and never dispatched"
@@ -20,6 +19,9 @@ public enum Capability: String, Sendable, CaseIterable {
         case .export: "no export: audit bundles are written locally only"
         }
     }
+
+    /// The fallback of a gap a run recorded; the name itself when it names no capability.
+    public static func explain(_ gap: String) -> String { Self(rawValue: gap)?.fallback ?? gap }
 }
 
 /// What the runtime truly can do (`capabilities/<id>.json`).
@@ -47,10 +49,9 @@ public struct CapabilityDescriptor: Codable, Sendable, Equatable {
         guard descriptor.schema == "rgov.capability-descriptor/v1" else {
             throw ConfigurationError("\(file): schema must be rgov.capability-descriptor/v1")
         }
-        let names = Capability.allCases.map(\.rawValue)
-        for name in descriptor.capabilities.keys where !names.contains(name) {
-            throw ConfigurationError(
-                "\(file): unknown capability \"\(name)\" (valid: \(names.joined(separator: ", ")))")
+        for name in descriptor.capabilities.keys where Capability(rawValue: name) == nil {
+            let valid = Capability.names.joined(separator: ", ")
+            throw ConfigurationError("\(file): unknown capability \"\(name)\" (valid: \(valid))")
         }
         return descriptor
     }

@@ -30,11 +30,6 @@ public struct Deployment: Sendable {
                 "profile \(profile.reference) requires \(missing.joined(separator: ", ")), which runtime "
                     + "\(descriptor.reference) does not provide; refusing to run (fail closed)")
         }
-        guard DeliveryPipeline.implementedModes.contains(profile.senderMode) else {
-            throw ConfigurationError(
-                "\(profile.source): sender mode \(profile.senderMode.rawValue) is not available in rgov \(PackageInfo.version) "
-                    + "(available: \(DeliveryPipeline.implementedModes.map(\.rawValue).joined(separator: ", ")))")
-        }
         if profile.sendingEnabled, profile.senderMode != .dryRun, !descriptor.has(.direct_send) {
             throw ConfigurationError(
                 "profile \(profile.reference) sends with \(profile.senderMode.rawValue), which needs direct_send; runtime "

@@ -246,17 +246,6 @@ public struct DeploymentProfile: Sendable, Equatable {
     }
 }
 
-extension SenderMode {
-    /// The adapter default for `timeout_ms`: local modes answer at once, network modes get longer.
-    public var defaultTimeoutMs: Int64 {
-        switch self {
-        case .dryRun, .shim: return 5_000
-        case .command, .openclawCLI: return 30_000
-        case .webhook: return 15_000
-        }
-    }
-}
-
 /// One `spec.policies.thresholds.<rule>.<parameter>` entry, kept with its line for errors.
 public struct ThresholdSetting: Sendable, Equatable {
     public var rule: String

@@ -78,11 +78,3 @@ public enum LocalBindings {
         }
     }
 }
-
-/// What a recorded capability gap means: the safe fallback the chain takes instead.
-///
-/// Every degraded run records its gaps in run artifacts and receipts.
-public enum CapabilityFallback {
-    /// The fallback of the capability `gap` names (`Capability.fallback`); the name itself when it names none.
-    public static func explain(_ gap: String) -> String { Capability(rawValue: gap)?.fallback ?? gap }
-}

@@ -108,14 +108,10 @@ public enum ProfileSettings {
         -> ProfileSetting
     { bound(path, .strings(nil), .strings([]), key) { $0.strings } }
 
-    /// A list of capabilities (each item is checked against `Capability` before it is stored).
+    /// A list of capabilities, each checked against `Capability` first.
     static func capabilities(_ path: String, _ key: WritableKeyPath<DeploymentProfile, [Capability]> & Sendable)
         -> ProfileSetting
-    {
-        bound(path, .strings(Capability.allCases.map(\.rawValue)), .strings([]), key) {
-            $0.strings?.compactMap(Capability.init)
-        }
-    }
+    { bound(path, .strings(Capability.names), .strings([]), key) { $0.strings?.compactMap(Capability.init) } }
 
     /// Every setting of `spec`, in the order they are read (a fallback may depend on what came before).
     public static let table: [ProfileSetting] = [

@@ -211,7 +211,7 @@ public struct Tick {
                     + (skipped > 0 ? "; SKIPPED \(skipped) that could not be read (rgov quarantine ls)" : ""))
         }
         if !r.capability_gaps.isEmpty {
-            for gap in r.capability_gaps { lines.append("  capability gap \(gap): \(CapabilityFallback.explain(gap))") }
+            for gap in r.capability_gaps { lines.append("  capability gap \(gap): \(Capability.explain(gap))") }
         }
         for run in r.stages {
             var line = "  \(run.stage): exit \(run.exit_status) in \(run.duration_ms) ms"
