@@ -176,3 +176,19 @@ import Testing
         #expect(verdict("not json", mode: .openclawCLI, declaresAck: true).reason.rawValue == "outcome_unknown")
     }
 }
+
+@Suite struct TickStageReportTests {
+    @Test func aStageLineReadsAsItsReportAndEncodesAsPrinted() throws {
+        // The tick keeps what each stage printed, byte for byte, read through the report's own type.
+        for (line, type) in [
+            (#"{"disabled":false,"dispatched":["n1"],"duration_ms":11,"quarantined":[],"skipped_held":0}"#, "Report"),
+            (#"{"skipped":"lock_held","stage":"bridge"}"#, "StageLockHeld"),
+            (#"{"something":["else"]}"#, "JSONValue"),
+        ] {
+            let value = Tick.StageReport.types.lazy.compactMap { try? CanonicalJSON.decode($0, from: Data(line.utf8)) }
+                .first
+            #expect(value.map { "\(Swift.type(of: $0))" } == type)
+            #expect(CanonicalJSON.line(Tick.StageReport(value: try #require(value))) == line)
+        }
+    }
+}

@@ -88,7 +88,7 @@ public enum StageCommand {
                 Log.info(kind.executable, "another run holds \(lockPath) (\(current)); nothing to do")
                 if options.json {
                     Sys.writeStandardOutput(
-                        CanonicalJSON.line(["stage": kind.rawValue, "skipped": "lock_held"]) + "\n")
+                        CanonicalJSON.line(StageLockHeld(stage: kind.rawValue)) + "\n")
                 }
                 return 0
             }
@@ -146,7 +146,7 @@ public enum StageCommand {
         seconds: Double, change: Metrics.Change
     ) {
         if let layout, Sys.isDirectory(layout.metrics) {
-            let record = StageRun(
+            let record = StageLastRun(
                 stage: kind.rawValue, at: now, exit_status: status, duration_ms: Int(seconds * 1000), error: error)
             try? DurableFile.replace(try CanonicalJSON.encodeFile(record), at: layout.lastRunRecord(kind.rawValue))
         }

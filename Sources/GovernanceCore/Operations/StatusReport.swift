@@ -16,7 +16,7 @@ public struct StatusReport: Codable, Sendable {
     public var lock_holders: [String: String]
     public var oldest_pending_age_ms: Int64?
     public var approval_backlog: Int
-    public var stage_runs: [StageRun]
+    public var stage_runs: [StageLastRun]
     public var capability_gaps: [String]
     /// The runbook sections (`docs/runbooks.md#...`) for the conditions that hold now.
     public var runbooks: [String]
@@ -63,7 +63,7 @@ public struct StatusReport: Codable, Sendable {
             approval_backlog: approvalBacklog,
             stage_runs: try Stage.allCases.compactMap { kind in
                 try Sys.unlessRefused { try Sys.readFile(layout.lastRunRecord(kind.rawValue)) }.flatMap {
-                    try? CanonicalJSON.decode(StageRun.self, from: $0)
+                    try? CanonicalJSON.decode(StageLastRun.self, from: $0)
                 }
             }, capability_gaps: last?.capability_gaps ?? [],
             runbooks: try runbooks(
