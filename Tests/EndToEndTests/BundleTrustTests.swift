@@ -187,7 +187,8 @@ import Testing
         // The forger appends a legal transition with evidence, recomputes the chain head and the manifest.
         let forged = try notice.transitioned(
             to: .acked, at: Harness.t0.addingTimeInterval(60), by: "rgov-bridge", reason: "sender_ack",
-            evidence: AckEvidence(kind: .sender_ack, at: Harness.t0, message_id: "m-forged", sender_mode: "dry-run"))
+            evidence: AckEvidence(
+                kind: .sender_ack, at: Harness.t0, message_id: "m-forged", sender_mode: ReceiptMode(.dryRun)))
         let bytes = try CanonicalJSON.encodeFile(forged)
         try DurableFile.write(bytes, to: path)
         manifest.artifacts[index].sha256 = SHA256.hex(of: [UInt8](bytes))

@@ -20,7 +20,8 @@ import Testing
             #expect(notice.transitions.map(\.to) == [.queued, .dispatched, .acked])
             #expect(notice.transitions.map(\.by) == ["rgov-watchdog", "rgov-dispatcher", "rgov-bridge"])
             let evidence = try #require(notice.ack_evidence)
-            #expect(evidence.kind == .synthetic && evidence.sender_mode == "shim", "a shim ack is synthetic")
+            #expect(
+                evidence.kind == .synthetic && evidence.sender_mode == ReceiptMode(.shim), "a shim ack is synthetic")
             #expect(evidence.message_id?.hasPrefix("shim-") == true)
             #expect(notice.profile == "standard-team-trial@1.0.0")
             #expect(notice.capability_descriptor == "openclaw-watchdog-reference@1.0.0")
@@ -29,7 +30,9 @@ import Testing
         let receipts = try h.receipts()
         #expect(receipts.count == Harness.exampleNotices)
         #expect(
-            receipts.allSatisfy { $0.delivery_state == .acked && $0.sender_mode == "shim" && $0.ack_evidence != nil })
+            receipts.allSatisfy {
+                $0.delivery_state == .acked && $0.sender_mode == ReceiptMode(.shim) && $0.ack_evidence != nil
+            })
         #expect(h.outboxLines().count == Harness.exampleNotices)
         #expect(try h.layout.artifactNames(in: h.layout.inflightAttempts).isEmpty)
     }
@@ -50,7 +53,8 @@ import Testing
         #expect(
             receipts.count == Harness.exampleNotices
                 && receipts.allSatisfy {
-                    $0.delivery_state == .pending_external_send && $0.reason == "dry_run" && $0.ack_evidence == nil
+                    $0.delivery_state == .pending_external_send && $0.reason.rawValue == "dry_run"
+                        && $0.ack_evidence == nil
                 })
         #expect(h.outboxLines().isEmpty)
         #expect(run.json?["notices_by_state"]?["pending_external_send"]?.int == Harness.exampleNotices)

@@ -126,8 +126,9 @@ import Testing
             try deployment.ledger.staged(in: $0).acknowledge(
                 notice, at: path,
                 evidence: AckEvidence(
-                    kind: .external_ack, at: Harness.t0, message_id: "forged", sender_mode: "external", by: "forger"),
-                receiptID: StateLayout.receiptID(notice.notice_id + ".ext9"), mode: "external", reason: "external_ack",
+                    kind: .external_ack, at: Harness.t0, message_id: "forged", sender_mode: .external, by: "forger"),
+                receiptID: StateLayout.receiptID(notice.notice_id + ".ext9"), mode: .external,
+                reason: .external_ack,
                 moveReason: "forged", by: "forger", recordedBy: "forger", now: Harness.t0)
         }
         let check = try h.run("rgov", ["check-state", "--json"])

@@ -72,7 +72,7 @@ import Testing
             #expect(receipt.sha256 == expected, "the receipt hashes everything the sender printed")
         }
         if body.contains("hunter2") { #expect(receipt.sender_stderr_tail == "boom token=hunter2\n") }
-        #expect(receipt.sender_mode == "command")
+        #expect(receipt.sender_mode == ReceiptMode(.command))
     }
 
     @Test func aHangingSenderIsKilledAtItsDeadlineAndTheOutcomeIsUnknown() throws {
@@ -480,12 +480,12 @@ import Testing
         let sent = requests().count
         let receipts = try h.receipts().filter { $0.attempt_id != nil }
         #expect(receipts.count == Harness.exampleNotices)
-        let answered = receipts.filter { $0.reason == "sent_unconfirmed" }.map(\.notice_id)
-        let unknown = receipts.filter { $0.reason == "outcome_unknown" }.map(\.notice_id)
+        let answered = receipts.filter { $0.reason.rawValue == "sent_unconfirmed" }.map(\.notice_id)
+        let unknown = receipts.filter { $0.reason.rawValue == "outcome_unknown" }.map(\.notice_id)
         #expect(answered.count + unknown.count == sent, "\(receipts.map(\.reason))")
         #expect(path == "/linger" ? unknown.isEmpty : answered.isEmpty, "\(receipts.map(\.reason))")
         let notStarted = receipts.filter {
-            $0.reason == "temporary_failure" && $0.next_attempt_at != nil
+            $0.reason.rawValue == "temporary_failure" && $0.next_attempt_at != nil
                 && $0.sender_detail?.hasPrefix("stopped_before_send: ") == true
         }
         #expect(notStarted.count == Harness.exampleNotices - sent && sent < Harness.exampleNotices)
@@ -542,7 +542,8 @@ import Testing
         }
         if held {
             #expect(said.count == Harness.exampleNotices)
-            #expect(said.allSatisfy { !$0.sent && $0.retryable && $0.reason == "stopped_before_send" }, "\(said)")
+            #expect(
+                said.allSatisfy { !$0.sent && $0.retryable && $0.reason.rawValue == "stopped_before_send" }, "\(said)")
         } else {
             #expect(child.signaled && said.isEmpty, "the default action ended it before it could answer")
         }
@@ -558,7 +559,7 @@ import Testing
         let receipts = try h.receipts().filter { $0.attempt_id != nil }
         #expect(receipts.count == Harness.exampleNotices)
         for receipt in receipts {
-            #expect(receipt.reason == "outcome_unknown" && receipt.sender_exit_status == 0, "\(receipt)")
+            #expect(receipt.reason.rawValue == "outcome_unknown" && receipt.sender_exit_status == 0, "\(receipt)")
         }
     }
 
@@ -649,7 +650,7 @@ import Testing
         _ = try tick(h, profile, env: ["RGOV_BINDING_TOKEN": token])
         let receipt = try #require(try h.receipts().first { $0.attempt_id != nil })
         let tail = receipt.sender_stderr_tail ?? ""
-        #expect(receipt.reason == "temporary_failure" && receipt.sender_detail?.hasPrefix("exit 75") == true)
+        #expect(receipt.reason.rawValue == "temporary_failure" && receipt.sender_detail?.hasPrefix("exit 75") == true)
         #expect(tail.contains("piece: [redacted]") && tail.contains("b64: [redacted]"), "\(tail)")
         #expect(tail.contains("upper: [redacted]") && tail.contains("wrapped: [redacted]"), "\(tail)")
         #expect(tail.contains("key: [redacted]"), "the idempotency key is the proof a late ack must show: \(tail)")

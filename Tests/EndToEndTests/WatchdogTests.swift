@@ -369,7 +369,8 @@ import Testing
         #expect(last["started_at"] == .string("2026-11-20T12:01:00.000Z"))
         let prom = String(decoding: try Sys.readFile(h.layout.metrics + "/rgov.prom"), as: UTF8.self)
         #expect(prom.contains("rgov_stage_last_success_timestamp_seconds{stage=\"watchdog\"} 1795176060"), "\(prom)")
-        let record = try CanonicalJSON.decode(StageRun.self, from: try Sys.readFile(h.layout.lastRunRecord("watchdog")))
+        let record = try CanonicalJSON.decode(
+            StageLastRun.self, from: try Sys.readFile(h.layout.lastRunRecord("watchdog")))
         #expect(record.exit_status == 0 && Timestamp.format(record.at) == "2026-11-20T12:01:00.000Z")
         // Edited in place, same inode, same size (perhaps the same second): the tick starts the
         // watchdog, whose own scan sees the change too.

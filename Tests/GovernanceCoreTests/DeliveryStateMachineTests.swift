@@ -37,7 +37,7 @@ import Testing
         return n
     }
 
-    static let evidence = AckEvidence(kind: .sender_ack, at: t0, message_id: "msg-1", sender_mode: "shim")
+    static let evidence = AckEvidence(kind: .sender_ack, at: t0, message_id: "msg-1", sender_mode: ReceiptMode(.shim))
 
     @Test(arguments: DeliveryState.allCases)
     func everyMoveIsLegalExactlyWhenTheTableSaysSo(from: DeliveryState) throws {
@@ -73,7 +73,7 @@ import Testing
         #expect(throws: TransitionError.ackWithoutEvidence(notice: "ntc-test")) {
             try n.transitioned(to: .acked, at: Self.t0, by: "x", reason: "r")
         }
-        let noMessageID = AckEvidence(kind: .sender_ack, at: Self.t0, sender_mode: "shim")
+        let noMessageID = AckEvidence(kind: .sender_ack, at: Self.t0, sender_mode: ReceiptMode(.shim))
         #expect(throws: TransitionError.ackWithoutEvidence(notice: "ntc-test")) {
             try n.transitioned(to: .acked, at: Self.t0, by: "x", reason: "r", evidence: noMessageID)
         }

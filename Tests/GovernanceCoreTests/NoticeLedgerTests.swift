@@ -33,7 +33,7 @@ import Testing
         let notice = try notice()
         try ledger.open(notice, reason: "finding")
         try ledger.dispatch(
-            notice, at: ledger.store.path(for: notice), mode: "shim", secret: "s", by: "rgov-dispatcher",
+            notice, at: ledger.store.path(for: notice), mode: .shim, secret: "s", by: "rgov-dispatcher",
             now: t0.adding(ms: 1000))
         let path = try #require(ledger.store.locate(notice.notice_id))
         return (path, try ledger.store.read(path))
@@ -42,7 +42,7 @@ import Testing
     static func sends(_ ledger: NoticeLedger) -> SendLedger {
         SendLedger(
             notices: ledger, actor: "rgov-bridge",
-            alerts: SendLedger.Alerts(target: "ops", initial: .queued, why: nil, senderMode: "shim"))
+            alerts: SendLedger.Alerts(target: "ops", initial: .queued, why: nil, senderMode: .shim))
     }
 
     /// A dispatched notice whose first send has its intent recorded.
@@ -58,7 +58,7 @@ import Testing
     static func attempt(of notice: Notice) -> SenderAttempt {
         SenderAttempt(
             attempt_id: StateLayout.attemptID(notice: notice.notice_id, number: 1), notice_id: notice.notice_id,
-            attempt_number: 1, idempotency_key_sha256: SHA256.hex(of: "idem"), sender_mode: "shim",
+            attempt_number: 1, idempotency_key_sha256: SHA256.hex(of: "idem"), sender_mode: .shim,
             started_at: t0.adding(ms: 2000),
             deadline_ms: 1000, bridge_pid: 1, host: "h")
     }
@@ -89,12 +89,12 @@ import Testing
         // The move fails after the handoff is durable (here: the notice is not where it was read).
         #expect(throws: NoticeChanged.self) {
             try ledger.dispatch(
-                notice, at: queued + ".gone", mode: "shim", secret: "s", by: "rgov-dispatcher", now: Self.t0)
+                notice, at: queued + ".gone", mode: .shim, secret: "s", by: "rgov-dispatcher", now: Self.t0)
         }
         #expect(try ledger.store.read(queued).state == .queued)
         // The rerun finds that handoff, keeps it, and only finishes the move.
         try ledger.dispatch(
-            notice, at: queued, mode: "shim", secret: "s", by: "rgov-dispatcher", now: Self.t0.adding(ms: 9000))
+            notice, at: queued, mode: .shim, secret: "s", by: "rgov-dispatcher", now: Self.t0.adding(ms: 9000))
         let dispatched = try ledger.store.read(try #require(ledger.store.locate(notice.notice_id)))
         #expect(dispatched.state == .dispatched)
         let handoff = try #require(ledger.handoff(of: dispatched))
@@ -111,14 +111,15 @@ import Testing
         let evidence = AckEvidence(kind: .operator_attestation, at: Self.t0, by: "ana")
         #expect(throws: NoticeChanged.self) {
             try ledger.acknowledge(
-                notice, at: path, evidence: evidence, receiptID: "rcp-op", mode: "operator",
-                reason: "operator_attestation", moveReason: "attested", by: "ana", recordedBy: "rgov ack", now: Self.t0)
+                notice, at: path, evidence: evidence, receiptID: "rcp-op", mode: .attestation,
+                reason: .operator_attestation, moveReason: "attested", by: "ana",
+                recordedBy: "rgov ack", now: Self.t0)
         }
         #expect(Sys.kind(ledger.layout.receipt("rcp-op", day: Timestamp.day(Self.t0))) == .missing)
         let receipt = ledger.receipt(
             StateLayout.receiptID(attempt.attempt_id), for: notice, attempt: attempt.attempt_id, state: .acked,
-            mode: "shim", reason: "ok",
-            evidence: AckEvidence(kind: .synthetic, at: Self.t0, message_id: "m", sender_mode: "shim"),
+            mode: ReceiptMode(.shim), reason: DeliveryReason(rawValue: "ok"),
+            evidence: AckEvidence(kind: .synthetic, at: Self.t0, message_id: "m", sender_mode: ReceiptMode(.shim)),
             at: Self.t0.adding(ms: 3000), by: "rgov-bridge", withGaps: true)
         #expect(receipt.ack_evidence?.receipt_id == receipt.receipt_id && receipt.capability_gaps == ["queue"])
         let (stored, receiptPath) = try sends.conclude(
@@ -140,13 +141,15 @@ import Testing
         func acknowledge(by who: String, at now: Date) throws -> Notice {
             try ledger.acknowledge(
                 notice, at: path, evidence: AckEvidence(kind: .operator_attestation, at: now, by: who),
-                receiptID: receiptID, mode: "operator", reason: "operator_attestation", moveReason: "attested",
+                receiptID: receiptID, mode: .attestation, reason: .operator_attestation,
+                moveReason: "attested",
                 by: who, recordedBy: "rgov ack", now: now
             ).notice
         }
         // A first run created its receipt, then crashed before linking it or moving the notice.
         let first = ledger.receipt(
-            receiptID, for: notice, state: .acked, mode: "operator", reason: "operator_attestation",
+            receiptID, for: notice, state: .acked, mode: .attestation,
+            reason: .operator_attestation,
             evidence: AckEvidence(kind: .operator_attestation, at: Self.t0, by: "ana"), at: Self.t0, by: "rgov ack")
         let firstFile = ledger.layout.receipt(receiptID, day: Timestamp.day(Self.t0))
         try Sys.makeDirectory((firstFile as NSString).deletingLastPathComponent)
@@ -169,7 +172,8 @@ import Testing
         // A crash after the receipt: recovery moves the notice as the receipt says and files the attempt.
         let receipt = ledger.receipt(
             StateLayout.receiptID(attempt.attempt_id), for: notice, attempt: attempt.attempt_id,
-            state: .pending_external_send, mode: "shim", reason: "outcome_unknown", at: Self.t0.adding(ms: 3000),
+            state: .pending_external_send, mode: ReceiptMode(.shim), reason: .outcome_unknown,
+            at: Self.t0.adding(ms: 3000),
             by: "rgov-bridge")
         _ = try MissionChain(layout: ledger.layout).publish(
             receipt, at: ledger.layout.receipt(receipt.receipt_id, day: Timestamp.day(attempt.started_at)))

@@ -8,7 +8,8 @@ import Testing
 @Suite struct RetryPolicyTests {
     static let policy = RetryPolicy(
         minimalBackoffMs: 60_000, maximalBackoffMs: 600_000, maxAttempts: 3, maxLifetimeMs: 3_600_000)
-    static let retry = SendVerdict(state: .pending_external_send, reason: "http_503", retry: true)
+    static let retry = SendVerdict(
+        state: .pending_external_send, reason: DeliveryReason(rawValue: "http_503"), retry: true)
 
     @Test func theWaitGrowsWithAgeWithinItsBounds() throws {
         let notice = try DeliveryStateMachineTests.notice(in: .dispatched)
@@ -22,7 +23,7 @@ import Testing
         asked.retryAfterMs = 900_000
         #expect(
             Self.policy.decide(asked, for: notice, attempted: true, now: t0).nextAttemptAt == t0.adding(ms: 900_000))
-        let final = SendVerdict(state: .acked, reason: "sent")
+        let final = SendVerdict(state: .acked, reason: .sent)
         let kept = Self.policy.decide(final, for: notice, attempted: true, now: t0)
         #expect(kept.verdict == final && kept.nextAttemptAt == nil)
     }
@@ -33,8 +34,10 @@ import Testing
         for n in 1...2 {
             let receipt = Receipt(
                 receipt_id: "rcp-\(n)", attempt_id: "a\(n)", notice_id: notice.notice_id, mission_id: "m1",
-                task_id: "m1", correlation_id: "m1", delivery_state: .pending_external_send, sender_mode: "webhook",
-                reason: "http_503", ack_evidence: nil, sha256: "", sender_exit_status: nil, sender_message_id: nil,
+                task_id: "m1", correlation_id: "m1", delivery_state: .pending_external_send,
+                sender_mode: ReceiptMode(.webhook),
+                reason: DeliveryReason(rawValue: "http_503"), ack_evidence: nil, sha256: "", sender_exit_status: nil,
+                sender_message_id: nil,
                 sender_stderr_tail: nil, duration_ms: nil, recorded_at: t0, recorded_by: "test",
                 prev_sha256: notice.chain_head_sha256, profile: "p@1", capability_descriptor: "c@1",
                 capability_gaps: nil, next_attempt_at: nil)
@@ -42,9 +45,10 @@ import Testing
         }
         #expect(notice.attempts == 2)
         let spent = Self.policy.decide(Self.retry, for: notice, attempted: true, now: t0)
-        #expect(spent.verdict.state == .blocked && spent.verdict.reason == "attempts_exhausted (last: http_503)")
+        #expect(
+            spent.verdict.state == .blocked && spent.verdict.reason.rawValue == "attempts_exhausted (last: http_503)")
         #expect(Self.policy.decide(Self.retry, for: notice, attempted: false, now: t0).nextAttemptAt != nil)
         let late = Self.policy.decide(Self.retry, for: notice, attempted: false, now: t0.adding(ms: 3_500_000))
-        #expect(late.verdict.reason == "lifetime_exhausted (last: http_503)" && late.nextAttemptAt == nil)
+        #expect(late.verdict.reason.rawValue == "lifetime_exhausted (last: http_503)" && late.nextAttemptAt == nil)
     }
 }

@@ -34,6 +34,39 @@ public enum DeliveryState: String, Codable, CaseIterable, Sendable, Comparable {
     public static func < (a: DeliveryState, b: DeliveryState) -> Bool { a.order < b.order }
 }
 
+/// Why a send ended as it did, or why none was made; the constants are the words rgov gives.
+///
+/// Open, like swift-system's `Errno`: a sender's own word (`http_503`) or an older record's reads back as it is.
+public struct DeliveryReason: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    public static let sent = Self(rawValue: "sent")
+    public static let dry_run = Self(rawValue: "dry_run")
+    public static let partial_send = Self(rawValue: "partial_send")
+    public static let outcome_unknown = Self(rawValue: "outcome_unknown")
+    public static let sender_refused = Self(rawValue: "sender_refused")
+    public static let send_failed = Self(rawValue: "send_failed")
+    public static let connection_failed = Self(rawValue: "connection_failed")
+    public static let stopped_before_send = Self(rawValue: "stopped_before_send")
+    public static let sent_unconfirmed = Self(rawValue: "sent_unconfirmed")
+    public static let not_sent = Self(rawValue: "not_sent")
+    public static let temporary_failure = Self(rawValue: "temporary_failure")
+    public static let sender_failed = Self(rawValue: "sender_failed")
+    public static let sender_configuration_refused = Self(rawValue: "sender_configuration_refused")
+    public static let sender_unavailable = Self(rawValue: "sender_unavailable")
+    public static let sending_disabled_by_profile = Self(rawValue: "sending_disabled_by_profile")
+    public static let bridge_capability_missing = Self(rawValue: "bridge_capability_missing")
+    public static let spool_handoff_missing = Self(rawValue: "spool_handoff_missing")
+    public static let attempts_exhausted = Self(rawValue: "attempts_exhausted")
+    public static let lifetime_exhausted = Self(rawValue: "lifetime_exhausted")
+    public static let operator_attestation = Self(rawValue: "operator_attestation")
+    public static let external_ack = Self(rawValue: "external_ack")
+    /// This reason, with what the send last met (`attempts_exhausted (last: sender_failed)`).
+    public func last(_ met: DeliveryReason) -> DeliveryReason { Self(rawValue: "\(rawValue) (last: \(met))") }
+}
+
 /// The proof behind `acked`.
 ///
 /// No other path reaches `acked`.
@@ -54,7 +87,7 @@ public struct AckEvidence: Codable, Sendable, Equatable {
     public var kind: Kind
     public var at: Date
     public var message_id: String?
-    public var sender_mode: String?
+    public var sender_mode: ReceiptMode?
     public var receipt_id: String?
     public var by: String?
     public var os_user: String?
@@ -66,7 +99,7 @@ public struct AckEvidence: Codable, Sendable, Equatable {
     /// Evidence strong enough for `acked`: a sender ack names its message id, an attestation its author.
     public var isSufficient: Bool {
         switch kind {
-        case .sender_ack, .synthetic: return !(message_id ?? "").isEmpty && !(sender_mode ?? "").isEmpty
+        case .sender_ack, .synthetic: return !(message_id ?? "").isEmpty && !(sender_mode?.rawValue ?? "").isEmpty
         case .operator_attestation: return !(by ?? "").isEmpty
         case .external_ack: return !(message_id ?? "").isEmpty && !(by ?? "").isEmpty
         }

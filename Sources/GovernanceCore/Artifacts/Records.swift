@@ -90,7 +90,7 @@ public struct SpoolHandoff: Codable, Sendable, Equatable {
     public var idempotency_key: String? = nil
     public var idempotency_key_sha256: String? = nil
     public var message: NoticeMessage
-    public var sender_mode: String
+    public var sender_mode: SenderMode
     public var dispatched_at: Date
     public var dispatched_by: String
     public var profile: String
@@ -113,7 +113,7 @@ public struct SenderAttempt: Codable, Sendable, Equatable {
     public var attempt_number: Int
     /// The SHA-256 of the idempotency key the send used (the key itself stays out of records).
     public var idempotency_key_sha256: String
-    public var sender_mode: String
+    public var sender_mode: SenderMode
     public var started_at: Date
     public var deadline_ms: Int
     public var bridge_pid: Int32
@@ -130,8 +130,8 @@ public struct Receipt: Codable, Sendable, Equatable {
     public var task_id: String
     public var correlation_id: String
     public var delivery_state: DeliveryState
-    public var sender_mode: String
-    public var reason: String
+    public var sender_mode: ReceiptMode
+    public var reason: DeliveryReason
     public var ack_evidence: AckEvidence?
     /// SHA-256 of everything the sender printed on stdout (of the empty string when nothing ran).
     public var sha256: String

@@ -88,7 +88,7 @@ public enum StageCommand {
                 Log.info(kind.executable, "another run holds \(lockPath) (\(current)); nothing to do")
                 if options.json {
                     Sys.writeStandardOutput(
-                        CanonicalJSON.line(["stage": kind.rawValue, "skipped": "lock_held"]) + "\n")
+                        CanonicalJSON.line(StageLockHeld(stage: kind.rawValue)) + "\n")
                 }
                 return 0
             }
@@ -99,43 +99,49 @@ public enum StageCommand {
                     "capability gap: profile uses \(gap), runtime \(deployment.descriptorReference) lacks it")
             }
             let output: String
-            switch kind {
-            case .watchdog:
-                let report = try Watchdog(deployment: deployment).run()
-                output = options.json ? CanonicalJSON.line(report) : Log.describe(report)
-                for id in report.notices_created {
-                    Log.info(
-                        kind.executable, "new notice", ["event": .string("notice_created"), "notice_id": .string(id)])
-                }
-                change = metricsChange(report)
-            case .dispatcher:
-                let report = try Dispatcher(deployment: deployment).run()
-                output = options.json ? CanonicalJSON.line(report) : Log.describe(report)
-            case .bridge:
-                // Whatever a sender leaves running when it ends is re-parented here and ended.
-                if !Containment.becomeSubreaper() {
-                    Log.info(kind.executable, "cannot become a child subreaper; a sender's orphans may outlive it")
-                }
-                defer { Containment.endOrphans() }
-                let sender = Sys.environment("RGOV_SENDER_BIN") ?? PackageLayout.executable("rgov-sender")
-                var environment = ProcessInfo.processInfo.environment
-                environment[Shutdown.parentVariable] = nil
-                let report = try Bridge(deployment: deployment, senderExecutable: sender, environment: environment)
-                    .run()
-                output = options.json ? CanonicalJSON.line(report) : Log.describe(report)
-                let mode = deployment.profile.senderMode.rawValue
-                for o in report.recovered + report.outcomes + report.late_acks {
-                    Log.info(
-                        kind.executable, "\(o.state.rawValue) (\(o.reason))",
-                        ["event": .string("send_concluded"), "notice_id": .string(o.notice_id)])
-                }
-                change = sendOutcomes(report, mode: mode)
-            }
+            (output, change) = try perform(kind, deployment, json: options.json)
             Sys.writeStandardOutput((options.json ? output : TerminalText.lines(output)) + "\n")
             return finish(0, nil)
         } catch {
             let (status, message) = CommandRunner.report(error, who: kind.executable)
             return finish(status, message)
+        }
+    }
+
+    /// The stage's own work: what it prints and what it adds to the metrics.
+    private static func perform(_ kind: Stage, _ deployment: Deployment, json: Bool) throws -> (String, Metrics.Change)
+    {
+        switch kind {
+        case .watchdog:
+            let report = try Watchdog(deployment: deployment).run()
+            let output = json ? CanonicalJSON.line(report) : Log.describe(report)
+            for id in report.notices_created {
+                Log.info(
+                    kind.executable, "new notice", ["event": .string("notice_created"), "notice_id": .string(id)])
+            }
+            return (output, metricsChange(report))
+        case .dispatcher:
+            let report = try Dispatcher(deployment: deployment).run()
+            return (json ? CanonicalJSON.line(report) : Log.describe(report), { _ in })
+        case .bridge:
+            // Whatever a sender leaves running when it ends is re-parented here and ended.
+            if !Containment.becomeSubreaper() {
+                Log.info(kind.executable, "cannot become a child subreaper; a sender's orphans may outlive it")
+            }
+            defer { Containment.endOrphans() }
+            let sender = Sys.environment("RGOV_SENDER_BIN") ?? PackageLayout.executable("rgov-sender")
+            var environment = ProcessInfo.processInfo.environment
+            environment[Shutdown.parentVariable] = nil
+            let report = try Bridge(deployment: deployment, senderExecutable: sender, environment: environment)
+                .run()
+            let output = json ? CanonicalJSON.line(report) : Log.describe(report)
+            let mode = deployment.profile.senderMode.rawValue
+            for o in report.recovered + report.outcomes + report.late_acks {
+                Log.info(
+                    kind.executable, "\(o.state.rawValue) (\(o.reason))",
+                    ["event": .string("send_concluded"), "notice_id": .string(o.notice_id)])
+            }
+            return (output, sendOutcomes(report, mode: mode))
         }
     }
 
@@ -146,7 +152,7 @@ public enum StageCommand {
         seconds: Double, change: Metrics.Change
     ) {
         if let layout, Sys.isDirectory(layout.metrics) {
-            let record = StageRun(
+            let record = StageLastRun(
                 stage: kind.rawValue, at: now, exit_status: status, duration_ms: Int(seconds * 1000), error: error)
             try? DurableFile.replace(try CanonicalJSON.encodeFile(record), at: layout.lastRunRecord(kind.rawValue))
         }
@@ -173,8 +179,8 @@ public enum StageCommand {
     static func sendOutcomes(_ report: Bridge.Report, mode: String) -> Metrics.Change {
         { m in
             for o in report.recovered + report.outcomes {
-                m.send_attempts_total[LabelSet.sendAttempts.key(mode, o.reason), default: 0] += 1
-                if o.reason == "outcome_unknown" && o.attempted { m.outcome_unknown_total += 1 }
+                m.send_attempts_total[LabelSet.sendAttempts.key(mode, o.reason.rawValue), default: 0] += 1
+                if o.reason == .outcome_unknown && o.attempted { m.outcome_unknown_total += 1 }
             }
         }
     }

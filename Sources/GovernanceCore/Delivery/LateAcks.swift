@@ -16,9 +16,8 @@ extension Receipt {
     /// An attempt of a sender other than dry-run that ended sent (unconfirmed) or with its outcome
     /// unknown: only such a message can have a receiver whose ack is proof.
     public var recordsASend: Bool {
-        // `dry-run` is SenderMode.dryRun's raw value (the Sending layer sits above this one).
-        attempt_id != nil && sender_mode != "dry-run"
-            && ["sent_unconfirmed", "outcome_unknown"].contains(reason)
+        attempt_id != nil && sender_mode != ReceiptMode(.dryRun)
+            && [.sent_unconfirmed, .outcome_unknown].contains(reason)
     }
 }
 
@@ -90,9 +89,9 @@ extension NoticeLedger {
         return try acknowledge(
             notice, at: noticePath,
             evidence: AckEvidence(
-                kind: .external_ack, at: ack.acked_at, message_id: ack.message_id, sender_mode: "external", by: ack.by),
+                kind: .external_ack, at: ack.acked_at, message_id: ack.message_id, sender_mode: .external, by: ack.by),
             receiptID: StateLayout.receiptID(notice.notice_id + ".ext" + String(notice.transitions.count)),
-            mode: "external", reason: "external_ack", sha256: SHA256.hex(of: [UInt8](data)),
+            mode: .external, reason: .external_ack, sha256: SHA256.hex(of: [UInt8](data)),
             moveReason: "external_ack from \(ack.by)", by: actor, recordedBy: actor, now: now)
     }
 }

@@ -131,7 +131,7 @@ public struct Notice: Codable, Sendable, Equatable {
         var copy = self
         copy.chain_head_sha256 = try CanonicalJSON.sha256(receipt)
         if receipt.attempt_id != nil { copy.attempts += 1 }
-        copy.state_reason = receipt.reason
+        copy.state_reason = receipt.reason.rawValue
         copy.updated_at = receipt.recorded_at
         copy.next_attempt_at = nextAttemptAt
         return copy

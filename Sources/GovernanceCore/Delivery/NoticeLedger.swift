@@ -76,7 +76,7 @@ public struct NoticeLedger: Sendable {
     /// handoff and only finishes the move. Throws `NoticeChanged` when an operator acted meanwhile.
     ///
     /// `secret` is the state's (`IdempotencyKey.secret`), read before the batch began.
-    public func dispatch(_ notice: Notice, at path: String, mode: String, secret: String, by: String, now: Date)
+    public func dispatch(_ notice: Notice, at path: String, mode: SenderMode, secret: String, by: String, now: Date)
         throws
     {
         let spoolPath = layout.spoolHandoff(notice.notice_id)
@@ -121,10 +121,10 @@ public struct NoticeLedger: Sendable {
     ///
     /// `sha256` is what a sender printed (of the empty string when nothing ran).
     public func receipt(
-        _ id: String, for notice: Notice, attempt: String? = nil, state: DeliveryState, mode: String, reason: String,
-        evidence: AckEvidence? = nil, sha256: String = SHA256.hex(of: ""), exitStatus: Int32? = nil,
-        messageID: String? = nil, stderrTail: String? = nil, senderDetail: String? = nil, durationMs: Int? = nil,
-        at now: Date, by: String, nextAttemptAt: Date? = nil, withGaps: Bool = false
+        _ id: String, for notice: Notice, attempt: String? = nil, state: DeliveryState, mode: ReceiptMode,
+        reason: DeliveryReason, evidence: AckEvidence? = nil, sha256: String = SHA256.hex(of: ""),
+        exitStatus: Int32? = nil, messageID: String? = nil, stderrTail: String? = nil, senderDetail: String? = nil,
+        durationMs: Int? = nil, at now: Date, by: String, nextAttemptAt: Date? = nil, withGaps: Bool = false
     ) -> Receipt {
         var evidence = evidence
         evidence?.receipt_id = id
@@ -164,8 +164,8 @@ public struct NoticeLedger: Sendable {
             next = try notice.recordingReceipt(receipt, nextAttemptAt: receipt.next_attempt_at)
         } else {
             next = try notice.transitioned(
-                to: receipt.delivery_state, at: now, by: by, reason: receipt.reason, evidence: receipt.ack_evidence,
-                receipt: receipt)
+                to: receipt.delivery_state, at: now, by: by, reason: receipt.reason.rawValue,
+                evidence: receipt.ack_evidence, receipt: receipt)
             next.next_attempt_at = receipt.next_attempt_at
         }
         return try save(next, replacing: notice, at: path)
@@ -178,8 +178,9 @@ public struct NoticeLedger: Sendable {
     /// The receipt names the evidence's message id; `moveReason` and `by` go into the transition.
     /// After a run that crashed with the receipt durable, the notice continues from that receipt.
     public func acknowledge(
-        _ notice: Notice, at path: String, evidence: AckEvidence, receiptID: String, mode: String, reason: String,
-        sha256: String = SHA256.hex(of: ""), moveReason: String, by: String, recordedBy: String, now: Date
+        _ notice: Notice, at path: String, evidence: AckEvidence, receiptID: String, mode: ReceiptMode,
+        reason: DeliveryReason, sha256: String = SHA256.hex(of: ""), moveReason: String, by: String,
+        recordedBy: String, now: Date
     ) throws -> (notice: Notice, receipt: String) {
         let receipt = self.receipt(
             receiptID, for: notice, state: .acked, mode: mode, reason: reason, evidence: evidence, sha256: sha256,

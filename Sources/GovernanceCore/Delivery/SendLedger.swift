@@ -18,7 +18,7 @@ public struct SendLedger: Sendable {
         public var target: String
         public var initial: DeliveryState
         public var why: String?
-        public var senderMode: String
+        public var senderMode: SenderMode
     }
     private var layout: StateLayout { notices.layout }
     private var writes: Writes { notices.writes }
@@ -121,14 +121,14 @@ public struct SendLedger: Sendable {
     /// anywhere between the receipt and the filed attempt open the same notice, whichever runs.
     /// Never raised about such an alert itself.
     private func alertIfUnknown(_ notice: Notice, receipt: Receipt, now: Date) throws {
-        guard receipt.reason == "outcome_unknown", receipt.next_attempt_at == nil,
+        guard receipt.reason == .outcome_unknown, receipt.next_attempt_at == nil,
             notice.notice_kind != .delivery_unknown
         else { return }
         // The operator checks the channel instead of the notice resting silently.
         let noticeID = Identifier.derived("ntc", notice.notice_id, "outcome-unknown", receipt.receipt_id)
         let reason =
             "delivery of \(notice.notice_id) to \(notice.target) is unknown (\(receipt.attempt_id ?? receipt.receipt_id) was "
-            + "interrupted or timed out after it may have sent); the \(alerts.senderMode) binding cannot resend safely"
+            + "interrupted or timed out after it may have sent); the \(alerts.senderMode.rawValue) binding cannot resend safely"
         let alert = try Notice(
             Notice.Header(
                 notice_id: noticeID, rule_id: "delivery/outcome-unknown", severity: .warning,

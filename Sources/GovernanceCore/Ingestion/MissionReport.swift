@@ -165,7 +165,7 @@ public struct MissionReport {
 
     /// Refuses a completion without the evidence the profile requires, where the runtime can block inline.
     private func inlineBlock(_ mission: MissionSnapshot, at: Date) throws {
-        guard deployment.profile.hookInlineBlock, deployment.descriptor.has("inline_block"),
+        guard deployment.profile.hookInlineBlock, deployment.descriptor.has(.inline_block),
             let rule = deployment.rules.first(where: { $0.ruleID == RuleBook.completionRuleID })
         else { return }
         let strength = rule.choice("required_strength")

@@ -145,7 +145,7 @@ public struct Inspection: Sendable {
         }
         for r in c.receipts {
             lines.append(
-                "receipt \(r.receipt_id): \(r.delivery_state.rawValue) (\(f(r.reason)))"
+                "receipt \(r.receipt_id): \(r.delivery_state.rawValue) (\(f(r.reason.rawValue)))"
                     + (r.ack_evidence.map {
                         " evidence \($0.kind.rawValue)\($0.message_id.map { " " + f($0) } ?? "")\($0.by.map { " by " + f($0) } ?? "")"
                     } ?? "")

@@ -44,8 +44,8 @@ extension OperatorDesk {
         do {
             acked = try deployment.ledger.acknowledge(
                 notice, at: path, evidence: evidence,
-                receiptID: StateLayout.receiptID(id + ".ack" + String(notice.transitions.count)), mode: "operator",
-                reason: "operator_attestation", moveReason: "operator attestation" + (note.map { ": " + $0 } ?? ""),
+                receiptID: StateLayout.receiptID(id + ".ack" + String(notice.transitions.count)), mode: .attestation,
+                reason: .operator_attestation, moveReason: "operator attestation" + (note.map { ": " + $0 } ?? ""),
                 by: identity.by, recordedBy: "rgov ack (\(identity.by) as \(identity.osUser))", now: now
             ).notice
         } catch let changed as NoticeChanged {

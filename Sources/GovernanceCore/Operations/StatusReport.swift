@@ -16,7 +16,7 @@ public struct StatusReport: Codable, Sendable {
     public var lock_holders: [String: String]
     public var oldest_pending_age_ms: Int64?
     public var approval_backlog: Int
-    public var stage_runs: [StageRun]
+    public var stage_runs: [StageLastRun]
     public var capability_gaps: [String]
     /// The runbook sections (`docs/runbooks.md#...`) for the conditions that hold now.
     public var runbooks: [String]
@@ -63,7 +63,7 @@ public struct StatusReport: Codable, Sendable {
             approval_backlog: approvalBacklog,
             stage_runs: try Stage.allCases.compactMap { kind in
                 try Sys.unlessRefused { try Sys.readFile(layout.lastRunRecord(kind.rawValue)) }.flatMap {
-                    try? CanonicalJSON.decode(StageRun.self, from: $0)
+                    try? CanonicalJSON.decode(StageLastRun.self, from: $0)
                 }
             }, capability_gaps: last?.capability_gaps ?? [],
             runbooks: try runbooks(
@@ -80,7 +80,7 @@ public struct StatusReport: Codable, Sendable {
         let store = NoticeStore(layout: layout)
         let waiting = try layout.artifactNames(in: layout.deferredNotices).count
         let unknown = try layout.files(in: layout.notices(.pending_external_send)).contains {
-            (try? store.read($0))?.state_reason == "outcome_unknown"
+            (try? store.read($0))?.state_reason == DeliveryReason.outcome_unknown.rawValue
         }
         if waiting > 0 || unknown { sections.append(base + "provider-sender-outage") }
         if try Sys.listDirectory(layout.quarantine).contains(where: { !$0.hasPrefix(".") }) {
@@ -144,7 +144,7 @@ public struct StatusReport: Codable, Sendable {
                 "  \(run.stage): last run \(Timestamp.format(run.at)), exit \(run.exit_status) in \(run.duration_ms) ms"
                     + (run.error.map { " (" + TerminalText.field($0) + ")" } ?? ""))
         }
-        for gap in capability_gaps { lines.append("  capability gap \(gap): \(CapabilityFallback.explain(gap))") }
+        for gap in capability_gaps { lines.append("  capability gap \(gap): \(Capability.explain(gap))") }
         for section in runbooks { lines.append("  runbook: \(section)") }
         for (lock, holder) in lock_holders.sorted(by: { $0.key < $1.key }) {
             lines.append("  lock \(TerminalText.field(lock)): held by \(TerminalText.field(holder))")

@@ -24,41 +24,33 @@ public struct Deployment: Sendable {
         self.descriptor = descriptor
         self.clock = clock
         (packs, rules) = try PolicyResolution.resolve(profile: profile, available: availablePacks)
-        let missing = profile.requiredCapabilities.filter { !descriptor.has($0) }
+        let missing = profile.requiredCapabilities.filter { !descriptor.has($0) }.map(\.rawValue)
         if !missing.isEmpty {
             throw ConfigurationError(
                 "profile \(profile.reference) requires \(missing.joined(separator: ", ")), which runtime "
                     + "\(descriptor.reference) does not provide; refusing to run (fail closed)")
         }
-        guard DeliveryPipeline.implementedModes.contains(profile.senderMode) else {
-            throw ConfigurationError(
-                "\(profile.source): sender mode \(profile.senderMode.rawValue) is not available in rgov \(PackageInfo.version) "
-                    + "(available: \(DeliveryPipeline.implementedModes.map(\.rawValue).joined(separator: ", ")))")
-        }
-        if profile.sendingEnabled, profile.senderMode != .dryRun, !descriptor.has("direct_send") {
+        if profile.sendingEnabled, profile.senderMode != .dryRun, !descriptor.has(.direct_send) {
             throw ConfigurationError(
                 "profile \(profile.reference) sends with \(profile.senderMode.rawValue), which needs direct_send; runtime "
                     + "\(descriptor.reference) cannot send (use sender mode dry-run, or a runtime with direct_send)")
         }
+        let binding = SenderBinding(mode: profile.senderMode, values: profile.binding)
         if profile.sendingEnabled {
-            try SenderBinding(mode: profile.senderMode, values: profile.binding).validate(
-                requiresAck: profile.requiredCapabilities.contains("ack_receipts"), profile: profile.reference)
+            try binding.validate(
+                requiresAck: profile.requiredCapabilities.contains(.ack_receipts), profile: profile.reference)
         }
-        var gaps: [String] = []
-        if profile.queueEnabled && !descriptor.has("queue") { gaps.append("queue") }
-        if profile.sendingEnabled && !descriptor.has("bridge") { gaps.append("bridge") }
-        if SenderBinding(mode: profile.senderMode, values: profile.binding).declaresAck
-            && !descriptor.has("ack_receipts")
-        {
-            gaps.append("ack_receipts")
+        let uses: [(Capability, Bool)] = [
+            (.queue, profile.queueEnabled), (.bridge, profile.sendingEnabled), (.ack_receipts, binding.declaresAck),
+            (.inline_block, profile.hookInlineBlock), (.scheduler, true),
+            (.direct_send, profile.escalationWindowMs != nil),
+        ]
+        var gaps: [Capability] = []
+        for (capability, used) in uses + profile.optionalCapabilities.map({ ($0, true) })
+        where used && !descriptor.has(capability) && !gaps.contains(capability) {
+            gaps.append(capability)
         }
-        if profile.hookInlineBlock && !descriptor.has("inline_block") { gaps.append("inline_block") }
-        if !descriptor.has("scheduler") { gaps.append("scheduler") }
-        if profile.escalationWindowMs != nil && !descriptor.has("direct_send") { gaps.append("direct_send") }
-        for name in profile.optionalCapabilities where !descriptor.has(name) && !gaps.contains(name) {
-            gaps.append(name)
-        }
-        capabilityGaps = gaps
+        capabilityGaps = gaps.map(\.rawValue)
     }
 
     public var profileReference: String { profile.reference }
@@ -176,7 +168,7 @@ extension Deployment {
     /// minimum; otherwise `prepared`, with why.
     public func firstState(severity: Severity) -> (state: DeliveryState, why: String?) {
         if !profile.queueEnabled { return (.prepared, "queue_disabled_by_profile") }
-        if !descriptor.has("queue") { return (.prepared, "queue_capability_missing") }
+        if !descriptor.has(.queue) { return (.prepared, "queue_capability_missing") }
         if severity < profile.minSeverity { return (.prepared, "below_min_severity") }
         return (.queued, nil)
     }

@@ -99,8 +99,8 @@ public struct DeploymentProfile: Sendable, Equatable {
     /// (`MetricsAccess`).
     public var metricsGroup: String? = nil
     public var capabilityDescriptor = ""
-    public var requiredCapabilities: [String] = []
-    public var optionalCapabilities: [String] = []
+    public var requiredCapabilities: [Capability] = []
+    public var optionalCapabilities: [Capability] = []
     /// Where the profile was read from, and the SHA-256 of its bytes.
     public var source = ""
     public var sha256 = ""
@@ -261,17 +261,6 @@ public struct DeploymentProfile: Sendable, Equatable {
         case .text(let v): return v
         case .list(let v): return "[" + v.joined(separator: ", ") + "]"
         case .map(let v): return "{" + v.keys.sorted().map { "\($0): [redacted]" }.joined(separator: ", ") + "}"
-        }
-    }
-}
-
-extension SenderMode {
-    /// The adapter default for `timeout_ms`: local modes answer at once, network modes get longer.
-    public var defaultTimeoutMs: Int64 {
-        switch self {
-        case .dryRun, .shim: return 5_000
-        case .command, .openclawCLI: return 30_000
-        case .webhook: return 15_000
         }
     }
 }

@@ -78,23 +78,3 @@ public enum LocalBindings {
         }
     }
 }
-
-/// The safe-fallback table: what the chain does instead when the runtime lacks a capability the
-/// profile would use.
-///
-/// Every degraded run records its gaps in run artifacts and receipts.
-public enum CapabilityFallback {
-    public static let table: [String: String] = [
-        "queue": "no queue: notices are recorded as prepared (queue_capability_missing) and never dispatched",
-        "bridge": "no bridge: dispatched notices wait in pending_external_send (bridge_capability_missing)",
-        "ack_receipts":
-            "no ack path: sends that happen stay pending_external_send (sent_unconfirmed) until an operator acks",
-        "inline_block":
-            "no inline block: unbacked completions are not refused at report time; the watchdog downgrades them (downgrade_status) with a review notice",
-        "scheduler": "no scheduler: run `rgov tick` by hand or from cron (manual orchestrator invocation)",
-        "direct_send": "no escalation channel: escalations go to the operator target as a force_checkpoint notice",
-        "export": "no export: audit bundles are written locally only",
-    ]
-
-    public static func explain(_ gap: String) -> String { table[gap] ?? gap }
-}

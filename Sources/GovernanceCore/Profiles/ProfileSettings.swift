@@ -104,9 +104,14 @@ public enum ProfileSettings {
         -> ProfileSetting
     { bound(path, .string, .string(fallback), key) { $0.string } }
 
-    static func strings(
-        _ path: String, _ key: WritableKeyPath<DeploymentProfile, [String]> & Sendable, choices: [String]? = nil
-    ) -> ProfileSetting { bound(path, .strings(choices), .strings([]), key) { $0.strings } }
+    static func strings(_ path: String, _ key: WritableKeyPath<DeploymentProfile, [String]> & Sendable)
+        -> ProfileSetting
+    { bound(path, .strings(nil), .strings([]), key) { $0.strings } }
+
+    /// A list of capabilities, each checked against `Capability` first.
+    static func capabilities(_ path: String, _ key: WritableKeyPath<DeploymentProfile, [Capability]> & Sendable)
+        -> ProfileSetting
+    { bound(path, .strings(Capability.names), .strings([]), key) { $0.strings?.compactMap(Capability.init) } }
 
     /// Every setting of `spec`, in the order they are read (a fallback may depend on what came before).
     public static let table: [ProfileSetting] = [
@@ -169,10 +174,8 @@ public enum ProfileSettings {
                 if case .string(let v) = value { profile.metricsGroup = v }
             }),
         string("capability_expectations.descriptor", "openclaw-watchdog-reference", \.capabilityDescriptor),
-        strings(
-            "capability_expectations.required", \.requiredCapabilities, choices: CapabilityDescriptor.capabilityNames),
-        strings(
-            "capability_expectations.optional", \.optionalCapabilities, choices: CapabilityDescriptor.capabilityNames),
+        capabilities("capability_expectations.required", \.requiredCapabilities),
+        capabilities("capability_expectations.optional", \.optionalCapabilities),
     ]
 
     /// The keys a mapping at `prefix` (dot path under `spec`, "" for `spec` itself) may hold.

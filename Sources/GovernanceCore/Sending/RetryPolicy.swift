@@ -23,10 +23,10 @@ public struct RetryPolicy: Sendable, Equatable {
         if let asked = proposed.retryAfterMs { wait = max(wait, asked) }
         let next = now.adding(ms: wait)
         if attempted && notice.attempts + 1 >= Int(maxAttempts) {
-            return (SendVerdict(state: .blocked, reason: "attempts_exhausted (last: \(proposed.reason))"), nil)
+            return (SendVerdict(state: .blocked, reason: .attempts_exhausted.last(proposed.reason)), nil)
         }
         if next.milliseconds(since: notice.created_at) > maxLifetimeMs {
-            return (SendVerdict(state: .blocked, reason: "lifetime_exhausted (last: \(proposed.reason))"), nil)
+            return (SendVerdict(state: .blocked, reason: .lifetime_exhausted.last(proposed.reason)), nil)
         }
         return (proposed, next)
     }

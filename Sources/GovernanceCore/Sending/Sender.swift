@@ -32,8 +32,8 @@ public struct Sender {
             for handoff in handoffs {
                 each(
                     SenderResult(
-                        notice_id: handoff.notice_id, mode: mode.rawValue, ok: true, sent: false, acked: false,
-                        reason: "dry_run", detail: "dry run: nothing was sent"))
+                        notice_id: handoff.notice_id, mode: mode, ok: true, sent: false, acked: false,
+                        reason: .dry_run, detail: "dry run: nothing was sent"))
             }
         case .shim:
             for result in try shim(handoffs) { each(result) }
@@ -95,8 +95,8 @@ public struct Sender {
             }
             results.append(
                 SenderResult(
-                    notice_id: handoff.notice_id, mode: mode.rawValue, ok: true, sent: true, acked: true,
-                    message_id: messageID, reason: "sent",
+                    notice_id: handoff.notice_id, mode: mode, ok: true, sent: true, acked: true,
+                    message_id: messageID, reason: .sent,
                     detail: already ? "already in \(path) (same idempotency key)" : "appended to \(path)"))
         }
         if !appended.isEmpty { try Sys.fsync(fd, path: path) }

@@ -73,11 +73,6 @@ public struct SenderBinding: Sendable {
         return spec
     }
 
-    /// What the child said about `noticeID`, in the sender-result vocabulary; nil when unreadable.
-    public static func interpret(_ child: ChildResult, mode: SenderMode, noticeID: String) -> SenderResult? {
-        SenderBinding(mode: mode, values: [:]).kind.interpret(child, noticeID: noticeID)
-    }
-
     /// Secret values to redact wherever something is written: secret keys and header values.
     public var secretValues: [String] {
         var out: [String] = []
@@ -109,5 +104,17 @@ public struct SenderBinding: Sendable {
                     + "(declare it with \(mode == .openclawCLI ? "ack_policy: sender_ok" : "declares_ack: true") only if the channel really confirms delivery)"
             )
         }
+    }
+}
+
+/// A value of the sender binding: text, a list (an argv template) or a map (headers).
+public enum BindingValue: Sendable, Equatable {
+    case text(String)
+    case list([String])
+    case map([String: String])
+
+    public var text: String? {
+        if case .text(let v) = self { return v }
+        return nil
     }
 }

@@ -8,13 +8,12 @@ import Foundation
 public struct SenderResult: Codable, Sendable, Equatable {
     public var schema = "rgov.sender-result/v1"
     public var notice_id: String
-    public var mode: String
+    public var mode: SenderMode
     public var ok: Bool
     public var sent: Bool
     public var acked: Bool
     public var message_id: String?
-    /// Machine reason: `dry_run`, `sent`, `temporary_failure`, `permanent_failure`, ...
-    public var reason: String
+    public var reason: DeliveryReason
     public var retryable: Bool = false
     public var detail: String?
     /// The sender cannot tell whether the message went out (a timeout after the request was written).
@@ -26,7 +25,7 @@ public struct SenderResult: Codable, Sendable, Equatable {
 /// The bridge's reading of one sender run: the state it proves, why, and the evidence if any.
 public struct SendVerdict: Sendable, Equatable {
     public var state: DeliveryState
-    public var reason: String
+    public var reason: DeliveryReason
     public var evidence: AckEvidence?
     public var messageID: String?
     /// A later attempt may succeed: the bridge schedules one (within attempts and lifetime).
@@ -44,48 +43,45 @@ public struct SendVerdict: Sendable, Equatable {
     ///   until attempts or lifetime run out. Exit 78 and an explicit non-retryable refusal are final.
     /// - `acked` needs an explicit ok and message id, from a binding that declares ack support, on a
     ///   runtime whose descriptor has ack receipts. Anything less that was sent is `sent_unconfirmed`.
+    ///   The evidence's kind and mode are the bridge's own binding's, never what the sender printed.
     public static func judge(
-        _ child: ChildResult, result: SenderResult?, declaresAck: Bool, runtimeHasAckReceipts: Bool, at: Date
+        _ child: ChildResult, result: SenderResult?, binding: SenderBinding, runtimeHasAckReceipts: Bool, at: Date
     ) -> SendVerdict {
         if child.timedOut || child.signaled || child.interrupted {
-            return SendVerdict(state: .pending_external_send, reason: "outcome_unknown")
+            return SendVerdict(state: .pending_external_send, reason: .outcome_unknown)
         }
         switch child.status {
         case 0: break
         case ExitCode.temporaryFailure.rawValue:
-            return SendVerdict(state: .pending_external_send, reason: "temporary_failure", retry: true)
+            return SendVerdict(state: .pending_external_send, reason: .temporary_failure, retry: true)
         case ExitCode.configuration.rawValue:
-            return SendVerdict(state: .blocked, reason: "sender_configuration_refused")
-        default: return SendVerdict(state: .pending_external_send, reason: "sender_failed", retry: true)
+            return SendVerdict(state: .blocked, reason: .sender_configuration_refused)
+        default: return SendVerdict(state: .pending_external_send, reason: .sender_failed, retry: true)
         }
         guard let result, result.outcome_unknown != true else {
-            return SendVerdict(state: .pending_external_send, reason: "outcome_unknown")
+            return SendVerdict(state: .pending_external_send, reason: .outcome_unknown)
         }
         if !result.ok {
             return result.retryable
                 ? SendVerdict(
-                    state: .pending_external_send, reason: "temporary_failure", retry: true,
+                    state: .pending_external_send, reason: .temporary_failure, retry: true,
                     retryAfterMs: result.retry_after_ms)
-                : SendVerdict(state: .blocked, reason: result.reason.isEmpty ? "sender_refused" : result.reason)
+                : SendVerdict(state: .blocked, reason: result.reason.rawValue.isEmpty ? .sender_refused : result.reason)
         }
         if !result.sent {
             return SendVerdict(
-                state: .pending_external_send, reason: result.reason.isEmpty ? "not_sent" : result.reason)
+                state: .pending_external_send, reason: result.reason.rawValue.isEmpty ? .not_sent : result.reason)
         }
-        if result.reason == "partial_send" {
-            return SendVerdict(state: .pending_external_send, reason: "partial_send", messageID: result.message_id)
+        if result.reason == .partial_send {
+            return SendVerdict(state: .pending_external_send, reason: .partial_send, messageID: result.message_id)
         }
-        if result.acked, let id = result.message_id, !id.isEmpty, declaresAck, runtimeHasAckReceipts {
+        if result.acked, let id = result.message_id, !id.isEmpty, binding.declaresAck, runtimeHasAckReceipts {
             // The shim's ack is a line in a local file: synthetic, never passed off as a channel's.
-            let kind: AckEvidence.Kind = result.mode == SenderMode.shim.rawValue ? .synthetic : .sender_ack
-            let evidence = AckEvidence(kind: kind, at: at, message_id: id, sender_mode: result.mode)
-            return SendVerdict(state: .acked, reason: kind.rawValue, evidence: evidence, messageID: id)
+            let kind: AckEvidence.Kind = binding.mode == .shim ? .synthetic : .sender_ack
+            let evidence = AckEvidence(kind: kind, at: at, message_id: id, sender_mode: ReceiptMode(binding.mode))
+            return SendVerdict(
+                state: .acked, reason: DeliveryReason(rawValue: kind.rawValue), evidence: evidence, messageID: id)
         }
-        return SendVerdict(state: .pending_external_send, reason: "sent_unconfirmed", messageID: result.message_id)
+        return SendVerdict(state: .pending_external_send, reason: .sent_unconfirmed, messageID: result.message_id)
     }
-}
-
-/// The sender modes this build can run; a profile asking for another is refused before any stage acts.
-public enum DeliveryPipeline {
-    public static let implementedModes: [SenderMode] = SenderMode.allCases
 }

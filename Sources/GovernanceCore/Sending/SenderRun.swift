@@ -129,19 +129,18 @@ public struct SenderRun: Sendable {
         FaultInjection.point("bridge.after_send")
         return (
             judge(
-                child, result: SenderBinding.interpret(child, mode: binding.mode, noticeID: handoff.notice_id), at: now),
+                child, result: binding.kind.interpret(child, noticeID: handoff.notice_id), at: now),
             child
         )
     }
 
     /// Nothing could start, so nothing was sent: retried with backoff.
     private static let unavailable = SendVerdict(
-        state: .pending_external_send, reason: "sender_unavailable", retry: true)
+        state: .pending_external_send, reason: .sender_unavailable, retry: true)
 
     private func judge(_ child: ChildResult, result: SenderResult?, at now: Date) -> SendVerdict {
         var verdict = SendVerdict.judge(
-            child, result: result, declaresAck: binding.declaresAck, runtimeHasAckReceipts: runtimeHasAckReceipts,
-            at: now)
+            child, result: result, binding: binding, runtimeHasAckReceipts: runtimeHasAckReceipts, at: now)
         verdict.senderSaid = Self.said(child, result: result)
         return verdict
     }
@@ -164,7 +163,7 @@ public struct SenderRun: Sendable {
         } else {
             switch child.status {
             case 0:
-                return result.map { $0.reason + ($0.detail.map { ": " + $0 } ?? "") }
+                return result.map { $0.reason.rawValue + ($0.detail.map { ": " + $0 } ?? "") }
                     ?? "exit 0 without a result for this notice"
             case ExitCode.temporaryFailure.rawValue: how = "exit 75 (EX_TEMPFAIL): it asked to be retried later"
             case ExitCode.configuration.rawValue: how = "exit 78 (EX_CONFIG): it refused its configuration"
@@ -173,7 +172,7 @@ public struct SenderRun: Sendable {
         }
         // A refusal or an unknown outcome it printed before failing is in its own words too.
         guard let result, !result.ok || result.outcome_unknown == true else { return how }
-        return how + "; it printed " + result.reason + (result.detail.map { ": " + $0 } ?? "")
+        return how + "; it printed " + result.reason.rawValue + (result.detail.map { ": " + $0 } ?? "")
     }
 
     private func spec(for handoffs: [SpoolHandoff]) throws -> ChildSpec {

@@ -73,8 +73,8 @@ public struct Webhook: Sendable {
                 for handoff in handoffs[rest] {
                     each(
                         SenderResult(
-                            notice_id: handoff.notice_id, mode: SenderMode.webhook.rawValue, ok: false, sent: false,
-                            acked: false, reason: "stopped_before_send", retryable: true,
+                            notice_id: handoff.notice_id, mode: .webhook, ok: false, sent: false,
+                            acked: false, reason: .stopped_before_send, retryable: true,
                             detail: "rgov-sender was asked to stop before this request began; nothing was sent"))
                 }
             }
@@ -108,7 +108,6 @@ public struct Webhook: Sendable {
             fields[name] = value.hasPrefix("env:") ? (environment[String(value.dropFirst(4))] ?? "") : value
         }
         let outcome = transport.post(url: url, headers: fields, body: body, timeoutSeconds: timeoutSeconds)
-        let mode = SenderMode.webhook.rawValue
         let id = handoff.notice_id
         let code: Int
         let answer: [String: String]
@@ -116,11 +115,11 @@ public struct Webhook: Sendable {
         switch outcome {
         case .notConnected(let detail):
             return SenderResult(
-                notice_id: id, mode: mode, ok: false, sent: false, acked: false, reason: "connection_failed",
+                notice_id: id, mode: .webhook, ok: false, sent: false, acked: false, reason: .connection_failed,
                 retryable: true, detail: detail)
         case .unknown(let detail):
             return SenderResult(
-                notice_id: id, mode: mode, ok: false, sent: false, acked: false, reason: "outcome_unknown",
+                notice_id: id, mode: .webhook, ok: false, sent: false, acked: false, reason: .outcome_unknown,
                 detail: detail, outcome_unknown: true)
         case .response(let status, let headers, let bodyCut):
             code = status
@@ -129,15 +128,16 @@ public struct Webhook: Sendable {
         }
         if (200..<300).contains(code) {
             return SenderResult(
-                notice_id: id, mode: mode, ok: true, sent: true, acked: false,
-                message_id: answer["x-message-id"], reason: "sent", detail: "HTTP \(code)" + cut)
+                notice_id: id, mode: .webhook, ok: true, sent: true, acked: false,
+                message_id: answer["x-message-id"], reason: .sent, detail: "HTTP \(code)" + cut)
         }
+        let http = DeliveryReason(rawValue: "http_\(code)")
         if (300..<400).contains(code) {
             // Temporary: "elsewhere, for now"; any other 3xx says the URL itself moved.
             let temporary = [302, 303, 307].contains(code)
             let location = answer["location"].map { "to " + Identifier.quoted($0, limit: 200) } ?? "without a Location"
             return SenderResult(
-                notice_id: id, mode: mode, ok: false, sent: false, acked: false, reason: "http_\(code)",
+                notice_id: id, mode: .webhook, ok: false, sent: false, acked: false, reason: http,
                 retryable: temporary,
                 detail: "HTTP \(code) redirect \(location), not followed (rgov posts only to the configured url)"
                     + (temporary ? "; temporary" : "; permanent: fix the binding's url") + cut)
@@ -147,12 +147,12 @@ public struct Webhook: Sendable {
                 Int64($0.trimmingCharacters(in: .whitespaces))
             }.map { $0 * 1000 }
             return SenderResult(
-                notice_id: id, mode: mode, ok: false, sent: false, acked: false, reason: "http_\(code)",
+                notice_id: id, mode: .webhook, ok: false, sent: false, acked: false, reason: http,
                 retryable: true,
                 detail: "HTTP \(code)" + cut, retry_after_ms: retryAfter)
         }
         return SenderResult(
-            notice_id: id, mode: mode, ok: false, sent: false, acked: false, reason: "http_\(code)",
+            notice_id: id, mode: .webhook, ok: false, sent: false, acked: false, reason: http,
             detail: "HTTP \(code)" + cut)
     }
 }

@@ -25,20 +25,20 @@ public struct Bridge: Sendable {
         ledger = SendLedger(
             notices: deployment.ledger, actor: Self.actor,
             alerts: SendLedger.Alerts(
-                target: profile.defaultTarget, initial: initial, why: why, senderMode: profile.senderMode.rawValue))
+                target: profile.defaultTarget, initial: initial, why: why, senderMode: profile.senderMode))
         senders = SenderRun(
             binding: deployment.binding, layout: deployment.layout, senderExecutable: senderExecutable,
             environment: environment,
             limits: SendLimits(
                 timeout: Double(profile.senderTimeoutMs) / 1000, concurrency: Int(profile.maxConcurrentSends)),
-            runtimeHasAckReceipts: deployment.descriptor.has("ack_receipts"))
+            runtimeHasAckReceipts: deployment.descriptor.has(.ack_receipts))
         redactor = Redactor(environment: environment, extra: deployment.binding.secretValues)
     }
 
     public struct Outcome: Codable, Sendable {
         public var notice_id: String
         public var state: DeliveryState
-        public var reason: String
+        public var reason: DeliveryReason
         public var receipt: String
         public var next_attempt_at: Date?
         /// A sender ran for this outcome (false for refusals decided without one).
@@ -105,7 +105,7 @@ public struct Bridge: Sendable {
         return Report(
             outcomes: outcomes, recovered: recovered,
             late_acks: lateAcks.accepted.map {
-                Outcome(notice_id: $0.notice.notice_id, state: .acked, reason: "external_ack", receipt: $0.receipt)
+                Outcome(notice_id: $0.notice.notice_id, state: .acked, reason: .external_ack, receipt: $0.receipt)
             }, skipped_held: held, deferred_by_cap: capped,
             retries_not_due: deferred.count - due.count, quarantined: quarantinedA + quarantinedB + lateAcks.refused,
             capability_gaps: deployment.capabilityGaps,
@@ -151,37 +151,37 @@ public struct Bridge: Sendable {
     /// Checks what can be decided without sending (`missing`: why the sender program cannot run);
     /// otherwise the job to send.
     private func prepare(_ notice: Notice, at path: String, missing: String?, now: Date) throws -> Preparation {
-        func refuse(_ state: DeliveryState, _ reason: String, retry: Bool = false) throws -> Preparation {
+        func refuse(_ state: DeliveryState, _ reason: DeliveryReason, retry: Bool = false) throws -> Preparation {
             .concluded(
                 try conclude(
                     notice, at: path, attempt: nil,
                     verdict: SendVerdict(state: state, reason: reason, retry: retry), child: nil, now: now))
         }
-        guard profile.sendingEnabled else { return try refuse(.blocked, "sending_disabled_by_profile") }
-        guard deployment.descriptor.has("bridge") else {
+        guard profile.sendingEnabled else { return try refuse(.blocked, .sending_disabled_by_profile) }
+        guard deployment.descriptor.has(.bridge) else {
             return notice.state == .dispatched
-                ? try refuse(.pending_external_send, "bridge_capability_missing")
+                ? try refuse(.pending_external_send, .bridge_capability_missing)
                 : .concluded(try park(notice, at: path))
         }
         if now.milliseconds(since: notice.created_at) > profile.maxLifetimeMs {
-            return try refuse(.blocked, "lifetime_exhausted")
+            return try refuse(.blocked, .lifetime_exhausted)
         }
-        if notice.attempts >= Int(profile.maxAttempts) { return try refuse(.blocked, "attempts_exhausted") }
+        if notice.attempts >= Int(profile.maxAttempts) { return try refuse(.blocked, .attempts_exhausted) }
         guard let handoff = ledger.notices.handoff(of: notice) else {
-            return try refuse(.blocked, "spool_handoff_missing")
+            return try refuse(.blocked, .spool_handoff_missing)
         }
         // A sender program that is not installed (or lacks a variable its binding gives it) sends
         // nothing: no attempt is counted, the notice waits honestly (sender_unavailable) and goes
         // out once the sender can run.
         if let missing {
             Log.info(Self.actor, "\(notice.notice_id): \(missing); it waits and is sent once the sender can run")
-            return try refuse(.pending_external_send, "sender_unavailable", retry: true)
+            return try refuse(.pending_external_send, .sender_unavailable, retry: true)
         }
         let number = notice.attempts + 1
         let attempt = SenderAttempt(
             attempt_id: StateLayout.attemptID(notice: notice.notice_id, number: number), notice_id: notice.notice_id,
             attempt_number: number,
-            idempotency_key_sha256: handoff.keySHA256, sender_mode: profile.senderMode.rawValue, started_at: now,
+            idempotency_key_sha256: handoff.keySHA256, sender_mode: profile.senderMode, started_at: now,
             deadline_ms: Int(profile.senderTimeoutMs), bridge_pid: Sys.processID(), host: Sys.hostName())
         return .send(Job(path: path, notice: notice, handoff: handoff, attempt: attempt))
     }
@@ -189,7 +189,7 @@ public struct Bridge: Sendable {
     /// A deferred notice that can no longer be sent here waits for an operator instead.
     private func park(_ notice: Notice, at path: String) throws -> Outcome {
         Outcome(
-            notice_id: notice.notice_id, state: notice.state, reason: "bridge_capability_missing",
+            notice_id: notice.notice_id, state: notice.state, reason: .bridge_capability_missing,
             receipt: try ledger.notices.park(notice, at: path))
     }
 
@@ -205,7 +205,7 @@ public struct Bridge: Sendable {
         let redactor = key.map { self.redactor.adding([$0]) } ?? self.redactor
         verdict.messageID = verdict.messageID.map(redactor.redact)
         if let id = verdict.evidence?.message_id { verdict.evidence?.message_id = redactor.redact(id) }
-        if verdict.reason == "outcome_unknown" && attempt != nil && deployment.binding.supportsIdempotency {
+        if verdict.reason == .outcome_unknown && attempt != nil && deployment.binding.supportsIdempotency {
             // A resend with the same idempotency key cannot deliver twice: try again.
             verdict.retry = true
         }
@@ -214,7 +214,7 @@ public struct Bridge: Sendable {
         verdict = decided
         let receipt = ledger.notices.receipt(
             StateLayout.receiptID(attempt?.attempt_id ?? notice.notice_id + ".r" + String(notice.transitions.count)),
-            for: notice, attempt: attempt?.attempt_id, state: verdict.state, mode: profile.senderMode.rawValue,
+            for: notice, attempt: attempt?.attempt_id, state: verdict.state, mode: ReceiptMode(profile.senderMode),
             reason: verdict.reason, evidence: verdict.evidence, sha256: child?.stdoutSHA256 ?? SHA256.hex(of: ""),
             exitStatus: child?.status, messageID: verdict.messageID,
             // The child's capture keeps more than this tail, so no secret it cut reaches the receipt.
@@ -243,7 +243,7 @@ public struct Bridge: Sendable {
             outcomes.append(
                 try conclude(
                     interrupted.notice, at: interrupted.path, attempt: interrupted.attempt,
-                    verdict: SendVerdict(state: .pending_external_send, reason: "outcome_unknown"), child: nil,
+                    verdict: SendVerdict(state: .pending_external_send, reason: .outcome_unknown), child: nil,
                     now: now))
         }
         return outcomes

@@ -43,7 +43,7 @@ public struct Dispatcher {
             }
             do {
                 try ledger.dispatch(
-                    notice, at: path, mode: deployment.profile.senderMode.rawValue, secret: secret, by: Self.actor,
+                    notice, at: path, mode: deployment.profile.senderMode, secret: secret, by: Self.actor,
                     now: now)
             } catch let changed as NoticeChanged {
                 // An operator acted on it meanwhile; the next run sees the new version.

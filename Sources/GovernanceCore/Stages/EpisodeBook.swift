@@ -161,11 +161,11 @@ struct EpisodeBook {
         message.title = (escalating ? "[escalation] " : "[reminder \(number)] ") + message.title
         message.text += escalating ? " Not acknowledged \(open) after the first notice." : " Still true after \(open)."
         // Without a channel to reach the escalation target, the operator gets it as a forced checkpoint.
-        let channel = deployment.descriptor.has("direct_send")
+        let channel = deployment.descriptor.has(.direct_send)
         var reason =
             escalating
             ? "first notice not acked within the escalation window; open \(open)" : "still true after \(open)"
-        if escalating && !channel { reason += "; " + CapabilityFallback.explain("direct_send") }
+        if escalating && !channel { reason += "; " + Capability.direct_send.fallback }
         _ = try notify(
             noticeID, kind: kind, follows: episode.notice_id,
             outcome: escalating ? (channel ? .escalate : .force_checkpoint) : finding.outcome,

@@ -26,8 +26,14 @@ public enum Stage: String, Sendable, CaseIterable {
     }
 }
 
+/// What a stage prints instead of its report when another run holds its lock.
+public struct StageLockHeld: Codable, Sendable {
+    public var stage: String
+    public var skipped = "lock_held"
+}
+
 /// The last run of a stage and how it ended, for `rgov status`.
-public struct StageRun: Codable, Sendable {
+public struct StageLastRun: Codable, Sendable {
     public var schema = "rgov.stage-run/v1"
     public var stage: String
     public var at: Date

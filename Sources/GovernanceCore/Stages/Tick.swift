@@ -1,19 +1,29 @@
 import Foundation
 
-/// `rgov tick`: the four stages in order, each as its own child process with a deadline.
+/// `rgov tick`: the three stages in order, each as its own child process with a deadline.
 public struct Tick {
-    public struct StageRun: Codable, Sendable {
+    public struct StageRun: Encodable, Sendable {
         public var stage: String
         public var exit_status: Int32
         public var duration_ms: Int
         public var timed_out: Bool
-        public var report: JSONValue?
+        public var report: StageReport?
         public var stderr_tail: String?
         /// Why the stage was not started: nothing was waiting for it.
         public var skipped: String? = nil
     }
 
-    public struct Report: Codable, Sendable {
+    /// What a stage printed last, read as its report's type, as `StageLockHeld`, or else as JSON.
+    public struct StageReport: Encodable, Sendable {
+        /// Tried in order; no report has every key another requires.
+        static let types: [any (Codable & Sendable).Type] = [
+            Watchdog.Report.self, Dispatcher.Report.self, Bridge.Report.self, StageLockHeld.self, JSONValue.self,
+        ]
+        public var value: any Encodable & Sendable
+        public func encode(to encoder: Encoder) throws { try value.encode(to: encoder) }
+    }
+
+    public struct Report: Encodable, Sendable {
         public var schema = "rgov.tick/v1"
         /// `tick-<time>-<pid>`: every summary line starts with it, so one grep follows a tick.
         public var run_id: String
@@ -47,7 +57,7 @@ public struct Tick {
 
     /// The watchdog's run without its process when it has nothing to do: its report, or nil when
     /// the watchdog must be started.
-    public var quietWatchdog: (() -> JSONValue?)? = nil
+    public var quietWatchdog: (() -> Watchdog.Report?)? = nil
 
     /// Why a tick did not start the watchdog.
     public static let quietWatchdogReason =
@@ -71,54 +81,9 @@ public struct Tick {
         let redactor = Redactor(environment: environment, extra: deployment.binding.secretValues)
         for stage in Stage.allCases {
             if Shutdown.requested != nil { break }
-            let began = Sys.monotonicSeconds()
-            if stage == .watchdog, let report = quietWatchdog?() {
-                runs.append(
-                    StageRun(
-                        stage: stage.rawValue, exit_status: 0,
-                        duration_ms: Int(((Sys.monotonicSeconds() - began) * 1000).rounded()), timed_out: false,
-                        report: report, stderr_tail: nil, skipped: Self.quietWatchdogReason))
-                Log.info(
-                    "rgov", "\(stage.executable) not started: \(Self.quietWatchdogReason)",
-                    ["event": .string("stage_skipped")])
-                continue
-            }
-            if let idle = try nothingFor(stage) {
-                runs.append(
-                    StageRun(
-                        stage: stage.rawValue, exit_status: 0, duration_ms: 0, timed_out: false, report: nil,
-                        stderr_tail: nil, skipped: idle))
-                Log.info("rgov", "\(stage.executable) not started: \(idle)", ["event": .string("stage_skipped")])
-                continue
-            }
-            let child: ChildResult
-            do {
-                var spec = ChildSpec(
-                    executable: PackageLayout.executable("rgov-" + stage.rawValue, in: binDirectory),
-                    arguments: passThrough + ["--json"],
-                    environment: environment, deadline: stageDeadline, killGrace: 5, stderrLimit: 4096,
-                    stopGrace: Self.stageStopGrace)
-                spec.forwardStderr = true
-                child = try ChildProcess.run(spec)
-            } catch let error as SystemCallError where error.errno == ECANCELED {
-                break
-            }
-            let report = child.stdoutText.split(separator: "\n").last.flatMap {
-                try? CanonicalJSON.decode(JSONValue.self, from: Data($0.utf8))
-            }
-            runs.append(
-                StageRun(
-                    stage: stage.rawValue, exit_status: child.status,
-                    duration_ms: Int((child.durationSeconds * 1000).rounded()), timed_out: child.timedOut,
-                    report: report,
-                    stderr_tail: child.stderrTail.isEmpty ? nil : redactor.redact(child.stderrText)))
-            if child.status != 0 { ok = false }
-            Log.info(
-                "rgov", "\(stage.executable) exited \(child.status)",
-                [
-                    "event": .string("stage_exited"), "exit_code": .number(Double(child.status)),
-                    "duration_ms": .number((child.durationSeconds * 1000).rounded()),
-                ])
+            guard let run = try start(stage, environment: environment, redactor: redactor) else { break }
+            runs.append(run)
+            if run.exit_status != 0 { ok = false }
         }
         let stoppedBy = Shutdown.requested.map(Shutdown.name(of:))
         // What no stage reads (finished notices, receipts, filed attempts) is looked at here.
@@ -138,6 +103,53 @@ public struct Tick {
             notices_by_state: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
             receipts_dir: deployment.layout.receipts, stopped_by: stoppedBy, unreadable: unreadable,
             ok: ok && stoppedBy == nil && unreadable.isEmpty)
+    }
+
+    /// One stage's run: answered by the watchdog's scan cache, skipped with nothing to do, or
+    /// started as a child process. Nil when the tick was stopped before the child started.
+    private func start(_ stage: Stage, environment: [String: String], redactor: Redactor) throws -> StageRun? {
+        let began = Sys.monotonicSeconds()
+        if stage == .watchdog, let report = quietWatchdog?() {
+            Log.info(
+                "rgov", "\(stage.executable) not started: \(Self.quietWatchdogReason)",
+                ["event": .string("stage_skipped")])
+            return StageRun(
+                stage: stage.rawValue, exit_status: 0,
+                duration_ms: Int(((Sys.monotonicSeconds() - began) * 1000).rounded()), timed_out: false,
+                report: StageReport(value: report), stderr_tail: nil, skipped: Self.quietWatchdogReason)
+        }
+        if let idle = try nothingFor(stage) {
+            Log.info("rgov", "\(stage.executable) not started: \(idle)", ["event": .string("stage_skipped")])
+            return StageRun(
+                stage: stage.rawValue, exit_status: 0, duration_ms: 0, timed_out: false, report: nil, stderr_tail: nil,
+                skipped: idle)
+        }
+        let child: ChildResult
+        do {
+            var spec = ChildSpec(
+                executable: PackageLayout.executable("rgov-" + stage.rawValue, in: binDirectory),
+                arguments: passThrough + ["--json"],
+                environment: environment, deadline: stageDeadline, killGrace: 5, stderrLimit: 4096,
+                stopGrace: Self.stageStopGrace)
+            spec.forwardStderr = true
+            child = try ChildProcess.run(spec)
+        } catch let error as SystemCallError where error.errno == ECANCELED {
+            return nil
+        }
+        let report = child.stdoutText.split(separator: "\n").last.flatMap { line in
+            StageReport.types.lazy.compactMap { try? CanonicalJSON.decode($0, from: Data(line.utf8)) }.first
+        }.map(StageReport.init)
+        Log.info(
+            "rgov", "\(stage.executable) exited \(child.status)",
+            [
+                "event": .string("stage_exited"), "exit_code": .number(Double(child.status)),
+                "duration_ms": .number((child.durationSeconds * 1000).rounded()),
+            ])
+        return StageRun(
+            stage: stage.rawValue, exit_status: child.status,
+            duration_ms: Int((child.durationSeconds * 1000).rounded()),
+            timed_out: child.timedOut, report: report,
+            stderr_tail: child.stderrTail.isEmpty ? nil : redactor.redact(child.stderrText))
     }
 
     /// Why `stage` has nothing to do now; nil when it must run.
@@ -210,26 +222,19 @@ public struct Tick {
                     + ((r.missions_unchanged ?? 0) > 0 ? " (\(r.missions_unchanged ?? 0) unchanged)" : "")
                     + (skipped > 0 ? "; SKIPPED \(skipped) that could not be read (rgov quarantine ls)" : ""))
         }
-        if !r.capability_gaps.isEmpty {
-            for gap in r.capability_gaps { lines.append("  capability gap \(gap): \(CapabilityFallback.explain(gap))") }
-        }
+        for gap in r.capability_gaps { lines.append("  capability gap \(gap): \(Capability.explain(gap))") }
         for run in r.stages {
             var line = "  \(run.stage): exit \(run.exit_status) in \(run.duration_ms) ms"
             if let skipped = run.skipped { line += ", not started (\(skipped))" }
             if run.timed_out { line += " (deadline passed)" }
-            if case .object(let o)? = run.report {
-                switch run.stage {
-                case "watchdog":
-                    line +=
-                        "; scanned \(number(o["scanned"])), findings \(number(o["findings"])), new notices \(count(o["notices_created"]))"
-                    if count(o["quarantined"]) > 0 { line += ", quarantined \(count(o["quarantined"]))" }
-                case "dispatcher":
-                    line += "; dispatched \(count(o["dispatched"]))"
-                case "bridge":
-                    line += "; concluded \(count(o["outcomes"])), recovered \(count(o["recovered"]))"
-                default: break
-                }
-                if case .string(let skipped)? = o["skipped"] { line += "; skipped (\(skipped))" }
+            switch run.report?.value {
+            case let r as Watchdog.Report:
+                line += "; scanned \(r.scanned), findings \(r.findings), new notices \(r.notices_created.count)"
+                if !r.quarantined.isEmpty { line += ", quarantined \(r.quarantined.count)" }
+            case let r as Dispatcher.Report: line += "; dispatched \(r.dispatched.count)"
+            case let r as Bridge.Report: line += "; concluded \(r.outcomes.count), recovered \(r.recovered.count)"
+            case let held as StageLockHeld: line += "; skipped (\(held.skipped))"
+            default: break
             }
             lines.append(line)
             if run.exit_status != 0, let tail = run.stderr_tail {
@@ -257,15 +262,5 @@ public struct Tick {
         }
         let prefix = Timestamp.format(r.at) + " " + r.run_id + " "
         return lines.map { prefix + $0 }.joined(separator: "\n")
-    }
-
-    private static func number(_ v: JSONValue?) -> String {
-        if case .number(let n)? = v { return String(Int(n)) }
-        return "?"
-    }
-
-    private static func count(_ v: JSONValue?) -> Int {
-        if case .array(let a)? = v { return a.count }
-        return 0
     }
 }

@@ -62,16 +62,3 @@ public struct ConfigurationError: OperatorFacingError, Sendable, Equatable {
         return line.map { "\(file):\($0): \(message)" } ?? "\(file): \(message)"
     }
 }
-
-/// A state folder or file that cannot be used as it is, naming the path.
-public struct StateError: OperatorFacingError, Sendable, Equatable {
-    public var path: String
-    public var message: String
-    public var exitCode: ExitCode
-    public init(_ path: String, _ message: String, exitCode: ExitCode = .ioError) {
-        self.path = path
-        self.message = message
-        self.exitCode = exitCode
-    }
-    public var description: String { "\(path): \(message)" }
-}

@@ -66,9 +66,7 @@ extension Verb {
             stageDeadline: deadline,
             quietWatchdog: {
                 StageCommand.quietWatchdog(
-                    deployment, executable: PackageLayout.executable(Stage.watchdog.executable, in: binDirectory)
-                )
-                .flatMap { try? CanonicalJSON.decode(JSONValue.self, from: CanonicalJSON.encode($0)) }
+                    deployment, executable: PackageLayout.executable(Stage.watchdog.executable, in: binDirectory))
             }
         ).run(importingFrom: options.value("missions-from"))
         options.emit(report, Tick.describe(report))

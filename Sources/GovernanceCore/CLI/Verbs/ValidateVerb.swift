@@ -77,7 +77,7 @@ extension Verb {
             profile_sha256: deployment.profile.sha256, capability_descriptor: deployment.descriptorReference,
             sender_mode: deployment.profile.senderMode.rawValue,
             capability_gaps: deployment.capabilityGaps.map {
-                Gap(capability: $0, fallback: CapabilityFallback.explain($0))
+                Gap(capability: $0, fallback: Capability.explain($0))
             },
             state_dir: deployment.layout.root, settings: explain ? deployment.profile.explain : nil,
             parameters: explain ? parameters : nil)

@@ -83,18 +83,17 @@ struct CommandBinding: BindingKind {
     }
 
     func interpret(_ child: ChildResult, noticeID: String) -> SenderResult? {
-        let mode = SenderMode.command
         let text = child.stdoutText
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard case .object(let o)? = try? CanonicalJSON.decode(JSONValue.self, from: Data(trimmed.utf8)) else {
             // Exit 0 without an envelope: sent, nothing proven.
             return SenderResult(
-                notice_id: noticeID, mode: mode.rawValue, ok: true, sent: true, acked: false, reason: "sent")
+                notice_id: noticeID, mode: .command, ok: true, sent: true, acked: false, reason: .sent)
         }
         if case .string("unknown")? = o["outcome"] {
             return SenderResult(
-                notice_id: noticeID, mode: mode.rawValue, ok: false, sent: false, acked: false,
-                reason: "outcome_unknown", outcome_unknown: true)
+                notice_id: noticeID, mode: .command, ok: false, sent: false, acked: false,
+                reason: .outcome_unknown, outcome_unknown: true)
         }
         let ok = o["ok"].flatMap { if case .bool(let b) = $0 { return b } else { return nil } } ?? true
         let acked = o["acked"].flatMap { if case .bool(let b) = $0 { return b } else { return nil } } ?? false
@@ -104,11 +103,11 @@ struct CommandBinding: BindingKind {
         let reason = o["reason"].flatMap { if case .string(let s) = $0 { return s } else { return nil } }
         return ok
             ? SenderResult(
-                notice_id: noticeID, mode: mode.rawValue, ok: true, sent: true, acked: acked, message_id: id,
-                reason: "sent")
+                notice_id: noticeID, mode: .command, ok: true, sent: true, acked: acked, message_id: id,
+                reason: .sent)
             : SenderResult(
-                notice_id: noticeID, mode: mode.rawValue, ok: false, sent: false, acked: false,
-                reason: reason ?? "sender_refused", retryable: retryable)
+                notice_id: noticeID, mode: .command, ok: false, sent: false, acked: false,
+                reason: reason.map(DeliveryReason.init) ?? .sender_refused, retryable: retryable)
     }
 
     /// Placeholders are replaced inside one argument, which stays one argument: no shell ever sees it.

@@ -64,26 +64,26 @@ enum OpenClawEnvelope {
         if case .string(let r)? = o["reason"] { reason = reason ?? r }
         let okFlag: Bool? = { if case .bool(let b)? = o["ok"] { return b } else { return nil } }()
         let messageID: String? = { if case .string(let s)? = o["messageId"] { return s } else { return nil } }()
-        let mode = SenderMode.openclawCLI.rawValue
+        let mode = SenderMode.openclawCLI
         if status == "suppressed" {
             return SenderResult(
                 notice_id: noticeID, mode: mode, ok: false, sent: false, acked: false,
-                reason: "suppressed" + (reason.map { ":" + $0 } ?? ""))
+                reason: DeliveryReason(rawValue: "suppressed" + (reason.map { ":" + $0 } ?? "")))
         }
         if sentBefore || status == "partial_failed" {
             return SenderResult(
                 notice_id: noticeID, mode: mode, ok: true, sent: true, acked: false, message_id: messageID,
-                reason: "partial_send")
+                reason: .partial_send)
         }
         if okFlag == false || status == "failed" {
-            let r = reason ?? "send_failed"
+            let r = reason.map(DeliveryReason.init) ?? .send_failed
             return SenderResult(
                 notice_id: noticeID, mode: mode, ok: false, sent: false, acked: false, reason: r,
-                retryable: !permanent.contains(r))
+                retryable: !permanent.contains(r.rawValue))
         }
         guard okFlag == true || status == "sent" else { return nil }
         return SenderResult(
             notice_id: noticeID, mode: mode, ok: true, sent: true, acked: messageID != nil, message_id: messageID,
-            reason: "sent")
+            reason: .sent)
     }
 }
