@@ -317,11 +317,8 @@ public struct AuditExport: Sendable {
         }
         let inspection = Inspection(layout: layout, now: now)
         for (path, notice) in notices {
-            records.append(
-                (
-                    notice.mission_id, .notice, notice.notice_id, try CanonicalJSON.sha256(notice.header), path,
-                    notice.created_at
-                ))
+            let headerSHA = try CanonicalJSON.sha256(notice.header)
+            records.append((notice.mission_id, .notice, notice.notice_id, headerSHA, path, notice.created_at))
             let found = try inspection.chain(of: notice, at: path)
             if let spool = found.files["spool"] {
                 file(notice.mission_id, .spool, notice.notice_id, spool, found.spool?.dispatched_at ?? now)
@@ -469,10 +466,8 @@ public enum AuditVerify {
                 standardInput: [UInt8](try Sys.readFile(StateLayout.bundleManifest(directory), limit: 64 << 20)),
                 deadline: 30))
         guard check.status == 0 else {
-            return .failure(
-                RgovError.data(
-                    "manifest.json.sig: the signature does not verify: the manifest changed since \(principal) signed it"
-                ))
+            let problem = "the signature does not verify: the manifest changed since \(principal) signed it"
+            return .failure(RgovError.data("manifest.json.sig: " + problem))
         }
         return .success(principal)
     }

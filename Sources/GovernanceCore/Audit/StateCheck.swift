@@ -114,9 +114,7 @@ public struct StateCheck: Sendable {
     }
 
     /// Attempts: one in flight is recoverable while its notice exists; a filed one has its receipt.
-    private func checkAttempts(
-        of notices: [String: Notice], receipts: [String: [Receipt]], _ violate: Violate
-    ) throws {
+    private func checkAttempts(of notices: [String: Notice], receipts: [String: [Receipt]], _ violate: Violate) throws {
         for path in try layout.files(in: layout.inflightAttempts) {
             guard let attempt = try? CanonicalJSON.decode(SenderAttempt.self, from: try Sys.readFile(path)) else {
                 violate("unreadable", path, "not a whole attempt record")

@@ -28,15 +28,8 @@ public enum CommandRunner {
     /// Logs `error` and returns its exit status and message.
     @discardableResult
     public static func report(_ error: Error, who: String) -> (status: Int32, message: String) {
-        let code: ExitCode
-        let message: String
-        if let known = error as? OperatorFacingError {
-            code = known.exitCode
-            message = known.description
-        } else {
-            code = .failure
-            message = "\(error)"
-        }
+        let (code, message) =
+            (error as? OperatorFacingError).map { ($0.exitCode, $0.description) } ?? (ExitCode.failure, "\(error)")
         Log.error(who, message)
         return (code.rawValue, message)
     }

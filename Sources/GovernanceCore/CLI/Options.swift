@@ -42,8 +42,7 @@ public struct Options: Sendable {
     public func clock() throws -> Clock {
         guard let text = value("now") else { return .system }
         guard let date = Timestamp.parse(text) else {
-            throw UsageError(
-                "--now \(Identifier.quoted(text)) is not an RFC 3339 time (e.g. 2026-11-20T12:00:00Z)")
+            throw UsageError("--now \(Identifier.quoted(text)) is not an RFC 3339 time (e.g. 2026-11-20T12:00:00Z)")
         }
         return .pinned(date)
     }

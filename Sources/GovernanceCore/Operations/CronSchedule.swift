@@ -31,8 +31,7 @@ public struct CronSchedule: Sendable, Equatable {
             }
         }
         guard (1...59).contains(everyMinutes) || (everyMinutes % 60 == 0 && (60...1440).contains(everyMinutes)) else {
-            throw UsageError(
-                "--every \(everyMinutes): give 1 to 59 minutes, or whole hours (60, 120, ... 1440)")
+            throw UsageError("--every \(everyMinutes): give 1 to 59 minutes, or whole hours (60, 120, ... 1440)")
         }
         self.state = state
         self.path = path

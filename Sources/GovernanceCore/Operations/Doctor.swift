@@ -233,10 +233,9 @@ public struct Doctor {
     private static func checkFreeSpace(_ state: String, add: Add) {
         guard let space = Sys.freeSpace(state) else { return }
         let text = "\(space.available >> 20) MiB free of \(space.total >> 20) MiB"
-        if space.available < failBelowBytes {
-            add("free space", .fail, text, "free space on that file system, or rgov prune --by NAME")
-        } else if space.available < warnBelowBytes {
-            add("free space", .warn, text, "free space on that file system, or rgov prune --by NAME")
+        if space.available < warnBelowBytes {
+            let status: Status = space.available < failBelowBytes ? .fail : .warn
+            add("free space", status, text, "free space on that file system, or rgov prune --by NAME")
         } else {
             add("free space", .ok, text, nil)
         }

@@ -133,8 +133,7 @@ public enum Metrics {
         for (stage, value) in state.stage_duration_seconds.sorted(by: { $0.key < $1.key }) {
             out.sample("rgov_stage_duration_seconds", [("stage", stage)], value)
         }
-        out.family(
-            "rgov_stage_last_success_timestamp_seconds", "gauge", "When each stage last finished without error.")
+        out.family("rgov_stage_last_success_timestamp_seconds", "gauge", "When each stage last finished without error.")
         for (stage, value) in state.stage_last_success_timestamp_seconds.sorted(by: { $0.key < $1.key }) {
             out.sample("rgov_stage_last_success_timestamp_seconds", [("stage", stage)], value)
         }

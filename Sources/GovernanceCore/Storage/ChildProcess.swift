@@ -77,13 +77,9 @@ public enum ChildProcess {
         let started = Sys.monotonicSeconds()
         let (stdinPipe, stdoutPipe, stderrPipe) = try makePipes(for: spec.executable)
         let (pid, spawnResult, marker) = spawn(spec, stdin: stdinPipe[0], stdout: stdoutPipe[1], stderr: stderrPipe[1])
-        Sys.close(stdinPipe[0])
-        Sys.close(stdoutPipe[1])
-        Sys.close(stderrPipe[1])
+        for fd in [stdinPipe[0], stdoutPipe[1], stderrPipe[1]] { Sys.close(fd) }
         guard spawnResult == 0 else {
-            Sys.close(stdinPipe[1])
-            Sys.close(stdoutPipe[0])
-            Sys.close(stderrPipe[0])
+            for fd in [stdinPipe[1], stdoutPipe[0], stderrPipe[0]] { Sys.close(fd) }
             throw SystemCallError(call: "posix_spawn", path: spec.executable, errno: spawnResult)
         }
         var pipes = Pipes(stdin: stdinPipe[1], stdout: stdoutPipe[0], stderr: stderrPipe[0], input: spec.standardInput)
@@ -94,14 +90,17 @@ public enum ChildProcess {
     }
 
     /// The child's stdin, stdout and stderr pipes, in that order; none left open when one cannot be made.
+    ///
+    /// `pipe(2)` + `FD_CLOEXEC` on both ends (`pipe2` is not imported); rgov spawns from one thread.
     private static func makePipes(for executable: String) throws -> ([Int32], [Int32], [Int32]) {
         var pipes: [[Int32]] = []
         for _ in 0..<3 {
             var fds: [Int32] = [0, 0]
-            guard makePipe(&fds) else {
+            guard pipe(&fds) == 0 else {
                 for fd in pipes.joined() { Sys.close(fd) }
                 throw SystemCallError(call: "pipe", path: executable, errno: errno)
             }
+            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
             pipes.append(fds)
         }
         return (pipes[0], pipes[1], pipes[2])
@@ -198,11 +197,8 @@ public enum ChildProcess {
         }
 
         mutating func closeAll() {
-            closeStdin()
-            if stdout >= 0 { Sys.close(stdout) }
-            if stderr >= 0 { Sys.close(stderr) }
-            stdout = -1
-            stderr = -1
+            for fd in [stdin, stdout, stderr] where fd >= 0 { Sys.close(fd) }
+            (stdin, stdout, stderr) = (-1, -1, -1)
         }
     }
 
@@ -361,13 +357,6 @@ public enum ChildProcess {
             err.append(contentsOf: slice)
             if err.count > spec.stderrLimit * 2 { err.removeFirst(err.count - spec.stderrLimit) }
         }
-    }
-
-    /// `pipe(2)` + `FD_CLOEXEC` on both ends (`pipe2` is not imported); rgov spawns from one thread.
-    private static func makePipe(_ fds: inout [Int32]) -> Bool {
-        guard pipe(&fds) == 0 else { return false }
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        return true
     }
 
     private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R)

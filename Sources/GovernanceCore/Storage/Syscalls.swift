@@ -122,8 +122,8 @@ public enum Sys {
             fd = try open(path, flags, mode: 0o600)
         }
         defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
-            if errno != EINTR { throw SystemCallError(call: "flock", path: path, errno: errno) }
+        guard retrying({ flock(fd, LOCK_EX) }) == 0 else {
+            throw SystemCallError(call: "flock", path: path, errno: errno)
         }
         var existing = try read(fd, path: path, limit: limit)
         if let last = existing.last, last != UInt8(ascii: "\n") {
@@ -150,17 +150,13 @@ public enum Sys {
     public static func syncFilesystem(_ path: String) throws {
         let fd = try open(path, O_RDONLY | O_DIRECTORY)
         defer { close(fd) }
-        while Self.syncfsCall(fd) != 0 {
-            if errno != EINTR { throw SystemCallError(call: "syncfs", path: path, errno: errno) }
-        }
+        guard retrying({ syncfsCall(fd) }) == 0 else { throw SystemCallError(call: "syncfs", path: path, errno: errno) }
         StoreJournal.record("syncfs", path)
     }
 
     /// `fsync(2)`.
     public static func fsync(_ fd: Int32, path: String) throws {
-        while Glibc.fsync(fd) != 0 {
-            if errno != EINTR { throw SystemCallError(call: "fsync", path: path, errno: errno) }
-        }
+        guard retrying({ Glibc.fsync(fd) }) == 0 else { throw SystemCallError(call: "fsync", path: path, errno: errno) }
         StoreJournal.record("fsync", path)
     }
 
@@ -417,17 +413,17 @@ public enum Sys {
     /// `lstat(2)`: owner, mode bits and modification time of `path` (not following a symlink).
     public static func status(_ path: String) -> (uid: UInt32, mode: UInt32, modified: Date)? {
         guard let st = linkStatus(path) else { return nil }
-        let modified = Date(
-            timeIntervalSince1970: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)
+        let modified = Date(timeIntervalSince1970: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)
         return (st.st_uid, st.st_mode & 0o7777, modified)
     }
 
     /// A file's or folder's modification time in nanoseconds (`lstat`), exact enough to tell
     /// that a folder gained or lost an entry; nil when it is not there.
     public static func modifiedNanoseconds(_ path: String) -> Int64? {
-        guard let st = linkStatus(path) else { return nil }
-        return Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        linkStatus(path).map { nanoseconds($0.st_mtim) }
     }
+
+    private static func nanoseconds(_ t: timespec) -> Int64 { Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec) }
 
     /// What tells that a file changed without reading it (`lstat`): inode, size, and modification
     /// and status-change times in nanoseconds; nil when it is not a regular file.
@@ -442,9 +438,8 @@ public enum Sys {
     public static func identity(_ path: String) -> FileIdentity? {
         guard let st = linkStatus(path), st.st_mode & S_IFMT == S_IFREG else { return nil }
         return FileIdentity(
-            inode: UInt64(st.st_ino), size: Int64(st.st_size),
-            modified: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
-            changed: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec))
+            inode: UInt64(st.st_ino), size: Int64(st.st_size), modified: nanoseconds(st.st_mtim),
+            changed: nanoseconds(st.st_ctim))
     }
 
     /// How close to now a file time is too recent to key a cache on: file systems stamp times
@@ -456,7 +451,7 @@ public enum Sys {
     public static func fileSystemNanoseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+        return nanoseconds(ts)
     }
 
     /// `statvfs(3)`: bytes available to this user on the file system holding `path`, and its size.
@@ -526,14 +521,12 @@ public enum Sys {
 
     /// `write(2)` to standard error, unbuffered: logs must survive a crash under cron.
     public static func writeStandardError(_ text: String) {
-        var bytes = Array(text.utf8)
-        bytes.withUnsafeMutableBytes { try? writeAll(2, UnsafeRawBufferPointer($0), path: "<stderr>") }
+        Array(text.utf8).withUnsafeBytes { try? writeAll(2, $0, path: "<stderr>") }
     }
 
     /// `write(2)` to standard output, unbuffered (Swift's `print` is block-buffered under cron).
     public static func writeStandardOutput(_ text: String) {
-        var bytes = Array(text.utf8)
-        bytes.withUnsafeMutableBytes { try? writeAll(1, UnsafeRawBufferPointer($0), path: "<stdout>") }
+        Array(text.utf8).withUnsafeBytes { try? writeAll(1, $0, path: "<stdout>") }
     }
 
     /// `read(2)` of standard input to end of file, up to `limit` bytes.
@@ -785,15 +778,11 @@ extension Sys {
     /// `linkStatus`, but a link met on the way below the confined root is refused (thrown).
     static func checkedLinkStatus(_ path: String) throws -> stat? {
         var st = stat()
-        do {
-            let found = try at(path, "lstat") { dir, name in
+        let found = try unlessRefused {
+            try at(path, "lstat") { dir, name in
                 dir == AT_FDCWD ? lstat(path, &st) == 0 : fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0
             }
-            return found ? st : nil
-        } catch let error as SystemCallError where error.refusal != nil {
-            throw error
-        } catch {
-            return nil
         }
+        return found == true ? st : nil
     }
 }

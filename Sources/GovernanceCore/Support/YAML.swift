@@ -83,6 +83,8 @@ public struct YAMLReader {
         var number: Int
         var indent: Int
         var text: String
+        /// `-` or `- ...`: a sequence item.
+        var isItem: Bool { text == "-" || text.hasPrefix("- ") }
     }
 
     private let file: String
@@ -134,7 +136,6 @@ public struct YAMLReader {
         let bytes = Array(text.utf8)
         var quote: UInt8? = nil
         var previous: UInt8 = 0x20
-        var end = 0
         var i = 0
         scan: while i < bytes.count {
             let c = bytes[i]
@@ -154,23 +155,19 @@ public struct YAMLReader {
             previous = c
             i += 1
         }
-        end = min(i, bytes.count)
+        var end = min(i, bytes.count)
         while end > 0, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
         return String(decoding: bytes[0..<end], as: UTF8.self)
     }
 
     private mutating func parseBlock(indent: Int) throws -> YAMLNode {
-        let line = lines[index]
-        if line.text == "-" || line.text.hasPrefix("- ") { return try parseSequence(indent: indent) }
-        return try parseMapping(indent: indent)
+        try lines[index].isItem ? parseSequence(indent: indent) : parseMapping(indent: indent)
     }
 
     private mutating func parseSequence(indent: Int) throws -> YAMLNode {
         var items: [YAMLNode] = []
         let startLine = lines[index].number
-        while index < lines.count, lines[index].indent == indent,
-            lines[index].text == "-" || lines[index].text.hasPrefix("- ")
-        {
+        while index < lines.count, lines[index].indent == indent, lines[index].isItem {
             let line = lines[index]
             let rest = line.text.dropFirst(1).drop { $0 == " " }
             if rest.isEmpty {
@@ -202,9 +199,7 @@ public struct YAMLReader {
         let startLine = lines[index].number
         while index < lines.count, lines[index].indent == indent {
             let line = lines[index]
-            if line.text == "-" || line.text.hasPrefix("- ") {
-                throw fail(line.number, "a sequence item where a mapping key was expected")
-            }
+            if line.isItem { throw fail(line.number, "a sequence item where a mapping key was expected") }
             guard let (key, rest) = try splitKey(line.text, line: line.number) else {
                 throw fail(line.number, "expected `key: value`, found \(Identifier.quoted(line.text))")
             }
@@ -215,9 +210,7 @@ public struct YAMLReader {
             if rest.isEmpty {
                 if index < lines.count, lines[index].indent > indent {
                     value = try parseBlock(indent: lines[index].indent)
-                } else if index < lines.count, lines[index].indent == indent,
-                    lines[index].text == "-" || lines[index].text.hasPrefix("- ")
-                {
+                } else if index < lines.count, lines[index].indent == indent, lines[index].isItem {
                     value = try parseSequence(indent: indent)
                 } else {
                     value = .scalar(YAMLScalar(text: "", quoted: false, line: line.number))
@@ -353,6 +346,11 @@ public struct YAMLReader {
         return YAMLScalar(text: text, quoted: false, line: line)
     }
 
+    /// What each one-character escape of a double-quoted scalar stands for.
+    private static let escapes: [Character: Character] = [
+        "\\": "\\", "\"": "\"", "/": "/", "n": "\n", "t": "\t", "r": "\r", "0": "\0",
+    ]
+
     private func readQuoted(_ chars: [Character], from start: Int, line: Int) throws -> (String, Int) {
         let quote = chars[start]
         var i = start + 1
@@ -378,20 +376,15 @@ public struct YAMLReader {
                 let e = chars[i + 1]
                 i += 2
                 switch e {
-                case "\\": out.append("\\")
-                case "\"": out.append("\"")
-                case "/": out.append("/")
-                case "n": out.append("\n")
-                case "t": out.append("\t")
-                case "r": out.append("\r")
-                case "0": out.append("\0")
                 case "u":
                     guard i + 4 <= chars.count, let v = UInt32(String(chars[i..<i + 4]), radix: 16),
                         let scalar = Unicode.Scalar(v)
                     else { throw fail(line, "bad \\u escape") }
                     out.unicodeScalars.append(scalar)
                     i += 4
-                default: throw fail(line, "unsupported escape \\\(e)")
+                default:
+                    guard let plain = Self.escapes[e] else { throw fail(line, "unsupported escape \\\(e)") }
+                    out.append(plain)
                 }
                 continue
             }

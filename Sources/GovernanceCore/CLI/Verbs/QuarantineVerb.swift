@@ -23,8 +23,7 @@ extension Verb {
         let layout = try options.existingLayout()
         let action = options.positionals[0]
         let records = try Sys.listDirectory(layout.quarantine).sorted().compactMap {
-            try? CanonicalJSON.decode(
-                QuarantineRecord.self, from: try Sys.readFile(layout.quarantineReason($0)))
+            try? CanonicalJSON.decode(QuarantineRecord.self, from: try Sys.readFile(layout.quarantineReason($0)))
         }
         switch action {
         case "ls":

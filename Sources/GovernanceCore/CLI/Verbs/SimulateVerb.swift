@@ -28,8 +28,7 @@ extension Verb {
         ]
         for (name, n) in manifest.conditions.sorted(by: { $0.key < $1.key }) { lines.append("  \(name): \(n)") }
         lines.append("  manifest: \(path)")
-        options.emit(
-            ["manifest": path, "missions": String(manifest.missions.count)], lines.joined(separator: "\n"))
+        options.emit(["manifest": path, "missions": String(manifest.missions.count)], lines.joined(separator: "\n"))
         return 0
     }
 }
