@@ -31,21 +31,14 @@ extension NoticeLedger {
         return created
     }
 
-    /// Replaces `previous`, read from `currentPath`, with `next`; returns the new path.
+    /// Replaces `previous`, read from `currentPath`, with the version `publishing` makes under the
+    /// ledger's lock (after publishing the records it links to, a receipt, durable before it);
+    /// returns the new path.
     ///
     /// Compare-and-swap under the ledger's lock: if the notice on disk is no longer `previous` (an
     /// operator and the bridge acted at once), nothing is written and `NoticeChanged` says so. With
     /// `unlessSending`, a notice whose send is under way (its attempt in `inflight/`) is refused too:
     /// an operator's verb never lands in the middle of a send whose result is about to be recorded.
-    @discardableResult
-    func save(
-        _ next: Notice, replacing previous: Notice, at currentPath: String, unlessSending: Bool = false
-    ) throws -> String {
-        try save(replacing: previous, at: currentPath, unlessSending: unlessSending) { next }
-    }
-
-    /// `save`, with the new version made under the lock by `publishing`: it publishes the records
-    /// the new version links to (a receipt), durable before it, and returns that version.
     @discardableResult
     func save(
         replacing previous: Notice, at currentPath: String, unlessSending: Bool = false,

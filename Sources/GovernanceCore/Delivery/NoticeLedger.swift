@@ -99,7 +99,7 @@ public struct NoticeLedger: Sendable {
         writes.point("dispatcher.after_spool")
         let next = try notice.transitioned(
             to: .dispatched, at: now, by: by, reason: "spool handoff \(handoff.spool_id)")
-        try save(next, replacing: notice, at: path)
+        try save(replacing: notice, at: path) { next }
     }
 
     /// The spool handoff of `notice` with its idempotency key, as a sender is handed it; nil when
@@ -168,7 +168,7 @@ public struct NoticeLedger: Sendable {
                 evidence: receipt.ack_evidence, receipt: receipt)
             next.next_attempt_at = receipt.next_attempt_at
         }
-        return try save(next, replacing: notice, at: path)
+        return try save(replacing: notice, at: path) { next }
     }
 
     /// An acknowledgement that is not a sender's proof (an operator's attestation, a relay's late
@@ -207,7 +207,7 @@ public struct NoticeLedger: Sendable {
             ? try notice.transitioned(to: .prepared, at: now, by: by, reason: "held" + (reason.map { ": " + $0 } ?? ""))
             : notice
         next.hold = NoticeHold(by: by, at: now, reason: reason ?? "")
-        return try save(next, replacing: notice, at: path, unlessSending: true)
+        return try save(replacing: notice, at: path, unlessSending: true) { next }
     }
 
     /// Undoes a hold: a held `prepared` notice goes back to `queued`.
@@ -219,7 +219,7 @@ public struct NoticeLedger: Sendable {
                 to: .queued, at: now, by: by, reason: "released" + (reason.map { ": " + $0 } ?? ""))
             : notice
         next.hold = nil
-        return try save(next, replacing: notice, at: path, unlessSending: true)
+        return try save(replacing: notice, at: path, unlessSending: true) { next }
     }
 
     /// A new notice for `blocked`, opened with its own decision; false when it was requeued before.
@@ -249,6 +249,6 @@ public struct NoticeLedger: Sendable {
     public func park(_ notice: Notice, at path: String) throws -> String {
         var next = notice
         next.next_attempt_at = nil
-        return try save(next, replacing: notice, at: path)
+        return try save(replacing: notice, at: path) { next }
     }
 }

@@ -35,8 +35,7 @@ struct EpisodeBook {
         var moved = false
         for found in try layout.files(in: folder) {
             var path = found
-            guard let episode = read(path) else {
-                try quarantine.isolate(path, reason: "unreadable episode", stage: Watchdog.stage, at: now)
+            guard let episode = try readOrIsolate(path) else {
                 moved = true
                 continue
             }
@@ -57,8 +56,13 @@ struct EpisodeBook {
         return index
     }
 
-    private func read(_ path: String) -> Episode? {
-        try? CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path, limit: 1 << 20))
+    /// The episode at `path`; nil, and the file quarantined, when it cannot be read.
+    private func readOrIsolate(_ path: String) throws -> Episode? {
+        if let episode = try? CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path, limit: 1 << 20)) {
+            return episode
+        }
+        try quarantine.isolate(path, reason: "unreadable episode", stage: Watchdog.stage, at: now)
+        return nil
     }
 
     /// A finding either opens an episode or follows up an open one.
@@ -76,8 +80,7 @@ struct EpisodeBook {
             tally.openedByRule[finding.rule_id, default: 0] += 1
             return [repeatMs, window].compactMap { $0 }.min().map { Timestamp.milliseconds(now).saturatingAdd($0) }
         }
-        guard var episode = read(path) else {
-            try quarantine.isolate(path, reason: "unreadable episode", stage: Watchdog.stage, at: now)
+        guard var episode = try readOrIsolate(path) else {
             tally.episodes[key] = nil
             return Timestamp.milliseconds(now)
         }
@@ -214,8 +217,7 @@ struct EpisodeBook {
         // From the index of open episodes (dedup key, which starts with the mission id): only an
         // episode that may close is read.
         for (key, path) in tally.closable where Sys.kind(path) == .regular {
-            guard let episode = read(path) else {
-                try quarantine.isolate(path, reason: "unreadable episode", stage: Watchdog.stage, at: now)
+            guard let episode = try readOrIsolate(path) else {
                 tally.episodes[key] = nil
                 continue
             }
