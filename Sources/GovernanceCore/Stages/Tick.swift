@@ -105,8 +105,9 @@ public struct Tick {
             ok: ok && stoppedBy == nil && unreadable.isEmpty)
     }
 
-    /// One stage's run: answered by the watchdog's scan cache, skipped with nothing to do, or
-    /// started as a child process. Nil when the tick was stopped before the child started.
+    /// One stage's run: answered by the watchdog's scan cache, skipped, or a child process.
+    ///
+    /// Skipped when it has nothing to do; nil when the tick was stopped before the child started.
     private func start(_ stage: Stage, environment: [String: String], redactor: Redactor) throws -> StageRun? {
         let began = Sys.monotonicSeconds()
         if stage == .watchdog, let report = quietWatchdog?() {
