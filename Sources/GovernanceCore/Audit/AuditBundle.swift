@@ -269,24 +269,17 @@ public struct AuditExport: Sendable {
     ) throws -> Result {
         if let signingKey {
             // The key stays where it is: ssh-keygen reads it and writes only manifest.json.sig.
-            let signed = try ChildProcess.run(
-                ChildSpec(
-                    executable: try ChildProcess.resolve(
-                        "ssh-keygen", environment: ProcessInfo.processInfo.environment),
-                    arguments: [
-                        "-Y", "sign", "-f", signingKey, "-n", AuditVerify.namespace, StateLayout.bundleManifest(bundle),
-                    ],
-                    deadline: 60))
+            let signed = try AuditVerify.run(
+                "ssh-keygen",
+                ["-Y", "sign", "-f", signingKey, "-n", AuditVerify.namespace, StateLayout.bundleManifest(bundle)],
+                deadline: 60)
             guard signed.status == 0, Sys.kind(StateLayout.bundleSignature(bundle)) == .regular else {
                 throw RgovError.io("ssh-keygen -Y sign failed: \(signed.stderrText)")
             }
             try Sys.setMode(StateLayout.bundleSignature(bundle), 0o600)
         }
         let tar = bundle + ".tar"
-        let result = try ChildProcess.run(
-            ChildSpec(
-                executable: try ChildProcess.resolve("tar", environment: ProcessInfo.processInfo.environment),
-                arguments: ["-cf", tar, "-C", out, bundleID], deadline: 120))
+        let result = try AuditVerify.run("tar", ["-cf", tar, "-C", out, bundleID], deadline: 120)
         guard result.status == 0 else { throw RgovError.io("tar failed: \(result.stderrText)") }
         // Audit bundles hold who did what: readable by their owner only, whatever the umask.
         try Sys.setMode(tar, 0o600)
@@ -450,26 +443,30 @@ public enum AuditVerify {
 
     /// `ssh-keygen -Y find-principals` then `-Y verify` over `manifest.json`: the signer, or why not.
     static func checkSignature(_ directory: String, allowedSigners: String) throws -> Result<String, RgovError> {
-        let keygen = try ChildProcess.resolve("ssh-keygen", environment: ProcessInfo.processInfo.environment)
         let signature = StateLayout.bundleSignature(directory)
-        let find = try ChildProcess.run(
-            ChildSpec(
-                executable: keygen, arguments: ["-Y", "find-principals", "-s", signature, "-f", allowedSigners],
-                deadline: 30))
+        let find = try run(
+            "ssh-keygen", ["-Y", "find-principals", "-s", signature, "-f", allowedSigners], deadline: 30)
         guard find.status == 0, let principal = find.stdoutText.split(separator: "\n").first.map(String.init) else {
             return .failure(RgovError.data("manifest.json.sig: no key in \(allowedSigners) made this signature"))
         }
-        let check = try ChildProcess.run(
-            ChildSpec(
-                executable: keygen,
-                arguments: ["-Y", "verify", "-f", allowedSigners, "-I", principal, "-n", namespace, "-s", signature],
-                standardInput: [UInt8](try Sys.readFile(StateLayout.bundleManifest(directory), limit: 64 << 20)),
-                deadline: 30))
+        let check = try run(
+            "ssh-keygen", ["-Y", "verify", "-f", allowedSigners, "-I", principal, "-n", namespace, "-s", signature],
+            input: [UInt8](try Sys.readFile(StateLayout.bundleManifest(directory), limit: 64 << 20)), deadline: 30)
         guard check.status == 0 else {
             let problem = "the signature does not verify: the manifest changed since \(principal) signed it"
             return .failure(RgovError.data("manifest.json.sig: " + problem))
         }
         return .success(principal)
+    }
+
+    /// Runs `program` (`ssh-keygen`, `tar`) as this process's `PATH` finds it.
+    static func run(_ program: String, _ arguments: [String], input: [UInt8] = [], deadline: Double) throws
+        -> ChildResult
+    {
+        try ChildProcess.run(
+            ChildSpec(
+                executable: try ChildProcess.resolve(program, environment: ProcessInfo.processInfo.environment),
+                arguments: arguments, standardInput: input, deadline: deadline))
     }
 
     /// Every hash, chain and transition of the bundle in `directory`.

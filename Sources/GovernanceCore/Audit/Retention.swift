@@ -73,32 +73,28 @@ extension OperatorDesk {
     private func referencedNotices() throws -> (ids: Set<String>, episodes: Set<String>) {
         var ids: Set<String> = []
         var episodes: Set<String> = []
-        func unreadable(_ path: String, _ error: Error) -> Error {
-            RgovError.data("\(path) cannot be read (\(error)), so what it names is unknown; nothing was pruned")
+        func read<T>(_ path: String, _ read: () throws -> T) throws -> T {
+            do {
+                return try read()
+            } catch {
+                throw RgovError.data(
+                    "\(path) cannot be read (\(error)), so what it names is unknown; nothing was pruned")
+            }
         }
         for path in try layout.files(in: layout.openEpisodes) {
-            do {
-                let episode = try CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path, limit: 1 << 20))
-                episodes.insert(episode.episode_id)
-                for id in [episode.notice_id, episode.escalation_notice_id].compactMap({ $0 }) { ids.insert(id) }
-            } catch {
-                throw unreadable(path, error)
+            let episode = try read(path) {
+                try CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path, limit: 1 << 20))
             }
+            episodes.insert(episode.episode_id)
+            ids.formUnion([episode.notice_id, episode.escalation_notice_id].compactMap { $0 })
         }
         for path in try store.waitingFolders.flatMap({ try layout.files(in: $0) }) {
-            do {
-                let notice = try store.read(path)
-                for id in [notice.follows, notice.requeued_from].compactMap({ $0 }) { ids.insert(id) }
-            } catch {
-                throw unreadable(path, error)
-            }
+            let notice = try read(path) { try store.read(path) }
+            ids.formUnion([notice.follows, notice.requeued_from].compactMap { $0 })
         }
         for path in try layout.files(in: layout.inflightAttempts) {
-            do {
-                ids.insert(try CanonicalJSON.decode(SenderAttempt.self, from: try Sys.readFile(path)).notice_id)
-            } catch {
-                throw unreadable(path, error)
-            }
+            let attempt = try read(path) { try CanonicalJSON.decode(SenderAttempt.self, from: try Sys.readFile(path)) }
+            ids.insert(attempt.notice_id)
         }
         // Late acks are untrusted drops: one unreadable names nothing (the bridge quarantines it).
         for path in try layout.files(in: layout.bridgeAcks) {
