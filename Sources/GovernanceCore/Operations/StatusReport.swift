@@ -32,20 +32,16 @@ public struct StatusReport: Codable, Sendable {
         if recount { _ = try NoticeHistory(layout: layout).summary(recount: true) }
         let records = UnreadableRecords(layout: layout)
         let unreadable = try records.find()
-        let counts = records.readable(try NoticeStore(layout: layout).counts(), less: unreadable)
-        let last = Watchdog.latestRun(layout)
-        var oldest: Date? = nil
         let store = NoticeStore(layout: layout)
-        for folder in [
+        let counts = records.readable(try store.counts(), less: unreadable)
+        let last = Watchdog.latestRun(layout)
+        let stale = Watchdog.staleness(of: last, now: now) != nil
+        let waiting = [
             layout.notices(.queued), layout.notices(.dispatched), layout.notices(.pending_external_send),
             layout.deferredNotices,
-        ] {
-            for path in try layout.files(in: folder) {
-                if let n = try? store.read(path), oldest.map({ n.created_at < $0 }) ?? true {
-                    oldest = n.created_at
-                }
-            }
-        }
+        ]
+        let oldest = try waiting.flatMap { try layout.files(in: $0) }.compactMap { try? store.read($0).created_at }
+            .min()
         var holders: [String: String] = [:]
         for name in try layout.lockNames() {
             if let holder = StageLock.currentHolder(layout.lockFile(name)) { holders[name] = holder }
@@ -53,11 +49,11 @@ public struct StatusReport: Codable, Sendable {
         return StatusReport(
             state_dir: layout.root,
             notices_by_state: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
-            acks_by_kind: try NoticeStore(layout: layout).ackKinds(),
+            acks_by_kind: try store.ackKinds(),
             quarantined: try Sys.listDirectory(layout.quarantine).filter { !$0.hasPrefix(".") }.count,
             open_episodes: try layout.artifactNames(in: layout.openEpisodes).count,
             inflight_attempts: try layout.artifactNames(in: layout.inflightAttempts).count, last_watchdog_run: last,
-            stale: Watchdog.staleness(of: last, now: now) != nil,
+            stale: stale,
             last_watchdog_run_age_ms: last.map { now.milliseconds(since: $0.started_at) },
             lock_holders: holders, oldest_pending_age_ms: oldest.map { now.milliseconds(since: $0) },
             approval_backlog: approvalBacklog,
@@ -66,8 +62,7 @@ public struct StatusReport: Codable, Sendable {
                     try? CanonicalJSON.decode(StageLastRun.self, from: $0)
                 }
             }, capability_gaps: last?.capability_gaps ?? [],
-            runbooks: try runbooks(
-                layout: layout, stale: Watchdog.staleness(of: last, now: now) != nil, approvalBacklog: approvalBacklog),
+            runbooks: try runbooks(layout: layout, stale: stale, approvalBacklog: approvalBacklog),
             unreadable: unreadable)
     }
 
