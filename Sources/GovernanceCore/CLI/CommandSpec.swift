@@ -22,6 +22,10 @@ public struct OptionSpec: Sendable, Equatable {
     }
 
     var label: String { "--" + name + (value.map { " " + $0 } ?? "") }
+
+    /// `--by NAME`, the name an operator acts under; `help` says who, for this verb.
+    static func by(_ help: String) -> OptionSpec { OptionSpec("by", value: "NAME", help) }
+    static let requiredReason = OptionSpec("reason", value: "TEXT", "why; required")
 }
 
 /// One positional argument.
@@ -138,6 +142,14 @@ public struct CommandSpec: Sendable {
         lines += ["", "exit: " + statuses.map { "\($0.0.rawValue) \($0.1)" }.joined(separator: ", ") + "."]
         lines += ["example: " + example]
         return lines.joined(separator: "\n")
+    }
+
+    /// Prints the help for `--help`, else the version line for `--version`; false when neither was asked.
+    func answersHelpOrVersion(_ options: Options) -> Bool {
+        guard let answer = options.has("help") ? help : options.has("version") ? PackageInfo.versionLine(command) : nil
+        else { return false }
+        Sys.writeStandardOutput(answer + "\n")
+        return true
     }
 
     /// Reads `arguments` against the declaration: an undeclared option, a missing value, or the

@@ -13,11 +13,6 @@ public struct Options: Sendable {
     public func value(_ name: String) -> String? { values[name] }
     public func all(_ name: String) -> [String] { repeated[name] ?? [] }
 
-    public mutating func setValue(_ name: String, _ value: String) {
-        values[name] = value
-        repeated[name] = [value]
-    }
-
     /// A whole-number option, or a usage error naming it.
     public func integer(_ name: String) throws -> Int64? {
         guard let text = values[name] else { return nil }

@@ -67,10 +67,7 @@ public enum RgovCommand {
             }
             guard let verb = verbs.first(where: { $0.name == name }) else { throw unknownVerb(name) }
             let options = try verb.spec.parse(rest)
-            if options.has("help") {
-                Sys.writeStandardOutput(verb.spec.help + "\n")
-                return 0
-            }
+            if verb.spec.answersHelpOrVersion(options) { return 0 }
             try EnvironmentContract.enforce("rgov")
             // Before a verb reads anything of its state: no link below the state's root is followed.
             if verb.spec.allOptions.contains(where: { $0.name == "state" }) {

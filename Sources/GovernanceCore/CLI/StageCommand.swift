@@ -32,15 +32,7 @@ public enum StageCommand {
         } catch {
             return CommandRunner.report(error, who: kind.executable).status
         }
-        if options.has("help") {
-            Sys.writeStandardOutput(spec(kind).help + "\n")
-            return 0
-        }
-        if options.has("version") {
-            Sys.writeStandardOutput(PackageInfo.versionLine(kind.executable) + "\n")
-            return 0
-        }
-        return run(kind, options: options)
+        return spec(kind).answersHelpOrVersion(options) ? 0 : run(kind, options: options)
     }
 
     static func run(_ kind: Stage, options: Options) -> Int32 {
@@ -87,8 +79,7 @@ public enum StageCommand {
                 let current = StageLock.currentHolder(lockPath) ?? "another run"
                 Log.info(kind.executable, "another run holds \(lockPath) (\(current)); nothing to do")
                 if options.json {
-                    Sys.writeStandardOutput(
-                        CanonicalJSON.line(StageLockHeld(stage: kind.rawValue)) + "\n")
+                    Sys.writeStandardOutput(CanonicalJSON.line(StageLockHeld(stage: kind.rawValue)) + "\n")
                 }
                 return 0
             }
@@ -114,12 +105,11 @@ public enum StageCommand {
         switch kind {
         case .watchdog:
             let report = try Watchdog(deployment: deployment).run()
-            let output = json ? CanonicalJSON.line(report) : Log.describe(report)
             for id in report.notices_created {
                 Log.info(
                     kind.executable, "new notice", ["event": .string("notice_created"), "notice_id": .string(id)])
             }
-            return (output, metricsChange(report))
+            return (json ? CanonicalJSON.line(report) : Log.describe(report), metricsChange(report))
         case .dispatcher:
             let report = try Dispatcher(deployment: deployment).run()
             return (json ? CanonicalJSON.line(report) : Log.describe(report), { _ in })
@@ -134,14 +124,13 @@ public enum StageCommand {
             environment[Shutdown.parentVariable] = nil
             let report = try Bridge(deployment: deployment, senderExecutable: sender, environment: environment)
                 .run()
-            let output = json ? CanonicalJSON.line(report) : Log.describe(report)
-            let mode = deployment.profile.senderMode.rawValue
             for o in report.recovered + report.outcomes + report.late_acks {
                 Log.info(
                     kind.executable, "\(o.state.rawValue) (\(o.reason))",
                     ["event": .string("send_concluded"), "notice_id": .string(o.notice_id)])
             }
-            return (output, sendOutcomes(report, mode: mode))
+            let mode = deployment.profile.senderMode.rawValue
+            return (json ? CanonicalJSON.line(report) : Log.describe(report), sendOutcomes(report, mode: mode))
         }
     }
 

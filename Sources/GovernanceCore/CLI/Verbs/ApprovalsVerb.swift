@@ -1,17 +1,13 @@
 import Foundation
 
 extension Verb {
-    /// `rgov approvals`: the writeback approval backlog, oldest first.
     static let approvals = Verb(
         CommandSpec(
             "rgov approvals", summary: "proposed writebacks nobody has decided, oldest first",
             shared: SharedOption.deployment, exits: [(.noInput, "no state folder")], example: "rgov approvals --json")
     ) { options in
         _ = try options.existingLayout()
-        let desk = OperatorDesk(
-            deployment: try Deployment.inForce(options, run: nil),
-            identity: OperatorIdentity(by: "-", osUser: Sys.userName(), osGroups: []))
-        let backlog = try desk.approvalBacklog()
+        let backlog = try OperatorDesk.reading(try Deployment.inForce(options, run: nil)).approvalBacklog()
         options.emit(
             backlog,
             (backlog.map {

@@ -2,7 +2,7 @@ import Foundation
 
 extension Verb {
     static let decisionOptions = [
-        OptionSpec("by", value: "NAME", "who decides; required"), OptionSpec("reason", value: "TEXT", "why; required"),
+        OptionSpec.by("who decides; required"), .requiredReason,
         OptionSpec("mission", value: "ID", "the mission, when the writeback id is not unique"),
     ]
 
@@ -24,7 +24,6 @@ extension Verb {
         return 0
     }
 
-    /// `rgov approve`: a decision record the watchdog then honours.
     static let approve = Verb(
         CommandSpec(
             "rgov approve", summary: "approve a proposed writeback: a decision record the watchdog then honours",

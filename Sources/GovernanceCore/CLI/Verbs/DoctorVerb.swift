@@ -1,7 +1,6 @@
 import Foundation
 
 extension Verb {
-    /// `rgov doctor`: whether this deployment is able to do its job.
     static let doctor = Verb(
         CommandSpec(
             "rgov doctor", summary: "check a deployment; one line per check (ok, warn, fail) with the fix as a command",

@@ -1,9 +1,7 @@
 import Foundation
 
 extension Verb {
-    static let holdOptions = [
-        OptionSpec("by", value: "NAME", "who acts; required"), OptionSpec("reason", value: "TEXT", "why"),
-    ]
+    static let holdOptions = [OptionSpec.by("who acts; required"), OptionSpec("reason", value: "TEXT", "why")]
 
     /// Prints what a bulk-capable verb changed and what it left, and why.
     static func emitBulk(_ options: Options, _ verb: String, _ result: OperatorDesk.BulkResult) -> Int32 {
@@ -15,7 +13,6 @@ extension Verb {
         return 0
     }
 
-    /// `rgov hold`: queued -> prepared; a dispatched or pending notice carries a hold the bridge respects.
     static let hold = Verb(
         CommandSpec(
             "rgov hold",

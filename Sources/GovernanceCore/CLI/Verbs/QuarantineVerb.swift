@@ -12,7 +12,7 @@ extension Verb {
                 ArgumentSpec("ls|show|restore", "what to do"),
                 ArgumentSpec("ID", "the entry (show, restore)", optional: true),
             ],
-            options: [OptionSpec("by", value: "NAME", "who restores (restore); required there")],
+            options: [.by("who restores (restore); required there")],
             shared: SharedOption.authority,
             exits: [
                 (.dataError, "the file still does not validate"), (.noInput, "no such entry"),

@@ -1,7 +1,6 @@
 import Foundation
 
 extension Verb {
-    /// `rgov release`: undo a hold.
     static let release = Verb(
         CommandSpec(
             "rgov release", summary: "release a held notice (prepared -> queued, or the hold removed)",

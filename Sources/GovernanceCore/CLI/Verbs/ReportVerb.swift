@@ -1,7 +1,6 @@
 import Foundation
 
 extension Verb {
-    /// `rgov report`: the colony-side hook.
     static let report = Verb(
         CommandSpec(
             "rgov report",

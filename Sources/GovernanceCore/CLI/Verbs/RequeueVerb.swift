@@ -1,7 +1,6 @@
 import Foundation
 
 extension Verb {
-    /// `rgov requeue`: a blocked notice stays blocked; its requeue is a new notice linked to it.
     static let requeue = Verb(
         CommandSpec(
             "rgov requeue",

@@ -1,14 +1,10 @@
 import Foundation
 
 extension Verb {
-    /// `rgov rollback`: back to the last known-good profile, validated again.
     static let rollback = Verb(
         CommandSpec(
             "rgov rollback", summary: "restore the previous known-good profile of this state, validated again",
-            options: [
-                OptionSpec("by", value: "NAME", "who rolls back; required"),
-                OptionSpec("reason", value: "TEXT", "why; required"),
-            ],
+            options: [.by("who rolls back; required"), .requiredReason],
             shared: SharedOption.authority,
             exits: [
                 (.noInput, "nothing to roll back to"), (.noPermission, "not an operator of the profile in force"),

@@ -1,7 +1,6 @@
 import Foundation
 
 extension Verb {
-    /// `rgov validate`: the profile against the runtime, before any stage acts; writes nothing.
     static let validate = Verb(
         CommandSpec(
             "rgov validate", summary: "check a profile and a capability descriptor together; writes nothing",
@@ -61,24 +60,18 @@ extension Verb {
             var parameters: [Parameter]?
         }
         let explain = options.has("explain")
-        var parameters: [Parameter] = []
-        for rule in deployment.rules {
-            parameters.append(
-                Parameter(path: "policies.\(rule.ruleID).severity", value: rule.severity.rawValue, layer: "pack"))
-            for (name, value) in rule.values.sorted(by: { $0.key < $1.key }) {
-                parameters.append(
-                    Parameter(
-                        path: "policies.\(rule.ruleID).\(name)", value: value.text, layer: rule.origins[name] ?? "pack")
-                )
-            }
+        let parameters = deployment.rules.flatMap { rule in
+            [Parameter(path: "policies.\(rule.ruleID).severity", value: rule.severity.rawValue, layer: "pack")]
+                + rule.values.sorted(by: { $0.key < $1.key }).map { name, value in
+                    let layer = rule.origins[name] ?? "pack"
+                    return Parameter(path: "policies.\(rule.ruleID).\(name)", value: value.text, layer: layer)
+                }
         }
         let v = Validation(
             ok: true, profile: deployment.profileReference, profile_source: deployment.profile.source,
             profile_sha256: deployment.profile.sha256, capability_descriptor: deployment.descriptorReference,
             sender_mode: deployment.profile.senderMode.rawValue,
-            capability_gaps: deployment.capabilityGaps.map {
-                Gap(capability: $0, fallback: Capability.explain($0))
-            },
+            capability_gaps: deployment.capabilityGaps.map { Gap(capability: $0, fallback: Capability.explain($0)) },
             state_dir: deployment.layout.root, settings: explain ? deployment.profile.explain : nil,
             parameters: explain ? parameters : nil)
         var lines = [
