@@ -31,8 +31,7 @@ extension OperatorDesk {
         var result = PruneResult(cutoff: cutoff, dry_run: dryRun, pruned: [], files_removed: 0, kept_not_exported: [])
         var missions: [String] = []
         for state in DeliveryState.allCases where state.isFinal {
-            let base = layout.notices(state)
-            for day in try layout.dayPartitions(in: base) where day < cutoffDay {
+            for day in try layout.dayPartitions(in: layout.notices(state)) where day < cutoffDay {
                 for path in try layout.files(in: layout.notices(state, day: day)) {
                     let name = (path as NSString).lastPathComponent
                     guard let notice = try? store.read(path), notice.updated_at < cutoff else { continue }
@@ -107,15 +106,12 @@ extension OperatorDesk {
 
     /// File names of notices that some bundle under `exports/` holds.
     private func exportedNoticeFiles() throws -> Set<String> {
-        var names: Set<String> = []
-        for bundle in try layout.bundles() {
-            guard let data = try? Sys.readFile(StateLayout.bundleManifest(bundle), limit: 64 << 20),
-                let manifest = try? CanonicalJSON.decode(BundleManifest.self, from: data)
-            else { continue }
-            for artifact in manifest.artifacts where artifact.kind == "notice" {
-                names.insert((artifact.ref as NSString).lastPathComponent)
+        let manifests = try layout.bundles().compactMap { bundle in
+            (try? Sys.readFile(StateLayout.bundleManifest(bundle), limit: 64 << 20)).flatMap {
+                try? CanonicalJSON.decode(BundleManifest.self, from: $0)
             }
         }
-        return names
+        let notices = manifests.flatMap(\.artifacts).filter { $0.kind == "notice" }
+        return Set(notices.map { ($0.ref as NSString).lastPathComponent })
     }
 }
