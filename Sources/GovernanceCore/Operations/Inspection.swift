@@ -31,8 +31,8 @@ public struct Inspection: Sendable {
                 notice_id: $0.notice_id, state: $0.state, reason: $0.state_reason,
                 age_ms: now.milliseconds(since: $0.created_at),
                 mission_id: $0.mission_id, rule_id: $0.rule_id, severity: $0.severity, kind: $0.notice_kind,
-                attempts: $0.attempts,
-                held: $0.hold != nil, next_attempt_at: $0.next_attempt_at, ack_kind: $0.ack_evidence?.kind.rawValue)
+                attempts: $0.attempts, held: $0.hold != nil, next_attempt_at: $0.next_attempt_at,
+                ack_kind: $0.ack_evidence?.kind.rawValue)
         }
     }
 
@@ -114,19 +114,16 @@ public struct Inspection: Sendable {
         }
         if let d = c.decision { lines.append("decision \(d.decision_id): \(d.outcome.rawValue) by \(f(d.decided_by))") }
         lines.append("transitions:")
-        for t in n.transitions {
-            lines.append(
-                "  \(Timestamp.format(t.at))  \(t.from?.rawValue ?? "(new)") -> \(t.to.rawValue)  by \(f(t.by)): \(f(t.reason))  "
-                    + "prev \(t.prev_sha256.prefix(12))")
+        lines += n.transitions.map { t in
+            "  \(Timestamp.format(t.at))  \(t.from?.rawValue ?? "(new)") -> \(t.to.rawValue)  by \(f(t.by)): \(f(t.reason))  "
+                + "prev \(t.prev_sha256.prefix(12))"
         }
         if let s = c.spool {
             lines.append(
                 "spool \(s.spool_id): \(s.sender_mode) to \(f(s.target)), key sha256:\(s.keySHA256.prefix(12))")
         }
-        for a in c.attempts {
-            lines.append(
-                "attempt \(a.attempt_id) at \(Timestamp.format(a.started_at)) (\(a.sender_mode), deadline \(a.deadline_ms) ms)"
-            )
+        lines += c.attempts.map { a in
+            "attempt \(a.attempt_id) at \(Timestamp.format(a.started_at)) (\(a.sender_mode), deadline \(a.deadline_ms) ms)"
         }
         for r in c.receipts {
             lines.append(

@@ -113,9 +113,7 @@ extension OperatorDesk {
         guard !reason.isEmpty else { throw UsageError("--reason is required") }
         _ = try Identifier.validate(id, what: "mission id")
         try Sys.makeDirectory(layout.missionLocks)
-        guard
-            let lock = try StageLock.acquire(layout.missionLock(id), holder: "rgov mission \(verb)")
-        else {
+        guard let lock = try StageLock.acquire(layout.missionLock(id), holder: "rgov mission \(verb)") else {
             throw RgovError(.temporaryFailure, "another writer is updating mission \(id); try again")
         }
         defer { withExtendedLifetime(lock) {} }
@@ -164,9 +162,7 @@ extension OperatorDesk {
         guard
             let record = try? CanonicalJSON.decode(
                 QuarantineRecord.self, from: try Sys.readFile(layout.quarantineReason(quarantineID)))
-        else {
-            throw RgovError(.noInput, "no quarantine entry \(quarantineID)")
-        }
+        else { throw RgovError(.noInput, "no quarantine entry \(quarantineID)") }
         let file = layout.quarantinedFile(quarantineID, fileName: record.file_name)
         let folder = ((record.original_path as NSString).deletingLastPathComponent as NSString).lastPathComponent
         do {

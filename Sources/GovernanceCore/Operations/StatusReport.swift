@@ -36,15 +36,11 @@ public struct StatusReport: Codable, Sendable {
         let counts = records.readable(try store.counts(), less: unreadable)
         let last = Watchdog.latestRun(layout)
         let stale = Watchdog.staleness(of: last, now: now) != nil
-        let waiting = [
-            layout.notices(.queued), layout.notices(.dispatched), layout.notices(.pending_external_send),
-            layout.deferredNotices,
-        ]
-        let oldest = try waiting.flatMap { try layout.files(in: $0) }.compactMap { try? store.read($0).created_at }
-            .min()
-        var holders: [String: String] = [:]
-        for name in try layout.lockNames() {
-            if let holder = StageLock.currentHolder(layout.lockFile(name)) { holders[name] = holder }
+        let queues = [DeliveryState.queued, .dispatched, .pending_external_send].map { layout.notices($0) }
+        let waiting = try (queues + [layout.deferredNotices]).flatMap { try layout.files(in: $0) }
+        let oldest = waiting.compactMap { try? store.read($0).created_at }.min()
+        let holders = try layout.lockNames().reduce(into: [String: String]()) { holders, name in
+            holders[name] = StageLock.currentHolder(layout.lockFile(name))
         }
         return StatusReport(
             state_dir: layout.root,
@@ -53,8 +49,7 @@ public struct StatusReport: Codable, Sendable {
             quarantined: try Sys.listDirectory(layout.quarantine).filter { !$0.hasPrefix(".") }.count,
             open_episodes: try layout.artifactNames(in: layout.openEpisodes).count,
             inflight_attempts: try layout.artifactNames(in: layout.inflightAttempts).count, last_watchdog_run: last,
-            stale: stale,
-            last_watchdog_run_age_ms: last.map { now.milliseconds(since: $0.started_at) },
+            stale: stale, last_watchdog_run_age_ms: last.map { now.milliseconds(since: $0.started_at) },
             lock_holders: holders, oldest_pending_age_ms: oldest.map { now.milliseconds(since: $0) },
             approval_backlog: approvalBacklog,
             stage_runs: try Stage.allCases.compactMap { kind in
@@ -134,13 +129,12 @@ public struct StatusReport: Codable, Sendable {
             lines.append("  oldest notice not yet delivered: \(DurationText.describe(ms: age))")
         }
         lines.append("  writebacks awaiting approval: \(approval_backlog)")
-        for run in stage_runs {
-            lines.append(
-                "  \(run.stage): last run \(Timestamp.format(run.at)), exit \(run.exit_status) in \(run.duration_ms) ms"
-                    + (run.error.map { " (" + TerminalText.field($0) + ")" } ?? ""))
+        lines += stage_runs.map { run in
+            "  \(run.stage): last run \(Timestamp.format(run.at)), exit \(run.exit_status) in \(run.duration_ms) ms"
+                + (run.error.map { " (" + TerminalText.field($0) + ")" } ?? "")
         }
-        for gap in capability_gaps { lines.append("  capability gap \(gap): \(Capability.explain(gap))") }
-        for section in runbooks { lines.append("  runbook: \(section)") }
+        lines += capability_gaps.map { "  capability gap \($0): \(Capability.explain($0))" }
+        lines += runbooks.map { "  runbook: \($0)" }
         for (lock, holder) in lock_holders.sorted(by: { $0.key < $1.key }) {
             lines.append("  lock \(TerminalText.field(lock)): held by \(TerminalText.field(holder))")
         }
