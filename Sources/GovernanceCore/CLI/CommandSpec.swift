@@ -110,10 +110,8 @@ public struct CommandSpec: Sendable {
     public var allOptions: [OptionSpec] { options + shared.map(\.spec) + [Self.helpOption] }
 
     public var usage: String {
-        var words = [command]
-        for argument in arguments { words.append(argument.optional ? "[\(argument.name)]" : argument.name) }
-        if !allOptions.isEmpty { words.append("[options]") }
-        return "usage: " + words.joined(separator: " ")
+        let words = [command] + arguments.map { $0.optional ? "[\($0.name)]" : $0.name }
+        return "usage: " + (words + (allOptions.isEmpty ? [] : ["[options]"])).joined(separator: " ")
     }
 
     /// The help text: usage, what it does, arguments, options with defaults, exit statuses, an example.

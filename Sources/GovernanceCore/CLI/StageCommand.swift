@@ -22,17 +22,13 @@ public enum StageCommand {
             example: "\(kind.executable) --state /var/lib/rgov/state --json")
     }
 
-    /// Runs one stage; returns the process exit status.
     public static func main(_ kind: Stage, arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Int32 {
         Shutdown.install()
         Shutdown.followParent()
-        let options: Options
-        do {
-            options = try spec(kind).parse(arguments)
-        } catch {
-            return CommandRunner.report(error, who: kind.executable).status
+        return CommandRunner.run(kind.executable) {
+            let options = try spec(kind).parse(arguments)
+            return spec(kind).answersHelpOrVersion(options) ? 0 : run(kind, options: options)
         }
-        return spec(kind).answersHelpOrVersion(options) ? 0 : run(kind, options: options)
     }
 
     static func run(_ kind: Stage, options: Options) -> Int32 {
@@ -106,8 +102,7 @@ public enum StageCommand {
         case .watchdog:
             let report = try Watchdog(deployment: deployment).run()
             for id in report.notices_created {
-                Log.info(
-                    kind.executable, "new notice", ["event": .string("notice_created"), "notice_id": .string(id)])
+                Log.info(kind.executable, "new notice", ["event": .string("notice_created"), "notice_id": .string(id)])
             }
             return (json ? CanonicalJSON.line(report) : Log.describe(report), metricsChange(report))
         case .dispatcher:

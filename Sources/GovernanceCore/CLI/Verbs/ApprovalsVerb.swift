@@ -8,13 +8,12 @@ extension Verb {
     ) { options in
         _ = try options.existingLayout()
         let backlog = try OperatorDesk.reading(try Deployment.inForce(options, run: nil)).approvalBacklog()
-        options.emit(
-            backlog,
-            (backlog.map {
-                "\($0.mission_id)/\(TerminalText.field($0.writeback_id))  \(TerminalText.field($0.target ?? "-"))  "
-                    + "waiting \(DurationText.describe(ms: $0.waiting_ms))"
-            } + ["-- \(backlog.count) writeback\(backlog.count == 1 ? "" : "s") awaiting approval"]).joined(
-                separator: "\n"))
+        let lines = backlog.map {
+            "\($0.mission_id)/\(TerminalText.field($0.writeback_id))  \(TerminalText.field($0.target ?? "-"))  "
+                + "waiting \(DurationText.describe(ms: $0.waiting_ms))"
+        }
+        let total = "-- \(backlog.count) writeback\(backlog.count == 1 ? "" : "s") awaiting approval"
+        options.emit(backlog, (lines + [total]).joined(separator: "\n"))
         return 0
     }
 }

@@ -19,8 +19,7 @@ extension Verb {
             "\(approval.decision.rawValue) \(approval.mission_id)/\(approval.writeback_id) by \(approval.by) (decision \(approval.decision_id))"
                 + (approval.after_application == true
                     ? "\n  it was already applied without approval: the approval is recorded, the violation stands"
-                    : "")
-        )
+                    : ""))
         return 0
     }
 

@@ -8,9 +8,5 @@ extension Verb {
             arguments: [ArgumentSpec("ID|ALL", "a blocked notice, or ALL for every blocked one")], options: holdOptions,
             shared: SharedOption.authority, exits: [(.noInput, "no such notice"), (.noPermission, "not an operator")],
             example: "rgov requeue ntc-0123 --by alice --reason \"channel fixed\"")
-    ) { options in
-        emitBulk(
-            options, "requeue",
-            try OperatorDesk.forVerb(options).requeue(options.argument, reason: options.value("reason")))
-    }
+    ) { options in try bulk(options, "requeue", OperatorDesk.requeue) }
 }

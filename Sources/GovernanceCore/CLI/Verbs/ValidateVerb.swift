@@ -30,10 +30,18 @@ extension Verb {
                 Sys.writeStandardOutput("wrote \(PackageLayout(root: root).manifest)\n")
                 return 0
             }
-            return RgovCommand.verdict(
-                try PackageManifest.verify(root: root), ok: "package-manifest.json matches the shipped files",
-                prefix: "MISMATCH",
-                json: options.json)
+            let problems = try PackageManifest.verify(root: root)
+            struct Check: Codable {
+                var ok: Bool
+                var problems: [String]
+            }
+            let text =
+                problems.isEmpty
+                ? "package-manifest.json matches the shipped files"
+                : problems.map { "MISMATCH " + $0 }.joined(separator: "\n")
+            Sys.writeStandardOutput(
+                (options.json ? CanonicalJSON.line(Check(ok: problems.isEmpty, problems: problems)) : text) + "\n")
+            return problems.isEmpty ? 0 : ExitCode.dataError.rawValue
         }
         let deployment = try Deployment.candidate(options)
         // Validation writes nothing: it says whether a stage could use the folder.
@@ -87,10 +95,9 @@ extension Verb {
                 + parameters.map { ($0.path, $0.value, $0.layer) }
             let width = min(72, rows.map(\.0.count).max() ?? 0)
             lines.append("  " + "setting".padding(toLength: width, withPad: " ", startingAt: 0) + "  layer     value")
-            for (path, value, layer) in rows {
-                lines.append(
-                    "  " + path.padding(toLength: max(width, path.count), withPad: " ", startingAt: 0) + "  "
-                        + layer.padding(toLength: 8, withPad: " ", startingAt: 0) + "  " + value)
+            lines += rows.map { path, value, layer in
+                "  " + path.padding(toLength: max(width, path.count), withPad: " ", startingAt: 0) + "  "
+                    + layer.padding(toLength: 8, withPad: " ", startingAt: 0) + "  " + value
             }
         }
         Sys.writeStandardOutput((options.json ? CanonicalJSON.line(v) : lines.joined(separator: "\n")) + "\n")
