@@ -149,6 +149,8 @@ public struct AuditExport: Sendable {
         var profileHashes: Set<String>
 
         mutating func add(_ kind: String, _ path: String) { files.append((kind, path)) }
+        /// Adds `path` where it is a regular file.
+        mutating func addFile(_ kind: String, _ path: String) { if Sys.kind(path) == .regular { add(kind, path) } }
     }
 
     /// The missions a bundle holds whole (the one asked for, or each with a notice in the window)
@@ -158,15 +160,10 @@ public struct AuditExport: Sendable {
     {
         let layout = deployment.layout
         let everyNotice = try store.all()
-        var missions: Set<String> = []
-        if let task {
-            missions.insert(task)
-        } else {
-            for (_, n) in everyNotice
-            where (since.map { n.created_at >= $0 } ?? true) && (until.map { n.created_at <= $0 } ?? true) {
-                missions.insert(n.mission_id)
-            }
+        let inWindow = everyNotice.map(\.notice).filter { n in
+            (since.map { n.created_at >= $0 } ?? true) && (until.map { n.created_at <= $0 } ?? true)
         }
+        let missions: Set<String> = task.map { [$0] } ?? Set(inWindow.map(\.mission_id))
         let notices = everyNotice.filter { missions.contains($0.notice.mission_id) }
         guard !notices.isEmpty || task != nil else { throw RgovError(.noInput, "no notices in that window") }
         if let task, notices.isEmpty, !Sys.exists(layout.mission(task)) {
@@ -181,7 +178,7 @@ public struct AuditExport: Sendable {
     ) throws {
         let layout = deployment.layout
         for mission in missions.sorted() {
-            if Sys.kind(layout.mission(mission)) == .regular { contents.add("mission", layout.mission(mission)) }
+            contents.addFile("mission", layout.mission(mission))
             guard Sys.kind(layout.chain(mission)) == .regular else { continue }
             // The chain is read once: the bundle carries the very bytes its head was computed from,
             // whatever a watchdog appends after.
@@ -221,17 +218,10 @@ public struct AuditExport: Sendable {
         naming notices: [(path: String, notice: Notice)], to contents: inout Contents
     ) throws {
         let layout = deployment.layout
-        var descriptors: Set<String> = [deployment.descriptorReference]
-        for (_, n) in notices {
-            if let sha = n.profile_sha256 { contents.profileHashes.insert(sha) }
-            descriptors.insert(n.capability_descriptor)
-        }
-        for sha in contents.profileHashes.sorted() where Sys.kind(layout.profileSnapshot(sha)) == .regular {
-            contents.add("profile_snapshot", layout.profileSnapshot(sha))
-        }
-        if Sys.kind(layout.activeProfile) == .regular {
-            contents.add("active_profile", layout.activeProfile)
-        }
+        contents.profileHashes.formUnion(notices.compactMap(\.notice.profile_sha256))
+        let descriptors = Set([deployment.descriptorReference] + notices.map(\.notice.capability_descriptor))
+        for sha in contents.profileHashes.sorted() { contents.addFile("profile_snapshot", layout.profileSnapshot(sha)) }
+        contents.addFile("active_profile", layout.activeProfile)
         for path in try layout.files(in: layout.profileHistory) { contents.add("profile_history", path) }
         for path in try layout.datedFiles(in: layout.operatorActions) {
             if let action = try? CanonicalJSON.decode(OperatorAction.self, from: try Sys.readFile(path)),
@@ -243,7 +233,7 @@ public struct AuditExport: Sendable {
         let package = PackageLayout(root: try PackageRoot.locate())
         for reference in descriptors.sorted() {
             let path = package.descriptor(reference.split(separator: "@").first.map(String.init) ?? reference)
-            if Sys.kind(path) == .regular { contents.add("capability_descriptor", path) }
+            contents.addFile("capability_descriptor", path)
         }
     }
 
@@ -251,8 +241,7 @@ public struct AuditExport: Sendable {
     private func copy(_ contents: Contents, into bundle: String) throws -> [BundleManifest.Artifact] {
         var artifacts: [BundleManifest.Artifact] = []
         var seen: Set<String> = []
-        for (kind, path) in contents.files where !seen.contains(kind + path) {
-            seen.insert(kind + path)
+        for (kind, path) in contents.files where seen.insert(kind + path).inserted {
             let data = try contents.read[path] ?? Sys.readFile(path, limit: 64 << 20)
             let ref = StateLayout.bundleArtifactRef(kind: kind, name: (path as NSString).lastPathComponent)
             let target = StateLayout.bundleFile(ref, in: bundle)
@@ -269,24 +258,17 @@ public struct AuditExport: Sendable {
     ) throws -> Result {
         if let signingKey {
             // The key stays where it is: ssh-keygen reads it and writes only manifest.json.sig.
-            let signed = try ChildProcess.run(
-                ChildSpec(
-                    executable: try ChildProcess.resolve(
-                        "ssh-keygen", environment: ProcessInfo.processInfo.environment),
-                    arguments: [
-                        "-Y", "sign", "-f", signingKey, "-n", AuditVerify.namespace, StateLayout.bundleManifest(bundle),
-                    ],
-                    deadline: 60))
+            let signed = try AuditVerify.run(
+                "ssh-keygen",
+                ["-Y", "sign", "-f", signingKey, "-n", AuditVerify.namespace, StateLayout.bundleManifest(bundle)],
+                deadline: 60)
             guard signed.status == 0, Sys.kind(StateLayout.bundleSignature(bundle)) == .regular else {
                 throw RgovError.io("ssh-keygen -Y sign failed: \(signed.stderrText)")
             }
             try Sys.setMode(StateLayout.bundleSignature(bundle), 0o600)
         }
         let tar = bundle + ".tar"
-        let result = try ChildProcess.run(
-            ChildSpec(
-                executable: try ChildProcess.resolve("tar", environment: ProcessInfo.processInfo.environment),
-                arguments: ["-cf", tar, "-C", out, bundleID], deadline: 120))
+        let result = try AuditVerify.run("tar", ["-cf", tar, "-C", out, bundleID], deadline: 120)
         guard result.status == 0 else { throw RgovError.io("tar failed: \(result.stderrText)") }
         // Audit bundles hold who did what: readable by their owner only, whatever the umask.
         try Sys.setMode(tar, 0o600)
@@ -311,8 +293,8 @@ public struct AuditExport: Sendable {
     ) throws {
         let layout = deployment.layout
         var records: [(mission: String, kind: ChainLink.Kind, id: String, sha: String, path: String, at: Date)] = []
-        func file(_ mission: String, _ kind: ChainLink.Kind, _ id: String, _ path: String, _ at: Date) {
-            guard let data = try? Sys.readFile(path, limit: 8 << 20) else { return }
+        func file(_ mission: String, _ kind: ChainLink.Kind, _ id: String, _ path: String?, _ at: Date) {
+            guard let path, let data = try? Sys.readFile(path, limit: 8 << 20) else { return }
             records.append((mission, kind, id, SHA256.hex(of: [UInt8](data)), path, at))
         }
         let inspection = Inspection(layout: layout, now: now)
@@ -320,20 +302,16 @@ public struct AuditExport: Sendable {
             let headerSHA = try CanonicalJSON.sha256(notice.header)
             records.append((notice.mission_id, .notice, notice.notice_id, headerSHA, path, notice.created_at))
             let found = try inspection.chain(of: notice, at: path)
-            if let spool = found.files["spool"] {
-                file(notice.mission_id, .spool, notice.notice_id, spool, found.spool?.dispatched_at ?? now)
-            }
+            file(notice.mission_id, .spool, notice.notice_id, found.files["spool"], found.spool?.dispatched_at ?? now)
             for a in found.attempts {
-                if let path = layout.locate(a.attempt_id, in: layout.attempts)
+                let path =
+                    layout.locate(a.attempt_id, in: layout.attempts)
                     ?? layout.locate(a.attempt_id, in: layout.inflightAttempts)
-                {
-                    file(notice.mission_id, .attempt, a.attempt_id, path, a.started_at)
-                }
+                file(notice.mission_id, .attempt, a.attempt_id, path, a.started_at)
             }
             for r in found.receipts {
-                if let path = layout.locate(r.receipt_id, in: layout.receipts) {
-                    file(notice.mission_id, .receipt, r.receipt_id, path, r.recorded_at)
-                }
+                let path = layout.locate(r.receipt_id, in: layout.receipts)
+                file(notice.mission_id, .receipt, r.receipt_id, path, r.recorded_at)
             }
         }
         for (kind, base) in [
@@ -404,9 +382,7 @@ public enum AuditVerify {
             try TarReader.extract(entries, into: folder)
             let tops = try Sys.listDirectory(folder)
             guard tops.count == 1, let inner = tops.first, Sys.isDirectory(StateLayout.bundleFile(inner, in: folder))
-            else {
-                throw RgovError.data("\(path): a bundle archive holds exactly one folder")
-            }
+            else { throw RgovError.data("\(path): a bundle archive holds exactly one folder") }
             directory = StateLayout.bundleFile(inner, in: folder)
         } else if Sys.kind(path) == .directory {
             if let link = firstLink(under: path) {
@@ -450,26 +426,30 @@ public enum AuditVerify {
 
     /// `ssh-keygen -Y find-principals` then `-Y verify` over `manifest.json`: the signer, or why not.
     static func checkSignature(_ directory: String, allowedSigners: String) throws -> Result<String, RgovError> {
-        let keygen = try ChildProcess.resolve("ssh-keygen", environment: ProcessInfo.processInfo.environment)
         let signature = StateLayout.bundleSignature(directory)
-        let find = try ChildProcess.run(
-            ChildSpec(
-                executable: keygen, arguments: ["-Y", "find-principals", "-s", signature, "-f", allowedSigners],
-                deadline: 30))
+        let find = try run(
+            "ssh-keygen", ["-Y", "find-principals", "-s", signature, "-f", allowedSigners], deadline: 30)
         guard find.status == 0, let principal = find.stdoutText.split(separator: "\n").first.map(String.init) else {
             return .failure(RgovError.data("manifest.json.sig: no key in \(allowedSigners) made this signature"))
         }
-        let check = try ChildProcess.run(
-            ChildSpec(
-                executable: keygen,
-                arguments: ["-Y", "verify", "-f", allowedSigners, "-I", principal, "-n", namespace, "-s", signature],
-                standardInput: [UInt8](try Sys.readFile(StateLayout.bundleManifest(directory), limit: 64 << 20)),
-                deadline: 30))
+        let check = try run(
+            "ssh-keygen", ["-Y", "verify", "-f", allowedSigners, "-I", principal, "-n", namespace, "-s", signature],
+            input: [UInt8](try Sys.readFile(StateLayout.bundleManifest(directory), limit: 64 << 20)), deadline: 30)
         guard check.status == 0 else {
             let problem = "the signature does not verify: the manifest changed since \(principal) signed it"
             return .failure(RgovError.data("manifest.json.sig: " + problem))
         }
         return .success(principal)
+    }
+
+    /// Runs `program` (`ssh-keygen`, `tar`) as this process's `PATH` finds it.
+    static func run(_ program: String, _ arguments: [String], input: [UInt8] = [], deadline: Double) throws
+        -> ChildResult
+    {
+        try ChildProcess.run(
+            ChildSpec(
+                executable: try ChildProcess.resolve(program, environment: ProcessInfo.processInfo.environment),
+                arguments: arguments, standardInput: input, deadline: deadline))
     }
 
     /// Every hash, chain and transition of the bundle in `directory`.
@@ -576,10 +556,9 @@ public enum AuditVerify {
 
     /// Every file of the bundle the manifest does not list.
     static func unlisted(in directory: String, listed: Set<String>) -> [String] {
-        var problems: [String] = []
-        for name in (try? Sys.listDirectory(directory)) ?? []
-        where !["manifest.json", "manifest.json.sig", "artifacts"].contains(name) {
-            problems.append("\(name): present but not in the manifest")
+        let expected = ["manifest.json", "manifest.json.sig", "artifacts"]
+        var problems = ((try? Sys.listDirectory(directory)) ?? []).filter { !expected.contains($0) }.map {
+            "\($0): present but not in the manifest"
         }
         for kindFolder in (try? Sys.listDirectory(StateLayout.bundleArtifacts(directory))) ?? [] {
             for name in (try? Sys.listDirectory(StateLayout.bundleArtifacts(directory, kind: kindFolder))) ?? [] {

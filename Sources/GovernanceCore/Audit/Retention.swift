@@ -31,8 +31,7 @@ extension OperatorDesk {
         var result = PruneResult(cutoff: cutoff, dry_run: dryRun, pruned: [], files_removed: 0, kept_not_exported: [])
         var missions: [String] = []
         for state in DeliveryState.allCases where state.isFinal {
-            let base = layout.notices(state)
-            for day in try layout.dayPartitions(in: base) where day < cutoffDay {
+            for day in try layout.dayPartitions(in: layout.notices(state)) where day < cutoffDay {
                 for path in try layout.files(in: layout.notices(state, day: day)) {
                     let name = (path as NSString).lastPathComponent
                     guard let notice = try? store.read(path), notice.updated_at < cutoff else { continue }
@@ -73,32 +72,28 @@ extension OperatorDesk {
     private func referencedNotices() throws -> (ids: Set<String>, episodes: Set<String>) {
         var ids: Set<String> = []
         var episodes: Set<String> = []
-        func unreadable(_ path: String, _ error: Error) -> Error {
-            RgovError.data("\(path) cannot be read (\(error)), so what it names is unknown; nothing was pruned")
+        func read<T>(_ path: String, _ read: () throws -> T) throws -> T {
+            do {
+                return try read()
+            } catch {
+                throw RgovError.data(
+                    "\(path) cannot be read (\(error)), so what it names is unknown; nothing was pruned")
+            }
         }
         for path in try layout.files(in: layout.openEpisodes) {
-            do {
-                let episode = try CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path, limit: 1 << 20))
-                episodes.insert(episode.episode_id)
-                for id in [episode.notice_id, episode.escalation_notice_id].compactMap({ $0 }) { ids.insert(id) }
-            } catch {
-                throw unreadable(path, error)
+            let episode = try read(path) {
+                try CanonicalJSON.decode(Episode.self, from: try Sys.readFile(path, limit: 1 << 20))
             }
+            episodes.insert(episode.episode_id)
+            ids.formUnion([episode.notice_id, episode.escalation_notice_id].compactMap { $0 })
         }
         for path in try store.waitingFolders.flatMap({ try layout.files(in: $0) }) {
-            do {
-                let notice = try store.read(path)
-                for id in [notice.follows, notice.requeued_from].compactMap({ $0 }) { ids.insert(id) }
-            } catch {
-                throw unreadable(path, error)
-            }
+            let notice = try read(path) { try store.read(path) }
+            ids.formUnion([notice.follows, notice.requeued_from].compactMap { $0 })
         }
         for path in try layout.files(in: layout.inflightAttempts) {
-            do {
-                ids.insert(try CanonicalJSON.decode(SenderAttempt.self, from: try Sys.readFile(path)).notice_id)
-            } catch {
-                throw unreadable(path, error)
-            }
+            let attempt = try read(path) { try CanonicalJSON.decode(SenderAttempt.self, from: try Sys.readFile(path)) }
+            ids.insert(attempt.notice_id)
         }
         // Late acks are untrusted drops: one unreadable names nothing (the bridge quarantines it).
         for path in try layout.files(in: layout.bridgeAcks) {
@@ -111,15 +106,12 @@ extension OperatorDesk {
 
     /// File names of notices that some bundle under `exports/` holds.
     private func exportedNoticeFiles() throws -> Set<String> {
-        var names: Set<String> = []
-        for bundle in try layout.bundles() {
-            guard let data = try? Sys.readFile(StateLayout.bundleManifest(bundle), limit: 64 << 20),
-                let manifest = try? CanonicalJSON.decode(BundleManifest.self, from: data)
-            else { continue }
-            for artifact in manifest.artifacts where artifact.kind == "notice" {
-                names.insert((artifact.ref as NSString).lastPathComponent)
+        let manifests = try layout.bundles().compactMap { bundle in
+            (try? Sys.readFile(StateLayout.bundleManifest(bundle), limit: 64 << 20)).flatMap {
+                try? CanonicalJSON.decode(BundleManifest.self, from: $0)
             }
         }
-        return names
+        let notices = manifests.flatMap(\.artifacts).filter { $0.kind == "notice" }
+        return Set(notices.map { ($0.ref as NSString).lastPathComponent })
     }
 }

@@ -30,15 +30,16 @@ public struct StateCheck: Sendable {
         func violate(_ invariant: String, _ path: String, _ detail: String) {
             violations.append(Violation(invariant: invariant, path: path, detail: detail))
         }
+        func violate(_ invariant: String, _ path: String, each problems: [String]) {
+            for problem in problems { violate(invariant, path, problem) }
+        }
         let (seen, notices) = try checkNotices(violate)
         let (receipts, receiptCount) = try checkReceipts(of: notices, violate)
         for (id, notice) in notices.sorted(by: { $0.key < $1.key }) {
-            for problem in AuditVerify.checkChain(notice, receipts: receipts[id] ?? []) {
-                violate("chain", seen[id] ?? id, problem)
-            }
-            for problem in AuditVerify.checkExternalAck(notice, receipts: receipts[id] ?? []) {
-                violate("evidence", seen[id] ?? id, problem)
-            }
+            let path = seen[id] ?? id
+            let own = receipts[id] ?? []
+            violate("chain", path, each: AuditVerify.checkChain(notice, receipts: own))
+            violate("evidence", path, each: AuditVerify.checkExternalAck(notice, receipts: own))
         }
         try checkAttempts(of: notices, receipts: receipts, violate)
         try checkEpisodes(of: notices, violate)
@@ -46,11 +47,9 @@ public struct StateCheck: Sendable {
         let chained = try layout.chainedMissions()
         for mission in chained {
             let path = layout.chain(mission)
-            for problem in MissionChain.check(
-                try Sys.readFile(path, limit: MissionChain.sizeLimit), mission: mission, label: path, live: true
-            ).problems {
-                violate("mission_chain", path, problem)
-            }
+            let data = try Sys.readFile(path, limit: MissionChain.sizeLimit)
+            let checked = MissionChain.check(data, mission: mission, label: path, live: true)
+            violate("mission_chain", path, each: checked.problems)
         }
         // Temporaries whose writer is gone.
         for path in try temporaries(under: layout.root) {

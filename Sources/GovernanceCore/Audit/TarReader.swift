@@ -33,9 +33,8 @@ public struct TarReader {
     public static func entries(of path: String, limits: Limits = Limits()) throws -> [Entry] {
         let data = try Sys.readFile(path, limit: limits.totalBytes + (1 << 20))
         func refuse(_ reason: String) -> Refusal { Refusal(archive: path, reason: reason) }
-        if data.starts(with: [0x1f, 0x8b]) || data.starts(with: [0x42, 0x5a, 0x68])
-            || data.starts(with: [0xfd, 0x37, 0x7a])
-        {
+        let compressed: [[UInt8]] = [[0x1f, 0x8b], [0x42, 0x5a, 0x68], [0xfd, 0x37, 0x7a]]  // gzip, bzip2, xz
+        if compressed.contains(where: { data.starts(with: $0) }) {
             throw refuse("a compressed archive; rgov bundles are plain tar files")
         }
         var entries: [Entry] = []
@@ -48,7 +47,7 @@ public struct TarReader {
             guard checksumMatches(header) else {
                 throw refuse("entry at byte \(offset): header checksum does not match")
             }
-            let size = try octal(header, 124, 12, refuse)
+            guard let size = octal(header, 124, 12) else { throw refuse("a size that is not octal") }
             let type = header[header.startIndex + 156]
             let bodyStart = offset + 512
             guard size >= 0, size <= limits.fileBytes, bodyStart + size <= data.count else {
@@ -67,8 +66,7 @@ public struct TarReader {
             let prefix = field(header, 345, 155)
             if !prefix.isEmpty && !name.contains("/") { name = prefix + "/" + name }
             switch type {
-            case UInt8(ascii: "0"), 0: break
-            case UInt8(ascii: "5"): break
+            case UInt8(ascii: "0"), 0, UInt8(ascii: "5"): break
             case UInt8(ascii: "1"): throw refuse("\(name): a hard link; bundles hold files and folders only")
             case UInt8(ascii: "2"): throw refuse("\(name): a symbolic link; bundles hold files and folders only")
             default: throw refuse("\(name): entry type \(Character(UnicodeScalar(type))) is not a file or a folder")
@@ -109,16 +107,15 @@ public struct TarReader {
         return String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
     }
 
-    static func octal(_ header: Data, _ start: Int, _ length: Int, _ refuse: (String) -> Refusal) throws -> Int {
+    /// An octal number field (blank: 0); nil when it is not one.
+    static func octal(_ header: Data, _ start: Int, _ length: Int) -> Int? {
         let text = field(header, start, length).trimmingCharacters(in: CharacterSet(charactersIn: " \0"))
-        guard let value = Int(text.isEmpty ? "0" : text, radix: 8) else { throw refuse("a size that is not octal") }
-        return value
+        return Int(text.isEmpty ? "0" : text, radix: 8)
     }
 
     static func checksumMatches(_ header: Data) -> Bool {
         var sum = 0
         for (i, byte) in header.enumerated() { sum += (148..<156).contains(i) ? 32 : Int(byte) }
-        let text = field(header, 148, 8).trimmingCharacters(in: CharacterSet(charactersIn: " \0"))
-        return Int(text, radix: 8) == sum
+        return octal(header, 148, 8) == sum
     }
 }

@@ -41,11 +41,11 @@ extension Options {
         Sys.writeStandardOutput((json ? CanonicalJSON.line(value) : TerminalText.lines(text)) + "\n")
     }
 
-    /// An RFC 3339 time option, or a usage error naming it.
-    func time(_ name: String) throws -> Date? {
+    /// An RFC 3339 time option, or the error `refusal` makes of its message (a usage error).
+    func time(_ name: String, refusal: (String) -> Error = { UsageError($0) }) throws -> Date? {
         guard let text = value(name) else { return nil }
         guard let date = Timestamp.parse(text) else {
-            throw UsageError("--\(name) \(Identifier.quoted(text)) is not an RFC 3339 time")
+            throw refusal("--\(name) \(Identifier.quoted(text)) is not an RFC 3339 time")
         }
         return date
     }

@@ -22,6 +22,10 @@ public struct OptionSpec: Sendable, Equatable {
     }
 
     var label: String { "--" + name + (value.map { " " + $0 } ?? "") }
+
+    /// `--by NAME`, the name an operator acts under; `help` says who, for this verb.
+    static func by(_ help: String) -> OptionSpec { OptionSpec("by", value: "NAME", help) }
+    static let requiredReason = OptionSpec("reason", value: "TEXT", "why; required")
 }
 
 /// One positional argument.
@@ -106,10 +110,8 @@ public struct CommandSpec: Sendable {
     public var allOptions: [OptionSpec] { options + shared.map(\.spec) + [Self.helpOption] }
 
     public var usage: String {
-        var words = [command]
-        for argument in arguments { words.append(argument.optional ? "[\(argument.name)]" : argument.name) }
-        if !allOptions.isEmpty { words.append("[options]") }
-        return "usage: " + words.joined(separator: " ")
+        let words = [command] + arguments.map { $0.optional ? "[\($0.name)]" : $0.name }
+        return "usage: " + (words + (allOptions.isEmpty ? [] : ["[options]"])).joined(separator: " ")
     }
 
     /// The help text: usage, what it does, arguments, options with defaults, exit statuses, an example.
@@ -138,6 +140,14 @@ public struct CommandSpec: Sendable {
         lines += ["", "exit: " + statuses.map { "\($0.0.rawValue) \($0.1)" }.joined(separator: ", ") + "."]
         lines += ["example: " + example]
         return lines.joined(separator: "\n")
+    }
+
+    /// Prints the help for `--help`, else the version line for `--version`; false when neither was asked.
+    func answersHelpOrVersion(_ options: Options) -> Bool {
+        guard let answer = options.has("help") ? help : options.has("version") ? PackageInfo.versionLine(command) : nil
+        else { return false }
+        Sys.writeStandardOutput(answer + "\n")
+        return true
     }
 
     /// Reads `arguments` against the declaration: an undeclared option, a missing value, or the

@@ -13,11 +13,6 @@ public struct Options: Sendable {
     public func value(_ name: String) -> String? { values[name] }
     public func all(_ name: String) -> [String] { repeated[name] ?? [] }
 
-    public mutating func setValue(_ name: String, _ value: String) {
-        values[name] = value
-        repeated[name] = [value]
-    }
-
     /// A whole-number option, or a usage error naming it.
     public func integer(_ name: String) throws -> Int64? {
         guard let text = values[name] else { return nil }
@@ -40,11 +35,7 @@ public struct Options: Sendable {
 
     /// The pinned clock from `--now`, or the system clock.
     public func clock() throws -> Clock {
-        guard let text = value("now") else { return .system }
-        guard let date = Timestamp.parse(text) else {
-            throw UsageError("--now \(Identifier.quoted(text)) is not an RFC 3339 time (e.g. 2026-11-20T12:00:00Z)")
-        }
-        return .pinned(date)
+        try time("now") { UsageError($0 + " (e.g. 2026-11-20T12:00:00Z)") }.map(Clock.pinned) ?? .system
     }
 
     /// `--state`, else `RGOV_STATE_DIR`, else `./state`.

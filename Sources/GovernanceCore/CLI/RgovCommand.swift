@@ -14,15 +14,11 @@ public enum RgovCommand {
     public static var overview: String {
         let width = (verbs.map(\.name.count).max() ?? 0) + 2
         var lines = ["usage: rgov VERB [options]", "", "verbs:"]
-        for verb in verbs {
-            lines.append("  " + verb.name.padding(toLength: width, withPad: " ", startingAt: 0) + verb.spec.summary)
-        }
+        lines += verbs.map { "  " + $0.name.padding(toLength: width, withPad: " ", startingAt: 0) + $0.spec.summary }
         lines += ["", "shared options (each verb's --help says which it takes; operator verbs never take --profile):"]
-        let shared = SharedOption.allCases.map(\.spec) + [CommandSpec.helpOption]
-        for option in shared {
-            lines.append(
-                "  " + option.label.padding(toLength: 24, withPad: " ", startingAt: 0) + option.help
-                    + (option.defaultText.map { "; default \($0)" } ?? ""))
+        lines += (SharedOption.allCases.map(\.spec) + [CommandSpec.helpOption]).map { option in
+            "  " + option.label.padding(toLength: 24, withPad: " ", startingAt: 0) + option.help
+                + (option.defaultText.map { "; default \($0)" } ?? "")
         }
         lines += [
             "  " + "--version".padding(toLength: 24, withPad: " ", startingAt: 0)
@@ -59,18 +55,13 @@ public enum RgovCommand {
                 case nil: Sys.writeStandardOutput(overview + "\n")
                 case "environment"?: Sys.writeStandardOutput(EnvironmentContract.markdownTable() + "\n")
                 case "manual"?: Sys.writeStandardOutput(Manual.markdown())
-                case let verbName?:
-                    guard let verb = verbs.first(where: { $0.name == verbName }) else { throw unknownVerb(verbName) }
-                    Sys.writeStandardOutput(verb.spec.help + "\n")
+                case let verbName?: Sys.writeStandardOutput(try verb(named: verbName).spec.help + "\n")
                 }
                 return 0
             }
-            guard let verb = verbs.first(where: { $0.name == name }) else { throw unknownVerb(name) }
+            let verb = try Self.verb(named: name)
             let options = try verb.spec.parse(rest)
-            if options.has("help") {
-                Sys.writeStandardOutput(verb.spec.help + "\n")
-                return 0
-            }
+            if verb.spec.answersHelpOrVersion(options) { return 0 }
             try EnvironmentContract.enforce("rgov")
             // Before a verb reads anything of its state: no link below the state's root is followed.
             if verb.spec.allOptions.contains(where: { $0.name == "state" }) {
@@ -80,20 +71,10 @@ public enum RgovCommand {
         }
     }
 
-    static func unknownVerb(_ name: String) -> UsageError {
+    /// The verb `name` names, or a usage error that offers the closest one.
+    static func verb(named name: String) throws -> Verb {
+        if let verb = verbs.first(where: { $0.name == name }) { return verb }
         let guess = ConfigMap.closest(to: name, in: verbs.map(\.name)).map { "; did you mean \($0)?" } ?? ""
-        return UsageError("unknown verb \(Identifier.quoted(name))\(guess) (see rgov --help)")
-    }
-
-    /// Prints a check's problems (one per line, or `{"ok", "problems"}`); exit 0 only when there are none.
-    static func verdict(_ problems: [String], ok: String, prefix: String, json: Bool) -> Int32 {
-        struct Check: Codable {
-            var ok: Bool
-            var problems: [String]
-        }
-        let text = problems.isEmpty ? ok : problems.map { prefix + " " + $0 }.joined(separator: "\n")
-        Sys.writeStandardOutput(
-            (json ? CanonicalJSON.line(Check(ok: problems.isEmpty, problems: problems)) : text) + "\n")
-        return problems.isEmpty ? 0 : ExitCode.dataError.rawValue
+        throw UsageError("unknown verb \(Identifier.quoted(name))\(guess) (see rgov --help)")
     }
 }

@@ -32,14 +32,7 @@ public enum SenderCommand {
     ) -> Int32 {
         CommandRunner.run("rgov-sender") {
             let options = try spec.parse(arguments)
-            if options.has("help") {
-                Sys.writeStandardOutput(spec.help + "\n")
-                return 0
-            }
-            if options.has("version") {
-                Sys.writeStandardOutput(PackageInfo.versionLine("rgov-sender") + "\n")
-                return 0
-            }
+            if spec.answersHelpOrVersion(options) { return 0 }
             // A stop (the bridge forwards SIGTERM) lets the requests under way finish; see `Webhook.send`.
             Shutdown.install()
             try EnvironmentContract.enforce("rgov-sender")

@@ -22,25 +22,13 @@ public enum StageCommand {
             example: "\(kind.executable) --state /var/lib/rgov/state --json")
     }
 
-    /// Runs one stage; returns the process exit status.
     public static func main(_ kind: Stage, arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Int32 {
         Shutdown.install()
         Shutdown.followParent()
-        let options: Options
-        do {
-            options = try spec(kind).parse(arguments)
-        } catch {
-            return CommandRunner.report(error, who: kind.executable).status
+        return CommandRunner.run(kind.executable) {
+            let options = try spec(kind).parse(arguments)
+            return spec(kind).answersHelpOrVersion(options) ? 0 : run(kind, options: options)
         }
-        if options.has("help") {
-            Sys.writeStandardOutput(spec(kind).help + "\n")
-            return 0
-        }
-        if options.has("version") {
-            Sys.writeStandardOutput(PackageInfo.versionLine(kind.executable) + "\n")
-            return 0
-        }
-        return run(kind, options: options)
     }
 
     static func run(_ kind: Stage, options: Options) -> Int32 {
@@ -87,8 +75,7 @@ public enum StageCommand {
                 let current = StageLock.currentHolder(lockPath) ?? "another run"
                 Log.info(kind.executable, "another run holds \(lockPath) (\(current)); nothing to do")
                 if options.json {
-                    Sys.writeStandardOutput(
-                        CanonicalJSON.line(StageLockHeld(stage: kind.rawValue)) + "\n")
+                    Sys.writeStandardOutput(CanonicalJSON.line(StageLockHeld(stage: kind.rawValue)) + "\n")
                 }
                 return 0
             }
@@ -114,12 +101,10 @@ public enum StageCommand {
         switch kind {
         case .watchdog:
             let report = try Watchdog(deployment: deployment).run()
-            let output = json ? CanonicalJSON.line(report) : Log.describe(report)
             for id in report.notices_created {
-                Log.info(
-                    kind.executable, "new notice", ["event": .string("notice_created"), "notice_id": .string(id)])
+                Log.info(kind.executable, "new notice", ["event": .string("notice_created"), "notice_id": .string(id)])
             }
-            return (output, metricsChange(report))
+            return (json ? CanonicalJSON.line(report) : Log.describe(report), metricsChange(report))
         case .dispatcher:
             let report = try Dispatcher(deployment: deployment).run()
             return (json ? CanonicalJSON.line(report) : Log.describe(report), { _ in })
@@ -134,14 +119,13 @@ public enum StageCommand {
             environment[Shutdown.parentVariable] = nil
             let report = try Bridge(deployment: deployment, senderExecutable: sender, environment: environment)
                 .run()
-            let output = json ? CanonicalJSON.line(report) : Log.describe(report)
-            let mode = deployment.profile.senderMode.rawValue
             for o in report.recovered + report.outcomes + report.late_acks {
                 Log.info(
                     kind.executable, "\(o.state.rawValue) (\(o.reason))",
                     ["event": .string("send_concluded"), "notice_id": .string(o.notice_id)])
             }
-            return (output, sendOutcomes(report, mode: mode))
+            let mode = deployment.profile.senderMode.rawValue
+            return (json ? CanonicalJSON.line(report) : Log.describe(report), sendOutcomes(report, mode: mode))
         }
     }
 

@@ -229,16 +229,12 @@ public struct Doctor {
         }
     }
 
-    /// Room left on the state's file system.
     private static func checkFreeSpace(_ state: String, add: Add) {
         guard let space = Sys.freeSpace(state) else { return }
         let text = "\(space.available >> 20) MiB free of \(space.total >> 20) MiB"
-        if space.available < warnBelowBytes {
-            let status: Status = space.available < failBelowBytes ? .fail : .warn
-            add("free space", status, text, "free space on that file system, or rgov prune --by NAME")
-        } else {
-            add("free space", .ok, text, nil)
-        }
+        let status: Status =
+            space.available < failBelowBytes ? .fail : space.available < warnBelowBytes ? .warn : .ok
+        add("free space", status, text, "free space on that file system, or rgov prune --by NAME")
     }
 
     /// `spec.audit.metrics_group`: the group exists, the owner is a member, the state folder,
@@ -319,21 +315,21 @@ public struct Doctor {
     }
 
     private static func checkScheduler(
-        state: String, crontab: String?, unitFolders: [String], deployment: Deployment?,
-        add: Add
+        state: String, crontab: String?, unitFolders: [String], deployment: Deployment?, add: Add
     ) {
         let absolute = absolutePath(state)
         let reinstall = "rgov cron install --state \(absolute)"
+        /// A scheduled job that names a profile (`pin`), though a tick runs the state's active one.
+        func pinned(_ pin: String, fix: String) {
+            let active = deployment?.profileReference ?? "(unknown)"
+            add(
+                "scheduler profile", .warn,
+                "\(pin); the state runs its active profile \(active), and a tick given another exits 78", fix)
+        }
         if let crontab, let line = CronSchedule.jobLine(state: absolute, in: crontab) {
             add("scheduler", .ok, "a crontab block runs rgov tick for \(absolute)", nil)
             let job = CronSchedule.parse(jobLine: line)
-            if let pinned = job.pinnedProfile {
-                add(
-                    "scheduler profile", .warn,
-                    "the cron job pins --profile \(pinned); the state runs its active profile "
-                        + "\(deployment?.profileReference ?? "(unknown)"), and a tick given another exits 78", reinstall
-                )
-            }
+            if let profile = job.pinnedProfile { pinned("the cron job pins --profile \(profile)", fix: reinstall) }
             if let deployment { checkJob(job, deployment: deployment, fix: reinstall, add: add) }
             return
         }
@@ -347,11 +343,9 @@ public struct Doctor {
                     if let line = text.split(separator: "\n").first(where: {
                         $0.hasPrefix("Environment=RGOV_PROFILE=") || $0.hasPrefix("Environment=\"RGOV_PROFILE=")
                     }) {
-                        add(
-                            "scheduler profile", .warn,
-                            "\(folder)/\(name) sets \(line.dropFirst("Environment=".count)); the state runs its active "
-                                + "profile \(deployment?.profileReference ?? "(unknown)"), and a tick given another exits 78",
-                            "remove that line (systemctl edit rgov-tick.service), then systemctl daemon-reload")
+                        pinned(
+                            "\(folder)/\(name) sets \(line.dropFirst("Environment=".count))",
+                            fix: "remove that line (systemctl edit rgov-tick.service), then systemctl daemon-reload")
                     }
                     return
                 }
@@ -424,6 +418,15 @@ public struct Doctor {
             }
             add("sender", .ok, "\(binding.mode.rawValue): \(resolved)", nil)
         }
+        /// Fails the check when a secret the binding names under `key` is not set; true when all are.
+        func secretsSet(_ key: String, of what: String) -> Bool {
+            let missing = binding.unsetReferences(key, environment: environment)
+            if !missing.isEmpty {
+                let export = "export " + missing.map { $0 + "=..." }.joined(separator: " ")
+                add("sender", .fail, "\(what) secrets not set: \(missing.joined(separator: ", "))", export)
+            }
+            return missing.isEmpty
+        }
         switch binding.mode {
         case .dryRun, .shim:
             add("sender", .ok, "\(binding.mode.rawValue) (sends nothing outside this machine)", nil)
@@ -434,13 +437,7 @@ public struct Doctor {
                     "set spec.adapters.sender.binding.command in the profile")
                 return
             }
-            let missing = binding.unsetReferences("environment", environment: environment)
-            if !missing.isEmpty {
-                add(
-                    "sender", .fail, "command binding secrets not set: \(missing.joined(separator: ", "))",
-                    "export " + missing.map { $0 + "=..." }.joined(separator: " "))
-                return
-            }
+            guard secretsSet("environment", of: "command binding") else { return }
             program(first, fix: "install \(first), or fix spec.adapters.sender.binding.command")
         case .openclawCLI:
             let name = binding.text("binary") ?? "openclaw"
@@ -454,29 +451,21 @@ public struct Doctor {
                     "export RGOV_BINDING_URL=https://host/path")
                 return
             }
-            let missing = binding.unsetReferences("headers", environment: environment)
-            if missing.isEmpty {
+            if secretsSet("headers", of: "webhook header") {
                 add("sender", .ok, "webhook to \(url.scheme ?? "")://\(url.host ?? "")", nil)
-            } else {
-                add(
-                    "sender", .fail, "webhook header secrets not set: \(missing.joined(separator: ", "))",
-                    "export " + missing.map { $0 + "=..." }.joined(separator: " "))
             }
         }
     }
 
     private static func checkQuarantine(_ layout: StateLayout, now: Date, add: Add) {
-        var total = 0
-        var recent = 0
-        for id in ((try? Sys.listDirectory(layout.quarantine)) ?? []) where !id.hasPrefix(".") {
-            total += 1
-            if let data = try? Sys.readFile(layout.quarantineReason(id), limit: 1 << 20),
-                let record = try? CanonicalJSON.decode(QuarantineRecord.self, from: data),
-                now.milliseconds(since: record.quarantined_at) < 86_400_000
-            {
-                recent += 1
-            }
-        }
+        let entries = ((try? Sys.listDirectory(layout.quarantine)) ?? []).filter { !$0.hasPrefix(".") }
+        let total = entries.count
+        let recent = entries.filter { id in
+            guard let data = try? Sys.readFile(layout.quarantineReason(id), limit: 1 << 20),
+                let record = try? CanonicalJSON.decode(QuarantineRecord.self, from: data)
+            else { return false }
+            return now.milliseconds(since: record.quarantined_at) < 86_400_000
+        }.count
         if recent > 0 {
             add(
                 "quarantine", .warn, "\(recent) files quarantined in the last 24 h (\(total) in all)",
@@ -509,17 +498,15 @@ public struct Doctor {
 
     /// A clock behind the newest artifact makes every age wrong.
     private static func checkClock(_ layout: StateLayout, now: Date, add: Add) {
-        var newest: Date? = Watchdog.latestRun(layout)?.started_at
         // Each stage's last-run record (`metrics/<stage>.last-run.json`) names when it ran.
-        for path in (try? layout.lastRunRecords()) ?? [] {
-            if let data = try? Sys.readFile(path, limit: 1 << 16),
+        let stageRuns = ((try? layout.lastRunRecords()) ?? []).compactMap { path -> Date? in
+            guard let data = try? Sys.readFile(path, limit: 1 << 16),
                 case .object(let record)? = try? CanonicalJSON.decode(JSONValue.self, from: data),
-                case .string(let text)? = record["at"], let at = Timestamp.parse(text),
-                newest.map({ at > $0 }) ?? true
-            {
-                newest = at
-            }
+                case .string(let text)? = record["at"]
+            else { return nil }
+            return Timestamp.parse(text)
         }
+        let newest = (stageRuns + [Watchdog.latestRun(layout)?.started_at].compactMap { $0 }).max()
         if let newest, newest.milliseconds(since: now) > 60_000 {
             add(
                 "clock", .fail,

@@ -31,8 +31,8 @@ public struct Inspection: Sendable {
                 notice_id: $0.notice_id, state: $0.state, reason: $0.state_reason,
                 age_ms: now.milliseconds(since: $0.created_at),
                 mission_id: $0.mission_id, rule_id: $0.rule_id, severity: $0.severity, kind: $0.notice_kind,
-                attempts: $0.attempts,
-                held: $0.hold != nil, next_attempt_at: $0.next_attempt_at, ack_kind: $0.ack_evidence?.kind.rawValue)
+                attempts: $0.attempts, held: $0.hold != nil, next_attempt_at: $0.next_attempt_at,
+                ack_kind: $0.ack_evidence?.kind.rawValue)
         }
     }
 
@@ -62,51 +62,36 @@ public struct Inspection: Sendable {
 
     public func chain(of notice: Notice, at path: String) throws -> Chain {
         var files: [String: String] = ["notice": path]
-        func find<T: Decodable>(_ type: T.Type, in base: String, name: String, key: String) -> T? {
-            guard let file = layout.locate(name, in: base),
-                let value = try? CanonicalJSON.decode(type, from: try Sys.readFile(file, limit: 8 << 20))
+        /// `path` decoded as `type`; with `key`, the chain lists the file under it.
+        func read<T: Decodable>(_ type: T.Type, _ path: String?, key: String? = nil, limit: Int = 8 << 20) -> T? {
+            guard let path, let data = try? Sys.readFile(path, limit: limit),
+                let value = try? CanonicalJSON.decode(type, from: data)
             else { return nil }
-            files[key] = file
+            if let key { files[key] = path }
             return value
         }
-        func decoded<T: Decodable>(_ type: T.Type, _ paths: [String]) -> [T] {
-            paths.compactMap { path in
-                (try? Sys.readFile(path, limit: 8 << 20)).flatMap { try? CanonicalJSON.decode(type, from: $0) }
-            }
-        }
-        let missionPath = layout.mission(notice.mission_id)
-        let mission = (try? Sys.readFile(missionPath, limit: MissionStore.sizeLimit)).flatMap {
-            try? CanonicalJSON.decode(MissionSnapshot.self, from: $0)
-        }
-        if mission != nil { files["mission"] = missionPath }
+        let mission = read(
+            MissionSnapshot.self, layout.mission(notice.mission_id), key: "mission", limit: MissionStore.sizeLimit)
         let spoolPath = layout.locate(notice.notice_id, in: layout.spool) ?? layout.spoolHandoff(notice.notice_id)
-        var spool = (try? Sys.readFile(spoolPath, limit: 8 << 20)).flatMap {
-            try? CanonicalJSON.decode(SpoolHandoff.self, from: $0)
-        }
-        if spool != nil { files["spool"] = spoolPath }
+        var spool = read(SpoolHandoff.self, spoolPath, key: "spool")
         // The idempotency key is what only the message's receiver knows (a late ack presents it):
         // never shown; an older rgov's handoff that still holds it is shown by its hash alone.
         if let key = spool?.idempotency_key {
             spool?.idempotency_key = nil
             spool?.idempotency_key_sha256 = SHA256.hex(of: key)
         }
+        let attempts = try Sys.unlessRefused { try layout.attemptFiles(of: notice.notice_id, inflight: true) } ?? []
+        let receipts = try Sys.unlessRefused { try layout.receiptFiles(of: notice.notice_id) } ?? []
         return Chain(
             notice: notice, mission: mission,
-            event: find(CanonicalEvent.self, in: layout.events, name: notice.event_id, key: "event"),
-            decision: find(DecisionRecord.self, in: layout.decisions, name: notice.decision_id, key: "decision"),
+            event: read(CanonicalEvent.self, layout.locate(notice.event_id, in: layout.events), key: "event"),
+            decision: read(
+                DecisionRecord.self, layout.locate(notice.decision_id, in: layout.decisions), key: "decision"),
             spool: spool,
-            attempts: decoded(
-                SenderAttempt.self,
-                try Sys.unlessRefused { try layout.attemptFiles(of: notice.notice_id, inflight: true) } ?? []
-            )
-            .sorted {
+            attempts: attempts.compactMap { read(SenderAttempt.self, $0) }.sorted {
                 $0.attempt_number < $1.attempt_number
             },
-            receipts: decoded(
-                Receipt.self, try Sys.unlessRefused { try layout.receiptFiles(of: notice.notice_id) } ?? []
-            ).sorted {
-                $0.recorded_at < $1.recorded_at
-            },
+            receipts: receipts.compactMap { read(Receipt.self, $0) }.sorted { $0.recorded_at < $1.recorded_at },
             files: files)
     }
 
@@ -129,19 +114,16 @@ public struct Inspection: Sendable {
         }
         if let d = c.decision { lines.append("decision \(d.decision_id): \(d.outcome.rawValue) by \(f(d.decided_by))") }
         lines.append("transitions:")
-        for t in n.transitions {
-            lines.append(
-                "  \(Timestamp.format(t.at))  \(t.from?.rawValue ?? "(new)") -> \(t.to.rawValue)  by \(f(t.by)): \(f(t.reason))  "
-                    + "prev \(t.prev_sha256.prefix(12))")
+        lines += n.transitions.map { t in
+            "  \(Timestamp.format(t.at))  \(t.from?.rawValue ?? "(new)") -> \(t.to.rawValue)  by \(f(t.by)): \(f(t.reason))  "
+                + "prev \(t.prev_sha256.prefix(12))"
         }
         if let s = c.spool {
             lines.append(
                 "spool \(s.spool_id): \(s.sender_mode) to \(f(s.target)), key sha256:\(s.keySHA256.prefix(12))")
         }
-        for a in c.attempts {
-            lines.append(
-                "attempt \(a.attempt_id) at \(Timestamp.format(a.started_at)) (\(a.sender_mode), deadline \(a.deadline_ms) ms)"
-            )
+        lines += c.attempts.map { a in
+            "attempt \(a.attempt_id) at \(Timestamp.format(a.started_at)) (\(a.sender_mode), deadline \(a.deadline_ms) ms)"
         }
         for r in c.receipts {
             lines.append(

@@ -82,19 +82,11 @@ public enum Metrics {
             "rgov_findings_total", "counter",
             "Conditions the watchdog found, by rule: one per episode opened, however many runs see it hold "
                 + "(reminders and escalations are not new conditions).")
-        for (rule, value) in state.findings_total.merging(inForce, uniquingKeysWith: { a, _ in a })
-            .sorted(by: { $0.key < $1.key })
-        {
-            out.sample("rgov_findings_total", [("rule", rule)], value)
-        }
+        out.samples("rgov_findings_total", state.findings_total.merging(inForce) { a, _ in a }, label: "rule")
         out.family(
             "rgov_open_episodes", "gauge",
             "Conditions holding now (open episodes), by rule, as of the last watchdog run.")
-        for (rule, value) in (state.open_episodes ?? [:]).merging(inForce, uniquingKeysWith: { a, _ in a })
-            .sorted(by: { $0.key < $1.key })
-        {
-            out.sample("rgov_open_episodes", [("rule", rule)], value)
-        }
+        out.samples("rgov_open_episodes", (state.open_episodes ?? [:]).merging(inForce) { a, _ in a }, label: "rule")
     }
 
     /// Notices by delivery state and reason, and acked ones by evidence kind.
@@ -130,13 +122,10 @@ public enum Metrics {
         out.family("rgov_outcome_unknown_total", "counter", "Sends whose outcome could not be known (may have sent).")
         out.sample("rgov_outcome_unknown_total", [], state.outcome_unknown_total)
         out.family("rgov_stage_duration_seconds", "gauge", "How long each stage's last run took.")
-        for (stage, value) in state.stage_duration_seconds.sorted(by: { $0.key < $1.key }) {
-            out.sample("rgov_stage_duration_seconds", [("stage", stage)], value)
-        }
+        out.samples("rgov_stage_duration_seconds", state.stage_duration_seconds, label: "stage")
         out.family("rgov_stage_last_success_timestamp_seconds", "gauge", "When each stage last finished without error.")
-        for (stage, value) in state.stage_last_success_timestamp_seconds.sorted(by: { $0.key < $1.key }) {
-            out.sample("rgov_stage_last_success_timestamp_seconds", [("stage", stage)], value)
-        }
+        out.samples(
+            "rgov_stage_last_success_timestamp_seconds", state.stage_last_success_timestamp_seconds, label: "stage")
         out.family("rgov_stage_failures_total", "counter", "Stage runs that ended with an error, by stage.")
         for stage in ["watchdog", "dispatcher", "bridge"] {
             out.sample("rgov_stage_failures_total", [("stage", stage)], state.stage_failures_total[stage] ?? 0)
@@ -195,6 +184,11 @@ public enum Metrics {
 
         mutating func family(_ name: String, _ type: String, _ help: String) {
             text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        }
+
+        /// One sample per key of `values`, labelled `label`.
+        mutating func samples(_ name: String, _ values: [String: Double], label: String) {
+            for (key, value) in values.sorted(by: { $0.key < $1.key }) { sample(name, [(label, key)], value) }
         }
 
         /// One sample per key of `values`, each key holding the two label values of `set`.

@@ -29,7 +29,8 @@ public enum MetricsAccess {
     static func prepare(_ deployment: Deployment) -> GroupAccess.Share? {
         let layout = deployment.layout
         let folders = shared(layout).prefix(2)
-        func withdraw() {
+        /// Takes both folders back: `rgov.prom` is then written private.
+        func withdrawn() -> GroupAccess.Share? {
             for (path, mode) in folders.reversed() {
                 do {
                     try GroupAccess.withdraw(path, ifMode: mode, to: 0o700)
@@ -37,18 +38,15 @@ public enum MetricsAccess {
                     Log.error("rgov", "metrics: \(error)")
                 }
             }
-        }
-        guard let name = deployment.profile.metricsGroup else {
-            withdraw()
             return nil
         }
+        guard let name = deployment.profile.metricsGroup else { return withdrawn() }
         guard let gid = GroupAccess.groupID(named: name) else {
             Log.error(
                 "rgov",
                 "metrics: spec.audit.metrics_group \(Identifier.quoted(name)) is no group on this host; rgov.prom stays "
                     + "private (rgov doctor says how to fix it)")
-            withdraw()
-            return nil
+            return withdrawn()
         }
         do {
             for (path, mode) in folders { try GroupAccess.apply(GroupAccess.Share(gid: gid, mode: mode), to: path) }
@@ -57,8 +55,7 @@ public enum MetricsAccess {
                 "rgov",
                 "metrics: cannot share with group \(Identifier.quoted(name)): \(error); rgov.prom stays private "
                     + "(the state's owner must be a member of the group)")
-            withdraw()
-            return nil
+            return withdrawn()
         }
         return GroupAccess.Share(gid: gid, mode: fileMode)
     }

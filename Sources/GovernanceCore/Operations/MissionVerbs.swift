@@ -74,16 +74,11 @@ extension OperatorDesk {
             $0.writeback_id == writeback && $0.status == "applied" && $0.approved_by == nil
         }
         let decisionID = Identifier.derived("dec", owner.mission_id, writeback, action)
-        let decision = DecisionRecord(
-            decision_id: decisionID, event_id: nil, rule_id: "writeback-approval/operator-decision",
-            mission_id: owner.mission_id,
-            task_id: owner.mission_id, correlation_id: owner.mission_id, outcome: approve ? .approve : .reject,
+        try recordDecision(
+            decisionID, rule: "writeback-approval/operator-decision", mission: owner.mission_id,
+            outcome: approve ? .approve : .reject,
             reason: "\(action) writeback \(writeback) by \(identity.by) (\(identity.osUser)): \(reason)"
-                + (applied ? " (after it was applied without approval: the violation stands)" : ""),
-            decided_at: now,
-            decided_by: identity.by, notice_id: nil, profile: deployment.profileReference,
-            capability_descriptor: deployment.descriptorReference)
-        try deployment.ledger.decide(decision)
+                + (applied ? " (after it was applied without approval: the violation stands)" : ""))
         let approval = WritebackApproval(
             mission_id: owner.mission_id, writeback_id: writeback, decision: approve ? .approve : .reject,
             decision_id: decisionID,
@@ -97,6 +92,18 @@ extension OperatorDesk {
         return approval
     }
 
+    /// An operator's decision on one mission, recorded through the ledger.
+    private func recordDecision(
+        _ id: String, rule: String, mission: String, outcome: DecisionRecord.Outcome, reason: String
+    ) throws {
+        try deployment.ledger.decide(
+            DecisionRecord(
+                decision_id: id, event_id: nil, rule_id: rule, mission_id: mission, task_id: mission,
+                correlation_id: mission, outcome: outcome, reason: reason, decided_at: now, decided_by: identity.by,
+                notice_id: nil, profile: deployment.profileReference,
+                capability_descriptor: deployment.descriptorReference))
+    }
+
     /// Runbook "stuck mission in non-terminal state": mark it failed, or send it back to be run again.
     public func mission(_ verb: String, id: String, reason: String) throws -> MissionSnapshot {
         guard verb == "fail" || verb == "replay" else {
@@ -106,9 +113,7 @@ extension OperatorDesk {
         guard !reason.isEmpty else { throw UsageError("--reason is required") }
         _ = try Identifier.validate(id, what: "mission id")
         try Sys.makeDirectory(layout.missionLocks)
-        guard
-            let lock = try StageLock.acquire(layout.missionLock(id), holder: "rgov mission \(verb)")
-        else {
+        guard let lock = try StageLock.acquire(layout.missionLock(id), holder: "rgov mission \(verb)") else {
             throw RgovError(.temporaryFailure, "another writer is updating mission \(id); try again")
         }
         defer { withExtendedLifetime(lock) {} }
@@ -138,16 +143,10 @@ extension OperatorDesk {
             mission.extra["replay_requested_by"] = .string(identity.by)
         }
         mission.updated_at = now
-        let decisionID = Identifier.derived("dec", id, verb, Timestamp.format(now))
-        let decision = DecisionRecord(
-            decision_id: decisionID, event_id: nil, rule_id: "operator/mission-" + verb, mission_id: id, task_id: id,
-            correlation_id: id,
+        try recordDecision(
+            Identifier.derived("dec", id, verb, Timestamp.format(now)), rule: "operator/mission-" + verb, mission: id,
             outcome: verb == "fail" ? .block : .notify,
-            reason: "\(verb) by \(identity.by) (\(identity.osUser)): \(reason); status was \(before.rawValue)",
-            decided_at: now,
-            decided_by: identity.by, notice_id: nil, profile: deployment.profileReference,
-            capability_descriptor: deployment.descriptorReference)
-        try deployment.ledger.decide(decision)
+            reason: "\(verb) by \(identity.by) (\(identity.osUser)): \(reason); status was \(before.rawValue)")
         try DurableFile.write(try CanonicalJSON.encodeFile(mission), to: path)
         try record(
             "mission " + verb, target: id, reason: reason, result: "\(before.rawValue) -> \(mission.status.rawValue)",
@@ -163,9 +162,7 @@ extension OperatorDesk {
         guard
             let record = try? CanonicalJSON.decode(
                 QuarantineRecord.self, from: try Sys.readFile(layout.quarantineReason(quarantineID)))
-        else {
-            throw RgovError(.noInput, "no quarantine entry \(quarantineID)")
-        }
+        else { throw RgovError(.noInput, "no quarantine entry \(quarantineID)") }
         let file = layout.quarantinedFile(quarantineID, fileName: record.file_name)
         let folder = ((record.original_path as NSString).deletingLastPathComponent as NSString).lastPathComponent
         do {

@@ -25,6 +25,9 @@ extension OperatorDesk {
     public func ack(_ id: String, note: String?) throws -> Notice {
         try authorize("ack", target: id, reason: note)
         guard let (path, notice) = try select(id).first else { throw RgovError(.noInput, "no notice \(id)") }
+        func refused(_ why: String) throws {
+            try record("ack", target: id, reason: note, result: "refused: \(why)", missions: [notice.mission_id])
+        }
         // Handed to a sender: an attempt concluded, or one is under way (the ledger then says so).
         let handed = try notice.attempts > 0 || !layout.attemptFiles(of: notice.notice_id, inflight: true).isEmpty
         guard notice.state == .dispatched || notice.state == .pending_external_send, handed else {
@@ -32,9 +35,7 @@ extension OperatorDesk {
                 notice.state.isFinal
                 ? "it is already \(notice.state.rawValue) (final)"
                 : "it was never handed to a sender (\(notice.state.rawValue), \(notice.state_reason); no attempt concluded)"
-            try record(
-                "ack", target: id, reason: note, allowed: true, result: "refused: \(why)", missions: [notice.mission_id]
-            )
+            try refused(why)
             throw RgovError.data("cannot ack \(id): \(why)")
         }
         let evidence = AckEvidence(
@@ -49,9 +50,7 @@ extension OperatorDesk {
                 by: identity.by, recordedBy: "rgov ack (\(identity.by) as \(identity.osUser))", now: now
             ).notice
         } catch let changed as NoticeChanged {
-            try record(
-                "ack", target: id, reason: note, allowed: true, result: "refused: \(changed.reason)",
-                missions: [notice.mission_id])
+            try refused(changed.reason)
             throw changed
         }
         try record("ack", target: id, reason: note, result: "acked", missions: [notice.mission_id])

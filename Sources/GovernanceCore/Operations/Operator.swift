@@ -19,6 +19,11 @@ public struct OperatorDesk: Sendable {
     public let deployment: Deployment
     public let identity: OperatorIdentity
 
+    /// A desk that only reads (the approval backlog): nobody acts at it.
+    static func reading(_ deployment: Deployment) -> OperatorDesk {
+        OperatorDesk(deployment: deployment, identity: OperatorIdentity(by: "-", osUser: Sys.userName(), osGroups: []))
+    }
+
     var layout: StateLayout { deployment.layout }
     var now: Date { deployment.clock.now() }
 
@@ -27,28 +32,25 @@ public struct OperatorDesk: Sendable {
         let allowed = deployment.profile.operators
         if allowed.isEmpty { return }
         let user = identity.osUser
+        func refuse(_ result: String, _ message: String) throws -> Never {
+            try record(action, target: target, reason: reason, allowed: false, result: "refused: " + result)
+            throw RgovError(.noPermission, "\(action) \(target): \(message); the refusal was recorded")
+        }
         // With an allow-list, the name given is the real user's, unless the profile grants act_as.
         if identity.by != user && !deployment.profile.actAs.contains(user) {
-            try record(
-                action, target: target, reason: reason, allowed: false,
-                result: "refused: --by \(identity.by) is not the operating-system user \(user)")
-            throw RgovError(
-                .noPermission,
-                "\(action) \(target): --by \(identity.by) is not you (\(user)); give --by \(user), or an act_as grant in "
-                    + "\(deployment.profileReference) (spec.audit.act_as); the refusal was recorded")
+            try refuse(
+                "--by \(identity.by) is not the operating-system user \(user)",
+                "--by \(identity.by) is not you (\(user)); give --by \(user), or an act_as grant in "
+                    + "\(deployment.profileReference) (spec.audit.act_as)")
         }
         let ok =
             allowed.contains(user)
             || allowed.contains { $0.hasPrefix("group:") && identity.osGroups.contains(String($0.dropFirst(6))) }
         if ok { return }
-        try record(
-            action, target: target, reason: reason, allowed: false,
-            result: "refused: \(user) is not an operator of this profile")
-        throw RgovError(
-            .noPermission,
-            "\(action) \(target): operating-system user \(user) (groups \(identity.osGroups.joined(separator: ", "))) is not among "
-                + "the operators of \(deployment.profileReference) (\(allowed.joined(separator: ", "))); the refusal was recorded"
-        )
+        try refuse(
+            "\(user) is not an operator of this profile",
+            "operating-system user \(user) (groups \(identity.osGroups.joined(separator: ", "))) is not among "
+                + "the operators of \(deployment.profileReference) (\(allowed.joined(separator: ", ")))")
     }
 
     /// Appends the audit record of one verb, linked into the chain of each mission it acted on.

@@ -32,33 +32,24 @@ public struct StatusReport: Codable, Sendable {
         if recount { _ = try NoticeHistory(layout: layout).summary(recount: true) }
         let records = UnreadableRecords(layout: layout)
         let unreadable = try records.find()
-        let counts = records.readable(try NoticeStore(layout: layout).counts(), less: unreadable)
-        let last = Watchdog.latestRun(layout)
-        var oldest: Date? = nil
         let store = NoticeStore(layout: layout)
-        for folder in [
-            layout.notices(.queued), layout.notices(.dispatched), layout.notices(.pending_external_send),
-            layout.deferredNotices,
-        ] {
-            for path in try layout.files(in: folder) {
-                if let n = try? store.read(path), oldest.map({ n.created_at < $0 }) ?? true {
-                    oldest = n.created_at
-                }
-            }
-        }
-        var holders: [String: String] = [:]
-        for name in try layout.lockNames() {
-            if let holder = StageLock.currentHolder(layout.lockFile(name)) { holders[name] = holder }
+        let counts = records.readable(try store.counts(), less: unreadable)
+        let last = Watchdog.latestRun(layout)
+        let stale = Watchdog.staleness(of: last, now: now) != nil
+        let queues = [DeliveryState.queued, .dispatched, .pending_external_send].map { layout.notices($0) }
+        let waiting = try (queues + [layout.deferredNotices]).flatMap { try layout.files(in: $0) }
+        let oldest = waiting.compactMap { try? store.read($0).created_at }.min()
+        let holders = try layout.lockNames().reduce(into: [String: String]()) { holders, name in
+            holders[name] = StageLock.currentHolder(layout.lockFile(name))
         }
         return StatusReport(
             state_dir: layout.root,
             notices_by_state: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
-            acks_by_kind: try NoticeStore(layout: layout).ackKinds(),
+            acks_by_kind: try store.ackKinds(),
             quarantined: try Sys.listDirectory(layout.quarantine).filter { !$0.hasPrefix(".") }.count,
             open_episodes: try layout.artifactNames(in: layout.openEpisodes).count,
             inflight_attempts: try layout.artifactNames(in: layout.inflightAttempts).count, last_watchdog_run: last,
-            stale: Watchdog.staleness(of: last, now: now) != nil,
-            last_watchdog_run_age_ms: last.map { now.milliseconds(since: $0.started_at) },
+            stale: stale, last_watchdog_run_age_ms: last.map { now.milliseconds(since: $0.started_at) },
             lock_holders: holders, oldest_pending_age_ms: oldest.map { now.milliseconds(since: $0) },
             approval_backlog: approvalBacklog,
             stage_runs: try Stage.allCases.compactMap { kind in
@@ -66,8 +57,7 @@ public struct StatusReport: Codable, Sendable {
                     try? CanonicalJSON.decode(StageLastRun.self, from: $0)
                 }
             }, capability_gaps: last?.capability_gaps ?? [],
-            runbooks: try runbooks(
-                layout: layout, stale: Watchdog.staleness(of: last, now: now) != nil, approvalBacklog: approvalBacklog),
+            runbooks: try runbooks(layout: layout, stale: stale, approvalBacklog: approvalBacklog),
             unreadable: unreadable)
     }
 
@@ -139,13 +129,12 @@ public struct StatusReport: Codable, Sendable {
             lines.append("  oldest notice not yet delivered: \(DurationText.describe(ms: age))")
         }
         lines.append("  writebacks awaiting approval: \(approval_backlog)")
-        for run in stage_runs {
-            lines.append(
-                "  \(run.stage): last run \(Timestamp.format(run.at)), exit \(run.exit_status) in \(run.duration_ms) ms"
-                    + (run.error.map { " (" + TerminalText.field($0) + ")" } ?? ""))
+        lines += stage_runs.map { run in
+            "  \(run.stage): last run \(Timestamp.format(run.at)), exit \(run.exit_status) in \(run.duration_ms) ms"
+                + (run.error.map { " (" + TerminalText.field($0) + ")" } ?? "")
         }
-        for gap in capability_gaps { lines.append("  capability gap \(gap): \(Capability.explain(gap))") }
-        for section in runbooks { lines.append("  runbook: \(section)") }
+        lines += capability_gaps.map { "  capability gap \($0): \(Capability.explain($0))" }
+        lines += runbooks.map { "  runbook: \($0)" }
         for (lock, holder) in lock_holders.sorted(by: { $0.key < $1.key }) {
             lines.append("  lock \(TerminalText.field(lock)): held by \(TerminalText.field(holder))")
         }

@@ -1,16 +1,12 @@
 import Foundation
 
 extension Verb {
-    /// `rgov ack`: operator attestation, the only non-sender path to acked.
     static let ack = Verb(
         CommandSpec(
             "rgov ack", summary: "attest that a person saw the notice: the only path to acked that is not a sender's",
             discussion: "Refused (exit 65) on blocked, on already acked, and on notices never handed to a sender.",
             arguments: [ArgumentSpec("ID", "the notice")],
-            options: [
-                OptionSpec("by", value: "NAME", "who attests; required"),
-                OptionSpec("note", value: "TEXT", "where or how it was seen"),
-            ],
+            options: [.by("who attests; required"), OptionSpec("note", value: "TEXT", "where or how it was seen")],
             shared: SharedOption.authority,
             exits: [
                 (.dataError, "refused by the notice's state"), (.noInput, "no such notice"),

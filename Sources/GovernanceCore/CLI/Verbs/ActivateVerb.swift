@@ -1,15 +1,11 @@
 import Foundation
 
 extension Verb {
-    /// `rgov activate`: validate a profile, snapshot it, make it this state's default.
     static let activate = Verb(
         CommandSpec(
             "rgov activate", summary: "validate PROFILE, snapshot it, and make it the default for this state",
             arguments: [ArgumentSpec("PROFILE", "a profile id or file")],
-            options: [
-                OptionSpec("by", value: "NAME", "who activates it; required"),
-                OptionSpec("reason", value: "TEXT", "why; required"),
-            ],
+            options: [.by("who activates it; required"), .requiredReason],
             shared: SharedOption.authority,
             exits: [
                 (.noPermission, "not an operator of the profile in force"), (.configuration, "the profile is refused"),

@@ -2,7 +2,7 @@ import Foundation
 
 extension Verb {
     static let decisionOptions = [
-        OptionSpec("by", value: "NAME", "who decides; required"), OptionSpec("reason", value: "TEXT", "why; required"),
+        OptionSpec.by("who decides; required"), .requiredReason,
         OptionSpec("mission", value: "ID", "the mission, when the writeback id is not unique"),
     ]
 
@@ -19,12 +19,10 @@ extension Verb {
             "\(approval.decision.rawValue) \(approval.mission_id)/\(approval.writeback_id) by \(approval.by) (decision \(approval.decision_id))"
                 + (approval.after_application == true
                     ? "\n  it was already applied without approval: the approval is recorded, the violation stands"
-                    : "")
-        )
+                    : ""))
         return 0
     }
 
-    /// `rgov approve`: a decision record the watchdog then honours.
     static let approve = Verb(
         CommandSpec(
             "rgov approve", summary: "approve a proposed writeback: a decision record the watchdog then honours",

@@ -1,7 +1,6 @@
 import Foundation
 
 extension Verb {
-    /// `rgov check-state`: every invariant of a state folder, each violation with its file.
     static let checkState = Verb(
         CommandSpec(
             "rgov check-state",

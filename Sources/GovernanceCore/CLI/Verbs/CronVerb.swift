@@ -1,7 +1,6 @@
 import Foundation
 
 extension Verb {
-    /// `rgov cron install|remove|show`: the crontab block that runs `rgov tick` for one state folder.
     static let cron = Verb(
         CommandSpec(
             "rgov cron", summary: "install, remove or show the crontab block that runs rgov tick for one state folder",

@@ -1,7 +1,6 @@
 import Foundation
 
 extension Verb {
-    /// `rgov diff-profiles`: where two profiles would decide differently; writes nothing.
     static let diffProfiles = Verb(
         CommandSpec(
             "rgov diff-profiles",

@@ -1,7 +1,6 @@
 import Foundation
 
 extension Verb {
-    /// `rgov doctor`: whether this deployment is able to do its job.
     static let doctor = Verb(
         CommandSpec(
             "rgov doctor", summary: "check a deployment; one line per check (ok, warn, fail) with the fix as a command",
@@ -30,13 +29,10 @@ extension Verb {
         } else if (try? CronTable.crontabProgram()) != nil {
             crontab = try? CronTable(file: nil).read()
         }
-        let home = Sys.environment("HOME") ?? "/root"
         let report = Doctor.examine(
             Doctor.Request(
-                layout: layout, deployment: deployment,
-                now: try options.clock().now(),
-                crontab: crontab,
-                unitFolders: PackageLayout.unitFolders(home: home),
+                layout: layout, deployment: deployment, now: try options.clock().now(), crontab: crontab,
+                unitFolders: PackageLayout.unitFolders(home: Sys.environment("HOME") ?? "/root"),
                 environment: ProcessInfo.processInfo.environment))
         Sys.writeStandardOutput((options.json ? CanonicalJSON.line(report) : Doctor.describe(report)) + "\n")
         return report.ok ? 0 : ExitCode.failure.rawValue

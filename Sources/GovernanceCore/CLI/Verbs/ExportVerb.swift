@@ -1,7 +1,6 @@
 import Foundation
 
 extension Verb {
-    /// `rgov export`: a portable audit bundle (a folder and a .tar).
     static let export = Verb(
         CommandSpec(
             "rgov export", summary: "write an audit bundle (a folder and a .tar) for one mission or a time window",

@@ -1,7 +1,6 @@
 import Foundation
 
 extension Verb {
-    /// `rgov history`: profile activations and rollbacks, the one in force starred.
     static let history = Verb(
         CommandSpec(
             "rgov history", summary: "profile activations and rollbacks: who, when, why, snapshot hash (* in force)",

@@ -1,12 +1,15 @@
 import Foundation
 
 extension Verb {
-    static let holdOptions = [
-        OptionSpec("by", value: "NAME", "who acts; required"), OptionSpec("reason", value: "TEXT", "why"),
-    ]
+    static let holdOptions = [OptionSpec.by("who acts; required"), OptionSpec("reason", value: "TEXT", "why")]
 
-    /// Prints what a bulk-capable verb changed and what it left, and why.
-    static func emitBulk(_ options: Options, _ verb: String, _ result: OperatorDesk.BulkResult) -> Int32 {
+    /// Runs a bulk-capable verb (`act`, on the notice or `ALL` with `--reason`) and prints what it
+    /// changed and what it left, and why.
+    static func bulk(
+        _ options: Options, _ verb: String,
+        _ act: (OperatorDesk) -> (String, String?) throws -> OperatorDesk.BulkResult
+    ) throws -> Int32 {
+        let result = try act(try OperatorDesk.forVerb(options))(options.argument, options.value("reason"))
         options.emit(
             result,
             "\(verb): \(result.changed.count) changed"
@@ -15,7 +18,6 @@ extension Verb {
         return 0
     }
 
-    /// `rgov hold`: queued -> prepared; a dispatched or pending notice carries a hold the bridge respects.
     static let hold = Verb(
         CommandSpec(
             "rgov hold",
@@ -25,8 +27,5 @@ extension Verb {
             options: holdOptions,
             shared: SharedOption.authority, exits: [(.noInput, "no such notice"), (.noPermission, "not an operator")],
             example: "rgov hold ALL --by alice --reason \"channel outage\"")
-    ) { options in
-        emitBulk(
-            options, "hold", try OperatorDesk.forVerb(options).hold(options.argument, reason: options.value("reason")))
-    }
+    ) { options in try bulk(options, "hold", OperatorDesk.hold) }
 }

@@ -16,14 +16,13 @@ extension Verb {
             exits: [(.noInput, "no state folder")], example: "rgov ls --state-filter pending_external_send")
     ) { options in
         let layout = try options.existingLayout()
-        var state: DeliveryState? = nil
-        if let s = options.value("state-filter") {
+        let state = try options.value("state-filter").map { s in
             guard let parsed = DeliveryState(rawValue: s) else {
                 throw UsageError(
                     "unknown state \(Identifier.quoted(s)) (states: \(DeliveryState.allCases.map(\.rawValue).joined(separator: ", ")))"
                 )
             }
-            state = parsed
+            return parsed
         }
         let lines = try Inspection(layout: layout, now: try options.clock().now()).list(
             state: state, mission: options.value("mission"), rule: options.value("rule"),

@@ -1,16 +1,12 @@
 import Foundation
 
 extension Verb {
-    /// `rgov mission fail|replay`: the runbook for a mission stuck in a non-terminal state.
     static let mission = Verb(
         CommandSpec(
             "rgov mission",
             summary: "fail or replay a mission stuck in a non-terminal state (recorded, with who and why)",
             arguments: [ArgumentSpec("fail|replay", "what to do"), ArgumentSpec("ID", "the mission")],
-            options: [
-                OptionSpec("by", value: "NAME", "who acts; required"),
-                OptionSpec("reason", value: "TEXT", "why; required"),
-            ],
+            options: [.by("who acts; required"), .requiredReason],
             shared: SharedOption.authority,
             exits: [
                 (.dataError, "refused by the mission's state"), (.noInput, "no such mission"),

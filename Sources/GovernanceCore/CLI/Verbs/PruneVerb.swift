@@ -1,16 +1,12 @@
 import Foundation
 
 extension Verb {
-    /// `rgov prune`: retention of finished chains, only once exported.
     static let prune = Verb(
         CommandSpec(
             "rgov prune",
             summary:
                 "remove finished notice chains older than spec.audit.retention_days, once exported and named by nothing live",
-            options: [
-                OptionSpec("by", value: "NAME", "who prunes; required"),
-                OptionSpec("dry-run", "say what would be removed, remove nothing"),
-            ],
+            options: [.by("who prunes; required"), OptionSpec("dry-run", "say what would be removed, remove nothing")],
             shared: SharedOption.authority, exits: [(.noPermission, "not an operator")],
             example: "rgov prune --by alice --dry-run")
     ) { options in

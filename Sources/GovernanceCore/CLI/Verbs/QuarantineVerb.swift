@@ -12,7 +12,7 @@ extension Verb {
                 ArgumentSpec("ls|show|restore", "what to do"),
                 ArgumentSpec("ID", "the entry (show, restore)", optional: true),
             ],
-            options: [OptionSpec("by", value: "NAME", "who restores (restore); required there")],
+            options: [.by("who restores (restore); required there")],
             shared: SharedOption.authority,
             exits: [
                 (.dataError, "the file still does not validate"), (.noInput, "no such entry"),
@@ -28,19 +28,14 @@ extension Verb {
         switch action {
         case "ls":
             guard options.positionals.count == 1 else { throw UsageError("rgov quarantine ls takes no ID") }
-            options.emit(
-                records,
-                (records.map {
-                    "\($0.quarantine_id)  \(TerminalText.field($0.original_path))  \(TerminalText.field($0.reason))"
-                } + [
-                    "-- \(records.count) quarantined"
-                ]).joined(separator: "\n"))
+            let lines = records.map {
+                "\($0.quarantine_id)  \(TerminalText.field($0.original_path))  \(TerminalText.field($0.reason))"
+            }
+            options.emit(records, (lines + ["-- \(records.count) quarantined"]).joined(separator: "\n"))
         case "show":
             guard options.positionals.count == 2,
                 let r = records.first(where: { $0.quarantine_id == options.positionals[1] })
-            else {
-                throw RgovError(.noInput, "no quarantine entry \(options.positionals.dropFirst().first ?? "")")
-            }
+            else { throw RgovError(.noInput, "no quarantine entry \(options.positionals.dropFirst().first ?? "")") }
             let file = layout.quarantinedFile(r.quarantine_id, fileName: r.file_name)
             let head =
                 (try? Sys.readFile(file, limit: 256 << 20)).map { String(decoding: $0.prefix(2000), as: UTF8.self) }

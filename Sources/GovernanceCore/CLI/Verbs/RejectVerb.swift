@@ -1,7 +1,6 @@
 import Foundation
 
 extension Verb {
-    /// `rgov reject`: the refusal of a proposed writeback, recorded.
     static let reject = Verb(
         CommandSpec(
             "rgov reject", summary: "reject a proposed writeback: a decision record the watchdog then honours",

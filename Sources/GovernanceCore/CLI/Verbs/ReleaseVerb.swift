@@ -1,16 +1,11 @@
 import Foundation
 
 extension Verb {
-    /// `rgov release`: undo a hold.
     static let release = Verb(
         CommandSpec(
             "rgov release", summary: "release a held notice (prepared -> queued, or the hold removed)",
             arguments: [ArgumentSpec("ID|ALL", "a notice, or ALL for every held one")], options: holdOptions,
             shared: SharedOption.authority, exits: [(.noInput, "no such notice"), (.noPermission, "not an operator")],
             example: "rgov release ALL --by alice")
-    ) { options in
-        emitBulk(
-            options, "release",
-            try OperatorDesk.forVerb(options).release(options.argument, reason: options.value("reason")))
-    }
+    ) { options in try bulk(options, "release", OperatorDesk.release) }
 }

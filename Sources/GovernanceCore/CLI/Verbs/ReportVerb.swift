@@ -1,7 +1,6 @@
 import Foundation
 
 extension Verb {
-    /// `rgov report`: the colony-side hook.
     static let report = Verb(
         CommandSpec(
             "rgov report",
@@ -48,13 +47,7 @@ extension Verb {
                 "unknown report kind \(Identifier.quoted(kindText)) (kinds: \(MissionReport.Kind.allCases.map(\.rawValue).joined(separator: ", ")))"
             )
         }
-        var at: Date? = nil
-        if let text = options.value("at") {
-            guard let date = Timestamp.parse(text) else {
-                throw RgovError.data("--at \(Identifier.quoted(text)) is not an RFC 3339 time")
-            }
-            at = date
-        }
+        let at = try options.time("at") { RgovError.data($0) }
         let deployment = try Deployment.inForce(options, run: "rgov report")
         try deployment.layout.prepare()
         let request = MissionReport.Request(

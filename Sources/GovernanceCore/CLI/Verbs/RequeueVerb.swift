@@ -1,7 +1,6 @@
 import Foundation
 
 extension Verb {
-    /// `rgov requeue`: a blocked notice stays blocked; its requeue is a new notice linked to it.
     static let requeue = Verb(
         CommandSpec(
             "rgov requeue",
@@ -9,9 +8,5 @@ extension Verb {
             arguments: [ArgumentSpec("ID|ALL", "a blocked notice, or ALL for every blocked one")], options: holdOptions,
             shared: SharedOption.authority, exits: [(.noInput, "no such notice"), (.noPermission, "not an operator")],
             example: "rgov requeue ntc-0123 --by alice --reason \"channel fixed\"")
-    ) { options in
-        emitBulk(
-            options, "requeue",
-            try OperatorDesk.forVerb(options).requeue(options.argument, reason: options.value("reason")))
-    }
+    ) { options in try bulk(options, "requeue", OperatorDesk.requeue) }
 }

@@ -1,14 +1,10 @@
 import Foundation
 
 extension Verb {
-    /// `rgov rollback`: back to the last known-good profile, validated again.
     static let rollback = Verb(
         CommandSpec(
             "rgov rollback", summary: "restore the previous known-good profile of this state, validated again",
-            options: [
-                OptionSpec("by", value: "NAME", "who rolls back; required"),
-                OptionSpec("reason", value: "TEXT", "why; required"),
-            ],
+            options: [.by("who rolls back; required"), .requiredReason],
             shared: SharedOption.authority,
             exits: [
                 (.noInput, "nothing to roll back to"), (.noPermission, "not an operator of the profile in force"),
@@ -20,14 +16,13 @@ extension Verb {
         let lifecycle = ProfileLifecycle(layout: layout, clock: try options.clock())
         let desk = try OperatorDesk.forVerb(options)
         try desk.authorize("rollback", target: layout.root, reason: options.value("reason"))
-        let by = options.value("by") ?? ""
         let reason = options.value("reason") ?? ""
         let validate = try Verb.profileValidator(layout: layout, options: options)
         let target = try lifecycle.rollbackTarget(validate: validate)
         if desk.deployment.profile.activationRequiresApproval || target.profile.activationRequiresApproval {
             return try Verb.requestActivation(.rollback, target, lifecycle: lifecycle, desk: desk, options: options)
         }
-        let event = try lifecycle.rollback(by: by, reason: reason, validate: validate)
+        let event = try lifecycle.rollback(by: options.value("by") ?? "", reason: reason, validate: validate)
         try desk.record(
             "rollback", target: event.profile, reason: reason, result: "rolled back to sha256 \(event.snapshot_sha256)")
         options.emit(

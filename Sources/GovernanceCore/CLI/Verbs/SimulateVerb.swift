@@ -1,7 +1,6 @@
 import Foundation
 
 extension Verb {
-    /// `rgov simulate`: realistic missions with planted conditions and a manifest naming them.
     static let simulate = Verb(
         CommandSpec(
             "rgov simulate", summary: "write N realistic missions with planted conditions, and a manifest naming them",

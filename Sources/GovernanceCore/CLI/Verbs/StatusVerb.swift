@@ -1,7 +1,6 @@
 import Foundation
 
 extension Verb {
-    /// `rgov status`: counts and health at a glance.
     static let status = Verb(
         CommandSpec(
             "rgov status",
@@ -18,13 +17,8 @@ extension Verb {
             example: "rgov status --state /var/lib/rgov/state")
     ) { options in
         let layout = try options.existingLayout()
-        let backlog =
-            (try? Deployment.inForce(options, run: nil)).map { deployment in
-                (try? OperatorDesk(
-                    deployment: deployment, identity: OperatorIdentity(by: "-", osUser: Sys.userName(), osGroups: [])
-                )
-                .approvalBacklog().count) ?? 0
-            } ?? 0
+        let deployment = try? Deployment.inForce(options, run: nil)
+        let backlog = deployment.flatMap { try? OperatorDesk.reading($0).approvalBacklog().count } ?? 0
         let status = try StatusReport.gather(
             layout: layout, now: try options.clock().now(), approvalBacklog: backlog, recount: options.has("recount"))
         options.emit(status, status.describe())

@@ -1,7 +1,6 @@
 import Foundation
 
 extension Verb {
-    /// `rgov tick`: the three stages in order, each a child process with a deadline.
     static let tick = Verb(
         CommandSpec(
             "rgov tick", summary: "run the watchdog, the dispatcher and the bridge in order, each as a child process",

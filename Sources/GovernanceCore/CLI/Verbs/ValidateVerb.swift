@@ -1,7 +1,6 @@
 import Foundation
 
 extension Verb {
-    /// `rgov validate`: the profile against the runtime, before any stage acts; writes nothing.
     static let validate = Verb(
         CommandSpec(
             "rgov validate", summary: "check a profile and a capability descriptor together; writes nothing",
@@ -31,10 +30,18 @@ extension Verb {
                 Sys.writeStandardOutput("wrote \(PackageLayout(root: root).manifest)\n")
                 return 0
             }
-            return RgovCommand.verdict(
-                try PackageManifest.verify(root: root), ok: "package-manifest.json matches the shipped files",
-                prefix: "MISMATCH",
-                json: options.json)
+            let problems = try PackageManifest.verify(root: root)
+            struct Check: Codable {
+                var ok: Bool
+                var problems: [String]
+            }
+            let text =
+                problems.isEmpty
+                ? "package-manifest.json matches the shipped files"
+                : problems.map { "MISMATCH " + $0 }.joined(separator: "\n")
+            Sys.writeStandardOutput(
+                (options.json ? CanonicalJSON.line(Check(ok: problems.isEmpty, problems: problems)) : text) + "\n")
+            return problems.isEmpty ? 0 : ExitCode.dataError.rawValue
         }
         let deployment = try Deployment.candidate(options)
         // Validation writes nothing: it says whether a stage could use the folder.
@@ -61,24 +68,18 @@ extension Verb {
             var parameters: [Parameter]?
         }
         let explain = options.has("explain")
-        var parameters: [Parameter] = []
-        for rule in deployment.rules {
-            parameters.append(
-                Parameter(path: "policies.\(rule.ruleID).severity", value: rule.severity.rawValue, layer: "pack"))
-            for (name, value) in rule.values.sorted(by: { $0.key < $1.key }) {
-                parameters.append(
-                    Parameter(
-                        path: "policies.\(rule.ruleID).\(name)", value: value.text, layer: rule.origins[name] ?? "pack")
-                )
-            }
+        let parameters = deployment.rules.flatMap { rule in
+            [Parameter(path: "policies.\(rule.ruleID).severity", value: rule.severity.rawValue, layer: "pack")]
+                + rule.values.sorted(by: { $0.key < $1.key }).map { name, value in
+                    let layer = rule.origins[name] ?? "pack"
+                    return Parameter(path: "policies.\(rule.ruleID).\(name)", value: value.text, layer: layer)
+                }
         }
         let v = Validation(
             ok: true, profile: deployment.profileReference, profile_source: deployment.profile.source,
             profile_sha256: deployment.profile.sha256, capability_descriptor: deployment.descriptorReference,
             sender_mode: deployment.profile.senderMode.rawValue,
-            capability_gaps: deployment.capabilityGaps.map {
-                Gap(capability: $0, fallback: Capability.explain($0))
-            },
+            capability_gaps: deployment.capabilityGaps.map { Gap(capability: $0, fallback: Capability.explain($0)) },
             state_dir: deployment.layout.root, settings: explain ? deployment.profile.explain : nil,
             parameters: explain ? parameters : nil)
         var lines = [
@@ -94,10 +95,9 @@ extension Verb {
                 + parameters.map { ($0.path, $0.value, $0.layer) }
             let width = min(72, rows.map(\.0.count).max() ?? 0)
             lines.append("  " + "setting".padding(toLength: width, withPad: " ", startingAt: 0) + "  layer     value")
-            for (path, value, layer) in rows {
-                lines.append(
-                    "  " + path.padding(toLength: max(width, path.count), withPad: " ", startingAt: 0) + "  "
-                        + layer.padding(toLength: 8, withPad: " ", startingAt: 0) + "  " + value)
+            lines += rows.map { path, value, layer in
+                "  " + path.padding(toLength: max(width, path.count), withPad: " ", startingAt: 0) + "  "
+                    + layer.padding(toLength: 8, withPad: " ", startingAt: 0) + "  " + value
             }
         }
         Sys.writeStandardOutput((options.json ? CanonicalJSON.line(v) : lines.joined(separator: "\n")) + "\n")

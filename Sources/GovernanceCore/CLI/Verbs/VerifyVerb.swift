@@ -1,7 +1,6 @@
 import Foundation
 
 extension Verb {
-    /// `rgov verify`: on any machine, every hash, chain and transition of a bundle, and who signed it.
     static let verify = Verb(
         CommandSpec(
             "rgov verify",
