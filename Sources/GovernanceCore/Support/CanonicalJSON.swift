@@ -96,6 +96,16 @@ public enum JSONValue: Codable, Sendable, Equatable {
         case .object(let o): try c.encode(o)
         }
     }
+
+    public var boolValue: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
 }
 
 extension DecodingError {
