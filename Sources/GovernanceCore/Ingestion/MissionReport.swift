@@ -216,12 +216,8 @@ public struct MissionReport {
 extension MissionSnapshot {
     /// A new snapshot as `rgov report` creates it.
     init(mission_id: String, mission_type: String, status: Status, created_at: Date) {
-        self.mission_id = mission_id
-        self.mission_type = mission_type
-        self.status = status
-        self.created_at = created_at
-        self.updated_at = created_at
-        self.reports = []
-        self.writebacks = []
+        fields = Fields(
+            mission_id: mission_id, mission_type: mission_type, status: status, created_at: created_at,
+            updated_at: created_at, reports: [], writebacks: [])
     }
 }
