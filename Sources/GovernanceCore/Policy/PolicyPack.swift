@@ -129,15 +129,8 @@ public struct PolicyPack: Sendable, Equatable {
                 allowed: ["id", "description", "severity", "outcome", "parameters"])
             let ruleID = try rule.requiredString("id")
             guard ruleID.hasPrefix(id + "/") else { throw rule.error("id", "must start with the pack id \"\(id)/\"") }
-            guard let severity = Severity(rawValue: try rule.requiredString("severity")) else {
-                throw rule.error(
-                    "severity", "must be one of \(Severity.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            guard let outcome = DecisionRecord.Outcome(rawValue: try rule.requiredString("outcome")) else {
-                throw rule.error(
-                    "outcome",
-                    "must be one of \(DecisionRecord.Outcome.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
+            let severity = try rule.requiredCase("severity", Severity.self)
+            let outcome = try rule.requiredCase("outcome", DecisionRecord.Outcome.self)
             var parameters: [ParameterSpec] = []
             if let node = rule.node("parameters") {
                 guard case .sequence(let specs, _) = node else { throw rule.error("parameters", "must be a list") }
