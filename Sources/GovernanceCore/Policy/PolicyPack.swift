@@ -122,8 +122,7 @@ public struct PolicyPack: Sendable, Equatable {
         guard case .sequence(let items, _)? = root.node("rules"), !items.isEmpty else {
             throw root.error("rules", "must be a non-empty list")
         }
-        var rules: [RuleDefinition] = []
-        for (index, item) in items.enumerated() {
+        let rules = try items.enumerated().map { index, item in
             let rule = try ConfigMap(
                 item, file: file, path: "rules[\(index)]",
                 allowed: ["id", "description", "severity", "outcome", "parameters"])
@@ -138,10 +137,9 @@ public struct PolicyPack: Sendable, Equatable {
                     parameters.append(try parseParameter(spec, file: file, path: rule.child("parameters") + "[\(n)]"))
                 }
             }
-            rules.append(
-                RuleDefinition(
-                    id: ruleID, description: try rule.string("description") ?? "", severity: severity, outcome: outcome,
-                    parameters: parameters))
+            return RuleDefinition(
+                id: ruleID, description: try rule.string("description") ?? "", severity: severity, outcome: outcome,
+                parameters: parameters)
         }
         return PolicyPack(
             id: id, version: try metadata.requiredString("version"),

@@ -172,9 +172,8 @@ public enum EnvironmentContract {
     public static func enforce(_ who: String) throws {
         let (refused, unknown) = problems(in: ProcessInfo.processInfo.environment)
         for warning in unknown { Sys.writeStandardError("\(who): warning: \(warning)\n") }
-        if let first = refused.first {
-            throw ConfigurationError(
-                ([first] + refused.dropFirst()).joined(separator: "; ") + " (see the environment table in the README)")
+        guard refused.isEmpty else {
+            throw ConfigurationError(refused.joined(separator: "; ") + " (see the environment table in the README)")
         }
     }
 

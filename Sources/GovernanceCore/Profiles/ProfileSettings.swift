@@ -220,10 +220,8 @@ public enum ProfileSettings {
                 continue
             case .integer(let range):
                 given = try container?.integer(key, range: range).map(ProfileSetting.Value.integer)
-            case .boolean:
-                given = try container?.bool(key).map(ProfileSetting.Value.boolean)
-            case .string:
-                given = try container?.string(key).map(ProfileSetting.Value.string)
+            case .boolean: given = try container?.bool(key).map(ProfileSetting.Value.boolean)
+            case .string: given = try container?.string(key).map(ProfileSetting.Value.string)
             case .strings(let choices):
                 if let container, let items = try container.strings(key) {
                     for item in items { try check(item, among: choices, container, key) }

@@ -41,9 +41,7 @@ public struct Redactor: Sendable {
                 let bytes = Self.normalized(form).bytes
                 let width = min(length, bytes.count)
                 guard width > 0 else { continue }
-                var set = windows[width] ?? []
-                for start in 0...(bytes.count - width) { set.insert(Self.hash(bytes, start, width)) }
-                windows[width] = set
+                windows[width, default: []].formUnion((0...(bytes.count - width)).map { Self.hash(bytes, $0, width) })
             }
         }
         self.windows = windows.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }

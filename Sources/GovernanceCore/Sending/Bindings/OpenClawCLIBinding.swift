@@ -18,7 +18,6 @@ struct OpenClawCLIBinding: BindingKind {
         _ handoff: SpoolHandoff, binding: SenderBinding, layout: StateLayout, senderExecutable: String,
         environment: [String: String], limits: SendLimits
     ) throws -> ChildSpec {
-        let env = environment
         var args = ["message", "send"]
         if let channel = binding.text("channel") { args += ["--channel", channel] }
         args += [
@@ -26,10 +25,8 @@ struct OpenClawCLIBinding: BindingKind {
             handoff.message.title + "\n" + handoff.message.text, "--json",
         ]
         return ChildSpec(
-            executable: try ChildProcess.resolve(binding.text("binary") ?? "openclaw", environment: env),
-            arguments: args,
-            environment: env,
-            standardInput: [], deadline: limits.timeout)
+            executable: try ChildProcess.resolve(binding.text("binary") ?? "openclaw", environment: environment),
+            arguments: args, environment: environment, standardInput: [], deadline: limits.timeout)
     }
 
     func interpret(_ child: ChildResult, noticeID: String) -> SenderResult? {
