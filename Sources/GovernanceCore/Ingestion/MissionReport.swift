@@ -99,8 +99,7 @@ public struct MissionReport {
         try DurableFile.write(try CanonicalJSON.encodeFile(mission), to: path)
         return Outcome(
             mission_id: id, kind: request.kind.rawValue, created: created, status: mission.status.rawValue,
-            stage: mission.stage,
-            updated_at: mission.updated_at ?? at, evidence: evidence)
+            stage: mission.stage, updated_at: mission.updated_at ?? at, evidence: evidence)
     }
 
     private func update(_ m: inout MissionSnapshot, with r: Request, at: Date, evidence: [EvidenceRecord]) throws {

@@ -62,8 +62,7 @@ public enum RuleBook {
                 facts: [
                     "stage": m.stage.map { .string($0) } ?? .null, "last_checkpoint_at": time(m.last_checkpoint_at),
                     "started_at": time(m.started_at), "checkpoint_interval_ms": number(interval),
-                    "grace_ms": number(grace),
-                    "silent_ms": number(silent), "intervals_missed": number(missed),
+                    "grace_ms": number(grace), "silent_ms": number(silent), "intervals_missed": number(missed),
                 ])
         ]
     }

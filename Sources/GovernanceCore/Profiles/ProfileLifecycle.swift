@@ -214,10 +214,9 @@ public struct ProfileLifecycle {
         let id = "plc-" + String(format: "%06d", sequence) + "-" + Timestamp.compact(now)
         let event = ProfileLifecycleEvent(
             event_id: id, action: action, profile: profile.reference, snapshot_sha256: profile.sha256,
-            snapshot: snapshot,
-            previous_sha256: active()?.snapshot_sha256, capability_descriptor: deployment.descriptorReference, by: by,
-            os_user: requestedBy ?? Sys.userName(), at: now,
-            reason: reason, approved_by: approval?.by, approved_os_user: approval?.osUser,
+            snapshot: snapshot, previous_sha256: active()?.snapshot_sha256,
+            capability_descriptor: deployment.descriptorReference, by: by, os_user: requestedBy ?? Sys.userName(),
+            at: now, reason: reason, approved_by: approval?.by, approved_os_user: approval?.osUser,
             approved_at: approval == nil ? nil : now, approval_reason: approval?.reason)
         guard
             try DurableFile.create(try CanonicalJSON.encodeFile(event), at: layout.profileHistoryEvent(id))

@@ -24,22 +24,10 @@ public struct ProfileSetting: Sendable {
         case string(String)
         case strings([String])
 
-        var integer: Int64? {
-            if case .integer(let v) = self { return v }
-            return nil
-        }
-        var boolean: Bool? {
-            if case .boolean(let v) = self { return v }
-            return nil
-        }
-        var string: String? {
-            if case .string(let v) = self { return v }
-            return nil
-        }
-        var strings: [String]? {
-            if case .strings(let v) = self { return v }
-            return nil
-        }
+        var integer: Int64? { if case .integer(let v) = self { v } else { nil } }
+        var boolean: Bool? { if case .boolean(let v) = self { v } else { nil } }
+        var string: String? { if case .string(let v) = self { v } else { nil } }
+        var strings: [String]? { if case .strings(let v) = self { v } else { nil } }
 
         var text: String {
             switch self {

@@ -97,15 +97,8 @@ public enum JSONValue: Codable, Sendable, Equatable {
         }
     }
 
-    public var boolValue: Bool? {
-        if case .bool(let b) = self { return b }
-        return nil
-    }
-
-    public var stringValue: String? {
-        if case .string(let s) = self { return s }
-        return nil
-    }
+    public var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
+    public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
 }
 
 extension DecodingError {
