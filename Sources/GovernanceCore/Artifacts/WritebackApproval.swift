@@ -22,15 +22,12 @@ public struct WritebackApproval: Codable, Sendable, Equatable {
 
     /// Every recorded approval or rejection, keyed by mission and writeback.
     public static func load(_ layout: StateLayout) -> [String: WritebackApproval] {
-        var out: [String: WritebackApproval] = [:]
-        for path in (try? layout.files(in: layout.approvals)) ?? [] {
-            if let data = try? Sys.readFile(path, limit: 1 << 20),
-                let a = try? CanonicalJSON.decode(WritebackApproval.self, from: data)
-            {
-                out[a.mission_id + "/" + a.writeback_id] = a
+        let approvals = ((try? layout.files(in: layout.approvals)) ?? []).compactMap { path in
+            (try? Sys.readFile(path, limit: 1 << 20)).flatMap {
+                try? CanonicalJSON.decode(WritebackApproval.self, from: $0)
             }
         }
-        return out
+        return Dictionary(approvals.map { ($0.mission_id + "/" + $0.writeback_id, $0) }) { $1 }
     }
 
     /// The writebacks of `mission` proposed and not yet decided, each with when it was proposed.

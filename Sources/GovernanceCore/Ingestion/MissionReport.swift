@@ -99,8 +99,7 @@ public struct MissionReport {
         try DurableFile.write(try CanonicalJSON.encodeFile(mission), to: path)
         return Outcome(
             mission_id: id, kind: request.kind.rawValue, created: created, status: mission.status.rawValue,
-            stage: mission.stage,
-            updated_at: mission.updated_at ?? at, evidence: evidence)
+            stage: mission.stage, updated_at: mission.updated_at ?? at, evidence: evidence)
     }
 
     private func update(_ m: inout MissionSnapshot, with r: Request, at: Date, evidence: [EvidenceRecord]) throws {
@@ -216,12 +215,8 @@ public struct MissionReport {
 extension MissionSnapshot {
     /// A new snapshot as `rgov report` creates it.
     init(mission_id: String, mission_type: String, status: Status, created_at: Date) {
-        self.mission_id = mission_id
-        self.mission_type = mission_type
-        self.status = status
-        self.created_at = created_at
-        self.updated_at = created_at
-        self.reports = []
-        self.writebacks = []
+        fields = Fields(
+            mission_id: mission_id, mission_type: mission_type, status: status, created_at: created_at,
+            updated_at: created_at, reports: [], writebacks: [])
     }
 }

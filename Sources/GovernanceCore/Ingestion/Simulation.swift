@@ -141,12 +141,7 @@ private struct SimulatedMission {
             "checkpoint_interval_ms": .number(Double(15 * minute)),
             "tokens_used": .number(Double(between(1_000, 50_000))), "token_budget": .number(200_000),
             "time_budget_ms": .number(Double(8 * hour)),
-            "reports": .array([
-                .object([
-                    "at": ago(checkpoint), "kind": .string("checkpoint"),
-                    "text": .string("Step \(index % 9 + 1) done."), "placeholder": .bool(false),
-                ])
-            ]),
+            "reports": .array([report(ago(checkpoint), "checkpoint", "Step \(index % 9 + 1) done.")]),
             "completion": .null, "writebacks": .array([]),
             "allowed_tools": .array([.string("web_search"), .string("crm_read")]),
             "tool_calls": .array([.object(["tool": .string("web_search"), "at": ago(checkpoint)])]),
@@ -154,17 +149,27 @@ private struct SimulatedMission {
         ]
     }
 
+    /// A report the mission made, not labelled a placeholder.
+    func report(_ at: JSONValue, _ kind: String, _ text: String) -> JSONValue {
+        .object(["at": at, "kind": .string(kind), "text": .string(text), "placeholder": .bool(false)])
+    }
+
+    /// The mission waiting in the queue since `ms` ago: not started, no checkpoint, no tool called.
+    mutating func queue(createdAgo ms: Int64) {
+        m["status"] = .string("queued")
+        m["stage"] = .string("normalizer")
+        m["created_at"] = ago(ms)
+        for key in ["started_at", "stage_entered_at", "last_checkpoint_at"] { m[key] = .null }
+        m["tool_calls"] = .array([])
+    }
+
     /// Plants a condition of status and timing; false when `condition` is not one of them.
     mutating func plantTiming(_ condition: String) -> Bool {
         switch condition {
         case "healthy_running": break
         case "healthy_queued":
-            m["status"] = .string("queued")
-            m["stage"] = .string("normalizer")
-            m["created_at"] = ago(between(10_000, 2 * minute))
-            for key in ["started_at", "stage_entered_at", "last_checkpoint_at"] { m[key] = .null }
+            queue(createdAgo: between(10_000, 2 * minute))
             m["reports"] = .array([])
-            m["tool_calls"] = .array([])
         case "healthy_review":
             m["status"] = .string("awaiting_review")
             m["stage"] = .string("reviewer")
@@ -189,12 +194,7 @@ private struct SimulatedMission {
             m["stage_entered_at"] = ago(silent + 5 * minute)
             m["last_checkpoint_at"] = ago(silent)
             m["updated_at"] = ago(silent)
-            m["reports"] = .array([
-                .object([
-                    "at": ago(silent), "kind": .string("checkpoint"), "text": .string("Partial results."),
-                    "placeholder": .bool(false),
-                ])
-            ])
+            m["reports"] = .array([report(ago(silent), "checkpoint", "Partial results.")])
         case "stuck_stage":
             let stuck = between(3 * hour, 6 * hour)
             m["created_at"] = ago(stuck + 10 * minute)
@@ -202,17 +202,8 @@ private struct SimulatedMission {
             m["stage_entered_at"] = ago(stuck)
         case "stuck_queued":
             let age = between(40 * minute, 2 * hour)
-            m["status"] = .string("queued")
-            m["stage"] = .string("normalizer")
-            m["created_at"] = ago(age)
-            for key in ["started_at", "stage_entered_at", "last_checkpoint_at"] { m[key] = .null }
-            m["reports"] = .array([
-                .object([
-                    "at": ago(age - 5 * minute), "kind": .string("progress"),
-                    "text": .string("Waiting for a worker slot."), "placeholder": .bool(false),
-                ])
-            ])
-            m["tool_calls"] = .array([])
+            queue(createdAgo: age)
+            m["reports"] = .array([report(ago(age - 5 * minute), "progress", "Waiting for a worker slot.")])
         default: return false
         }
         return true
@@ -241,14 +232,8 @@ private struct SimulatedMission {
         case "over_token_budget":
             m["tokens_used"] = .number(Double(between(210_000, 400_000)))
         case "unlabeled_placeholder":
-            m["reports"] = .array([
-                .object([
-                    "at": ago(checkpoint), "kind": .string("progress"),
-                    "text": .string(
-                        ["TODO: fill in the pricing table", "Revenue: TBD", "Lorem ipsum dolor sit amet"][index % 3]),
-                    "placeholder": .bool(false),
-                ])
-            ])
+            let text = ["TODO: fill in the pricing table", "Revenue: TBD", "Lorem ipsum dolor sit amet"][index % 3]
+            m["reports"] = .array([report(ago(checkpoint), "progress", text)])
         case "unapproved_writeback":
             m["writebacks"] = .array([
                 .object([

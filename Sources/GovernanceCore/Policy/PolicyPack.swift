@@ -122,22 +122,14 @@ public struct PolicyPack: Sendable, Equatable {
         guard case .sequence(let items, _)? = root.node("rules"), !items.isEmpty else {
             throw root.error("rules", "must be a non-empty list")
         }
-        var rules: [RuleDefinition] = []
-        for (index, item) in items.enumerated() {
+        let rules = try items.enumerated().map { index, item in
             let rule = try ConfigMap(
                 item, file: file, path: "rules[\(index)]",
                 allowed: ["id", "description", "severity", "outcome", "parameters"])
             let ruleID = try rule.requiredString("id")
             guard ruleID.hasPrefix(id + "/") else { throw rule.error("id", "must start with the pack id \"\(id)/\"") }
-            guard let severity = Severity(rawValue: try rule.requiredString("severity")) else {
-                throw rule.error(
-                    "severity", "must be one of \(Severity.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            guard let outcome = DecisionRecord.Outcome(rawValue: try rule.requiredString("outcome")) else {
-                throw rule.error(
-                    "outcome",
-                    "must be one of \(DecisionRecord.Outcome.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
+            let severity = try rule.requiredCase("severity", Severity.self)
+            let outcome = try rule.requiredCase("outcome", DecisionRecord.Outcome.self)
             var parameters: [ParameterSpec] = []
             if let node = rule.node("parameters") {
                 guard case .sequence(let specs, _) = node else { throw rule.error("parameters", "must be a list") }
@@ -145,10 +137,9 @@ public struct PolicyPack: Sendable, Equatable {
                     parameters.append(try parseParameter(spec, file: file, path: rule.child("parameters") + "[\(n)]"))
                 }
             }
-            rules.append(
-                RuleDefinition(
-                    id: ruleID, description: try rule.string("description") ?? "", severity: severity, outcome: outcome,
-                    parameters: parameters))
+            return RuleDefinition(
+                id: ruleID, description: try rule.string("description") ?? "", severity: severity, outcome: outcome,
+                parameters: parameters)
         }
         return PolicyPack(
             id: id, version: try metadata.requiredString("version"),

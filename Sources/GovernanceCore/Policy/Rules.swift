@@ -62,8 +62,7 @@ public enum RuleBook {
                 facts: [
                     "stage": m.stage.map { .string($0) } ?? .null, "last_checkpoint_at": time(m.last_checkpoint_at),
                     "started_at": time(m.started_at), "checkpoint_interval_ms": number(interval),
-                    "grace_ms": number(grace),
-                    "silent_ms": number(silent), "intervals_missed": number(missed),
+                    "grace_ms": number(grace), "silent_ms": number(silent), "intervals_missed": number(missed),
                 ])
         ]
     }
@@ -85,14 +84,10 @@ public enum RuleBook {
             since = max(m.created_at, m.replayRequestedAt ?? m.created_at)
             limit = p.integer("queued_timeout_ms")
             place = "queued"
-        case .awaiting_review:
+        case .awaiting_review, .awaiting_approval:
             since = m.stage_entered_at ?? m.updated_at ?? m.created_at
-            limit = p.integer("review_timeout_ms")
-            place = "awaiting_review"
-        case .awaiting_approval:
-            since = m.stage_entered_at ?? m.updated_at ?? m.created_at
-            limit = p.integer("approval_timeout_ms")
-            place = "awaiting_approval"
+            limit = p.integer(m.status == .awaiting_review ? "review_timeout_ms" : "approval_timeout_ms")
+            place = m.status.rawValue
         case .completed, .failed, .cancelled:
             return []
         }

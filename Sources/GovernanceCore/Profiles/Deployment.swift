@@ -93,12 +93,8 @@ public struct Deployment: Sendable {
             throw ConfigurationError(
                 "profile \(Identifier.quoted(name)) not found at \(path) (shipped: \(known.joined(separator: ", ")))")
         }
-        let data = try Sys.readFile(path, limit: 1 << 20)
-        do {
-            return try DeploymentProfile.parse(String(decoding: data, as: UTF8.self), file: path)
-        } catch let error as YAMLError {
-            throw ConfigurationError(error.description)
-        }
+        let text = String(decoding: try Sys.readFile(path, limit: 1 << 20), as: UTF8.self)
+        return try ConfigurationError.reading { try DeploymentProfile.parse(text, file: path) }
     }
 
     /// A capability descriptor by file path, or by id (optionally `id@version`) from `capabilities/`.
@@ -121,13 +117,8 @@ public struct Deployment: Sendable {
         let folder = PackageLayout(root: root).policyPacks
         for name in try Sys.listDirectory(folder).sorted() where name.hasSuffix(".yaml") {
             let path = PackageLayout(root: root).file(name, in: folder)
-            let pack: PolicyPack
-            do {
-                pack = try PolicyPack.parse(
-                    String(decoding: try Sys.readFile(path, limit: 1 << 20), as: UTF8.self), file: path)
-            } catch let error as YAMLError {
-                throw ConfigurationError(error.description)
-            }
+            let text = String(decoding: try Sys.readFile(path, limit: 1 << 20), as: UTF8.self)
+            let pack = try ConfigurationError.reading { try PolicyPack.parse(text, file: path) }
             guard name == pack.id + ".yaml" else {
                 throw ConfigurationError("\(path): pack id \(pack.id) does not match the file name")
             }

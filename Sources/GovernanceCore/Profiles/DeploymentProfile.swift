@@ -193,10 +193,7 @@ public struct DeploymentProfile: Sendable, Equatable {
         if let overrides = maps["policies.overrides"] {
             for rule in overrides.rawEntries {
                 let map = try ConfigMap(rule.value, file: file, path: overrides.child(rule.key), allowed: ["severity"])
-                guard let severity = Severity(rawValue: try map.requiredString("severity")) else {
-                    throw map.error(
-                        "severity", "must be one of \(Severity.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
+                let severity = try map.requiredCase("severity", Severity.self)
                 severityOverrides.append(
                     SeverityOverride(rule: rule.key, severity: severity, file: file, line: map.lineOf("severity")))
                 explain.append(
@@ -217,21 +214,11 @@ public struct DeploymentProfile: Sendable, Equatable {
             .mapping(bindingNode.rawEntries, line: bindingNode.line), file: file, path: bindingNode.path,
             allowed: Self.bindingKeys[senderMode] ?? [])
         for entry in binding.rawEntries {
-            let value: BindingValue
-            switch entry.value {
-            case .scalar(let s): value = .text(s.text)
-            case .sequence: value = .list(try binding.strings(entry.key) ?? [])
-            case .mapping:
-                let sub = try binding.requiredMap(entry.key, allowed: nil)
-                var map: [String: String] = [:]
-                for e in sub.rawEntries {
-                    let header = try sub.requiredString(e.key)
-                    map[e.key] = header
-                    // Header and environment values are secrets; an `env:NAME` reference is not,
-                    // and must survive.
-                    if !header.hasPrefix("env:") { secretLines.insert(e.line) }
-                }
-                value = .map(map)
+            let value = try binding.bindingValue(entry)
+            if case .map(let map) = value, case .mapping(let entries, _) = entry.value {
+                // Header and environment values are secrets; an `env:NAME` reference is not,
+                // and must survive.
+                for e in entries where !(map[e.key] ?? "").hasPrefix("env:") { secretLines.insert(e.line) }
             }
             if SenderBinding.isSecret(entry.key), !(value.text ?? "").hasPrefix("env:") {
                 secretLines.insert(entry.line)
@@ -261,6 +248,20 @@ public struct DeploymentProfile: Sendable, Equatable {
         case .text(let v): return v
         case .list(let v): return "[" + v.joined(separator: ", ") + "]"
         case .map(let v): return "{" + v.keys.sorted().map { "\($0): [redacted]" }.joined(separator: ", ") + "}"
+        }
+    }
+}
+
+extension ConfigMap {
+    /// The sender binding value of `entry`: its text, its list of strings, or its map of strings.
+    func bindingValue(_ entry: YAMLEntry) throws -> BindingValue {
+        switch entry.value {
+        case .scalar(let s): return .text(s.text)
+        case .sequence: return .list(try strings(entry.key) ?? [])
+        case .mapping:
+            let sub = try requiredMap(entry.key, allowed: nil)
+            return .map(
+                try Dictionary(uniqueKeysWithValues: sub.rawEntries.map { ($0.key, try sub.requiredString($0.key)) }))
         }
     }
 }

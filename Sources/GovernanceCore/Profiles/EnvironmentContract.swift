@@ -22,9 +22,9 @@ public enum EnvironmentContract {
         public var defaultValue: String
         public var readBy: String
         public var valid: String
-        public var role: Role
+        public var role: Role = .setting
         /// The reason a value is refused, or nil when it is acceptable.
-        var check: @Sendable (String) -> String?
+        var check: @Sendable (String) -> String? = nonEmpty
     }
 
     static func nonEmpty(_ value: String) -> String? {
@@ -40,7 +40,6 @@ public enum EnvironmentContract {
             Variable(
                 name: "RGOV_STATE_DIR", defaultValue: "./state", readBy: "every executable",
                 valid: "a state folder made by rgov init (a missing one is refused, exit 66); --state wins",
-                role: .setting,
                 check: { value in
                     if let problem = nonEmpty(value) { return problem }
                     let kind = Sys.kind(value)
@@ -52,7 +51,6 @@ public enum EnvironmentContract {
                 valid:
                     "a shipped profile id or a path to a profile .yaml, which must be the state's active profile (exit 78 "
                     + "otherwise; a state with none yet takes it); --profile wins",
-                role: .setting,
                 check: { value in
                     if let problem = nonEmpty(value) { return problem }
                     if value.contains("/") || value.hasSuffix(".yaml") || value.hasSuffix(".yml") {
@@ -63,7 +61,6 @@ public enum EnvironmentContract {
             Variable(
                 name: "RGOV_HOME", defaultValue: "PREFIX/share/rgov beside the binary, else the source tree",
                 readBy: "every executable", valid: "a folder holding profiles/, capabilities/ and policy-packs/",
-                role: .setting,
                 check: { value in
                     PackageLayout(root: value).holdsData
                         ? nil : "does not hold profiles/, capabilities/ and policy-packs/"
@@ -71,28 +68,26 @@ public enum EnvironmentContract {
             ),
             Variable(
                 name: "RGOV_BINDINGS_FILE", defaultValue: "STATE/bindings.local.yaml", readBy: "every executable",
-                valid: "a readable YAML file of local bindings (targets, secrets)", role: .setting,
+                valid: "a readable YAML file of local bindings (targets, secrets)",
                 check: { value in Sys.kind(value) == .regular ? nil : "is not a regular file" }),
             Variable(
                 name: "RGOV_BINDING_<KEY>", defaultValue: "unset", readBy: "every executable",
-                valid: "a value for sender binding key <key> (local layer, wins over the bindings file)",
-                role: .setting,
-                check: nonEmpty),
+                valid: "a value for sender binding key <key> (local layer, wins over the bindings file)"),
             Variable(
                 name: "RGOV_DEFAULT_TARGET", defaultValue: "the profile's notifications.default_target",
-                readBy: "every executable", valid: "a channel target", role: .setting, check: nonEmpty),
+                readBy: "every executable", valid: "a channel target"),
             Variable(
                 name: "RGOV_ESCALATION_TARGET", defaultValue: "the profile's escalation target",
-                readBy: "every executable", valid: "a channel target", role: .setting, check: nonEmpty),
+                readBy: "every executable", valid: "a channel target"),
             Variable(
                 name: "RGOV_SENDER_BIN", defaultValue: "rgov-sender beside rgov-bridge", readBy: "rgov-bridge",
-                valid: "an executable file that speaks rgov-sender's protocol (tests use it)", role: .setting,
+                valid: "an executable file that speaks rgov-sender's protocol (tests use it)",
                 check: { value in
                     Sys.kind(value) == .regular && Sys.isExecutable(value) ? nil : "is not an executable file"
                 }),
             Variable(
                 name: "RGOV_FAULT", defaultValue: "unset", readBy: "every executable",
-                valid: "fault points, comma-separated: the process SIGKILLs itself there (tests only)", role: .setting,
+                valid: "fault points, comma-separated: the process SIGKILLs itself there (tests only)",
                 check: { value in
                     let unknown = value.split(separator: ",").map(String.init).filter {
                         !FaultInjection.points.contains($0)
@@ -104,15 +99,14 @@ public enum EnvironmentContract {
             Variable(
                 name: "RGOV_STORE_JOURNAL", defaultValue: "unset", readBy: "every executable",
                 valid:
-                    "a file to append every file-system operation to, for scripts/crash-states (tests only; slow)",
-                role: .setting, check: nonEmpty),
+                    "a file to append every file-system operation to, for scripts/crash-states (tests only; slow)"),
             Variable(
                 name: "RGOV_LOG_FORMAT", defaultValue: "text", readBy: "every executable",
                 valid: "text or json: stderr log lines for a person, or one JSON object each; --log-format wins",
-                role: .setting, check: { Log.Format(rawValue: $0) == nil ? "must be text or json" : nil }),
+                check: { Log.Format(rawValue: $0) == nil ? "must be text or json" : nil }),
             Variable(
                 name: Log.parentRunVariable, defaultValue: "set by rgov tick", readBy: "the stages",
-                valid: "the tick's run id, named as the parent of each stage's run", role: .internal, check: nonEmpty),
+                valid: "the tick's run id, named as the parent of each stage's run", role: .internal),
             Variable(
                 name: Shutdown.parentVariable, defaultValue: "set by rgov tick", readBy: "the stages",
                 valid: "the tick's process id: a stage stops when that process dies", role: .internal,
@@ -121,10 +115,10 @@ public enum EnvironmentContract {
                 name: Containment.variable, defaultValue: "set by rgov-bridge",
                 readBy: "rgov-bridge, in what a sender left running",
                 valid: "one send's mark, inherited by all it starts: what is left of it is ended when it ends",
-                role: .internal, check: nonEmpty),
+                role: .internal),
             Variable(
                 name: "RGOV_WEBHOOK_URL", defaultValue: "set by rgov-bridge", readBy: "rgov-sender --mode webhook",
-                valid: "the binding's url", role: .internal, check: nonEmpty),
+                valid: "the binding's url", role: .internal),
             Variable(
                 name: "RGOV_WEBHOOK_HEADERS", defaultValue: "set by rgov-bridge", readBy: "rgov-sender --mode webhook",
                 valid: "the binding's headers as a JSON object", role: .internal, check: { _ in nil }),
@@ -178,9 +172,8 @@ public enum EnvironmentContract {
     public static func enforce(_ who: String) throws {
         let (refused, unknown) = problems(in: ProcessInfo.processInfo.environment)
         for warning in unknown { Sys.writeStandardError("\(who): warning: \(warning)\n") }
-        if let first = refused.first {
-            throw ConfigurationError(
-                ([first] + refused.dropFirst()).joined(separator: "; ") + " (see the environment table in the README)")
+        guard refused.isEmpty else {
+            throw ConfigurationError(refused.joined(separator: "; ") + " (see the environment table in the README)")
         }
     }
 

@@ -14,43 +14,31 @@ public enum LocalBindings {
         throws
     {
         let path = environment["RGOV_BINDINGS_FILE"] ?? StateLayout(root: stateDirectory).localBindings
+        let allowedBinding = (DeploymentProfile.bindingKeys[profile.senderMode] ?? []) + ["token"]
         var values: [(path: String, value: BindingValue)] = []
         if Sys.kind(path) == .regular {
             let text = String(decoding: try Sys.readFile(path, limit: 1 << 20), as: UTF8.self)
-            do {
+            try ConfigurationError.reading {
                 let root = try ConfigMap(
                     try YAMLReader.parse(text, file: path), file: path, path: "", allowed: ["sender", "notifications"])
-                let allowedBinding = (DeploymentProfile.bindingKeys[profile.senderMode] ?? []) + ["token"]
                 if let binding = try root.map("sender", allowed: ["binding"])?.map("binding", allowed: allowedBinding) {
                     for entry in binding.rawEntries {
-                        switch entry.value {
-                        case .scalar(let s): values.append(("binding." + entry.key, .text(s.text)))
-                        case .sequence:
-                            values.append(("binding." + entry.key, .list(try binding.strings(entry.key) ?? [])))
-                        case .mapping:
-                            let sub = try binding.requiredMap(entry.key, allowed: nil)
-                            var map: [String: String] = [:]
-                            for e in sub.rawEntries { map[e.key] = try sub.requiredString(e.key) }
-                            values.append(("binding." + entry.key, .map(map)))
-                        }
+                        values.append(("binding." + entry.key, try binding.bindingValue(entry)))
                     }
                 }
-                let notifications = try root.map("notifications", allowed: ["default_target", "escalation_target"])
-                if let t = try notifications?.string("default_target") { values.append(("default_target", .text(t))) }
-                if let t = try notifications?.string("escalation_target") {
-                    values.append(("escalation_target", .text(t)))
+                let targets = ["default_target", "escalation_target"]
+                let notifications = try root.map("notifications", allowed: targets)
+                for key in targets {
+                    if let target = try notifications?.string(key) { values.append((key, .text(target))) }
                 }
-            } catch let error as YAMLError {
-                throw ConfigurationError(error.description)
             }
         }
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) {
             if name.hasPrefix("RGOV_BINDING_"), name.count > 13 {
                 let key = name.dropFirst(13).lowercased()
-                let allowed = (DeploymentProfile.bindingKeys[profile.senderMode] ?? []) + ["token"]
-                guard allowed.contains(key) else {
+                guard allowedBinding.contains(key) else {
                     throw ConfigurationError(
-                        "\(name): sender mode \(profile.senderMode.rawValue) has no binding key \"\(key)\" (keys: \(allowed.joined(separator: ", ")))"
+                        "\(name): sender mode \(profile.senderMode.rawValue) has no binding key \"\(key)\" (keys: \(allowedBinding.joined(separator: ", ")))"
                     )
                 }
                 values.append(("binding." + key, .text(value)))

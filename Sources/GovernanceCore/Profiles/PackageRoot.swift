@@ -72,18 +72,19 @@ public enum PackageInfo {
 
     /// The commit `HEAD` names in `tree/.git`, read from the files (no `git` process).
     static func gitCommit(_ tree: String) -> String? {
-        guard let head = try? Sys.readFile(PackageLayout.gitFile("HEAD", in: tree), limit: 4096) else { return nil }
-        let text = String(decoding: head, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        func read(_ name: String, limit: Int = 4096) -> String? {
+            (try? Sys.readFile(PackageLayout.gitFile(name, in: tree), limit: limit)).map {
+                String(decoding: $0, as: UTF8.self)
+            }
+        }
+        guard let text = read("HEAD")?.trimmingCharacters(in: .whitespacesAndNewlines) else { return nil }
         guard text.hasPrefix("ref: ") else { return isCommit(text) ? text : nil }
         let ref = String(text.dropFirst(5))
-        if let loose = try? Sys.readFile(PackageLayout.gitFile(ref, in: tree), limit: 4096) {
-            let commit = String(decoding: loose, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if let commit = read(ref)?.trimmingCharacters(in: .whitespacesAndNewlines) {
             return isCommit(commit) ? commit : nil
         }
-        guard let packed = try? Sys.readFile(PackageLayout.gitFile("packed-refs", in: tree), limit: 16 << 20) else {
-            return nil
-        }
-        for line in String(decoding: packed, as: UTF8.self).split(separator: "\n") {
+        guard let packed = read("packed-refs", limit: 16 << 20) else { return nil }
+        for line in packed.split(separator: "\n") {
             let parts = line.split(separator: " ")
             if parts.count == 2, parts[1] == ref, isCommit(String(parts[0])) { return String(parts[0]) }
         }

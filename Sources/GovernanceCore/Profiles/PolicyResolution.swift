@@ -28,17 +28,11 @@ enum PolicyResolution {
                 order.append(rule.id)
             }
         }
-        var resolved: [String: RuleParameters] = [:]
-        for id in order {
-            guard let (rule, _) = rules[id] else { continue }
-            var values: [String: ParameterValue] = [:]
-            var origins: [String: String] = [:]
-            for spec in rule.parameters {
-                values[spec.name] = spec.defaultValue
-                origins[spec.name] = "pack"
-            }
-            resolved[id] = RuleParameters(
-                ruleID: id, severity: rule.severity, outcome: rule.outcome, values: values, origins: origins)
+        var resolved = rules.mapValues { rule, _ in
+            RuleParameters(
+                ruleID: rule.id, severity: rule.severity, outcome: rule.outcome,
+                values: Dictionary(rule.parameters.map { ($0.name, $0.defaultValue) }) { $1 },
+                origins: Dictionary(rule.parameters.map { ($0.name, "pack") }) { $1 })
         }
         for setting in profile.thresholds {
             let at = "\(setting.file):\(setting.line): spec.policies.thresholds.\(setting.rule).\(setting.parameter)"

@@ -79,12 +79,7 @@ public struct ProfileLifecycle {
         for path in [layout.privateProfile(active.snapshot_sha256), layout.profileSnapshot(active.snapshot_sha256)]
         where Sys.kind(path) == .regular {
             let text = String(decoding: try Sys.readFile(path, limit: 1 << 20), as: UTF8.self)
-            let profile: DeploymentProfile
-            do {
-                profile = try DeploymentProfile.parse(text, file: path)
-            } catch let error as YAMLError {
-                throw ConfigurationError(error.description)
-            }
+            let profile = try ConfigurationError.reading { try DeploymentProfile.parse(text, file: path) }
             guard profile.sha256 == active.snapshot_sha256 else {
                 throw RgovError.data(
                     "\(path) does not match the active profile's sha256 \(active.snapshot_sha256) "
@@ -109,8 +104,7 @@ public struct ProfileLifecycle {
         return try StageLock.exclusively(layout.lockFile("profile-lifecycle")) {
             guard active() == nil else { return nil }
             return try record(
-                .activate, profile: deployment.profile, descriptor: deployment.descriptorReference, by: run,
-                reason: "first run on a state with no active profile: took \(source)")
+                .activate, deployment, by: run, reason: "first run on a state with no active profile: took \(source)")
         }
     }
 
@@ -122,8 +116,7 @@ public struct ProfileLifecycle {
 
     /// Makes a validated profile the one stages use when none is named.
     public func activate(_ deployment: Deployment, by: String, reason: String) throws -> ProfileLifecycleEvent {
-        try record(
-            .activate, profile: deployment.profile, descriptor: deployment.descriptorReference, by: by, reason: reason)
+        try record(.activate, deployment, by: by, reason: reason)
     }
 
     /// Records `deployment`'s profile as waiting for a second operator; nothing changes in force.
@@ -166,8 +159,7 @@ public struct ProfileLifecycle {
         }
         let deployment = try validate(try DeploymentProfile.parse(text, file: pending.snapshot))
         let event = try record(
-            pending.action, profile: deployment.profile, descriptor: deployment.descriptorReference, by: pending.by,
-            reason: pending.reason, requestedBy: pending.os_user,
+            pending.action, deployment, by: pending.by, reason: pending.reason, requestedBy: pending.os_user,
             approval: (by: by, osUser: Sys.userName(), reason: reason))
         try Sys.unlink(layout.pendingActivation(id))
         return event
@@ -198,9 +190,7 @@ public struct ProfileLifecycle {
     public func rollback(by: String, reason: String, validate: (DeploymentProfile) throws -> Deployment) throws
         -> ProfileLifecycleEvent
     {
-        let deployment = try rollbackTarget(validate: validate)
-        return try record(
-            .rollback, profile: deployment.profile, descriptor: deployment.descriptorReference, by: by, reason: reason)
+        try record(.rollback, try rollbackTarget(validate: validate), by: by, reason: reason)
     }
 
     public func history() throws -> [ProfileLifecycleEvent] {
@@ -212,10 +202,11 @@ public struct ProfileLifecycle {
     }
 
     private func record(
-        _ action: ProfileLifecycleEvent.Action, profile: DeploymentProfile, descriptor: String, by: String,
-        reason: String, requestedBy: String? = nil, approval: (by: String, osUser: String, reason: String)? = nil
+        _ action: ProfileLifecycleEvent.Action, _ deployment: Deployment, by: String, reason: String,
+        requestedBy: String? = nil, approval: (by: String, osUser: String, reason: String)? = nil
     ) throws -> ProfileLifecycleEvent {
         guard !by.isEmpty, !reason.isEmpty else { throw UsageError("--by and --reason are required") }
+        let profile = deployment.profile
         try layout.prepare()
         let snapshot = try storeSnapshot(profile, replacingPrivate: true)
         let now = clock.now()
@@ -223,10 +214,9 @@ public struct ProfileLifecycle {
         let id = "plc-" + String(format: "%06d", sequence) + "-" + Timestamp.compact(now)
         let event = ProfileLifecycleEvent(
             event_id: id, action: action, profile: profile.reference, snapshot_sha256: profile.sha256,
-            snapshot: snapshot,
-            previous_sha256: active()?.snapshot_sha256, capability_descriptor: descriptor, by: by,
-            os_user: requestedBy ?? Sys.userName(), at: now,
-            reason: reason, approved_by: approval?.by, approved_os_user: approval?.osUser,
+            snapshot: snapshot, previous_sha256: active()?.snapshot_sha256,
+            capability_descriptor: deployment.descriptorReference, by: by, os_user: requestedBy ?? Sys.userName(),
+            at: now, reason: reason, approved_by: approval?.by, approved_os_user: approval?.osUser,
             approved_at: approval == nil ? nil : now, approval_reason: approval?.reason)
         guard
             try DurableFile.create(try CanonicalJSON.encodeFile(event), at: layout.profileHistoryEvent(id))

@@ -24,22 +24,10 @@ public struct ProfileSetting: Sendable {
         case string(String)
         case strings([String])
 
-        var integer: Int64? {
-            if case .integer(let v) = self { return v }
-            return nil
-        }
-        var boolean: Bool? {
-            if case .boolean(let v) = self { return v }
-            return nil
-        }
-        var string: String? {
-            if case .string(let v) = self { return v }
-            return nil
-        }
-        var strings: [String]? {
-            if case .strings(let v) = self { return v }
-            return nil
-        }
+        var integer: Int64? { if case .integer(let v) = self { v } else { nil } }
+        var boolean: Bool? { if case .boolean(let v) = self { v } else { nil } }
+        var string: String? { if case .string(let v) = self { v } else { nil } }
+        var strings: [String]? { if case .strings(let v) = self { v } else { nil } }
 
         var text: String {
             switch self {
@@ -108,6 +96,15 @@ public enum ProfileSettings {
         -> ProfileSetting
     { bound(path, .strings(nil), .strings([]), key) { $0.strings } }
 
+    /// One of `T`'s cases, by its raw value.
+    static func choice<T: RawRepresentable & CaseIterable & Sendable>(
+        _ path: String, _ fallback: T, _ key: WritableKeyPath<DeploymentProfile, T> & Sendable
+    ) -> ProfileSetting where T.RawValue == String {
+        bound(path, .choice(T.allCases.map(\.rawValue)), .string(fallback.rawValue), key) {
+            $0.string.flatMap(T.init(rawValue:))
+        }
+    }
+
     /// A list of capabilities, each checked against `Capability` first.
     static func capabilities(_ path: String, _ key: WritableKeyPath<DeploymentProfile, [Capability]> & Sendable)
         -> ProfileSetting
@@ -131,12 +128,7 @@ public enum ProfileSettings {
         integer("adapters.bridge.max_lifetime_ms", 60_000...2_592_000_000, 86_400_000, \.maxLifetimeMs),
         integer("adapters.bridge.max_concurrent_sends", 1...64, 4, \.maxConcurrentSends),
         boolean("adapters.sender.enabled", true, \.sendingEnabled),
-        ProfileSetting(
-            "adapters.sender.mode", .choice(SenderMode.allCases.map(\.rawValue)),
-            default: { _ in .string(SenderMode.dryRun.rawValue) },
-            apply: { profile, value in
-                if case .string(let v) = value, let mode = SenderMode(rawValue: v) { profile.senderMode = mode }
-            }),
+        choice("adapters.sender.mode", SenderMode.dryRun, \.senderMode),
         ProfileSetting(
             "adapters.sender.timeout_ms", .integer(100...600_000), layer: .adapter,
             default: { profile in .integer(profile.senderMode.defaultTimeoutMs) },
@@ -157,22 +149,13 @@ public enum ProfileSettings {
             apply: { profile, value in
                 if case .string(let v) = value { profile.escalationTarget = v }
             }),
-        ProfileSetting(
-            "notifications.quiet.min_severity", .choice(Severity.allCases.map(\.rawValue)),
-            default: { _ in .string(Severity.info.rawValue) },
-            apply: { profile, value in
-                if case .string(let v) = value, let severity = Severity(rawValue: v) { profile.minSeverity = severity }
-            }),
+        choice("notifications.quiet.min_severity", Severity.info, \.minSeverity),
         integer("audit.retention_days", 1...36_500, 90, \.retentionDays),
         boolean("audit.export_required", false, \.exportRequired),
         strings("audit.operators", \.operators),
         strings("audit.act_as", \.actAs),
         boolean("audit.activation_requires_approval", false, \.activationRequiresApproval),
-        ProfileSetting(
-            "audit.metrics_group", .string,
-            apply: { profile, value in
-                if case .string(let v) = value { profile.metricsGroup = v }
-            }),
+        bound("audit.metrics_group", .string, nil, \.metricsGroup) { $0.string },
         string("capability_expectations.descriptor", "openclaw-watchdog-reference", \.capabilityDescriptor),
         capabilities("capability_expectations.required", \.requiredCapabilities),
         capabilities("capability_expectations.optional", \.optionalCapabilities),
@@ -225,10 +208,8 @@ public enum ProfileSettings {
                 continue
             case .integer(let range):
                 given = try container?.integer(key, range: range).map(ProfileSetting.Value.integer)
-            case .boolean:
-                given = try container?.bool(key).map(ProfileSetting.Value.boolean)
-            case .string:
-                given = try container?.string(key).map(ProfileSetting.Value.string)
+            case .boolean: given = try container?.bool(key).map(ProfileSetting.Value.boolean)
+            case .string: given = try container?.string(key).map(ProfileSetting.Value.string)
             case .strings(let choices):
                 if let container, let items = try container.strings(key) {
                     for item in items { try check(item, among: choices, container, key) }

@@ -61,14 +61,6 @@ public struct Sender {
         try Sys.makeDirectory(layout.shimKeys)
         let path = layout.shimOutbox
         try finishInterruptedShimBatch()
-        struct Line: Encodable {
-            var message_id: String
-            var notice_id: String
-            var idempotency_key: String
-            var target: String
-            var title: String
-            var text: String
-        }
         var results: [SenderResult] = []
         var appended: [String] = []
         let fd = try Sys.open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, mode: 0o600)
@@ -86,17 +78,16 @@ public struct Sender {
             let already = Sys.kind(layout.shimKey(key)) == .regular || appended.contains(key)
             if !already {
                 let entry =
-                    CanonicalJSON.line(
-                        Line(
-                            message_id: messageID, notice_id: handoff.notice_id, idempotency_key: key,
-                            target: handoff.target, title: handoff.message.title, text: handoff.message.text)) + "\n"
+                    CanonicalJSON.line([
+                        "message_id": messageID, "notice_id": handoff.notice_id, "idempotency_key": key,
+                        "target": handoff.target, "title": handoff.message.title, "text": handoff.message.text,
+                    ]) + "\n"
                 try Array(entry.utf8).withUnsafeBytes { try Sys.writeAll(fd, $0, path: path) }
                 appended.append(key)
             }
             results.append(
-                SenderResult(
-                    notice_id: handoff.notice_id, mode: mode, ok: true, sent: true, acked: true,
-                    message_id: messageID, reason: .sent,
+                .sent(
+                    handoff.notice_id, mode, acked: true, messageID: messageID,
                     detail: already ? "already in \(path) (same idempotency key)" : "appended to \(path)"))
         }
         if !appended.isEmpty { try Sys.fsync(fd, path: path) }

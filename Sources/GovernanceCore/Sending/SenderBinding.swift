@@ -113,8 +113,5 @@ public enum BindingValue: Sendable, Equatable {
     case list([String])
     case map([String: String])
 
-    public var text: String? {
-        if case .text(let v) = self { return v }
-        return nil
-    }
+    public var text: String? { if case .text(let v) = self { v } else { nil } }
 }

@@ -20,6 +20,26 @@ public struct SenderResult: Codable, Sendable, Equatable {
     public var outcome_unknown: Bool?
     /// The channel asked to be retried no sooner than this (HTTP `Retry-After`).
     public var retry_after_ms: Int64?
+
+    /// A send the sender handed to its channel (`ok` and `sent`).
+    static func sent(
+        _ noticeID: String, _ mode: SenderMode, acked: Bool = false, messageID: String? = nil,
+        reason: DeliveryReason = .sent, detail: String? = nil
+    ) -> SenderResult {
+        SenderResult(
+            notice_id: noticeID, mode: mode, ok: true, sent: true, acked: acked, message_id: messageID, reason: reason,
+            detail: detail)
+    }
+
+    /// A send that did not go out, or that the sender cannot tell went out.
+    static func notSent(
+        _ noticeID: String, _ mode: SenderMode, _ reason: DeliveryReason, retryable: Bool = false,
+        detail: String? = nil, outcomeUnknown: Bool? = nil, retryAfterMs: Int64? = nil
+    ) -> SenderResult {
+        SenderResult(
+            notice_id: noticeID, mode: mode, ok: false, sent: false, acked: false, reason: reason, retryable: retryable,
+            detail: detail, outcome_unknown: outcomeUnknown, retry_after_ms: retryAfterMs)
+    }
 }
 
 /// The bridge's reading of one sender run: the state it proves, why, and the evidence if any.

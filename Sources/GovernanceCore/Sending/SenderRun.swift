@@ -127,11 +127,7 @@ public struct SenderRun: Sendable {
             return (Self.unavailable, nil)
         }
         FaultInjection.point("bridge.after_send")
-        return (
-            judge(
-                child, result: binding.kind.interpret(child, noticeID: handoff.notice_id), at: now),
-            child
-        )
+        return (judge(child, result: binding.kind.interpret(child, noticeID: handoff.notice_id), at: now), child)
     }
 
     /// Nothing could start, so nothing was sent: retried with backoff.
@@ -183,13 +179,11 @@ public struct SenderRun: Sendable {
         // Each item has its timeout; the sender's start (a few ms, seconds on a loaded host) is allowed for.
         spec.deadline = limits.timeout * Double(handoffs.count)
         spec.idleDeadline = limits.timeout + 5
-        if var env = spec.environment {
-            // A batch is many notices: no one notice's fields belong in its environment.
-            for key in ["RGOV_NOTICE_ID", "RGOV_MISSION_ID", "RGOV_RULE_ID", "RGOV_SEVERITY", "RGOV_IDEMPOTENCY_KEY"] {
-                env[key] = nil
-            }
-            spec.environment = env
-        }
+        // A batch is many notices: no one notice's fields belong in its environment.
+        let noticeFields: Set = [
+            "RGOV_NOTICE_ID", "RGOV_MISSION_ID", "RGOV_RULE_ID", "RGOV_SEVERITY", "RGOV_IDEMPOTENCY_KEY",
+        ]
+        spec.environment = spec.environment?.filter { !noticeFields.contains($0.key) }
         return spec
     }
 
@@ -200,9 +194,9 @@ public struct SenderRun: Sendable {
         private(set) var errors: [Error] = []
 
         func conclude(_ body: () throws -> T) {
-            lock.lock()
-            defer { lock.unlock() }
-            do { results.append(try body()) } catch { errors.append(error) }
+            lock.withLock {
+                do { results.append(try body()) } catch { errors.append(error) }
+            }
         }
     }
 }

@@ -72,9 +72,8 @@ public struct Webhook: Sendable {
             lock.withLock {
                 for handoff in handoffs[rest] {
                     each(
-                        SenderResult(
-                            notice_id: handoff.notice_id, mode: .webhook, ok: false, sent: false,
-                            acked: false, reason: .stopped_before_send, retryable: true,
+                        .notSent(
+                            handoff.notice_id, .webhook, .stopped_before_send, retryable: true,
                             detail: "rgov-sender was asked to stop before this request began; nothing was sent"))
                 }
             }
@@ -86,23 +85,12 @@ public struct Webhook: Sendable {
     }
 
     public func send(_ handoff: SpoolHandoff, environment: [String: String]) -> SenderResult {
-        struct Body: Encodable {
-            var notice_id: String
-            var mission_id: String
-            var rule_id: String
-            var severity: String
-            var target: String
-            var title: String
-            var text: String
-            var idempotency_key: String
-        }
         let body =
-            (try? CanonicalJSON.encode(
-                Body(
-                    notice_id: handoff.notice_id, mission_id: handoff.mission_id, rule_id: handoff.rule_id,
-                    severity: handoff.severity.rawValue, target: handoff.target, title: handoff.message.title,
-                    text: handoff.message.text,
-                    idempotency_key: handoff.key))) ?? Data()
+            (try? CanonicalJSON.encode([
+                "notice_id": handoff.notice_id, "mission_id": handoff.mission_id, "rule_id": handoff.rule_id,
+                "severity": handoff.severity.rawValue, "target": handoff.target, "title": handoff.message.title,
+                "text": handoff.message.text, "idempotency_key": handoff.key,
+            ])) ?? Data()
         var fields = ["Content-Type": "application/json", "Idempotency-Key": handoff.key]
         for (name, value) in headers {
             fields[name] = value.hasPrefix("env:") ? (environment[String(value.dropFirst(4))] ?? "") : value
@@ -114,31 +102,24 @@ public struct Webhook: Sendable {
         let cut: String
         switch outcome {
         case .notConnected(let detail):
-            return SenderResult(
-                notice_id: id, mode: .webhook, ok: false, sent: false, acked: false, reason: .connection_failed,
-                retryable: true, detail: detail)
+            return .notSent(id, .webhook, .connection_failed, retryable: true, detail: detail)
         case .unknown(let detail):
-            return SenderResult(
-                notice_id: id, mode: .webhook, ok: false, sent: false, acked: false, reason: .outcome_unknown,
-                detail: detail, outcome_unknown: true)
+            return .notSent(id, .webhook, .outcome_unknown, detail: detail, outcomeUnknown: true)
         case .response(let status, let headers, let bodyCut):
             code = status
             answer = headers
             cut = bodyCut ? "; reply body cut at \(HTTPOutcome.replyBodyLimit) bytes" : ""
         }
         if (200..<300).contains(code) {
-            return SenderResult(
-                notice_id: id, mode: .webhook, ok: true, sent: true, acked: false,
-                message_id: answer["x-message-id"], reason: .sent, detail: "HTTP \(code)" + cut)
+            return .sent(id, .webhook, messageID: answer["x-message-id"], detail: "HTTP \(code)" + cut)
         }
         let http = DeliveryReason(rawValue: "http_\(code)")
         if (300..<400).contains(code) {
             // Temporary: "elsewhere, for now"; any other 3xx says the URL itself moved.
             let temporary = [302, 303, 307].contains(code)
             let location = answer["location"].map { "to " + Identifier.quoted($0, limit: 200) } ?? "without a Location"
-            return SenderResult(
-                notice_id: id, mode: .webhook, ok: false, sent: false, acked: false, reason: http,
-                retryable: temporary,
+            return .notSent(
+                id, .webhook, http, retryable: temporary,
                 detail: "HTTP \(code) redirect \(location), not followed (rgov posts only to the configured url)"
                     + (temporary ? "; temporary" : "; permanent: fix the binding's url") + cut)
         }
@@ -146,13 +127,8 @@ public struct Webhook: Sendable {
             let retryAfter = answer["retry-after"].flatMap {
                 Int64($0.trimmingCharacters(in: .whitespaces))
             }.map { $0 * 1000 }
-            return SenderResult(
-                notice_id: id, mode: .webhook, ok: false, sent: false, acked: false, reason: http,
-                retryable: true,
-                detail: "HTTP \(code)" + cut, retry_after_ms: retryAfter)
+            return .notSent(id, .webhook, http, retryable: true, detail: "HTTP \(code)" + cut, retryAfterMs: retryAfter)
         }
-        return SenderResult(
-            notice_id: id, mode: .webhook, ok: false, sent: false, acked: false, reason: http,
-            detail: "HTTP \(code)" + cut)
+        return .notSent(id, .webhook, http, detail: "HTTP \(code)" + cut)
     }
 }

@@ -13,12 +13,8 @@ enum Bytes {
         guard needle.count <= bytes.count, let base = bytes.baseAddress else { return false }
         return needle.withUnsafeBufferPointer { needle in
             guard let wanted = needle.baseAddress else { return true }
-            var i = 0
-            while i <= bytes.count - needle.count {
-                if bytes[i] == first, memcmp(base + i, wanted, needle.count) == 0 {
-                    return true
-                }
-                i += 1
+            for i in 0...(bytes.count - needle.count) where bytes[i] == first {
+                if memcmp(base + i, wanted, needle.count) == 0 { return true }
             }
             return false
         }

@@ -96,6 +96,9 @@ public enum JSONValue: Codable, Sendable, Equatable {
         case .object(let o): try c.encode(o)
         }
     }
+
+    public var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
+    public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
 }
 
 extension DecodingError {

@@ -31,14 +31,12 @@ struct ConfigMap {
         let root = try ConfigMap(
             try YAMLReader.parse(text, file: file), file: file, path: "",
             allowed: ["apiVersion", "kind", "metadata", body])
-        guard try root.string("apiVersion", required: true) == Self.apiVersion else {
+        guard try root.requiredString("apiVersion") == Self.apiVersion else {
             throw root.error("apiVersion", "must be \(Self.apiVersion)")
         }
-        guard try root.string("kind", required: true) == kind else { throw root.error("kind", "must be \(kind)") }
+        guard try root.requiredString("kind") == kind else { throw root.error("kind", "must be \(kind)") }
         return root
     }
-
-    var keys: [String] { entries.map(\.key) }
 
     /// The raw entries, for mappings whose keys are data (rule ids) rather than schema.
     var rawEntries: [YAMLEntry] { entries }
@@ -53,18 +51,14 @@ struct ConfigMap {
         YAMLError(file: file, line: lineOf(key), message: "\(child(key)): \(message)")
     }
 
-    func map(_ key: String, allowed: [String]?, required: Bool = false) throws -> ConfigMap? {
-        guard let node = node(key) else {
-            if required { throw YAMLError(file: file, line: line, message: "missing \(child(key))") }
-            return nil
-        }
+    func map(_ key: String, allowed: [String]?) throws -> ConfigMap? {
+        guard let node = node(key) else { return nil }
         if case .scalar(let s) = node, !s.quoted, s.text.isEmpty {
             return try ConfigMap(.mapping([], line: s.line), file: file, path: child(key), allowed: allowed)
         }
         return try ConfigMap(node, file: file, path: child(key), allowed: allowed)
     }
 
-    /// A mapping that must be there.
     func requiredMap(_ key: String, allowed: [String]?) throws -> ConfigMap {
         guard let map = try map(key, allowed: allowed) else {
             throw YAMLError(file: file, line: line, message: "missing \(child(key))")
@@ -72,7 +66,6 @@ struct ConfigMap {
         return map
     }
 
-    /// A string that must be there.
     func requiredString(_ key: String) throws -> String {
         guard let text = try string(key) else {
             throw YAMLError(file: file, line: line, message: "missing \(child(key))")
@@ -80,15 +73,21 @@ struct ConfigMap {
         return text
     }
 
-    func string(_ key: String, required: Bool = false) throws -> String? {
-        guard let node = node(key) else {
-            if required { throw YAMLError(file: file, line: line, message: "missing \(child(key))") }
-            return nil
-        }
+    func string(_ key: String) throws -> String? {
+        guard let node = node(key) else { return nil }
         guard case .scalar(let s) = node, case .string(let text) = s.resolved else {
             throw error(key, "must be a string")
         }
         return text
+    }
+
+    /// A string that must be there, naming one of `T`'s cases.
+    func requiredCase<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type) throws -> T
+    where T.RawValue == String {
+        guard let value = T(rawValue: try requiredString(key)) else {
+            throw error(key, "must be one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
     }
 
     func bool(_ key: String) throws -> Bool? {

@@ -16,20 +16,12 @@ public enum DuplicateKeys {
         // next string in it is a key.
         var stack: [(keys: Set<String>?, expectingKey: Bool)] = []
         while i < bytes.count {
-            let b = bytes[i]
-            switch b {
-            case UInt8(ascii: "{"):
-                stack.append((Set(), true))
-                i += 1
-            case UInt8(ascii: "["):
-                stack.append((nil, false))
-                i += 1
-            case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                if !stack.isEmpty { stack.removeLast() }
-                i += 1
+            switch bytes[i] {
+            case UInt8(ascii: "{"): stack.append((Set(), true))
+            case UInt8(ascii: "["): stack.append((nil, false))
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): if !stack.isEmpty { stack.removeLast() }
             case UInt8(ascii: ","):
                 if let top = stack.last, top.keys != nil { stack[stack.count - 1].expectingKey = true }
-                i += 1
             case UInt8(ascii: "\""):
                 // A value is only stepped over; a key is unescaped and compared.
                 guard let top = stack.indices.last, stack[top].keys != nil, stack[top].expectingKey else {
@@ -44,9 +36,10 @@ public enum DuplicateKeys {
                 if stack[top].keys?.contains(text) == true { return (text, start) }
                 stack[top].keys?.insert(text)
                 stack[top].expectingKey = false
-            default:
-                i += 1
+                continue
+            default: break
             }
+            i += 1
         }
         return nil
     }

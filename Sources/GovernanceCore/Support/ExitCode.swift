@@ -61,4 +61,13 @@ public struct ConfigurationError: OperatorFacingError, Sendable, Equatable {
         guard let file else { return message }
         return line.map { "\(file):\($0): \(message)" } ?? "\(file): \(message)"
     }
+
+    /// What `read` returns; a YAML error it throws is refused configuration, in the same words.
+    static func reading<T>(_ read: () throws -> T) throws -> T {
+        do {
+            return try read()
+        } catch let error as YAMLError {
+            throw ConfigurationError(error.description)
+        }
+    }
 }

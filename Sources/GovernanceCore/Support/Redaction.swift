@@ -41,9 +41,7 @@ public struct Redactor: Sendable {
                 let bytes = Self.normalized(form).bytes
                 let width = min(length, bytes.count)
                 guard width > 0 else { continue }
-                var set = windows[width] ?? []
-                for start in 0...(bytes.count - width) { set.insert(Self.hash(bytes, start, width)) }
-                windows[width] = set
+                windows[width, default: []].formUnion((0...(bytes.count - width)).map { Self.hash(bytes, $0, width) })
             }
         }
         self.windows = windows.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
@@ -144,13 +142,11 @@ public struct Redactor: Sendable {
             out += [(standard, piece), (url, piece)]
         }
         let hexDigits = Array("0123456789abcdef".utf8)
-        out.append((secret.flatMap { [hexDigits[Int($0 >> 4)], hexDigits[Int($0 & 15)]] }, 2 * piece))
-        out.append(
-            (secret.flatMap { [UInt8(ascii: "%"), hexDigits[Int($0 >> 4)], hexDigits[Int($0 & 15)]] }, 3 * piece))
+        let hex = { (b: UInt8) in [hexDigits[Int(b >> 4)], hexDigits[Int(b & 15)]] }
+        let escaped = { (b: UInt8) in [UInt8(ascii: "%")] + hex(b) }
+        out += [(secret.flatMap(hex), 2 * piece), (secret.flatMap(escaped), 3 * piece)]
         let unreserved = Set(Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8))
-        let percent = secret.flatMap {
-            unreserved.contains($0) ? [$0] : [UInt8(ascii: "%"), hexDigits[Int($0 >> 4)], hexDigits[Int($0 & 15)]]
-        }
+        let percent = secret.flatMap { unreserved.contains($0) ? [$0] : escaped($0) }
         if percent != secret { out.append((percent, piece)) }
         // A secret shorter than a piece is redacted whole, in each form.
         return whole ? out.map { ($0.form, $0.form.count) } : out

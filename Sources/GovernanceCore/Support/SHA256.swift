@@ -63,15 +63,10 @@ public struct SHA256: Sendable {
             guard let start = tail.baseAddress else { return }
             for offset in stride(from: 0, to: tail.count, by: 64) { copy.compress(start + offset) }
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        for word in copy.h {
-            out.append(UInt8(truncatingIfNeeded: word >> 24))
-            out.append(UInt8(truncatingIfNeeded: word >> 16))
-            out.append(UInt8(truncatingIfNeeded: word >> 8))
-            out.append(UInt8(truncatingIfNeeded: word))
+        // Each word big-endian.
+        return copy.h.flatMap { word in
+            stride(from: 24, through: 0, by: -8).map { UInt8(truncatingIfNeeded: word >> $0) }
         }
-        return out
     }
 
     public func hexDigest() -> String { Self.hex(finalize()) }

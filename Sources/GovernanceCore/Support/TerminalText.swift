@@ -13,17 +13,9 @@ import Foundation
 public enum TerminalText {
     /// One untrusted value as one safe line, at most `limit` characters before the cut marker.
     public static func field(_ text: String, limit: Int = 300) -> String {
-        var out = ""
-        var count = 0
-        for scalar in text.unicodeScalars {
-            if count >= limit {
-                let rest = text.unicodeScalars.count - count
-                return out + "…[+\(rest) chars]"
-            }
-            out += visible(scalar, keepNewline: false)
-            count += 1
-        }
-        return out
+        let shown = text.unicodeScalars.prefix(limit).map { visible($0, keepNewline: false) }.joined()
+        let rest = text.unicodeScalars.dropFirst(limit).count
+        return rest == 0 ? shown : shown + "…[+\(rest) chars]"
     }
 
     /// Text whose line breaks are its own (a report rgov composed): each line made safe, the

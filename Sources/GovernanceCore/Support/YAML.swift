@@ -401,10 +401,7 @@ extension YAMLNode {
         switch self {
         case .scalar(let s): return s.resolved
         case .sequence(let items, _): return .array(items.map(\.json))
-        case .mapping(let entries, _):
-            var object: [String: JSONValue] = [:]
-            for entry in entries { object[entry.key] = entry.value.json }
-            return .object(object)
+        case .mapping(let entries, _): return .object(Dictionary(entries.map { ($0.key, $0.value.json) }) { $1 })
         }
     }
 }

@@ -18,7 +18,7 @@ struct CommandBinding: BindingKind {
     }
 
     func validate(_ binding: SenderBinding, profile: String) throws {
-        guard case .list(let argv)? = binding.values["command"], let first = argv.first, !first.isEmpty else {
+        guard program(binding, senderExecutable: "") != nil else {
             throw ConfigurationError(
                 "\(profile): sender mode command needs spec.adapters.sender.binding.command (an argv list)")
         }
@@ -87,27 +87,16 @@ struct CommandBinding: BindingKind {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard case .object(let o)? = try? CanonicalJSON.decode(JSONValue.self, from: Data(trimmed.utf8)) else {
             // Exit 0 without an envelope: sent, nothing proven.
-            return SenderResult(
-                notice_id: noticeID, mode: .command, ok: true, sent: true, acked: false, reason: .sent)
+            return .sent(noticeID, .command)
         }
         if case .string("unknown")? = o["outcome"] {
-            return SenderResult(
-                notice_id: noticeID, mode: .command, ok: false, sent: false, acked: false,
-                reason: .outcome_unknown, outcome_unknown: true)
+            return .notSent(noticeID, .command, .outcome_unknown, outcomeUnknown: true)
         }
-        let ok = o["ok"].flatMap { if case .bool(let b) = $0 { return b } else { return nil } } ?? true
-        let acked = o["acked"].flatMap { if case .bool(let b) = $0 { return b } else { return nil } } ?? false
-        let retryable =
-            o["retryable"].flatMap { if case .bool(let b) = $0 { return b } else { return nil } } ?? false
-        let id = o["message_id"].flatMap { if case .string(let s) = $0 { return s } else { return nil } }
-        let reason = o["reason"].flatMap { if case .string(let s) = $0 { return s } else { return nil } }
-        return ok
-            ? SenderResult(
-                notice_id: noticeID, mode: .command, ok: true, sent: true, acked: acked, message_id: id,
-                reason: .sent)
-            : SenderResult(
-                notice_id: noticeID, mode: .command, ok: false, sent: false, acked: false,
-                reason: reason.map(DeliveryReason.init) ?? .sender_refused, retryable: retryable)
+        guard o["ok"]?.boolValue ?? true else {
+            let reason = o["reason"]?.stringValue.map(DeliveryReason.init) ?? .sender_refused
+            return .notSent(noticeID, .command, reason, retryable: o["retryable"]?.boolValue ?? false)
+        }
+        return .sent(noticeID, .command, acked: o["acked"]?.boolValue ?? false, messageID: o["message_id"]?.stringValue)
     }
 
     /// Placeholders are replaced inside one argument, which stays one argument: no shell ever sees it.

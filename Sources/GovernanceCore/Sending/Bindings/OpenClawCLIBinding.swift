@@ -18,7 +18,6 @@ struct OpenClawCLIBinding: BindingKind {
         _ handoff: SpoolHandoff, binding: SenderBinding, layout: StateLayout, senderExecutable: String,
         environment: [String: String], limits: SendLimits
     ) throws -> ChildSpec {
-        let env = environment
         var args = ["message", "send"]
         if let channel = binding.text("channel") { args += ["--channel", channel] }
         args += [
@@ -26,10 +25,8 @@ struct OpenClawCLIBinding: BindingKind {
             handoff.message.title + "\n" + handoff.message.text, "--json",
         ]
         return ChildSpec(
-            executable: try ChildProcess.resolve(binding.text("binary") ?? "openclaw", environment: env),
-            arguments: args,
-            environment: env,
-            standardInput: [], deadline: limits.timeout)
+            executable: try ChildProcess.resolve(binding.text("binary") ?? "openclaw", environment: environment),
+            arguments: args, environment: environment, standardInput: [], deadline: limits.timeout)
     }
 
     func interpret(_ child: ChildResult, noticeID: String) -> SenderResult? {
@@ -52,38 +49,25 @@ enum OpenClawEnvelope {
                 JSONValue.self, from: Data(text.trimmingCharacters(in: .whitespacesAndNewlines).utf8))
         else { return nil }
         if case .object(let inner)? = o["result"] { o.merge(inner) { outer, _ in outer } }
-        var status: String? = nil
-        var sentBefore = false
-        var reason: String? = nil
-        if case .object(let d)? = o["deliveryStatus"] {
-            if case .string(let s)? = d["status"] { status = s }
-            if case .bool(true)? = d["sentBeforeError"] { sentBefore = true }
-            if case .string(let r)? = d["reason"] { reason = r }
-        }
-        if case .bool(true)? = o["sentBeforeError"] { sentBefore = true }
-        if case .string(let r)? = o["reason"] { reason = reason ?? r }
-        let okFlag: Bool? = { if case .bool(let b)? = o["ok"] { return b } else { return nil } }()
-        let messageID: String? = { if case .string(let s)? = o["messageId"] { return s } else { return nil } }()
+        var delivery: [String: JSONValue] = [:]
+        if case .object(let d)? = o["deliveryStatus"] { delivery = d }
+        let status = delivery["status"]?.stringValue
+        let sentBefore = delivery["sentBeforeError"]?.boolValue == true || o["sentBeforeError"]?.boolValue == true
+        let reason = delivery["reason"]?.stringValue ?? o["reason"]?.stringValue
+        let okFlag = o["ok"]?.boolValue
+        let messageID = o["messageId"]?.stringValue
         let mode = SenderMode.openclawCLI
         if status == "suppressed" {
-            return SenderResult(
-                notice_id: noticeID, mode: mode, ok: false, sent: false, acked: false,
-                reason: DeliveryReason(rawValue: "suppressed" + (reason.map { ":" + $0 } ?? "")))
+            return .notSent(noticeID, mode, DeliveryReason(rawValue: "suppressed" + (reason.map { ":" + $0 } ?? "")))
         }
         if sentBefore || status == "partial_failed" {
-            return SenderResult(
-                notice_id: noticeID, mode: mode, ok: true, sent: true, acked: false, message_id: messageID,
-                reason: .partial_send)
+            return .sent(noticeID, mode, messageID: messageID, reason: .partial_send)
         }
         if okFlag == false || status == "failed" {
             let r = reason.map(DeliveryReason.init) ?? .send_failed
-            return SenderResult(
-                notice_id: noticeID, mode: mode, ok: false, sent: false, acked: false, reason: r,
-                retryable: !permanent.contains(r.rawValue))
+            return .notSent(noticeID, mode, r, retryable: !permanent.contains(r.rawValue))
         }
         guard okFlag == true || status == "sent" else { return nil }
-        return SenderResult(
-            notice_id: noticeID, mode: mode, ok: true, sent: true, acked: messageID != nil, message_id: messageID,
-            reason: .sent)
+        return .sent(noticeID, mode, acked: messageID != nil, messageID: messageID)
     }
 }
