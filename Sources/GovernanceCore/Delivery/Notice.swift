@@ -14,22 +14,30 @@ public struct NoticeHold: Codable, Sendable, Equatable {
 /// object, as they always were.
 @dynamicMemberLookup
 public struct Notice: Codable, Sendable, Equatable {
-    public var schema = "rgov.notice/v1"
     public let header: Header
-    public var task_id: String
-    public var updated_at: Date
-    public private(set) var state: DeliveryState
-    public private(set) var state_reason: String
-    public private(set) var transitions: [Transition]
-    public private(set) var attempts: Int
-    public private(set) var ack_evidence: AckEvidence?
-    /// SHA-256 of the newest record of this notice's chain (a transition or a receipt): the next
-    /// record's `prev_sha256`.
+    public private(set) var delivery: Delivery
+
+    /// What changes as the notice is delivered.
     ///
-    /// The chain stays linear however many attempts a retry takes.
-    public private(set) var chain_head_sha256: String
-    public var hold: NoticeHold?
-    public var next_attempt_at: Date?
+    /// Its state, transitions, attempts, evidence and chain head are set only in this file, by
+    /// `transitioned` and `recordingReceipt`.
+    public struct Delivery: Codable, Sendable, Equatable {
+        public var schema = "rgov.notice/v1"
+        public var task_id: String
+        public var updated_at: Date
+        public fileprivate(set) var state: DeliveryState
+        public fileprivate(set) var state_reason: String
+        public fileprivate(set) var transitions: [Transition]
+        public fileprivate(set) var attempts: Int
+        public fileprivate(set) var ack_evidence: AckEvidence?
+        /// SHA-256 of the newest record of this notice's chain (a transition or a receipt): the next
+        /// record's `prev_sha256`.
+        ///
+        /// The chain stays linear however many attempts a retry takes.
+        public fileprivate(set) var chain_head_sha256: String
+        public var hold: NoticeHold?
+        public var next_attempt_at: Date?
+    }
 
     /// The fields fixed at creation; the first transition's `prev_sha256` is their hash, so an
     /// edit to any of them breaks the chain.
@@ -60,6 +68,11 @@ public struct Notice: Codable, Sendable, Equatable {
     }
 
     public subscript<T>(dynamicMember field: KeyPath<Header, T>) -> T { header[keyPath: field] }
+    public subscript<T>(dynamicMember field: KeyPath<Delivery, T>) -> T { delivery[keyPath: field] }
+    public subscript<T>(dynamicMember field: WritableKeyPath<Delivery, T>) -> T {
+        get { delivery[keyPath: field] }
+        set { delivery[keyPath: field] = newValue }
+    }
 
     /// Creates the notice `header` describes in `initial` (`queued`, or `prepared` when there is
     /// no queue): the one way a notice is made.
@@ -68,64 +81,33 @@ public struct Notice: Codable, Sendable, Equatable {
             throw RgovError.data("a notice starts as queued or prepared, not \(initial.rawValue)")
         }
         self.header = header
-        self.task_id = header.mission_id
-        self.updated_at = header.created_at
-        self.state = initial
-        self.state_reason = reason
-        self.attempts = 0
         let first = Transition(
             from: nil, to: initial, at: header.created_at, by: by, reason: reason,
             prev_sha256: try CanonicalJSON.sha256(header))
-        self.transitions = [first]
-        self.chain_head_sha256 = try CanonicalJSON.sha256(first)
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case schema, task_id, updated_at, state, state_reason, transitions, attempts, ack_evidence
-        case chain_head_sha256, hold, next_attempt_at
+        self.delivery = Delivery(
+            task_id: header.mission_id, updated_at: header.created_at, state: initial, state_reason: reason,
+            transitions: [first], attempts: 0, chain_head_sha256: try CanonicalJSON.sha256(first))
     }
 
     /// One object: the header's fields beside the delivery's.
     public init(from decoder: Decoder) throws {
         header = try Header(from: decoder)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        schema = try c.decode(String.self, forKey: .schema)
-        task_id = try c.decode(String.self, forKey: .task_id)
-        updated_at = try c.decode(Date.self, forKey: .updated_at)
-        state = try c.decode(DeliveryState.self, forKey: .state)
-        state_reason = try c.decode(String.self, forKey: .state_reason)
-        transitions = try c.decode([Transition].self, forKey: .transitions)
-        attempts = try c.decode(Int.self, forKey: .attempts)
-        ack_evidence = try c.decodeIfPresent(AckEvidence.self, forKey: .ack_evidence)
-        chain_head_sha256 = try c.decode(String.self, forKey: .chain_head_sha256)
-        hold = try c.decodeIfPresent(NoticeHold.self, forKey: .hold)
-        next_attempt_at = try c.decodeIfPresent(Date.self, forKey: .next_attempt_at)
+        delivery = try Delivery(from: decoder)
     }
 
     public func encode(to encoder: Encoder) throws {
         try header.encode(to: encoder)
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(schema, forKey: .schema)
-        try c.encode(task_id, forKey: .task_id)
-        try c.encode(updated_at, forKey: .updated_at)
-        try c.encode(state, forKey: .state)
-        try c.encode(state_reason, forKey: .state_reason)
-        try c.encode(transitions, forKey: .transitions)
-        try c.encode(attempts, forKey: .attempts)
-        try c.encodeIfPresent(ack_evidence, forKey: .ack_evidence)
-        try c.encode(chain_head_sha256, forKey: .chain_head_sha256)
-        try c.encodeIfPresent(hold, forKey: .hold)
-        try c.encodeIfPresent(next_attempt_at, forKey: .next_attempt_at)
+        try delivery.encode(to: encoder)
     }
 
     /// Records a receipt that leaves the state as it is (a retry that failed again): the attempt
     /// counts and the chain moves on; the state does not change.
     public func recordingReceipt(_ receipt: Receipt, nextAttemptAt: Date?) throws -> Notice {
-        guard receipt.notice_id == header.notice_id, receipt.delivery_state == state,
-            receipt.prev_sha256 == chain_head_sha256
+        guard receipt.notice_id == header.notice_id, receipt.delivery_state == delivery.state,
+            receipt.prev_sha256 == delivery.chain_head_sha256
         else {
             throw RgovError.data(
-                "receipt \(receipt.receipt_id) does not continue the chain of \(header.notice_id) in state \(state.rawValue)"
+                "receipt \(receipt.receipt_id) does not continue the chain of \(header.notice_id) in state \(delivery.state.rawValue)"
             )
         }
         var copy = self
@@ -141,8 +123,8 @@ public struct Notice: Codable, Sendable, Equatable {
     /// the clock went back since it was scheduled (`updated_at` later than `now`), which would
     /// otherwise stretch the backoff by however far the clock went back.
     public func isDueForRetry(at now: Date) -> Bool {
-        guard let next = next_attempt_at else { return true }
-        return next <= now || updated_at > now
+        guard let next = delivery.next_attempt_at else { return true }
+        return next <= now || delivery.updated_at > now
     }
 
     /// The only code that changes a notice's state (DESIGN §2).
@@ -154,8 +136,8 @@ public struct Notice: Codable, Sendable, Equatable {
         to next: DeliveryState, at: Date, by: String, reason: String, evidence: AckEvidence? = nil,
         receipt: Receipt? = nil
     ) throws -> Notice {
-        guard state.legalSuccessors.contains(next) else {
-            throw TransitionError.illegal(notice: header.notice_id, from: state, to: next)
+        guard delivery.state.legalSuccessors.contains(next) else {
+            throw TransitionError.illegal(notice: header.notice_id, from: delivery.state, to: next)
         }
         if next == .acked {
             guard let evidence, evidence.isSufficient else {
@@ -170,13 +152,14 @@ public struct Notice: Codable, Sendable, Equatable {
                     "receipt \(receipt.receipt_id) belongs to \(receipt.notice_id), not \(header.notice_id)")
             }
         }
-        if let receipt, receipt.prev_sha256 != chain_head_sha256 {
+        if let receipt, receipt.prev_sha256 != delivery.chain_head_sha256 {
             throw RgovError.data("receipt \(receipt.receipt_id) does not continue the chain of \(header.notice_id)")
         }
         var copy = self
-        let prev = try receipt.map { try CanonicalJSON.sha256($0) } ?? chain_head_sha256
+        let prev = try receipt.map { try CanonicalJSON.sha256($0) } ?? delivery.chain_head_sha256
         let transition = Transition(
-            from: state, to: next, at: at, by: by, reason: reason, prev_sha256: prev, receipt_id: receipt?.receipt_id)
+            from: delivery.state, to: next, at: at, by: by, reason: reason, prev_sha256: prev,
+            receipt_id: receipt?.receipt_id)
         copy.transitions.append(transition)
         copy.chain_head_sha256 = try CanonicalJSON.sha256(transition)
         copy.state = next
