@@ -47,11 +47,8 @@ public struct Watchdog {
         try Transaction.run(anchor: deployment.layout.root) { transaction in
             let started = Sys.monotonicSeconds()
             let writes = Writes.staged(transaction)
-            let record = WatchdogRecord(deployment: deployment, writes: writes)
-            record.warnIfBehind()
-            let book = EpisodeBook(deployment: deployment, writes: writes, runID: record.runID, now: record.now)
-            let episodes = try book.openEpisodes(indexOnly: false)
-            var scan = try self.scan(record, episodes: episodes, executable: Sys.executablePath(), probe: false)
+            var scan = try self.scan(writes, executable: Sys.executablePath(), probe: false)
+            let (record, book) = (scan.record, scan.book)
             var tally = scan.plan.tally
             for step in scan.plan.steps {
                 if let signal = Shutdown.requested {
@@ -63,7 +60,7 @@ public struct Watchdog {
                 }
                 switch step {
                 case .keep(_, let line): scan.cache.keep(line)
-                case .judge(let name, let identity): try judge(name, identity: identity, in: &scan, book, &tally)
+                case .judge(let name, let identity): try judge(name, identity: identity, in: &scan, &tally)
                 }
             }
             let resolved = record.behindBy != nil ? 0 : try book.close(&tally)
@@ -92,32 +89,35 @@ public struct Watchdog {
     public func quietRun(executable: String) throws -> Report? {
         try Transaction.run(anchor: deployment.layout.root) { transaction in
             let started = Sys.monotonicSeconds()
-            let record = WatchdogRecord(deployment: deployment, writes: .staged(transaction))
-            let episodes = try EpisodeBook(
-                deployment: deployment, writes: .staged(transaction), runID: record.runID, now: record.now
-            ).openEpisodes(indexOnly: true)
-            let plan = try scan(record, episodes: episodes, executable: executable, probe: true).plan
-            guard plan.isEmpty, let artifact = record.recordedArtifact else { return nil }
-            return try record.recordQuiet(
-                plan.tally, artifact: artifact, duration: Int(((Sys.monotonicSeconds() - started) * 1000).rounded()))
+            let scan = try scan(.staged(transaction), executable: executable, probe: true)
+            guard scan.plan.isEmpty, let artifact = scan.record.recordedArtifact else { return nil }
+            return try scan.record.recordQuiet(
+                scan.plan.tally, artifact: artifact,
+                duration: Int(((Sys.monotonicSeconds() - started) * 1000).rounded()))
         }
     }
 
-    /// A run's scan: its plan, the scan cache it keeps or rewrites, and what judging needs.
+    /// A run's scan: its record and episodes, its plan, the scan cache it keeps or rewrites, and
+    /// what judging needs.
     private struct Scan {
+        let record: WatchdogRecord
+        let book: EpisodeBook
         var plan: WatchdogPlan
         var cache: ScanCache
         let approvals: [String: WritebackApproval]
         /// A snapshot changed after this is too new to cache (its next change could keep its times).
         let racyAfter: Int64
-        let now: Date
+        var now: Date { record.now }
     }
 
-    /// This run's plan, from the listed snapshots and the scan cache made under this build,
-    /// profile and writeback decisions.
-    private func scan(_ record: WatchdogRecord, episodes: [String: String]?, executable: String, probe: Bool) throws
-        -> Scan
-    {
+    /// This run's record and open episodes (a `probe` reads only their index and warns of nothing),
+    /// and its plan, from the listed snapshots and the scan cache made under this build, profile
+    /// and writeback decisions.
+    private func scan(_ writes: Writes, executable: String, probe: Bool) throws -> Scan {
+        let record = WatchdogRecord(deployment: deployment, writes: writes)
+        if !probe { record.warnIfBehind() }
+        let book = EpisodeBook(deployment: deployment, writes: writes, runID: record.runID, now: record.now)
+        let episodes = try book.openEpisodes(indexOnly: probe)
         let layout = deployment.layout
         let approvals = WritebackApproval.load(layout)
         let cache = ScanCache(
@@ -131,15 +131,16 @@ public struct Watchdog {
             missions: missions, cache: cache, episodes: episodes, behindBy: record.behindBy,
             sameProfile: record.sameProfile, recordedArtifact: record.recordedArtifact != nil,
             nowMs: Timestamp.milliseconds(record.now), probe: probe)
-        return Scan(plan: plan, cache: cache, approvals: approvals, racyAfter: racyAfter, now: record.now)
+        return Scan(
+            record: record, book: book, plan: plan, cache: cache, approvals: approvals, racyAfter: racyAfter)
     }
 
     /// Reads and judges the snapshot `name`: each finding opens or follows up its episode, and a
     /// snapshot that stays quiet long enough is cached.
     private func judge(
-        _ name: String, identity: Sys.FileIdentity?, in scan: inout Scan, _ book: EpisodeBook,
-        _ tally: inout WatchdogTally
+        _ name: String, identity: Sys.FileIdentity?, in scan: inout Scan, _ tally: inout WatchdogTally
     ) throws {
+        let book = scan.book
         let path = deployment.layout.file(name, in: deployment.layout.missions)
         let mission: MissionSnapshot
         do {
@@ -182,7 +183,6 @@ public struct Watchdog {
         }
     }
 
-    /// What a scan counts of `mission`.
     static func summary(of mission: MissionSnapshot, approvals: [String: WritebackApproval]) -> ScanCache.Summary {
         let spoke = [mission.updated_at, mission.last_checkpoint_at, mission.started_at, mission.created_at]
             .compactMap { $0 }.max()
@@ -229,8 +229,38 @@ public struct Watchdog {
         return SHA256.hex(of: text)
     }
 
-    /// The newest run artifact in `layout` (`WatchdogRecord.latestRun`).
-    public static func latestRun(_ layout: StateLayout) -> WatchdogRun? { WatchdogRecord.latestRun(layout) }
+    /// The newest run artifact in `layout`: when the watchdog last ran, and how often it expected to.
+    ///
+    /// The run `last-run.json` names, so a run made under a clock set back is still the latest (a
+    /// run that recorded nothing new is shown as the recorded run at its own time); else the newest
+    /// by name.
+    public static func latestRun(_ layout: StateLayout) -> WatchdogRun? {
+        if let data = try? Sys.readFile(layout.watchdogLastRun, limit: 1 << 16),
+            let last = try? CanonicalJSON.decode(WatchdogRecord.LastRun.self, from: data),
+            var run = try? CanonicalJSON.decode(
+                WatchdogRun.self,
+                from: try Sys.readFile(
+                    last.recorded_artifact.map(layout.resolve)
+                        ?? layout.artifact(
+                            last.run_id, in: layout.watchdogRunFolder(day: Timestamp.day(last.started_at))),
+                    limit: 1 << 20))
+        {
+            // A run that found nothing new is the recorded run, seen again at its own time.
+            if run.run_id != last.run_id {
+                run.run_id = last.run_id
+                run.started_at = last.started_at
+                run.finished_at = last.started_at
+                run.duration_ms = last.duration_ms ?? run.duration_ms
+                run.late_by_ms = last.late_by_ms
+                run.previous_run_at = last.previous_run_at
+            }
+            return run
+        }
+        guard let day = try? layout.dayPartitions(in: layout.watchdogRuns).last,
+            let path = try? layout.files(in: layout.watchdogRunFolder(day: day)).last
+        else { return nil }
+        return try? CanonicalJSON.decode(WatchdogRun.self, from: try Sys.readFile(path, limit: 1 << 20))
+    }
 
     /// The watchdog has not run for more than twice the cadence it expected: the scheduler, or the
     /// tick itself, has stopped.

@@ -8,7 +8,6 @@ struct WatchdogRecord {
     let writes: Writes
     let runID: String
     let now: Date
-    /// The last run's record, if any.
     let previous: LastRun?
     /// How much later than twice its expected interval this run came.
     let lateBy: Int?
@@ -77,12 +76,7 @@ struct WatchdogRecord {
     /// barrier, naming the artifact of the run that recorded one (`recordedArtifact`).
     func recordQuiet(_ tally: WatchdogTally, artifact: String, duration: Int) throws -> Watchdog.Report {
         try DurableFile.replace(
-            try CanonicalJSON.encodeFile(
-                LastRun(
-                    run_id: runID, started_at: now, newest_at: newest, recorded_artifact: previous?.recorded_artifact,
-                    duration_ms: duration, late_by_ms: lateBy, previous_run_at: previous?.started_at,
-                    profile_sha256: deployment.profile.sha256)),
-            at: deployment.layout.watchdogLastRun)
+            try lastRun(naming: previous?.recorded_artifact, quietFor: duration), at: deployment.layout.watchdogLastRun)
         return report(tally, resolved: 0, duration: duration, artifact: artifact)
     }
 
@@ -104,13 +98,18 @@ struct WatchdogRecord {
             capability_gaps: deployment.capabilityGaps, previous_run_at: previous?.started_at, late_by_ms: lateBy,
             expected_interval_ms: Int(deployment.profile.watchdogExpectedIntervalMs), clock_behind_ms: behindBy)
         let artifact = try publish(run)
-        try writes.write(
-            try CanonicalJSON.encodeFile(
-                LastRun(
-                    run_id: runID, started_at: now, newest_at: newest, recorded_artifact: layout.relative(artifact),
-                    profile_sha256: deployment.profile.sha256)),
-            to: layout.watchdogLastRun, phase: .markers)
+        try writes.write(try lastRun(naming: layout.relative(artifact)), to: layout.watchdogLastRun, phase: .markers)
         return report(tally, resolved: resolved, duration: duration, artifact: artifact)
+    }
+
+    /// This run's last-run record, naming `artifact`; a quiet run's also keeps its own times.
+    private func lastRun(naming artifact: String?, quietFor duration: Int? = nil) throws -> Data {
+        let quiet = duration != nil
+        return try CanonicalJSON.encodeFile(
+            LastRun(
+                run_id: runID, started_at: now, newest_at: newest, recorded_artifact: artifact, duration_ms: duration,
+                late_by_ms: quiet ? lateBy : nil, previous_run_at: quiet ? previous?.started_at : nil,
+                profile_sha256: deployment.profile.sha256))
     }
 
     private func publish(_ run: WatchdogRun) throws -> String {
@@ -144,38 +143,5 @@ struct WatchdogRecord {
         let rest = key.drop { $0 != "/" }.dropFirst()
         let known = deployment.rules.map(\.ruleID).filter { rest == $0 || rest.hasPrefix($0 + "/") }
         return known.max { $0.count < $1.count } ?? rest.split(separator: "/").prefix(2).joined(separator: "/")
-    }
-
-    /// The newest run artifact in `layout`: when the watchdog last ran, and how often it expected to.
-    ///
-    /// The run `last-run.json` names, so a run made under a clock set back is still the latest (a
-    /// run that recorded nothing new is shown as the recorded run at its own time); else the newest
-    /// by name.
-    static func latestRun(_ layout: StateLayout) -> WatchdogRun? {
-        if let data = try? Sys.readFile(layout.watchdogLastRun, limit: 1 << 16),
-            let last = try? CanonicalJSON.decode(LastRun.self, from: data),
-            var run = try? CanonicalJSON.decode(
-                WatchdogRun.self,
-                from: try Sys.readFile(
-                    last.recorded_artifact.map(layout.resolve)
-                        ?? layout.artifact(
-                            last.run_id, in: layout.watchdogRunFolder(day: Timestamp.day(last.started_at))),
-                    limit: 1 << 20))
-        {
-            // A run that found nothing new is the recorded run, seen again at its own time.
-            if run.run_id != last.run_id {
-                run.run_id = last.run_id
-                run.started_at = last.started_at
-                run.finished_at = last.started_at
-                run.duration_ms = last.duration_ms ?? run.duration_ms
-                run.late_by_ms = last.late_by_ms
-                run.previous_run_at = last.previous_run_at
-            }
-            return run
-        }
-        guard let day = try? layout.dayPartitions(in: layout.watchdogRuns).last,
-            let path = try? layout.files(in: layout.watchdogRunFolder(day: day)).last
-        else { return nil }
-        return try? CanonicalJSON.decode(WatchdogRun.self, from: try Sys.readFile(path, limit: 1 << 20))
     }
 }
