@@ -9,7 +9,6 @@ public struct MissionStore: Sendable {
     /// A snapshot larger than this is refused, never read half.
     public static let sizeLimit = 4 << 20
 
-    /// The snapshot of mission `id`.
     public func read(_ id: String) throws -> MissionSnapshot {
         try Self.read(layout.mission(id), name: StateLayout.artifactName(id))
     }

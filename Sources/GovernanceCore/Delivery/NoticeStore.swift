@@ -46,11 +46,8 @@ public struct NoticeStore: Sendable {
     ///
     /// For operator verbs and export, not for stages.
     public func all() throws -> [(path: String, notice: Notice)] {
-        var result: [(String, Notice)] = []
-        for path in try folders().flatMap({ try layout.files(in: $0) }) {
-            if let notice = try? read(path) { result.append((path, notice)) }
-        }
-        return result.sorted { ($0.1.created_at, $0.1.notice_id) < ($1.1.created_at, $1.1.notice_id) }
+        try folders().flatMap { try layout.files(in: $0) }.compactMap { path in (try? read(path)).map { (path, $0) } }
+            .sorted { ($0.1.created_at, $0.1.notice_id) < ($1.1.created_at, $1.1.notice_id) }
     }
 
     /// The path of the notice with `id`, in whichever state folder it is; nil if none.

@@ -23,7 +23,6 @@ public struct SendLedger: Sendable {
     private var layout: StateLayout { notices.layout }
     private var writes: Writes { notices.writes }
 
-    /// This ledger writing in `transaction`.
     public func staged(in transaction: Transaction) -> SendLedger {
         SendLedger(notices: notices.staged(in: transaction), actor: actor, alerts: alerts)
     }

@@ -60,7 +60,6 @@ public struct Bridge: Sendable {
 
     private var profile: DeploymentProfile { deployment.profile }
 
-    /// This bridge recording in `transaction`.
     private func staged(in transaction: Transaction) -> Bridge {
         var bridge = self
         bridge.ledger = ledger.staged(in: transaction)

@@ -104,7 +104,6 @@ struct ScanCache {
         }
     }
 
-    /// Writes an entry for file `name`.
     mutating func write(_ name: String, _ e: Entry) {
         let s = e.summary
         let fields: [String] = [

@@ -90,12 +90,10 @@ struct WatchdogTally {
     var withEpisodes: Set<String> = []
     var scannedMissions: Set<String> = []
 
-    /// Notes that `missionID` was scanned.
     mutating func noteScanned(_ missionID: String) {
         if withEpisodes.contains(missionID) { scannedMissions.insert(missionID) }
     }
 
-    /// Counts a scanned mission.
     mutating func count(_ s: ScanCache.Summary) {
         scanned += 1
         missionsByStatusType[LabelSet.missions.key(s.status, s.missionType), default: 0] += 1
