@@ -53,6 +53,27 @@ func temporaryDirectory(_ tag: String) throws -> String {
         #expect(try Sys.listDirectory(dir).filter { !$0.hasPrefix(".tmp") } == ["n.json"], "no temporary is left")
     }
 
+    /// What a process killed while writing in the state folder itself leaves (the temporary of the
+    /// state's first idempotency secret) is swept after the folder moved, as in any other folder:
+    /// the registry names the state folder as `.`, not by its old absolute path.
+    @Test func aTemporaryInTheStateFolderItselfIsSweptAfterTheStateMoved() throws {
+        let dir = try temporaryDirectory("moved")
+        let old = dir + "/old"
+        let new = dir + "/new"
+        try Sys.makeDirectory(old)
+        #expect(Transaction.entry(old, root: old) == ".")
+        // The registry as this process writes it, handed to a pid that no process has.
+        try Transaction.register(old, root: old)
+        let gone: Int32 = 2_147_483_000
+        try Sys.rename(Transaction.registry(old), old + "/.tmp/\(gone).folders")
+        let leftover = "/.idempotency.secret.\(gone).0.tmp"
+        try Data("half a secret".utf8).write(to: URL(fileURLWithPath: old + leftover))
+        try Sys.rename(old, new)
+        try Transaction.run(anchor: new) { _ in }
+        #expect(Sys.kind(new + leftover) == .missing, "the crash's temporary is swept in the moved state")
+        #expect(Sys.kind(new + "/.tmp/\(gone).folders") == .missing, "and its registry with it")
+    }
+
     /// Writes given `Writes.immediate` are durable at once, whatever transaction the process has open.
     @Test func immediateWritesBesideATransactionAreNotStaged() throws {
         let dir = try temporaryDirectory("beside")

@@ -6,8 +6,7 @@ public struct Verb: Sendable {
     var run: @Sendable (Options) throws -> Int32
 
     public init(_ spec: CommandSpec, run: @escaping @Sendable (Options) throws -> Int32) {
-        self.spec = spec
-        self.run = run
+        (self.spec, self.run) = (spec, run)
     }
 
     /// The word after `rgov`.

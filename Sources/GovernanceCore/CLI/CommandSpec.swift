@@ -35,9 +35,7 @@ public struct ArgumentSpec: Sendable, Equatable {
     public var optional: Bool
 
     public init(_ name: String, _ help: String, optional: Bool = false) {
-        self.name = name
-        self.help = help
-        self.optional = optional
+        (self.name, self.help, self.optional) = (name, help, optional)
     }
 }
 

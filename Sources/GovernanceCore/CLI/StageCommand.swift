@@ -169,7 +169,6 @@ public enum StageCommand {
         }
     }
 
-    /// What a watchdog run adds to the metrics.
     static func metricsChange(_ report: Watchdog.Report) -> Metrics.Change {
         { m in
             // Conditions, not sightings: a condition is counted when its episode opens.

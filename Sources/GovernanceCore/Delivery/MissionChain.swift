@@ -13,10 +13,7 @@ public struct MissionChain: Sendable {
     /// Staged: records and links are published at the transaction's commit, links last.
     let writes: Writes
 
-    public init(layout: StateLayout, writes: Writes = .immediate) {
-        self.layout = layout
-        self.writes = writes
-    }
+    public init(layout: StateLayout, writes: Writes = .immediate) { (self.layout, self.writes) = (layout, writes) }
 
     /// A chain file holds at most this much; a mission's history is far smaller.
     static let sizeLimit = 64 << 20

@@ -48,10 +48,7 @@ public struct NoticeHistory: Sendable {
     /// How the cache is written (staged with the stage that counts, or on its own).
     let writes: Writes
 
-    public init(layout: StateLayout, writes: Writes = .immediate) {
-        self.layout = layout
-        self.writes = writes
-    }
+    public init(layout: StateLayout, writes: Writes = .immediate) { (self.layout, self.writes) = (layout, writes) }
 
     /// The cache as this process last read it, with its file's identity then: a second summary in
     /// one process (a tick's, after the metrics of its watchdog's run) does not decode it again.

@@ -119,7 +119,6 @@ public struct UnreadableRecords: Sendable {
         return result
     }
 
-    /// One line per record, for a person.
     public static func describe(_ entries: [Entry]) -> [String] {
         entries.map { "UNREADABLE \($0.kind) \(TerminalText.field($0.path)): \(TerminalText.field($0.reason))" }
     }

@@ -45,7 +45,6 @@ public struct SenderBinding: Sendable {
         }
     }
 
-    /// Resending with the same idempotency key cannot deliver twice.
     public var supportsIdempotency: Bool { kind.supportsIdempotency(self) }
 
     /// The notice's fields, as a per-notice program sees them in its environment.

@@ -59,7 +59,6 @@ public struct Tick {
     /// the watchdog must be started.
     public var quietWatchdog: (() -> Watchdog.Report?)? = nil
 
-    /// Why a tick did not start the watchdog.
     public static let quietWatchdogReason =
         "no mission changed, nothing due: its scan cache answered, in the tick"
 

@@ -111,6 +111,5 @@ struct WatchdogTally {
             .sorted { $0.value < $1.value }.map { ($0.key, $0.value) }
     }
 
-    /// The mission a dedup key names: its first part.
     static func missionID(ofKey key: String) -> String { String(key.prefix { $0 != "/" }) }
 }

@@ -48,7 +48,6 @@ public enum DurableFile {
         }
     }
 
-    /// Writes `data` to `path`, replacing what was there.
     public static func write(_ data: Data, to path: String) throws {
         let tmp = try writeTemporary(data, beside: path)
         do {

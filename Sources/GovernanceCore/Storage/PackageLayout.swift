@@ -24,7 +24,6 @@ public struct PackageLayout: Sendable {
     public func folder(_ name: String) -> String { root + "/" + name }
     public func file(_ name: String, in folder: String) -> String { folder + "/" + name }
 
-    /// Whether this folder holds rgov's data (every required folder).
     public var holdsData: Bool { Self.requiredFolders.allSatisfy { Sys.isDirectory(folder($0)) } }
 
     /// The data folder an install puts beside `bin`: `PREFIX/share/rgov` for `PREFIX/bin`.

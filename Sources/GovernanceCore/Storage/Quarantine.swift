@@ -21,10 +21,7 @@ public struct Quarantine: Sendable {
     public let layout: StateLayout
     let writes: Writes
 
-    public init(layout: StateLayout, writes: Writes = .immediate) {
-        self.layout = layout
-        self.writes = writes
-    }
+    public init(layout: StateLayout, writes: Writes = .immediate) { (self.layout, self.writes) = (layout, writes) }
 
     /// Records that `path`, outside the state folder (an import source), could not be taken in:
     /// the reason only, since the file is not rgov's to move.

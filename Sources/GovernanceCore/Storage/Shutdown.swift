@@ -43,7 +43,6 @@ public enum Shutdown {
         _ = pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
 
-    /// The stop signal received, if any.
     public static var requested: Int32? {
         let value = receivedStopSignal.pointee
         return value == 0 ? nil : value

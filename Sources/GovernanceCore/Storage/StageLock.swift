@@ -12,10 +12,7 @@ public final class StageLock {
     private let fd: Int32
     public let path: String
 
-    private init(fd: Int32, path: String) {
-        self.fd = fd
-        self.path = path
-    }
+    private init(fd: Int32, path: String) { (self.fd, self.path) = (fd, path) }
 
     deinit { Sys.close(fd) }
 

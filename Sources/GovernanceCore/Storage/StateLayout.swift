@@ -82,7 +82,6 @@ public struct StateLayout: Sendable {
             approvals, bridgeAcks, chains,
         ]
     }
-    /// A mission's snapshot.
     public func mission(_ id: String) -> String { artifact(id, in: missions) }
     /// A notice's spool handoff (proof of dispatch), while its notice is under way; once the
     /// notice ends (acked, blocked) it moves into the day folder of that end.
@@ -102,9 +101,7 @@ public struct StateLayout: Sendable {
     public func quarantinedFile(_ id: String, fileName: String) -> String {
         quarantineEntry(id) + "/" + (fileName.hasPrefix(".") ? "_" + fileName : fileName)
     }
-    /// A stage's last-run record.
     public func lastRunRecord(_ stage: String) -> String { metrics + "/" + stage + ".last-run.json" }
-    /// Every last-run record in `metrics/`, as paths.
     public func lastRunRecords() throws -> [String] {
         try Sys.listDirectory(metrics).filter { $0.hasSuffix(".last-run.json") }.sorted().map { file($0, in: metrics) }
     }
@@ -171,7 +168,6 @@ public struct StateLayout: Sendable {
     }
     /// A writeback's approval or rejection, by its hashed file name.
     public func approval(_ fileName: String) -> String { approvals + "/" + fileName }
-    /// A receipt in its day partition.
     public func receipt(_ id: String, day: String) -> String { receipts + "/" + day + "/" + id + ".json" }
     /// An attempt whose outcome is not recorded yet, and one concluded, in its day partition.
     public func inflightAttempt(_ id: String) -> String { inflightAttempts + "/" + id + ".json" }
@@ -257,7 +253,6 @@ public struct StateLayout: Sendable {
         name.hasSuffix(".json") ? String(name.dropLast(".json".count)) : name
     }
 
-    /// The missions in `missions/`, by id.
     public func missionIDs() throws -> [String] { try artifactNames(in: missions).map(Self.artifactID) }
 
     /// The file named `name` (as listed) in `folder`.

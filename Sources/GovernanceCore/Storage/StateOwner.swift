@@ -40,7 +40,6 @@ public struct StateOwner: Sendable, Equatable {
     /// The owner's user name, or `uid-N` when the user database has none.
     public var name: String { Self.userName(uid) ?? "uid-\(uid)" }
 
-    /// `getpwuid(3)`.
     static func userName(_ uid: UInt32) -> String? {
         guard let pw = getpwuid(uid), let name = pw.pointee.pw_name else { return nil }
         return String(cString: name)

@@ -154,7 +154,6 @@ public enum Sys {
         StoreJournal.record("syncfs", path)
     }
 
-    /// `fsync(2)`.
     public static func fsync(_ fd: Int32, path: String) throws {
         guard retrying({ Glibc.fsync(fd) }) == 0 else { throw SystemCallError(call: "fsync", path: path, errno: errno) }
         StoreJournal.record("fsync", path)
@@ -468,7 +467,6 @@ public enum Sys {
         return (UInt64(vfs.f_bavail) * UInt64(vfs.f_frsize), UInt64(vfs.f_blocks) * UInt64(vfs.f_frsize))
     }
 
-    /// `geteuid(2)`.
     public static func effectiveUserID() -> UInt32 { geteuid() }
 
     /// `kill(pid, 0)`: whether a process with this id exists.
@@ -513,7 +511,6 @@ public enum Sys {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    /// `getenv(3)`.
     public static func environment(_ name: String) -> String? {
         guard let value = getenv(name) else { return nil }
         return String(cString: value)

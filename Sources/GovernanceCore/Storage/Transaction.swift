@@ -125,10 +125,11 @@ public final class Transaction: @unchecked Sendable {
         if isNew { try Sys.fsyncDirectory(registries) }
     }
 
-    /// A registry line: the folder relative to the state folder, so a state folder moved or
-    /// restored elsewhere after a crash is still swept.
+    /// A registry line: the folder relative to the state folder (`.` for the folder itself, where
+    /// the idempotency secret is made), so a state folder moved or restored elsewhere after a
+    /// crash is still swept.
     static func entry(_ folder: String, root: String) -> String {
-        StateLayout(root: root).relative(folder)
+        StateLayout(root: root).root == folder ? "." : StateLayout(root: root).relative(folder)
     }
 
     /// A fresh temporary path beside `path` (`.<name>.<pid>.b<n>.tmp`).
@@ -206,14 +207,12 @@ public final class Transaction: @unchecked Sendable {
         return true
     }
 
-    /// Replaces `path` with `data` in `phase`.
     func write(_ data: Data, to path: String, phase: Phase) throws {
         stage(
             .replace(temporary: try DurableFile.writeUnsynced(data, at: try temporary(for: path)), path: path),
             phase: phase)
     }
 
-    /// Renames `from` to `to` in `phase`.
     func move(_ from: String, to: String, phase: Phase) { stage(.move(from: from, to: to), phase: phase) }
 
     /// Appends what `body` makes of `path`'s bytes, under its lock, after every other phase.
@@ -343,13 +342,11 @@ public struct Writes: Sendable {
         return try transaction.create(data, at: path, phase: phase)
     }
 
-    /// Replaces `path` with `data` whole.
     public func write(_ data: Data, to path: String, phase: Transaction.Phase = .states) throws {
         guard let transaction else { return try DurableFile.write(data, to: path) }
         try transaction.write(data, to: path, phase: phase)
     }
 
-    /// Moves `from` to `to` (same file system).
     public func move(_ from: String, to: String, phase: Transaction.Phase = .moves) throws {
         guard let transaction else { return try DurableFile.move(from, to: to) }
         transaction.move(from, to: to, phase: phase)

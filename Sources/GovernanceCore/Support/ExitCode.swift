@@ -17,10 +17,7 @@ public struct RgovError: Error, CustomStringConvertible, Sendable, Equatable {
     public var exitCode: ExitCode
     public var message: String
 
-    public init(_ exitCode: ExitCode, _ message: String) {
-        self.exitCode = exitCode
-        self.message = message
-    }
+    public init(_ exitCode: ExitCode, _ message: String) { (self.exitCode, self.message) = (exitCode, message) }
 
     public var description: String { message }
 

@@ -157,7 +157,6 @@ extension Int64 {
 }
 
 extension Date {
-    /// Milliseconds from `earlier` to self, in whole milliseconds.
     func milliseconds(since earlier: Date) -> Int64 { Timestamp.milliseconds(self) - Timestamp.milliseconds(earlier) }
 
     func adding(ms: Int64) -> Date { addingTimeInterval(Double(ms) / 1000) }
