@@ -145,6 +145,9 @@ public struct DeploymentProfile: Sendable, Equatable {
         let spec = try root.requiredMap("spec", allowed: ProfileSettings.allowedKeys(under: ""))
         var explain: [ExplainEntry] = []
         let maps = try ProfileSettings.read(spec, into: &profile, explain: &explain)
+        if let refusal = PackageInfo.pluginVersions.refusal(profile.pluginVersion) {
+            throw maps["package"]?.error("pluginVersion", refusal) ?? ConfigurationError(refusal, file: file)
+        }
         try profile.checkTargets(maps)
         try profile.readPolicies(maps, file: file, explain: &explain)
         let secretLines = try profile.readBinding(maps, file: file, explain: &explain)
