@@ -109,9 +109,9 @@ public struct PluginVersions: Codable, Sendable, Equatable {
 
     /// `MAJOR.MINOR.PATCH` as numbers; nil for anything else.
     static func parts(_ version: String) -> [Int]? {
-        let parts = version.split(separator: ".", omittingEmptySubsequences: false).map { Int($0) }
-        guard parts.count == 3, parts.allSatisfy({ $0 != nil && $0! >= 0 }) else { return nil }
-        return parts.compactMap { $0 }
+        let parts = version.split(separator: ".", omittingEmptySubsequences: false).compactMap { Int($0) }
+        guard parts.count == 3, version.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }) else { return nil }
+        return parts
     }
 
     /// Why this build cannot run a profile written for `version`; nil when it can.
