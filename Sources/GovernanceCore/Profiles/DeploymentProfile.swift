@@ -88,8 +88,9 @@ public struct DeploymentProfile: Sendable, Equatable {
     ///
     /// Empty: anyone who can run rgov on this state.
     public var operators: [String] = []
-    /// Who may read the state's evidence (`show`, `ls`, `status --json`, `export`) besides the
-    /// operators: Unix user names or `group:NAME`. Empty: the operators alone.
+    /// Who may read the state's evidence besides the operators: Unix user names or `group:NAME`.
+    ///
+    /// Reading is `show`, `ls`, `status --json` and `export`. Empty: the operators alone.
     public var readers: [String] = []
     /// Operating-system users who may give another name with `--by` (an on-call bot acting for a
     /// person).
