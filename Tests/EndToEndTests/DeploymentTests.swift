@@ -374,6 +374,29 @@ import Testing
         #expect(try Sys.listDirectory(h.state).isEmpty, "refused before anything acted")
     }
 
+    /// A profile written for another package version is refused before anything runs (#31).
+    @Test(arguments: ["9.9.9", "1.0.0", "0.2.0", "latest"])
+    func aProfileForAnotherPackageVersionIsRefused(version: String) throws {
+        let h = try Harness()
+        let shipped = try String(
+            contentsOfFile: Harness.repoRoot + "/profiles/standard-team-mode.yaml", encoding: .utf8)
+        #expect(shipped.contains("pluginVersion: 0.1.0"))
+        let file = h.dir + "/other-version.yaml"
+        try shipped.replacingOccurrences(of: "pluginVersion: 0.1.0", with: "pluginVersion: \(version)")
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        for arguments in [["validate", "--profile", file], ["init", "--profile", file]] {
+            let r = try h.run("rgov", arguments)
+            #expect(r.status == 78, "\(arguments): \(r.status) \(r.stderr)")
+            #expect(r.stderr.contains(version) && r.stderr.contains("0.0.0 through 0.1.0"), "\(r.stderr)")
+            #expect(r.stderr.contains("other-version.yaml:"), "names the file and line: \(r.stderr)")
+        }
+        #expect(Sys.kind(h.layout.activeProfile) == .missing, "init put no profile in force")
+        let older = h.dir + "/older.yaml"
+        try shipped.replacingOccurrences(of: "pluginVersion: 0.1.0", with: "pluginVersion: 0.0.9")
+            .write(toFile: older, atomically: true, encoding: .utf8)
+        #expect(try h.run("rgov", ["validate", "--profile", older]).status == 0, "an older 0.x profile runs")
+    }
+
     @Test func anUnknownRgovVariableIsNamedWithItsLikelySpelling() throws {
         let h = try Harness()
         let r = try h.run("rgov", ["validate"], env: ["RGOV_PROFLE": "strict-manager-mode"])

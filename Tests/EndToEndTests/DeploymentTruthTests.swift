@@ -103,6 +103,38 @@ import Testing
         #expect(try h.notices().first { $0.notice_id == id }?.state == .pending_external_send)
     }
 
+    /// `spec.audit.readers` (and the operators) may read the evidence; anyone else is refused
+    /// with 77, and the refusal is recorded (#31).
+    @Test(arguments: [("[bob]", false), ("[]", false), ("[ROOT]", true), ("[group:GROUP]", true)])
+    func onlyReadersAndOperatorsReadTheEvidence(readers: String, admitted: Bool) throws {
+        let h = try Harness()
+        try h.importExamples()
+        let list = readers.replacingOccurrences(of: "ROOT", with: Sys.userName())
+            .replacingOccurrences(of: "GROUP", with: Sys.groupNames().first ?? "root")
+        let profile = try h.profile(
+            from: "minimal-solo-mode", named: "readers",
+            replacing: [
+                (
+                    "    export_required: false\n",
+                    "    export_required: false\n    operators: [alice]\n    readers: \(list)\n"
+                )
+            ])
+        #expect(try h.run("rgov", ["init", "--profile", profile]).status == 0)
+        #expect(try h.tick().status == 0)
+        let mission = try #require(try h.notices().first?.mission_id)
+        for arguments in [["show", mission], ["ls"], ["status", "--json"], ["export", "--task", mission]] {
+            let r = try h.run("rgov", arguments)
+            #expect(r.status == (admitted ? 0 : 77), "\(arguments): \(r.status) \(r.stderr)")
+            if !admitted { #expect(r.stderr.contains("spec.audit.readers") && r.stdout.isEmpty, "\(r.stderr)") }
+        }
+        #expect(try h.run("rgov", ["status"]).status == 0, "the plain overview stays open")
+        let refusals = try h.layout.dayPartitions(in: h.layout.operatorActions).flatMap {
+            try h.layout.files(in: h.layout.operatorActions(day: $0))
+        }.map { try CanonicalJSON.decode(OperatorAction.self, from: try Sys.readFile($0)) }.filter { !$0.allowed }
+        #expect(refusals.map(\.action).sorted() == (admitted ? [] : ["export", "ls", "show", "status"]))
+        #expect(refusals.allSatisfy { $0.os_user == Sys.userName() && $0.result == "refused: not a reader" })
+    }
+
     @Test func aMistypedStateIsRefusedAndNothingIsCreated() throws {
         let h = try Harness()
         let typo = h.dir + "/stat"

@@ -59,7 +59,19 @@ enum PolicyFixture {
             "tool_calls": .array([.object(["tool": .string("web_search"), "at": ago(5 * minute)])]),
             "sensitivity_class": .string("confidential"), "model_tier": .string("tier_local_private"),
             "requested_outputs": .array([.string("advisory_memo")]), "writebacks": .array([]),
+            "allowed_data_scopes": .array([.string("crm.accounts")]),
+            "data_accesses": .array([.object(["scope": .string("crm.accounts"), "at": ago(5 * minute)])]),
+            "egress_class": .string("internal"),
+            "network_calls": .array([
+                .object(["host": .string("wiki.corp"), "egress_class": .string("internal"), "at": ago(5 * minute)])
+            ]),
+            "autonomy_tier": .string("assisted"),
         ]
+    }
+
+    static func access(_ scope: String) -> JSONValue { .object(["scope": .string(scope), "at": ago(minute)]) }
+    static func call(_ host: String, _ egress: String) -> JSONValue {
+        .object(["host": .string(host), "egress_class": .string(egress), "at": ago(minute)])
     }
 
     static func mission(_ changes: [String: JSONValue]) throws -> MissionSnapshot {
@@ -222,6 +234,21 @@ private let h = PolicyFixture.hour
         Case(
             rule: "model-routing/tier-violation", inside: ["model_tier": .string("tier_local_private")],
             past: ["model_tier": .string("tier_cloud_standard")]),
+        Case(
+            rule: "data-scope/unauthorized-data-access",
+            inside: [
+                "allowed_data_scopes": .array([.string("crm.accounts"), .string("finance.ledger")]),
+                "data_accesses": .array([F.access("finance.ledger")]),
+            ], past: ["data_accesses": .array([F.access("crm.accounts"), F.access("finance.ledger")])]),
+        Case(
+            rule: "network-egress/egress-violation",
+            inside: ["network_calls": .array([F.call("wiki.corp", "internal")])],
+            past: [
+                "network_calls": .array([F.call("wiki.corp", "internal"), F.call("api.example.com", "allowlisted")])
+            ]),
+        Case(
+            rule: "admission/autonomy-exceeded", inside: ["autonomy_tier": .string("assisted")],
+            past: ["autonomy_tier": .string("supervised")]),
     ]
 
     @Test func theHealthyBaseRaisesNothing() throws {
@@ -256,6 +283,12 @@ private let h = PolicyFixture.hour
             try F.rules([
                 "allowed_tools": .null, "tool_calls": .null, "model_tier": .null, "token_budget": .null,
                 "time_budget_ms": .null,
+            ]).isEmpty)
+        // No allowed list, no permitted class, no tier: the guard rules have nothing to judge.
+        #expect(
+            try F.rules([
+                "allowed_data_scopes": .null, "data_accesses": .array([F.access("hr.records")]), "egress_class": .null,
+                "network_calls": .array([F.call("paste.example.net", "open")]), "autonomy_tier": .null,
             ]).isEmpty)
         #expect(
             try F.rules(["allowed_tools": .null, "tool_calls": .array([.object(["tool": .string("anything")])])])
@@ -391,5 +424,48 @@ private let h = PolicyFixture.hour
             available: F.packs
         ).1
         #expect(rules.first { $0.ruleID == "mission-failure/failed" }?.severity == .critical)
+    }
+}
+
+/// The guard plane's rules: data scopes, egress classes, autonomy tiers.
+@Suite struct GuardRuleTests {
+    typealias F = PolicyFixture
+
+    @Test func eachScopeOutsideTheListIsItsOwnFinding() throws {
+        let mission = try F.mission([
+            "data_accesses": .array([
+                F.access("crm.accounts"), F.access("hr.records"), F.access("finance.ledger"), F.access("hr.records"),
+            ])
+        ])
+        let findings = PolicyCatalog.evaluate(mission, rules: F.defaults, now: F.now)
+        #expect(findings.map(\.rule_id) == Array(repeating: "data-scope/unauthorized-data-access", count: 2))
+        #expect(findings.map(\.subject) == ["finance.ledger", "hr.records"], "one episode per mission and scope")
+        #expect(findings.last?.facts["accesses"] == .number(2))
+        #expect(findings.allSatisfy { $0.outcome == .block && $0.severity == .critical })
+    }
+
+    @Test(arguments: [
+        ("none", "internal", true), ("internal", "internal", false), ("allowlisted", "internal", false),
+        ("allowlisted", "open", true), ("open", "open", false), ("none", "none", false),
+    ])
+    func egressClassesAreOrdered(permitted: String, called: String, fires: Bool) throws {
+        let rules = try F.rules([
+            "egress_class": .string(permitted), "network_calls": .array([F.call("host.example", called)]),
+        ])
+        #expect(rules == (fires ? ["network-egress/egress-violation"] : []))
+    }
+
+    @Test func anUnknownEgressClassIsRefusedNotGuessed() throws {
+        #expect(throws: DecodingError.self) { try F.mission(["egress_class": .string("anywhere")]) }
+        #expect(throws: DecodingError.self) { try F.mission(["autonomy_tier": .string("full")]) }
+    }
+
+    @Test func theProfileAdmitsAutonomy() throws {
+        let profile = try F.profile(
+            thresholds: "      admission/autonomy-exceeded:\n        max_autonomy_tier: supervised\n")
+        let rules = try PolicyResolution.resolve(profile: profile, available: F.packs).1
+        #expect(try F.rules(["autonomy_tier": .string("supervised")], parameters: rules).isEmpty)
+        #expect(
+            try F.rules(["autonomy_tier": .string("autonomous")], parameters: rules) == ["admission/autonomy-exceeded"])
     }
 }

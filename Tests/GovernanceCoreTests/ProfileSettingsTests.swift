@@ -35,6 +35,22 @@ import Testing
         }
     }
 
+    /// The package runs profiles of its own major version, not newer than itself, and its
+    /// manifest says so.
+    @Test func theManifestDeclaresThePluginVersionsThePackageRuns() throws {
+        #expect(PackageInfo.pluginVersions == PluginVersions(from: "0.0.0", through: PackageInfo.version))
+        let manifest = try CanonicalJSON.decode(
+            PackageManifest.self, from: try Sys.readFile(YAMLTests.repoRoot + "/package-manifest.json"))
+        #expect(manifest.plugin_versions == PackageInfo.pluginVersions)
+        let range = PackageInfo.pluginVersions
+        for (version, runs) in [
+            ("0.0.0", true), ("0.1.0", true), ("0.0.12", true), ("0.1.1", false), ("0.10.0", false),
+            ("1.0.0", false), ("9.9.9", false), ("0.1", false), ("0.1.0-rc1", false), ("-1.0.0", false),
+        ] {
+            #expect((range.refusal(version) == nil) == runs, "\(version)")
+        }
+    }
+
     @Test func everySettingIsInTheSchemaWithTheSameTypeAndRange() throws {
         let schema = try Self.schema()
         for setting in ProfileSettings.table {

@@ -77,12 +77,22 @@ public struct MissionSnapshot: Codable, Sendable, Equatable {
         public var tool_calls: [ToolCall]?
         public var model_tier: String?
         public var failure_reason: String?
+        /// The data scopes the mission was given, and what it read (`data-scope`).
+        public var allowed_data_scopes: [String]?
+        public var data_accesses: [DataAccess]?
+        /// The widest network class the mission may call, and the calls it made (`network-egress`).
+        public var egress_class: EgressClass?
+        public var network_calls: [NetworkCall]?
+        /// How much the mission does without a person, and its review (`admission`).
+        public var autonomy_tier: AutonomyTier?
+        public var review: Review?
 
         fileprivate enum CodingKeys: String, CodingKey, CaseIterable {
             case mission_id, mission_type, origin_surface, user_goal, normalized_goal, tenant_id, actor_id
             case risk_level, sensitivity_class, time_budget_ms, token_budget, requested_outputs, status, stage
             case created_at, started_at, updated_at, stage_entered_at, last_checkpoint_at, checkpoint_interval_ms
             case tokens_used, reports, completion, writebacks, allowed_tools, tool_calls, model_tier, failure_reason
+            case allowed_data_scopes, data_accesses, egress_class, network_calls, autonomy_tier, review
         }
     }
 

@@ -57,6 +57,16 @@ extension Options {
         return layout
     }
 
+    /// `existingLayout`, once the state's active profile admits the caller as a reader of its
+    /// evidence (`audit.readers`, `audit.operators`; exit 77 and a recorded refusal otherwise).
+    func readableLayout(_ verb: String, target: String) throws -> StateLayout {
+        let layout = try existingLayout()
+        if Sys.kind(layout.activeProfile) != .missing {
+            try OperatorDesk.reader(try Deployment.inForce(self, run: nil)).authorizeReading(verb, target: target)
+        }
+        return layout
+    }
+
     /// The one positional argument a verb takes.
     var argument: String { positionals.first ?? "" }
 }

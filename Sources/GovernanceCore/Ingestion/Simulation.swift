@@ -32,6 +32,9 @@ public struct Simulation {
         Condition(name: "failed", rules: ["mission-failure/failed"], weight: 4),
         Condition(name: "unauthorized_tool", rules: ["tool-scope/unauthorized-tool"], weight: 3),
         Condition(name: "tier_violation", rules: ["model-routing/tier-violation"], weight: 3),
+        Condition(name: "unauthorized_data_access", rules: ["data-scope/unauthorized-data-access"], weight: 3),
+        Condition(name: "egress_violation", rules: ["network-egress/egress-violation"], weight: 3),
+        Condition(name: "autonomy_exceeded", rules: ["admission/autonomy-exceeded"], weight: 2),
     ]
 
     public struct ManifestEntry: Codable, Sendable, Equatable {
@@ -146,6 +149,16 @@ private struct SimulatedMission {
             "allowed_tools": .array([.string("web_search"), .string("crm_read")]),
             "tool_calls": .array([.object(["tool": .string("web_search"), "at": ago(checkpoint)])]),
             "model_tier": .string("tier_local_private"),
+            "allowed_data_scopes": .array([.string("crm.accounts"), .string("web.public")]),
+            "data_accesses": .array([.object(["scope": .string("web.public"), "at": ago(checkpoint)])]),
+            "egress_class": .string("allowlisted"),
+            "network_calls": .array([
+                .object([
+                    "host": .string("search.example.com"), "egress_class": .string("allowlisted"),
+                    "at": ago(checkpoint),
+                ])
+            ]),
+            "autonomy_tier": .string("assisted"),
         ]
     }
 
@@ -259,6 +272,22 @@ private struct SimulatedMission {
         case "tier_violation":
             m["sensitivity_class"] = .string(index % 2 == 0 ? "confidential" : "restricted")
             m["model_tier"] = .string(index % 4 < 2 ? "tier_cloud_standard" : "tier_high_reasoning")
+        case "unauthorized_data_access":
+            m["data_accesses"] = .array([
+                .object(["scope": .string("web.public"), "at": ago(checkpoint)]),
+                .object([
+                    "scope": .string(["finance.ledger", "hr.records", "crm.contacts_pii"][index % 3]),
+                    "at": ago(checkpoint),
+                ]),
+            ])
+        case "egress_violation":
+            m["network_calls"] = .array([
+                .object([
+                    "host": .string("paste.example.net"), "egress_class": .string("open"), "at": ago(checkpoint),
+                ])
+            ])
+        case "autonomy_exceeded":
+            m["autonomy_tier"] = .string(index % 2 == 0 ? "supervised" : "autonomous")
         default:
             preconditionFailure("unknown condition \(condition)")
         }

@@ -43,14 +43,38 @@ public struct OperatorDesk: Sendable {
                 "--by \(identity.by) is not you (\(user)); give --by \(user), or an act_as grant in "
                     + "\(deployment.profileReference) (spec.audit.act_as)")
         }
-        let ok =
-            allowed.contains(user)
-            || allowed.contains { $0.hasPrefix("group:") && identity.osGroups.contains(String($0.dropFirst(6))) }
-        if ok { return }
+        if admits(allowed) { return }
         try refuse(
             "\(user) is not an operator of this profile",
             "operating-system user \(user) (groups \(identity.osGroups.joined(separator: ", "))) is not among "
                 + "the operators of \(deployment.profileReference) (\(allowed.joined(separator: ", ")))")
+    }
+
+    /// Whether the operating-system user, or one of its groups (`group:NAME`), is in `list`.
+    private func admits(_ list: [String]) -> Bool {
+        list.contains(identity.osUser)
+            || list.contains { $0.hasPrefix("group:") && identity.osGroups.contains(String($0.dropFirst(6))) }
+    }
+
+    /// A desk for reading as the operating-system user (no `--by`: a reader gives no name).
+    public static func reader(_ deployment: Deployment) -> OperatorDesk {
+        let user = Sys.userName()
+        return OperatorDesk(
+            deployment: deployment, identity: OperatorIdentity(by: user, osUser: user, osGroups: Sys.groupNames()))
+    }
+
+    /// Refuses (exit 77, with an audit record of the refusal) anyone who may not read the state's
+    /// evidence: the profile's readers and operators may, and anyone when it names neither.
+    public func authorizeReading(_ verb: String, target: String) throws {
+        let allowed = deployment.profile.readers + deployment.profile.operators
+        guard !allowed.isEmpty, !admits(allowed) else { return }
+        try record(verb, target: target, reason: nil, allowed: false, result: "refused: not a reader")
+        throw RgovError(
+            .noPermission,
+            "\(verb) \(target): operating-system user \(identity.osUser) (groups "
+                + "\(identity.osGroups.joined(separator: ", "))) may not read this state: neither a reader nor an "
+                + "operator of \(deployment.profileReference) (spec.audit.readers, spec.audit.operators); the refusal "
+                + "was recorded")
     }
 
     /// Appends the audit record of one verb, linked into the chain of each mission it acted on.

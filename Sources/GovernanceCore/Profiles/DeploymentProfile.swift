@@ -88,6 +88,10 @@ public struct DeploymentProfile: Sendable, Equatable {
     ///
     /// Empty: anyone who can run rgov on this state.
     public var operators: [String] = []
+    /// Who may read the state's evidence besides the operators: Unix user names or `group:NAME`.
+    ///
+    /// Reading is `show`, `ls`, `status --json` and `export`. Empty: the operators alone.
+    public var readers: [String] = []
     /// Operating-system users who may give another name with `--by` (an on-call bot acting for a
     /// person).
     ///
@@ -145,6 +149,9 @@ public struct DeploymentProfile: Sendable, Equatable {
         let spec = try root.requiredMap("spec", allowed: ProfileSettings.allowedKeys(under: ""))
         var explain: [ExplainEntry] = []
         let maps = try ProfileSettings.read(spec, into: &profile, explain: &explain)
+        if let refusal = PackageInfo.pluginVersions.refusal(profile.pluginVersion) {
+            throw maps["package"]?.error("pluginVersion", refusal) ?? ConfigurationError(refusal, file: file)
+        }
         try profile.checkTargets(maps)
         try profile.readPolicies(maps, file: file, explain: &explain)
         let secretLines = try profile.readBinding(maps, file: file, explain: &explain)

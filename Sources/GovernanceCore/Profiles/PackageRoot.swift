@@ -46,6 +46,12 @@ public enum PackageRoot {
 public enum PackageInfo {
     public static let version = "0.1.0"
 
+    /// The profile `pluginVersion`s this build runs: its own major version, not newer than itself
+    /// (`0.1.0` runs `0.0.0` through `0.1.0`), as `package-manifest.json` says.
+    public static var pluginVersions: PluginVersions {
+        PluginVersions(from: "\(PluginVersions.parts(version)?.first ?? 0).0.0", through: version)
+    }
+
     /// `rgov 0.1.0 (commit 0123456789ab)`: the commit recorded by `scripts/install` in
     /// `share/rgov/build-info.json`, or for a build inside a source tree that tree's checked-out
     /// commit (said so, since the tree may have moved on since the build).
@@ -93,5 +99,31 @@ public enum PackageInfo {
 
     private static func isCommit(_ text: String) -> Bool {
         text.count == 40 && text.allSatisfy { $0.isHexDigit }
+    }
+}
+
+/// A range of profile plugin versions, both ends included.
+public struct PluginVersions: Codable, Sendable, Equatable {
+    public var from: String
+    public var through: String
+
+    /// `MAJOR.MINOR.PATCH` as numbers; nil for anything else.
+    static func parts(_ version: String) -> [Int]? {
+        let parts = version.split(separator: ".", omittingEmptySubsequences: false).compactMap { Int($0) }
+        guard parts.count == 3, version.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }) else { return nil }
+        return parts
+    }
+
+    /// Why this build cannot run a profile written for `version`; nil when it can.
+    func refusal(_ version: String) -> String? {
+        guard let given = Self.parts(version), let low = Self.parts(from), let high = Self.parts(through) else {
+            return "\(Identifier.quoted(version)) is not MAJOR.MINOR.PATCH; rgov \(PackageInfo.version) "
+                + "runs profiles of \(from) through \(through)"
+        }
+        guard given.lexicographicallyPrecedes(low) || high.lexicographicallyPrecedes(given) else { return nil }
+        return
+            "\(version) is not a version rgov \(PackageInfo.version) runs (it runs \(from) through \(through): "
+            + "its own major version, not newer than itself); use a profile written for this package, or the rgov "
+            + "it was written for"
     }
 }

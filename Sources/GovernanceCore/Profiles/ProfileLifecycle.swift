@@ -246,6 +246,8 @@ public struct PackageManifest: Codable, Sendable, Equatable {
     public var policy_packs: [Entry]
     public var profiles: [Entry]
     public var capability_descriptors: [Entry]
+    /// The profile `pluginVersion`s this package runs (`PackageInfo.pluginVersions`).
+    public var plugin_versions: PluginVersions?
 
     /// The manifest the files under `root` call for.
     public static func build(root: String) throws -> PackageManifest {
@@ -275,7 +277,7 @@ public struct PackageManifest: Codable, Sendable, Equatable {
             capability_descriptors: try entries("capabilities", ".json") { name, data in
                 let descriptor = try CapabilityDescriptor.parse(data, file: name)
                 return (descriptor.id, descriptor.version)
-            })
+            }, plugin_versions: PackageInfo.pluginVersions)
     }
 
     /// Differences between the manifest on disk and the files, one line each; empty when they agree.
@@ -287,6 +289,12 @@ public struct PackageManifest: Codable, Sendable, Equatable {
         var problems: [String] = []
         if shipped.version != actual.version {
             problems.append("version: manifest \(shipped.version), package \(actual.version)")
+        }
+        if shipped.plugin_versions != actual.plugin_versions {
+            let said = shipped.plugin_versions.map { "\($0.from) through \($0.through)" } ?? "nothing"
+            problems.append(
+                "plugin_versions: manifest \(said), package \(actual.plugin_versions.map { "\($0.from) through \($0.through)" } ?? "")"
+            )
         }
         let listed = shipped.schemas + shipped.policy_packs + shipped.profiles + shipped.capability_descriptors
         let present = actual.schemas + actual.policy_packs + actual.profiles + actual.capability_descriptors

@@ -153,6 +153,7 @@ public enum ProfileSettings {
         integer("audit.retention_days", 1...36_500, 90, \.retentionDays),
         boolean("audit.export_required", false, \.exportRequired),
         strings("audit.operators", \.operators),
+        strings("audit.readers", \.readers),
         strings("audit.act_as", \.actAs),
         boolean("audit.activation_requires_approval", false, \.activationRequiresApproval),
         bound("audit.metrics_group", .string, nil, \.metricsGroup) { $0.string },

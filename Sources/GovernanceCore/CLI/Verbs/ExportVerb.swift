@@ -29,6 +29,8 @@ extension Verb {
         guard options.value("task") != nil || options.value("since") != nil else {
             throw UsageError("rgov export needs --task ID or --since T [--until T]")
         }
+        try OperatorDesk.reader(deployment).authorizeReading(
+            "export", target: options.value("task") ?? "since " + (options.value("since") ?? ""))
         let result = try AuditExport(deployment: deployment).export(
             task: options.value("task"), since: try options.time("since"), until: try options.time("until"),
             to: options.value("out"), signingKey: options.value("sign"))

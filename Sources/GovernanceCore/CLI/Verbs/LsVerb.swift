@@ -15,7 +15,7 @@ extension Verb {
             ],
             exits: [(.noInput, "no state folder")], example: "rgov ls --state-filter pending_external_send")
     ) { options in
-        let layout = try options.existingLayout()
+        let layout = try options.readableLayout("ls", target: "notices")
         let state = try options.value("state-filter").map { s in
             guard let parsed = DeliveryState(rawValue: s) else {
                 throw UsageError(

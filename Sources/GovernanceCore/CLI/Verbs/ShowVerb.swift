@@ -10,8 +10,8 @@ extension Verb {
             arguments: [ArgumentSpec("ID", "a notice id, or a mission id for all its notices")],
             exits: [(.noInput, "no such notice or mission")], example: "rgov show crm-overdue-02")
     ) { options in
-        let layout = try options.existingLayout()
         let id = options.argument
+        let layout = try options.readableLayout("show", target: id)
         let store = NoticeStore(layout: layout)
         let inspection = Inspection(layout: layout, now: try options.clock().now())
         if let path = store.locate(id) {

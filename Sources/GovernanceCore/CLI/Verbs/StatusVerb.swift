@@ -16,7 +16,8 @@ extension Verb {
             shared: SharedOption.deployment, exits: [(.noInput, "no state folder")],
             example: "rgov status --state /var/lib/rgov/state")
     ) { options in
-        let layout = try options.existingLayout()
+        // The JSON carries every record's detail: only a reader gets it.
+        let layout = try options.json ? options.readableLayout("status", target: "--json") : options.existingLayout()
         let deployment = try? Deployment.inForce(options, run: nil)
         let backlog = deployment.flatMap { try? OperatorDesk.reading($0).approvalBacklog().count } ?? 0
         let status = try StatusReport.gather(
