@@ -66,6 +66,28 @@ enum PolicyFixture {
                 .object(["host": .string("wiki.corp"), "egress_class": .string("internal"), "at": ago(5 * minute)])
             ]),
             "autonomy_tier": .string("assisted"),
+            "review": .object([
+                "reviewed_by": .string("carol"), "reviewed_at": ago(minute), "verdict": .string("approved"),
+            ]),
+        ]
+    }
+
+    /// Completed with hashed evidence, at `risk` (internal data), reviewed with `verdict` (nil: not reviewed).
+    static func completed(risk: String, verdict: String?) -> [String: JSONValue] {
+        [
+            "status": .string("completed"), "risk_level": .string(risk), "sensitivity_class": .string("internal"),
+            "completion": .object([
+                "claimed_at": ago(minute),
+                "evidence": .array([
+                    .object([
+                        "kind": .string("advisory_memo"), "ref": .string("artifacts/m1/memo.md"),
+                        "sha256": .string(String(repeating: "a", count: 64)),
+                    ])
+                ]),
+            ]),
+            "review": verdict.map {
+                .object(["reviewed_by": .string("carol"), "reviewed_at": ago(minute), "verdict": .string($0)])
+            } ?? .null,
         ]
     }
 
@@ -249,6 +271,9 @@ private let h = PolicyFixture.hour
         Case(
             rule: "admission/autonomy-exceeded", inside: ["autonomy_tier": .string("assisted")],
             past: ["autonomy_tier": .string("supervised")]),
+        Case(
+            rule: "admission/review-missing", inside: F.completed(risk: "high", verdict: "approved"),
+            past: F.completed(risk: "high", verdict: "changes_requested")),
     ]
 
     @Test func theHealthyBaseRaisesNothing() throws {
@@ -458,6 +483,32 @@ private let h = PolicyFixture.hour
     @Test func anUnknownEgressClassIsRefusedNotGuessed() throws {
         #expect(throws: DecodingError.self) { try F.mission(["egress_class": .string("anywhere")]) }
         #expect(throws: DecodingError.self) { try F.mission(["autonomy_tier": .string("full")]) }
+    }
+
+    /// A review is required from the profile's risk level, or for a sensitive class, once completed.
+    @Test(
+        arguments: [
+            ("low", "internal", nil, false), ("medium", "internal", nil, false), ("high", "internal", nil, true),
+            ("critical", "public", "changes_requested", true), ("low", "confidential", nil, true),
+            ("low", "restricted", "approved", false), ("critical", "restricted", "approved", false),
+            ("unknown-level", "internal", nil, false),
+        ] as [(String, String, String?, Bool)])
+    func aCompletedMissionNeedsItsReview(risk: String, sensitivity: String, verdict: String?, fires: Bool) throws {
+        var changes = F.completed(risk: risk, verdict: verdict)
+        changes["sensitivity_class"] = .string(sensitivity)
+        #expect(try F.rules(changes) == (fires ? ["admission/review-missing"] : []))
+        var running = changes
+        running["status"] = .string("running")
+        running["completion"] = .null
+        #expect(try F.rules(running).isEmpty, "only a completed mission is judged")
+        let lax = try PolicyResolution.resolve(
+            profile: try F.profile(
+                thresholds: "      admission/review-missing:\n        review_required_from: critical\n"),
+            available: F.packs
+        ).1
+        #expect(
+            try F.rules(changes, parameters: lax).contains("admission/review-missing")
+                == (fires && (risk == "critical" || sensitivity != "internal" && sensitivity != "public")))
     }
 
     @Test func theProfileAdmitsAutonomy() throws {

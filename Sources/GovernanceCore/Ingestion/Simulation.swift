@@ -35,6 +35,7 @@ public struct Simulation {
         Condition(name: "unauthorized_data_access", rules: ["data-scope/unauthorized-data-access"], weight: 3),
         Condition(name: "egress_violation", rules: ["network-egress/egress-violation"], weight: 3),
         Condition(name: "autonomy_exceeded", rules: ["admission/autonomy-exceeded"], weight: 2),
+        Condition(name: "review_missing", rules: ["admission/review-missing"], weight: 3),
     ]
 
     public struct ManifestEntry: Codable, Sendable, Equatable {
@@ -225,7 +226,7 @@ private struct SimulatedMission {
     /// Plants a condition of what the mission recorded: completion, budgets, reports, writebacks, tools.
     mutating func plantRecords(_ condition: String) {
         switch condition {
-        case "healthy_completed", "unverified_completion":
+        case "healthy_completed", "unverified_completion", "review_missing":
             let hashedEvidence: JSONValue = .array(
                 outputs.map { output in
                     .object([
@@ -237,9 +238,26 @@ private struct SimulatedMission {
             m["stage"] = .string("reviewer")
             m["completion"] = .object([
                 "claimed_at": ago(checkpoint),
-                "evidence": condition == "healthy_completed" ? hashedEvidence : .array([]),
+                "evidence": condition == "unverified_completion" ? .array([]) : hashedEvidence,
                 "placeholders": .array([]),
             ])
+            // A reviewer approved every completed mission but the one planted without its review
+            // (made high-risk, so every shipped profile requires one).
+            if condition == "review_missing" {
+                m["risk_level"] = .string("high")
+                m["review"] =
+                    index % 2 == 0
+                    ? .null
+                    : .object([
+                        "reviewed_by": .string("u-reviewer"), "reviewed_at": ago(checkpoint),
+                        "verdict": .string("changes_requested"),
+                    ])
+            } else {
+                m["review"] = .object([
+                    "reviewed_by": .string("u-reviewer"), "reviewed_at": ago(checkpoint),
+                    "verdict": .string("approved"),
+                ])
+            }
         case "over_time_budget":
             m["time_budget_ms"] = .number(Double(between(5 * minute, 15 * minute)))
         case "over_token_budget":

@@ -61,3 +61,35 @@ extension RuleBook {
         ]
     }
 }
+
+extension RuleBook {
+    /// The review levels in order: a mission at or above `review_required_from` needs a review.
+    static let riskLevels = ["low", "medium", "high", "critical"]
+
+    /// A mission that needed a review (its risk, or its sensitivity class) reported completed
+    /// without an approved one.
+    static let reviewMissing = RuleImplementation(
+        id: "admission/review-missing", parameters: ["review_required_from", "review_required_classes"]
+    ) { m, p, now in
+        guard m.status == .completed, m.review?.verdict != .approved else { return [] }
+        let from = riskLevels.firstIndex(of: p.choice("review_required_from")) ?? riskLevels.count
+        let risky = m.risk_level.flatMap { riskLevels.firstIndex(of: $0) }.map { $0 >= from } ?? false
+        let sensitive = m.sensitivity_class.map { p.list("review_required_classes").contains($0) } ?? false
+        guard risky || sensitive else { return [] }
+        let why = [
+            risky ? "risk \(m.risk_level ?? "")" : nil, sensitive ? "sensitivity \(m.sensitivity_class ?? "")" : nil,
+        ]
+        .compactMap { $0 }.joined(separator: " and ")
+        return [
+            p.finding(
+                "reported completed without an approved review, which its \(why) requires"
+                    + (m.review.map { " (the review by \($0.reviewed_by) asked for changes)" } ?? ""),
+                occurredAt: m.completion?.claimed_at ?? m.updated_at ?? now,
+                facts: [
+                    "risk_level": m.risk_level.map { .string($0) } ?? .null,
+                    "sensitivity_class": m.sensitivity_class.map { .string($0) } ?? .null,
+                    "review_verdict": m.review.map { .string($0.verdict.rawValue) } ?? .null,
+                ])
+        ]
+    }
+}

@@ -3,7 +3,9 @@ import Foundation
 /// Evaluates the enabled rules on one mission.
 public enum PolicyCatalog {
     /// The rules that judge a completion itself: a completed mission that satisfies them is done.
-    static let completionRules: Set<String> = [RuleBook.completionRuleID, "placeholder-labeling/unlabeled-placeholder"]
+    static let completionRules: Set<String> = [
+        RuleBook.completionRuleID, "placeholder-labeling/unlabeled-placeholder", "admission/review-missing",
+    ]
 
     /// Findings for `mission`.
     ///

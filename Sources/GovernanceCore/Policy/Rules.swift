@@ -17,7 +17,7 @@ public enum RuleBook {
     public static let all: [RuleImplementation] = [
         silentTask, missedCheckpoint, stageTimeout, timeExceeded, tokensExceeded, unverifiedCompletion,
         unlabeledPlaceholder, unapprovedWriteback, approvalPending, missionFailed, unauthorizedTool, tierViolation,
-        unauthorizedDataAccess, egressViolation, autonomyExceeded,
+        unauthorizedDataAccess, egressViolation, autonomyExceeded, reviewMissing,
     ]
 
     public static let byID: [String: RuleImplementation] = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0) })
