@@ -86,7 +86,7 @@ import Testing
         try h.importExamples()
         let guarded = try h.profile(
             from: "minimal-solo-mode", named: "guarded",
-            replacing: [("    export_required: false\n", "    export_required: false\n    operators: [alice]\n")])
+            audit: ["operators: [alice]"])
         let open = try h.profile(from: "minimal-solo-mode", named: "open", replacing: [("id: minimal", "id: open")])
         #expect(try h.run("rgov", ["init", "--profile", guarded]).status == 0)
         #expect(try h.tick().status == 0)
@@ -113,12 +113,7 @@ import Testing
             .replacingOccurrences(of: "GROUP", with: Sys.groupNames().first ?? "root")
         let profile = try h.profile(
             from: "minimal-solo-mode", named: "readers",
-            replacing: [
-                (
-                    "    export_required: false\n",
-                    "    export_required: false\n    operators: [alice]\n    readers: \(list)\n"
-                )
-            ])
+            audit: ["operators: [alice]", "readers: \(list)"])
         #expect(try h.run("rgov", ["init", "--profile", profile]).status == 0)
         #expect(try h.tick().status == 0)
         let mission = try #require(try h.notices().first?.mission_id)
@@ -304,12 +299,7 @@ import Testing
         let group = try #require(Sys.groupNames().first)
         let members = try h.profile(
             from: "minimal-solo-mode", named: "members",
-            replacing: [
-                (
-                    "    export_required: false\n",
-                    "    export_required: false\n    operators: [daemon, \"group:\(group)\"]\n"
-                )
-            ])
+            audit: ["operators: [daemon, \"group:\(group)\"]"])
         #expect(try h.run("rgov", ["init", "--profile", members]).status == 0)
         #expect(try h.tick().status == 0)
         let id = try #require(try h.notices().first { $0.notice_kind == .finding }?.notice_id)

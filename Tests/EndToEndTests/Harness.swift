@@ -214,6 +214,13 @@ struct Harness {
         }
     }
 
+    /// `base` with `audit` added under `spec.audit` (each a line such as `operators: [alice]`).
+    func profile(from base: String = "standard-team-trial", named name: String, audit: [String]) throws -> String {
+        let export = "    export_required: false\n"
+        return try profile(
+            from: base, named: name, replacing: [(export, export + audit.map { "    " + $0 + "\n" }.joined())])
+    }
+
     /// A profile file derived from a shipped one, with text replacements.
     func profile(from base: String = "standard-team-trial", named name: String, replacing: [(String, String)]) throws
         -> String

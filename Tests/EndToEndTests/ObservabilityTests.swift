@@ -201,7 +201,7 @@ import Testing
         try h.importExamples()
         let profile = try h.profile(
             named: "metrics-group",
-            replacing: [("    export_required: false\n", "    export_required: false\n    metrics_group: daemon\n")])
+            audit: ["metrics_group: daemon"])
         #expect(try h.tick(profile: profile).status == 0)
         let daemon = try #require(GroupAccess.groupID(named: "daemon"))
         let prom = Metrics.path(h.layout)
@@ -250,9 +250,7 @@ import Testing
         try h.importExamples()
         let profile = try h.profile(
             named: "no-such-group",
-            replacing: [
-                ("    export_required: false\n", "    export_required: false\n    metrics_group: rgov-no-such-group\n")
-            ])
+            audit: ["metrics_group: rgov-no-such-group"])
         let run = try h.tick(profile: profile)
         #expect(run.status == 0 && run.stderr.contains("rgov-no-such-group"), "\(run.stderr)")
         #expect(Sys.status(h.state)?.mode == 0o700 && Sys.status(Metrics.path(h.layout))?.mode == 0o600)

@@ -207,12 +207,7 @@ import Testing
         try h.importExamples()
         let strangers = try h.profile(
             named: "ops-only",
-            replacing: [
-                (
-                    "    export_required: false\n",
-                    "    export_required: false\n    operators: [\"group:no-such-group-xyz\", nobody-else]\n"
-                )
-            ])
+            audit: ["operators: [\"group:no-such-group-xyz\", nobody-else]"])
         #expect(try h.tick(profile: strangers).status == 0)
         let id = try noticeID(h, mission: "crm-overdue-02")
         let refused = try h.run("rgov", ["ack", id, "--by", "mallory"])
@@ -231,9 +226,7 @@ import Testing
         // changing the operator list is an action under the old list.
         let me = try h.profile(
             named: "me",
-            replacing: [
-                ("    export_required: false\n", "    export_required: false\n    operators: [\(Sys.userName())]\n")
-            ])
+            audit: ["operators: [\(Sys.userName())]"])
         #expect(try h.run("rgov", ["hold", "ALL", "--by", "mallory", "--profile", me]).status == 64)
         let named = try h.run("rgov", ["hold", "ALL", "--by", "mallory"], env: ["RGOV_PROFILE": me])
         #expect(named.status == 78 && named.stderr.contains("runs its active profile"), "\(named.stderr)")
@@ -247,12 +240,7 @@ import Testing
         #expect(try h2.run("rgov", ["hold", "ALL", "--by", Sys.userName()]).status == 0)
         let delegated = try h.profile(
             named: "delegated",
-            replacing: [
-                (
-                    "    export_required: false\n",
-                    "    export_required: false\n    operators: [\(Sys.userName())]\n    act_as: [\(Sys.userName())]\n"
-                )
-            ])
+            audit: ["operators: [\(Sys.userName())]", "act_as: [\(Sys.userName())]"])
         let h3 = try Harness()
         try h3.importExamples()
         #expect(try h3.tick(profile: delegated).status == 0)
