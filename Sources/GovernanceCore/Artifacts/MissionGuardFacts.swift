@@ -10,15 +10,11 @@ extension MissionSnapshot {
     }
 
     /// How far a mission may reach on the network, narrowest first.
-    public enum EgressClass: String, Codable, Sendable, CaseIterable, Comparable {
+    public enum EgressClass: String, Codable, Sendable, DeclarationOrdered {
         case none
         case `internal`
         case allowlisted
         case open
-
-        public static func < (a: Self, b: Self) -> Bool {
-            allCases.firstIndex(of: a) ?? 0 < allCases.firstIndex(of: b) ?? 0
-        }
     }
 
     /// One network call, with the class its host falls in.
@@ -29,12 +25,8 @@ extension MissionSnapshot {
     }
 
     /// How much a mission does without a person, least first.
-    public enum AutonomyTier: String, Codable, Sendable, CaseIterable, Comparable {
+    public enum AutonomyTier: String, Codable, Sendable, DeclarationOrdered {
         case assisted, supervised, autonomous
-
-        public static func < (a: Self, b: Self) -> Bool {
-            allCases.firstIndex(of: a) ?? 0 < allCases.firstIndex(of: b) ?? 0
-        }
     }
 
     /// A person's review of the mission's result.
@@ -44,5 +36,15 @@ extension MissionSnapshot {
         public var reviewed_by: String
         public var reviewed_at: Date?
         public var verdict: Verdict
+    }
+}
+
+/// An enum ordered as its cases are declared (a narrower class or tier first).
+public protocol DeclarationOrdered: CaseIterable, Comparable {}
+
+extension DeclarationOrdered {
+    public static func < (a: Self, b: Self) -> Bool {
+        let order = Array(allCases)
+        return (order.firstIndex(of: a) ?? 0) < (order.firstIndex(of: b) ?? 0)
     }
 }

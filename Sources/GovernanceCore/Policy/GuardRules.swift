@@ -60,9 +60,7 @@ extension RuleBook {
                 facts: ["autonomy_tier": .string(tier.rawValue), "max_autonomy_tier": .string(allowed.rawValue)])
         ]
     }
-}
 
-extension RuleBook {
     /// The review levels in order: a mission at or above `review_required_from` needs a review.
     static let riskLevels = ["low", "medium", "high", "critical"]
 

@@ -129,7 +129,8 @@ public final class Transaction: @unchecked Sendable {
     /// the idempotency secret is made), so a state folder moved or restored elsewhere after a
     /// crash is still swept.
     static func entry(_ folder: String, root: String) -> String {
-        StateLayout(root: root).root == folder ? "." : StateLayout(root: root).relative(folder)
+        let state = StateLayout(root: root)
+        return folder == state.root ? "." : state.relative(folder)
     }
 
     /// A fresh temporary path beside `path` (`.<name>.<pid>.b<n>.tmp`).
