@@ -27,6 +27,11 @@ public struct CanonicalEvent: Codable, Sendable, Equatable {
     public var profile_sha256: String? = nil
     /// The canonical SHA-256 of the mission snapshot the watchdog judged.
     public var snapshot_sha256: String? = nil
+    /// The mission's tenant and actor, from its snapshot (`null` when it had none).
+    @MissionParty public var tenant_id: String? = nil
+    @MissionParty public var actor_id: String? = nil
+    /// Where the state that wrote it runs (`local`, `staging`, `production`).
+    public var environment: StateEnvironment? = nil
 }
 
 /// What rgov decided to do about an event, and why.
@@ -54,6 +59,11 @@ public struct DecisionRecord: Codable, Sendable, Equatable {
     public var capability_descriptor: String
     /// The SHA-256 of the profile in force (its snapshot in `profile-snapshots/`).
     public var profile_sha256: String? = nil
+    /// The mission's tenant and actor, from its snapshot (`null` when it had none).
+    @MissionParty public var tenant_id: String? = nil
+    @MissionParty public var actor_id: String? = nil
+    /// Where the state that wrote it runs (`local`, `staging`, `production`).
+    public var environment: StateEnvironment? = nil
 }
 
 /// A piece of evidence attached to a mission (a file or reference, with its hash).
@@ -97,6 +107,11 @@ public struct SpoolHandoff: Codable, Sendable, Equatable {
     public var capability_descriptor: String
     /// The SHA-256 of the profile in force (its snapshot in `profile-snapshots/`).
     public var profile_sha256: String? = nil
+    /// The mission's tenant and actor, from its snapshot (`null` when it had none).
+    @MissionParty public var tenant_id: String? = nil
+    @MissionParty public var actor_id: String? = nil
+    /// Where the state that wrote it runs (`local`, `staging`, `production`).
+    public var environment: StateEnvironment? = nil
 
     /// The key a sender uses (empty where the record was read without it).
     public var key: String { idempotency_key ?? "" }
@@ -152,6 +167,11 @@ public struct Receipt: Codable, Sendable, Equatable {
     /// What the sender said about this send (`reason: detail`, at most 500 characters, secrets
     /// redacted), such as `temporary_failure: HTTP 503`.
     public var sender_detail: String? = nil
+    /// The mission's tenant and actor, from its snapshot (`null` when it had none).
+    @MissionParty public var tenant_id: String? = nil
+    @MissionParty public var actor_id: String? = nil
+    /// Where the state that wrote it runs (`local`, `staging`, `production`).
+    public var environment: StateEnvironment? = nil
 }
 
 /// One watchdog run: what it scanned, found and wrote, under which profile and runtime.
@@ -185,6 +205,8 @@ public struct WatchdogRun: Codable, Sendable, Equatable {
     /// How far the clock was behind the latest time a run had seen (it went back); no episode
     /// was closed in such a run.
     public var clock_behind_ms: Int? = nil
+    /// Where the state that wrote it runs (`local`, `staging`, `production`).
+    public var environment: StateEnvironment? = nil
 }
 
 /// The watchdog's memory of one condition on one mission while it holds (one notice per episode).
@@ -227,6 +249,8 @@ public struct OperatorAction: Codable, Sendable, Equatable {
     public var missions: [String]? = nil
     /// The SHA-256 of the profile in force, whose operator list decided `allowed`.
     public var profile_sha256: String? = nil
+    /// Where the state that wrote it runs (`local`, `staging`, `production`).
+    public var environment: StateEnvironment? = nil
 }
 
 /// One link of a mission's evidence chain (`chains/<mission>.jsonl`, one line each): a record

@@ -65,6 +65,11 @@ public struct Notice: Codable, Sendable, Equatable {
         public var notice_kind: NoticeKind = .finding
         /// For a follow-up, the episode's first notice.
         public var follows: String? = nil
+        /// The mission's tenant and actor, from its snapshot (`null` when it had none).
+        @MissionParty public var tenant_id: String? = nil
+        @MissionParty public var actor_id: String? = nil
+        /// Where the state that made it runs (`local`, `staging`, `production`).
+        public var environment: StateEnvironment? = nil
     }
 
     public subscript<T>(dynamicMember field: KeyPath<Header, T>) -> T { header[keyPath: field] }

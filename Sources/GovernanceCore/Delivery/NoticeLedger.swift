@@ -9,6 +9,8 @@ public struct LedgerStamp: Sendable {
     public var profileSHA256: String
     /// Capabilities the profile would use that the runtime lacks.
     public var capabilityGaps: [String]
+    /// Where the state runs (`local`, `staging`, `production`).
+    public var environment: StateEnvironment = .local
 }
 
 /// A notice's life on disk, in one place: the only writer of notices.

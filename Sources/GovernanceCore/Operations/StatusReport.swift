@@ -3,6 +3,8 @@ import Foundation
 /// What `rgov status` shows: counts and health, from directory listings and the last run artifact.
 public struct StatusReport: Codable, Sendable {
     public var state_dir: String
+    /// Where the state runs: `local`, `staging` or `production` (`rgov init --environment`).
+    public var environment: StateEnvironment
     public var notices_by_state: [String: Int]
     /// Acked notices by evidence kind; `synthetic` ones were "acked" by a trial sender, not seen.
     public var acks_by_kind: [String: Int]
@@ -43,7 +45,7 @@ public struct StatusReport: Codable, Sendable {
             holders[name] = StageLock.currentHolder(layout.lockFile(name))
         }
         return StatusReport(
-            state_dir: layout.root,
+            state_dir: layout.root, environment: StateInit.record(layout)?.environment ?? .local,
             notices_by_state: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
             acks_by_kind: try store.ackKinds(),
             quarantined: try Sys.listDirectory(layout.quarantine).filter { !$0.hasPrefix(".") }.count,
@@ -88,7 +90,7 @@ public struct StatusReport: Codable, Sendable {
     }
 
     public func describe() -> String {
-        var lines = ["state \(state_dir)"]
+        var lines = ["state \(state_dir) (environment \(environment.rawValue))"]
         for state in DeliveryState.allCases {
             var line =
                 "  " + state.rawValue.padding(toLength: 22, withPad: " ", startingAt: 0)

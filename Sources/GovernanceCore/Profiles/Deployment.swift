@@ -14,6 +14,8 @@ public struct Deployment: Sendable {
     public var binding: SenderBinding { SenderBinding(mode: profile.senderMode, values: profile.binding) }
     /// Capabilities the profile would use that this runtime lacks, recorded in every artifact of the run.
     public var capabilityGaps: [String]
+    /// Where the state runs (`state.json`), stamped on every record beside the profile.
+    public var environment: StateEnvironment = .local
 
     public init(
         layout: StateLayout, profile: DeploymentProfile, descriptor: CapabilityDescriptor, clock: Clock,
@@ -77,9 +79,12 @@ public struct Deployment: Sendable {
         try LocalBindings.apply(
             to: &profile, stateDirectory: request.stateDirectory, environment: ProcessInfo.processInfo.environment)
         let descriptor = try loadDescriptor(request.capabilities ?? profile.capabilityDescriptor, root: root)
-        return try Deployment(
-            layout: StateLayout(root: request.stateDirectory), profile: profile, descriptor: descriptor,
-            clock: request.clock, availablePacks: try loadPacks(root: root))
+        let layout = StateLayout(root: request.stateDirectory)
+        var deployment = try Deployment(
+            layout: layout, profile: profile, descriptor: descriptor, clock: request.clock,
+            availablePacks: try loadPacks(root: root))
+        deployment.environment = StateInit.record(layout)?.environment ?? .local
+        return deployment
     }
 
     /// A profile by file path, or by id from the package's `profiles/` folder.
@@ -146,7 +151,7 @@ extension Deployment {
     public var stamp: LedgerStamp {
         LedgerStamp(
             profile: profileReference, descriptor: descriptorReference, profileSHA256: profile.sha256,
-            capabilityGaps: capabilityGaps)
+            capabilityGaps: capabilityGaps, environment: environment)
     }
 
     /// The ledger every change to a notice and its records goes through.

@@ -103,6 +103,8 @@ public struct StateRecord: Codable, Sendable, Equatable {
     public var owner_uid: UInt32
     public var profile: String
     public var profile_sha256: String
+    /// Where the state runs in the promotion path; a state made before environments is `local`.
+    public var environment: StateEnvironment? = nil
 }
 
 /// Making a state: the one place a state folder comes into being.
@@ -119,7 +121,11 @@ public enum StateInit {
     ///
     /// A folder made by hand, with no active profile, is taken as it is; a state that already has an active
     /// profile is refused (exit 65).
-    public static func create(_ deployment: Deployment, owner: StateOwner?, by: String, reason: String) throws -> Made {
+    public static func create(
+        _ candidate: Deployment, environment: StateEnvironment = .local, owner: StateOwner?, by: String, reason: String
+    ) throws -> Made {
+        var deployment = candidate
+        deployment.environment = environment
         let layout = deployment.layout
         let lifecycle = ProfileLifecycle(layout: layout, clock: deployment.clock)
         if Sys.exists(layout.root), let active = lifecycle.active() {
@@ -149,7 +155,8 @@ public enum StateInit {
         let me = StateOwner.of(layout.root) ?? StateOwner(uid: Sys.effectiveUserID(), gid: 0)
         let record = StateRecord(
             created_at: now, created_by: Sys.userName(), sudo_user: Sys.environment("SUDO_USER"), owner: me.name,
-            owner_uid: me.uid, profile: deployment.profileReference, profile_sha256: deployment.profile.sha256)
+            owner_uid: me.uid, profile: deployment.profileReference, profile_sha256: deployment.profile.sha256,
+            environment: environment)
         if !Sys.exists(layout.stateRecord) {
             try DurableFile.write(try CanonicalJSON.encodeFile(record), to: layout.stateRecord)
         }
@@ -159,7 +166,7 @@ public enum StateInit {
 
     public static func describe(_ made: Made) -> String {
         (made.created ? "initialised a new state at " : "took the existing folder ") + made.state_dir
-            + " (owner \(made.record.owner)) with profile \(made.activation.profile) (sha256 "
+            + " (owner \(made.record.owner), environment \((made.record.environment ?? .local).rawValue)) with profile \(made.activation.profile) (sha256 "
             + "\(made.activation.snapshot_sha256.prefix(12))), as rgov init does"
     }
 

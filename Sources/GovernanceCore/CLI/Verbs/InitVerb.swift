@@ -13,6 +13,10 @@ extension Verb {
                 is taken as it is; a state that already has one is refused (exit 65): use rgov activate.
                 """,
             options: [
+                OptionSpec(
+                    "environment", value: "E",
+                    "where the state runs: local, staging or production (production activates only evaluated profiles)",
+                    default: "local"),
                 OptionSpec("owner", value: "USER", "as root: the user who owns and runs the state", default: "you"),
                 OptionSpec("by", value: "NAME", "who makes it", default: "your user name"),
                 OptionSpec("reason", value: "TEXT", "why", default: "rgov init"),
@@ -30,8 +34,18 @@ extension Verb {
             }
             return user
         }
+        let environment = try options.value("environment").map { name in
+            guard let environment = StateEnvironment(rawValue: name) else {
+                throw RgovError(
+                    .usage,
+                    "--environment \(Identifier.quoted(name)): not one of "
+                        + StateEnvironment.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            return environment
+        }
         let made = try StateInit.create(
-            try Deployment.candidate(options), owner: owner, by: options.value("by") ?? Sys.userName(),
+            try Deployment.candidate(options), environment: environment ?? .local, owner: owner,
+            by: options.value("by") ?? Sys.userName(),
             reason: options.value("reason") ?? "rgov init")
         options.emit(made, StateInit.describe(made) + "\nnext: rgov cron install --state \(made.state_dir)")
         return 0
