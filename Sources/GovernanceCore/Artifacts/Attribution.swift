@@ -15,23 +15,31 @@ public enum StateEnvironment: String, Codable, Sendable, CaseIterable {
 /// without it (`present` is false), so the hash of an older notice's header stays what it was.
 @propertyWrapper
 public struct MissionParty: Codable, Sendable, Equatable {
-    public var wrappedValue: String?
-    /// False only for a record read without the field.
-    let present: Bool
+    private var value: String?
+    /// False only for a record read without the field (until a value is set).
+    private(set) var present: Bool
+
+    public var wrappedValue: String? {
+        get { value }
+        set {
+            value = newValue
+            present = true
+        }
+    }
 
     public init(wrappedValue: String?) {
-        self.wrappedValue = wrappedValue
+        value = wrappedValue
         present = true
     }
 
     init(absent: Void) {
-        wrappedValue = nil
+        value = nil
         present = false
     }
 
     public init(from decoder: Decoder) throws {
-        let value = try decoder.singleValueContainer()
-        wrappedValue = value.decodeNil() ? nil : try value.decode(String.self)
+        let container = try decoder.singleValueContainer()
+        value = container.decodeNil() ? nil : try container.decode(String.self)
         present = true
     }
 

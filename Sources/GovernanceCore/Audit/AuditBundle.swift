@@ -15,6 +15,8 @@ public struct BundleManifest: Codable, Sendable {
     public var capability_descriptor: String
     public var task_id: String?
     public var correlation_id: String?
+    /// For `rgov export --tenant`: the tenant whose missions the bundle holds.
+    public var tenant_id: String? = nil
     public var since: Date?
     public var until: Date?
     public var created_at: Date
@@ -61,9 +63,10 @@ public struct AuditExport: Sendable {
         public var notices: Int
     }
 
-    public func export(task: String?, since: Date?, until: Date?, to outDirectory: String?, signingKey: String? = nil)
-        throws -> Result
-    {
+    public func export(
+        task: String?, since: Date?, until: Date?, tenant: String? = nil, to outDirectory: String?,
+        signingKey: String? = nil
+    ) throws -> Result {
         // Never beside a tick's moves: the records are read and copied under the notice lock, which
         // every change to a notice takes (a run that holds it longer than its wait: exit 75). A
         // bridge concluding sends publishes a receipt in one commit and its notice in the next, so
@@ -73,7 +76,10 @@ public struct AuditExport: Sendable {
             var problems: [String] = []
             for round in 0..<Self.rounds {
                 let (bundle, out, bundleID, artifacts, notices) = try deployment.ledger
-                    .exclusively { try gather(task: task, since: since, until: until, to: outDirectory, made: &made) }
+                    .exclusively {
+                        try gather(
+                            task: task, window: (since, until), tenant: tenant, to: outDirectory, made: &made)
+                    }
                 var summary = AuditVerify.Verification(problems: [])
                 problems = try AuditVerify.check(bundle, into: &summary)
                 // Only a notice caught between its receipts' commit and its own is made again; any
@@ -104,14 +110,16 @@ public struct AuditExport: Sendable {
     /// How many times an export is made again when a tick changed the state under it.
     static let rounds = 8
 
-    private func gather(task: String?, since: Date?, until: Date?, to outDirectory: String?, made: inout String?)
-        throws -> (bundle: String, out: String, bundleID: String, artifacts: Int, notices: Int)
-    {
+    private func gather(
+        task: String?, window: (since: Date?, until: Date?), tenant: String?, to outDirectory: String?,
+        made: inout String?
+    ) throws -> (bundle: String, out: String, bundleID: String, artifacts: Int, notices: Int) {
+        let (since, until) = window
         let layout = deployment.layout
         let now = deployment.clock.now()
         if let task { _ = try Identifier.validate(task, what: "task id") }
         let store = NoticeStore(layout: layout)
-        let (missions, notices) = try select(task: task, since: since, until: until, store: store)
+        let (missions, notices) = try select(task: task, since: since, until: until, tenant: tenant, store: store)
         let chain = MissionChain(layout: layout)
         try reconcile(missions, notices: notices, chain: chain, now: now)
         var contents = Contents(profileHashes: [deployment.profile.sha256])
@@ -120,7 +128,11 @@ public struct AuditExport: Sendable {
 
         let out = outDirectory ?? layout.exports
         try Sys.makeDirectory(out)
-        let bundleID = "bundle-" + (task ?? "window") + "-" + Timestamp.compact(now)
+        let bundleID =
+            "bundle-"
+            + (task ?? tenant.map { "tenant-" + (Identifier.isValid($0) ? $0 : Identifier.derived("t", $0)) }
+                ?? "window") + "-"
+            + Timestamp.compact(now)
         let bundle = layout.file(bundleID, in: out)
         guard try Sys.makeDirectory(bundle) else { throw RgovError(.cannotCreate, "\(bundle) exists already") }
         made = bundle
@@ -130,7 +142,7 @@ public struct AuditExport: Sendable {
             deployment_profile: notices.last?.notice.profile ?? deployment.profileReference,
             capability_descriptor: notices.last?.notice.capability_descriptor ?? deployment.descriptorReference,
             task_id: task,
-            correlation_id: task, since: since, until: until, created_at: now,
+            correlation_id: task, tenant_id: tenant, since: since, until: until, created_at: now,
             acks_by_kind: NoticeStore.ackKinds(notices.map(\.notice)),
             artifacts: artifacts.sorted { $0.ref < $1.ref }, chains: contents.chains,
             root_sha256: BundleManifest.root(of: contents.chains),
@@ -153,19 +165,33 @@ public struct AuditExport: Sendable {
         mutating func addFile(_ kind: String, _ path: String) { if Sys.kind(path) == .regular { add(kind, path) } }
     }
 
-    /// The missions a bundle holds whole (the one asked for, or each with a notice in the window)
-    /// and their notices.
-    private func select(task: String?, since: Date?, until: Date?, store: NoticeStore) throws
+    /// The missions a bundle holds whole (the one asked for, each of the tenant's, or each with a
+    /// notice in the window, of the tenant when one is named) and their notices.
+    private func select(task: String?, since: Date?, until: Date?, tenant: String?, store: NoticeStore) throws
         -> (missions: Set<String>, notices: [(path: String, notice: Notice)])
     {
         let layout = deployment.layout
         let everyNotice = try store.all()
+        let windowed = since != nil || until != nil
         let inWindow = everyNotice.map(\.notice).filter { n in
             (since.map { n.created_at >= $0 } ?? true) && (until.map { n.created_at <= $0 } ?? true)
+                && (tenant == nil || n.tenant_id == tenant)
         }
-        let missions: Set<String> = task.map { [$0] } ?? Set(inWindow.map(\.mission_id))
+        var missions: Set<String> = task.map { [$0] } ?? Set(inWindow.map(\.mission_id))
+        if let tenant, !windowed {
+            // A mission of the tenant that raised nothing is the tenant's too.
+            for id in try layout.artifactNames(in: layout.missions).map(StateLayout.artifactID)
+            where (try? MissionStore(layout: layout).read(id))?.tenant_id == tenant {
+                missions.insert(id)
+            }
+        }
         let notices = everyNotice.filter { missions.contains($0.notice.mission_id) }
-        guard !notices.isEmpty || task != nil else { throw RgovError(.noInput, "no notices in that window") }
+        guard !missions.isEmpty else {
+            throw RgovError(
+                .noInput,
+                tenant.map { "no missions of tenant \(Identifier.quoted($0))" + (windowed ? " in that window" : "") }
+                    ?? "no notices in that window")
+        }
         if let task, notices.isEmpty, !Sys.exists(layout.mission(task)) {
             throw RgovError(.noInput, "no mission or notice \(Identifier.quoted(task)) in \(layout.root)")
         }

@@ -46,6 +46,7 @@ public struct NoticeLedger: Sendable {
     public func decide(_ decision: DecisionRecord, day: String? = nil) throws -> Bool {
         var stamped = decision
         stamped.profile_sha256 = stamp.profileSHA256
+        stamped.environment = stamp.environment
         return try chain.publish(
             stamped, kind: .decision, id: stamped.decision_id, mission: stamped.mission_id,
             at: layout.decision(stamped.decision_id, day: day ?? Timestamp.day(stamped.decided_at)),
@@ -66,7 +67,8 @@ public struct NoticeLedger: Sendable {
             decision_id: notice.decision_id, event_id: notice.event_id, rule_id: notice.rule_id,
             mission_id: notice.mission_id, task_id: notice.task_id, correlation_id: notice.correlation_id,
             outcome: outcome, reason: reason, decided_at: notice.created_at, decided_by: notice.transitions[0].by,
-            notice_id: notice.notice_id, profile: stamp.profile, capability_descriptor: stamp.descriptor)
+            notice_id: notice.notice_id, profile: stamp.profile, capability_descriptor: stamp.descriptor,
+            tenant_id: notice.tenant_id, actor_id: notice.actor_id)
         let decidedNow = try decide(decision, day: day)
         return try create(notice, decidedNow: decidedNow)
     }
@@ -89,7 +91,8 @@ public struct NoticeLedger: Sendable {
             severity: notice.severity, target: notice.target,
             idempotency_key_sha256: SHA256.hex(of: key), message: notice.message, sender_mode: mode,
             dispatched_at: now, dispatched_by: by, profile: stamp.profile, capability_descriptor: stamp.descriptor,
-            profile_sha256: stamp.profileSHA256)
+            profile_sha256: stamp.profileSHA256, tenant_id: notice.tenant_id, actor_id: notice.actor_id,
+            environment: stamp.environment)
         let (created, stored) = try chain.publish(
             handoff, kind: .spool, id: handoff.spool_id, mission: notice.mission_id, at: spoolPath, time: now)
         if !created {
@@ -138,7 +141,8 @@ public struct NoticeLedger: Sendable {
             recorded_by: by, prev_sha256: notice.chain_head_sha256, profile: stamp.profile,
             capability_descriptor: stamp.descriptor,
             capability_gaps: withGaps && !stamp.capabilityGaps.isEmpty ? stamp.capabilityGaps : nil,
-            next_attempt_at: nextAttemptAt, profile_sha256: stamp.profileSHA256, sender_detail: senderDetail)
+            next_attempt_at: nextAttemptAt, profile_sha256: stamp.profileSHA256, sender_detail: senderDetail,
+            tenant_id: notice.tenant_id, actor_id: notice.actor_id, environment: stamp.environment)
     }
 
     /// Where a receipt about `notice` that no attempt dates goes (an acknowledgement, a refusal).
@@ -241,6 +245,7 @@ public struct NoticeLedger: Sendable {
         header.capability_descriptor = stamp.descriptor
         header.created_at = now
         header.requeued_from = blocked.notice_id
+        header.environment = stamp.environment
         let fresh = try Notice(header, initial: initial, reason: said + (why.map { "; " + $0 } ?? ""), by: by)
         return (id, try open(fresh, reason: said))
     }

@@ -140,7 +140,8 @@ public struct SendLedger: Sendable {
                         + "Check the channel; the notice waits in pending_external_send for an operator."),
                 profile: notices.stamp.profile, profile_sha256: notices.stamp.profileSHA256,
                 capability_descriptor: notices.stamp.descriptor, created_at: now, notice_kind: .delivery_unknown,
-                follows: notice.notice_id),
+                follows: notice.notice_id, tenant_id: notice.tenant_id, actor_id: notice.actor_id,
+                environment: notices.stamp.environment),
             initial: alerts.initial,
             reason: "outcome_unknown of \(notice.notice_id)" + (alerts.why.map { "; " + $0 } ?? ""), by: actor)
         // Its decision is filed under the receipt's day, which a rerun on a later day finds again.

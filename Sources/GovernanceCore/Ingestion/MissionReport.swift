@@ -176,7 +176,8 @@ public struct MissionReport {
             decision_id: decisionID, event_id: nil, rule_id: rule.ruleID, mission_id: mission.mission_id,
             task_id: mission.mission_id, correlation_id: mission.mission_id, outcome: .block, reason: reason,
             decided_at: deployment.clock.now(), decided_by: actor, notice_id: nil, profile: deployment.profileReference,
-            capability_descriptor: deployment.descriptorReference)
+            capability_descriptor: deployment.descriptorReference, tenant_id: mission.tenant_id,
+            actor_id: mission.actor_id)
         try deployment.ledger.decide(decision, day: Timestamp.day(at))
         throw RgovError.data("completion of \(mission.mission_id) refused: \(reason); decision \(decisionID)")
     }

@@ -11,6 +11,8 @@ public struct Inspection: Sendable {
         public var reason: String
         public var age_ms: Int64
         public var mission_id: String
+        /// The mission's tenant, as the notice carries it.
+        public var tenant_id: String?
         public var rule_id: String
         public var severity: Severity
         public var kind: NoticeKind
@@ -21,16 +23,19 @@ public struct Inspection: Sendable {
         public var ack_kind: String?
     }
 
-    public func list(state: DeliveryState?, mission: String?, rule: String?, since: Date?) throws -> [Line] {
+    public func list(state: DeliveryState?, mission: String?, rule: String?, since: Date?, tenant: String? = nil)
+        throws -> [Line]
+    {
         try NoticeStore(layout: layout).all().map(\.notice).filter { n in
             (state == nil || n.state == state) && (mission == nil || n.mission_id == mission)
-                && (rule == nil || n.rule_id == rule)
+                && (rule == nil || n.rule_id == rule) && (tenant == nil || n.tenant_id == tenant)
                 && (since.map { n.created_at >= $0 } ?? true)
         }.map {
             Line(
                 notice_id: $0.notice_id, state: $0.state, reason: $0.state_reason,
                 age_ms: now.milliseconds(since: $0.created_at),
-                mission_id: $0.mission_id, rule_id: $0.rule_id, severity: $0.severity, kind: $0.notice_kind,
+                mission_id: $0.mission_id, tenant_id: $0.tenant_id, rule_id: $0.rule_id, severity: $0.severity,
+                kind: $0.notice_kind,
                 attempts: $0.attempts, held: $0.hold != nil, next_attempt_at: $0.next_attempt_at,
                 ack_kind: $0.ack_evidence?.kind.rawValue)
         }

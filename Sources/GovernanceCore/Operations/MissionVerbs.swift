@@ -75,7 +75,7 @@ extension OperatorDesk {
         }
         let decisionID = Identifier.derived("dec", owner.mission_id, writeback, action)
         try recordDecision(
-            decisionID, rule: "writeback-approval/operator-decision", mission: owner.mission_id,
+            decisionID, rule: "writeback-approval/operator-decision", mission: owner,
             outcome: approve ? .approve : .reject,
             reason: "\(action) writeback \(writeback) by \(identity.by) (\(identity.osUser)): \(reason)"
                 + (applied ? " (after it was applied without approval: the violation stands)" : ""))
@@ -94,14 +94,16 @@ extension OperatorDesk {
 
     /// An operator's decision on one mission, recorded through the ledger.
     private func recordDecision(
-        _ id: String, rule: String, mission: String, outcome: DecisionRecord.Outcome, reason: String
+        _ id: String, rule: String, mission: MissionSnapshot, outcome: DecisionRecord.Outcome, reason: String
     ) throws {
+        let missionID = mission.mission_id
         try deployment.ledger.decide(
             DecisionRecord(
-                decision_id: id, event_id: nil, rule_id: rule, mission_id: mission, task_id: mission,
-                correlation_id: mission, outcome: outcome, reason: reason, decided_at: now, decided_by: identity.by,
+                decision_id: id, event_id: nil, rule_id: rule, mission_id: missionID, task_id: missionID,
+                correlation_id: missionID, outcome: outcome, reason: reason, decided_at: now, decided_by: identity.by,
                 notice_id: nil, profile: deployment.profileReference,
-                capability_descriptor: deployment.descriptorReference))
+                capability_descriptor: deployment.descriptorReference, tenant_id: mission.tenant_id,
+                actor_id: mission.actor_id))
     }
 
     /// Runbook "stuck mission in non-terminal state": mark it failed, or send it back to be run again.
@@ -144,7 +146,8 @@ extension OperatorDesk {
         }
         mission.updated_at = now
         try recordDecision(
-            Identifier.derived("dec", id, verb, Timestamp.format(now)), rule: "operator/mission-" + verb, mission: id,
+            Identifier.derived("dec", id, verb, Timestamp.format(now)), rule: "operator/mission-" + verb,
+            mission: mission,
             outcome: verb == "fail" ? .block : .notify,
             reason: "\(verb) by \(identity.by) (\(identity.osUser)): \(reason); status was \(before.rawValue)")
         try DurableFile.write(try CanonicalJSON.encodeFile(mission), to: path)

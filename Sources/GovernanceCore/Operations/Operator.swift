@@ -95,7 +95,8 @@ public struct OperatorDesk: Sendable {
                 action_id: id, action: action, target: target, by: identity.by, os_user: identity.osUser,
                 os_groups: identity.osGroups, at: now, reason: reason, allowed: allowed, result: result,
                 profile: deployment.profileReference, sudo_user: Sys.environment("SUDO_USER"),
-                missions: touched.isEmpty ? nil : touched, profile_sha256: deployment.profile.sha256)
+                missions: touched.isEmpty ? nil : touched, profile_sha256: deployment.profile.sha256,
+                environment: deployment.environment)
             let path = layout.operatorAction(id, day: day)
             let data = try CanonicalJSON.encodeFile(entry)
             if try DurableFile.create(data, at: path) {

@@ -131,10 +131,10 @@ struct EpisodeBook {
     /// the episode's file.
     private func open(for finding: Finding, key: String, mission: MissionSnapshot) throws -> (String?, String) {
         let episodeID = Identifier.derived("ep", key, Timestamp.format(finding.occurred_at))
-        let event = self.event(
-            Identifier.derived("evt", episodeID), .finding, of: finding, key: key, episode: episodeID,
-            mission: mission.mission_id)
-        try publish(event, day: Timestamp.day(finding.occurred_at), snapshot: mission)
+        let event = try publish(
+            self.event(
+                Identifier.derived("evt", episodeID), .finding, of: finding, key: key, episode: episodeID,
+                mission: mission.mission_id), day: Timestamp.day(finding.occurred_at), snapshot: mission)
         let noticeID = Identifier.derived("ntc", episodeID)
         let isNew = try notify(
             noticeID, kind: .finding, follows: nil, outcome: finding.outcome, severity: finding.severity,
@@ -156,9 +156,10 @@ struct EpisodeBook {
     ) throws -> String {
         let noticeID = Identifier.derived("ntc", episode.episode_id, kind.rawValue, String(number))
         let escalating = kind == .escalation
-        let event = self.event(
-            episode.event_id, .finding, of: finding, key: episode.dedup_key, episode: episode.episode_id,
-            mission: mission.mission_id)
+        let event = attributed(
+            self.event(
+                episode.event_id, .finding, of: finding, key: episode.dedup_key, episode: episode.episode_id,
+                mission: mission.mission_id), to: mission)
         let open = DurationText.describe(ms: now.milliseconds(since: episode.opened_at))
         var message = Watchdog.render(finding, mission: mission)
         message.title = (escalating ? "[escalation] " : "[reminder \(number)] ") + message.title
@@ -197,7 +198,7 @@ struct EpisodeBook {
                 "reason": .string(record.reason),
             ],
             by: self)
-        try publish(event, day: Timestamp.day(now), snapshot: nil)
+        let published = try publish(event, day: Timestamp.day(now), snapshot: nil)
         let noticeID = Identifier.derived("ntc", episodeID)
         let message = NoticeMessage(
             title: "[warning] \(ruleID): \(record.file_name)",
@@ -206,7 +207,7 @@ struct EpisodeBook {
                 + "fixed. Fix the writer, then: rgov quarantine restore \(record.quarantine_id) --by NAME")
         let isNew = try notify(
             noticeID, kind: .finding, follows: nil, outcome: .notify, severity: .warning, reason: event.summary,
-            event: event, target: profile.defaultTarget, message: message)
+            event: published, target: profile.defaultTarget, message: message)
         return isNew ? noticeID : nil
     }
 
@@ -244,7 +245,7 @@ struct EpisodeBook {
             occurred: now, summary: "condition cleared after \(open)",
             facts: ["opened_at": .string(Timestamp.format(episode.opened_at))], by: self)
         let mission = try? MissionStore(layout: layout).read(episode.mission_id)
-        try publish(event, day: Timestamp.day(now), snapshot: mission)
+        let published = try publish(event, day: Timestamp.day(now), snapshot: mission)
         guard profile.notifyResolved, let mission else { return nil }
         let noticeID = Identifier.derived("ntc", episode.episode_id, "resolved")
         let message = NoticeMessage(
@@ -281,7 +282,8 @@ struct EpisodeBook {
                 decision_id: Identifier.derived("dec", noticeID), dedup_key: event.dedup_key,
                 episode_id: event.episode_id, target: target, message: message, profile: deployment.profileReference,
                 profile_sha256: profile.sha256, capability_descriptor: deployment.descriptorReference,
-                created_at: now, notice_kind: kind, follows: follows),
+                created_at: now, notice_kind: kind, follows: follows, tenant_id: event.tenant_id,
+                actor_id: event.actor_id, environment: deployment.environment),
             initial: initial,
             reason: kind == .finding ? why ?? "finding" : kind.rawValue + (why.map { "; " + $0 } ?? ""),
             by: Watchdog.actor)
@@ -289,14 +291,27 @@ struct EpisodeBook {
             notice, outcome: outcome, reason: reason, day: Timestamp.day(event.occurred_at))
     }
 
-    /// Publishes an event, stamped with the profile in force and the snapshot judged, and links it.
-    private func publish(_ event: CanonicalEvent, day: String, snapshot: MissionSnapshot?) throws {
-        var stamped = event
+    /// Publishes an event, stamped with the profile in force and the snapshot judged, and links
+    /// it; returns it as published.
+    @discardableResult
+    private func publish(_ event: CanonicalEvent, day: String, snapshot: MissionSnapshot?) throws -> CanonicalEvent {
+        var stamped = attributed(event, to: snapshot)
         stamped.profile_sha256 = profile.sha256
         stamped.snapshot_sha256 = try snapshot.map { try CanonicalJSON.sha256($0) }
         try MissionChain(layout: layout, writes: writes).publish(
             stamped, kind: .event, id: stamped.event_id, mission: stamped.mission_id,
             at: layout.event(stamped.event_id, day: day), time: stamped.observed_at)
+        return stamped
+    }
+
+    /// `event` with the tenant and actor of the mission it is about (none without a snapshot) and
+    /// the state's environment.
+    private func attributed(_ event: CanonicalEvent, to snapshot: MissionSnapshot?) -> CanonicalEvent {
+        var attributed = event
+        attributed.tenant_id = snapshot?.tenant_id
+        attributed.actor_id = snapshot?.actor_id
+        attributed.environment = deployment.environment
+        return attributed
     }
 }
 

@@ -96,7 +96,8 @@ struct WatchdogRecord {
             episodes_open: try layout.artifactNames(in: layout.openEpisodes).count, episodes_resolved: resolved,
             reminders: tally.reminders, escalations: tally.escalations, quarantined: tally.quarantined,
             capability_gaps: deployment.capabilityGaps, previous_run_at: previous?.started_at, late_by_ms: lateBy,
-            expected_interval_ms: Int(deployment.profile.watchdogExpectedIntervalMs), clock_behind_ms: behindBy)
+            expected_interval_ms: Int(deployment.profile.watchdogExpectedIntervalMs), clock_behind_ms: behindBy,
+            environment: deployment.environment)
         let artifact = try publish(run)
         try writes.write(try lastRun(naming: layout.relative(artifact)), to: layout.watchdogLastRun, phase: .markers)
         return report(tally, resolved: resolved, duration: duration, artifact: artifact)

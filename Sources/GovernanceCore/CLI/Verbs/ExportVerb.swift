@@ -15,6 +15,10 @@ extension Verb {
                     "since", value: "TIME",
                     "export every mission with a notice created at or after TIME, whole (instead of --task)"),
                 OptionSpec("until", value: "TIME", "with --since: and before TIME"),
+                OptionSpec(
+                    "tenant", value: "T",
+                    "export every mission of tenant T (its snapshot's or its notices' tenant_id), whole; with --since: "
+                        + "those with a notice in the window"),
                 OptionSpec("out", value: "DIR", "where the bundle goes", default: "STATE/exports"),
                 OptionSpec(
                     "sign", value: "KEY",
@@ -26,14 +30,20 @@ extension Verb {
     ) { options in
         _ = try options.existingLayout()
         let deployment = try Deployment.inForce(options, run: "rgov export")
-        guard options.value("task") != nil || options.value("since") != nil else {
-            throw UsageError("rgov export needs --task ID or --since T [--until T]")
+        let tenant = options.value("tenant")
+        guard options.value("task") != nil || options.value("since") != nil || tenant != nil else {
+            throw UsageError("rgov export needs --task ID, --tenant T or --since T [--until T]")
+        }
+        if options.value("task") != nil, tenant != nil {
+            throw UsageError("rgov export takes --task ID or --tenant T, not both")
         }
         try OperatorDesk.reader(deployment).authorizeReading(
-            "export", target: options.value("task") ?? "since " + (options.value("since") ?? ""))
+            "export",
+            target: options.value("task") ?? (tenant.map { "tenant " + $0 + " " } ?? "")
+                + (options.value("since").map { "since " + $0 } ?? ""))
         let result = try AuditExport(deployment: deployment).export(
             task: options.value("task"), since: try options.time("since"), until: try options.time("until"),
-            to: options.value("out"), signingKey: options.value("sign"))
+            tenant: tenant, to: options.value("out"), signingKey: options.value("sign"))
         options.emit(
             result,
             "exported \(result.artifacts) artifacts (\(result.notices) notices) to \(result.bundle)\n  archive \(result.tar)"

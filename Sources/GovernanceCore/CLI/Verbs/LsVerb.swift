@@ -11,6 +11,7 @@ extension Verb {
                 OptionSpec("state-filter", value: "STATE", "only notices in STATE (prepared, queued, dispatched, ...)"),
                 OptionSpec("mission", value: "ID", "only this mission's notices"),
                 OptionSpec("rule", value: "RULE", "only this rule's notices"),
+                OptionSpec("tenant", value: "T", "only notices about missions of tenant T (the snapshot's tenant_id)"),
                 OptionSpec("since", value: "TIME", "only notices created at or after TIME"),
             ],
             exits: [(.noInput, "no state folder")], example: "rgov ls --state-filter pending_external_send")
@@ -26,7 +27,7 @@ extension Verb {
         }
         let lines = try Inspection(layout: layout, now: try options.clock().now()).list(
             state: state, mission: options.value("mission"), rule: options.value("rule"),
-            since: try options.time("since"))
+            since: try options.time("since"), tenant: options.value("tenant"))
         // What cannot be read is listed too, whatever the filters: it has no state, mission or rule to match.
         let unreadable = try UnreadableRecords(layout: layout).find()
         if options.json {
