@@ -44,6 +44,9 @@ import Testing
         #expect(Set(first.keys) == Set(second.keys), "a second install adds nothing")
         #expect(first.keys.contains("share/rgov/policy-packs/anti-blackhole.yaml"))
         #expect(first.keys.contains("share/rgov/systemd/rgov-tick.service"))
+        #expect(first["share/man/man1/rgov.1"] == (try Sys.readFile(Harness.repoRoot + "/docs/man/rgov.1")))
+        #expect(first.keys.contains("share/man/man1/rgov-watchdog.1"))
+        #expect(first.keys.contains("share/bash-completion/completions/rgov"))
         #expect(
             String(decoding: second["share/rgov/systemd/rgov-tick.service"]!, as: UTF8.self).contains(
                 "ExecStart=\(prefix)/bin/rgov tick"))

@@ -1,6 +1,7 @@
 import Foundation
-import GovernanceCore
 import Testing
+
+@testable import GovernanceCore
 
 /// Tenant, actor and environment on every record: what a multi-tenant operator filters and audits by.
 @Suite struct TenantTests {

@@ -25,7 +25,8 @@ public enum RgovCommand {
                 + "print the version and the commit it was built from",
             "",
             "rgov VERB --help tells each verb's arguments, options, defaults and exit statuses;",
-            "rgov help environment lists every RGOV_* variable; rgov help manual prints the whole manual.",
+            "rgov help environment lists every RGOV_* variable; rgov help manual prints the whole manual;",
+            "rgov help man [PAGE] prints a man page (rgov.1, one per stage); rgov help completion the bash completion.",
             "",
             "exit: 0 ok, 1 a stage failed, 64 usage, 65 bad data or refused, 66 no input, 73/74 cannot create / I/O,",
             "75 try again, 77 not permitted, 78 configuration refused, 128 + N stopped by signal N.",
@@ -55,6 +56,15 @@ public enum RgovCommand {
                 case nil: Sys.writeStandardOutput(overview + "\n")
                 case "environment"?: Sys.writeStandardOutput(EnvironmentContract.markdownTable() + "\n")
                 case "manual"?: Sys.writeStandardOutput(Manual.markdown())
+                case "man"?:
+                    let name = rest.dropFirst().first ?? "rgov"
+                    guard let page = ManPage.page(name) else {
+                        throw UsageError(
+                            "rgov help man: no page \(Identifier.quoted(name)) (pages: "
+                                + ManPage.names.joined(separator: ", ") + ")")
+                    }
+                    Sys.writeStandardOutput(page)
+                case "completion"?: Sys.writeStandardOutput(BashCompletion.bash(profiles: try shippedProfiles()))
                 case let verbName?: Sys.writeStandardOutput(try verb(named: verbName).spec.help + "\n")
                 }
                 return 0
@@ -69,6 +79,12 @@ public enum RgovCommand {
             }
             return try verb.run(options)
         }
+    }
+
+    /// The ids of the package's shipped profiles, for completion.
+    static func shippedProfiles() throws -> [String] {
+        try Sys.listDirectory(PackageLayout(root: try PackageRoot.locate()).profiles).filter { $0.hasSuffix(".yaml") }
+            .map { String($0.dropLast(5)) }.sorted()
     }
 
     /// The verb `name` names, or a usage error that offers the closest one.
