@@ -127,7 +127,8 @@ public enum StageCommand {
             let mode = deployment.profile.senderMode.rawValue
             let acked = Metrics.acked(
                 Metrics.ackedNotices(
-                    (report.recovered + report.outcomes + report.late_acks).filter { $0.state == .acked }.map(\.notice_id),
+                    (report.recovered + report.outcomes + report.late_acks).filter { $0.state == .acked }.map(
+                        \.notice_id),
                     layout: deployment.layout))
             let sends = sendOutcomes(report, mode: mode)
             return (
