@@ -23,9 +23,11 @@ public struct MetricsState: Codable, Sendable, Equatable {
     public var mission_feed_last_update_timestamp_seconds: Double?
     public var approval_backlog: Double = 0
     public var approval_oldest_age_seconds: Double = 0
-    /// Missions that reached a terminal status, by tenant ("" for a mission without one), each
-    /// keyed by `LabelSet.missions`: each mission once per terminal status it reached (the
-    /// watchdog remembers which it counted). The fields from here on are absent in older files.
+    /// Missions that reached a terminal status, by tenant, each keyed by `LabelSet.missions`.
+    ///
+    /// The tenant is "" for a mission without one; each mission is counted once per terminal
+    /// status it reached (the watchdog remembers which it counted). The fields from here on are
+    /// absent in older files.
     public var missions_finished_total: [String: [String: Double]]?
     /// Missions by tenant, keyed by `LabelSet.missions`, as of the last watchdog run: only while
     /// the profile asks for a tenant label (`spec.metrics.tenant_label`).
