@@ -245,4 +245,35 @@ import Testing
             run.stderr.contains("\(profile):\(line + 1): spec.metrics.tenant_label: must be true or false"),
             "\(run.stderr)")
     }
+
+    /// The runbook sections of the two new alerts, run as written: each command exits 0 and shows
+    /// what the section says it shows.
+    @Test func theRunbooksOfTheNewAlertsRunAsWritten() throws {
+        let h = try Harness()
+        try h.importExamples()
+        let profile = try Self.profile(h, named: "runbook")
+        Self.ok(try h.tick(profile: profile), "tick")
+        // policy-block-spike
+        let rule = "tool-scope/unauthorized-tool"
+        let listed = try h.run("rgov", ["ls", "--rule", rule, "--since", "2026-11-20T00:00:00Z", "--json"])
+        Self.ok(listed, "ls --rule")
+        let blocked = try #require(try h.notices().first { $0.rule_id == rule })
+        #expect(listed.stdout.contains(blocked.notice_id) && listed.stdout.contains(blocked.mission_id))
+        Self.ok(try h.run("rgov", ["show", blocked.mission_id]), "show")
+        Self.ok(try h.run("rgov", ["history"]), "history")
+        Self.ok(try h.run("rgov", ["ack", blocked.notice_id, "--by", "alice"]), "ack")
+        // profile-rollback
+        let other = try Self.profile(h, named: "runbook-tenant", extra: Self.tenantLabel)
+        Self.ok(try h.run("rgov", ["activate", other, "--by", "e2e", "--reason", "try the tenant label"]), "activate")
+        Self.ok(try h.run("rgov", ["rollback", "--by", "e2e", "--reason", "not wanted"]), "rollback")
+        let history = try h.run("rgov", ["history", "--json"])
+        Self.ok(history, "history --json")
+        let records = history.stdout.split(separator: "\n").map {
+            (try? CanonicalJSON.decode(ProfileLifecycleEvent.self, from: Data($0.utf8)))
+        }
+        let rollback = try #require(records.last??.action == .rollback ? records.last ?? nil : nil, "\(history.stdout)")
+        let undone = try #require(records.dropLast().last ?? nil)
+        Self.ok(try h.run("rgov", ["diff-profiles", rollback.snapshot, undone.snapshot]), "diff-profiles")
+        Self.ok(try h.run("rgov", ["validate", "--profile", other]), "validate")
+    }
 }
