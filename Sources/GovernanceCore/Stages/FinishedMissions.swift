@@ -7,7 +7,7 @@ import Foundation
 /// Written through the run's transaction, only when it changes: a mission newly seen in a
 /// terminal status is added, and a mission no longer listed (pruned) is forgotten, so the file
 /// holds at most one line per terminal status of each mission in `missions/`. Missing or torn,
-/// every terminal mission is counted again (as a counter reset reads after a lost `counters.json`).
+/// every terminal mission still listed is counted again.
 struct FinishedMissions {
     static let header = "rgov.finished-missions/v1"
 
