@@ -145,7 +145,7 @@ import Testing
         let expected: [String: Bool] = [
             "RgovSenderFailing": true, "RgovWatchdogNotRunning": true, "RgovMissionFeedStale": true,
             "RgovOutcomeUnknown": false, "RgovQuarantineGrowing": false, "RgovApprovalBacklog": false,
-            "RgovNoticeUndelivered": true,
+            "RgovNoticeUndelivered": true, "RgovPolicyBlockSpike": false, "RgovProfileRolledBack": false,
         ]
         // The rules file read by an independent YAML reader (PyYAML), as Prometheus reads it.
         let dump = try ChildProcess.run(

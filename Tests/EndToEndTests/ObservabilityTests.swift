@@ -69,9 +69,13 @@ import Testing
         for stage in ["watchdog", "dispatcher", "bridge"] {
             #expect(value(first, "rgov_stage_last_success_timestamp_seconds{stage=\"\(stage)\"}") == 1_795_176_000)
         }
-        // Every family has HELP and TYPE.
+        // Every family has HELP and TYPE (a histogram's under its name, without _bucket, _sum or _count).
         for line in first.split(separator: "\n") where !line.hasPrefix("#") {
-            let family = String(line.prefix { $0 != "{" && $0 != " " })
+            var family = String(line.prefix { $0 != "{" && $0 != " " })
+            for suffix in ["_bucket", "_sum", "_count"] where family.hasSuffix(suffix) {
+                let base = String(family.dropLast(suffix.count))
+                if first.contains("# TYPE \(base) histogram\n") { family = base }
+            }
             #expect(first.contains("# HELP \(family) ") && first.contains("# TYPE \(family) "), "\(family)")
         }
         // A second tick an hour later: counters only grow.

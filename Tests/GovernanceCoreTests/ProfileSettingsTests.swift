@@ -96,7 +96,7 @@ import Testing
     @Test func theDecoderAllowsExactlyTheTablesKeys() throws {
         #expect(
             ProfileSettings.allowedKeys(under: "")
-                == ["package", "policies", "adapters", "notifications", "audit", "capability_expectations"])
+                == ["package", "policies", "adapters", "notifications", "audit", "metrics", "capability_expectations"])
         #expect(ProfileSettings.allowedKeys(under: "notifications.escalation") == ["window_ms", "target"])
         let text = try String(contentsOfFile: YAMLTests.repoRoot + "/profiles/standard-team-mode.yaml", encoding: .utf8)
             .replacingOccurrences(of: "      max_sends_per_tick:", with: "      max_sends_per_tik:")

@@ -125,7 +125,19 @@ public enum StageCommand {
                     ["event": .string("send_concluded"), "notice_id": .string(o.notice_id)])
             }
             let mode = deployment.profile.senderMode.rawValue
-            return (json ? CanonicalJSON.line(report) : Log.describe(report), sendOutcomes(report, mode: mode))
+            let acked = Metrics.acked(
+                Metrics.ackedNotices(
+                    (report.recovered + report.outcomes + report.late_acks).filter { $0.state == .acked }.map(
+                        \.notice_id),
+                    layout: deployment.layout))
+            let sends = sendOutcomes(report, mode: mode)
+            return (
+                json ? CanonicalJSON.line(report) : Log.describe(report),
+                { m in
+                    sends(&m)
+                    acked(&m)
+                }
+            )
         }
     }
 
@@ -183,6 +195,23 @@ public enum StageCommand {
             }
             m.approval_backlog = Double(report.approval_backlog)
             m.approval_oldest_age_seconds = Double(report.approval_oldest_waiting_ms ?? 0) / 1000
+            // The operations figures: finished missions, escalations, blocks, times to resolve.
+            for (tenant, counts) in report.missions_finished {
+                for (key, n) in counts {
+                    let (status, type) = LabelSet.missions.values(of: key)
+                    m.countFinished(tenant: tenant, status: status, type: type, by: Double(n))
+                }
+            }
+            m.missions_by_tenant = report.missions_by_tenant?.mapValues { $0.mapValues(Double.init) }
+            m.escalations_total = (m.escalations_total ?? 0) + Double(report.escalations)
+            for (rule, n) in report.policy_blocks_by_rule {
+                m.policy_blocks_total = m.policy_blocks_total ?? [:]
+                m.policy_blocks_total?[rule, default: 0] += Double(n)
+            }
+            for ms in report.episodes_resolved_after_ms {
+                m.episode_resolve_seconds = m.episode_resolve_seconds ?? .init()
+                m.episode_resolve_seconds?.observe(Double(ms) / 1000, bounds: Metrics.resolveBuckets)
+            }
         }
     }
 

@@ -179,7 +179,9 @@ public struct MissionReport {
             capability_descriptor: deployment.descriptorReference, tenant_id: mission.tenant_id,
             actor_id: mission.actor_id)
         try deployment.ledger.decide(decision, day: Timestamp.day(at))
-        throw RgovError.data("completion of \(mission.mission_id) refused: \(reason); decision \(decisionID)")
+        throw InlineBlocked(
+            ruleID: rule.ruleID,
+            message: "completion of \(mission.mission_id) refused: \(reason); decision \(decisionID)")
     }
 
     private func hashEvidence(_ spec: String, mission: String, at: Date) throws -> EvidenceRecord {
@@ -220,4 +222,13 @@ extension MissionSnapshot {
             mission_id: mission_id, mission_type: mission_type, status: status, created_at: created_at,
             updated_at: created_at, reports: [], writebacks: [])
     }
+}
+
+/// A completion refused inline, its `block` decision recorded (exit 65): a policy block the
+/// metrics count (`rgov_policy_blocks_total`).
+public struct InlineBlocked: OperatorFacingError, Sendable {
+    public var ruleID: String
+    public var message: String
+    public var exitCode: ExitCode { .dataError }
+    public var description: String { message }
 }

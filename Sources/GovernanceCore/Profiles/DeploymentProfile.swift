@@ -102,6 +102,9 @@ public struct DeploymentProfile: Sendable, Equatable {
     /// The group that may read `STATE/metrics/rgov.prom` (node_exporter's), or nil: the owner alone
     /// (`MetricsAccess`).
     public var metricsGroup: String? = nil
+    /// Mission metrics (`rgov_missions`, `rgov_missions_finished_total`) carry a `tenant` label:
+    /// the snapshot's `tenant_id`, empty for a mission without one (`spec.metrics.tenant_label`).
+    public var metricsTenantLabel = false
     public var capabilityDescriptor = ""
     public var requiredCapabilities: [Capability] = []
     public var optionalCapabilities: [Capability] = []

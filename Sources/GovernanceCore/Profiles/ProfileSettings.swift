@@ -157,6 +157,7 @@ public enum ProfileSettings {
         strings("audit.act_as", \.actAs),
         boolean("audit.activation_requires_approval", false, \.activationRequiresApproval),
         bound("audit.metrics_group", .string, nil, \.metricsGroup) { $0.string },
+        boolean("metrics.tenant_label", false, \.metricsTenantLabel),
         string("capability_expectations.descriptor", "openclaw-watchdog-reference", \.capabilityDescriptor),
         capabilities("capability_expectations.required", \.requiredCapabilities),
         capabilities("capability_expectations.optional", \.optionalCapabilities),

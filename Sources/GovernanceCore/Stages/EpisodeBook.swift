@@ -78,6 +78,7 @@ struct EpisodeBook {
             if let noticeID { tally.created.append(noticeID) }
             tally.episodes[key] = path
             tally.openedByRule[finding.rule_id, default: 0] += 1
+            if finding.outcome == .block { tally.blocksByRule[finding.rule_id, default: 0] += 1 }
             return [repeatMs, window].compactMap { $0 }.min().map { Timestamp.milliseconds(now).saturatingAdd($0) }
         }
         guard var episode = try readOrIsolate(path) else {
@@ -226,6 +227,7 @@ struct EpisodeBook {
                 continue
             }
             if let id = try resolve(episode) { tally.created.append(id) }
+            tally.resolvedAfterMs.append(max(0, now.milliseconds(since: episode.opened_at)))
             let closedFolder = layout.closedEpisodes(day: Timestamp.day(now))
             try Sys.makeDirectory(closedFolder)
             try writes.move(path, to: layout.artifact(episode.episode_id, in: closedFolder), phase: .markers)

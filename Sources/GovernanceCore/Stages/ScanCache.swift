@@ -20,6 +20,8 @@ struct ScanCache {
         var spokeMs: Int64?
         var pendingApprovals: Int
         var oldestProposalMs: Int64?
+        /// The snapshot's `tenant_id`, empty when it has none.
+        var tenant = ""
     }
 
     /// A condition that holds for the mission: its rule and its episode's dedup key.
@@ -37,7 +39,7 @@ struct ScanCache {
         var firing: [Firing]
     }
 
-    static let header = "rgov.scan-cache/v2"
+    static let header = "rgov.scan-cache/v3"
 
     /// The cache as written, read in file-name order beside the sorted listing (a merge, so
     /// neither side is held as a table), and the cache the scan writes, line by line.
@@ -110,7 +112,7 @@ struct ScanCache {
             name, String(e.identity.inode), String(e.identity.size), String(e.identity.modified),
             String(e.identity.changed), String(e.quietUntilMs), s.missionID, s.status, s.missionType,
             s.spokeMs.map(String.init) ?? "-", String(s.pendingApprovals), s.oldestProposalMs.map(String.init) ?? "-",
-            e.firing.map { $0.rule + "\u{1E}" + $0.key }.joined(separator: "\u{1F}"),
+            e.firing.map { $0.rule + "\u{1E}" + $0.key }.joined(separator: "\u{1F}"), s.tenant,
         ]
         diverge()
         written?.append(contentsOf: (fields.joined(separator: "\t") + "\n").utf8)
@@ -118,9 +120,9 @@ struct ScanCache {
 
     private static func parse(_ line: ArraySlice<UInt8>) -> Entry? {
         let fields = line.split(separator: 0x09, omittingEmptySubsequences: false)
-        guard fields.count == 13 else { return nil }
+        guard fields.count == 14 else { return nil }
         let f = fields.map { String(decoding: $0, as: UTF8.self) }
-        guard f.count == 13, let inode = UInt64(f[1]), let size = Int64(f[2]), let modified = Int64(f[3]),
+        guard f.count == 14, let inode = UInt64(f[1]), let size = Int64(f[2]), let modified = Int64(f[3]),
             let changed = Int64(f[4]), let quiet = Int64(f[5]), let pending = Int(f[10])
         else { return nil }
         return Entry(
@@ -128,7 +130,7 @@ struct ScanCache {
             quietUntilMs: quiet,
             summary: Summary(
                 missionID: f[6], status: f[7], missionType: f[8], spokeMs: Int64(f[9]), pendingApprovals: pending,
-                oldestProposalMs: Int64(f[11])),
+                oldestProposalMs: Int64(f[11]), tenant: f[13]),
             firing: fields[12].split(separator: 0x1F).compactMap {
                 let pair = $0.split(separator: 0x1E, maxSplits: 1).map { String(decoding: $0, as: UTF8.self) }
                 return pair.count == 2 ? Firing(rule: pair[0], key: pair[1]) : nil

@@ -40,6 +40,16 @@ public struct Watchdog {
         public var episodes_opened_by_rule: [String: Int] = [:]
         /// Episodes open when this run ended, by rule: the conditions holding now.
         public var episodes_open_by_rule: [String: Int] = [:]
+        /// Missions this run saw in a terminal status not counted before, by tenant (empty: none),
+        /// keyed by `LabelSet.missions`: each mission once per terminal status it reached.
+        public var missions_finished: [String: [String: Int]] = [:]
+        /// Missions scanned by tenant, keyed by `LabelSet.missions`: only when the profile asks
+        /// for a tenant label (`spec.metrics.tenant_label`).
+        public var missions_by_tenant: [String: [String: Int]]? = nil
+        /// Episodes this run opened with a `block` decision, by rule.
+        public var policy_blocks_by_rule: [String: Int] = [:]
+        /// How long each episode this run resolved had been open.
+        public var episodes_resolved_after_ms: [Int64] = []
     }
 
     /// One run, its findings made durable with group commit (`Transaction`).
@@ -66,13 +76,20 @@ public struct Watchdog {
             let resolved = record.behindBy != nil ? 0 : try book.close(&tally)
             let duration = Int(((Sys.monotonicSeconds() - started) * 1000).rounded())
             let changedCache = scan.cache.changed
+            let finished = FinishedMissions(deployment.layout.watchdogFinishedMissions)
+            tally.newlyFinished = finished.newlyFinished(tally)
+            let changedFinished = finished.updated(tally, newly: tally.newlyFinished)
             if tally.created.isEmpty, tally.reminders == 0, tally.escalations == 0, tally.quarantined.isEmpty,
-                resolved == 0, record.behindBy == nil, changedCache == nil, let artifact = record.recordedArtifact
+                resolved == 0, record.behindBy == nil, changedCache == nil, changedFinished == nil,
+                let artifact = record.recordedArtifact
             {
                 return try record.recordQuiet(tally, artifact: artifact, duration: duration)
             }
             if let changedCache {
                 try writes.write(changedCache, to: deployment.layout.watchdogScanCache, phase: .markers)
+            }
+            if let changedFinished {
+                try writes.write(changedFinished, to: deployment.layout.watchdogFinishedMissions, phase: .markers)
             }
             // What the run artifact counts must be on disk.
             try writes.commit()
@@ -90,7 +107,10 @@ public struct Watchdog {
         try Transaction.run(anchor: deployment.layout.root) { transaction in
             let started = Sys.monotonicSeconds()
             let scan = try scan(.staged(transaction), executable: executable, probe: true)
-            guard scan.plan.isEmpty, let artifact = scan.record.recordedArtifact else { return nil }
+            // A terminal status not yet counted (a lost or older file) needs the run that counts it.
+            guard scan.plan.isEmpty, let artifact = scan.record.recordedArtifact,
+                FinishedMissions(deployment.layout.watchdogFinishedMissions).newlyFinished(scan.plan.tally).isEmpty
+            else { return nil }
             return try scan.record.recordQuiet(
                 scan.plan.tally, artifact: artifact,
                 duration: Int(((Sys.monotonicSeconds() - started) * 1000).rounded()))
@@ -170,7 +190,7 @@ public struct Watchdog {
         }
         let nowMs = Timestamp.milliseconds(scan.now)
         if let identity, identity.modified < scan.racyAfter, identity.changed < scan.racyAfter,
-            ([name, summary.missionID, summary.status, summary.missionType]
+            ([name, summary.missionID, summary.status, summary.missionType, summary.tenant]
                 + conditions.flatMap { [$0.rule, $0.key] }).allSatisfy(ScanCache.fits),
             let quiet = quietUntil(judged, nowMs: nowMs, firing: Set(conditions.map(\.key))),
             min(quiet, followUpDue ?? quiet) > nowMs.saturatingAdd(60_000)
@@ -190,7 +210,7 @@ public struct Watchdog {
         return ScanCache.Summary(
             missionID: mission.mission_id, status: mission.status.rawValue, missionType: mission.mission_type,
             spokeMs: spoke.map(Timestamp.milliseconds), pendingApprovals: pending.count,
-            oldestProposalMs: pending.map { Timestamp.milliseconds($0.since) }.min())
+            oldestProposalMs: pending.map { Timestamp.milliseconds($0.since) }.min(), tenant: mission.tenant_id ?? "")
     }
 
     /// The first millisecond at which a rule not among `firing` (the conditions holding at

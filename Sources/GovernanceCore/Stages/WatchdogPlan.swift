@@ -89,6 +89,16 @@ struct WatchdogTally {
     /// those can close one).
     var withEpisodes: Set<String> = []
     var scannedMissions: Set<String> = []
+    /// Missions by tenant (empty: none), keyed by `LabelSet.missions`.
+    var missionsByTenant: [String: [String: Int]] = [:]
+    /// Every mission counted, and those in a terminal status (`FinishedMissions` keeps which were counted).
+    var missionIDs: Set<String> = []
+    var terminal: [ScanCache.Summary] = []
+    /// What the run adds to the operations figures: the terminal statuses not counted before,
+    /// episodes opened with a `block` decision by rule, how long each episode it closed was open.
+    var newlyFinished: [ScanCache.Summary] = []
+    var blocksByRule: [String: Int] = [:]
+    var resolvedAfterMs: [Int64] = []
 
     mutating func noteScanned(_ missionID: String) {
         if withEpisodes.contains(missionID) { scannedMissions.insert(missionID) }
@@ -97,6 +107,9 @@ struct WatchdogTally {
     mutating func count(_ s: ScanCache.Summary) {
         scanned += 1
         missionsByStatusType[LabelSet.missions.key(s.status, s.missionType), default: 0] += 1
+        missionsByTenant[s.tenant, default: [:]][LabelSet.missions.key(s.status, s.missionType), default: 0] += 1
+        missionIDs.insert(s.missionID)
+        if MissionSnapshot.Status(rawValue: s.status)?.isTerminal == true { terminal.append(s) }
         if let ms = s.spokeMs {
             let spoke = Timestamp.date(milliseconds: ms)
             if feedLastUpdate.map({ spoke > $0 }) ?? true { feedLastUpdate = spoke }

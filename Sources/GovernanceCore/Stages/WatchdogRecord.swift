@@ -135,7 +135,12 @@ struct WatchdogRecord {
             approval_backlog: tally.approvalBacklog,
             approval_oldest_waiting_ms: tally.oldestProposalMs.map { Timestamp.milliseconds(now) - $0 },
             skipped_unchanged: tally.skipped, episodes_opened_by_rule: tally.openedByRule,
-            episodes_open_by_rule: tally.episodes.keys.reduce(into: [:]) { $0[ruleID(ofKey: $1), default: 0] += 1 })
+            episodes_open_by_rule: tally.episodes.keys.reduce(into: [:]) { $0[ruleID(ofKey: $1), default: 0] += 1 },
+            missions_finished: tally.newlyFinished.reduce(into: [:]) {
+                $0[$1.tenant, default: [:]][LabelSet.missions.key($1.status, $1.missionType), default: 0] += 1
+            },
+            missions_by_tenant: deployment.profile.metricsTenantLabel ? tally.missionsByTenant : nil,
+            policy_blocks_by_rule: tally.blocksByRule, episodes_resolved_after_ms: tally.resolvedAfterMs)
     }
 
     /// The rule a dedup key names (`mission/rule[/subject]`): the longest rule in force it starts

@@ -152,6 +152,8 @@ public struct StateLayout: Sendable {
     /// The watchdog's scan cache: missions it may skip until a known time (`ScanCache`).
     public var watchdogScanCache: String { watchdogRuns + "/scan-cache.tsv" }
     public var watchdogEpisodeIndex: String { watchdogRuns + "/open-episodes.tsv" }
+    /// The terminal statuses of missions the watchdog counted (`FinishedMissions`).
+    public var watchdogFinishedMissions: String { watchdogRuns + "/finished-missions.tsv" }
     /// The bundle folders under `exports/`, as paths, and a bundle's manifest.
     public func bundles() throws -> [String] {
         try Sys.listDirectory(exports).map { file($0, in: exports) }.filter { Sys.isDirectory($0) }

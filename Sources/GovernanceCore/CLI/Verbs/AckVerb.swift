@@ -16,7 +16,7 @@ extension Verb {
     ) { options in
         let desk = try OperatorDesk.forVerb(options)
         let notice = try desk.ack(options.argument, note: options.value("note"))
-        try Metrics.record(desk.deployment, now: desk.deployment.clock.now()) { _ in }
+        try Metrics.record(desk.deployment, now: desk.deployment.clock.now(), Metrics.acked([notice]))
         options.emit(notice, "acked \(notice.notice_id) by \(desk.identity.by) (\(desk.identity.osUser))")
         return 0
     }

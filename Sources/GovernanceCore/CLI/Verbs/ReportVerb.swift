@@ -56,7 +56,16 @@ extension Verb {
             tokensUsed: try options.integer("tokens"), goal: options.value("goal"),
             intervalMs: try options.integer("interval-ms"),
             evidence: options.all("evidence"), placeholders: options.all("placeholder-item"))
-        let outcome = try MissionReport(deployment: deployment, actor: "rgov report (\(Sys.userName()))").apply(request)
+        let outcome: MissionReport.Outcome
+        do {
+            outcome = try MissionReport(deployment: deployment, actor: "rgov report (\(Sys.userName()))").apply(request)
+        } catch let blocked as InlineBlocked {
+            try? Metrics.record(deployment, now: deployment.clock.now()) { m in
+                m.policy_blocks_total = m.policy_blocks_total ?? [:]
+                m.policy_blocks_total?[blocked.ruleID, default: 0] += 1
+            }
+            throw blocked
+        }
         let text =
             "mission \(outcome.mission_id): \(outcome.kind) recorded\(outcome.created ? " (new mission)" : ""); "
             + "status \(outcome.status), stage \(outcome.stage ?? "-")"
