@@ -23,14 +23,15 @@ public struct Inspection: Sendable {
         public var ack_kind: String?
     }
 
+    /// The notices that match, oldest first; `rule` is a rule id or a pack's (every rule of it).
     public func list(state: DeliveryState?, mission: String?, rule: String?, since: Date?, tenant: String? = nil)
         throws -> [Line]
     {
         try NoticeStore(layout: layout).all().map(\.notice).filter { n in
             (state == nil || n.state == state) && (mission == nil || n.mission_id == mission)
-                && (rule == nil || n.rule_id == rule) && (tenant == nil || n.tenant_id == tenant)
+                && (rule.map { Self.rule(n.rule_id, isIn: $0) } ?? true) && (tenant == nil || n.tenant_id == tenant)
                 && (since.map { n.created_at >= $0 } ?? true)
-        }.map {
+        }.sorted { ($0.created_at, $0.notice_id) < ($1.created_at, $1.notice_id) }.map {
             Line(
                 notice_id: $0.notice_id, state: $0.state, reason: $0.state_reason,
                 age_ms: now.milliseconds(since: $0.created_at),
@@ -41,13 +42,37 @@ public struct Inspection: Sendable {
         }
     }
 
-    public static func describe(_ line: Line) -> String {
-        [
-            line.notice_id,
-            line.state.rawValue + (line.ack_kind == AckEvidence.Kind.synthetic.rawValue ? "(synthetic)" : "")
-                + (line.held ? "!" : ""), DurationText.describe(ms: line.age_ms),
-            f(line.mission_id), f(line.rule_id), f(line.reason),
-        ].joined(separator: "  ")
+    /// Whether `ruleID` is `selector` or one of its pack's rules (`budget` selects `budget/...`).
+    public static func rule(_ ruleID: String, isIn selector: String) -> Bool {
+        ruleID == selector || ruleID.hasPrefix(selector + "/")
+    }
+
+    /// Whether `selector` names a rule or a pack rgov knows, or one a listed notice carries.
+    public static func knows(rule selector: String, besides carried: [String]) -> Bool {
+        (RuleBook.byID.keys.map { $0 } + carried).contains { rule($0, isIn: selector) }
+    }
+
+    /// The columns of `rgov ls`, under a header, aligned.
+    public static func table(_ lines: [Line]) -> [String] {
+        let header = ["NOTICE", "STATE", "KIND", "SEVERITY", "AGE", "MISSION", "RULE", "REASON"]
+        let rows = lines.map { line in
+            [
+                line.notice_id,
+                line.state.rawValue + (line.ack_kind == AckEvidence.Kind.synthetic.rawValue ? "(synthetic)" : "")
+                    + (line.held ? "!" : ""),
+                line.kind == .delivery_unknown ? "alert" : line.kind.rawValue, line.severity.rawValue,
+                DurationText.describe(ms: line.age_ms), f(line.mission_id), f(line.rule_id), f(line.reason),
+            ]
+        }
+        let widths = header.indices.map { column in
+            ([header] + rows).map { $0[column].count }.max() ?? 0
+        }
+        return ([header] + rows).map { row in
+            row.indices.map { column in
+                column == row.count - 1
+                    ? row[column] : row[column].padding(toLength: widths[column], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
     }
 
     /// An untrusted value, made safe for one line of a terminal (`TerminalText`).

@@ -1,16 +1,20 @@
 import Foundation
 
 extension Verb {
-    /// `rgov ls`: one line per notice (postqueue -p).
+    /// `rgov ls`: one line per notice, oldest first, under a header (postqueue -p).
     static let ls = Verb(
         CommandSpec(
             "rgov ls",
             summary:
-                "one line per notice: id, state (! when held), age, mission, rule, reason; then each record that cannot be read",
+                "one line per notice, oldest first, under a header: id, state (! when held), kind, severity, age, mission, "
+                + "rule, reason; then each record that cannot be read",
             options: [
                 OptionSpec("state-filter", value: "STATE", "only notices in STATE (prepared, queued, dispatched, ...)"),
                 OptionSpec("mission", value: "ID", "only this mission's notices"),
-                OptionSpec("rule", value: "RULE", "only this rule's notices"),
+                OptionSpec(
+                    "rule", value: "RULE|PACK",
+                    "only this rule's notices, or every rule's of a pack (budget: budget/...); an unknown one is warned about"
+                ),
                 OptionSpec("tenant", value: "T", "only notices about missions of tenant T (the snapshot's tenant_id)"),
                 OptionSpec("since", value: "TIME", "only notices created at or after TIME"),
             ],
@@ -28,6 +32,13 @@ extension Verb {
         let lines = try Inspection(layout: layout, now: try options.clock().now()).list(
             state: state, mission: options.value("mission"), rule: options.value("rule"),
             since: try options.time("since"), tenant: options.value("tenant"))
+        if let rule = options.value("rule"),
+            !Inspection.knows(rule: rule, besides: try NoticeStore(layout: layout).all().map(\.notice.rule_id))
+        {
+            Sys.writeStandardError(
+                "rgov ls: warning: --rule \(Identifier.quoted(rule)) names no rule or pack rgov knows, and no notice "
+                    + "carries it\n")
+        }
         // What cannot be read is listed too, whatever the filters: it has no state, mission or rule to match.
         let unreadable = try UnreadableRecords(layout: layout).find()
         if options.json {
@@ -40,7 +51,7 @@ extension Verb {
                 total += ", \(unreadable.count) UNREADABLE record\(unreadable.count == 1 ? "" : "s") (rgov check-state)"
             }
             Sys.writeStandardOutput(
-                (lines.map(Inspection.describe) + UnreadableRecords.describe(unreadable) + [total])
+                ((lines.isEmpty ? [] : Inspection.table(lines)) + UnreadableRecords.describe(unreadable) + [total])
                     .joined(separator: "\n") + "\n")
         }
         return 0
