@@ -5,14 +5,14 @@ extension Verb {
         CommandSpec(
             "rgov activate", summary: "validate PROFILE, snapshot it, and make it the default for this state",
             discussion: """
-                On a production state (rgov init --environment production) PROFILE needs a passing evaluation of
-                exactly its sha256: one made on this state (rgov evaluate PROFILE), or one carried in an audit bundle
-                exported from a staging state (--evaluation BUNDLE, verified as rgov verify does, its signature
-                checked against --allowed-signers when given). A profile whose max_autonomy_tier is above assisted,
-                or that does not enable the writeback-approval pack, needs the staging one: an evaluation made on
-                production does not cover it. Refused without it (exit 78, naming the evidence missing; nothing
-                changes, and the refusal is recorded). Local and staging states need no evaluation. Where the
-                profile requires approval, the request is checked now and again when it is approved.
+                On a production state (made by rgov init with environment production) PROFILE needs a passing
+                evaluation of exactly its sha256: one made on this state (rgov evaluate PROFILE), or one carried in an
+                audit bundle exported from a staging state (--evaluation BUNDLE, verified as rgov verify does, its
+                signature checked against --allowed-signers when given). A profile whose max_autonomy_tier is above
+                assisted, or that does not enable the writeback-approval pack, needs the staging one: an evaluation
+                made on production does not cover it. Refused without it (exit 78, naming the evidence missing;
+                nothing changes, and the refusal is recorded). Local and staging states need no evaluation. Where
+                the profile requires approval, the request is checked now and again when it is approved.
                 """,
             arguments: [ArgumentSpec("PROFILE", "a profile id or file")],
             options: [
