@@ -247,4 +247,45 @@ import Testing
         let verify = try h.run("rgov", ["verify", bundle])
         #expect(verify.status == 65 && verify.stdout.contains("says passed but names reasons"), "\(verify.stdout)")
     }
+
+    @Test(
+        .enabled(
+            if: Sys.kind("/usr/bin/setpriv") == .regular && Harness.canRunAsNobody,
+            "needs root, setpriv, the nobody user and a temporary folder every user can enter"))
+    func anActivationWaitingForApprovalIsGatedWhenAskedAndWhenApproved() throws {
+        let h = try Harness(reachable: true)
+        let made = try h.run(
+            "rgov",
+            ["init", "--environment", "production", "--profile", "standard-team-mode", "--by", "e2e", "--reason", "s"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let before = try #require(Self.activeSHA(h))
+        // strict-manager-mode asks for a second operator; without an evaluation it is not even asked for.
+        let unasked = try activate(h, "strict-manager-mode")
+        #expect(unasked.status == 78, "\(unasked.stderr)")
+        let pending =
+            Sys.isDirectory(h.layout.pendingActivations)
+            ? try h.layout.artifactNames(in: h.layout.pendingActivations) : []
+        #expect(pending.isEmpty, "a refused request leaves no pending activation")
+        #expect(try h.run("rgov", ["evaluate", "strict-manager-mode", "--by", "e2e", "--missions", "200"]).status == 0)
+        let requested = try activate(h, "strict-manager-mode", ["--json"])
+        #expect(requested.status == 0, "\(requested.stderr)")
+        let id = try #require(Self.text(requested.json?["activation_id"]))
+        #expect(Self.activeSHA(h) == before)
+        #expect(try Self.records(h).last?.result == .requested)
+        chmod(h.dir, 0o755)
+        _ = try ChildProcess.run(
+            ChildSpec(executable: "/bin/chown", arguments: ["-R", "nobody:nogroup", h.state], deadline: 30))
+        let approved = try ChildProcess.run(
+            ChildSpec(
+                executable: "/usr/bin/setpriv",
+                arguments: ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", h.binaries + "/rgov"]
+                    + ["approve", "activation", id, "--by", "nobody", "--reason", "checked"]
+                    + ["--state", h.state, "--now", Harness.now],
+                environment: ["PATH": "/usr/bin:/bin"], deadline: 60))
+        #expect(approved.status == 0, "\(approved.stderrText)")
+        #expect(Self.activeSHA(h) == (try Self.sha(of: "strict-manager-mode")))
+        let event = try #require(Self.events(h).last)
+        #expect(event.approved_by == "nobody" && event.evaluation_environment == .production)
+        #expect(event.evaluation_id == (try Self.records(h).first { $0.action == .evaluate })?.record_id)
+    }
 }
