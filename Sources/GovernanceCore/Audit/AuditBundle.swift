@@ -186,11 +186,16 @@ public struct AuditExport: Sendable {
             }
         }
         let notices = everyNotice.filter { missions.contains($0.notice.mission_id) }
-        guard !missions.isEmpty else {
+        // A window with no notice still exports the state's lifecycle records made in it (a staging
+        // state's evaluations are the evidence a production activation asks for).
+        let lifecycle = try ProfileLifecycle(layout: layout, clock: deployment.clock).records().filter { r in
+            (since.map { r.at >= $0 } ?? true) && (until.map { r.at <= $0 } ?? true)
+        }
+        guard !missions.isEmpty || (tenant == nil && !lifecycle.isEmpty) else {
             throw RgovError(
                 .noInput,
                 tenant.map { "no missions of tenant \(Identifier.quoted($0))" + (windowed ? " in that window" : "") }
-                    ?? "no notices in that window")
+                    ?? "no notices or lifecycle records in that window")
         }
         if let task, notices.isEmpty, !Sys.exists(layout.mission(task)) {
             throw RgovError(.noInput, "no mission or notice \(Identifier.quoted(task)) in \(layout.root)")
@@ -245,6 +250,15 @@ public struct AuditExport: Sendable {
     ) throws {
         let layout = deployment.layout
         contents.profileHashes.formUnion(notices.compactMap(\.notice.profile_sha256))
+        // Validations, simulations, evaluations and refused or pending activations, with the
+        // snapshot of each profile evaluated (a promotion's evidence names it by hash).
+        let lifecycle = ProfileLifecycle(layout: layout, clock: deployment.clock)
+        for record in try lifecycle.records() where record.action == .evaluate {
+            if let sha = record.profile_sha256 { contents.profileHashes.insert(sha) }
+        }
+        if Sys.isDirectory(layout.lifecycleRecords) {
+            for path in try layout.files(in: layout.lifecycleRecords) { contents.add("lifecycle_record", path) }
+        }
         let descriptors = Set([deployment.descriptorReference] + notices.map(\.notice.capability_descriptor))
         for sha in contents.profileHashes.sorted() { contents.addFile("profile_snapshot", layout.profileSnapshot(sha)) }
         contents.addFile("active_profile", layout.activeProfile)
@@ -397,6 +411,14 @@ public enum AuditVerify {
     /// A stop signal (the caller installed `Shutdown`) ends it at the next entry or artifact with
     /// `StopRequested`, after the scratch folder is removed.
     public static func verify(_ path: String, allowedSigners: String? = nil) throws -> Verification {
+        try verify(path, allowedSigners: allowedSigners) { _ in () }.verification
+    }
+
+    /// `verify`, then `read` given the bundle's folder (inside the scratch folder of an archive,
+    /// before it is removed): how a caller uses what a verified bundle holds.
+    public static func verify<T>(_ path: String, allowedSigners: String?, then read: (String) throws -> T) throws
+        -> (verification: Verification, read: T)
+    {
         var directory = path
         var scratch: String? = nil
         defer { if let scratch { Sys.removeTree(scratch) } }
@@ -434,7 +456,7 @@ public enum AuditVerify {
         case (true, nil): verification.signedUnchecked = true
         case (false, nil): break
         }
-        return verification
+        return (verification, try read(directory))
     }
 
     /// The first symbolic link under `folder` (`lstat`, never followed), if any.
@@ -494,6 +516,7 @@ public enum AuditVerify {
         let bundled = try readArtifacts(manifest, in: directory)
         var problems = bundled.problems + unlisted(in: directory, listed: bundled.listed)
         problems += checkChains(manifest, files: bundled.chainFiles, records: bundled.records, into: &summary)
+        problems += checkLifecycle(bundled)
         for receipt in bundled.receipts {
             if bundled.notices[receipt.notice_id] == nil {
                 problems.append("receipt \(receipt.receipt_id): its notice \(receipt.notice_id) is not in the bundle")
@@ -534,6 +557,7 @@ public enum AuditVerify {
         var listed: Set<String> = []
         var chainFiles: [(mission: String, ref: String, data: Data)] = []
         var records: [String: (ref: String, data: Data)] = [:]
+        var lifecycle: [(ref: String, record: LifecycleRecord)] = []
     }
 
     /// Reads every artifact the manifest lists: a missing one or a wrong hash is a problem, and
@@ -568,6 +592,10 @@ public enum AuditVerify {
                 do { bundled.receipts.append(try CanonicalJSON.decode(Receipt.self, from: data)) } catch {
                     bundled.problems.append("\(artifact.ref): not a receipt: \(error)")
                 }
+            case "lifecycle_record":
+                do {
+                    bundled.lifecycle.append((artifact.ref, try CanonicalJSON.decode(LifecycleRecord.self, from: data)))
+                } catch { bundled.problems.append("\(artifact.ref): not a lifecycle record: \(error)") }
             case "profile_snapshot":
                 if let profile = try? DeploymentProfile.parse(String(decoding: data, as: UTF8.self), file: artifact.ref)
                 {
@@ -578,6 +606,37 @@ public enum AuditVerify {
             }
         }
         return bundled
+    }
+
+    /// Each lifecycle record holds together: an evaluation passed exactly when no reason stands
+    /// against it, and the profile it evaluated is in the bundle by its hash.
+    static func checkLifecycle(_ bundled: Bundled) -> [String] {
+        var problems: [String] = []
+        for (ref, record) in bundled.lifecycle {
+            if record.schema != "rgov.lifecycle-record/v1" { problems.append("\(ref): schema \(record.schema)") }
+            if (ref as NSString).lastPathComponent != StateLayout.artifactName(record.record_id) {
+                problems.append("\(ref): holds record \(record.record_id)")
+            }
+            guard record.action == .evaluate else { continue }
+            switch record.result {
+            case .passed where !record.reasons.isEmpty:
+                problems.append("\(ref): evaluation \(record.record_id) says passed but names reasons against it")
+            case .failed where record.reasons.isEmpty:
+                problems.append("\(ref): evaluation \(record.record_id) says failed but names no reason")
+            case .passed, .failed: break
+            default:
+                problems.append("\(ref): evaluation \(record.record_id) has result \(record.result.rawValue)")
+            }
+            if record.evaluation == nil || record.inputs["profile"] != record.profile_sha256 {
+                problems.append("\(ref): evaluation \(record.record_id) does not say what it ran on which profile")
+            }
+            if bundled.profilesBySHA[record.profile_sha256 ?? ""] == nil {
+                problems.append(
+                    "\(ref): the profile evaluation \(record.record_id) judged (sha256 "
+                        + "\((record.profile_sha256 ?? "-").prefix(12))) is not in the bundle")
+            }
+        }
+        return problems
     }
 
     /// Every file of the bundle the manifest does not list.

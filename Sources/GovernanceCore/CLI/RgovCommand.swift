@@ -4,7 +4,8 @@ import Foundation
 public enum RgovCommand {
     /// Every verb, in the order `rgov --help` lists them.
     public static let verbs: [Verb] = [
-        .initialize, .tick, .status, .doctor, .validate, .report, .simulate, .diffProfiles, .activate, .rollback,
+        .initialize, .tick, .status, .doctor, .validate, .report, .simulate, .diffProfiles, .evaluate, .activate,
+        .rollback,
         .history, .cron,
         .ls, .show, .ack, .hold, .release, .requeue, .approve, .reject, .approvals, .mission, .quarantine, .prune,
         .export, .verify, .checkState,

@@ -57,8 +57,20 @@ public struct Simulation {
     /// Writes `count` snapshots into `layout.missions` and the manifest beside them.
     public func write(count: Int, layout: StateLayout) throws -> (manifest: Manifest, path: String) {
         try layout.prepare()
+        let (snapshots, manifest) = generate(count: count)
+        for (id, mission) in snapshots {
+            try DurableFile.write(try CanonicalJSON.encodeFile(mission), to: layout.mission(id))
+        }
+        let path = layout.simulationManifest
+        try DurableFile.write(try CanonicalJSON.encodeFile(manifest), to: path)
+        return (manifest, path)
+    }
+
+    /// `count` missions (id and snapshot) and their manifest, in memory: what `write` writes.
+    public func generate(count: Int) -> (missions: [(id: String, snapshot: JSONValue)], manifest: Manifest) {
         var rng = SplitMix64(seed: seed)
         var missions: [String: ManifestEntry] = [:]
+        var snapshots: [(id: String, snapshot: JSONValue)] = []
         var tally: [String: Int] = [:]
         let total = Self.conditions.reduce(0) { $0 + $1.weight }
         for n in 0..<count {
@@ -71,14 +83,11 @@ public struct Simulation {
                 } ?? Self.conditions[0]
             let id = "sim-\(seed)-" + String(format: "%05d", n)
             let mission = SimulatedMission(id: id, condition: condition.name, index: n, now: now, rng: &rng)
-            try DurableFile.write(try CanonicalJSON.encodeFile(JSONValue.object(mission.m)), to: layout.mission(id))
+            snapshots.append((id, JSONValue.object(mission.m)))
             missions[id] = ManifestEntry(condition: condition.name, expected_rules: condition.rules)
             tally[condition.name, default: 0] += 1
         }
-        let manifest = Manifest(seed: seed, now: now, missions: missions, conditions: tally)
-        let path = layout.simulationManifest
-        try DurableFile.write(try CanonicalJSON.encodeFile(manifest), to: path)
-        return (manifest, path)
+        return (snapshots, Manifest(seed: seed, now: now, missions: missions, conditions: tally))
     }
 }
 

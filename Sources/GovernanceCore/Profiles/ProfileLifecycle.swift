@@ -21,6 +21,22 @@ public struct ProfileLifecycleEvent: Codable, Sendable, Equatable {
     public var approved_os_user: String? = nil
     public var approved_at: Date? = nil
     public var approval_reason: String? = nil
+    /// On a production state, the passing evaluation that let the profile in: its record id, the
+    /// environment it was made in, and the SHA-256 of the manifest of the bundle that carried it.
+    public var evaluation_id: String? = nil
+    public var evaluation_environment: StateEnvironment? = nil
+    public var evaluation_bundle_sha256: String? = nil
+}
+
+/// The evaluation a production activation rests on (`PromotionGate`).
+public struct PromotionEvidence: Codable, Sendable, Equatable {
+    public var evaluation_id: String
+    public var environment: StateEnvironment
+    public var bundle_manifest_sha256: String?
+
+    public init(evaluationID: String, environment: StateEnvironment, bundleManifestSHA256: String? = nil) {
+        (evaluation_id, self.environment, bundle_manifest_sha256) = (evaluationID, environment, bundleManifestSHA256)
+    }
 }
 
 /// An activation or rollback waiting for a second operator (`rgov approve activation ID`).
@@ -36,6 +52,8 @@ public struct PendingActivation: Codable, Sendable, Equatable {
     public var os_user: String
     public var at: Date
     public var reason: String
+    /// The bundle given with `--evaluation` when the activation was asked for: checked again on approval.
+    public var evaluation_bundle: String? = nil
 }
 
 /// Which profile the stages use when none is named.
@@ -115,13 +133,16 @@ public struct ProfileLifecycle {
     }
 
     /// Makes a validated profile the one stages use when none is named.
-    public func activate(_ deployment: Deployment, by: String, reason: String) throws -> ProfileLifecycleEvent {
-        try record(.activate, deployment, by: by, reason: reason)
+    public func activate(
+        _ deployment: Deployment, by: String, reason: String, evidence: PromotionEvidence? = nil
+    ) throws -> ProfileLifecycleEvent {
+        try record(.activate, deployment, by: by, reason: reason, evidence: evidence)
     }
 
     /// Records `deployment`'s profile as waiting for a second operator; nothing changes in force.
     public func request(
-        _ action: ProfileLifecycleEvent.Action, _ deployment: Deployment, by: String, reason: String
+        _ action: ProfileLifecycleEvent.Action, _ deployment: Deployment, by: String, reason: String,
+        evaluationBundle: String? = nil
     ) throws -> PendingActivation {
         guard !by.isEmpty, !reason.isEmpty else { throw UsageError("--by and --reason are required") }
         try layout.prepare()
@@ -132,7 +153,7 @@ public struct ProfileLifecycle {
             activation_id: Identifier.derived("act", deployment.profile.sha256, Timestamp.format(now), by),
             action: action, profile: deployment.profileReference, snapshot_sha256: deployment.profile.sha256,
             snapshot: snapshot, capability_descriptor: deployment.descriptorReference, by: by,
-            os_user: Sys.userName(), at: now, reason: reason)
+            os_user: Sys.userName(), at: now, reason: reason, evaluation_bundle: evaluationBundle)
         try DurableFile.write(
             try CanonicalJSON.encodeFile(pending), to: layout.pendingActivation(pending.activation_id))
         return pending
@@ -140,13 +161,14 @@ public struct ProfileLifecycle {
 
     /// Puts a pending activation in force, approved by a different operating-system user than
     /// the one who asked; both identities, times and reasons are recorded.
-    public func approve(_ id: String, by: String, reason: String, validate: (DeploymentProfile) throws -> Deployment)
-        throws -> ProfileLifecycleEvent
-    {
-        guard Identifier.isValid(id),
-            let data = try? Sys.readFile(layout.pendingActivation(id), limit: 1 << 20),
-            let pending = try? CanonicalJSON.decode(PendingActivation.self, from: data)
-        else { throw RgovError(.noInput, "no pending activation \(Identifier.quoted(id))") }
+    ///
+    /// `admit` judges the validated profile once more as it is put in force (on a production state,
+    /// the evaluation it needs): it refuses by throwing, and names the evidence it rests on.
+    public func approve(
+        _ id: String, by: String, reason: String, validate: (DeploymentProfile) throws -> Deployment,
+        admit: (Deployment, PendingActivation) throws -> PromotionEvidence? = { _, _ in nil }
+    ) throws -> ProfileLifecycleEvent {
+        let pending = try pending(id)
         guard !reason.isEmpty else { throw UsageError("--reason is required") }
         guard Sys.userName() != pending.os_user else {
             throw RgovError(
@@ -158,11 +180,21 @@ public struct ProfileLifecycle {
             throw RgovError.data("snapshot \(pending.snapshot) no longer matches its hash")
         }
         let deployment = try validate(try DeploymentProfile.parse(text, file: pending.snapshot))
+        let evidence = try admit(deployment, pending)
         let event = try record(
             pending.action, deployment, by: pending.by, reason: pending.reason, requestedBy: pending.os_user,
-            approval: (by: by, osUser: Sys.userName(), reason: reason))
+            approval: (by: by, osUser: Sys.userName(), reason: reason), evidence: evidence)
         try Sys.unlink(layout.pendingActivation(id))
         return event
+    }
+
+    /// The activation or rollback waiting for a second operator as `id`.
+    public func pending(_ id: String) throws -> PendingActivation {
+        guard Identifier.isValid(id),
+            let data = try? Sys.readFile(layout.pendingActivation(id), limit: 1 << 20),
+            let pending = try? CanonicalJSON.decode(PendingActivation.self, from: data)
+        else { throw RgovError(.noInput, "no pending activation \(Identifier.quoted(id))") }
+        return pending
     }
 
     /// The most recent earlier profile that still validates on this runtime.
@@ -203,7 +235,8 @@ public struct ProfileLifecycle {
 
     private func record(
         _ action: ProfileLifecycleEvent.Action, _ deployment: Deployment, by: String, reason: String,
-        requestedBy: String? = nil, approval: (by: String, osUser: String, reason: String)? = nil
+        requestedBy: String? = nil, approval: (by: String, osUser: String, reason: String)? = nil,
+        evidence: PromotionEvidence? = nil
     ) throws -> ProfileLifecycleEvent {
         guard !by.isEmpty, !reason.isEmpty else { throw UsageError("--by and --reason are required") }
         let profile = deployment.profile
@@ -217,7 +250,9 @@ public struct ProfileLifecycle {
             snapshot: snapshot, previous_sha256: active()?.snapshot_sha256,
             capability_descriptor: deployment.descriptorReference, by: by, os_user: requestedBy ?? Sys.userName(),
             at: now, reason: reason, approved_by: approval?.by, approved_os_user: approval?.osUser,
-            approved_at: approval == nil ? nil : now, approval_reason: approval?.reason)
+            approved_at: approval == nil ? nil : now, approval_reason: approval?.reason,
+            evaluation_id: evidence?.evaluation_id, evaluation_environment: evidence?.environment,
+            evaluation_bundle_sha256: evidence?.bundle_manifest_sha256)
         guard
             try DurableFile.create(try CanonicalJSON.encodeFile(event), at: layout.profileHistoryEvent(id))
         else {

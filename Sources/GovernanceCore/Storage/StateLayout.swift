@@ -49,6 +49,10 @@ public struct StateLayout: Sendable {
     /// Activation and rollback records.
     public var profileHistory: String { root + "/profile-history" }
     public var activeProfile: String { root + "/active-profile.json" }
+    /// The lifecycle records that put nothing in force: validations, simulations, evaluations, and
+    /// activations or rollbacks refused or waiting for approval (`ProfileLifecycle.note`).
+    public var lifecycleRecords: String { root + "/lifecycle-records" }
+    public func lifecycleRecord(_ id: String) -> String { artifact(id, in: lifecycleRecords) }
     /// Each profile put in force, as its operator wrote it (secrets included), by the SHA-256 of its
     /// redacted snapshot: what the stages and verbs run.
     ///

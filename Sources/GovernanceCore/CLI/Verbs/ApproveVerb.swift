@@ -28,18 +28,30 @@ extension Verb {
             "rgov approve", summary: "approve a proposed writeback: a decision record the watchdog then honours",
             discussion: """
                 rgov approve activation ID puts a pending profile activation or rollback in force; it must be a
-                different operating-system user than the one who asked.
+                different operating-system user than the one who asked. On a production state an activation is
+                admitted as rgov activate admits one (a passing evaluation of its sha256: --evaluation BUNDLE, else
+                the bundle given when it was asked for, else one made on this state), checked again now; a
+                rollback is not (it returns to a profile that already ran here).
                 """,
             arguments: [
                 ArgumentSpec(
                     "WRITEBACK|activation",
                     "MISSION/WRITEBACK as rgov approvals prints it, the writeback id, or the word activation"),
                 ArgumentSpec("ID", "with activation: the pending activation's id", optional: true),
-            ], options: decisionOptions,
+            ],
+            options: decisionOptions + [
+                OptionSpec(
+                    "evaluation", value: "BUNDLE",
+                    "with activation, on a production state: a staging bundle holding a passing evaluation"),
+                OptionSpec(
+                    "allowed-signers", value: "FILE",
+                    "with --evaluation: the bundle must be signed by one of these keys"),
+            ],
             shared: SharedOption.authority,
             exits: [
                 (.dataError, "already decided"), (.noInput, "no such writeback or activation"),
                 (.noPermission, "not an operator, or the operator who asked"),
+                (.configuration, "a production state lacks the evaluation the activation needs"),
             ],
             example: "rgov approve crm-overdue-02/wb-17 --by alice --reason \"reviewed the diff\"")
     ) { options in try decide(options, approve: true) }
@@ -56,7 +68,13 @@ extension Verb {
         let lifecycle = ProfileLifecycle(layout: layout, clock: try options.clock())
         let event = try lifecycle.approve(
             id, by: desk.identity.by, reason: options.value("reason") ?? "",
-            validate: try profileValidator(layout: layout, options: options))
+            validate: try profileValidator(layout: layout, options: options)
+        ) { deployment, pending in
+            guard pending.action == .activate else { return nil }
+            return try Verb.admitted(
+                deployment, action: .approve_activation, lifecycle: lifecycle, desk: desk, options: options,
+                bundle: options.value("evaluation") ?? pending.evaluation_bundle)
+        }
         try desk.record(
             "approve activation", target: id, reason: options.value("reason"),
             result: "\(event.action.rawValue) of \(event.profile) in force (asked by \(event.os_user))")

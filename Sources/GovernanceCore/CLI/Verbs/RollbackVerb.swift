@@ -4,6 +4,13 @@ extension Verb {
     static let rollback = Verb(
         CommandSpec(
             "rgov rollback", summary: "restore the previous known-good profile of this state, validated again",
+            discussion: """
+                The profile it returns to is the most recent earlier one put in force on this state (by rgov
+                activate, rgov approve activation or rgov init) that still validates; validations, simulations and
+                evaluations recorded since do not change which. On a production state a rollback needs no new
+                evaluation: it returns to a profile that already ran here. A rollback with nothing to return to is
+                recorded as refused.
+                """,
             options: [.by("who rolls back; required"), .requiredReason],
             shared: SharedOption.authority,
             exits: [
@@ -18,7 +25,17 @@ extension Verb {
         try desk.authorize("rollback", target: layout.root, reason: options.value("reason"))
         let reason = options.value("reason") ?? ""
         let validate = try Verb.profileValidator(layout: layout, options: options)
-        let target = try lifecycle.rollbackTarget(validate: validate)
+        let target: Deployment
+        do {
+            target = try lifecycle.rollbackTarget(validate: validate)
+        } catch let error as RgovError {
+            let active = lifecycle.active()
+            try lifecycle.note(
+                LifecycleRecord(
+                    action: .rollback, profile: active?.profile, profileSHA256: active?.snapshot_sha256,
+                    by: desk.identity.by, result: .refused, reasons: [error.message]))
+            throw error
+        }
         if desk.deployment.profile.activationRequiresApproval || target.profile.activationRequiresApproval {
             return try Verb.requestActivation(.rollback, target, lifecycle: lifecycle, desk: desk, options: options)
         }
@@ -53,10 +70,17 @@ extension Verb {
     /// Where a profile change needs a second operator: records the request and says how to approve it.
     static func requestActivation(
         _ action: ProfileLifecycleEvent.Action, _ deployment: Deployment, lifecycle: ProfileLifecycle,
-        desk: OperatorDesk, options: Options
+        desk: OperatorDesk, options: Options, evaluationBundle: String? = nil
     ) throws -> Int32 {
         let pending = try lifecycle.request(
-            action, deployment, by: options.value("by") ?? "", reason: options.value("reason") ?? "")
+            action, deployment, by: options.value("by") ?? "", reason: options.value("reason") ?? "",
+            evaluationBundle: evaluationBundle)
+        try lifecycle.note(
+            LifecycleRecord(
+                action: action == .activate ? .activate : .rollback, profile: pending.profile,
+                profileSHA256: pending.snapshot_sha256, by: pending.by, result: .requested,
+                reasons: ["waits for a second operator: rgov approve activation \(pending.activation_id)"],
+                inputs: ["profile": pending.snapshot_sha256], activationID: pending.activation_id))
         try desk.record(
             action.rawValue, target: pending.profile, reason: pending.reason,
             result: "requested as \(pending.activation_id); waits for a second operator")

@@ -4,6 +4,10 @@ extension Verb {
     static let simulate = Verb(
         CommandSpec(
             "rgov simulate", summary: "write N realistic missions with planted conditions, and a manifest naming them",
+            discussion: """
+                Into a state (a folder with an active profile) given by --state, the simulation is also recorded as
+                a lifecycle record (who, when, size, seed, the manifest's sha256) that rgov history lists.
+                """,
             options: [
                 OptionSpec("missions", value: "N", "how many missions (1 to 1000000); required"),
                 OptionSpec("seed", value: "S", "random seed (a whole number); required"),
@@ -22,12 +26,26 @@ extension Verb {
         if Sys.exists(layout.root) { try StateAccess.actAsOwner(layout) }
         let (manifest, path) = try Simulation(seed: seed, now: try options.clock().now()).write(
             count: Int(count), layout: layout)
+        let lifecycle = ProfileLifecycle(layout: layout, clock: try options.clock())
+        let active = lifecycle.active()
+        let record =
+            options.value("state") == nil
+            ? nil
+            : try lifecycle.noteIfState(
+                LifecycleRecord(
+                    action: .simulate, profile: active?.profile, profileSHA256: active?.snapshot_sha256,
+                    by: Sys.userName(), result: .ok,
+                    inputs: ["simulation_manifest": SHA256.hex(of: [UInt8](try Sys.readFile(path, limit: 256 << 20)))],
+                    detail: "\(manifest.missions.count) missions, seed \(seed), into \(layout.missions)"))
         var lines = [
             "simulated \(manifest.missions.count) missions (seed \(seed), now \(Timestamp.format(manifest.now))) into \(layout.missions)"
         ]
         for (name, n) in manifest.conditions.sorted(by: { $0.key < $1.key }) { lines.append("  \(name): \(n)") }
         lines.append("  manifest: \(path)")
-        options.emit(["manifest": path, "missions": String(manifest.missions.count)], lines.joined(separator: "\n"))
+        if let record { lines.append("  recorded as \(record.record_id)") }
+        var out = ["manifest": path, "missions": String(manifest.missions.count)]
+        out["lifecycle_record"] = record?.record_id
+        options.emit(out, lines.joined(separator: "\n"))
         return 0
     }
 }

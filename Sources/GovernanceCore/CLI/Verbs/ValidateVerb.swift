@@ -3,11 +3,14 @@ import Foundation
 extension Verb {
     static let validate = Verb(
         CommandSpec(
-            "rgov validate", summary: "check a profile and a capability descriptor together; writes nothing",
+            "rgov validate",
+            summary: "check a profile and a capability descriptor together; with --state, record the check there",
             discussion: """
                 Runs the checks every stage runs first: profile schema, policy references and ranges, capability
                 compatibility, sender mode, and whether the state folder is writable (or could be created).
-                With --package, checks package-manifest.json against the shipped files instead.
+                With --state naming a state (a folder with an active profile), the check is recorded there as a
+                lifecycle record (who, when, the profile's sha256, ok or refused) that rgov history lists; it writes
+                nothing else. With --package, checks package-manifest.json against the shipped files instead.
                 """,
             options: [
                 OptionSpec("explain", "print every effective setting and rule parameter with the layer it came from"),
@@ -43,7 +46,24 @@ extension Verb {
                 (options.json ? CanonicalJSON.line(Check(ok: problems.isEmpty, problems: problems)) : text) + "\n")
             return problems.isEmpty ? 0 : ExitCode.dataError.rawValue
         }
-        let deployment = try Deployment.candidate(options)
+        let recording = options.value("state") != nil
+        let lifecycle = ProfileLifecycle(layout: StateLayout(root: options.stateDirectory), clock: try options.clock())
+        let deployment: Deployment
+        do {
+            deployment = try Deployment.candidate(options)
+        } catch let error as ConfigurationError {
+            if recording {
+                let name = options.namedProfile?.name
+                let sha = name.flatMap { n in
+                    (try? PackageRoot.locate()).flatMap { try? Deployment.loadProfile(n, root: $0).sha256 }
+                }
+                try lifecycle.noteIfState(
+                    LifecycleRecord(
+                        action: .validate, profile: name, profileSHA256: sha, by: Sys.userName(), result: .refused,
+                        reasons: [error.description], inputs: sha.map { ["profile": $0] } ?? [:]))
+            }
+            throw error
+        }
         // Validation writes nothing: it says whether a stage could use the folder.
         let usable = try deployment.layout.checkUsable()
         struct Gap: Codable {
@@ -66,7 +86,18 @@ extension Verb {
             var state_dir: String
             var settings: [ExplainEntry]?
             var parameters: [Parameter]?
+            var lifecycle_record: String?
         }
+        let record =
+            recording
+            ? try lifecycle.noteIfState(
+                LifecycleRecord(
+                    action: .validate, profile: deployment.profileReference, profileSHA256: deployment.profile.sha256,
+                    by: Sys.userName(), result: .ok, inputs: ["profile": deployment.profile.sha256],
+                    detail:
+                        "valid on runtime \(deployment.descriptorReference), sender mode \(deployment.profile.senderMode.rawValue)"
+                ))
+            : nil
         let explain = options.has("explain")
         let parameters = deployment.rules.flatMap { rule in
             [Parameter(path: "policies.\(rule.ruleID).severity", value: rule.severity.rawValue, layer: "pack")]
@@ -81,7 +112,7 @@ extension Verb {
             sender_mode: deployment.profile.senderMode.rawValue,
             capability_gaps: deployment.capabilityGaps.map { Gap(capability: $0, fallback: Capability.explain($0)) },
             state_dir: deployment.layout.root, settings: explain ? deployment.profile.explain : nil,
-            parameters: explain ? parameters : nil)
+            parameters: explain ? parameters : nil, lifecycle_record: record?.record_id)
         var lines = [
             "profile \(v.profile) (\(v.profile_source)) is valid on runtime \(v.capability_descriptor)",
             "  sender mode: \(v.sender_mode); state dir: \(v.state_dir) (\(usable))",
