@@ -136,6 +136,21 @@ import Testing
         #expect(Set(outageNotices.map(\.episode_id)) == [outage.episode_id, next.episode_id])
         #expect(try Self.carried(h).filter { $0 == next.notice_id }.count == 1)
         #expect(try h.run("rgov", ["check-state"]).status == 0)
+        // The record, the receipts and attempts naming their binding, and the outage's notices
+        // validate against `schemas/` with Python's jsonschema.
+        let result = try ChildProcess.run(
+            ChildSpec(
+                executable: "/usr/bin/env",
+                arguments: [
+                    "python3", Harness.repoRoot + "/scripts/validate_artifacts.py", h.state,
+                    Harness.repoRoot + "/schemas",
+                ],
+                deadline: 60))
+        #expect(result.stdoutText.contains("provider-outage 1"), "\(result.stdoutText)")
+        let mine = result.stdoutText.split(separator: "\n").filter {
+            $0.hasPrefix("FAIL") && ($0.contains("binding") || $0.contains("provider-outage") || $0.contains("provider_outage"))
+        }
+        #expect(mine.isEmpty, "\(mine)")
     }
 
     @Test func aPrimaryThatCannotRunOpensTheOutageAtOnce() throws {
