@@ -105,6 +105,10 @@ import Testing
         }
         #expect(receipts.contains { $0.binding == .primary && $0.reason == .temporary_failure })
         #expect(receipts.contains { $0.notice_id == outage.notice_id && $0.binding == .fallback })
+        let shown = try h.run("rgov", ["show", outage.notice_id])
+        #expect(shown.status == 0 && shown.stdout.contains("binding: fallback (command)"), "\(shown.stdout)")
+        let status = try h.run("rgov", ["status", "--json", "--now", Timestamp.format(Self.t0.addingTimeInterval(3780))])
+        #expect(status.stdout.contains("provider-sender-outage"), "rgov status points at the runbook")
         let probe = try #require(findings.first { $0.mission_id == "m-probe" })
         #expect(try #require(byID[probe.notice_id]).state == .pending_external_send, "the finding waits for the primary")
 
