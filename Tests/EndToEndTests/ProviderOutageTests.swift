@@ -107,10 +107,12 @@ import Testing
         #expect(receipts.contains { $0.notice_id == outage.notice_id && $0.binding == .fallback })
         let shown = try h.run("rgov", ["show", outage.notice_id])
         #expect(shown.status == 0 && shown.stdout.contains("binding: fallback (command)"), "\(shown.stdout)")
-        let status = try h.run("rgov", ["status", "--json", "--now", Timestamp.format(Self.t0.addingTimeInterval(3780))])
+        let status = try h.run(
+            "rgov", ["status", "--json", "--now", Timestamp.format(Self.t0.addingTimeInterval(3780))])
         #expect(status.stdout.contains("provider-sender-outage"), "rgov status points at the runbook")
         let probe = try #require(findings.first { $0.mission_id == "m-probe" })
-        #expect(try #require(byID[probe.notice_id]).state == .pending_external_send, "the finding waits for the primary")
+        #expect(
+            try #require(byID[probe.notice_id]).state == .pending_external_send, "the finding waits for the primary")
 
         // The primary sends again: its resolution is told once, through the primary.
         try DurableFile.write(Data(), to: h.dir + "/up")
@@ -152,7 +154,8 @@ import Testing
                 deadline: 60))
         #expect(result.stdoutText.contains("provider-outage 1"), "\(result.stdoutText)")
         let mine = result.stdoutText.split(separator: "\n").filter {
-            $0.hasPrefix("FAIL") && ($0.contains("binding") || $0.contains("provider-outage") || $0.contains("provider_outage"))
+            $0.hasPrefix("FAIL")
+                && ($0.contains("binding") || $0.contains("provider-outage") || $0.contains("provider_outage"))
         }
         #expect(mine.isEmpty, "\(mine)")
     }
@@ -170,7 +173,9 @@ import Testing
         #expect(outage.cause.hasPrefix("sender_unavailable: "))
         try tick(h, profile, at: 1)
         #expect(try Self.carried(h) == [outage.notice_id], "the outage notice, through the fallback")
-        #expect(try h.notices().filter { $0.notice_kind == .finding }.allSatisfy { $0.state_reason == "sender_unavailable" })
+        #expect(
+            try h.notices().filter { $0.notice_kind == .finding }.allSatisfy { $0.state_reason == "sender_unavailable" }
+        )
     }
 
     @Test func aFallbackTheRuntimeCannotProvideIsRefused() throws {
@@ -186,21 +191,27 @@ import Testing
         let profile = try h.profile(
             named: "no-send",
             replacing: [
-                ("    sender:\n      mode: shim\n      timeout_ms: 10000\n",
-                 "    sender:\n      mode: dry-run\n    fallback:\n      mode: command\n      binding:\n        command: [/bin/true]\n"),
+                (
+                    "    sender:\n      mode: shim\n      timeout_ms: 10000\n",
+                    "    sender:\n      mode: dry-run\n    fallback:\n      mode: command\n      binding:\n        command: [/bin/true]\n"
+                ),
                 ("descriptor: openclaw-watchdog-reference", "descriptor: \(descriptor)"),
             ])
-        let line = try #require(
-            try String(contentsOfFile: profile, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
-                .firstIndex { $0.contains("fallback:") }) + 2
+        let lines = try String(contentsOfFile: profile, encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false)
+        // The line of `mode:` under `fallback:` (1-based).
+        let line = try #require(lines.firstIndex { $0.contains("fallback:") }) + 2
         let run = try h.run("rgov-bridge", ["--profile", profile])
         #expect(run.status == 78, "\(run.stderr)")
         #expect(run.stderr.contains("\(profile):\(line): spec.adapters.fallback:"), "\(run.stderr)")
         #expect(run.stderr.contains("needs direct_send"))
         // Without the fallback the same profile runs.
         let plain = try h.profile(
-            named: "plain", replacing: [("descriptor: openclaw-watchdog-reference", "descriptor: \(descriptor)"),
-                ("    sender:\n      mode: shim\n", "    sender:\n      mode: dry-run\n")])
+            named: "plain",
+            replacing: [
+                ("descriptor: openclaw-watchdog-reference", "descriptor: \(descriptor)"),
+                ("    sender:\n      mode: shim\n", "    sender:\n      mode: dry-run\n"),
+            ])
         #expect(try h.run("rgov-bridge", ["--profile", plain]).status == 0)
     }
 
@@ -211,6 +222,8 @@ import Testing
             replacing: [("    sender:\n", "    fallback:\n      fallback_after: 2\n    sender:\n")])
         let run = try h.run("rgov", ["validate", "--profile", profile])
         #expect(run.status == 78)
-        #expect(run.stderr.contains("spec.adapters.fallback.mode: is required when adapters.fallback is given"), "\(run.stderr)")
+        #expect(
+            run.stderr.contains("spec.adapters.fallback.mode: is required when adapters.fallback is given"),
+            "\(run.stderr)")
     }
 }

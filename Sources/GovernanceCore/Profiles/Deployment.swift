@@ -64,9 +64,9 @@ public struct Deployment: Sendable {
 
     /// Refuses a fallback binding this runtime cannot provide, or that cannot work, as the primary
     /// binding is refused (fail closed), naming the profile's `spec.adapters.fallback.mode` line.
-    private static func check(_ fallback: SenderBinding, of profile: DeploymentProfile, _ descriptor: CapabilityDescriptor)
-        throws
-    {
+    private static func check(
+        _ fallback: SenderBinding, of profile: DeploymentProfile, _ descriptor: CapabilityDescriptor
+    ) throws {
         func refusal(_ message: String) -> ConfigurationError {
             ConfigurationError(
                 "spec.adapters.fallback: " + message, file: profile.source.isEmpty ? nil : profile.source,
@@ -79,9 +79,11 @@ public struct Deployment: Sendable {
         }
         do {
             try fallback.validate(
-                requiresAck: profile.requiredCapabilities.contains(.ack_receipts), profile: profile.reference + " (fallback)")
+                requiresAck: profile.requiredCapabilities.contains(.ack_receipts),
+                profile: profile.reference + " (fallback)")
         } catch let error as ConfigurationError {
-            throw refusal(error.message.replacingOccurrences(of: "spec.adapters.sender.", with: "spec.adapters.fallback."))
+            throw refusal(
+                error.message.replacingOccurrences(of: "spec.adapters.sender.", with: "spec.adapters.fallback."))
         }
     }
 

@@ -30,7 +30,9 @@ public enum LocalBindings {
                         values.append(("binding." + entry.key, try binding.bindingValue(entry)))
                     }
                 }
-                if let binding = try root.map("fallback", allowed: ["binding"])?.map("binding", allowed: allowedFallback) {
+                if let binding = try root.map("fallback", allowed: ["binding"])?.map(
+                    "binding", allowed: allowedFallback)
+                {
                     for entry in binding.rawEntries {
                         values.append(("fallback." + entry.key, try binding.bindingValue(entry)))
                     }

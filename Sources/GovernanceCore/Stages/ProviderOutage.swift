@@ -50,14 +50,16 @@ struct ProviderOutage: Sendable {
         return nil
     }
 
-    /// The record as on disk, with what a crashed run left unfinished opened; a fresh one when
-    /// there is none. An unreadable record is quarantined and counting starts again.
+    /// The record as on disk, with what a crashed run left unfinished opened.
+    ///
+    /// A fresh one when there is none; an unreadable record is quarantined and counting starts again.
     func current(now: Date) throws -> ProviderOutageRecord {
         guard Sys.kind(path) == .regular else { return ProviderOutageRecord() }
         guard let data = try? Sys.readFile(path, limit: 1 << 20),
             var record = try? CanonicalJSON.decode(ProviderOutageRecord.self, from: data)
         else {
-            try ledger.quarantine.isolate(path, reason: "unreadable provider-outage record", stage: Bridge.stage, at: now)
+            try ledger.quarantine.isolate(
+                path, reason: "unreadable provider-outage record", stage: Bridge.stage, at: now)
             return ProviderOutageRecord()
         }
         if record.open.map({ !$0.notified }) ?? false || record.last_resolved.map({ !$0.resolution_notified }) ?? false
