@@ -171,6 +171,9 @@ import Testing
         try tick(h, profile, at: 0)
         let outage = try #require(try Self.record(h).open)
         #expect(outage.cause.hasPrefix("sender_unavailable: "))
+        let doctor = try h.run("rgov", ["doctor", "--profile", profile])
+        #expect(doctor.stdout.contains("not-installed.sh"), "the doctor names the primary that cannot run")
+        #expect(doctor.stdout.contains("fallback sender") && doctor.stdout.contains(fallback), "\(doctor.stdout)")
         try tick(h, profile, at: 1)
         #expect(try Self.carried(h) == [outage.notice_id], "the outage notice, through the fallback")
         #expect(
