@@ -133,6 +133,8 @@ public struct SenderAttempt: Codable, Sendable, Equatable {
     public var deadline_ms: Int
     public var bridge_pid: Int32
     public var host: String
+    /// Which binding sends it, when the profile names a fallback.
+    public var binding: SenderRole? = nil
 }
 
 /// What the bridge concluded about one attempt (or an operator attested), chained to the notice.
@@ -167,6 +169,9 @@ public struct Receipt: Codable, Sendable, Equatable {
     /// What the sender said about this send (`reason: detail`, at most 500 characters, secrets
     /// redacted), such as `temporary_failure: HTTP 503`.
     public var sender_detail: String? = nil
+    /// Which binding carried the notice (`primary` or `fallback`; its mode is `sender_mode`), when
+    /// the profile names a fallback; absent otherwise (the one binding).
+    public var binding: SenderRole? = nil
     /// The mission's tenant and actor, from its snapshot (`null` when it had none).
     @MissionParty public var tenant_id: String? = nil
     @MissionParty public var actor_id: String? = nil

@@ -29,3 +29,9 @@ public struct ReceiptMode: RawRepresentable, Codable, Hashable, Sendable, Custom
     public static let attestation = Self(rawValue: "operator")
     public static let external = Self(rawValue: "external")
 }
+
+/// Which of a profile's bindings carried a send: its sender (`primary`), or its `fallback` while the
+/// primary is in an outage (receipts and attempts of a profile that names a fallback).
+public enum SenderRole: String, Codable, Sendable, CaseIterable {
+    case primary, fallback
+}

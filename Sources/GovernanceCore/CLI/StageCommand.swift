@@ -130,7 +130,7 @@ public enum StageCommand {
                     (report.recovered + report.outcomes + report.late_acks).filter { $0.state == .acked }.map(
                         \.notice_id),
                     layout: deployment.layout))
-            let sends = sendOutcomes(report, mode: mode)
+            let sends = sendOutcomes(report, mode: mode, fallback: deployment.profile.fallbackMode?.rawValue)
             return (
                 json ? CanonicalJSON.line(report) : Log.describe(report),
                 { m in
@@ -172,10 +172,12 @@ public enum StageCommand {
     ///
     /// Whether a sender ran or the send was decided without one (`sender_unavailable` when the
     /// program is not installed, an exhausted lifetime, sending disabled). Late acks are not sends.
-    static func sendOutcomes(_ report: Bridge.Report, mode: String) -> Metrics.Change {
+    static func sendOutcomes(_ report: Bridge.Report, mode: String, fallback: String? = nil) -> Metrics.Change {
         { m in
             for o in report.recovered + report.outcomes {
-                m.send_attempts_total[LabelSet.sendAttempts.key(mode, o.reason.rawValue), default: 0] += 1
+                // A send the fallback carried is counted under the fallback's mode.
+                let sender = o.binding == .fallback ? fallback ?? mode : mode
+                m.send_attempts_total[LabelSet.sendAttempts.key(sender, o.reason.rawValue), default: 0] += 1
                 if o.reason == .outcome_unknown && o.attempted { m.outcome_unknown_total += 1 }
             }
         }
@@ -278,6 +280,11 @@ extension Log {
             lines.append("  deferred to the next tick (max_sends_per_tick): \(r.deferred_by_cap)")
         }
         if !r.quarantined.isEmpty { lines.append("  quarantined: \(r.quarantined.joined(separator: ", "))") }
+        if let outage = r.provider_outage?.open {
+            lines.append(
+                "  PROVIDER OUTAGE since \(Timestamp.format(outage.began_at)) (\(outage.cause)): escalations and "
+                    + "delivery alerts go through the fallback; notice \(outage.notice_id)")
+        }
         return lines.joined(separator: "\n")
     }
 }

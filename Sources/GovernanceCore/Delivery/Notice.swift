@@ -201,4 +201,6 @@ public enum NoticeKind: String, Codable, Sendable, CaseIterable {
     case finding, reminder, escalation, resolved
     /// The bridge could not tell whether another notice was delivered.
     case delivery_unknown
+    /// The bridge's primary sender is down: escalations and delivery alerts go through the fallback.
+    case provider_outage
 }

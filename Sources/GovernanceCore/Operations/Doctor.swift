@@ -101,7 +101,13 @@ public struct Doctor {
         if stateReady { checkLocks(r.layout, deployment: deployment, now: r.now, add: add) }
         checkScheduler(state: state, crontab: r.crontab, unitFolders: r.unitFolders, deployment: deployment, add: add)
         if stateReady { checkLastTick(r.layout, deployment: deployment, now: r.now, add: add) }
-        if let deployment { checkSender(deployment, environment: r.environment, add: add) }
+        if let deployment {
+            checkSender(deployment.binding, environment: r.environment, add: add)
+            // The fallback is checked as the sender is: it is what tells the operator in an outage.
+            if let fallback = deployment.fallbackBinding {
+                checkSender(fallback, check: "fallback sender", keys: "fallback", environment: r.environment, add: add)
+            }
+        }
         if stateReady { checkQuarantine(r.layout, now: r.now, add: add) }
         if stateReady { checkUnreadable(r.layout, add: add) }
         if stateReady { checkClock(r.layout, now: r.now, add: add) }
@@ -402,57 +408,61 @@ public struct Doctor {
         }
     }
 
-    /// Whether the binding in force can actually run here.
-    private static func checkSender(_ deployment: Deployment, environment: [String: String], add: Add) {
-        let binding = deployment.binding
+    /// Whether `binding` (the sender in force, or its fallback) can actually run here: the doctor's
+    /// `check` line; `keys` names its profile and local keys (`sender`, `fallback`).
+    private static func checkSender(
+        _ binding: SenderBinding, check: String = "sender", keys: String = "sender", environment: [String: String],
+        add: Add
+    ) {
+        let local = keys == "sender" ? "RGOV_BINDING_" : "RGOV_FALLBACK_BINDING_"
         let path = ["PATH": environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"]
         func program(_ name: String, fix: String) {
             guard let resolved = try? ChildProcess.resolve(name, environment: path), Sys.kind(resolved) == .regular,
                 Sys.isExecutable(resolved)
             else {
                 add(
-                    "sender", .fail,
+                    check, .fail,
                     "\(binding.mode.rawValue) sender program \(Identifier.quoted(name)) is not an executable on PATH",
                     fix)
                 return
             }
-            add("sender", .ok, "\(binding.mode.rawValue): \(resolved)", nil)
+            add(check, .ok, "\(binding.mode.rawValue): \(resolved)", nil)
         }
         /// Fails the check when a secret the binding names under `key` is not set; true when all are.
         func secretsSet(_ key: String, of what: String) -> Bool {
             let missing = binding.unsetReferences(key, environment: environment)
             if !missing.isEmpty {
                 let export = "export " + missing.map { $0 + "=..." }.joined(separator: " ")
-                add("sender", .fail, "\(what) secrets not set: \(missing.joined(separator: ", "))", export)
+                add(check, .fail, "\(what) secrets not set: \(missing.joined(separator: ", "))", export)
             }
             return missing.isEmpty
         }
         switch binding.mode {
         case .dryRun, .shim:
-            add("sender", .ok, "\(binding.mode.rawValue) (sends nothing outside this machine)", nil)
+            add(check, .ok, "\(binding.mode.rawValue) (sends nothing outside this machine)", nil)
         case .command:
             guard case .list(let argv)? = binding.values["command"], let first = argv.first else {
                 add(
-                    "sender", .fail, "command binding has no argv",
+                    check, .fail, "command binding has no argv",
                     "set spec.adapters.sender.binding.command in the profile")
                 return
             }
             guard secretsSet("environment", of: "command binding") else { return }
-            program(first, fix: "install \(first), or fix spec.adapters.sender.binding.command")
+            program(first, fix: "install \(first), or fix spec.adapters.\(keys).binding.command")
         case .openclawCLI:
             let name = binding.text("binary") ?? "openclaw"
-            program(name, fix: "install openclaw (or set binding.binary / RGOV_BINDING_BINARY to its path)")
+            program(name, fix: "install openclaw (or set binding.binary / \(local)BINARY to its path)")
         case .webhook:
             guard let text = binding.text("url"), let url = URL(string: text),
                 ["http", "https"].contains(url.scheme ?? ""), url.host?.isEmpty == false
             else {
                 add(
-                    "sender", .fail, "webhook url is not a well-formed http(s) URL",
+                    check, .fail, "webhook url is not a well-formed http(s) URL",
                     "export RGOV_BINDING_URL=https://host/path")
                 return
             }
             if secretsSet("headers", of: "webhook header") {
-                add("sender", .ok, "webhook to \(url.scheme ?? "")://\(url.host ?? "")", nil)
+                add(check, .ok, "webhook to \(url.scheme ?? "")://\(url.host ?? "")", nil)
             }
         }
     }

@@ -163,6 +163,7 @@ public struct Inspection: Sendable {
                     } ?? "")
                     + "  output sha256 \(r.sha256.prefix(12))  prev \(r.prev_sha256.prefix(12))")
             if let said = r.sender_detail { lines.append("  the sender said: \(f(said))") }
+            if let binding = r.binding { lines.append("  binding: \(binding.rawValue) (\(r.sender_mode))") }
         }
         if let kind = n.ack_evidence?.kind, kind == .synthetic {
             lines.append("  (acked by a trial sender's synthetic evidence: not proof that a person saw it)")

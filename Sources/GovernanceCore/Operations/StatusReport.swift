@@ -74,7 +74,10 @@ public struct StatusReport: Codable, Sendable {
         let unknown = try layout.files(in: layout.notices(.pending_external_send)).contains {
             (try? store.read($0))?.state_reason == DeliveryReason.outcome_unknown.rawValue
         }
-        if waiting > 0 || unknown { sections.append(base + "provider-sender-outage") }
+        // An outage the bridge recorded (`ProviderOutage`) points there too, while it is open.
+        let outage = try? Sys.readFile(layout.providerOutage, limit: 1 << 20)
+        let outageOpen = outage.flatMap { try? CanonicalJSON.decode(ProviderOutageRecord.self, from: $0) }?.open != nil
+        if waiting > 0 || unknown || outageOpen { sections.append(base + "provider-sender-outage") }
         if try Sys.listDirectory(layout.quarantine).contains(where: { !$0.hasPrefix(".") }) {
             sections.append(base + "malformed-contract-payload")
         }

@@ -12,6 +12,10 @@ public struct Deployment: Sendable {
     public var rules: [RuleParameters]
     /// The sender binding in force (profile, then local bindings).
     public var binding: SenderBinding { SenderBinding(mode: profile.senderMode, values: profile.binding) }
+    /// The profile's fallback binding (`spec.adapters.fallback`, then local bindings), or nil.
+    public var fallbackBinding: SenderBinding? {
+        profile.fallbackMode.map { SenderBinding(mode: $0, values: profile.fallbackBinding) }
+    }
     /// Capabilities the profile would use that this runtime lacks, recorded in every artifact of the run.
     public var capabilityGaps: [String]
     /// Where the state runs (`state.json`), stamped on every record beside the profile.
@@ -42,6 +46,9 @@ public struct Deployment: Sendable {
             try binding.validate(
                 requiresAck: profile.requiredCapabilities.contains(.ack_receipts), profile: profile.reference)
         }
+        if profile.sendingEnabled, let mode = profile.fallbackMode {
+            try Self.check(SenderBinding(mode: mode, values: profile.fallbackBinding), of: profile, descriptor)
+        }
         let uses: [(Capability, Bool)] = [
             (.queue, profile.queueEnabled), (.bridge, profile.sendingEnabled), (.ack_receipts, binding.declaresAck),
             (.inline_block, profile.hookInlineBlock), (.scheduler, true),
@@ -53,6 +60,31 @@ public struct Deployment: Sendable {
             gaps.append(capability)
         }
         capabilityGaps = gaps.map(\.rawValue)
+    }
+
+    /// Refuses a fallback binding this runtime cannot provide, or that cannot work, as the primary
+    /// binding is refused (fail closed), naming the profile's `spec.adapters.fallback.mode` line.
+    private static func check(
+        _ fallback: SenderBinding, of profile: DeploymentProfile, _ descriptor: CapabilityDescriptor
+    ) throws {
+        func refusal(_ message: String) -> ConfigurationError {
+            ConfigurationError(
+                "spec.adapters.fallback: " + message, file: profile.source.isEmpty ? nil : profile.source,
+                line: profile.fallbackLine)
+        }
+        if fallback.mode != .dryRun, !descriptor.has(.direct_send) {
+            throw refusal(
+                "profile \(profile.reference) falls back to \(fallback.mode.rawValue), which needs direct_send; runtime "
+                    + "\(descriptor.reference) cannot send (refusing to run: fail closed)")
+        }
+        do {
+            try fallback.validate(
+                requiresAck: profile.requiredCapabilities.contains(.ack_receipts),
+                profile: profile.reference + " (fallback)")
+        } catch let error as ConfigurationError {
+            throw refusal(
+                error.message.replacingOccurrences(of: "spec.adapters.sender.", with: "spec.adapters.fallback."))
+        }
     }
 
     public var profileReference: String { profile.reference }

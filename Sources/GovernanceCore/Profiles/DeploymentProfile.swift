@@ -53,6 +53,16 @@ public struct DeploymentProfile: Sendable, Equatable {
     public var senderTimeoutMs: Int64 = 0
     /// The sender binding (`spec.adapters.sender.binding`), keys checked per mode.
     public var binding: [String: BindingValue] = [:]
+    /// `spec.adapters.fallback`: the second binding that carries escalations, `delivery_unknown`
+    /// alerts and the `provider/outage` notice while the primary is down; nil: none.
+    public var fallbackMode: SenderMode? = nil
+    public var fallbackTimeoutMs: Int64? = nil
+    /// Consecutive failed primary sends that open an outage (an unavailable primary opens one at once).
+    public var fallbackAfter: Int64? = nil
+    /// `spec.adapters.fallback.binding`, keys checked per the fallback's mode.
+    public var fallbackBinding: [String: BindingValue] = [:]
+    /// The line of `spec.adapters.fallback.mode` in `source`, for a refusal of the fallback.
+    public var fallbackLine: Int? = nil
     public var maxSendsPerTick: Int64 = 0
     /// The backoff, attempts and lifetime of a failed send, as one policy (Postfix's rule: the
     /// wait grows with the notice's age, within the bounds).
@@ -157,7 +167,8 @@ public struct DeploymentProfile: Sendable, Equatable {
         }
         try profile.checkTargets(maps)
         try profile.readPolicies(maps, file: file, explain: &explain)
-        let secretLines = try profile.readBinding(maps, file: file, explain: &explain)
+        var secretLines = try profile.readBinding(maps, file: file, explain: &explain)
+        secretLines.formUnion(try profile.readFallback(maps, file: file, explain: &explain))
         profile.explain = explain
         if !secretLines.isEmpty {
             // What is stored (snapshots, bundles) never holds a secret: the profile's identity is
@@ -218,11 +229,38 @@ public struct DeploymentProfile: Sendable, Equatable {
     private mutating func readBinding(
         _ maps: [String: ConfigMap], file: String, explain: inout [ExplainEntry]
     ) throws -> Set<Int> {
+        guard let bindingNode = maps["adapters.sender.binding"] else { return [] }
+        return try Self.readBinding(
+            bindingNode, mode: senderMode, file: file, into: &binding, explainPath: "adapters.sender.binding",
+            explain: &explain)
+    }
+
+    /// `adapters.fallback`: its mode is required when it is given, and its binding is read as the
+    /// sender's is, with the keys of its own mode.
+    private mutating func readFallback(
+        _ maps: [String: ConfigMap], file: String, explain: inout [ExplainEntry]
+    ) throws -> Set<Int> {
+        guard let fallback = maps["adapters.fallback"] else { return [] }
+        guard let mode = fallbackMode else {
+            throw fallback.error("mode", "is required when adapters.fallback is given")
+        }
+        fallbackLine = fallback.lineOf("mode")
+        guard let bindingNode = maps["adapters.fallback.binding"] else { return [] }
+        return try Self.readBinding(
+            bindingNode, mode: mode, file: file, into: &fallbackBinding, explainPath: "adapters.fallback.binding",
+            explain: &explain)
+    }
+
+    /// The binding at `bindingNode`, with the keys `mode` understands, into `values`: the lines
+    /// that hold a secret value.
+    private static func readBinding(
+        _ bindingNode: ConfigMap, mode: SenderMode, file: String, into values: inout [String: BindingValue],
+        explainPath: String, explain: inout [ExplainEntry]
+    ) throws -> Set<Int> {
         var secretLines: Set<Int> = []
-        guard let bindingNode = maps["adapters.sender.binding"] else { return secretLines }
         let binding = try ConfigMap(
             .mapping(bindingNode.rawEntries, line: bindingNode.line), file: file, path: bindingNode.path,
-            allowed: Self.bindingKeys[senderMode] ?? [])
+            allowed: Self.bindingKeys[mode] ?? [])
         for entry in binding.rawEntries {
             let value = try binding.bindingValue(entry)
             if case .map(let map) = value, case .mapping(let entries, _) = entry.value {
@@ -233,10 +271,10 @@ public struct DeploymentProfile: Sendable, Equatable {
             if SenderBinding.isSecret(entry.key), !(value.text ?? "").hasPrefix("env:") {
                 secretLines.insert(entry.line)
             }
-            self.binding[entry.key] = value
+            values[entry.key] = value
             explain.append(
                 ExplainEntry(
-                    path: "adapters.sender.binding." + entry.key,
+                    path: explainPath + "." + entry.key,
                     value: SenderBinding.isSecret(entry.key) ? "[redacted]" : Self.describe(value), layer: .profile))
         }
         return secretLines

@@ -74,6 +74,11 @@ public enum EnvironmentContract {
                 name: "RGOV_BINDING_<KEY>", defaultValue: "unset", readBy: "every executable",
                 valid: "a value for sender binding key <key> (local layer, wins over the bindings file)"),
             Variable(
+                name: "RGOV_FALLBACK_BINDING_<KEY>", defaultValue: "unset", readBy: "every executable",
+                valid:
+                    "a value for fallback binding key <key> (spec.adapters.fallback; local layer, wins over the bindings file)"
+            ),
+            Variable(
                 name: "RGOV_DEFAULT_TARGET", defaultValue: "the profile's notifications.default_target",
                 readBy: "every executable", valid: "a channel target"),
             Variable(
@@ -143,6 +148,9 @@ public enum EnvironmentContract {
         if let exact = variables.first(where: { $0.name == name }) { return exact }
         if name.hasPrefix("RGOV_BINDING_") && name.count > "RGOV_BINDING_".count {
             return variables.first { $0.name == "RGOV_BINDING_<KEY>" }
+        }
+        if name.hasPrefix("RGOV_FALLBACK_BINDING_") {
+            return variables.first { $0.name == "RGOV_FALLBACK_BINDING_<KEY>" }
         }
         return nil
     }

@@ -9,21 +9,32 @@ import Foundation
 ///   `RGOV_ESCALATION_TARGET` set the notification targets.
 /// - a YAML file, `RGOV_BINDINGS_FILE` or else `STATE/bindings.local.yaml` when present:
 ///   `sender: {binding: {...}}` and `notifications: {default_target, escalation_target}`.
+/// - The fallback binding likewise: `RGOV_FALLBACK_BINDING_<KEY>`, or `fallback: {binding: {...}}`
+///   in the file, with the keys of the fallback's mode.
 public enum LocalBindings {
     public static func apply(to profile: inout DeploymentProfile, stateDirectory: String, environment: [String: String])
         throws
     {
         let path = environment["RGOV_BINDINGS_FILE"] ?? StateLayout(root: stateDirectory).localBindings
         let allowedBinding = (DeploymentProfile.bindingKeys[profile.senderMode] ?? []) + ["token"]
+        let allowedFallback = profile.fallbackMode.map { (DeploymentProfile.bindingKeys[$0] ?? []) + ["token"] } ?? []
         var values: [(path: String, value: BindingValue)] = []
         if Sys.kind(path) == .regular {
             let text = String(decoding: try Sys.readFile(path, limit: 1 << 20), as: UTF8.self)
             try ConfigurationError.reading {
                 let root = try ConfigMap(
-                    try YAMLReader.parse(text, file: path), file: path, path: "", allowed: ["sender", "notifications"])
+                    try YAMLReader.parse(text, file: path), file: path, path: "",
+                    allowed: ["sender", "notifications"] + (profile.fallbackMode != nil ? ["fallback"] : []))
                 if let binding = try root.map("sender", allowed: ["binding"])?.map("binding", allowed: allowedBinding) {
                     for entry in binding.rawEntries {
                         values.append(("binding." + entry.key, try binding.bindingValue(entry)))
+                    }
+                }
+                if let binding = try root.map("fallback", allowed: ["binding"])?.map(
+                    "binding", allowed: allowedFallback)
+                {
+                    for entry in binding.rawEntries {
+                        values.append(("fallback." + entry.key, try binding.bindingValue(entry)))
                     }
                 }
                 let targets = ["default_target", "escalation_target"]
@@ -43,6 +54,17 @@ public enum LocalBindings {
                 }
                 values.append(("binding." + key, .text(value)))
             }
+            if name.hasPrefix("RGOV_FALLBACK_BINDING_"), name.count > 22 {
+                let key = name.dropFirst(22).lowercased()
+                guard profile.fallbackMode != nil, allowedFallback.contains(key) else {
+                    throw ConfigurationError(
+                        "\(name): "
+                            + (profile.fallbackMode.map {
+                                "fallback mode \($0.rawValue) has no binding key \"\(key)\" (keys: \(allowedFallback.joined(separator: ", ")))"
+                            } ?? "the profile names no spec.adapters.fallback"))
+                }
+                values.append(("fallback." + key, .text(value)))
+            }
             if name == "RGOV_DEFAULT_TARGET" { values.append(("default_target", .text(value))) }
             if name == "RGOV_ESCALATION_TARGET" { values.append(("escalation_target", .text(value))) }
         }
@@ -52,6 +74,9 @@ public enum LocalBindings {
                 let name = String(key.dropFirst(8))
                 profile.binding[name] = value
                 explainPath = "adapters.sender." + key
+            } else if key.hasPrefix("fallback.") {
+                profile.fallbackBinding[String(key.dropFirst(9))] = value
+                explainPath = "adapters.fallback.binding." + key.dropFirst(9)
             } else if key == "default_target" {
                 profile.defaultTarget = value.text ?? profile.defaultTarget
                 explainPath = "notifications.default_target"
@@ -60,7 +85,8 @@ public enum LocalBindings {
                 explainPath = "notifications.escalation.target"
             }
             let shown =
-                SenderBinding.isSecret(String(key.dropFirst(8))) ? "[redacted]" : DeploymentProfile.describe(value)
+                SenderBinding.isSecret(String(explainPath.split(separator: ".").last ?? ""))
+                ? "[redacted]" : DeploymentProfile.describe(value)
             profile.explain.removeAll { $0.path == explainPath }
             profile.explain.append(ExplainEntry(path: explainPath, value: shown, layer: .local))
         }

@@ -136,6 +136,19 @@ public enum ProfileSettings {
                 if case .integer(let v) = value { profile.senderTimeoutMs = v }
             }),
         ProfileSetting("adapters.sender.binding", .structured),
+        // A second binding for escalations and delivery alerts while the primary is down.
+        bound("adapters.fallback.mode", .choice(SenderMode.allCases.map(\.rawValue)), nil, \.fallbackMode) {
+            $0.string.flatMap(SenderMode.init(rawValue:))
+        },
+        ProfileSetting(
+            "adapters.fallback.timeout_ms", .integer(100...600_000), layer: .adapter,
+            default: { profile in profile.fallbackMode.map { .integer($0.defaultTimeoutMs) } },
+            apply: { profile, value in profile.fallbackTimeoutMs = value.integer }),
+        ProfileSetting(
+            "adapters.fallback.fallback_after", .integer(1...100),
+            default: { profile in profile.fallbackMode != nil ? .integer(3) : nil },
+            apply: { profile, value in profile.fallbackAfter = value.integer }),
+        ProfileSetting("adapters.fallback.binding", .structured),
         integer("adapters.orchestrator.stage_deadline_ms", 1_000...3_600_000, 600_000, \.stageDeadlineMs),
         boolean("adapters.hook.inline_block", true, \.hookInlineBlock),
         string("notifications.default_target", "operator", \.defaultTarget),

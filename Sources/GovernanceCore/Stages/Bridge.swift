@@ -14,6 +14,9 @@ public struct Bridge: Sendable {
     public let deployment: Deployment
     private var ledger: SendLedger
     private var senders: SenderRun
+    /// The profile's fallback binding, and the record of the primary's outages; nil without one.
+    private var fallbackSenders: SenderRun?
+    private let outage: ProviderOutage?
     /// Hides secret values from the sender output a receipt keeps.
     private let redactor: Redactor
 
@@ -32,7 +35,25 @@ public struct Bridge: Sendable {
             limits: SendLimits(
                 timeout: Double(profile.senderTimeoutMs) / 1000, concurrency: Int(profile.maxConcurrentSends)),
             runtimeHasAckReceipts: deployment.descriptor.has(.ack_receipts))
-        redactor = Redactor(environment: environment, extra: deployment.binding.secretValues)
+        if let fallback = deployment.fallbackBinding {
+            fallbackSenders = SenderRun(
+                binding: fallback, layout: deployment.layout, senderExecutable: senderExecutable,
+                environment: environment,
+                limits: SendLimits(
+                    timeout: Double(profile.fallbackTimeoutMs ?? fallback.mode.defaultTimeoutMs) / 1000,
+                    concurrency: Int(profile.maxConcurrentSends)),
+                runtimeHasAckReceipts: deployment.descriptor.has(.ack_receipts))
+            let (first, why) = deployment.firstState(severity: max(.critical, profile.minSeverity))
+            outage = ProviderOutage(
+                ledger: deployment.ledger, fallbackAfter: Int(profile.fallbackAfter ?? 3), primary: profile.senderMode,
+                fallback: fallback.mode, target: profile.defaultTarget, initial: first, why: why)
+        } else {
+            fallbackSenders = nil
+            outage = nil
+        }
+        redactor = Redactor(
+            environment: environment,
+            extra: deployment.binding.secretValues + (deployment.fallbackBinding?.secretValues ?? []))
     }
 
     public struct Outcome: Codable, Sendable {
@@ -43,6 +64,8 @@ public struct Bridge: Sendable {
         public var next_attempt_at: Date?
         /// A sender ran for this outcome (false for refusals decided without one).
         public var attempted: Bool = false
+        /// The binding it went to, when the profile names a fallback.
+        public var binding: SenderRole? = nil
     }
 
     public struct Report: Codable, Sendable {
@@ -56,6 +79,8 @@ public struct Bridge: Sendable {
         public var quarantined: [String]
         public var capability_gaps: [String]
         public var duration_ms: Int
+        /// The primary sender's health after this run, when the profile names a fallback.
+        public var provider_outage: ProviderOutageRecord? = nil
     }
 
     private var profile: DeploymentProfile { deployment.profile }
@@ -64,6 +89,7 @@ public struct Bridge: Sendable {
         var bridge = self
         bridge.ledger = ledger.staged(in: transaction)
         bridge.senders.writes = .staged(transaction)
+        bridge.fallbackSenders?.writes = .staged(transaction)
         return bridge
     }
 
@@ -95,20 +121,71 @@ public struct Bridge: Sendable {
                 work.append(item)
             }
         }
-        // Per-notice programs run concurrently, each send's records durable on its own; a batch
-        // mode's sends are staged in one transaction, committed around each sender.
-        let outcomes =
-            deployment.binding.kind.perNotice
-            ? try deliver(work, now: now)
-            : try Transaction.run(anchor: deployment.layout.root) { try staged(in: $0).deliver(work, now: now) }
+        // Looked for once per run: a program installed meanwhile is used from the next run.
+        let missing = work.isEmpty ? nil : senders.unavailableProgram()
+        var health = try outage?.current(now: now)
+        if let outage, let record = health, let missing {
+            // A primary that cannot run is an outage at once.
+            health = try outage.observe([.failed("sender_unavailable: " + missing, atOnce: true)], in: record, now: now)
+        }
+        // While the primary is in an outage, escalations and delivery alerts go through the
+        // fallback; everything else waits for the primary.
+        let inOutage = health?.open != nil && fallbackSenders != nil
+        let viaFallback = work.filter { inOutage && ProviderOutage.carried.contains($0.notice.notice_kind) }
+        let viaPrimary = work.filter { !(inOutage && ProviderOutage.carried.contains($0.notice.notice_kind)) }
+        var concluded = try deliver(viaPrimary, route: route(.primary), missing: missing, now: now)
+        if let fallback = fallbackSenders, !viaFallback.isEmpty {
+            concluded += try deliver(
+                viaFallback, route: route(.fallback), missing: fallback.unavailableProgram(), now: now)
+        }
+        if let outage, let record = health {
+            health = try outage.observe(concluded.compactMap(\.signal), in: record, now: now)
+        }
         return Report(
-            outcomes: outcomes, recovered: recovered,
+            outcomes: concluded.map(\.outcome), recovered: recovered,
             late_acks: lateAcks.accepted.map {
                 Outcome(notice_id: $0.notice.notice_id, state: .acked, reason: .external_ack, receipt: $0.receipt)
             }, skipped_held: held, deferred_by_cap: capped,
             retries_not_due: deferred.count - due.count, quarantined: quarantinedA + quarantinedB + lateAcks.refused,
             capability_gaps: deployment.capabilityGaps,
-            duration_ms: Int(((Sys.monotonicSeconds() - started) * 1000).rounded()))
+            duration_ms: Int(((Sys.monotonicSeconds() - started) * 1000).rounded()), provider_outage: health)
+    }
+
+    /// The binding a send goes through, and how it runs.
+    struct Route: Sendable {
+        var role: SenderRole
+        var run: SenderRun
+        var binding: SenderBinding { run.binding }
+        /// Whether records name the role (the profile names a fallback).
+        var named: Bool
+    }
+
+    /// The route of `role`; the primary's when the profile names no fallback (an attempt of an
+    /// older profile's fallback is concluded by the primary's rules).
+    private func route(_ role: SenderRole) -> Route {
+        guard role == .fallback, let fallback = fallbackSenders else {
+            return Route(role: .primary, run: senders, named: fallbackSenders != nil)
+        }
+        return Route(role: .fallback, run: fallback, named: true)
+    }
+
+    /// An outcome, and what it says about the primary sender (a primary send that ran).
+    struct Concluded: Sendable {
+        var outcome: Outcome
+        var signal: ProviderOutage.Signal?
+    }
+
+    /// Per-notice programs run concurrently, each send's records durable on its own; a batch
+    /// mode's sends are staged in one transaction, committed around each sender.
+    private func deliver(
+        _ work: [(path: String, notice: Notice)], route: Route, missing: String?, now: Date
+    ) throws -> [Concluded] {
+        guard !work.isEmpty else { return [] }
+        if route.binding.kind.perNotice { return try send(work, route: route, missing: missing, now: now) }
+        return try Transaction.run(anchor: deployment.layout.root) {
+            let bridge = staged(in: $0)
+            return try bridge.send(work, route: bridge.route(route.role), missing: missing, now: now)
+        }
     }
 
     /// One send to make: the notice, its spool handoff and the attempt about to be recorded.
@@ -119,26 +196,28 @@ public struct Bridge: Sendable {
         var attempt: SenderAttempt
     }
 
-    private func deliver(_ work: [(path: String, notice: Notice)], now: Date) throws -> [Outcome] {
-        var outcomes: [Outcome] = []
+    private func send(
+        _ work: [(path: String, notice: Notice)], route: Route, missing: String?, now: Date
+    ) throws -> [Concluded] {
+        var outcomes: [Concluded] = []
         var jobs: [Job] = []
-        // Looked for once per run: a program installed meanwhile is used from the next run.
-        let missing = work.isEmpty ? nil : senders.unavailableProgram()
         for (path, notice) in work {
-            switch try prepare(notice, at: path, missing: missing, now: now) {
-            case .concluded(let outcome): outcomes.append(outcome)
+            switch try prepare(notice, at: path, route: route, missing: missing, now: now) {
+            case .concluded(let outcome): outcomes.append(Concluded(outcome: outcome))
             case .send(let job): jobs.append(job)
             }
         }
         let sends = jobs
         return try outcomes
-            + senders.run(
+            + route.run.run(
                 sends.map(\.handoff), now: now,
                 claim: { try ledger.recordIntent(sends[$0].attempt, for: sends[$0].notice, at: sends[$0].path) },
                 conclude: {
-                    try conclude(
-                        sends[$0].notice, at: sends[$0].path, attempt: sends[$0].attempt, verdict: $1, child: $2,
-                        key: sends[$0].handoff.key, now: now)
+                    Concluded(
+                        outcome: try conclude(
+                            sends[$0].notice, at: sends[$0].path, attempt: sends[$0].attempt, verdict: $1, child: $2,
+                            key: sends[$0].handoff.key, route: route, now: now),
+                        signal: route.role == .primary ? ProviderOutage.signal(of: $1) : nil)
                 })
     }
 
@@ -149,12 +228,15 @@ public struct Bridge: Sendable {
 
     /// Checks what can be decided without sending (`missing`: why the sender program cannot run);
     /// otherwise the job to send.
-    private func prepare(_ notice: Notice, at path: String, missing: String?, now: Date) throws -> Preparation {
+    private func prepare(_ notice: Notice, at path: String, route: Route, missing: String?, now: Date) throws
+        -> Preparation
+    {
         func refuse(_ state: DeliveryState, _ reason: DeliveryReason, retry: Bool = false) throws -> Preparation {
             .concluded(
                 try conclude(
                     notice, at: path, attempt: nil,
-                    verdict: SendVerdict(state: state, reason: reason, retry: retry), child: nil, now: now))
+                    verdict: SendVerdict(state: state, reason: reason, retry: retry), child: nil, route: route,
+                    now: now))
         }
         guard profile.sendingEnabled else { return try refuse(.blocked, .sending_disabled_by_profile) }
         guard deployment.descriptor.has(.bridge) else {
@@ -180,8 +262,9 @@ public struct Bridge: Sendable {
         let attempt = SenderAttempt(
             attempt_id: StateLayout.attemptID(notice: notice.notice_id, number: number), notice_id: notice.notice_id,
             attempt_number: number,
-            idempotency_key_sha256: handoff.keySHA256, sender_mode: profile.senderMode, started_at: now,
-            deadline_ms: Int(profile.senderTimeoutMs), bridge_pid: Sys.processID(), host: Sys.hostName())
+            idempotency_key_sha256: handoff.keySHA256, sender_mode: route.binding.mode, started_at: now,
+            deadline_ms: Int((route.run.limits.timeout * 1000).rounded()), bridge_pid: Sys.processID(),
+            host: Sys.hostName(), binding: route.named ? route.role : nil)
         return .send(Job(path: path, notice: notice, handoff: handoff, attempt: attempt))
     }
 
@@ -196,7 +279,7 @@ public struct Bridge: Sendable {
     /// receipt, notice, the alert an unknown outcome calls for, the attempt filed.
     private func conclude(
         _ notice: Notice, at path: String, attempt: SenderAttempt?, verdict proposed: SendVerdict,
-        child: ChildResult?, key: String? = nil, now: Date
+        child: ChildResult?, key: String? = nil, route: Route, now: Date
     ) throws -> Outcome {
         var verdict = proposed
         // What the sender said never carries a secret, nor the send's idempotency key (the proof
@@ -204,16 +287,16 @@ public struct Bridge: Sendable {
         let redactor = key.map { self.redactor.adding([$0]) } ?? self.redactor
         verdict.messageID = verdict.messageID.map(redactor.redact)
         if let id = verdict.evidence?.message_id { verdict.evidence?.message_id = redactor.redact(id) }
-        if verdict.reason == .outcome_unknown && attempt != nil && deployment.binding.supportsIdempotency {
+        if verdict.reason == .outcome_unknown && attempt != nil && route.binding.supportsIdempotency {
             // A resend with the same idempotency key cannot deliver twice: try again.
             verdict.retry = true
         }
         let (decided, nextAttemptAt) = profile.retryPolicy.decide(
             verdict, for: notice, attempted: attempt != nil, now: now)
         verdict = decided
-        let receipt = ledger.notices.receipt(
+        var receipt = ledger.notices.receipt(
             StateLayout.receiptID(attempt?.attempt_id ?? notice.notice_id + ".r" + String(notice.transitions.count)),
-            for: notice, attempt: attempt?.attempt_id, state: verdict.state, mode: ReceiptMode(profile.senderMode),
+            for: notice, attempt: attempt?.attempt_id, state: verdict.state, mode: ReceiptMode(route.binding.mode),
             reason: verdict.reason, evidence: verdict.evidence, sha256: child?.stdoutSHA256 ?? SHA256.hex(of: ""),
             exitStatus: child?.status, messageID: verdict.messageID,
             // The child's capture keeps more than this tail, so no secret it cut reaches the receipt.
@@ -221,6 +304,7 @@ public struct Bridge: Sendable {
             senderDetail: proposed.senderSaid.map { redactor.head($0, 500) },
             durationMs: child.map { Int(($0.durationSeconds * 1000).rounded()) }, at: now, by: Self.actor,
             nextAttemptAt: nextAttemptAt, withGaps: true)
+        if route.named { receipt.binding = route.role }
         let (recorded, receiptPath) = try ledger.conclude(
             notice, at: path, attempt: attempt, receipt: receipt, now: now)
         return Outcome(recorded, at: receiptPath, attempted: attempt != nil)
@@ -233,17 +317,18 @@ public struct Bridge: Sendable {
         let (settled, unknown) = try ledger.recover(stage: Self.stage, now: now)
         var outcomes = settled.map { Outcome($0.receipt, at: $0.path, attempted: true) }
         for interrupted in unknown {
+            let route = route(interrupted.attempt.binding ?? .primary)
             Log.info(
                 Self.actor,
                 "attempt \(interrupted.attempt.attempt_id) was interrupted; outcome unknown"
-                    + (deployment.binding.supportsIdempotency
+                    + (route.binding.supportsIdempotency
                         ? ", retrying with the same idempotency key"
                         : ", not resent: an operator must check the channel"))
             outcomes.append(
                 try conclude(
                     interrupted.notice, at: interrupted.path, attempt: interrupted.attempt,
                     verdict: SendVerdict(state: .pending_external_send, reason: .outcome_unknown), child: nil,
-                    now: now))
+                    route: route, now: now))
         }
         return outcomes
     }
@@ -253,6 +338,6 @@ extension Bridge.Outcome {
     init(_ receipt: Receipt, at path: String, attempted: Bool) {
         self.init(
             notice_id: receipt.notice_id, state: receipt.delivery_state, reason: receipt.reason, receipt: path,
-            next_attempt_at: receipt.next_attempt_at, attempted: attempted)
+            next_attempt_at: receipt.next_attempt_at, attempted: attempted, binding: receipt.binding)
     }
 }

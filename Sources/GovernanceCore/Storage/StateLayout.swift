@@ -116,6 +116,9 @@ public struct StateLayout: Sendable {
     public func missionLock(_ id: String) -> String { lockFile("missions/" + id) }
     /// What `rgov simulate` generated, and the rules each mission should fire.
     public var simulationManifest: String { root + "/simulation-manifest.json" }
+    /// The primary sender's health as the bridge last saw it: its consecutive failures and the
+    /// outage in force (`ProviderOutage`).
+    public var providerOutage: String { root + "/provider-outage.json" }
     /// Environment-local bindings (targets, sender commands): never committed, never exported.
     public var localBindings: String { root + "/bindings.local.yaml" }
     /// Where `rgov cron install` sends a tick's output unless told otherwise.
