@@ -164,6 +164,18 @@ import Testing
         let event = try #require(Self.events(production).last)
         #expect(event.evaluation_environment == .staging)
         #expect(event.evaluation_bundle_sha256 == SHA256.hex(of: [UInt8](try Sys.readFile(bundle + "/manifest.json"))))
+
+        // A new production state starts on such a profile only with the staging evidence.
+        let fresh = production.dir + "/fresh"
+        let bare = try production.run(
+            "rgov", ["init", "--state", fresh, "--environment", "production", "--profile", profile])
+        #expect(bare.status == 78 && bare.stderr.contains("max_autonomy_tier is supervised"), "\(bare.stderr)")
+        #expect(Sys.kind(fresh) == .missing, "nothing was made")
+        let started = try production.run(
+            "rgov",
+            ["init", "--state", fresh, "--environment", "production", "--profile", profile, "--evaluation", tar])
+        #expect(started.status == 0, "\(started.stderr)")
+        #expect(ProfileLifecycle(layout: StateLayout(root: fresh), clock: .system).active()?.snapshot_sha256 == sha)
     }
 
     @Test func aProfileWithoutWritebackApprovalNeedsStagingToo() throws {

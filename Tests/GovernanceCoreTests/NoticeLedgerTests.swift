@@ -42,7 +42,7 @@ import Testing
     static func sends(_ ledger: NoticeLedger) -> SendLedger {
         SendLedger(
             notices: ledger, actor: "rgov-bridge",
-            alerts: SendLedger.Alerts(target: "ops", initial: .queued, why: nil, senderMode: .shim))
+            alerts: SendLedger.Alerts(target: "ops", initial: .queued, why: nil))
     }
 
     /// A dispatched notice whose first send has its intent recorded.

@@ -90,6 +90,34 @@ public struct PromotionGate {
                 + "; nothing was changed")
     }
 
+    /// The evidence the first profile of a new `production` state (`rgov init --environment production`)
+    /// is put in force on: a state with no evaluation yet.
+    ///
+    /// A passing staging evaluation carried in `bundle`, where one is given; without one, only a
+    /// profile that needs no staging evidence (assisted at most, writeback-approval on) is admitted,
+    /// and every later activation asks this gate again. Else a refusal (exit 78).
+    public func admitFirst(_ candidate: Deployment) throws -> PromotionEvidence? {
+        let sha = candidate.profile.sha256
+        if let bundle {
+            switch try fromBundle(bundle, sha: sha) {
+            case .success(let evidence): return evidence
+            case .failure(let problem):
+                throw ConfigurationError(
+                    "\(problem.message); no production state was made at \(lifecycle.layout.root)")
+            }
+        }
+        let needsStaging = Self.stagingReasons(candidate)
+        guard needsStaging.isEmpty else {
+            throw ConfigurationError(
+                "a production state's first profile \(candidate.profileReference) (sha256 \(sha.prefix(12))) needs a "
+                    + "passing evaluation recorded in a staging environment (\(needsStaging.joined(separator: "; "))): "
+                    + "rgov evaluate \(candidate.profile.id) --state STAGING --by NAME, rgov export --state STAGING "
+                    + "--since T, then rgov init --environment production --evaluation BUNDLE.tar ...; nothing was made"
+            )
+        }
+        return nil
+    }
+
     /// A passing staging evaluation of `sha` in the verified bundle at `path`, or why not.
     func fromBundle(_ path: String, sha: String) throws -> Result<PromotionEvidence, RgovError> {
         let (verification, found) = try AuditVerify.verify(path, allowedSigners: allowedSigners) { directory in

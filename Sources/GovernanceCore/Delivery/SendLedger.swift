@@ -12,13 +12,12 @@ public struct SendLedger: Sendable {
     public let actor: String
     public let alerts: Alerts
 
-    /// How an alert about an unknown outcome is opened: to whom, in which first state (the
-    /// deployment's rule, and why), naming the binding that cannot resend.
+    /// How an alert about an unknown outcome is opened: to whom, and in which first state (the
+    /// deployment's rule, and why); it names the binding that cannot resend from the receipt.
     public struct Alerts: Sendable {
         public var target: String
         public var initial: DeliveryState
         public var why: String?
-        public var senderMode: SenderMode
     }
     private var layout: StateLayout { notices.layout }
     private var writes: Writes { notices.writes }
@@ -127,7 +126,7 @@ public struct SendLedger: Sendable {
         let noticeID = Identifier.derived("ntc", notice.notice_id, "outcome-unknown", receipt.receipt_id)
         let reason =
             "delivery of \(notice.notice_id) to \(notice.target) is unknown (\(receipt.attempt_id ?? receipt.receipt_id) was "
-            + "interrupted or timed out after it may have sent); the \(alerts.senderMode.rawValue) binding cannot resend safely"
+            + "interrupted or timed out after it may have sent); the \(receipt.sender_mode.rawValue) binding cannot resend safely"
         let alert = try Notice(
             Notice.Header(
                 notice_id: noticeID, rule_id: "delivery/outcome-unknown", severity: .warning,

@@ -122,7 +122,8 @@ public enum StateInit {
     /// A folder made by hand, with no active profile, is taken as it is; a state that already has an active
     /// profile is refused (exit 65).
     public static func create(
-        _ candidate: Deployment, environment: StateEnvironment = .local, owner: StateOwner?, by: String, reason: String
+        _ candidate: Deployment, environment: StateEnvironment = .local, owner: StateOwner?, by: String, reason: String,
+        evidence: PromotionEvidence? = nil
     ) throws -> Made {
         var deployment = candidate
         deployment.environment = environment
@@ -160,7 +161,7 @@ public enum StateInit {
         if !Sys.exists(layout.stateRecord) {
             try DurableFile.write(try CanonicalJSON.encodeFile(record), to: layout.stateRecord)
         }
-        let activation = try lifecycle.activate(deployment, by: by, reason: reason)
+        let activation = try lifecycle.activate(deployment, by: by, reason: reason, evidence: evidence)
         return Made(state_dir: layout.root, created: created, record: record, activation: activation)
     }
 

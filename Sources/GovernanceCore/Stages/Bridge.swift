@@ -28,7 +28,7 @@ public struct Bridge: Sendable {
         ledger = SendLedger(
             notices: deployment.ledger, actor: Self.actor,
             alerts: SendLedger.Alerts(
-                target: profile.defaultTarget, initial: initial, why: why, senderMode: profile.senderMode))
+                target: profile.defaultTarget, initial: initial, why: why))
         senders = SenderRun(
             binding: deployment.binding, layout: deployment.layout, senderExecutable: senderExecutable,
             environment: environment,

@@ -10,13 +10,24 @@ extension Verb {
                 nothing. The state's owner is the owner of its folder: rgov acts on the state only as that user (root
                 switches to the owner; anyone else is refused with exit 77). As root, --owner USER makes the folder
                 USER's (the service user of a cron job or systemd unit). A folder made by hand with no active profile
-                is taken as it is; a state that already has one is refused (exit 65): use rgov activate.
+                is taken as it is; a state that already has one is refused (exit 65): use rgov activate. A production
+                state's first profile needs no evaluation only where it needs no staging evidence (autonomy at most
+                assisted, writeback-approval on); otherwise --evaluation BUNDLE from a staging state, as rgov activate
+                asks; every later activation there asks the promotion gate.
                 """,
             options: [
                 OptionSpec(
                     "environment", value: "E",
                     "where the state runs: local, staging or production (production activates only evaluated profiles)",
                     default: "local"),
+                OptionSpec(
+                    "evaluation", value: "BUNDLE",
+                    "with --environment production: an audit bundle from a staging state holding a passing evaluation "
+                        + "of the profile (needed where the profile admits autonomy above assisted or turns off "
+                        + "writeback-approval)"),
+                OptionSpec(
+                    "allowed-signers", value: "FILE",
+                    "with --evaluation: the bundle must be signed by a key in this ssh allowed-signers file"),
                 OptionSpec("owner", value: "USER", "as root: the user who owns and runs the state", default: "you"),
                 OptionSpec("by", value: "NAME", "who makes it", default: "your user name"),
                 OptionSpec("reason", value: "TEXT", "why", default: "rgov init"),
@@ -43,10 +54,20 @@ extension Verb {
             }
             return environment
         }
+        let candidate = try Deployment.candidate(options)
+        var evidence: PromotionEvidence? = nil
+        if environment == .production {
+            evidence = try PromotionGate(
+                lifecycle: ProfileLifecycle(layout: candidate.layout, clock: candidate.clock),
+                bundle: options.value("evaluation"), allowedSigners: options.value("allowed-signers")
+            ).admitFirst(candidate)
+        } else if options.value("evaluation") != nil {
+            throw UsageError("rgov init: --evaluation is for --environment production")
+        }
         let made = try StateInit.create(
-            try Deployment.candidate(options), environment: environment ?? .local, owner: owner,
-            by: options.value("by") ?? Sys.userName(),
-            reason: options.value("reason") ?? "rgov init")
+            candidate, environment: environment ?? .local, owner: owner,
+            by: options.value("by") ?? Sys.userName(), reason: options.value("reason") ?? "rgov init",
+            evidence: evidence)
         options.emit(made, StateInit.describe(made) + "\nnext: rgov cron install --state \(made.state_dir)")
         return 0
     }
