@@ -136,6 +136,27 @@ import Testing
         return (h, profile)
     }
 
+    @Test func retryMakesADeferredNoticeDueNow() throws {
+        let (h, profile) = try Self.busy()
+        _ = try tick(h, profile)
+        _ = try tick(h, profile, at: 0.5)
+        #expect(try notice(h).attempts == 1, "not due yet")
+        let id = try notice(h).notice_id
+        let retried = try h.run(
+            "rgov",
+            ["retry", "ALL", "--by", "e2e", "--reason", "channel back", "--now", "2026-11-20T12:00:30Z", "--json"])
+        #expect(retried.status == 0 && retried.json?["changed"] == .array([.string(id)]), "\(retried.stdout)")
+        #expect(try notice(h).next_attempt_at == Self.t0.addingTimeInterval(30))
+        _ = try tick(h, profile, at: 0.5)
+        #expect(try notice(h).attempts == 2, "sent at once, not at its backoff")
+        let actions = try h.layout.dayPartitions(in: h.layout.operatorActions).flatMap {
+            try h.layout.files(in: h.layout.operatorActions(day: $0))
+        }.map { try CanonicalJSON.decode(OperatorAction.self, from: try Sys.readFile($0)) }
+        #expect(actions.filter { $0.action == "retry" }.map(\.result) == ["1 made due now"])
+        let none = try h.run("rgov", ["retry", "ntc-none", "--by", "e2e"])
+        #expect(none.status == 66, "\(none.stderr)")
+    }
+
     @Test func temporaryFailuresBackOffFromCreationThenExhaustAttempts() throws {
         let (h, profile) = try Self.busy()
         _ = try tick(h, profile)

@@ -7,7 +7,8 @@ public enum RgovCommand {
         .initialize, .tick, .status, .doctor, .validate, .report, .simulate, .diffProfiles, .evaluate, .activate,
         .rollback,
         .history, .cron,
-        .ls, .show, .ack, .hold, .release, .requeue, .approve, .reject, .approvals, .mission, .quarantine, .prune,
+        .ls, .show, .ack, .hold, .release, .retry, .requeue, .approve, .reject, .approvals, .mission, .quarantine,
+        .prune,
         .export, .verify, .checkState,
     ]
 

@@ -216,6 +216,15 @@ public struct NoticeLedger: Sendable {
         return try save(replacing: notice, at: path, unlessSending: true) { next }
     }
 
+    /// Makes a notice waiting for its next attempt due at `now` (`rgov retry`, as `postqueue -i`):
+    /// the bridge's next run sends it; its state and attempts stay as they are.
+    @discardableResult
+    public func retryNow(_ notice: Notice, at path: String, now: Date) throws -> String {
+        var next = notice
+        next.next_attempt_at = now
+        return try save(replacing: notice, at: path, unlessSending: true) { next }
+    }
+
     /// Undoes a hold: a held `prepared` notice goes back to `queued`.
     @discardableResult
     public func release(_ notice: Notice, at path: String, by: String, reason: String?, now: Date) throws -> String {

@@ -81,6 +81,21 @@ extension OperatorDesk {
         }
     }
 
+    /// Makes deferred notices due now (`postqueue -f` / `-i ID`): the bridge's next run sends them.
+    ///
+    /// Only a notice waiting for a retry is changed; a held one stays held.
+    public func retry(_ target: String, reason: String?) throws -> BulkResult {
+        try bulk("retry", "made due now", target: target, reason: reason) { path, notice in
+            let waiting =
+                path.hasPrefix(layout.deferredNotices + "/") && (notice.next_attempt_at.map { $0 > now } ?? false)
+            guard waiting else {
+                return target == "ALL" ? nil : .unchanged("\(notice.state.rawValue): not waiting for a retry")
+            }
+            if notice.hold != nil { return .unchanged("held: rgov release it first") }
+            return try changing(notice, target: target) { try $0.retryNow(notice, at: path, now: now) }
+        }
+    }
+
     /// A `blocked` notice stays blocked (final); its requeue is a new notice linked to it, with its
     /// own decision, whose id follows from the blocked one's, so a notice is requeued once.
     public func requeue(_ target: String, reason: String?) throws -> BulkResult {
