@@ -105,6 +105,30 @@ import Testing
         #expect(event.evaluation_id == evaluation.record_id && event.evaluation_environment == .production)
     }
 
+    @Test func noWayRoundTheGateOfAProductionState() throws {
+        let h = try Self.state("production")
+        let loose = try h.profile(named: "nowriteback", replacing: [(" writeback-approval,", "")])
+        // A production state that lost its active profile adopts none from a run.
+        let active = try Sys.readFile(h.layout.activeProfile)
+        try Sys.unlink(h.layout.activeProfile)
+        let adopted = try h.run("rgov", ["tick", "--profile", loose])
+        #expect(adopted.status == 78 && adopted.stderr.contains("production state with no active profile"))
+        #expect(Sys.kind(h.layout.activeProfile) == .missing)
+        try DurableFile.write(active, to: h.layout.activeProfile)
+        // init does not turn a recorded state into another environment.
+        let other = try h.run("rgov", ["init", "--environment", "local", "--profile", "standard-team-mode"])
+        #expect(other.status == 65, "\(other.stderr)")
+        // A bundle that cannot be read is a refusal like any other: 78, recorded.
+        let typo = try activate(h, loose, ["--evaluation", h.dir + "/typo.tar"])
+        #expect(typo.status == 78 && typo.stderr.contains("no evidence"), "\(typo.status) \(typo.stderr)")
+        #expect(try Self.records(h).contains { $0.action == .activate && $0.result == .refused })
+        // An unreadable state.json does not make the state local: the gate fails closed.
+        try DurableFile.write(Data("{".utf8), to: h.layout.stateRecord)
+        let unreadable = try activate(h, "minimal-solo-mode")
+        #expect(unreadable.status == 78 && unreadable.stderr.contains("cannot be read"), "\(unreadable.stderr)")
+        #expect(Self.activeSHA(h) == (try Self.sha(of: "standard-team-mode")))
+    }
+
     @Test func localAndStagingStatesActivateWithoutAnEvaluation() throws {
         for environment in ["local", "staging"] {
             let h = try Self.state(environment, tag: "plain" + environment)

@@ -124,7 +124,10 @@ public struct AuditExport: Sendable {
         try reconcile(missions, notices: notices, chain: chain, now: now)
         var contents = Contents(profileHashes: [deployment.profile.sha256])
         try addChains(of: missions, to: &contents, chain: chain, store: store)
-        try addDeploymentRecords(naming: notices, to: &contents)
+        // Lifecycle records (evaluations name missions of any tenant) go only in a window bundle of
+        // the whole state, and only those made in its window.
+        try addDeploymentRecords(
+            naming: notices, lifecycleWindow: task == nil && tenant == nil ? (since, until) : nil, to: &contents)
 
         let out = outDirectory ?? layout.exports
         try Sys.makeDirectory(out)
@@ -246,18 +249,24 @@ public struct AuditExport: Sendable {
     /// in force, every activation and rollback with who asked and who approved, the operator
     /// actions on the deployment itself (no mission's chain holds them), capability descriptors.
     private func addDeploymentRecords(
-        naming notices: [(path: String, notice: Notice)], to contents: inout Contents
+        naming notices: [(path: String, notice: Notice)], lifecycleWindow: (since: Date?, until: Date?)?,
+        to contents: inout Contents
     ) throws {
         let layout = deployment.layout
         contents.profileHashes.formUnion(notices.compactMap(\.notice.profile_sha256))
-        // Validations, simulations, evaluations and refused or pending activations, with the
-        // snapshot of each profile evaluated (a promotion's evidence names it by hash).
-        let lifecycle = ProfileLifecycle(layout: layout, clock: deployment.clock)
-        for record in try lifecycle.records() where record.action == .evaluate {
-            if let sha = record.profile_sha256 { contents.profileHashes.insert(sha) }
-        }
-        if Sys.isDirectory(layout.lifecycleRecords) {
-            for path in try layout.files(in: layout.lifecycleRecords) { contents.add("lifecycle_record", path) }
+        // Validations, simulations, evaluations and refused or pending activations made in the
+        // window, with the snapshot of each profile evaluated (a promotion's evidence names it by hash).
+        if let (since, until) = lifecycleWindow, Sys.isDirectory(layout.lifecycleRecords) {
+            for path in try layout.files(in: layout.lifecycleRecords) {
+                guard let record = try? CanonicalJSON.decode(LifecycleRecord.self, from: try Sys.readFile(path)) else {
+                    // Unreadable: carried as it is, for verify to name.
+                    contents.add("lifecycle_record", path)
+                    continue
+                }
+                guard since.map({ record.at >= $0 }) ?? true, until.map({ record.at <= $0 }) ?? true else { continue }
+                if record.action == .evaluate, let sha = record.profile_sha256 { contents.profileHashes.insert(sha) }
+                contents.add("lifecycle_record", path)
+            }
         }
         let descriptors = Set([deployment.descriptorReference] + notices.map(\.notice.capability_descriptor))
         for sha in contents.profileHashes.sorted() { contents.addFile("profile_snapshot", layout.profileSnapshot(sha)) }

@@ -20,7 +20,21 @@ public struct PromotionGate {
         (self.lifecycle, self.bundle, self.allowedSigners) = (lifecycle, bundle, allowedSigners)
     }
 
-    var environment: StateEnvironment { StateInit.record(lifecycle.layout)?.environment ?? .local }
+    /// The state's environment, failing closed: an unreadable `state.json` is refused, and a state
+    /// without one whose records show production evidence is production.
+    func environment() throws -> StateEnvironment {
+        let layout = lifecycle.layout
+        if let record = StateInit.record(layout) { return record.environment ?? .local }
+        if Sys.exists(layout.stateRecord) {
+            throw ConfigurationError(
+                "\(layout.stateRecord) cannot be read, so the state's environment cannot be told; no profile is put "
+                    + "in force until it is restored (rgov doctor --state \(layout.root))")
+        }
+        let production =
+            try lifecycle.records().contains { $0.environment == .production }
+            || lifecycle.history().contains { $0.evaluation_id != nil }
+        return production ? .production : .local
+    }
 
     /// Why `candidate` needs an evaluation recorded in staging; empty when one made here is enough.
     public static func stagingReasons(_ candidate: Deployment) -> [String] {
@@ -45,7 +59,7 @@ public struct PromotionGate {
     ///
     /// `named` is how the refusal names the profile in the commands it suggests (the caller's argument).
     public func admit(_ candidate: Deployment, named: String? = nil) throws -> PromotionEvidence? {
-        guard environment == .production else { return nil }
+        guard try environment() == .production else { return nil }
         let sha = candidate.profile.sha256
         let needsStaging = Self.stagingReasons(candidate)
         var problems: [String] = []
@@ -120,16 +134,26 @@ public struct PromotionGate {
 
     /// A passing staging evaluation of `sha` in the verified bundle at `path`, or why not.
     func fromBundle(_ path: String, sha: String) throws -> Result<PromotionEvidence, RgovError> {
-        let (verification, found) = try AuditVerify.verify(path, allowedSigners: allowedSigners) { directory in
-            let manifestData = try Sys.readFile(StateLayout.bundleManifest(directory), limit: 64 << 20)
-            let manifest = try CanonicalJSON.decode(BundleManifest.self, from: manifestData)
-            var records: [LifecycleRecord] = []
-            for artifact in manifest.artifacts where artifact.kind == "lifecycle_record" {
-                let data = try Sys.readFile(StateLayout.bundleFile(artifact.ref, in: directory), limit: 1 << 20)
-                if let record = try? CanonicalJSON.decode(LifecycleRecord.self, from: data) { records.append(record) }
+        let checked: (AuditVerify.Verification, (String, [LifecycleRecord]))
+        do {
+            checked = try AuditVerify.verify(path, allowedSigners: allowedSigners) { directory in
+                let manifestData = try Sys.readFile(StateLayout.bundleManifest(directory), limit: 64 << 20)
+                let manifest = try CanonicalJSON.decode(BundleManifest.self, from: manifestData)
+                var records: [LifecycleRecord] = []
+                for artifact in manifest.artifacts where artifact.kind == "lifecycle_record" {
+                    let data = try Sys.readFile(StateLayout.bundleFile(artifact.ref, in: directory), limit: 1 << 20)
+                    if let record = try? CanonicalJSON.decode(LifecycleRecord.self, from: data) {
+                        records.append(record)
+                    }
+                }
+                return (SHA256.hex(of: [UInt8](manifestData)), records)
             }
-            return (SHA256.hex(of: [UInt8](manifestData)), records)
+        } catch let error as RgovError {
+            // A bundle that cannot be read is no evidence: a refusal like any other (exit 78, recorded).
+            return .failure(
+                RgovError.data("the bundle \(path) cannot be verified (\(error.message)), so it is no evidence"))
         }
+        let (verification, found) = checked
         guard verification.problems.isEmpty else {
             return .failure(
                 RgovError.data(

@@ -75,6 +75,13 @@ extension Deployment {
             // snapshot redacted.
             return try make(given, request)
         }
+        if run != nil, StateInit.record(layout)?.environment == .production {
+            // A production state's profiles pass the promotion gate: none is adopted by a run.
+            throw ConfigurationError(
+                "\(layout.root) is a production state with no active profile; nothing was done. Put one in force "
+                    + "through the promotion gate: rgov activate PROFILE --state \(layout.root) --by NAME --reason TEXT"
+            )
+        }
         let source = named.map { "\($0.from) \($0.name)" } ?? "the default minimal-solo-mode"
         let deployment = try make(
             try loadProfile(named?.name ?? "minimal-solo-mode", root: try PackageRoot.locate()), request)
@@ -128,6 +135,12 @@ public enum StateInit {
         var deployment = candidate
         deployment.environment = environment
         let layout = deployment.layout
+        guard !by.isEmpty, !reason.isEmpty else { throw UsageError("rgov init: --by and --reason must not be empty") }
+        if let existing = Self.record(layout), (existing.environment ?? .local) != environment {
+            throw RgovError.data(
+                "\(layout.root) was recorded as a \((existing.environment ?? .local).rawValue) state "
+                    + "(\(layout.stateRecord)); it is not made \(environment.rawValue) by rgov init")
+        }
         let lifecycle = ProfileLifecycle(layout: layout, clock: deployment.clock)
         if Sys.exists(layout.root), let active = lifecycle.active() {
             throw RgovError.data(
@@ -154,11 +167,13 @@ public enum StateInit {
         try layout.prepare()
         let now = deployment.clock.now()
         let me = StateOwner.of(layout.root) ?? StateOwner(uid: Sys.effectiveUserID(), gid: 0)
-        let record = StateRecord(
+        var record = StateRecord(
             created_at: now, created_by: Sys.userName(), sudo_user: Sys.environment("SUDO_USER"), owner: me.name,
             owner_uid: me.uid, profile: deployment.profileReference, profile_sha256: deployment.profile.sha256,
             environment: environment)
-        if !Sys.exists(layout.stateRecord) {
+        if Sys.exists(layout.stateRecord) {
+            record = Self.record(layout) ?? record
+        } else {
             try DurableFile.write(try CanonicalJSON.encodeFile(record), to: layout.stateRecord)
         }
         let activation = try lifecycle.activate(deployment, by: by, reason: reason, evidence: evidence)

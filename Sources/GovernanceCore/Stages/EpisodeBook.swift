@@ -78,7 +78,8 @@ struct EpisodeBook {
             if let noticeID { tally.created.append(noticeID) }
             tally.episodes[key] = path
             tally.openedByRule[finding.rule_id, default: 0] += 1
-            if finding.outcome == .block { tally.blocksByRule[finding.rule_id, default: 0] += 1 }
+            // Once per condition: an episode re-opened after its file was isolated is not counted again.
+            if finding.outcome == .block, noticeID != nil { tally.blocksByRule[finding.rule_id, default: 0] += 1 }
             return [repeatMs, window].compactMap { $0 }.min().map { Timestamp.milliseconds(now).saturatingAdd($0) }
         }
         guard var episode = try readOrIsolate(path) else {
