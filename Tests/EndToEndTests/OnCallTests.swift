@@ -118,4 +118,67 @@ import Testing
             try Sys.readFile(prefix + "/share/rgov/logrotate/rgov")
                 == Sys.readFile(Harness.repoRoot + "/deploy/logrotate/rgov"))
     }
+
+    // MARK: heartbeat
+
+    func heartbeatProfile(_ h: Harness, _ lines: [String], named name: String = "beat") throws -> String {
+        let anchor = "  notifications:\n"
+        return try h.profile(
+            named: name,
+            replacing: [(anchor, anchor + "    heartbeat:\n" + lines.map { "      " + $0 + "\n" }.joined())])
+    }
+
+    @Test func aCommandHeartbeatGetsOnePingPerTickAndFailForAFailedTick() throws {
+        let h = try Harness()
+        try h.importExamples()
+        let pings = h.dir + "/pings"
+        let bodies = h.dir + "/bodies"
+        let beat = try h.script("beat", "echo \"$@\" >> \(pings); cat >> \(bodies)")
+        let profile = try heartbeatProfile(h, ["command: [\(beat), hc]", "start: true"])
+        #expect(try h.tick(profile: profile).status == 0)
+        #expect(try h.tick(profile: profile).status == 0)
+        let lines = Self.lines(String(decoding: try Sys.readFile(pings), as: UTF8.self))
+        #expect(lines == ["hc start", "hc success", "hc start", "hc success"], "\(lines)")
+        let body = String(decoding: try Sys.readFile(bodies), as: UTF8.self)
+        #expect(body.contains("rgov tick: state \(h.state)") && body.contains("  ok"), "\(body)")
+        // A stage that dies: the tick fails, the heartbeat says fail.
+        let failed = try h.tick(profile: profile, env: ["RGOV_FAULT": "bridge.after_intent"])
+        #expect(failed.status == 1, "\(failed.stdout)")
+        #expect(Self.lines(String(decoding: try Sys.readFile(pings), as: UTF8.self)).suffix(2) == ["hc start", "hc fail"])
+        #expect(String(decoding: try Sys.readFile(bodies), as: UTF8.self).contains("FAILED: a stage exited non-zero"))
+        let doctor = try h.run("rgov", ["doctor", "--json"])
+        #expect(DeploymentTests.checks(doctor)["heartbeat"] == "ok", "\(doctor.stdout)")
+    }
+
+    @Test func aHeartbeatToADeadPortLeavesTheTickAloneAndDoctorWarns() throws {
+        let h = try Harness()
+        try h.importExamples()
+        let profile = try heartbeatProfile(h, ["url: http://127.0.0.1:1/ping/secret-uuid-1234"])
+        let tick = try h.tick(profile: profile)
+        #expect(tick.status == 0, "the tick's exit status is unchanged: \(tick.stderr)")
+        #expect(tick.stderr.contains("heartbeat success to http://127.0.0.1:1/[redacted] failed"), "\(tick.stderr)")
+        #expect(!tick.stderr.contains("secret-uuid-1234"))
+        let doctor = try h.run("rgov", ["doctor", "--json"])
+        #expect(DeploymentTests.checks(doctor)["heartbeat"] == "warn", "\(doctor.stdout)")
+        #expect(doctor.stdout.contains("http://127.0.0.1:1/[redacted]") && doctor.stdout.contains("FAILED"))
+        #expect(!doctor.stdout.contains("secret-uuid-1234"))
+        // The secret stays out of what is stored.
+        let snapshots = try Sys.listDirectory(h.layout.profileSnapshots)
+        for name in snapshots {
+            #expect(!String(decoding: try Sys.readFile(h.layout.profileSnapshots + "/" + name), as: UTF8.self).contains("secret-uuid-1234"))
+        }
+    }
+
+    @Test func aHeartbeatWithBothUrlAndCommandIsRefusedWithItsLine() throws {
+        let h = try Harness()
+        let both = try heartbeatProfile(h, ["url: http://127.0.0.1:1/x", "command: [/bin/true]"])
+        let run = try h.run("rgov", ["validate", "--profile", both])
+        #expect(run.status == 78, "\(run.stderr)")
+        #expect(run.stderr.contains(both + ":") && run.stderr.contains("not both"), "\(run.stderr)")
+        let wrong = try heartbeatProfile(h, ["url: [a, b]"], named: "wrong")
+        let typed = try h.run("rgov", ["validate", "--profile", wrong])
+        #expect(typed.status == 78 && typed.stderr.contains(wrong + ":"), "\(typed.stderr)")
+        let scheme = try heartbeatProfile(h, ["url: ftp://example.org/x"], named: "scheme")
+        #expect(try h.run("rgov", ["validate", "--profile", scheme]).status == 78)
+    }
 }

@@ -105,6 +105,7 @@ public struct Doctor {
         if stateReady { checkQuarantine(r.layout, now: r.now, add: add) }
         if stateReady { checkUnreadable(r.layout, add: add) }
         if stateReady { checkClock(r.layout, now: r.now, add: add) }
+        if stateReady { checkHeartbeat(r.layout, configured: deployment.map { Heartbeat(deployment: $0).configured }, add: add) }
         if stateReady {
             checkLogs(r.layout, rotation: r.environment["RGOV_LOGROTATE_DIR"] ?? "/etc/logrotate.d", add: add)
         }
@@ -382,6 +383,25 @@ public struct Doctor {
                 "the cron job runs every \(DurationText.describe(ms: Int64(every) * 60_000)); "
                     + "\(deployment.profileReference) expects a watchdog run every \(DurationText.describe(ms: expected))",
                 fix + " --every \(max(1, expected / 60_000))")
+        }
+    }
+
+    /// The last heartbeat (`STATE/metrics/heartbeat.json`): a failed one warns, naming where it
+    /// went (secrets redacted) and why.
+    private static func checkHeartbeat(_ layout: StateLayout, configured: Bool?, add: Add) {
+        guard let last = Heartbeat.last(layout) else {
+            if configured == true {
+                add("heartbeat", .warn, "a heartbeat is configured and none was sent yet", "rgov tick --state \(layout.root)")
+            }
+            return
+        }
+        let text = "last heartbeat (\(last.kind.rawValue)) to \(last.target) at \(Timestamp.format(last.at))"
+        if last.ok {
+            add("heartbeat", .ok, text, nil)
+        } else {
+            add(
+                "heartbeat", .warn, text + " FAILED: " + (last.error ?? "unknown error"),
+                "check spec.notifications.heartbeat and that the service answers; the next tick tries again")
         }
     }
 
