@@ -22,7 +22,8 @@ import Testing
         let refused = try h.run("rgov", ["hold", "ALL", "--by", "mallory"])
         #expect(refused.status == 77, "\(refused.stderr)")
         let failed = try h.run(
-            "rgov", ["mission", "fail", "crm-overdue-02", "--by", me, "--reason", "stuck", "--now", "2026-11-20T12:05:00Z"])
+            "rgov",
+            ["mission", "fail", "crm-overdue-02", "--by", me, "--reason", "stuck", "--now", "2026-11-20T12:05:00Z"])
         #expect(failed.status == 0, "\(failed.stderr)")
 
         let all = try h.run("rgov", ["actions", "--json"])
@@ -37,7 +38,10 @@ import Testing
 
         let text = try h.run("rgov", ["actions"])
         let rows = Self.lines(text.stdout)
-        #expect(rows.first?.split(separator: " ", omittingEmptySubsequences: true).prefix(4) == ["TIME", "VERB", "TARGET", "BY"])
+        #expect(
+            rows.first?.split(separator: " ", omittingEmptySubsequences: true).prefix(4) == [
+                "TIME", "VERB", "TARGET", "BY",
+            ])
         #expect(rows.count == 4 && rows.last == "-- 2 actions", "\(text.stdout)")
         #expect(rows[1].contains("mallory") && rows[1].contains("REFUSED") && rows[1].hasPrefix("2026-11-20T12:00:00"))
         #expect(rows[2].contains(me) && rows[2].contains("allowed") && rows[2].hasPrefix("2026-11-20T12:05:00"))
@@ -50,7 +54,8 @@ import Testing
         #expect(try h.run("rgov", ["actions", "--verb", "ack"]).stdout == "-- 0 actions\n")
         let later = try Self.decoded(h.run("rgov", ["actions", "--json", "--since", "2026-11-20T12:01:00Z"]))
         #expect(later.map(\.by) == [me])
-        #expect(try Self.decoded(h.run("rgov", ["actions", "--json", "--mission", "crm-overdue-02"])).map(\.by) == [me])
+        #expect(
+            try Self.decoded(h.run("rgov", ["actions", "--json", "--mission", "crm-overdue-02"])).map(\.by) == [me])
         #expect(try h.run("rgov", ["actions", "--json", "--mission", "no-such-mission"]).stdout.isEmpty)
         #expect(try h.run("rgov", ["actions", "--since", "yesterday"]).status == 64)
     }
@@ -163,7 +168,9 @@ import Testing
         // The secret stays out of what is stored.
         let snapshots = try Sys.listDirectory(h.layout.profileSnapshots)
         for name in snapshots {
-            #expect(!String(decoding: try Sys.readFile(h.layout.profileSnapshots + "/" + name), as: UTF8.self).contains("secret-uuid-1234"))
+            #expect(
+                !String(decoding: try Sys.readFile(h.layout.profileSnapshots + "/" + name), as: UTF8.self).contains(
+                    "secret-uuid-1234"))
         }
     }
 

@@ -105,7 +105,9 @@ public struct Doctor {
         if stateReady { checkQuarantine(r.layout, now: r.now, add: add) }
         if stateReady { checkUnreadable(r.layout, add: add) }
         if stateReady { checkClock(r.layout, now: r.now, add: add) }
-        if stateReady { checkHeartbeat(r.layout, configured: deployment.map { Heartbeat(deployment: $0).configured }, add: add) }
+        if stateReady {
+            checkHeartbeat(r.layout, configured: deployment.map { Heartbeat(deployment: $0).configured }, add: add)
+        }
         if stateReady {
             checkLogs(r.layout, rotation: r.environment["RGOV_LOGROTATE_DIR"] ?? "/etc/logrotate.d", add: add)
         }
@@ -391,7 +393,9 @@ public struct Doctor {
     private static func checkHeartbeat(_ layout: StateLayout, configured: Bool?, add: Add) {
         guard let last = Heartbeat.last(layout) else {
             if configured == true {
-                add("heartbeat", .warn, "a heartbeat is configured and none was sent yet", "rgov tick --state \(layout.root)")
+                add(
+                    "heartbeat", .warn, "a heartbeat is configured and none was sent yet",
+                    "rgov tick --state \(layout.root)")
             }
             return
         }

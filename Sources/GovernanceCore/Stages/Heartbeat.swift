@@ -68,7 +68,9 @@ public struct Heartbeat: Sendable {
         let redactor = Redactor(
             environment: ProcessInfo.processInfo.environment, extra: deployment.binding.secretValues + secret)
         var body = redactor.redact(summary)
-        if body.utf8.count > Self.bodyLimit { body = String(decoding: Array(body.utf8.prefix(Self.bodyLimit)), as: UTF8.self) }
+        if body.utf8.count > Self.bodyLimit {
+            body = String(decoding: Array(body.utf8.prefix(Self.bodyLimit)), as: UTF8.self)
+        }
         var target = deployment.profile.heartbeatCommand.first ?? "(heartbeat)"
         var failure: String? = nil
         do {
@@ -92,7 +94,8 @@ public struct Heartbeat: Sendable {
                 failure = "no answer within \(Int(Self.deadline)) s"
             } else if result.status != 0 {
                 let detail = redactor.redact(result.stderrText).trimmingCharacters(in: .whitespacesAndNewlines)
-                failure = "exited \(result.status)" + (detail.isEmpty ? "" : ": " + TerminalText.field(detail, limit: 300))
+                failure =
+                    "exited \(result.status)" + (detail.isEmpty ? "" : ": " + TerminalText.field(detail, limit: 300))
             }
         } catch {
             failure = redactor.redact("\(error)")
@@ -120,7 +123,8 @@ public struct Heartbeat: Sendable {
     /// a command line another user could read.
     static func curlConfig(url: String, body: String) -> String {
         func quoted(_ s: String) -> String {
-            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            "\""
+                + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
                 .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
                 .replacingOccurrences(of: "\t", with: "\\t") + "\""
         }

@@ -61,7 +61,9 @@ extension Verb {
         if let format = try options.logFormat() { passThrough += ["--log-format", format.rawValue] }
         let binDirectory = (Sys.executablePath() as NSString).deletingLastPathComponent
         let heartbeat = Heartbeat(deployment: deployment)
-        if deployment.profile.heartbeatStart { heartbeat.ping(.start, runID: runID, summary: "rgov tick \(runID) started") }
+        if deployment.profile.heartbeatStart {
+            heartbeat.ping(.start, runID: runID, summary: "rgov tick \(runID) started")
+        }
         let report = try Tick(
             deployment: deployment, runID: runID, passThrough: passThrough, binDirectory: binDirectory,
             stageDeadline: deadline,
