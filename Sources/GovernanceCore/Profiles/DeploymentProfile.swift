@@ -81,8 +81,9 @@ public struct DeploymentProfile: Sendable, Equatable {
     public var escalationTarget: String? = nil
     /// Send a notice when a condition clears (the episode's `resolved` event is always written).
     public var notifyResolved = false
-    /// `notifications.heartbeat.url`: pinged after every tick (`/fail` when it failed, `/start`
-    /// before it with `start`), Healthchecks.io's convention; `env:NAME` takes it from the
+    /// `notifications.heartbeat.url`, pinged after every tick (Healthchecks.io's convention).
+    ///
+    /// `/fail` when the tick failed, `/start` before it with `start`; `env:NAME` takes it from the
     /// environment. A secret: redacted from what is stored.
     public var heartbeatURL: String? = nil
     /// `notifications.heartbeat.command`: run after every tick instead of a URL (argv, no shell).
