@@ -127,6 +127,7 @@ import Testing
         for setting in ProfileSettings.table where setting.kind != .structured {
             if setting.path == "notifications.escalation.target" || setting.path.hasSuffix("window_ms")
                 || setting.path == "notifications.repeat_interval_ms" || setting.path == "audit.metrics_group"
+                || setting.path == "notifications.heartbeat.url"
             {
                 continue  // unset unless given
             }
