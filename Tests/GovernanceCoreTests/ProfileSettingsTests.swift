@@ -128,6 +128,7 @@ import Testing
             if setting.path == "notifications.escalation.target" || setting.path.hasSuffix("window_ms")
                 || setting.path == "notifications.repeat_interval_ms" || setting.path == "audit.metrics_group"
                 || setting.path.hasPrefix("adapters.fallback.")
+                || setting.path == "notifications.heartbeat.url"
             {
                 continue  // unset unless given
             }

@@ -6,7 +6,7 @@ public enum RgovCommand {
     public static let verbs: [Verb] = [
         .initialize, .tick, .status, .doctor, .validate, .report, .simulate, .diffProfiles, .evaluate, .activate,
         .rollback,
-        .history, .cron,
+        .history, .actions, .cron,
         .ls, .show, .ack, .hold, .release, .retry, .requeue, .approve, .reject, .approvals, .mission, .quarantine,
         .prune,
         .export, .verify, .checkState,

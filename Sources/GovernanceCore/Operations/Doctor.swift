@@ -111,6 +111,12 @@ public struct Doctor {
         if stateReady { checkQuarantine(r.layout, now: r.now, add: add) }
         if stateReady { checkUnreadable(r.layout, add: add) }
         if stateReady { checkClock(r.layout, now: r.now, add: add) }
+        if stateReady {
+            checkHeartbeat(r.layout, configured: deployment.map { Heartbeat(deployment: $0).configured }, add: add)
+        }
+        if stateReady {
+            checkLogs(r.layout, rotation: r.environment["RGOV_LOGROTATE_DIR"] ?? "/etc/logrotate.d", add: add)
+        }
         return Report(ok: !checks.contains { $0.status == .fail }, state_dir: state, checks: checks)
     }
 
@@ -385,6 +391,59 @@ public struct Doctor {
                 "the cron job runs every \(DurationText.describe(ms: Int64(every) * 60_000)); "
                     + "\(deployment.profileReference) expects a watchdog run every \(DurationText.describe(ms: expected))",
                 fix + " --every \(max(1, expected / 60_000))")
+        }
+    }
+
+    /// The last heartbeat (`STATE/metrics/heartbeat.json`): a failed one warns, naming where it
+    /// went (secrets redacted) and why.
+    private static func checkHeartbeat(_ layout: StateLayout, configured: Bool?, add: Add) {
+        guard let last = Heartbeat.last(layout) else {
+            if configured == true {
+                add(
+                    "heartbeat", .warn, "a heartbeat is configured and none was sent yet",
+                    "rgov tick --state \(layout.root)")
+            }
+            return
+        }
+        let text = "last heartbeat (\(last.kind.rawValue)) to \(last.target) at \(Timestamp.format(last.at))"
+        if last.ok {
+            add("heartbeat", .ok, text, nil)
+        } else {
+            add(
+                "heartbeat", .warn, text + " FAILED: " + (last.error ?? "unknown error"),
+                "check spec.notifications.heartbeat and that the service answers; the next tick tries again")
+        }
+    }
+
+    /// A log in `STATE/logs/` larger than this, with no logrotate snippet naming the folder, warns.
+    public static let logWarnBytes: Int64 = 64 << 20
+
+    /// `STATE/logs/*.log` (cron's `>>`) grows without bound unless logrotate is told about it: a
+    /// large one warns when no snippet in `rotation` names the folder (the shipped one,
+    /// `PREFIX/share/rgov/logrotate/rgov`, does once its path is the state's).
+    private static func checkLogs(_ layout: StateLayout, rotation: String, add: Add) {
+        let folder = layout.root + "/logs"
+        guard Sys.isDirectory(folder), let names = try? Sys.listDirectory(folder) else { return }
+        let large = names.filter { $0.hasSuffix(".log") }.sorted().compactMap { name -> (String, Int64)? in
+            let path = folder + "/" + name
+            guard let size = Sys.identity(path)?.size, size > logWarnBytes else { return nil }
+            return (path, size)
+        }
+        let absolute = absolutePath(folder)
+        let snippets = (try? Sys.listDirectory(rotation)) ?? []
+        let rotated = snippets.contains { name in
+            guard let data = try? Sys.readFile(rotation + "/" + name) else { return false }
+            let text = String(decoding: data, as: UTF8.self)
+            return text.contains(absolute + "/") || text.contains(folder + "/")
+        }
+        if rotated {
+            add("logs", .ok, "\(folder): rotated (a snippet in \(rotation) names it)", nil)
+        } else if let (path, size) = large.first {
+            add(
+                "logs", .warn,
+                "\(path) is \(size >> 20) MiB (over \(logWarnBytes >> 20) MiB) and no logrotate snippet in \(rotation) "
+                    + "names \(absolute)",
+                "sed 's|/var/lib/rgov/state|\(layout.root)|' PREFIX/share/rgov/logrotate/rgov > \(rotation)/rgov")
         }
     }
 

@@ -91,6 +91,14 @@ public struct DeploymentProfile: Sendable, Equatable {
     public var escalationTarget: String? = nil
     /// Send a notice when a condition clears (the episode's `resolved` event is always written).
     public var notifyResolved = false
+    /// `notifications.heartbeat.url`, pinged after every tick (Healthchecks.io's convention).
+    ///
+    /// `/fail` when the tick failed, `/start` before it with `start`; `env:NAME` takes it from the
+    /// environment. A secret: redacted from what is stored.
+    public var heartbeatURL: String? = nil
+    /// `notifications.heartbeat.command`: run after every tick instead of a URL (argv, no shell).
+    public var heartbeatCommand: [String] = []
+    public var heartbeatStart = false
     public var retentionDays: Int64 = 0
     public var exportRequired = false
     /// Who may ack, approve, reject, fail, replay, hold, release and requeue: Unix user names or
@@ -169,6 +177,10 @@ public struct DeploymentProfile: Sendable, Equatable {
         try profile.readPolicies(maps, file: file, explain: &explain)
         var secretLines = try profile.readBinding(maps, file: file, explain: &explain)
         secretLines.formUnion(try profile.readFallback(maps, file: file, explain: &explain))
+        if let line = try profile.checkHeartbeat(maps) { secretLines.insert(line) }
+        for i in explain.indices where explain[i].path == "notifications.heartbeat.url" {
+            if !explain[i].value.hasPrefix("env:") { explain[i].value = "[redacted]" }
+        }
         profile.explain = explain
         if !secretLines.isEmpty {
             // What is stored (snapshots, bundles) never holds a secret: the profile's identity is
@@ -177,6 +189,30 @@ public struct DeploymentProfile: Sendable, Equatable {
             profile.sha256 = SHA256.hex(of: profile.text)
         }
         return profile
+    }
+
+    /// A heartbeat is a URL (http or https, or `env:NAME`) or a command, not both: the line of a
+    /// URL given as it is, to redact.
+    private func checkHeartbeat(_ maps: [String: ConfigMap]) throws -> Int? {
+        guard let heartbeat = maps["notifications.heartbeat"] else { return nil }
+        if heartbeatURL != nil, !heartbeatCommand.isEmpty {
+            throw heartbeat.error("command", "give url or command, not both")
+        }
+        let hasCommand = heartbeat.rawEntries.contains { $0.key == "command" }
+        if heartbeatURL == nil, !hasCommand {
+            throw heartbeat.error("url", "is required when notifications.heartbeat is given (or command)")
+        }
+        if hasCommand, heartbeatCommand.isEmpty {
+            throw heartbeat.error("command", "must name a program (a list of at least one string)")
+        }
+        guard let url = heartbeatURL else { return nil }
+        if url.hasPrefix("env:") { return nil }
+        guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil,
+            !url.contains(where: { $0.isWhitespace || $0 == "\"" || $0 == "\\" })
+        else {
+            throw heartbeat.error("url", "must be an http:// or https:// URL (or env:NAME)")
+        }
+        return heartbeat.lineOf("url")
     }
 
     /// An escalation has its window; the default and escalation targets are among those declared.

@@ -110,6 +110,9 @@ public enum EnvironmentContract {
                 valid: "text or json: stderr log lines for a person, or one JSON object each; --log-format wins",
                 check: { Log.Format(rawValue: $0) == nil ? "must be text or json" : nil }),
             Variable(
+                name: "RGOV_LOGROTATE_DIR", defaultValue: "/etc/logrotate.d", readBy: "rgov doctor",
+                valid: "the folder of logrotate snippets doctor looks through for one naming STATE/logs"),
+            Variable(
                 name: Log.parentRunVariable, defaultValue: "set by rgov tick", readBy: "the stages",
                 valid: "the tick's run id, named as the parent of each stage's run", role: .internal),
             Variable(

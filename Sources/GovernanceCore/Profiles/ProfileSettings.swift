@@ -163,6 +163,9 @@ public enum ProfileSettings {
                 if case .string(let v) = value { profile.escalationTarget = v }
             }),
         choice("notifications.quiet.min_severity", Severity.info, \.minSeverity),
+        bound("notifications.heartbeat.url", .string, nil, \.heartbeatURL) { $0.string },
+        strings("notifications.heartbeat.command", \.heartbeatCommand),
+        boolean("notifications.heartbeat.start", false, \.heartbeatStart),
         integer("audit.retention_days", 1...36_500, 90, \.retentionDays),
         boolean("audit.export_required", false, \.exportRequired),
         strings("audit.operators", \.operators),

@@ -60,6 +60,10 @@ extension Verb {
             try options.integer("stage-deadline").map(Double.init) ?? Double(deployment.profile.stageDeadlineMs) / 1000
         if let format = try options.logFormat() { passThrough += ["--log-format", format.rawValue] }
         let binDirectory = (Sys.executablePath() as NSString).deletingLastPathComponent
+        let heartbeat = Heartbeat(deployment: deployment)
+        if deployment.profile.heartbeatStart {
+            heartbeat.ping(.start, runID: runID, summary: "rgov tick \(runID) started")
+        }
         let report = try Tick(
             deployment: deployment, runID: runID, passThrough: passThrough, binDirectory: binDirectory,
             stageDeadline: deadline,
@@ -69,6 +73,8 @@ extension Verb {
             }
         ).run(importingFrom: options.value("missions-from"))
         options.emit(report, Tick.describe(report))
+        // After the summary is written: a heartbeat that fails never changes the tick's outcome.
+        heartbeat.ping(report.ok ? .success : .fail, runID: runID, summary: Tick.describe(report))
         if let status = Shutdown.exitStatus { return status }
         return report.ok ? 0 : ExitCode.failure.rawValue
     }
