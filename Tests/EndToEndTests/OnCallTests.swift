@@ -174,6 +174,22 @@ import Testing
         }
     }
 
+    @Test func aUrlHeartbeatIsPostedThroughRgovsOwnClient() throws {
+        let h = try Harness()
+        try h.importExamples()
+        let (base, log) = try SenderTests.receiver(h)
+        let profile = try heartbeatProfile(h, ["url: \(base)/ping/token-5678/ok"])
+        // No curl on the PATH: the heartbeat needs no outside tool.
+        let tick = try h.tick(profile: profile, env: ["PATH": "/nonexistent"])
+        #expect(tick.status == 0, "\(tick.stderr)")
+        let posts = String(decoding: (try? Sys.readFile(log)) ?? Data(), as: UTF8.self).split(separator: "\n")
+        #expect(posts.count == 1, "\(posts)")
+        #expect(posts.first?.contains("\"path\": \"/ping/token-5678/ok\"") == true, "\(posts)")
+        #expect(posts.first?.contains("rgov heartbeat: success") == true)
+        let record = try #require(Heartbeat.last(h.layout))
+        #expect(record.ok && record.kind == .success && !record.target.contains("token-5678"), "\(record)")
+    }
+
     @Test func aHeartbeatWithBothUrlAndCommandIsRefusedWithItsLine() throws {
         let h = try Harness()
         let both = try heartbeatProfile(h, ["url: http://127.0.0.1:1/x", "command: [/bin/true]"])

@@ -5,8 +5,8 @@ import Foundation
 ///
 /// After every tick the URL is pinged (`URL` on success, `URL/fail` when the tick failed, the
 /// tick's summary as the POST body, secrets redacted, at most `bodyLimit` bytes), and `URL/start`
-/// before it when `start` is set. A URL goes through `curl` (a child process with a deadline,
-/// never a shell; the URL and the body reach it on stdin, not on its command line); a command gets
+/// before it when `start` is set. A URL goes through rgov's own HTTP client (`rgov-sender --mode webhook`, a child process with a deadline,
+/// never a shell; the URL reaches it in its environment and the body on stdin, never on a command line); a command gets
 /// `start`, `success` or `fail` as its last argument and the summary on stdin. A heartbeat that
 /// fails never fails the tick: it is logged, and its outcome is kept in `STATE/metrics/heartbeat.json`
 /// (this type is its one writer) for `rgov doctor`.
@@ -78,9 +78,16 @@ public struct Heartbeat: Sendable {
             if let url = try url() {
                 target = Self.redacted(url)
                 let full = kind == .success ? url : url.trimmingSuffix("/") + "/" + kind.rawValue
+                // Through rgov's own HTTP client (rgov-sender's webhook mode): no outside tool.
                 spec = ChildSpec(
-                    executable: try ChildProcess.resolve("curl", environment: ProcessInfo.processInfo.environment),
-                    arguments: ["--config", "-"], standardInput: Array(Self.curlConfig(url: full, body: body).utf8),
+                    executable: Sys.environment("RGOV_SENDER_BIN") ?? PackageLayout.executable("rgov-sender"),
+                    arguments: ["--mode", "webhook", "--state", deployment.layout.root],
+                    environment: ProcessInfo.processInfo.environment.merging([
+                        "RGOV_WEBHOOK_URL": full, "RGOV_WEBHOOK_TIMEOUT_MS": String(Int(Self.deadline * 1000)),
+                        "RGOV_WEBHOOK_CONCURRENCY": "1",
+                    ]) { $1 },
+                    standardInput: Array(
+                        (CanonicalJSON.line(try Self.handoff(kind, runID: runID, body: body)) + "\n").utf8),
                     deadline: Self.deadline + 1)
             } else {
                 let argv = deployment.profile.heartbeatCommand
@@ -90,7 +97,17 @@ public struct Heartbeat: Sendable {
                     deadline: Self.deadline)
             }
             let result = try ChildProcess.run(spec)
-            if result.timedOut {
+            let said =
+                try url() == nil
+                ? nil
+                : result.stdoutText.split(separator: "\n").last.flatMap {
+                    try? CanonicalJSON.decode(SenderResult.self, from: Data($0.utf8))
+                }
+            if let said, !said.sent {
+                failure = said.reason.rawValue + (said.detail.map { ": " + redactor.redact($0) } ?? "")
+            } else if try url() != nil, said == nil, !result.timedOut, result.status == 0 {
+                failure = "the sender said nothing"
+            } else if result.timedOut {
                 failure = "no answer within \(Int(Self.deadline)) s"
             } else if result.status != 0 {
                 let detail = redactor.redact(result.stderrText).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -119,19 +136,16 @@ public struct Heartbeat: Sendable {
         (try? Sys.readFile(recordPath(layout))).flatMap { try? CanonicalJSON.decode(Record.self, from: $0) }
     }
 
-    /// curl's configuration, read from stdin (`--config -`): the URL and the body never appear on
-    /// a command line another user could read.
-    static func curlConfig(url: String, body: String) -> String {
-        func quoted(_ s: String) -> String {
-            "\""
-                + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-                .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
-                .replacingOccurrences(of: "\t", with: "\\t") + "\""
-        }
-        return [
-            "url = " + quoted(url), "data-binary = " + quoted(body), "max-time = \(Int(deadline))", "fail",
-            "silent", "show-error", "header = \"Content-Type: text/plain\"",
-        ].joined(separator: "\n") + "\n"
+    /// The ping as one spool handoff for the webhook sender: POSTed as its JSON message.
+    static func handoff(_ kind: Kind, runID: String, body: String) throws -> SpoolHandoff {
+        let id = Identifier.derived("hb", runID, kind.rawValue)
+        return SpoolHandoff(
+            spool_id: id, notice_id: id, mission_id: "rgov-heartbeat", task_id: runID, correlation_id: runID,
+            rule_id: "rgov/heartbeat", severity: kind == .fail ? .critical : .info, target: "heartbeat",
+            idempotency_key: id, idempotency_key_sha256: SHA256.hex(of: id),
+            message: NoticeMessage(title: "rgov heartbeat: \(kind.rawValue)", text: body), sender_mode: .webhook,
+            dispatched_at: Date(timeIntervalSince1970: 0), dispatched_by: "rgov", profile: "heartbeat",
+            capability_descriptor: "heartbeat")
     }
 }
 
